@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { VeracruzError } from '@veracruz-ts/policy';
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from './codec.ts';
+import { ResponseStatus, responseStatusName, type RuntimeManagerRequest, type RuntimeManagerResponse } from './messages.ts';
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+const fromHex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.replaceAll(' ', ''), 'hex'));
+const ascii = (text: string): string => Buffer.from(text).toString('hex');
+
+// Byte vectors worked out by hand from the .proto the way prost writes them: tag = field << 3 | wire
+// type, defaults omitted, a oneof member always present.
+const requestVectors: [string, RuntimeManagerRequest, string][] = [
+  ['write_file', { kind: 'write_file', fileName: '/input/a', data: new Uint8Array([1, 2, 3]) },
+    `12 0f 0a 08 ${ascii('/input/a')} 12 03 01 02 03`],
+  ['append_file', { kind: 'append_file', fileName: 'stdin', data: new Uint8Array([0xff]) },
+    `1a 0a 0a 05 ${ascii('stdin')} 12 01 ff`],
+  ['request_result', { kind: 'request_result', fileName: '/program/x.wasm' },
+    `2a 11 0a 0f ${ascii('/program/x.wasm')}`],
+  ['request_shutdown', { kind: 'request_shutdown' }, '42 00'],
+  ['request_policy_hash', { kind: 'request_policy_hash' }, '52 00'],
+  ['read_file', { kind: 'read_file', fileName: 'stdout' }, `5a 08 0a 06 ${ascii('stdout')}`],
+  ['request_pipeline', { kind: 'request_pipeline', fileName: '0' }, '62 03 0a 01 30'],
+  ['read_file_range', { kind: 'read_file_range', fileName: '/o', offset: 300, length: 1 },
+    `aa 01 09 0a 02 ${ascii('/o')} 10 ac 02 18 01`],
+  ['request_file_size', { kind: 'request_file_size', fileName: '/o' }, `b2 01 04 0a 02 ${ascii('/o')}`],
+  ['write_file of an empty file', { kind: 'write_file', fileName: '/e', data: new Uint8Array(0) },
+    `12 04 0a 02 ${ascii('/e')}`],
+];
+
+const responseVectors: [string, RuntimeManagerResponse, string][] = [
+  ['success without payload', { status: ResponseStatus.SUCCESS }, '08 01'],
+  ['exit code 0 as u32 LE', { status: ResponseStatus.SUCCESS, body: { kind: 'result', data: new Uint8Array(4) } },
+    '08 01 22 06 0a 04 00 00 00 00'],
+  ['policy hash as ASCII hex', { status: ResponseStatus.SUCCESS, body: { kind: 'policy_hash', data: new TextEncoder().encode('ab') } },
+    '08 01 5a 04 0a 02 61 62'],
+  ['Veracruz failure', { status: ResponseStatus.FAILED_INVALID_REQUEST }, '08 07'],
+  ['failure with detail', {
+    status: ResponseStatus.FAILED_INVALID_ROLE,
+    errorDetail: { code: 'permission_denied', message: 'x' },
+  }, `08 02 a2 01 16 0a 11 ${ascii('permission_denied')} 12 01 78`],
+  ['file size', { status: ResponseStatus.SUCCESS, body: { kind: 'file_size', size: 1 << 30 } },
+    '08 01 aa 01 06 08 80 80 80 80 04'],
+];
+
+describe('transport protocol codec', () => {
+  for (const [name, request, bytes] of requestVectors) {
+    it(`encodes ${name} as prost does`, () => assert.equal(hex(encodeRequest(request)), bytes.replaceAll(' ', '')));
+    it(`decodes ${name} from prost's bytes`, () => assert.deepEqual(decodeRequest(fromHex(bytes)), request));
+  }
+  for (const [name, response, bytes] of responseVectors) {
+    it(`encodes a response: ${name}`, () => assert.equal(hex(encodeResponse(response)), bytes.replaceAll(' ', '')));
+    it(`decodes a response: ${name}`, () => assert.deepEqual(decodeResponse(fromHex(bytes)), response));
+  }
+
+  it('decodes the legacy PSA requests so they can be refused', () => {
+    assert.deepEqual(decodeRequest(fromHex('4a 05 0a 01 07 10 2a')), {
+      kind: 'psa_attestation_init', challenge: new Uint8Array([7]), deviceId: 42,
+    });
+    assert.deepEqual(decodeRequest(fromHex('22 03 0a 01 61')), { kind: 'request_pi_hash', fileName: 'a' });
+  });
+
+  it('decodes an empty request as no operation, and keeps a context', () => {
+    assert.deepEqual(decodeRequest(new Uint8Array(0)), { kind: 'none' });
+    assert.deepEqual(decodeRequest(fromHex('08 05 52 00')), { kind: 'request_policy_hash', context: 5 });
+  });
+
+  it('skips unknown fields, at the top level and inside messages', () => {
+    // field 99 (varint 1) before, and field 7 (bytes) inside the Data message.
+    const bytes = fromHex(`98 06 01 12 09 0a 02 ${ascii('/a')} 3a 03 01 02 03`);
+    assert.deepEqual(decodeRequest(bytes), { kind: 'write_file', fileName: '/a', data: new Uint8Array(0) });
+    assert.deepEqual(decodeResponse(fromHex('08 01 f8 06 05')), { status: 1 });
+  });
+
+  it('refuses truncated bytes with invalid_request', () => {
+    assert.throws(() => decodeRequest(fromHex('12 0f 0a 08 2f')), (error: unknown) =>
+      error instanceof VeracruzError && error.code === 'invalid_request' && /malformed request/.test(error.message));
+    assert.throws(() => decodeResponse(fromHex('22 06 0a')), /malformed response/);
+  });
+
+  it('refuses a range offset beyond 2^53', () => {
+    assert.throws(() => decodeRequest(fromHex('aa 01 0b 10 ff ff ff ff ff ff ff ff ff 01')), /offset .* too large/);
+  });
+
+  it('round-trips large payloads without losing bytes', () => {
+    const data = new Uint8Array(1 << 20).map((_, index) => index * 7);
+    const decoded = decodeRequest(encodeRequest({ kind: 'append_file', fileName: '/input/big', data }));
+    assert.equal(decoded.kind, 'append_file');
+    assert.deepEqual(decoded.kind === 'append_file' && decoded.data, data);
+  });
+
+  it('names statuses', () => {
+    assert.equal(responseStatusName(7), 'FAILED_INVALID_REQUEST');
+    assert.equal(responseStatusName(99), 'STATUS_99');
+  });
+});

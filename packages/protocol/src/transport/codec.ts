@@ -1,0 +1,339 @@
+import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import type {
+  ErrorDetail,
+  RequestMessage,
+  ResponseBody,
+  RuntimeManagerRequest,
+  RuntimeManagerResponse,
+} from './messages.ts';
+
+// Field numbers of transport_protocol.proto. Old numbers are Veracruz's; 20+ are ours.
+const RequestField = {
+  context: 1,
+  write_file: 2,
+  append_file: 3,
+  request_pi_hash: 4,
+  request_result: 5,
+  request_proxy_psa_attestation_token: 6,
+  request_shutdown: 8,
+  psa_attestation_init: 9,
+  request_policy_hash: 10,
+  read_file: 11,
+  request_pipeline: 12,
+  read_file_range: 21,
+  request_file_size: 22,
+} as const;
+
+const ResponseField = {
+  status: 1,
+  result: 4,
+  pi_hash: 5,
+  error: 6,
+  context: 8,
+  state: 10,
+  policy_hash: 11,
+  cert: 12,
+  error_detail: 20,
+  file_size: 21,
+} as const;
+
+// Proto3 as prost writes it: scalar fields at their default value are omitted, a oneof member is
+// always written (possibly as an empty message).
+function stringField(writer: BinaryWriter, field: number, value: string): void {
+  if (value !== '') writer.tag(field, WireType.LengthDelimited).string(value);
+}
+function bytesField(writer: BinaryWriter, field: number, value: Uint8Array): void {
+  if (value.length > 0) writer.tag(field, WireType.LengthDelimited).bytes(value);
+}
+function uintField(writer: BinaryWriter, field: number, value: number): void {
+  if (value !== 0) writer.tag(field, WireType.Varint).uint64(value);
+}
+function messageField(writer: BinaryWriter, field: number, body: (inner: BinaryWriter) => void): void {
+  writer.tag(field, WireType.LengthDelimited).fork();
+  body(writer);
+  writer.join();
+}
+
+/** Encodes a request exactly as Veracruz (prost) does. */
+export function encodeRequest(request: RuntimeManagerRequest): Uint8Array {
+  const writer = new BinaryWriter();
+  uintField(writer, RequestField.context, request.context ?? 0);
+  switch (request.kind) {
+    case 'write_file':
+    case 'append_file':
+      messageField(writer, RequestField[request.kind], (inner) => {
+        stringField(inner, 1, request.fileName);
+        bytesField(inner, 2, request.data);
+      });
+      break;
+    case 'request_pi_hash':
+    case 'request_result':
+    case 'read_file':
+    case 'request_pipeline':
+    case 'request_file_size':
+      messageField(writer, RequestField[request.kind], (inner) => stringField(inner, 1, request.fileName));
+      break;
+    case 'request_proxy_psa_attestation_token':
+      messageField(writer, RequestField[request.kind], (inner) => bytesField(inner, 1, request.challenge));
+      break;
+    case 'psa_attestation_init':
+      messageField(writer, RequestField[request.kind], (inner) => {
+        bytesField(inner, 1, request.challenge);
+        if (request.deviceId !== 0) inner.tag(2, WireType.Varint).int32(request.deviceId);
+      });
+      break;
+    case 'request_shutdown':
+    case 'request_policy_hash':
+      messageField(writer, RequestField[request.kind], () => {});
+      break;
+    case 'read_file_range':
+      messageField(writer, RequestField[request.kind], (inner) => {
+        stringField(inner, 1, request.fileName);
+        uintField(inner, 2, request.offset);
+        uintField(inner, 3, request.length);
+      });
+      break;
+    case 'none':
+      break;
+  }
+  return writer.finish();
+}
+
+/** Encodes a response exactly as Veracruz (prost) does, plus the error detail when present. */
+export function encodeResponse(response: RuntimeManagerResponse): Uint8Array {
+  const writer = new BinaryWriter();
+  if (response.status !== 0) writer.tag(ResponseField.status, WireType.Varint).int32(response.status);
+  uintField(writer, ResponseField.context, response.context ?? 0);
+  const body = response.body;
+  if (body !== undefined) {
+    switch (body.kind) {
+      case 'result':
+      case 'pi_hash':
+      case 'policy_hash':
+      case 'cert':
+        messageField(writer, ResponseField[body.kind], (inner) => bytesField(inner, 1, body.data));
+        break;
+      case 'error':
+        messageField(writer, ResponseField.error, (inner) => bytesField(inner, 1, body.error));
+        break;
+      case 'state':
+        messageField(writer, ResponseField.state, (inner) => bytesField(inner, 1, body.state));
+        break;
+      case 'file_size':
+        messageField(writer, ResponseField.file_size, (inner) => uintField(inner, 1, body.size));
+        break;
+    }
+  }
+  if (response.errorDetail !== undefined) {
+    const detail = response.errorDetail;
+    messageField(writer, ResponseField.error_detail, (inner) => {
+      stringField(inner, 1, detail.code);
+      stringField(inner, 2, detail.message);
+    });
+  }
+  return writer.finish();
+}
+
+/** Reads the fields of one embedded message, calling `onField` for each and skipping unknown ones. */
+function readMessage(
+  bytes: Uint8Array,
+  onField: (reader: BinaryReader, field: number, wireType: WireType) => boolean,
+): void {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (!onField(reader, field, wireType)) reader.skip(wireType, field);
+  }
+}
+
+function safeNumber(value: bigint | string, what: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number)) throw new VeracruzError(Code.InvalidRequest, `${what} ${value} is too large`);
+  return number;
+}
+
+// One embedded message holding a single string, bytes or uint64 field 1 (most of the protocol).
+function readString(bytes: Uint8Array): string {
+  let value = '';
+  readMessage(bytes, (reader, field, wireType) => {
+    if (field !== 1 || wireType !== WireType.LengthDelimited) return false;
+    value = reader.string();
+    return true;
+  });
+  return value;
+}
+function readBytes(bytes: Uint8Array): Uint8Array {
+  let value: Uint8Array = new Uint8Array(0);
+  readMessage(bytes, (reader, field, wireType) => {
+    if (field !== 1 || wireType !== WireType.LengthDelimited) return false;
+    value = reader.bytes();
+    return true;
+  });
+  return value;
+}
+
+function readData(bytes: Uint8Array): { fileName: string; data: Uint8Array } {
+  let fileName = '';
+  let data: Uint8Array = new Uint8Array(0);
+  readMessage(bytes, (reader, field, wireType) => {
+    if (wireType !== WireType.LengthDelimited) return false;
+    if (field === 1) fileName = reader.string();
+    else if (field === 2) data = reader.bytes();
+    else return false;
+    return true;
+  });
+  return { fileName, data };
+}
+
+function decodeRequestMessage(field: number, bytes: Uint8Array): RequestMessage | undefined {
+  switch (field) {
+    case RequestField.write_file:
+      return { kind: 'write_file', ...readData(bytes) };
+    case RequestField.append_file:
+      return { kind: 'append_file', ...readData(bytes) };
+    case RequestField.request_pi_hash:
+      return { kind: 'request_pi_hash', fileName: readString(bytes) };
+    case RequestField.request_result:
+      return { kind: 'request_result', fileName: readString(bytes) };
+    case RequestField.request_proxy_psa_attestation_token:
+      return { kind: 'request_proxy_psa_attestation_token', challenge: readBytes(bytes) };
+    case RequestField.request_shutdown:
+      return { kind: 'request_shutdown' };
+    case RequestField.psa_attestation_init: {
+      let challenge: Uint8Array = new Uint8Array(0);
+      let deviceId = 0;
+      readMessage(bytes, (reader, inner, wireType) => {
+        if (inner === 1 && wireType === WireType.LengthDelimited) challenge = reader.bytes();
+        else if (inner === 2 && wireType === WireType.Varint) deviceId = reader.int32();
+        else return false;
+        return true;
+      });
+      return { kind: 'psa_attestation_init', challenge, deviceId };
+    }
+    case RequestField.request_policy_hash:
+      return { kind: 'request_policy_hash' };
+    case RequestField.read_file:
+      return { kind: 'read_file', fileName: readString(bytes) };
+    case RequestField.request_pipeline:
+      return { kind: 'request_pipeline', fileName: readString(bytes) };
+    case RequestField.request_file_size:
+      return { kind: 'request_file_size', fileName: readString(bytes) };
+    case RequestField.read_file_range: {
+      let fileName = '';
+      let offset = 0;
+      let length = 0;
+      readMessage(bytes, (reader, inner, wireType) => {
+        if (inner === 1 && wireType === WireType.LengthDelimited) fileName = reader.string();
+        else if (inner === 2 && wireType === WireType.Varint) offset = safeNumber(reader.uint64(), 'offset');
+        else if (inner === 3 && wireType === WireType.Varint) length = safeNumber(reader.uint64(), 'length');
+        else return false;
+        return true;
+      });
+      return { kind: 'read_file_range', fileName, offset, length };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Wraps the protobuf reader's errors (truncation, bad wire types) as InvalidRequest. */
+function malformed(what: string, reason: unknown): VeracruzError {
+  if (reason instanceof VeracruzError) return reason;
+  const detail = reason instanceof Error ? reason.message : String(reason);
+  return new VeracruzError(Code.InvalidRequest, `malformed ${what}: ${detail}`, { cause: reason });
+}
+
+/**
+ * Decodes a request. Unknown fields are skipped (proto3); an unknown or absent operation decodes
+ * as `{ kind: 'none' }`. Malformed bytes throw VeracruzError(InvalidRequest).
+ */
+export function decodeRequest(bytes: Uint8Array): RuntimeManagerRequest {
+  try {
+    let context = 0;
+    let message: RequestMessage = { kind: 'none' };
+    readMessage(bytes, (reader, field, wireType) => {
+      if (field === RequestField.context && wireType === WireType.Varint) {
+        context = reader.uint32();
+        return true;
+      }
+      if (wireType !== WireType.LengthDelimited) return false;
+      const start = reader.pos;
+      const inner = reader.bytes();
+      const decoded = decodeRequestMessage(field, inner);
+      if (decoded === undefined) {
+        reader.pos = start;
+        return false;
+      }
+      message = decoded;
+      return true;
+    });
+    return context === 0 ? message : { ...message, context };
+  } catch (reason) {
+    throw malformed('request', reason);
+  }
+}
+
+/** Decodes a response. Malformed bytes throw VeracruzError(InvalidRequest). */
+export function decodeResponse(bytes: Uint8Array): RuntimeManagerResponse {
+  try {
+    const response: RuntimeManagerResponse = { status: 0 };
+    readMessage(bytes, (reader, field, wireType) => {
+      if (wireType === WireType.Varint) {
+        if (field === ResponseField.status) response.status = reader.int32();
+        else if (field === ResponseField.context) response.context = reader.uint32();
+        else return false;
+        return true;
+      }
+      if (wireType !== WireType.LengthDelimited) return false;
+      let body: ResponseBody | undefined;
+      switch (field) {
+        case ResponseField.result:
+        case ResponseField.pi_hash:
+        case ResponseField.policy_hash:
+        case ResponseField.cert: {
+          const kind = field === ResponseField.result ? 'result'
+            : field === ResponseField.pi_hash ? 'pi_hash'
+            : field === ResponseField.policy_hash ? 'policy_hash' : 'cert';
+          body = { kind, data: readBytes(reader.bytes()) };
+          break;
+        }
+        case ResponseField.error:
+          body = { kind: 'error', error: readBytes(reader.bytes()) };
+          break;
+        case ResponseField.state:
+          body = { kind: 'state', state: readBytes(reader.bytes()) };
+          break;
+        case ResponseField.file_size: {
+          let size = 0;
+          readMessage(reader.bytes(), (inner, innerField, innerType) => {
+            if (innerField !== 1 || innerType !== WireType.Varint) return false;
+            size = safeNumber(inner.uint64(), 'file size');
+            return true;
+          });
+          body = { kind: 'file_size', size };
+          break;
+        }
+        case ResponseField.error_detail: {
+          const detail: ErrorDetail = { code: '', message: '' };
+          readMessage(reader.bytes(), (inner, innerField, innerType) => {
+            if (innerType !== WireType.LengthDelimited) return false;
+            if (innerField === 1) detail.code = inner.string();
+            else if (innerField === 2) detail.message = inner.string();
+            else return false;
+            return true;
+          });
+          response.errorDetail = detail;
+          return true;
+        }
+        default:
+          return false;
+      }
+      if (body !== undefined) response.body = body;
+      return true;
+    });
+    return response;
+  } catch (reason) {
+    throw malformed('response', reason);
+  }
+}
