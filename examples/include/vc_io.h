@@ -1,0 +1,120 @@
+/*
+ * Small I/O helpers shared by the example programs: read or write a whole file, decode and encode
+ * little-endian numbers, and fail with a message on stderr and a documented exit code.
+ *
+ * Exit codes used by every example:
+ *   0 success, 1 internal failure (out of memory, check failed),
+ *   2 an input file is missing or unreadable, 3 an input is malformed, 4 an output cannot be written.
+ */
+#ifndef VC_IO_H
+#define VC_IO_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    VC_EXIT_FAILURE = 1,
+    VC_EXIT_MISSING_INPUT = 2,
+    VC_EXIT_MALFORMED_INPUT = 3,
+    VC_EXIT_OUTPUT_FAILED = 4,
+};
+
+/* Prints "error: <message>" on stderr and exits with `code`. */
+static inline _Noreturn void vc_fail(int code, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    fputs("error: ", stderr);
+    vfprintf(stderr, format, args);
+    fputc('\n', stderr);
+    va_end(args);
+    exit(code);
+}
+
+/* malloc that never returns NULL (allocation failure ends the program). */
+static inline void *vc_alloc(size_t size) {
+    void *memory = malloc(size == 0 ? 1 : size);
+    if (memory == NULL) vc_fail(VC_EXIT_FAILURE, "out of memory (%zu bytes)", size);
+    return memory;
+}
+
+/*
+ * Reads the whole file at `path`. Returns NULL (errno kept) if it cannot be opened; ends the program on a
+ * read error. Reads in growing chunks rather than asking for the size, so it works on any stream.
+ */
+static inline unsigned char *vc_try_read_file(const char *path, size_t *length) {
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) return NULL;
+    size_t capacity = 1 << 16, used = 0;
+    unsigned char *data = vc_alloc(capacity);
+    for (;;) {
+        if (used == capacity) {
+            capacity *= 2;
+            unsigned char *grown = realloc(data, capacity);
+            if (grown == NULL) vc_fail(VC_EXIT_FAILURE, "out of memory reading %s", path);
+            data = grown;
+        }
+        size_t got = fread(data + used, 1, capacity - used, file);
+        used += got;
+        if (got == 0) break;
+    }
+    if (ferror(file)) vc_fail(VC_EXIT_MISSING_INPUT, "cannot read %s: %s", path, strerror(errno));
+    fclose(file);
+    *length = used;
+    return data;
+}
+
+/* Reads the whole file at `path`, or ends the program with VC_EXIT_MISSING_INPUT. */
+static inline unsigned char *vc_read_file(const char *path, size_t *length) {
+    unsigned char *data = vc_try_read_file(path, length);
+    if (data == NULL) vc_fail(VC_EXIT_MISSING_INPUT, "cannot open %s: %s", path, strerror(errno));
+    return data;
+}
+
+/* Creates or truncates `path` and writes `length` bytes, or ends the program with VC_EXIT_OUTPUT_FAILED. */
+static inline void vc_write_file(const char *path, const void *data, size_t length) {
+    FILE *file = fopen(path, "wb");
+    if (file == NULL) vc_fail(VC_EXIT_OUTPUT_FAILED, "cannot create %s: %s", path, strerror(errno));
+    if (length > 0 && fwrite(data, 1, length, file) != length) {
+        vc_fail(VC_EXIT_OUTPUT_FAILED, "cannot write %s: %s", path, strerror(errno));
+    }
+    if (fclose(file) != 0) vc_fail(VC_EXIT_OUTPUT_FAILED, "cannot write %s: %s", path, strerror(errno));
+}
+
+static inline uint32_t vc_get_u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t vc_get_u64(const unsigned char *p) {
+    return (uint64_t)vc_get_u32(p) | (uint64_t)vc_get_u32(p + 4) << 32;
+}
+
+static inline double vc_get_f64(const unsigned char *p) {
+    uint64_t bits = vc_get_u64(p);
+    double value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+static inline void vc_put_u32(unsigned char *p, uint32_t value) {
+    p[0] = (unsigned char)value;
+    p[1] = (unsigned char)(value >> 8);
+    p[2] = (unsigned char)(value >> 16);
+    p[3] = (unsigned char)(value >> 24);
+}
+
+static inline void vc_put_u64(unsigned char *p, uint64_t value) {
+    vc_put_u32(p, (uint32_t)value);
+    vc_put_u32(p + 4, (uint32_t)(value >> 32));
+}
+
+static inline void vc_put_f64(unsigned char *p, double value) {
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    vc_put_u64(p, bits);
+}
+
+#endif
