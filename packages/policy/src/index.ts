@@ -1,1 +1,3 @@
 export * from './errors.ts';
+export * from './rights.ts';
+export * from './pipeline.ts';
