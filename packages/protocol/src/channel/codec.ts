@@ -1,0 +1,361 @@
+import { Code, VeracruzError, isCode } from '@veracruz-ts/policy';
+import { EvidenceSource, MessageType, tagOfKind } from './messages.ts';
+import type { ChannelMessage, StatusCode } from './messages.ts';
+
+/**
+ * Binary framing of the host <-> isolate channel.
+ *
+ * A frame is `u32 big-endian body length || u8 message type || body`. Inside a body, integers are
+ * u32 big-endian, byte strings and UTF-8 strings are `u32 length || bytes`, lists are `u32 count || items`.
+ * Decoding is strict: a body must be consumed exactly, lengths may not run past the body, and unknown
+ * message types or oversized frames are refused before their bodies are buffered.
+ */
+
+/** Bytes before a frame's body: the length (4) and the type (1). */
+export const FRAME_HEADER_BYTES = 5;
+
+/** Default largest body accepted (policy texts and certificate chains fit with a wide margin). */
+export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
+
+/** Largest tls-data payload a sender puts in one frame; bigger writes are split. */
+export const MAX_TLS_DATA_CHUNK = 64 * 1024;
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Encodes one message as a complete frame. */
+export function encodeMessage(message: ChannelMessage): Uint8Array {
+  const writer = new BodyWriter();
+  switch (message.type) {
+    case 'new-session':
+      writer.u32(message.sessionId);
+      break;
+    case 'tls-data':
+      writer.u32(message.sessionId);
+      writer.raw(message.data);
+      break;
+    case 'close':
+      writer.u32(message.sessionId);
+      writer.string(message.reason);
+      break;
+    case 'ack':
+      writer.u32(message.sessionId);
+      writer.u32(message.bytes);
+      break;
+    case 'attestation-request':
+      writer.bytes(message.nonce);
+      break;
+    case 'attestation-response':
+      writer.bytes(message.csr);
+      writer.u8(message.source);
+      writer.bytes(message.evidence);
+      break;
+    case 'initialize':
+      writer.bytes(message.policy);
+      writer.u32(message.certificateChain.length);
+      for (const certificate of message.certificateChain) writer.bytes(certificate);
+      break;
+    case 'status':
+      writer.string(message.code);
+      writer.string(message.message);
+      break;
+    case 'shutdown':
+      writer.string(message.reason);
+      break;
+    case 'isolate-error':
+      writer.string(message.code);
+      writer.string(message.message);
+      break;
+  }
+  return writer.frame(tagOfKind[message.type]);
+}
+
+/**
+ * Decodes one frame body of type `type`. Throws VeracruzError(InvalidRequest) when the body is
+ * malformed or the type unknown.
+ */
+export function decodeBody(type: number, body: Uint8Array): ChannelMessage {
+  const reader = new BodyReader(body, type);
+  let message: ChannelMessage;
+  switch (type) {
+    case MessageType.NewSession:
+      message = { type: 'new-session', sessionId: reader.u32() };
+      break;
+    case MessageType.TlsData: {
+      const sessionId = reader.u32();
+      message = { type: 'tls-data', sessionId, data: reader.rest() };
+      break;
+    }
+    case MessageType.Close:
+      message = { type: 'close', sessionId: reader.u32(), reason: reader.string() };
+      break;
+    case MessageType.Ack:
+      message = { type: 'ack', sessionId: reader.u32(), bytes: reader.u32() };
+      break;
+    case MessageType.AttestationRequest:
+      message = { type: 'attestation-request', nonce: reader.bytes() };
+      break;
+    case MessageType.AttestationResponse: {
+      const csr = reader.bytes();
+      const source = reader.u8();
+      if (source !== EvidenceSource.Isolate && source !== EvidenceSource.Launcher) {
+        throw malformed(type, `unknown evidence source ${source}`);
+      }
+      message = { type: 'attestation-response', csr, source, evidence: reader.bytes() };
+      break;
+    }
+    case MessageType.Initialize: {
+      const policy = reader.bytes();
+      const count = reader.u32();
+      const certificateChain: Uint8Array[] = [];
+      for (let index = 0; index < count; index++) certificateChain.push(reader.bytes());
+      message = { type: 'initialize', policy, certificateChain };
+      break;
+    }
+    case MessageType.Status: {
+      const code = reader.string();
+      if (code !== 'ok' && !isCode(code)) throw malformed(type, `unknown status code '${code.slice(0, 40)}'`);
+      message = { type: 'status', code: code as StatusCode, message: reader.string() };
+      break;
+    }
+    case MessageType.Shutdown:
+      message = { type: 'shutdown', reason: reader.string() };
+      break;
+    case MessageType.IsolateError: {
+      const code = reader.string();
+      if (!isCode(code)) throw malformed(type, `unknown error code '${code.slice(0, 40)}'`);
+      message = { type: 'isolate-error', code, message: reader.string() };
+      break;
+    }
+    default:
+      throw new VeracruzError(Code.InvalidRequest, `channel: unknown message type ${type}`);
+  }
+  reader.end();
+  return message;
+}
+
+/** Decodes exactly one complete frame (convenience for tests and small tools). */
+export function decodeFrame(frame: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): ChannelMessage {
+  const decoder = new FrameDecoder({ maxFrameBytes });
+  const messages = decoder.push(frame);
+  if (messages.length !== 1 || decoder.bufferedBytes !== 0) {
+    throw new VeracruzError(Code.InvalidRequest, `channel: expected exactly one complete frame, got ${messages.length} and ${decoder.bufferedBytes} spare bytes`);
+  }
+  return messages[0]!;
+}
+
+/** Options of {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** Largest body accepted; a longer announced length is refused at once. @default DEFAULT_MAX_FRAME_BYTES */
+  maxFrameBytes?: number;
+}
+
+/**
+ * Incremental frame decoder: feed it chunks as they arrive (any fragmentation) and it returns the
+ * complete messages. After an error it stays failed: the stream is out of sync and must be dropped.
+ */
+export class FrameDecoder {
+  readonly #maxFrameBytes: number;
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #failure: VeracruzError | undefined;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
+  /** Bytes received but not yet part of a returned message. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** Adds a chunk and returns every message it completes, in order. */
+  push(chunk: Uint8Array): ChannelMessage[] {
+    if (this.#failure) throw this.#failure;
+    if (chunk.length > 0) {
+      // A plain view, so decoded payloads are Uint8Arrays even when fed Node Buffers.
+      this.#chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.#buffered += chunk.length;
+    }
+    const messages: ChannelMessage[] = [];
+    try {
+      while (this.#buffered >= FRAME_HEADER_BYTES) {
+        const header = this.#peek(FRAME_HEADER_BYTES);
+        const length = ((header[0]! << 24) | (header[1]! << 16) | (header[2]! << 8) | header[3]!) >>> 0;
+        const type = header[4]!;
+        if (type < MessageType.NewSession || type > MessageType.IsolateError) {
+          throw new VeracruzError(Code.InvalidRequest, `channel: unknown message type ${type}`);
+        }
+        if (length > this.#maxFrameBytes) {
+          throw new VeracruzError(Code.LimitExceeded, `channel: frame of ${length} bytes exceeds the limit of ${this.#maxFrameBytes}`);
+        }
+        if (this.#buffered < FRAME_HEADER_BYTES + length) break;
+        const frame = this.#take(FRAME_HEADER_BYTES + length);
+        messages.push(decodeBody(type, frame.subarray(FRAME_HEADER_BYTES)));
+      }
+    } catch (error) {
+      this.#failure = VeracruzError.from(error);
+      this.#chunks = [];
+      this.#buffered = 0;
+      throw this.#failure;
+    }
+    return messages;
+  }
+
+  /** The first `count` buffered bytes, without consuming them. */
+  #peek(count: number): Uint8Array {
+    const first = this.#chunks[0]!;
+    if (first.length >= count) return first;
+    return this.#concatPrefix(count);
+  }
+
+  /** Removes and returns the first `count` buffered bytes. */
+  #take(count: number): Uint8Array {
+    const first = this.#chunks[0]!;
+    let result: Uint8Array;
+    if (first.length === count) {
+      this.#chunks.shift();
+      result = first;
+    } else if (first.length > count) {
+      result = first.subarray(0, count);
+      this.#chunks[0] = first.subarray(count);
+    } else {
+      result = this.#concatPrefix(count);
+      let remaining = count;
+      while (remaining > 0) {
+        const head = this.#chunks[0]!;
+        if (head.length <= remaining) {
+          this.#chunks.shift();
+          remaining -= head.length;
+        } else {
+          this.#chunks[0] = head.subarray(remaining);
+          remaining = 0;
+        }
+      }
+    }
+    this.#buffered -= count;
+    return result;
+  }
+
+  #concatPrefix(count: number): Uint8Array {
+    const result = new Uint8Array(count);
+    let offset = 0;
+    for (const chunk of this.#chunks) {
+      const part = chunk.subarray(0, count - offset);
+      result.set(part, offset);
+      offset += part.length;
+      if (offset === count) break;
+    }
+    return result;
+  }
+}
+
+function malformed(type: number, detail: string): VeracruzError {
+  return new VeracruzError(Code.InvalidRequest, `channel: malformed message of type ${type}: ${detail}`);
+}
+
+class BodyWriter {
+  #parts: Uint8Array[] = [];
+  #length = 0;
+
+  u8(value: number): void {
+    this.raw(Uint8Array.of(value));
+  }
+
+  u32(value: number): void {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+      throw new VeracruzError(Code.Internal, `channel: ${value} is not an unsigned 32-bit integer`);
+    }
+    const bytes = new Uint8Array(4);
+    new DataView(bytes.buffer).setUint32(0, value);
+    this.raw(bytes);
+  }
+
+  bytes(value: Uint8Array): void {
+    this.u32(value.length);
+    this.raw(value);
+  }
+
+  string(value: string): void {
+    this.bytes(textEncoder.encode(value));
+  }
+
+  raw(value: Uint8Array): void {
+    this.#parts.push(value);
+    this.#length += value.length;
+  }
+
+  frame(type: number): Uint8Array {
+    const frame = new Uint8Array(FRAME_HEADER_BYTES + this.#length);
+    const view = new DataView(frame.buffer);
+    view.setUint32(0, this.#length);
+    view.setUint8(4, type);
+    let offset = FRAME_HEADER_BYTES;
+    for (const part of this.#parts) {
+      frame.set(part, offset);
+      offset += part.length;
+    }
+    return frame;
+  }
+}
+
+class BodyReader {
+  readonly #body: Uint8Array;
+  readonly #view: DataView;
+  readonly #type: number;
+  #offset = 0;
+
+  constructor(body: Uint8Array, type: number) {
+    this.#body = body;
+    this.#view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    this.#type = type;
+  }
+
+  u8(): number {
+    this.#need(1);
+    return this.#body[this.#offset++]!;
+  }
+
+  u32(): number {
+    this.#need(4);
+    const value = this.#view.getUint32(this.#offset);
+    this.#offset += 4;
+    return value;
+  }
+
+  bytes(): Uint8Array {
+    const length = this.u32();
+    this.#need(length);
+    const value = this.#body.slice(this.#offset, this.#offset + length);
+    this.#offset += length;
+    return value;
+  }
+
+  string(): string {
+    try {
+      return textDecoder.decode(this.bytes());
+    } catch (error) {
+      if (error instanceof VeracruzError) throw error;
+      throw malformed(this.#type, 'a string is not valid UTF-8');
+    }
+  }
+
+  /** Everything left (tls-data payloads), as a view: frames are freshly allocated per message. */
+  rest(): Uint8Array {
+    const value = this.#body.subarray(this.#offset);
+    this.#offset = this.#body.length;
+    return value;
+  }
+
+  end(): void {
+    if (this.#offset !== this.#body.length) {
+      throw malformed(this.#type, `${this.#body.length - this.#offset} trailing bytes`);
+    }
+  }
+
+  #need(count: number): void {
+    if (this.#offset + count > this.#body.length) {
+      throw malformed(this.#type, `truncated (needs ${count} bytes at offset ${this.#offset} of ${this.#body.length})`);
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import type { Readable, Writable } from 'node:stream';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeMessage } from './codec.ts';
+import type { ChannelMessage } from './messages.ts';
+
+/** Options of {@link ChannelConnection}. */
+export interface ChannelConnectionOptions {
+  /** Where the peer's frames arrive (the child's stdout/fd, or the isolate's inherited fd). */
+  input: Readable;
+  /** Where our frames go. */
+  output: Writable;
+  /** Called for every decoded message, in order. */
+  onMessage: (message: ChannelMessage) => void;
+  /** Called once if the input is malformed or a stream fails; the connection is then closed. */
+  onError: (error: VeracruzError) => void;
+  /** Called once when the input ends (the peer closed its side or exited). */
+  onEnd: () => void;
+  /** Largest frame body accepted. @default DEFAULT_MAX_FRAME_BYTES */
+  maxFrameBytes?: number;
+}
+
+/**
+ * One end of the channel over a pair of byte streams: decodes incoming frames, encodes outgoing
+ * messages. The streams are the only I/O; framing and flow control are pure and tested apart.
+ */
+export class ChannelConnection {
+  readonly #input: Readable;
+  readonly #output: Writable;
+  readonly #decoder: FrameDecoder;
+  readonly #options: ChannelConnectionOptions;
+  #closed = false;
+
+  constructor(options: ChannelConnectionOptions) {
+    this.#options = options;
+    this.#input = options.input;
+    this.#output = options.output;
+    this.#decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
+    this.#input.on('data', this.#onData);
+    this.#input.once('end', this.#onEnd);
+    this.#input.once('close', this.#onEnd);
+    this.#input.on('error', this.#onStreamError);
+    this.#output.on('error', this.#onStreamError);
+  }
+
+  /** Whether the connection has been closed (by us, by an error, or by the input ending). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes written but not yet taken by the operating system (for bounds checks in tests). */
+  get outputBufferedBytes(): number {
+    return this.#output.writableLength;
+  }
+
+  /** Sends one message. Sending on a closed connection is silently dropped: the peer is gone. */
+  send(message: ChannelMessage): void {
+    if (this.#closed || this.#output.destroyed || this.#output.writableEnded) return;
+    this.#output.write(encodeMessage(message));
+  }
+
+  /** Stops reading and ends our output; no callback fires afterwards. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#input.off('data', this.#onData);
+    this.#input.destroy();
+    if (!this.#output.destroyed) this.#output.end();
+  }
+
+  #onData = (chunk: Buffer): void => {
+    if (this.#closed) return;
+    let messages: ChannelMessage[];
+    try {
+      messages = this.#decoder.push(chunk);
+    } catch (error) {
+      this.#fail(VeracruzError.from(error));
+      return;
+    }
+    for (const message of messages) {
+      if (this.#closed) return;
+      this.#options.onMessage(message);
+    }
+  };
+
+  #onEnd = (): void => {
+    if (this.#closed) return;
+    this.close();
+    this.#options.onEnd();
+  };
+
+  #onStreamError = (error: Error): void => {
+    // A broken pipe on our output means the peer is gone; the input's end reports that.
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
+    this.#fail(VeracruzError.from(error, Code.Unavailable));
+  };
+
+  #fail(error: VeracruzError): void {
+    if (this.#closed) return;
+    this.close();
+    this.#options.onError(error);
+  }
+}

@@ -1,0 +1,111 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { ReceiveWindow, SessionSender } from './flow-control.ts';
+import type { ChannelMessage } from './messages.ts';
+
+function sender(window: number, maxChunk: number) {
+  const sent: ChannelMessage[] = [];
+  let drains = 0;
+  const instance = new SessionSender({ sessionId: 3, window, maxChunk, send: (message) => sent.push(message), onDrain: () => drains++ });
+  return { instance, sent, drains: () => drains };
+}
+
+function payloadSizes(messages: ChannelMessage[]): number[] {
+  return messages.map((message) => (message.type === 'tls-data' ? message.data.length : -1));
+}
+
+describe('SessionSender', () => {
+  it('sends within the window and splits into chunks', () => {
+    const { instance, sent } = sender(100, 30);
+    assert.equal(instance.write(new Uint8Array(70)), true);
+    assert.deepEqual(payloadSizes(sent), [30, 30, 10]);
+    assert.equal(instance.inFlight, 70);
+    assert.equal(instance.queuedBytes, 0);
+  });
+
+  it('queues beyond the window, and drains as acks return credit', () => {
+    const { instance, sent, drains } = sender(100, 64);
+    const data = Uint8Array.from({ length: 250 }, (_, index) => index);
+    assert.equal(instance.write(data), false);
+    assert.equal(instance.inFlight, 100);
+    assert.equal(instance.queuedBytes, 150);
+    instance.acknowledge(40);
+    assert.equal(instance.inFlight, 100);
+    assert.equal(instance.queuedBytes, 110);
+    assert.equal(drains(), 0);
+    instance.acknowledge(100);
+    instance.acknowledge(100);
+    assert.equal(instance.queuedBytes, 0);
+    assert.equal(drains(), 1);
+    const bytes = Buffer.concat(sent.map((message) => (message.type === 'tls-data' ? message.data : new Uint8Array(0))));
+    assert.deepEqual([...bytes], [...data]);
+    for (const message of sent) assert.equal(message.type === 'tls-data' && message.sessionId, 3);
+  });
+
+  it('never has more than the window in flight, whatever the write sizes', () => {
+    const { instance } = sender(1000, 300);
+    for (let round = 0; round < 50; round++) {
+      instance.write(new Uint8Array((round * 37) % 900));
+      assert.ok(instance.inFlight <= 1000);
+      if (round % 3 === 0 && instance.inFlight > 0) instance.acknowledge(Math.ceil(instance.inFlight / 2));
+    }
+  });
+
+  it('refuses an ack for more than is in flight (a misbehaving peer)', () => {
+    const { instance } = sender(100, 100);
+    instance.write(new Uint8Array(10));
+    assert.throws(() => instance.acknowledge(11), (error: unknown) => error instanceof VeracruzError && error.code === Code.InvalidRequest && /acknowledged 11 bytes but only 10/.test(error.message));
+    assert.throws(() => instance.acknowledge(0), VeracruzError);
+  });
+
+  it('drops the queue when closed and refuses later writes', () => {
+    const { instance } = sender(10, 10);
+    instance.write(new Uint8Array(30));
+    instance.close();
+    assert.equal(instance.queuedBytes, 0);
+    assert.throws(() => instance.write(new Uint8Array(1)), (error: unknown) => error instanceof VeracruzError && error.code === Code.Unavailable);
+  });
+});
+
+describe('ReceiveWindow', () => {
+  it('turns consumption into acks', () => {
+    const window = new ReceiveWindow(5, 100);
+    window.received(60);
+    assert.deepEqual(window.consumed(60), { type: 'ack', sessionId: 5, bytes: 60 });
+    window.received(100);
+    assert.equal(window.unconsumed, 100);
+  });
+
+  it('refuses a peer that overruns its credit', () => {
+    const window = new ReceiveWindow(5, 100);
+    window.received(90);
+    assert.throws(() => window.received(11), (error: unknown) => error instanceof VeracruzError && error.code === Code.LimitExceeded && /101 unacknowledged bytes, beyond the window of 100/.test(error.message));
+  });
+
+  it('refuses to consume more than was received', () => {
+    const window = new ReceiveWindow(5, 100);
+    window.received(10);
+    assert.throws(() => window.consumed(11), VeracruzError);
+  });
+
+  it('a sender and a receiver with the same window never overrun each other', () => {
+    const receiver = new ReceiveWindow(1, 256);
+    const inbox: Uint8Array[] = [];
+    const instance = new SessionSender({
+      sessionId: 1, window: 256, maxChunk: 100,
+      send: (message) => { if (message.type === 'tls-data') { receiver.received(message.data.length); inbox.push(message.data); } },
+      onDrain: () => {},
+    });
+    let total = 0;
+    for (let round = 0; round < 100; round++) {
+      instance.write(new Uint8Array(round * 7));
+      total += round * 7;
+      const chunk = inbox.shift();
+      if (chunk && chunk.length > 0) { const ack = receiver.consumed(chunk.length); if (ack.type === 'ack') instance.acknowledge(ack.bytes); }
+    }
+    while (inbox.length > 0) { const chunk = inbox.shift()!; if (chunk.length > 0) { const ack = receiver.consumed(chunk.length); if (ack.type === 'ack') instance.acknowledge(ack.bytes); } }
+    assert.equal(instance.queuedBytes, 0);
+    assert.ok(total > 0);
+  });
+});

@@ -1,0 +1,145 @@
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { MAX_TLS_DATA_CHUNK } from './codec.ts';
+import type { ChannelMessage } from './messages.ts';
+
+/**
+ * Per-session credit-based flow control of tls-data. Each direction of each session has a window:
+ * the sender may have at most `window` bytes that the receiver has not acknowledged; the receiver
+ * acknowledges bytes only once it has consumed them (handed them to TLS, or written them to the
+ * client socket). A slow consumer therefore stops the producer at the far end, and neither the host
+ * nor the isolate ever buffers more than about one window per session and direction.
+ */
+
+/** Default credit per session and direction. Big enough to keep loopback pipes busy. */
+export const DEFAULT_SESSION_WINDOW = 512 * 1024;
+
+/** Options of {@link SessionSender}. */
+export interface SessionSenderOptions {
+  /** The session these bytes belong to. */
+  sessionId: number;
+  /** Sends one tls-data message to the peer (the channel's writer). */
+  send: (message: ChannelMessage) => void;
+  /** Called when everything queued has been sent, after {@link SessionSender.write} returned false. */
+  onDrain: () => void;
+  /** Credit the peer grants. @default DEFAULT_SESSION_WINDOW */
+  window?: number;
+  /** Largest payload per tls-data message. @default MAX_TLS_DATA_CHUNK */
+  maxChunk?: number;
+}
+
+/**
+ * The sending half of one session: splits writes into tls-data messages, sends while credit lasts,
+ * queues the rest until the peer's acks return credit. Pure bookkeeping; the I/O is the `send` callback.
+ */
+export class SessionSender {
+  readonly sessionId: number;
+  readonly window: number;
+  readonly #maxChunk: number;
+  readonly #send: (message: ChannelMessage) => void;
+  readonly #onDrain: () => void;
+  #inFlight = 0;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #closed = false;
+
+  constructor(options: SessionSenderOptions) {
+    this.sessionId = options.sessionId;
+    this.window = options.window ?? DEFAULT_SESSION_WINDOW;
+    this.#maxChunk = options.maxChunk ?? MAX_TLS_DATA_CHUNK;
+    this.#send = options.send;
+    this.#onDrain = options.onDrain;
+    if (!(this.window > 0) || !(this.#maxChunk > 0)) throw new VeracruzError(Code.Internal, 'channel: window and chunk size must be positive');
+  }
+
+  /** Bytes sent and not yet acknowledged. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Bytes accepted by {@link write} but waiting for credit. */
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Sends `data` as far as credit allows. Returns true when all of it went out; false when some is
+   * queued, in which case the caller should stop producing until `onDrain` is called.
+   */
+  write(data: Uint8Array): boolean {
+    if (this.#closed) throw new VeracruzError(Code.Unavailable, `channel: session ${this.sessionId} is closed`);
+    if (data.length > 0) {
+      this.#queue.push(data);
+      this.#queued += data.length;
+    }
+    this.#pump();
+    return this.#queued === 0;
+  }
+
+  /** Credits `bytes` acknowledged by the peer; sends what was waiting. */
+  acknowledge(bytes: number): void {
+    if (!Number.isInteger(bytes) || bytes <= 0 || bytes > this.#inFlight) {
+      throw new VeracruzError(Code.InvalidRequest, `channel: session ${this.sessionId} acknowledged ${bytes} bytes but only ${this.#inFlight} are in flight`);
+    }
+    this.#inFlight -= bytes;
+    if (this.#closed || this.#queued === 0) return;
+    this.#pump();
+    if (this.#queued === 0) this.#onDrain();
+  }
+
+  /** Drops anything queued; later writes throw. */
+  close(): void {
+    this.#closed = true;
+    this.#queue = [];
+    this.#queued = 0;
+  }
+
+  #pump(): void {
+    while (this.#queued > 0 && this.#inFlight < this.window) {
+      const head = this.#queue[0]!;
+      const size = Math.min(head.length, this.#maxChunk, this.window - this.#inFlight);
+      const piece = size === head.length ? head : head.subarray(0, size);
+      if (size === head.length) this.#queue.shift();
+      else this.#queue[0] = head.subarray(size);
+      this.#queued -= size;
+      this.#inFlight += size;
+      this.#send({ type: 'tls-data', sessionId: this.sessionId, data: piece });
+    }
+  }
+}
+
+/**
+ * The receiving half of one session: refuses a peer that sends beyond the credit it was granted
+ * (a host flooding the isolate, or the reverse) and turns consumption into ack amounts.
+ */
+export class ReceiveWindow {
+  readonly sessionId: number;
+  readonly window: number;
+  #unconsumed = 0;
+
+  constructor(sessionId: number, window = DEFAULT_SESSION_WINDOW) {
+    this.sessionId = sessionId;
+    this.window = window;
+  }
+
+  /** Bytes received and not yet consumed. */
+  get unconsumed(): number {
+    return this.#unconsumed;
+  }
+
+  /** Records `bytes` received; throws VeracruzError(LimitExceeded) if the peer overran its credit. */
+  received(bytes: number): void {
+    if (this.#unconsumed + bytes > this.window) {
+      throw new VeracruzError(Code.LimitExceeded, `channel: session ${this.sessionId} received ${this.#unconsumed + bytes} unacknowledged bytes, beyond the window of ${this.window}`);
+    }
+    this.#unconsumed += bytes;
+  }
+
+  /** Records `bytes` consumed and returns the ack message to send to the peer. */
+  consumed(bytes: number): ChannelMessage {
+    if (bytes <= 0 || bytes > this.#unconsumed) {
+      throw new VeracruzError(Code.Internal, `channel: session ${this.sessionId} consumed ${bytes} bytes of ${this.#unconsumed} received`);
+    }
+    this.#unconsumed -= bytes;
+    return { type: 'ack', sessionId: this.sessionId, bytes };
+  }
+}
