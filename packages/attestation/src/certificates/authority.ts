@@ -1,0 +1,100 @@
+import type { webcrypto } from 'node:crypto';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { derToPem, pemToDer } from './pem.ts';
+import { ECDSA_P256_SHA256, x509 } from './x509.ts';
+
+/** A CA as files hold it: certificate and PKCS#8 private key, both PEM. */
+export interface CertificateAuthorityPem {
+  /** The CA certificate (PEM). This is what policies list as `proxy_service_cert`. */
+  certificatePem: string;
+  /** The CA private key (PKCS#8 PEM). Keep it in a 0600 file; never log it. */
+  privateKeyPem: string;
+}
+
+/** A CA loaded for signing: its parsed certificate and a non-extractable signing key. */
+export interface CertificateAuthority {
+  /** The parsed CA certificate. */
+  certificate: x509.X509Certificate;
+  /** The CA certificate's DER bytes (the second half of every PAS reply). */
+  certificateDer: Uint8Array;
+  /** The CA's ECDSA P-256 signing key. */
+  privateKey: webcrypto.CryptoKey;
+}
+
+/** Options for {@link createCertificateAuthority}. */
+export interface CertificateAuthorityOptions {
+  /** Subject of the CA. @default 'C=US, O=Veracruz, CN=Veracruz Proxy Attestation Service CA' */
+  subject?: string;
+  /** Start of validity. @default now */
+  notBefore?: Date;
+  /** Validity length in milliseconds. @default ten years */
+  validityMs?: number;
+}
+
+const TEN_YEARS_MS = 10 * 365 * 24 * 60 * 60 * 1000;
+
+/**
+ * Creates a PAS certificate authority: a fresh ECDSA P-256 key and a self-signed certificate
+ * with basicConstraints CA=true (path length 0: it signs isolate certificates only) and
+ * keyUsage keyCertSign|cRLSign.
+ */
+export async function createCertificateAuthority(options: CertificateAuthorityOptions = {}): Promise<CertificateAuthorityPem> {
+  const keys = (await crypto.subtle.generateKey(ECDSA_P256_SHA256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const notBefore = options.notBefore ?? new Date();
+  const notAfter = new Date(notBefore.getTime() + (options.validityMs ?? TEN_YEARS_MS));
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    name: options.subject ?? 'C=US, O=Veracruz, CN=Veracruz Proxy Attestation Service CA',
+    keys,
+    notBefore,
+    notAfter,
+    signingAlgorithm: ECDSA_P256_SHA256,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const privateKeyPem = derToPem(pkcs8, 'PRIVATE KEY');
+  pkcs8.fill(0);
+  return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem };
+}
+
+/**
+ * Loads a CA for signing. Checks that the certificate is a CA certificate (basicConstraints
+ * CA=true), that its key is ECDSA P-256, and that the private key belongs to it.
+ * Throws `InvalidRequest` with the reason otherwise; the message never contains key material.
+ */
+export async function loadCertificateAuthority(pem: CertificateAuthorityPem): Promise<CertificateAuthority> {
+  const certificateDer = pemToDer(pem.certificatePem, 'CERTIFICATE', 'CA certificate');
+  let certificate: x509.X509Certificate;
+  try {
+    certificate = new x509.X509Certificate(certificateDer);
+  } catch {
+    throw new VeracruzError(Code.InvalidRequest, 'CA certificate: not a DER X.509 certificate');
+  }
+  const basicConstraints = certificate.getExtension(x509.BasicConstraintsExtension);
+  if (basicConstraints === null || !basicConstraints.ca) {
+    throw new VeracruzError(Code.InvalidRequest, 'CA certificate: basicConstraints CA=true is missing');
+  }
+  const pkcs8 = pemToDer(pem.privateKeyPem, 'PRIVATE KEY', 'CA private key');
+  let privateJwk: webcrypto.JsonWebKey;
+  try {
+    const extractable = await crypto.subtle.importKey('pkcs8', pkcs8, ECDSA_P256_SHA256, true, ['sign']);
+    privateJwk = await crypto.subtle.exportKey('jwk', extractable);
+  } catch {
+    throw new VeracruzError(Code.InvalidRequest, 'CA private key: not a PKCS#8 ECDSA P-256 key');
+  } finally {
+    pkcs8.fill(0);
+  }
+  const publicKey = await certificate.publicKey.export(ECDSA_P256_SHA256, ['verify']).catch(() => {
+    throw new VeracruzError(Code.InvalidRequest, 'CA certificate: key is not ECDSA P-256');
+  });
+  const publicJwk = await crypto.subtle.exportKey('jwk', publicKey);
+  if (publicJwk.x !== privateJwk.x || publicJwk.y !== privateJwk.y) {
+    throw new VeracruzError(Code.InvalidRequest, 'CA private key does not match the CA certificate');
+  }
+  const privateKey = await crypto.subtle.importKey('jwk', privateJwk, ECDSA_P256_SHA256, false, ['sign']);
+  privateJwk.d = '';
+  return { certificate, certificateDer, privateKey };
+}

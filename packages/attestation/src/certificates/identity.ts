@@ -1,0 +1,44 @@
+import type { webcrypto } from 'node:crypto';
+import { derToPem } from './pem.ts';
+import { ECDSA_P256_SHA256, x509 } from './x509.ts';
+
+/** The subject of the isolate's CSR, as Veracruz's runtime manager writes it. */
+export const ISOLATE_CSR_SUBJECT = 'C=US, ST=Texas, L=Austin, O=Veracruz, OU=Compute Enclave, CN=VeracruzCompute';
+
+/** The isolate's identity: its boot-time key pair and the CSR that proves it holds the private key. */
+export interface IsolateIdentity {
+  /** ECDSA P-256 key pair, made at boot; the private key never leaves the isolate. */
+  keyPair: webcrypto.CryptoKeyPair;
+  /** The private key as PKCS#8 PEM, for `node:tls` inside the isolate. Never log it. */
+  privateKeyPem: string;
+  /** The PKCS#10 CSR (DER), self-signed with SHA-256. */
+  csrDer: Uint8Array;
+  /** SHA-256 of `csrDer`: what the evidence binds. */
+  csrHash: Uint8Array;
+}
+
+/** Options for {@link createIsolateIdentity}. */
+export interface IsolateIdentityOptions {
+  /** The CSR subject. @default ISOLATE_CSR_SUBJECT */
+  subject?: string;
+}
+
+/**
+ * Makes the isolate's identity at boot: a fresh P-256 key pair and a CSR for it.
+ * The PAS certifies the CSR's key once the evidence binding `csrHash` is verified.
+ */
+export async function createIsolateIdentity(options: IsolateIdentityOptions = {}): Promise<IsolateIdentity> {
+  // Extractable because node:tls takes the key as PEM; it is exported once, here, and stays in the isolate.
+  const keyPair = (await crypto.subtle.generateKey(ECDSA_P256_SHA256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: options.subject ?? ISOLATE_CSR_SUBJECT,
+    keys: keyPair,
+    signingAlgorithm: ECDSA_P256_SHA256,
+  });
+  const csrDer = new Uint8Array(csr.rawData);
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', keyPair.privateKey));
+  const privateKeyPem = derToPem(pkcs8, 'PRIVATE KEY');
+  pkcs8.fill(0);
+  const csrHash = new Uint8Array(await crypto.subtle.digest('SHA-256', csrDer));
+  return { keyPair, privateKeyPem, csrDer, csrHash };
+}

@@ -1,0 +1,25 @@
+/**
+ * `@veracruz-ts/attestation/certificates`: the isolate's identity (key pair + CSR), the PAS
+ * certificate authority, the isolate certificate with its runtime-hash extension, and the
+ * helpers to read that extension and split Veracruz's concatenated DER chains.
+ */
+export {
+  type CertificateAuthority,
+  type CertificateAuthorityOptions,
+  type CertificateAuthorityPem,
+  createCertificateAuthority,
+  loadCertificateAuthority,
+} from './authority.ts';
+export { type VerifiedCsr, verifyCsr } from './csr.ts';
+export { joinDerChain, splitDerChain } from './der-chain.ts';
+export { createIsolateIdentity, ISOLATE_CSR_SUBJECT, type IsolateIdentity, type IsolateIdentityOptions } from './identity.ts';
+export {
+  DEFAULT_ISOLATE_CERTIFICATE_VALIDITY_MS,
+  type IssuedCertificate,
+  type IssueIsolateCertificateOptions,
+  issueIsolateCertificate,
+  issueIsolateCertificateDetailed,
+  randomSerialNumber,
+} from './issue.ts';
+export { certificateDer, derToPem, pemToDer, pemToDerAll } from './pem.ts';
+export { measurementForCertificate, readRuntimeHash, RUNTIME_HASH_EXTENSION_OID, RUNTIME_HASH_LENGTH } from './runtime-hash.ts';

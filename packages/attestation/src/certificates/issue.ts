@@ -1,0 +1,118 @@
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { type CertificateAuthority, type CertificateAuthorityPem, loadCertificateAuthority } from './authority.ts';
+import { verifyCsr } from './csr.ts';
+import { RUNTIME_HASH_EXTENSION_OID, RUNTIME_HASH_LENGTH } from './runtime-hash.ts';
+import { ECDSA_P256_SHA256, x509 } from './x509.ts';
+
+/** Default lifetime of an isolate certificate: 24 hours, as Veracruz's PAS. */
+export const DEFAULT_ISOLATE_CERTIFICATE_VALIDITY_MS = 24 * 60 * 60 * 1000;
+
+/** Options for {@link issueIsolateCertificate}. */
+export interface IssueIsolateCertificateOptions {
+  /** The isolate's CSR (DER). Its self-signature is verified before anything is signed. */
+  csrDer: Uint8Array;
+  /** The runtime measurement, 32 bytes (see `measurementForCertificate` for 48-byte ones). */
+  measurement: Uint8Array;
+  /** The issuing CA, loaded or as PEM. */
+  ca: CertificateAuthority | CertificateAuthorityPem;
+  /** Start of validity (the PAS passes its clock, slightly backdated for clock skew). */
+  notBefore: Date;
+  /** Lifetime in milliseconds. @default 24 hours */
+  validityMs?: number;
+  /** A hard upper bound on notAfter, e.g. the policy's `enclave_cert_expiry`. */
+  notAfterCap?: Date;
+  /** Serial number as hex; a random positive 128-bit one when absent. */
+  serialNumber?: string;
+}
+
+/** An issued isolate certificate with the facts the PAS records about it. */
+export interface IssuedCertificate {
+  /** The certificate (DER). */
+  der: Uint8Array;
+  /** Its serial number (lowercase hex, no sign byte). */
+  serialNumber: string;
+  /** Its subject (copied from the CSR). */
+  subject: string;
+  /** Start of validity. */
+  notBefore: Date;
+  /** End of validity (never past the cap nor the CA's own notAfter). */
+  notAfter: Date;
+}
+
+/** A random positive 128-bit serial number as hex (RFC 5280 allows up to 20 octets). */
+export function randomSerialNumber(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  // Clear the sign bit (positive) and set the next one, so DER never needs a leading zero octet.
+  bytes[0] = ((bytes[0] as number) & 0x7f) | 0x40;
+  return Buffer.from(bytes).toString('hex');
+}
+
+/**
+ * Issues the isolate's certificate, as the PAS does once the evidence is verified: subject and
+ * key from the CSR, the runtime measurement in extension 2.5.30.1 (32 raw bytes, non-critical),
+ * keyUsage digitalSignature, basicConstraints CA=false, extKeyUsage serverAuth, a random serial,
+ * signed by the CA with ECDSA P-256/SHA-256. Returns the DER.
+ */
+export async function issueIsolateCertificate(options: IssueIsolateCertificateOptions): Promise<Uint8Array> {
+  return (await issueIsolateCertificateDetailed(options)).der;
+}
+
+/** {@link issueIsolateCertificate}, also returning the serial, subject and validity it chose. */
+export async function issueIsolateCertificateDetailed(options: IssueIsolateCertificateOptions): Promise<IssuedCertificate> {
+  if (options.measurement.length !== RUNTIME_HASH_LENGTH) {
+    throw new VeracruzError(
+      Code.InvalidRequest,
+      `measurement is ${options.measurement.length} bytes; the certificate carries ${RUNTIME_HASH_LENGTH} (see measurementForCertificate)`,
+    );
+  }
+  const validityMs = options.validityMs ?? DEFAULT_ISOLATE_CERTIFICATE_VALIDITY_MS;
+  if (!Number.isFinite(validityMs) || validityMs <= 0) {
+    throw new VeracruzError(Code.InvalidRequest, `certificate validity must be positive, got ${validityMs} ms`);
+  }
+  const ca = 'privateKey' in options.ca ? options.ca : await loadCertificateAuthority(options.ca);
+  const notBefore = options.notBefore;
+  if (notBefore < ca.certificate.notBefore || notBefore >= ca.certificate.notAfter) {
+    throw new VeracruzError(
+      Code.Unavailable,
+      `the PAS CA certificate is not valid at ${notBefore.toISOString()} (valid ${ca.certificate.notBefore.toISOString()} to ${ca.certificate.notAfter.toISOString()})`,
+    );
+  }
+  let notAfterMs = Math.min(notBefore.getTime() + validityMs, ca.certificate.notAfter.getTime());
+  if (options.notAfterCap !== undefined) {
+    if (options.notAfterCap.getTime() <= notBefore.getTime()) {
+      throw new VeracruzError(
+        Code.InvalidRequest,
+        `certificate expiry cap ${options.notAfterCap.toISOString()} is not after ${notBefore.toISOString()}`,
+      );
+    }
+    notAfterMs = Math.min(notAfterMs, options.notAfterCap.getTime());
+  }
+  const notAfter = new Date(notAfterMs);
+  const csr = await verifyCsr(options.csrDer);
+  const serialNumber = options.serialNumber ?? randomSerialNumber();
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber,
+    subject: csr.request.subjectName,
+    issuer: ca.certificate.subjectName,
+    notBefore,
+    notAfter,
+    publicKey: csr.request.publicKey,
+    signingKey: ca.privateKey,
+    signingAlgorithm: ECDSA_P256_SHA256,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+      await x509.SubjectKeyIdentifierExtension.create(csr.request.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.certificate.publicKey),
+      new x509.Extension(RUNTIME_HASH_EXTENSION_OID, false, options.measurement),
+    ],
+  });
+  return {
+    der: new Uint8Array(certificate.rawData),
+    serialNumber: certificate.serialNumber.toLowerCase(),
+    subject: certificate.subject,
+    notBefore,
+    notAfter,
+  };
+}
