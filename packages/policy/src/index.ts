@@ -1,3 +1,4 @@
 export * from './errors.ts';
 export * from './rights.ts';
 export * from './pipeline.ts';
+export * from './identity.ts';

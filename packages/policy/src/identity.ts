@@ -1,0 +1,90 @@
+/**
+ * Principal identities without openssl: an ECDSA P-256 key pair and a self-signed X.509
+ * certificate a policy can list under `identities` and a client can present in mutual TLS.
+ * WebCrypto and @peculiar/x509 only, so it also runs in a browser.
+ */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { Code, VeracruzError } from './errors.ts';
+
+/** When a created identity's certificate is valid. */
+export interface IdentityOptions {
+  /** Start of validity. @default now, minus one minute of allowance for clock skew */
+  notBefore?: Date;
+  /** End of validity. @default notBefore + 365 days */
+  notAfter?: Date;
+}
+
+/** A created identity: the certificate for the policy, the private key for its holder alone. */
+export interface Identity {
+  /** Self-signed X.509 certificate, PEM. */
+  certificatePem: string;
+  /** PKCS#8 private key, PEM (`-----BEGIN PRIVATE KEY-----`). A secret: store with mode 0600. */
+  privateKeyPem: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/** Wraps DER bytes as PEM with 64-column lines. */
+export function toPem(der: ArrayBuffer | Uint8Array, label: string): string {
+  const bytes = der instanceof Uint8Array ? der : new Uint8Array(der);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  const lines = btoa(binary).match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+function randomSerial(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[0] = bytes[0]! & 0x7f; // positive INTEGER
+  if (bytes[0] === 0) bytes[0] = 1;
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+function escapeCommonName(commonName: string): string {
+  // RFC 4514 string form: escape the characters that would otherwise end or change the value.
+  return commonName.replace(/[\\,+"<>;=]/g, (char) => `\\${char}`).replace(/^[ #]|(?<= ) $| $/g, (char) => `\\${char}`);
+}
+
+/**
+ * Creates a fresh principal identity: ECDSA P-256 key and a self-signed certificate with subject
+ * `CN=<commonName>`, keyUsage digitalSignature + keyCertSign (so TLS stacks accept the
+ * self-signed certificate as its own trust anchor) and extKeyUsage clientAuth + serverAuth.
+ */
+export async function createIdentity(commonName: string, options: IdentityOptions = {}): Promise<Identity> {
+  if (typeof commonName !== 'string' || commonName.trim() === '') {
+    throw new VeracruzError(Code.InvalidRequest, 'an identity needs a non-empty common name');
+  }
+  const notBefore = options.notBefore ?? new Date(Date.now() - 60_000);
+  const notAfter = options.notAfter ?? new Date(notBefore.getTime() + 365 * DAY_MS);
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
+    throw new VeracruzError(Code.InvalidRequest, 'identity validity dates must be valid dates');
+  }
+  if (notAfter.getTime() <= notBefore.getTime()) {
+    throw new VeracruzError(
+      Code.InvalidRequest,
+      `identity validity ends (${notAfter.toISOString()}) before it starts (${notBefore.toISOString()})`,
+    );
+  }
+  const keys = (await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: randomSerial(),
+      name: `CN=${escapeCommonName(commonName)}`,
+      notBefore,
+      notAfter,
+      keys,
+      signingAlgorithm: ALGORITHM,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth]),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ],
+    },
+    crypto,
+  );
+  const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return { certificatePem: toPem(certificate.rawData, 'CERTIFICATE'), privateKeyPem: toPem(pkcs8, 'PRIVATE KEY') };
+}
