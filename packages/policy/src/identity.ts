@@ -67,7 +67,7 @@ export async function createIdentity(commonName: string, options: IdentityOption
       `identity validity ends (${notAfter.toISOString()}) before it starts (${notBefore.toISOString()})`,
     );
   }
-  const keys = (await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned(
     {
       serialNumber: randomSerial(),
