@@ -1,0 +1,26 @@
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+
+/** Length of the report data that SEV-SNP and TDX sign, and of its two halves. */
+export const REPORT_DATA_LENGTH = 64;
+const HALF = 32;
+
+/**
+ * The report data an isolate asks its TEE to sign: `csrHash (32) || nonce (32)`, so that the
+ * evidence binds both the isolate's key (through its CSR) and the PAS session's freshness nonce.
+ */
+export function bindReportData(csrHash: Uint8Array, nonce: Uint8Array): Uint8Array {
+  if (csrHash.byteLength !== HALF) throw new VeracruzError(Code.InvalidRequest, `CSR hash must be ${HALF} bytes, got ${csrHash.byteLength}`);
+  if (nonce.byteLength !== HALF) throw new VeracruzError(Code.InvalidRequest, `nonce must be ${HALF} bytes, got ${nonce.byteLength}`);
+  const out = new Uint8Array(REPORT_DATA_LENGTH);
+  out.set(csrHash, 0);
+  out.set(nonce, HALF);
+  return out;
+}
+
+/** Splits 64 bytes of report data into the CSR hash and nonce that {@link bindReportData} joined. */
+export function splitReportData(reportData: Uint8Array): { csrHash: Uint8Array; nonce: Uint8Array } {
+  if (reportData.byteLength !== REPORT_DATA_LENGTH) {
+    throw new VeracruzError(Code.AttestationFailed, `report data must be ${REPORT_DATA_LENGTH} bytes, got ${reportData.byteLength}`);
+  }
+  return { csrHash: reportData.slice(0, HALF), nonce: reportData.slice(HALF) };
+}

@@ -1,0 +1,241 @@
+/**
+ * X.509 certificate path validation at an explicit time (RFC 5280 §6, the parts attestation
+ * chains use): validity windows, issuer/subject links, signatures, CA basic constraints, path
+ * length, key usage and unknown critical extensions. Structure is read by `@peculiar/x509`;
+ * signatures are checked by `node:crypto`, which also handles the RSASSA-PSS links AMD uses.
+ */
+import 'reflect-metadata';
+import { X509Certificate as NodeCertificate } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { isoTime } from './platform.ts';
+
+/** A certificate parsed once by both libraries. */
+export interface ParsedCertificate {
+  /** The DER bytes. */
+  der: Uint8Array;
+  /** Structure: names, validity, extensions. */
+  certificate: x509.X509Certificate;
+  /** Signature verification and name-chaining (OpenSSL). */
+  native: NodeCertificate;
+}
+
+/** Options of {@link verifyCertificateChain}. */
+export interface ChainOptions {
+  /** Names of the chain's certificates in messages, leaf first. @default "chain[i]" */
+  names?: readonly string[];
+  /** What the messages start with. @default "certificate chain" */
+  context?: string;
+  /**
+   * Accept serial number 0 on the leaf. AMD's VCEK and VLEK certificates carry it (RFC 5280 wants
+   * a positive serial); nothing else should. @default false
+   */
+  allowZeroSerialLeaf?: boolean;
+}
+
+/** The outcome of a successful {@link verifyCertificateChain}. */
+export interface VerifiedChain {
+  /** The chain's certificates, leaf first, without the trust anchor. */
+  certificates: ParsedCertificate[];
+  /** The trust anchor the chain ends at. */
+  anchor: ParsedCertificate;
+}
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/g;
+
+/** Extensions whose meaning this validator enforces or may safely ignore when marked critical. */
+const KNOWN_CRITICAL_EXTENSIONS = new Set([
+  '2.5.29.15', // keyUsage
+  '2.5.29.19', // basicConstraints
+  '2.5.29.37', // extKeyUsage
+  '2.5.29.17', // subjectAltName
+  '2.5.29.14', // subjectKeyIdentifier
+  '2.5.29.35', // authorityKeyIdentifier
+  '2.5.29.31', // cRLDistributionPoints
+  '2.5.29.32', // certificatePolicies (no policy constraints are asserted by attestation chains)
+]);
+
+/** Parsed certificates by DER (base64), so repeated intermediates and roots are parsed once. */
+const parseCache = new Map<string, ParsedCertificate>();
+const PARSE_CACHE_LIMIT = 256;
+
+function chainError(context: string, reason: string, cause?: unknown): VeracruzError {
+  return new VeracruzError(Code.AttestationFailed, `${context}: ${reason}`, cause === undefined ? undefined : { cause });
+}
+
+/** Every certificate in a PEM text, as DER, in order. */
+export function pemCertificates(pem: string): Uint8Array[] {
+  return [...pem.matchAll(PEM_BLOCK)].map((match) => new Uint8Array(Buffer.from((match[1] ?? '').replace(/\s+/g, ''), 'base64')));
+}
+
+/** PEM text of one DER certificate. */
+export function certificateToPem(der: Uint8Array): string {
+  const base64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN CERTIFICATE-----\n${base64}\n-----END CERTIFICATE-----\n`;
+}
+
+/** The DER of a single certificate given as DER bytes, PEM bytes or PEM text; undefined if it is none. */
+function singleDer(input: Uint8Array | string): Uint8Array | undefined {
+  if (typeof input === 'string') {
+    const all = pemCertificates(input);
+    return all.length === 1 ? all[0] : undefined;
+  }
+  // PEM given as bytes ("-----BEGIN").
+  if (input.byteLength > 10 && input[0] === 0x2d && input[1] === 0x2d) return singleDer(Buffer.from(input).toString('latin1'));
+  return input;
+}
+
+/**
+ * Parses one certificate (DER, or PEM holding exactly one), caching by its bytes. `name` is used in
+ * the refusal message.
+ */
+export function parseCertificate(input: Uint8Array | string, name: string, context = 'certificate chain'): ParsedCertificate {
+  const der = singleDer(input);
+  if (der === undefined) throw chainError(context, `${name} is not exactly one PEM certificate`);
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  const cached = parseCache.get(key);
+  if (cached !== undefined) return cached;
+  let parsed: ParsedCertificate;
+  try {
+    const copy = new Uint8Array(der);
+    parsed = { der: copy, certificate: new x509.X509Certificate(copy), native: new NodeCertificate(copy) };
+  } catch (error) {
+    throw chainError(context, `${name} is not a well-formed X.509 certificate (${(error as Error).message})`, error);
+  }
+  if (parseCache.size >= PARSE_CACHE_LIMIT) {
+    const oldest = parseCache.keys().next().value;
+    if (oldest !== undefined) parseCache.delete(oldest);
+  }
+  parseCache.set(key, parsed);
+  return parsed;
+}
+
+/** Trust anchors given as DER, PEM text or PEM bundles, flattened and parsed. */
+export function parseTrustAnchors(anchors: readonly (Uint8Array | string)[], context = 'certificate chain'): ParsedCertificate[] {
+  const out: ParsedCertificate[] = [];
+  anchors.forEach((anchor, index) => {
+    const ders = typeof anchor === 'string' ? pemCertificates(anchor) : [anchor];
+    if (ders.length === 0) throw chainError(context, `trust anchor ${index} holds no PEM certificate`);
+    for (const der of ders) out.push(parseCertificate(der, `trust anchor ${index}`, context));
+  });
+  return out;
+}
+
+function describe(name: string, cert: ParsedCertificate): string {
+  return `${name} ("${cert.certificate.subject}")`;
+}
+
+function checkValidity(context: string, name: string, cert: ParsedCertificate, at: Date): void {
+  const { notBefore, notAfter } = cert.certificate;
+  if (at.getTime() < notBefore.getTime()) {
+    throw chainError(context, `${name} is not valid before ${isoTime(notBefore)} (verifying at ${isoTime(at)})`);
+  }
+  if (at.getTime() > notAfter.getTime()) {
+    throw chainError(context, `${name} expired at ${isoTime(notAfter)} (verifying at ${isoTime(at)})`);
+  }
+}
+
+function checkStructure(context: string, name: string, cert: ParsedCertificate, allowZeroSerial: boolean): void {
+  const serial = cert.certificate.serialNumber.replace(/^0+/, '');
+  if (serial === '' && !allowZeroSerial) throw chainError(context, `${name} has serial number 0 (RFC 5280 requires a positive serial)`);
+  for (const extension of cert.certificate.extensions) {
+    if (extension.critical && !KNOWN_CRITICAL_EXTENSIONS.has(extension.type)) {
+      throw chainError(context, `${name} has an unsupported critical extension ${extension.type}`);
+    }
+  }
+}
+
+/**
+ * Checks that `issuer` may issue certificates: basicConstraints cA, path length, keyCertSign.
+ * `intermediatesBelow` counts the CA certificates between `issuer` and the leaf.
+ */
+function checkIssuerRole(context: string, name: string, issuer: ParsedCertificate, intermediatesBelow: number): void {
+  const basic = issuer.certificate.getExtension(x509.BasicConstraintsExtension);
+  if (basic === null || !basic.ca) throw chainError(context, `${name} is not a CA certificate (basicConstraints cA is not set)`);
+  if (basic.pathLength !== undefined && intermediatesBelow > basic.pathLength) {
+    throw chainError(context, `${name} allows a path length of ${basic.pathLength} but ${intermediatesBelow} CA certificates follow it`);
+  }
+  const usage = issuer.certificate.getExtension(x509.KeyUsagesExtension);
+  if (usage !== null && (usage.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
+    throw chainError(context, `${name} key usage does not include keyCertSign`);
+  }
+}
+
+function signedBy(child: ParsedCertificate, issuer: ParsedCertificate): boolean {
+  try {
+    return child.native.verify(issuer.native.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
+}
+
+/**
+ * Verifies a certificate chain (leaf first, DER or PEM; it may end with the trust anchor itself)
+ * against trust anchors at time `at`: every certificate and the anchor valid at `at`, every link's
+ * names and signature, issuers being CAs allowed to sign certificates. Throws `AttestationFailed`
+ * with a precise reason ("nitro: certificate chain: cabundle[2] expired at ... (verifying at ...)").
+ */
+export async function verifyCertificateChain(
+  chain: readonly (Uint8Array | string)[],
+  trustAnchors: readonly (Uint8Array | string)[],
+  at: Date,
+  options: ChainOptions = {},
+): Promise<VerifiedChain> {
+  const context = options.context ?? 'certificate chain';
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw chainError(context, 'the time to verify at is not a valid Date');
+  if (chain.length === 0) throw chainError(context, 'the chain is empty');
+  const nameOf = (index: number): string => options.names?.[index] ?? `chain[${index}]`;
+  const certificates = chain.map((input, index) => parseCertificate(input, nameOf(index), context));
+  const anchors = parseTrustAnchors(trustAnchors, context);
+  if (anchors.length === 0) throw chainError(context, 'no trust anchors given');
+
+  // A chain that carries its root: the root must be one of the anchors, byte for byte.
+  let path = certificates;
+  let anchor: ParsedCertificate | undefined;
+  const last = certificates[certificates.length - 1] as ParsedCertificate;
+  const pinned = anchors.find((candidate) => sameBytes(candidate.der, last.der));
+  if (pinned !== undefined) {
+    anchor = pinned;
+    path = certificates.slice(0, -1);
+  }
+  const top = path[path.length - 1];
+  if (anchor === undefined && top !== undefined) {
+    const named = anchors.filter((candidate) => candidate.certificate.subject === top.certificate.issuer);
+    if (named.length === 0) {
+      throw chainError(context, `${describe(nameOf(path.length - 1), top)} is issued by "${top.certificate.issuer}", which is not a trust anchor`);
+    }
+    anchor = named.find((candidate) => signedBy(top, candidate));
+    if (anchor === undefined) {
+      throw chainError(context, `${nameOf(path.length - 1)} signature does not verify with the trust anchor "${named[0]?.certificate.subject}"`);
+    }
+  }
+  if (anchor === undefined) throw chainError(context, 'no trust anchor found');
+  const anchorName = pinned !== undefined ? nameOf(certificates.length - 1) : `trust anchor "${anchor.certificate.subject}"`;
+
+  // Validity first: an expired certificate is the most useful thing to report.
+  path.forEach((cert, index) => checkValidity(context, nameOf(index), cert, at));
+  checkValidity(context, anchorName, anchor, at);
+
+  path.forEach((cert, index) => checkStructure(context, nameOf(index), cert, index === 0 && options.allowZeroSerialLeaf === true));
+  checkStructure(context, anchorName, anchor, false);
+
+  for (let index = 0; index < path.length; index++) {
+    const child = path[index] as ParsedCertificate;
+    const issuer = index + 1 < path.length ? (path[index + 1] as ParsedCertificate) : anchor;
+    const issuerName = index + 1 < path.length ? nameOf(index + 1) : anchorName;
+    if (child.certificate.issuer !== issuer.certificate.subject) {
+      throw chainError(context, `${nameOf(index)} (issuer "${child.certificate.issuer}") is not issued by ${describe(issuerName, issuer)}`);
+    }
+    checkIssuerRole(context, issuerName, issuer, index);
+    // OpenSSL's issuer check adds the authority/subject key identifier match.
+    if (!child.native.checkIssued(issuer.native)) {
+      throw chainError(context, `${nameOf(index)} authority key identifier does not match ${describe(issuerName, issuer)}`);
+    }
+    if (!signedBy(child, issuer)) throw chainError(context, `${nameOf(index)} signature does not verify with the key of ${issuerName}`);
+  }
+  return { certificates: path, anchor };
+}

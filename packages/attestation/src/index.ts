@@ -1,0 +1,29 @@
+/**
+ * @veracruz-ts/attestation: verifiers of attestation evidence (AWS Nitro, Arm PSA, AMD SEV-SNP,
+ * Intel TDX and SGX), COSE_Sign1, X.509 chain validation at an explicit time, report-data binding.
+ * Certificate/CSR helpers and the `linux` evidence live in the "./certificates" and "./evidence" entries.
+ */
+export type { Platform, VerifyOptions, EvidenceClaims } from './platform.ts';
+export { bindReportData, splitReportData, REPORT_DATA_LENGTH } from './binding.ts';
+export {
+  COSE_SIGN1_TAG,
+  signCoseSign1,
+  decodeCoseSign1,
+  verifyCoseSign1,
+  coseAlgorithmForKey,
+  type CoseAlgorithm,
+  type CoseSign1,
+  type CoseHeaderMap,
+  type SignCoseSign1Options,
+  type VerifyCoseSign1Options,
+} from './cose.ts';
+export {
+  verifyCertificateChain,
+  parseCertificate,
+  parseTrustAnchors,
+  pemCertificates,
+  certificateToPem,
+  type ChainOptions,
+  type VerifiedChain,
+  type ParsedCertificate,
+} from './chain.ts';

@@ -1,0 +1,95 @@
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+
+/** The isolate kinds whose evidence the project understands. */
+export type Platform = 'linux' | 'nitro' | 'psa' | 'sev-snp' | 'tdx' | 'sgx';
+
+/** What every verifier needs besides the evidence bytes. */
+export interface VerifyOptions {
+  /** The time to verify at: every validity window (certificates, CRLs, collateral) is checked against it. */
+  at: Date;
+  /** Trust anchors as PEM text; default: the vendor's pinned public roots for the platform. */
+  trustAnchors?: string[];
+  /**
+   * Platform-specific endorsements and collateral: the PSA instance's attestation public key (PEM),
+   * the SEV-SNP VCEK/VLEK (DER or PEM) plus optional ASK/ARK, the DCAP TCB info / QE identity JSON,
+   * CRLs and signing chains. Each verifier documents what it reads.
+   */
+  endorsements?: Uint8Array[];
+  /** When given, the evidence must carry exactly this nonce (the PAS session nonce). */
+  expectedNonce?: Uint8Array;
+  /** When given, the evidence must bind exactly this SHA-256 of the isolate's CSR. */
+  expectedCsrHash?: Uint8Array;
+  /** Accept debug evidence (an isolate whose memory the host can read). @default false */
+  allowDebug?: boolean;
+}
+
+/** What a verifier vouches for once the evidence checked out. */
+export interface EvidenceClaims {
+  /** The platform that produced the evidence. */
+  platform: Platform;
+  /** The launch measurement a policy compares with its runtime hash (PCR0, MEASUREMENT, MRTD, MRENCLAVE, ...). */
+  measurement: Uint8Array;
+  /** The raw report data / user data the isolate bound into the evidence, when the format has one. */
+  reportData?: Uint8Array;
+  /** The nonce carried by the evidence, when the format has one. */
+  nonce?: Uint8Array;
+  /** The CSR hash the evidence binds, when it can be read from the evidence. */
+  csrHash?: Uint8Array;
+  /** Whether the evidence comes from a debug isolate (refused unless `allowDebug`). */
+  debug: boolean;
+  /** Whether the platform gives no hardware protection at all (the `linux` development platform). */
+  insecure: boolean;
+  /** Platform-specific facts (PCRs, TCB versions, chip id, TCB status, ...), named in camelCase. */
+  details: Record<string, unknown>;
+}
+
+/** Builds the refusal every verifier throws: `AttestationFailed` with a `platform: reason` message. */
+export function attestationFailure(platform: string, reason: string, cause?: unknown): VeracruzError {
+  return new VeracruzError(Code.AttestationFailed, `${platform}: ${reason}`, cause === undefined ? undefined : { cause });
+}
+
+/** Lowercase hex of `bytes`, for messages and details (never for secrets). */
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Whether two byte strings are equal (public values only: not constant-time). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** An ISO 8601 time without a `.000` millisecond part when it is zero, as certificates print it. */
+export function isoTime(time: Date): string {
+  const text = time.toISOString();
+  return text.endsWith('.000Z') ? `${text.slice(0, -5)}Z` : text;
+}
+
+/** Refuses `options.at` unless it is a valid Date: verifiers never fall back to the clock. */
+export function requireTime(platform: string, options: VerifyOptions): Date {
+  const at = options?.at;
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+    throw attestationFailure(platform, 'options.at (the time to verify at) must be a valid Date');
+  }
+  return at;
+}
+
+/**
+ * Checks one expected value against what the evidence carries. `what` names the field in the
+ * message; the values are public (nonces and hashes), so both are shown in hex.
+ */
+export function expectEqual(platform: string, what: string, actual: Uint8Array | undefined, expected: Uint8Array | undefined): void {
+  if (expected === undefined) return;
+  if (actual === undefined) throw attestationFailure(platform, `${what} is absent but ${toHex(expected)} was expected`);
+  if (!bytesEqual(actual, expected)) {
+    throw attestationFailure(platform, `${what} is ${toHex(actual)} but ${toHex(expected)} was expected`);
+  }
+}
+
+/** Refuses debug evidence unless the caller allows it. */
+export function refuseDebug(platform: string, debug: boolean, why: string, options: VerifyOptions): void {
+  if (debug && options.allowDebug !== true) {
+    throw attestationFailure(platform, `debug evidence refused (${why}); pass allowDebug to accept it`);
+  }
+}
