@@ -29,7 +29,7 @@ export const WASM_DIR = join(EXAMPLES_DIR, 'build', 'wasm');
 export const NATIVE_DIR = join(EXAMPLES_DIR, 'build', 'native');
 
 /** Compiler flags shared by both targets. */
-const COMMON_FLAGS = ['-O2', '-std=c17', '-Wall', '-Wextra', '-Werror', '-Iinclude'] as const;
+const COMMON_FLAGS = ['-O2', '-std=gnu17', '-Wall', '-Wextra', '-Werror', '-Iinclude'] as const;
 const WASM_FLAGS = ['--target=wasm32-wasip1', ...COMMON_FLAGS] as const;
 const MAX_PARALLEL = 2;
 

@@ -117,4 +117,34 @@ static inline void vc_put_f64(unsigned char *p, double value) {
     vc_put_u64(p, bits);
 }
 
+/*
+ * Decodes well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF) into `out` (which may be
+ * NULL to only validate; it needs room for `length` code points). Returns the number of code points, or -1.
+ */
+static inline long vc_utf8_decode(const unsigned char *data, size_t length, uint32_t *out) {
+    static const uint32_t minimum[4] = {0, 0x80, 0x800, 0x10000};
+    size_t i = 0;
+    long count = 0;
+    while (i < length) {
+        unsigned char c = data[i];
+        size_t extra;
+        uint32_t code;
+        if (c < 0x80) { extra = 0; code = c; }
+        else if ((c & 0xE0) == 0xC0) { extra = 1; code = c & 0x1F; }
+        else if ((c & 0xF0) == 0xE0) { extra = 2; code = c & 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { extra = 3; code = c & 0x07; }
+        else return -1;
+        if (extra >= length - i) return -1;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((data[i + k] & 0xC0) != 0x80) return -1;
+            code = code << 6 | (data[i + k] & 0x3F);
+        }
+        if (code < minimum[extra] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return -1;
+        if (out != NULL) out[count] = code;
+        count++;
+        i += extra + 1;
+    }
+    return count;
+}
+
 #endif
