@@ -1,0 +1,73 @@
+import { webcrypto, X509Certificate } from 'node:crypto';
+import { verifyCertificateChain } from '@veracruz-ts/attestation';
+import { readRuntimeHash } from '@veracruz-ts/attestation/certificates';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { POLICY_RUNTIME_HASH_FIELD } from './platform.ts';
+import type { IsolatePlatform } from './platform.ts';
+
+/** The policy fields the isolate checks its certificate against (a subset of the parsed Policy). */
+export interface PolicyTrust {
+  proxy_service_cert: string;
+  runtime_manager_hash_linux?: string | null | undefined;
+  runtime_manager_hash_sevsnp?: string | null | undefined;
+  runtime_manager_hash_tdx?: string | null | undefined;
+}
+
+/** Inputs of {@link checkIsolateCertificate}. */
+export interface CertificateCheck {
+  /** The chain the host relayed from the PAS, leaf first, DER. */
+  chain: readonly Uint8Array[];
+  /** The isolate's own public key (from its boot-time key pair). */
+  publicKey: webcrypto.CryptoKey;
+  /** The policy the isolate is asked to enforce. */
+  policy: PolicyTrust;
+  /** The platform this isolate runs as. */
+  platform: IsolatePlatform;
+  /** The isolate's own measurement when it can compute it (linux: SHA-256 of its bundle). */
+  ownMeasurement?: Uint8Array | undefined;
+  /** When to check validity at. */
+  at: Date;
+}
+
+/**
+ * Accepts the certificate the PAS issued only if it is really this isolate's and fits the policy:
+ * the leaf certifies this isolate's public key, chains to the policy's PAS CA, carries a runtime
+ * hash that the policy lists for this platform, and (when known) that hash is the isolate's own.
+ * Otherwise clients would see a certificate the policy rejects, or worse, a host could hand the
+ * isolate someone else's certificate. Throws VeracruzError(AttestationFailed) with the reason.
+ */
+export async function checkIsolateCertificate(check: CertificateCheck): Promise<void> {
+  const [leaf] = check.chain;
+  if (leaf === undefined) throw new VeracruzError(Code.AttestationFailed, 'isolate certificate: the chain is empty');
+  let leafKey: Uint8Array;
+  try {
+    leafKey = new Uint8Array(new X509Certificate(leaf).publicKey.export({ type: 'spki', format: 'der' }));
+  } catch (error) {
+    throw new VeracruzError(Code.AttestationFailed, 'isolate certificate: the leaf is not a DER X.509 certificate', { cause: error });
+  }
+  const ownKey = new Uint8Array(await webcrypto.subtle.exportKey('spki', check.publicKey));
+  if (!equalBytes(leafKey, ownKey)) {
+    throw new VeracruzError(Code.AttestationFailed, "isolate certificate: the leaf's public key is not this isolate's key");
+  }
+  try {
+    await verifyCertificateChain([...check.chain], [check.policy.proxy_service_cert], check.at);
+  } catch (error) {
+    const reason = error instanceof VeracruzError ? error.rawMessage : String(error);
+    throw new VeracruzError(Code.AttestationFailed, `isolate certificate: does not chain to the policy's proxy_service_cert: ${reason}`, { cause: error });
+  }
+  const runtimeHash = readRuntimeHash(leaf);
+  if (runtimeHash === undefined) throw new VeracruzError(Code.AttestationFailed, 'isolate certificate: no runtime-hash extension');
+  const hex = Buffer.from(runtimeHash).toString('hex');
+  const field = POLICY_RUNTIME_HASH_FIELD[check.platform];
+  const listed = check.policy[field];
+  if (typeof listed !== 'string' || listed.toLowerCase() !== hex) {
+    throw new VeracruzError(Code.AttestationFailed, `isolate certificate: runtime hash ${hex} is not the policy's ${field} (${typeof listed === 'string' ? listed : 'absent'})`);
+  }
+  if (check.ownMeasurement !== undefined && !equalBytes(check.ownMeasurement, runtimeHash)) {
+    throw new VeracruzError(Code.AttestationFailed, `isolate certificate: runtime hash ${hex} is not this isolate's measurement ${Buffer.from(check.ownMeasurement).toString('hex')}`);
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}

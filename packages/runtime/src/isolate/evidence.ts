@@ -1,0 +1,26 @@
+import { bindReportData } from '@veracruz-ts/attestation';
+import { requestTsmReport } from '@veracruz-ts/attestation/evidence';
+import { EvidenceSource } from '@veracruz-ts/protocol/channel';
+import type { IsolatePlatform } from './platform.ts';
+
+/** What the isolate answers to an attestation request, besides its CSR. */
+export interface IsolateEvidence {
+  /** Whether the isolate produced the evidence, or the launcher must. */
+  source: EvidenceSource;
+  /** The evidence (empty when the launcher must produce it). */
+  evidence: Uint8Array;
+}
+
+/**
+ * Produces the evidence binding this isolate's CSR hash and the PAS nonce.
+ *
+ * - `linux`: there is no hardware; the launcher plays it (it measured the bundle it started and signs
+ *   with its dev key), so the isolate only asks for it.
+ * - `sev-snp`, `tdx`: the guest asks its TEE for a report over configfs-tsm with report data =
+ *   csrHash || nonce. Only runs inside a confidential VM.
+ */
+export async function produceEvidence(platform: IsolatePlatform, csrHash: Uint8Array, nonce: Uint8Array, tsmRoot?: string): Promise<IsolateEvidence> {
+  if (platform === 'linux') return { source: EvidenceSource.Launcher, evidence: new Uint8Array(0) };
+  const report = await requestTsmReport(tsmRoot === undefined ? { reportData: bindReportData(csrHash, nonce) } : { root: tsmRoot, reportData: bindReportData(csrHash, nonce) });
+  return { source: EvidenceSource.Isolate, evidence: report.outblob };
+}

@@ -1,0 +1,14 @@
+/**
+ * `@veracruz-ts/runtime/isolate`: the isolate's runtime manager (boot: identity, evidence,
+ * certificate and policy checks; then sessions over the host channel). The process entry point is
+ * `main.ts`, bundled by `scripts/build-runtime.ts`.
+ */
+export { Isolate } from './isolate.ts';
+export type { IsolateOptions, SessionHandler, SessionSetup } from './isolate.ts';
+export { ChannelSessionStream } from './session-stream.ts';
+export type { ChannelSessionStreamOptions } from './session-stream.ts';
+export { checkIsolateCertificate } from './certificate-check.ts';
+export type { CertificateCheck, PolicyTrust } from './certificate-check.ts';
+export { produceEvidence } from './evidence.ts';
+export type { IsolateEvidence } from './evidence.ts';
+export { IsolatePlatform, isIsolatePlatform, POLICY_RUNTIME_HASH_FIELD } from './platform.ts';

@@ -1,0 +1,243 @@
+import { createIsolateIdentity, derToPem } from '@veracruz-ts/attestation/certificates';
+import type { IsolateIdentity } from '@veracruz-ts/attestation/certificates';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
+import type { Duplex } from 'node:stream';
+import { checkIsolateCertificate } from './certificate-check.ts';
+import type { PolicyTrust } from './certificate-check.ts';
+import { produceEvidence } from './evidence.ts';
+import type { IsolatePlatform } from './platform.ts';
+import { ChannelSessionStream } from './session-stream.ts';
+
+/** What the isolate hands the session layer once it holds a valid certificate and policy. */
+export interface SessionSetup<P> {
+  /** The parsed policy. */
+  policy: P;
+  /** The isolate's certificate chain as PEM (leaf first), for the TLS server. */
+  certificateChainPem: string;
+  /** The isolate's private key (PKCS#8 PEM); it never leaves the isolate. */
+  privateKeyPem: string;
+  /** To be called when a principal asked the runtime to shut down. */
+  onShutdown: () => void;
+}
+
+/** The session layer as the isolate sees it (the TLS session manager). */
+export interface SessionHandler {
+  /** Takes over the ciphertext side of one client's TLS connection. */
+  accept(ciphertext: Duplex, sessionId: number): void;
+}
+
+/** Options of {@link Isolate}. */
+export interface IsolateOptions<P extends PolicyTrust> {
+  /** The platform this isolate runs as. */
+  platform: IsolatePlatform;
+  /** Sends a message to the host. */
+  send: (message: ChannelMessage) => void;
+  /** Parses the policy's exact text (throws VeracruzError(InvalidPolicy) with the reason). */
+  parsePolicy: (text: string) => Promise<P>;
+  /** Builds the session layer once the isolate is initialized. */
+  createSessionHandler: (setup: SessionSetup<P>) => SessionHandler | Promise<SessionHandler>;
+  /** Called once the isolate has finished (shutdown); the process exits with the code. */
+  onExit: (code: number) => void;
+  /** The isolate's own measurement, when it can compute it (linux: SHA-256 of its bundle). */
+  ownMeasurement?: Uint8Array | undefined;
+  /** configfs-tsm root for sev-snp/tdx evidence. @default '/sys/kernel/config/tsm/report' */
+  tsmRoot?: string | undefined;
+  /** Credit per session and direction. @default DEFAULT_SESSION_WINDOW */
+  window?: number | undefined;
+  /** The clock validity is checked against. @default () => new Date() */
+  now?: () => Date;
+  /** Diagnostics (never secrets). @default writes to stderr */
+  log?: (line: string) => void;
+}
+
+type State = 'booting' | 'attesting' | 'attested' | 'initializing' | 'serving' | 'stopping';
+
+/** How long shutdown waits for queued TLS bytes (the reply to request_shutdown) to leave. */
+const SHUTDOWN_FLUSH_LIMIT_MS = 2000;
+
+/**
+ * The isolate's runtime manager: answers the host's boot messages (attestation, initialize), refuses
+ * sessions until it holds a certificate it checked and a policy it parsed, then maps channel sessions to
+ * the session layer with flow control. The host is untrusted: whatever it sends out of order is refused.
+ */
+export class Isolate<P extends PolicyTrust> {
+  readonly #options: IsolateOptions<P>;
+  readonly #sessions = new Map<number, ChannelSessionStream>();
+  #state: State = 'booting';
+  #identity: Promise<IsolateIdentity>;
+  #handler: SessionHandler | undefined;
+
+  constructor(options: IsolateOptions<P>) {
+    this.#options = options;
+    // The key pair is made at boot, before any request, so attestation only waits for evidence.
+    this.#identity = createIsolateIdentity();
+    this.#identity.catch(() => {});
+  }
+
+  /** Where the isolate is in its life: booting, attesting, attested, initializing, serving or stopping. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Number of live sessions. */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Handles one message from the host. */
+  handle(message: ChannelMessage): void {
+    switch (message.type) {
+      case 'attestation-request':
+        void this.#attest(message.nonce);
+        return;
+      case 'initialize':
+        void this.#initialize(message.policy, message.certificateChain);
+        return;
+      case 'new-session':
+        this.#newSession(message.sessionId);
+        return;
+      case 'tls-data':
+        this.#withSession(message.sessionId, (session) => session.deliver(message.data));
+        return;
+      case 'ack':
+        this.#withSession(message.sessionId, (session) => session.acknowledge(message.bytes));
+        return;
+      case 'close':
+        this.#sessions.get(message.sessionId)?.endFromHost();
+        return;
+      case 'shutdown':
+        this.#log(`host asked to stop (${message.reason})`);
+        this.#stop(0);
+        return;
+      default:
+        this.#log(`ignored a ${message.type} message: only the isolate sends those`);
+    }
+  }
+
+  /** The channel to the host is gone: nothing can reach a client any more. */
+  hostGone(): void {
+    if (this.#state === 'stopping') return;
+    this.#log('the channel to the host closed');
+    this.#stop(this.#state === 'serving' ? 0 : 1);
+  }
+
+  async #attest(nonce: Uint8Array): Promise<void> {
+    if (this.#state !== 'booting' && this.#state !== 'attested') {
+      this.#status(new VeracruzError(Code.InvalidRequest, `attestation-request refused: the isolate is ${this.#state}`));
+      return;
+    }
+    this.#state = 'attesting';
+    try {
+      const identity = await this.#identity;
+      const { source, evidence } = await produceEvidence(this.#options.platform, identity.csrHash, nonce, this.#options.tsmRoot);
+      this.#state = 'attested';
+      this.#options.send({ type: 'attestation-response', csr: identity.csrDer, source, evidence });
+    } catch (error) {
+      this.#state = 'booting';
+      this.#status(VeracruzError.from(error, Code.AttestationFailed));
+    }
+  }
+
+  async #initialize(policyBytes: Uint8Array, chain: Uint8Array[]): Promise<void> {
+    if (this.#state !== 'attested') {
+      this.#status(new VeracruzError(Code.InvalidRequest, `initialize refused: the isolate is ${this.#state}, not attested`));
+      return;
+    }
+    this.#state = 'initializing';
+    try {
+      let text: string;
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(policyBytes);
+      } catch {
+        throw new VeracruzError(Code.InvalidPolicy, 'the policy is not valid UTF-8');
+      }
+      const policy = await this.#options.parsePolicy(text);
+      const identity = await this.#identity;
+      await checkIsolateCertificate({
+        chain, publicKey: identity.keyPair.publicKey, policy, platform: this.#options.platform,
+        ownMeasurement: this.#options.ownMeasurement, at: (this.#options.now ?? (() => new Date()))(),
+      });
+      this.#handler = await this.#options.createSessionHandler({
+        policy,
+        certificateChainPem: chain.map((der) => derToPem(der, 'CERTIFICATE')).join(''),
+        privateKeyPem: identity.privateKeyPem,
+        onShutdown: () => this.#shutdownRequested(),
+      });
+      this.#state = 'serving';
+      this.#options.send({ type: 'status', code: 'ok', message: '' });
+    } catch (error) {
+      this.#state = 'attested';
+      this.#status(VeracruzError.from(error));
+    }
+  }
+
+  #newSession(sessionId: number): void {
+    if (this.#state !== 'serving' || this.#handler === undefined) {
+      this.#options.send({ type: 'close', sessionId, reason: `the isolate is not ready to serve (${this.#state})` });
+      return;
+    }
+    if (this.#sessions.has(sessionId)) {
+      this.#options.send({ type: 'close', sessionId, reason: 'session id already in use' });
+      return;
+    }
+    const session = new ChannelSessionStream({
+      sessionId,
+      send: (message) => this.#options.send(message),
+      ...(this.#options.window === undefined ? {} : { window: this.#options.window }),
+    });
+    this.#sessions.set(sessionId, session);
+    session.once('close', () => this.#sessions.delete(sessionId));
+    session.on('error', () => {});
+    try {
+      this.#handler.accept(session, sessionId);
+    } catch (error) {
+      this.#log(`session ${sessionId} refused: ${VeracruzError.from(error).message}`);
+      session.destroy();
+    }
+  }
+
+  #withSession(sessionId: number, action: (session: ChannelSessionStream) => void): void {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) return; // closed already; late bytes are dropped
+    try {
+      action(session);
+    } catch (error) {
+      this.#log(`session ${sessionId} dropped: ${VeracruzError.from(error).message}`);
+      session.destroy();
+    }
+  }
+
+  #shutdownRequested(): void {
+    if (this.#state === 'stopping') return;
+    this.#log('a principal requested shutdown');
+    // Let the TLS layer write its reply first, then wait (bounded) until no session holds queued bytes.
+    const deadline = Date.now() + SHUTDOWN_FLUSH_LIMIT_MS;
+    const poll = (): void => {
+      const queued = [...this.#sessions.values()].some((session) => session.queuedOutgoing > 0 || session.writableLength > 0);
+      if (queued && Date.now() < deadline) {
+        setTimeout(poll, 5);
+        return;
+      }
+      this.#options.send({ type: 'shutdown', reason: 'a principal requested shutdown' });
+      this.#stop(0);
+    };
+    setImmediate(poll);
+  }
+
+  #stop(code: number): void {
+    if (this.#state === 'stopping') return;
+    this.#state = 'stopping';
+    for (const session of this.#sessions.values()) session.destroy();
+    this.#options.onExit(code);
+  }
+
+  #status(error: VeracruzError): void {
+    this.#log(error.message);
+    this.#options.send({ type: 'status', code: error.code, message: error.rawMessage });
+  }
+
+  #log(line: string): void {
+    (this.#options.log ?? ((text: string) => process.stderr.write(`[isolate] ${text}\n`)))(line);
+  }
+}

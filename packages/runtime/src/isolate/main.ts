@@ -1,0 +1,79 @@
+/**
+ * The isolate process's entry point (bundled into one file, `build/runtime/veracruz-runtime.mjs`,
+ * whose SHA-256 is the `linux` runtime measurement). It speaks only to the host, over the channel on
+ * an inherited file descriptor, and serves principals through the TLS session manager.
+ *
+ * Arguments: `--platform linux|sev-snp|tdx` (default linux), `--channel-fd N` (default 3),
+ * `--tsm-root DIR` (configfs-tsm report directory for sev-snp/tdx).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
+import { parsePolicy } from '@veracruz-ts/policy';
+import type { Policy } from '@veracruz-ts/policy';
+import { ChannelConnection } from '@veracruz-ts/protocol/channel';
+import { ExecutionEngine, VirtualFileSystem } from '../index.ts';
+import { SessionManager } from '../session/index.ts';
+import { Isolate } from './isolate.ts';
+import { isIsolatePlatform } from './platform.ts';
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      platform: { type: 'string', default: 'linux' },
+      'channel-fd': { type: 'string', default: '3' },
+      'tsm-root': { type: 'string' },
+    },
+    strict: true,
+  });
+  const platform = values.platform;
+  if (!isIsolatePlatform(platform)) {
+    process.stderr.write(`[isolate] unknown platform '${platform}'\n`);
+    process.exit(2);
+  }
+  const fd = Number(values['channel-fd']);
+  const channelSocket = new Socket({ fd, readable: true, writable: true });
+
+  // On linux the isolate can compute its own measurement: the SHA-256 of the bundle it runs from,
+  // the same bytes the launcher measured. A confidential VM's measurement comes from its report instead.
+  const ownMeasurement = platform === 'linux' ? createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest() : undefined;
+
+  let engine: ExecutionEngine | undefined;
+  const isolate: Isolate<Policy> = new Isolate<Policy>({
+    platform,
+    ownMeasurement,
+    tsmRoot: values['tsm-root'],
+    send: (message) => channel.send(message),
+    parsePolicy: (text) => parsePolicy(text),
+    createSessionHandler: (setup) => {
+      engine = new ExecutionEngine();
+      const vfs = new VirtualFileSystem({ services: setup.policy.native_modules });
+      return new SessionManager({ ...setup, engine, vfs });
+    },
+    onExit: (code) => {
+      channel.close();
+      const exit = (): never => process.exit(code);
+      setTimeout(exit, 1000).unref();
+      void (engine?.close() ?? Promise.resolve()).finally(() => {
+        if (channelSocket.writableLength === 0) exit();
+        else channelSocket.once('close', exit);
+      });
+    },
+  });
+  const channel = new ChannelConnection({
+    input: channelSocket,
+    output: channelSocket,
+    onMessage: (message) => isolate.handle(message),
+    onError: (error) => {
+      process.stderr.write(`[isolate] channel failed: ${error.message}\n`);
+      process.exit(1);
+    },
+    onEnd: () => isolate.hostGone(),
+  });
+}
+
+// The engine's worker threads re-enter this same file; only the main thread runs the isolate.
+if (isMainThread) main();
