@@ -27,3 +27,8 @@ export {
   type VerifiedChain,
   type ParsedCertificate,
 } from './chain.ts';
+export { verifyNitro } from './nitro/verify.ts';
+export { decodeNitroDocument, type NitroDocument } from './nitro/document.ts';
+export { AWS_NITRO_ROOT_G1_PEM, AWS_NITRO_ROOT_G1_SHA256 } from './roots/aws-nitro.ts';
+export { AMD_ROOTS, type AmdFamily, type AmdFamilyRoots } from './roots/amd.ts';
+export { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from './roots/intel.ts';
