@@ -2,3 +2,5 @@ export * from './errors.ts';
 export * from './rights.ts';
 export * from './pipeline.ts';
 export * from './identity.ts';
+export * from './certificate.ts';
+export * from './policy.ts';

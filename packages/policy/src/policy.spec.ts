@@ -1,0 +1,315 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
+import { Code, VeracruzError } from './errors.ts';
+import { createIdentity } from './identity.ts';
+import {
+  CIPHERSUITES,
+  expectedFileHash,
+  findIdentity,
+  findIdentityByCertificate,
+  findPipeline,
+  findProgram,
+  opensslCiphersuite,
+  parsePolicy,
+  policyHash,
+  programLimits,
+  runtimeHash,
+} from './policy.ts';
+
+const AT = new Date('2026-06-01T00:00:00Z');
+const validity = { notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z') };
+const [dataOwner, resultReader, programProvider, pas] = await Promise.all([
+  createIdentity('data owner', validity),
+  createIdentity('result reader', validity),
+  createIdentity('program provider', validity),
+  createIdentity('PAS CA', validity),
+]);
+const expired = await createIdentity('old', { notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2023-04-11T16:46:00Z') });
+
+/** Veracruz's vc-pgen layout for a certificate: the base64 body on one line. */
+function oneLine(pem: string): string {
+  return pem.trim().replace(/\n(?!-----END)/g, '').replace('-----BEGIN CERTIFICATE-----', '-----BEGIN CERTIFICATE-----\n').replace(/-----END/, '\n-----END');
+}
+
+/** A policy in the shape of Veracruz's committed example (spec §1.8) with real certificates. */
+function examplePolicy(): Record<string, any> {
+  return {
+    ciphersuite: 'TLS1_3_CHACHA20_POLY1305_SHA256',
+    debug: true,
+    enable_clock: true,
+    execution_strategy: 'JIT',
+    max_memory_mib: 2000,
+    programs: [
+      {
+        file_rights: [
+          { file_name: '/program_data/', rights: 24582 },
+          { file_name: '/s3_app_input/', rights: 24582 },
+          { file_name: '/user_input/', rights: 24582 },
+          { file_name: '/output/', rights: 550470 },
+          { file_name: '/program_internal/', rights: 550470 },
+          { file_name: 'stdout', rights: 534084 },
+          { file_name: 'stderr', rights: 534084 },
+        ],
+        id: 0,
+        program_file_name: '/program/detector.wasm',
+      },
+    ],
+    identities: [
+      { certificate: oneLine(dataOwner.certificatePem), file_rights: [{ file_name: '/s3_app_input/', rights: 534084 }], id: 0 },
+      {
+        certificate: oneLine(resultReader.certificatePem),
+        file_rights: [
+          { file_name: '/user_input/', rights: 534084 },
+          { file_name: '/output/', rights: 24582 },
+          { file_name: 'stdout', rights: 24582 },
+          { file_name: 'stderr', rights: 24582 },
+          { file_name: '/program/', rights: 536879104 },
+        ],
+        id: 1,
+      },
+      {
+        certificate: programProvider.certificatePem,
+        file_rights: [
+          { file_name: '/program/', rights: 534084 },
+          { file_name: '/program_data/', rights: 534084 },
+        ],
+        id: 2,
+      },
+    ],
+    file_hashes: [
+      { file_path: '/program/detector.wasm', hash: '7612e3490f14a9ee523f357e86f97098a94678f4e06c8202cf307d163db9f7aa' },
+      { file_path: '/program_data/coco.names', hash: '634a1132eb33f8091d60f2c346ababe8b905ae08387037aed883953b7329af84' },
+    ],
+    enclave_cert_expiry: { day: 11, hour: 16, minute: 46, month: 4, year: 2023 },
+    proxy_attestation_server_url: 'veracruz-nitro-proxy:3010',
+    proxy_service_cert: oneLine(pas.certificatePem),
+    runtime_manager_hash_nitro: 'f2ae0de7bec92bcdbd4a96e2ae08d85a575f1aa64acb797bc4afa6b1d3cc8798',
+    runtime_manager_hash_sgx: '',
+    runtime_manager_hash_tz: '',
+    veracruz_server_url: 'ec2-54-216-123-218.eu-west-1.compute.amazonaws.com:3014',
+    pipelines: [
+      {
+        file_rights: [
+          { file_name: '/output/', rights: 550470 },
+          { file_name: 'stdout', rights: 534084 },
+        ],
+        id: 0,
+        name: '0',
+        pipeline: '/program/detector.wasm ; if /output/found { /program/detector.wasm ; }',
+      },
+    ],
+    native_modules: [{ name: 'Counter mode AES Service', type: { Static: { special_file: '/services/aesctr.dat' } } }],
+  };
+}
+
+async function parse(value: unknown, options = {}) {
+  return parsePolicy(JSON.stringify(value, null, 2), { at: AT, ...options });
+}
+
+async function rejects(mutate: (policy: Record<string, any>) => unknown, expected: string | RegExp, options = {}) {
+  const policy = examplePolicy();
+  mutate(policy);
+  await assert.rejects(parse(policy, options), (error: unknown) => {
+    assert.ok(error instanceof VeracruzError, `a VeracruzError, got ${String(error)}`);
+    assert.equal(error.code, Code.InvalidPolicy);
+    if (typeof expected === 'string') assert.equal(error.rawMessage, expected);
+    else assert.match(error.rawMessage, expected);
+    return true;
+  });
+}
+
+test('parses a Veracruz policy (example shape) with real certificates', async () => {
+  const policy = await parse(examplePolicy());
+  assert.equal(policy.identities.length, 3);
+  assert.equal(policy.identities[1]?.certificateInfo.commonName, 'result reader');
+  assert.equal(policy.identities[1]?.certificateInfo.notAfter.toISOString(), '2027-01-01T00:00:00.000Z');
+  assert.equal(policy.programs[0]?.program_file_name, '/program/detector.wasm');
+  assert.equal(policy.pipelines[0]?.expr.kind, 'sequence');
+  assert.equal(policy.runtime_manager_hash_nitro, 'f2ae0de7bec92bcdbd4a96e2ae08d85a575f1aa64acb797bc4afa6b1d3cc8798');
+  assert.equal(policy.runtime_manager_hash_linux, null);
+  assert.equal(policy.runtime_manager_hash_tdx, null);
+  assert.equal(policy.execution_strategy, 'JIT');
+  assert.deepEqual(policy.enclave_cert_expiry, { day: 11, hour: 16, minute: 46, month: 4, year: 2023 });
+  assert.equal(policy.proxyServiceCertInfo.commonName, 'PAS CA');
+  assert.deepEqual(policy.native_modules, [{ name: 'Counter mode AES Service', type: { Static: { special_file: '/services/aesctr.dat' } } }]);
+});
+
+test('the hash is the SHA-256 of the exact bytes, as text or bytes, BOM included', async () => {
+  const text = JSON.stringify(examplePolicy(), null, 2);
+  const expected = createHash('sha256').update(text).digest('hex');
+  assert.equal(await policyHash(text), expected);
+  assert.equal((await parsePolicy(text, { at: AT })).hash, expected);
+  assert.equal((await parsePolicy(text, { at: AT })).text, text);
+  const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]);
+  const fromBytes = await parsePolicy(withBom, { at: AT });
+  assert.equal(fromBytes.hash, createHash('sha256').update(withBom).digest('hex'));
+  assert.notEqual(fromBytes.hash, expected);
+  // Reformatting changes the hash: there is no canonicalisation.
+  assert.notEqual((await parse(JSON.parse(text))).hash, (await parsePolicy(JSON.stringify(JSON.parse(text)), { at: AT })).hash);
+});
+
+test('keeps unknown and legacy fields, and loads older policies without pipelines or native_modules', async () => {
+  const value = examplePolicy();
+  value['identities'][0].note = 'Alice';
+  value['future_field'] = { a: 1 };
+  delete value['pipelines'];
+  delete value['native_modules'];
+  const policy = await parse(value);
+  assert.deepEqual(policy.unknownFields, {
+    'identities[0].note': 'Alice',
+    runtime_manager_hash_sgx: '',
+    runtime_manager_hash_tz: '',
+    future_field: { a: 1 },
+  });
+  assert.deepEqual(policy.pipelines, []);
+  assert.deepEqual(policy.native_modules, []);
+});
+
+test('accepts the new optional fields', async () => {
+  const value = examplePolicy();
+  value['runtime_manager_hash_tdx'] = 'a'.repeat(64);
+  value['runtime_manager_hash_nitro'] = null;
+  value['limits'] = { timeout_ms: 5000 };
+  value['programs'][0].limits = { max_memory_mib: 64, fuel: '18446744073709551615' };
+  const policy = await parse(value);
+  assert.equal(policy.runtime_manager_hash_tdx, 'a'.repeat(64));
+  assert.equal(runtimeHash(policy, 'tdx'), 'a'.repeat(64));
+  assert.equal(runtimeHash(policy, 'nitro'), undefined);
+  assert.deepEqual(programLimits(policy, '/program/detector.wasm'), { maxMemoryMib: 64, timeoutMs: 5000, fuel: 18446744073709551615n });
+  assert.deepEqual(programLimits(policy, 'program/other.wasm'), { maxMemoryMib: 2000, timeoutMs: 5000 });
+});
+
+test('program limits default to the policy memory capped to wasm32, 60 s and unlimited fuel', async () => {
+  const value = examplePolicy();
+  value['max_memory_mib'] = 100_000;
+  const policy = await parse(value);
+  assert.deepEqual(programLimits(policy, '/program/detector.wasm'), { maxMemoryMib: 4096, timeoutMs: 60_000 });
+  value['max_memory_mib'] = 256;
+  value['limits'] = { fuel: 1000, max_memory_mib: 32 };
+  value['programs'][0].limits = { timeout_ms: 10 };
+  const limited = await parse(value);
+  assert.deepEqual(programLimits(limited, '/program/detector.wasm'), { maxMemoryMib: 32, timeoutMs: 10, fuel: 1000 });
+});
+
+test('lookups: identity by certificate DER and id, program, pipeline, file hash', async () => {
+  const policy = await parse(examplePolicy());
+  const der = new Uint8Array(new X509Certificate(resultReader.certificatePem).raw);
+  assert.equal(findIdentityByCertificate(policy, der)?.id, 1);
+  assert.equal(findIdentityByCertificate(policy, new Uint8Array(new X509Certificate(expired.certificatePem).raw)), undefined);
+  assert.equal(findIdentity(policy, 2)?.certificateInfo.commonName, 'program provider');
+  assert.equal(findIdentity(policy, 9), undefined);
+  assert.equal(findProgram(policy, 'program/./detector.wasm')?.id, 0);
+  assert.equal(findProgram(policy, '/program/other.wasm'), undefined);
+  assert.equal(findPipeline(policy, '0')?.name, '0');
+  assert.equal(findPipeline(policy, 0)?.name, '0');
+  assert.equal(findPipeline(policy, '1'), undefined);
+  assert.equal(expectedFileHash(policy, '/program_data//coco.names'), '634a1132eb33f8091d60f2c346ababe8b905ae08387037aed883953b7329af84');
+  assert.equal(expectedFileHash(policy, '/program_data/other'), undefined);
+});
+
+test('maps ciphersuites to OpenSSL names', () => {
+  assert.equal(opensslCiphersuite('TLS1_3_CHACHA20_POLY1305_SHA256'), 'TLS_CHACHA20_POLY1305_SHA256');
+  assert.equal(opensslCiphersuite('TLS1_3_AES_128_GCM_SHA256'), 'TLS_AES_128_GCM_SHA256');
+  assert.equal(CIPHERSUITES['TLS1_3_AES_256_GCM_SHA384'], 'TLS_AES_256_GCM_SHA384');
+  assert.throws(() => opensslCiphersuite('toString'), VeracruzError);
+});
+
+test('certificate faults name the path and the dates', async () => {
+  await rejects((p) => (p['identities'][2].certificate = 'hello'), 'identities[2].certificate: not a PEM certificate');
+  await rejects(
+    (p) => (p['identities'][2].certificate = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'),
+    /^identities\[2\]\.certificate: not an X\.509 certificate \(/,
+  );
+  await rejects(
+    (p) => (p['identities'][2].certificate = '-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----'),
+    'identities[2].certificate: not a PEM certificate (the body is not base64)',
+  );
+  await rejects(
+    (p) => (p['identities'][0].certificate = dataOwner.certificatePem + resultReader.certificatePem),
+    'identities[0].certificate: expected one certificate, found 2',
+  );
+  await rejects(
+    (p) => (p['identities'][0].certificate = dataOwner.privateKeyPem),
+    'identities[0].certificate: not a PEM certificate (found BEGIN PRIVATE KEY)',
+  );
+  await rejects(
+    (p) => (p['identities'][1].certificate = expired.certificatePem),
+    'identities[1].certificate: certificate CN=old expired on 2023-04-11T16:46:00.000Z (valid from 2020-01-01T00:00:00.000Z to 2023-04-11T16:46:00.000Z; checked at 2026-06-01T00:00:00.000Z)',
+  );
+  await rejects(() => {}, /^identities\[0\]\.certificate: certificate CN=data owner not valid until 2026-01-01T00:00:00\.000Z/, {
+    at: new Date('2025-12-31T00:00:00Z'),
+  });
+  await rejects((p) => (p['proxy_service_cert'] = 42), 'proxy_service_cert: expected a string, got 42');
+  await rejects((p) => (p['proxy_service_cert'] = expired.certificatePem), /^proxy_service_cert: certificate CN=old expired on 2023-04-11/);
+  await rejects((p) => (p['identities'][1].certificate = p['identities'][0].certificate), 'identities[1].certificate: same certificate as identities[0]: a principal could not be told apart');
+  // Inspecting a policy may skip validity.
+  const value = examplePolicy();
+  value['identities'][1].certificate = expired.certificatePem;
+  const inspected = await parse(value, { checkValidity: false });
+  assert.equal(inspected.identities[1]?.certificateInfo.commonName, 'old');
+});
+
+test('structure, id, rights and hash faults name the path and the reason', async () => {
+  await assert.rejects(parsePolicy('{"identities": [', { at: AT }), /^VeracruzError: \[invalid_policy\] \(policy\): not JSON: /);
+  await assert.rejects(parsePolicy('[]', { at: AT }), (error: unknown) => (error as VeracruzError).rawMessage === '(policy): expected an object, got an array');
+  await assert.rejects(parsePolicy(new Uint8Array([0x7b, 0xff, 0x7d]), { at: AT }), (error: unknown) => (error as VeracruzError).rawMessage === '(policy): not UTF-8 text');
+  await rejects((p) => delete p['identities'], 'identities: missing');
+  await rejects((p) => (p['identities'] = {}), 'identities: expected an array, got an object');
+  await rejects((p) => (p['identities'][1] = 'x'), 'identities[1]: expected an object, got "x"');
+  await rejects((p) => (p['identities'][2].id = 0), 'identities[2].id: duplicate id 0 (also identities[0].id)');
+  await rejects((p) => (p['identities'][2].id = -1), 'identities[2].id: -1 is out of range (0 to 4294967295)');
+  await rejects((p) => (p['identities'][2].id = '2'), 'identities[2].id: expected an integer, got "2"');
+  await rejects((p) => (p['identities'][0].file_rights[0].rights = 2 ** 30), 'identities[0].file_rights[0].rights: unknown rights bits 0x40000000 in 1073741824 (known bits are 0 to 29)');
+  await rejects((p) => (p['identities'][0].file_rights[0].rights = 'rw'), 'identities[0].file_rights[0].rights: expected rights as an unsigned integer, got "rw"');
+  await rejects((p) => (p['identities'][0].file_rights[0].file_name = ''), 'identities[0].file_rights[0].file_name: must not be empty');
+  await rejects(
+    (p) => p['identities'][1].file_rights.push({ file_name: 'output', rights: 0 }),
+    'identities[1].file_rights[5].file_name: "output" names the same path as identities[1].file_rights[1] (/output)',
+  );
+  await rejects((p) => (p['programs'][0].id = 4.5), 'programs[0].id: expected an integer, got 4.5');
+  await rejects((p) => delete p['programs'][0].file_rights, 'programs[0].file_rights: missing');
+  await rejects((p) => (p['file_hashes'][0].hash = 'F'.repeat(64)), `file_hashes[0].hash: expected 64 lowercase hex digits (SHA-256), got "${'F'.repeat(64)}"`);
+  await rejects((p) => (p['file_hashes'][1].file_path = 'program/detector.wasm'), 'file_hashes[1].file_path: /program/detector.wasm already has a hash in file_hashes[0]');
+  await rejects(
+    (p) => p['file_hashes'].shift(),
+    'programs[0].program_file_name: no hash in file_hashes for /program/detector.wasm: anyone allowed to write it could replace the program',
+  );
+  await rejects((p) => p['programs'].push({ ...p['programs'][0], id: 1 }), 'programs[1].program_file_name: /program/detector.wasm is already listed in programs[0]');
+  await rejects((p) => (p['programs'][0].program_file_name = 'stdout'), 'programs[0].program_file_name: stdout is a stream, not a program path');
+  const unhashed = examplePolicy();
+  unhashed['file_hashes'].shift();
+  assert.equal((await parse(unhashed, { requireProgramHashes: false })).file_hashes.length, 1);
+});
+
+test('pipeline, module, url, expiry, ciphersuite, runtime hash and setting faults', async () => {
+  await rejects((p) => (p['pipelines'][0].pipeline = 'a.wasm ; if /p { b.wasm ; c.wasm'), "pipelines[0].pipeline: expected '}' at 32 to close '{' at 15, found end of script");
+  await rejects((p) => p['pipelines'].push({ ...p['pipelines'][0] }), 'pipelines[1].id: duplicate id 0 (also pipelines[0].id)');
+  await rejects((p) => (p['native_modules'][0].type = { Static: {} }), 'native_modules[0].type.Static.special_file: missing');
+  await rejects((p) => (p['native_modules'][0].type = 'Static'), 'native_modules[0].type: expected an object, got "Static"');
+  await rejects(
+    (p) => (p['native_modules'][0].type = { Static: { special_file: '/s' }, Provisioned: { entry_point: '/e' } }),
+    /^native_modules\[0\]\.type: expected one of/,
+  );
+  await rejects(
+    (p) => p['native_modules'].push({ name: 'AEAD Service', type: { Dynamic: { special_file: '/services//aesctr.dat', entry_point: '/e' } } }),
+    'native_modules[1].type: special file /services/aesctr.dat is also used by native_modules[0]',
+  );
+  await rejects((p) => p['native_modules'].push({ ...p['native_modules'][0] }), 'native_modules[1].name: duplicate module name "Counter mode AES Service" (also native_modules[0])');
+  await rejects((p) => (p['veracruz_server_url'] = 'http://host:3014'), 'veracruz_server_url: expected host:port (port 1 to 65535), got "http://host:3014"');
+  await rejects((p) => (p['proxy_attestation_server_url'] = '127.0.0.1:70000'), 'proxy_attestation_server_url: expected host:port (port 1 to 65535), got "127.0.0.1:70000"');
+  await rejects((p) => (p['proxy_attestation_server_url'] = 'host'), /^proxy_attestation_server_url: expected host:port/);
+  await rejects((p) => (p['enclave_cert_expiry'].month = 13), 'enclave_cert_expiry.month: 13 is out of range (1 to 12)');
+  await rejects((p) => (p['enclave_cert_expiry'].minute = 60), 'enclave_cert_expiry.minute: 60 is out of range (0 to 59)');
+  await rejects((p) => Object.assign(p['enclave_cert_expiry'], { month: 2, day: 30 }), 'enclave_cert_expiry.day: 30 is out of range (month 2 of 2023 has 28 days)');
+  await rejects((p) => (p['ciphersuite'] = 'TLS_AES_128_GCM_SHA256'), /^ciphersuite: unknown ciphersuite "TLS_AES_128_GCM_SHA256" \(known: TLS1_3_CHACHA20_POLY1305_SHA256, /);
+  await rejects((p) => (p['runtime_manager_hash_nitro'] = null), /^runtime_manager_hash_\*: no runtime hash: at least one of/);
+  await rejects((p) => (p['runtime_manager_hash_linux'] = 'abc'), 'runtime_manager_hash_linux: expected 64 lowercase hex digits (SHA-256) or null, got "abc"');
+  await rejects((p) => (p['debug'] = 'false'), 'debug: expected true or false, got "false"');
+  await rejects((p) => (p['execution_strategy'] = 'Jit'), 'execution_strategy: expected "Interpretation" or "JIT", got "Jit"');
+  await rejects((p) => (p['max_memory_mib'] = 0), 'max_memory_mib: 0 is out of range (1 to 4294967295)');
+  await rejects((p) => (p['limits'] = { timeout: 5 }), 'limits.timeout: unknown limit (expected max_memory_mib, timeout_ms or fuel)');
+  await rejects((p) => (p['programs'][0].limits = { max_memory_mib: 5000 }), 'programs[0].limits.max_memory_mib: 5000 is out of range (1 to 4096)');
+  await rejects((p) => (p['programs'][0].limits = { fuel: -3 }), 'programs[0].limits.fuel: expected a positive integer (or a decimal string above 2^53), got -3');
+  await rejects((p) => (p['limits'] = []), 'limits: expected an object, got an array');
+});
