@@ -100,10 +100,10 @@ type CompileResult = { ok: true; wasm: Uint8Array } | { ok: false; diagnostics: 
 
 /** Compiles one program to WebAssembly. Runs inside a worker thread. */
 async function compileToWasm(job: CompileJob): Promise<CompileResult> {
-  const { runClang } = await import('@yowasp/clang');
+  const clang = (await import('@yowasp/clang')).commands.clang;
   // The first run fetches the compiler's resources; `--version` is the one call that passes our (silent)
   // progress callback through, so it runs first to keep the build output clean.
-  await runClang(['clang', '--version'], {}, { stdout: null, stderr: null, fetchProgress: () => {} });
+  await clang(['--version'], {}, { stdout: null, stderr: null, fetchProgress: () => {} });
   const cFiles = Object.keys(job.sources).filter((f) => f.endsWith('.c'));
   const diagnostics: Uint8Array[] = [];
   const collect = (bytes: Uint8Array | null) => {
@@ -111,7 +111,7 @@ async function compileToWasm(job: CompileJob): Promise<CompileResult> {
   };
   const text = () => Buffer.concat(diagnostics).toString('utf8');
   try {
-    const tree = await runClang(['clang', ...WASM_FLAGS, ...cFiles, '-o', 'program.wasm', '-lm'],
+    const tree = await clang([...WASM_FLAGS, ...cFiles, '-o', 'program.wasm', '-lm'],
       { ...job.sources, include: { ...job.includes } },
       { stdout: collect, stderr: collect, fetchProgress: () => {} });
     const wasm = tree?.['program.wasm'];
