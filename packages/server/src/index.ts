@@ -1,0 +1,18 @@
+/**
+ * `@veracruz-ts/server`: vc-server, the untrusted host. It launches an isolate, has the PAS certify
+ * it, hands it the policy, and relays clients' TLS bytes to it over one multiplexed channel. It holds
+ * no key of the isolate's and parses nothing inside TLS.
+ */
+export { startServer, parseHostPort } from './server.ts';
+export type { RunningServer, ServerExit, ServerOptions, ServerPlatform } from './server.ts';
+export type { FaultInjector, RelayDirection, RelayStats, RelayTap } from './relay.ts';
+export { SessionRelay } from './relay.ts';
+export { buildRuntimeBundle, DEFAULT_RUNTIME_BUNDLE, RUNTIME_ENTRY, REPOSITORY_ROOT } from './runtime-bundle.ts';
+export type { BuildRuntimeOptions, RuntimeBundle } from './runtime-bundle.ts';
+export { defaultDevKeyPath, devPublicKeyPath, loadOrCreateDevKey } from './dev-key.ts';
+export type { LoadedDevKey } from './dev-key.ts';
+export { canUnshareNetwork, ISOLATE_NODE_FLAGS, launchLinuxIsolate } from './platforms/linux.ts';
+export type { LinuxLaunchOptions, NetworkIsolation } from './platforms/linux.ts';
+export { launchSevSnpIsolate } from './platforms/sev-snp.ts';
+export { launchTdxIsolate } from './platforms/tdx.ts';
+export type { IsolateExit, LaunchedIsolate, LaunchOptions, PasPlatformName } from './platforms/types.ts';

@@ -1,0 +1,128 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Socket } from 'node:net';
+import type { webcrypto } from 'node:crypto';
+import { createLinuxEvidence } from '@veracruz-ts/attestation/evidence';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import type { IsolateExit, LaunchOptions, LaunchedIsolate } from './types.ts';
+
+/** How the `linux` isolate is kept off the network. */
+export type NetworkIsolation = 'auto' | 'required' | 'off';
+
+/** Options of {@link launchLinuxIsolate}. */
+export interface LinuxLaunchOptions extends LaunchOptions {
+  /** The host-local development key that signs evidence (plays the hardware's attestation key). */
+  devKey: webcrypto.CryptoKey;
+  /**
+   * Run the isolate in a new network namespace with no interfaces (`unshare --user --net`), so it has
+   * no network of its own. `auto` uses it when unprivileged user namespaces work and says so otherwise;
+   * `required` refuses to start without it. @default 'auto'
+   */
+  network?: NetworkIsolation | undefined;
+}
+
+/** The V8/Node flags the isolate always gets: the engine needs the optimizing tier from the start. */
+export const ISOLATE_NODE_FLAGS = ['--no-liftoff'] as const;
+
+let unshareWorks: boolean | undefined;
+
+/** Whether this host lets an unprivileged process create a user + network namespace (checked once). */
+export function canUnshareNetwork(): boolean {
+  if (unshareWorks === undefined) {
+    const probe = spawnSync('unshare', ['--user', '--map-root-user', '--net', 'true'], { stdio: 'ignore', timeout: 5000 });
+    unshareWorks = probe.status === 0;
+  }
+  return unshareWorks;
+}
+
+/**
+ * Launches the `linux` software isolate: measures the bundle (SHA-256) into a private directory and
+ * starts it from there, as a separate Node process with:
+ *
+ * - Node's permission model (`--permission`): no file-system access except reading its own bundle,
+ *   no child processes, no native addons, no WASI, no inspector; worker threads are allowed because
+ *   the engine runs programs in them.
+ * - an empty environment and an empty working directory;
+ * - no network when the host allows unprivileged namespaces (`unshare --user --net`): Node 24's
+ *   permission model does not restrict sockets itself;
+ * - its only channel to the host on an inherited socket pair (fd 3); stdout/stderr are diagnostics.
+ *
+ * Not enforced: memory and CPU use of the process (use cgroups or `--nodeFlags --max-old-space-size`),
+ * and anything a local root user can do to a process. This is a development isolate: its evidence is
+ * signed by a host-local key and marked insecure.
+ */
+export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<LaunchedIsolate> {
+  const bundle = await readFile(options.runtimePath).catch((error: unknown) => {
+    throw new VeracruzError(Code.NotFound, `runtime bundle ${options.runtimePath} cannot be read (build it with: node scripts/build-runtime.ts)`, { cause: error });
+  });
+  const measurement = new Uint8Array(createHash('sha256').update(bundle).digest());
+  // Launch the exact bytes we measured: a private copy, read-only, in a fresh directory.
+  const directory = await mkdtemp(join(tmpdir(), 'vc-isolate-'));
+  const runtimeFile = join(directory, 'veracruz-runtime.mjs');
+  const workDirectory = join(directory, 'work');
+  await writeFile(runtimeFile, bundle, { mode: 0o400 });
+  await mkdir(workDirectory, { mode: 0o500 });
+  await chmod(directory, 0o700);
+
+  const nodeArguments = [
+    ...ISOLATE_NODE_FLAGS,
+    ...(options.nodeFlags ?? []),
+    '--permission',
+    '--allow-worker',
+    `--allow-fs-read=${runtimeFile}`,
+    '--disable-warning=SecurityWarning',
+    runtimeFile,
+    '--platform', 'linux',
+    '--channel-fd', '3',
+  ];
+  const network = options.network ?? 'auto';
+  let command = process.execPath;
+  let commandArguments = nodeArguments;
+  if (network !== 'off') {
+    if (canUnshareNetwork()) {
+      command = 'unshare';
+      commandArguments = ['--user', '--map-root-user', '--net', '--', process.execPath, ...nodeArguments];
+    } else if (network === 'required') {
+      await rm(directory, { recursive: true, force: true });
+      throw new VeracruzError(Code.Unavailable, 'linux isolate: network isolation required, but this host does not allow unprivileged network namespaces');
+    } else {
+      options.log('linux isolate: unprivileged network namespaces are unavailable; the isolate process can open sockets');
+    }
+  }
+
+  const child = spawn(command, commandArguments, {
+    cwd: workDirectory,
+    env: {},
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
+  const channel = child.stdio[3] as Socket;
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream !== null) createInterface({ input: stream }).on('line', (line) => options.log(line));
+  }
+  const exited = new Promise<IsolateExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      void rm(directory, { recursive: true, force: true }).finally(() => resolve({ code, signal }));
+    });
+    child.once('error', (error) => {
+      options.log(`linux isolate: could not start: ${error.message}`);
+      void rm(directory, { recursive: true, force: true }).finally(() => resolve({ code: 127, signal: null }));
+    });
+  });
+
+  return {
+    input: channel,
+    output: channel,
+    measurement,
+    pasPlatform: 'Linux',
+    evidenceFor: ({ csrHash, nonce }) => createLinuxEvidence({ devKey: options.devKey, nonce, measurement, csrHash }),
+    exited,
+    pid: child.pid,
+    kill: () => {
+      child.kill('SIGKILL');
+    },
+  };
+}

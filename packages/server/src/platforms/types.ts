@@ -1,0 +1,45 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** How the PAS names each platform in its routes (`POST /proxy/v1/<Platform>/<id>`). */
+export type PasPlatformName = 'Linux' | 'SEV' | 'TDX';
+
+/** How an isolate ended. */
+export interface IsolateExit {
+  /** The exit code, or null when a signal ended it. */
+  code: number | null;
+  /** The signal that ended it, if any. */
+  signal: string | null;
+}
+
+/** A running isolate as its launcher sees it. */
+export interface LaunchedIsolate {
+  /** Frames from the isolate. */
+  input: Readable;
+  /** Frames to the isolate. */
+  output: Writable;
+  /** What the launcher measured before starting it (linux: SHA-256 of the bundle), if it measures. */
+  measurement: Uint8Array | undefined;
+  /** The PAS route name for this platform's evidence. */
+  pasPlatform: PasPlatformName;
+  /**
+   * Produces evidence on the isolate's behalf, for platforms where the launcher plays the hardware
+   * (linux). Platforms whose isolate reports its own evidence throw.
+   */
+  evidenceFor(request: { csrHash: Uint8Array; nonce: Uint8Array }): Promise<Uint8Array>;
+  /** Settles when the isolate has ended, however it ended. */
+  exited: Promise<IsolateExit>;
+  /** The isolate's process id, when it is a local process. */
+  pid: number | undefined;
+  /** Stops the isolate at once. */
+  kill(): void;
+}
+
+/** Options every launcher understands. */
+export interface LaunchOptions {
+  /** The runtime to launch (linux: the bundle file). */
+  runtimePath: string;
+  /** Where isolate diagnostics go (its stderr lines). */
+  log: (line: string) => void;
+  /** Extra V8/Node flags for the isolate. */
+  nodeFlags?: readonly string[] | undefined;
+}

@@ -1,0 +1,322 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { pasCertify, pasStart } from '@veracruz-ts/pas';
+import { Code, VeracruzError, parsePolicy } from '@veracruz-ts/policy';
+import { ChannelConnection, EvidenceSource } from '@veracruz-ts/protocol/channel';
+import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
+import { loadOrCreateDevKey } from './dev-key.ts';
+import type { LoadedDevKey } from './dev-key.ts';
+import { launchLinuxIsolate } from './platforms/linux.ts';
+import type { NetworkIsolation } from './platforms/linux.ts';
+import { launchSevSnpIsolate } from './platforms/sev-snp.ts';
+import { launchTdxIsolate } from './platforms/tdx.ts';
+import type { IsolateExit, LaunchedIsolate } from './platforms/types.ts';
+import { SessionRelay } from './relay.ts';
+import type { FaultInjector, RelayStats, RelayTap } from './relay.ts';
+import { DEFAULT_RUNTIME_BUNDLE } from './runtime-bundle.ts';
+
+/** The platforms vc-server can launch an isolate on. */
+export type ServerPlatform = 'linux' | 'sev-snp' | 'tdx';
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /** The policy file (its exact bytes are what the isolate enforces). Give this or `policyText`. */
+  policyPath?: string;
+  /** The policy's exact text, instead of a file. */
+  policyText?: string;
+  /** Where the isolate runs. @default 'linux' */
+  platform?: ServerPlatform;
+  /** The runtime bundle to launch. @default DEFAULT_RUNTIME_BUNDLE (build/runtime/veracruz-runtime.mjs) */
+  runtimePath?: string;
+  /** The linux dev key file (created with mode 0600 on first use). @default defaultDevKeyPath() */
+  devKeyPath?: string;
+  /** The PAS to use instead of the policy's `proxy_attestation_server_url` (host:port or http URL). */
+  pasUrl?: string;
+  /** Listen here instead of the policy's `veracruz_server_url` (host:port; port 0 picks a free one). */
+  listen?: string;
+  /** Keep the linux isolate off the network with a namespace. @default 'auto' */
+  network?: NetworkIsolation;
+  /** Extra Node/V8 flags for the isolate process (e.g. `--max-old-space-size=512`). */
+  nodeFlags?: readonly string[];
+  /** Flow-control credit per session and direction, in bytes. @default DEFAULT_SESSION_WINDOW */
+  window?: number;
+  /** Sees every relayed chunk (tests: prove no plaintext crosses the host). */
+  relayTap?: RelayTap;
+  /** May alter relayed chunks (tests: flip a byte in transit). */
+  faultInjector?: FaultInjector;
+  /** Diagnostics (isolate stderr, lifecycle). @default lines on stderr */
+  log?: (line: string) => void;
+}
+
+/** Why and how the server ended. */
+export interface ServerExit {
+  /** 0 after a principal's shutdown or close(); non-zero when the isolate died or misbehaved. */
+  code: number;
+  /** One sentence for the operator. */
+  reason: string;
+}
+
+/** A running vc-server. */
+export interface RunningServer {
+  /** Where clients connect: host:port. */
+  url: string;
+  /** The runtime measurement the isolate was certified with (lowercase hex). */
+  measurement: string;
+  /** The isolate process id (linux). */
+  isolatePid: number | undefined;
+  /** Where the dev key's public half is, for `vc-pas enroll` (linux). */
+  devPublicKeyPath: string | undefined;
+  /** What the relay holds right now (bounded by flow control). */
+  stats(): RelayStats & { channelBuffered: number };
+  /** Stops the isolate and the listener; resolves once both are gone. */
+  close(): Promise<void>;
+  /** Settles when the server has stopped, for whatever reason. */
+  exited: Promise<ServerExit>;
+}
+
+const BOOT_TIMEOUT_MS = 30_000;
+
+/**
+ * Starts vc-server: launches the isolate, has it certified by the PAS the policy names (the isolate
+ * makes its key and CSR, evidence comes from the platform), sends it the policy and certificate chain,
+ * and only then listens for clients, relaying their TLS bytes over the one channel with backpressure.
+ * Throws VeracruzError when any step fails; the isolate is stopped before the error is thrown.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const policyText = options.policyText ?? (options.policyPath !== undefined ? await readPolicyFile(options.policyPath) : undefined);
+  if (policyText === undefined) throw new VeracruzError(Code.InvalidRequest, 'startServer: give policyPath or policyText');
+  const policy = await parsePolicy(policyText);
+  const pasUrl = httpUrl(options.pasUrl ?? policy.proxy_attestation_server_url);
+  const listenAddress = parseHostPort(options.listen ?? policy.veracruz_server_url);
+  const platform = options.platform ?? 'linux';
+
+  let devKey: LoadedDevKey | undefined;
+  if (platform === 'linux') {
+    devKey = await loadOrCreateDevKey(options.devKeyPath);
+    if (devKey.created) log(`created dev key ${devKey.privateKeyPath}; enroll its public key in the PAS: vc-pas enroll ${devKey.publicKeyPath}`);
+  }
+  // The PAS session and the isolate's boot (process start, key pair) proceed in parallel.
+  const pasSession = pasStart(pasUrl);
+  pasSession.catch(() => {});
+  const launchOptions = { runtimePath: options.runtimePath ?? DEFAULT_RUNTIME_BUNDLE, log: (line: string) => log(line), nodeFlags: options.nodeFlags };
+  const isolate: LaunchedIsolate =
+    platform === 'linux'
+      ? await launchLinuxIsolate({ ...launchOptions, devKey: devKey!.privateKey, network: options.network })
+      : platform === 'sev-snp'
+        ? await launchSevSnpIsolate(launchOptions)
+        : await launchTdxIsolate(launchOptions);
+
+  const host = new Host(isolate, options, log);
+  try {
+    const { sessionId, nonce } = await withIsolate(host, pasSession.catch((error: unknown) => {
+      throw new VeracruzError(Code.Unavailable, `the PAS at ${pasUrl} did not start an attestation session: ${messageOf(error)}`, { cause: error });
+    }));
+    const response = await host.request({ type: 'attestation-request', nonce }, 'attestation-response');
+    if (response.type !== 'attestation-response') throw new VeracruzError(Code.Internal, 'unexpected reply');
+    const evidence =
+      response.source === EvidenceSource.Launcher
+        ? await isolate.evidenceFor({ csrHash: new Uint8Array(createHash('sha256').update(response.csr).digest()), nonce })
+        : response.evidence;
+    let chain: Uint8Array[];
+    try {
+      chain = await withIsolate(host, pasCertify(pasUrl, isolate.pasPlatform, sessionId, evidence, response.csr));
+    } catch (error) {
+      const hint = devKey !== undefined ? ` If the PAS does not know this host's dev key, enroll it: vc-pas enroll ${devKey.publicKeyPath}` : '';
+      throw new VeracruzError(Code.AttestationFailed, `the PAS at ${pasUrl} refused to certify the isolate: ${messageOf(error)}.${hint}`, { cause: error });
+    }
+    const status = await host.request({ type: 'initialize', policy: new TextEncoder().encode(policyText), certificateChain: chain }, 'status');
+    if (status.type !== 'status' || status.code !== 'ok') {
+      const failure = status.type === 'status' ? status : { code: Code.Internal, message: 'unexpected reply' };
+      throw new VeracruzError(failure.code === 'ok' ? Code.Internal : failure.code, `the isolate refused to initialize: ${failure.message}`);
+    }
+    const url = await host.listen(listenAddress);
+    return {
+      url,
+      measurement: Buffer.from(isolate.measurement ?? new Uint8Array(0)).toString('hex'),
+      isolatePid: isolate.pid,
+      devPublicKeyPath: devKey?.publicKeyPath,
+      stats: () => host.stats(),
+      close: () => host.close(),
+      exited: host.exited,
+    };
+  } catch (error) {
+    await host.abort();
+    throw VeracruzError.from(error);
+  }
+}
+
+/** Waits for `promise`, unless the isolate dies first (then its death is the error). */
+function withIsolate<T>(host: Host, promise: Promise<T>): Promise<T> {
+  return Promise.race([promise, host.exited.then((exit) => { throw new VeracruzError(Code.Unavailable, exit.reason); })]);
+}
+
+/** The server's state around one isolate: the channel, the boot conversation, the relay, the listener. */
+class Host {
+  readonly exited: Promise<ServerExit>;
+  readonly #isolate: LaunchedIsolate;
+  readonly #log: (line: string) => void;
+  readonly #channel: ChannelConnection;
+  readonly #relay: SessionRelay;
+  #resolveExit!: (exit: ServerExit) => void;
+  #waiter: { kind: ChannelMessage['type']; resolve: (message: ChannelMessage) => void; reject: (error: VeracruzError) => void } | undefined;
+  #server: Server | undefined;
+  #stopping: ServerExit | undefined;
+
+  constructor(isolate: LaunchedIsolate, options: ServerOptions, log: (line: string) => void) {
+    this.#isolate = isolate;
+    this.#log = log;
+    this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
+    this.#channel = new ChannelConnection({
+      input: isolate.input,
+      output: isolate.output,
+      onMessage: (message) => this.#onMessage(message),
+      onError: (error) => this.#fail(`the channel to the isolate failed: ${error.rawMessage}`),
+      onEnd: () => {},
+    });
+    this.#relay = new SessionRelay({ send: (message) => this.#channel.send(message), window: options.window, tap: options.relayTap, faultInjector: options.faultInjector });
+    void isolate.exited.then((exit) => this.#isolateExited(exit));
+  }
+
+  /** Sends a boot message and waits for the reply of kind `kind` (or a status error). */
+  request(message: ChannelMessage, kind: ChannelMessage['type']): Promise<ChannelMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new VeracruzError(Code.Unavailable, `the isolate did not answer ${message.type} within ${BOOT_TIMEOUT_MS / 1000} s`)), BOOT_TIMEOUT_MS);
+      const settle = <T>(action: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        this.#waiter = undefined;
+        action(value);
+      };
+      this.#waiter = { kind, resolve: settle(resolve), reject: settle(reject) };
+      this.#channel.send(message);
+    });
+  }
+
+  async listen(address: { host: string; port: number }): Promise<string> {
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+      if (this.#stopping !== undefined) {
+        socket.destroy();
+        return;
+      }
+      this.#relay.add(socket);
+    });
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error) => reject(new VeracruzError(Code.Unavailable, `cannot listen on ${address.host}:${address.port}: ${error.message}`)));
+      server.listen(address.port, address.host, () => resolve());
+    });
+    const bound = server.address();
+    const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
+    return `${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}`;
+  }
+
+  stats(): RelayStats & { channelBuffered: number } {
+    return { ...this.#relay.stats(), channelBuffered: this.#channel.outputBufferedBytes };
+  }
+
+  /** Orderly stop: ask the isolate to stop, end client connections, stop listening. */
+  async close(): Promise<void> {
+    this.#beginStop({ code: 0, reason: 'stopped by the operator' });
+    this.#channel.send({ type: 'shutdown', reason: 'the host is stopping' });
+    this.#relay.endAll();
+    const forced = setTimeout(() => this.#isolate.kill(), 2000);
+    await this.exited;
+    clearTimeout(forced);
+  }
+
+  /** Boot failed: stop the isolate at once. */
+  async abort(): Promise<void> {
+    this.#beginStop({ code: 1, reason: 'boot failed' });
+    this.#isolate.kill();
+    await this.exited;
+  }
+
+  #onMessage(message: ChannelMessage): void {
+    if (this.#relay.handle(message)) return;
+    switch (message.type) {
+      case 'shutdown':
+        // A principal asked the runtime to stop: deliver what it sent, then close everything.
+        this.#log(`the isolate is shutting down: ${message.reason}`);
+        this.#beginStop({ code: 0, reason: `the isolate shut down: ${message.reason}` });
+        this.#relay.endAll();
+        return;
+      case 'isolate-error':
+        this.#fail(`the isolate reported a fatal error: [${message.code}] ${message.message}`);
+        return;
+      default: {
+        const waiter = this.#waiter;
+        if (waiter === undefined) {
+          this.#log(`ignored an unexpected ${message.type} message from the isolate`);
+          return;
+        }
+        if (message.type === waiter.kind) waiter.resolve(message);
+        else if (message.type === 'status' && message.code !== 'ok') waiter.reject(new VeracruzError(message.code, `the isolate refused: ${message.message}`));
+        else waiter.reject(new VeracruzError(Code.Internal, `the isolate answered ${message.type} where ${waiter.kind} was expected`));
+      }
+    }
+  }
+
+  #beginStop(exit: ServerExit): void {
+    if (this.#stopping !== undefined) return;
+    this.#stopping = exit;
+    this.#server?.close();
+  }
+
+  #fail(reason: string): void {
+    this.#beginStop({ code: 1, reason });
+    this.#isolate.kill();
+  }
+
+  #isolateExited(exit: IsolateExit): void {
+    const how = exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
+    const orderly = this.#stopping !== undefined && this.#stopping.code === 0;
+    if (this.#stopping === undefined) this.#stopping = { code: 1, reason: `the isolate exited unexpectedly (${how})` };
+    const result = this.#stopping;
+    this.#server?.close();
+    this.#channel.close();
+    this.#waiter?.reject(new VeracruzError(Code.Unavailable, result.reason));
+    if (!orderly) {
+      // Nothing more can reach the clients: drop their connections so they see it at once.
+      this.#relay.destroyAll();
+      this.#resolveExit(result);
+      return;
+    }
+    // Orderly: let client sockets flush what the isolate sent last (the reply to shutdown), bounded.
+    const deadline = Date.now() + 5000;
+    const poll = (): void => {
+      if (this.#relay.stats().sessions > 0 && Date.now() < deadline) {
+        setTimeout(poll, 10);
+        return;
+      }
+      this.#relay.destroyAll();
+      this.#resolveExit(result);
+    };
+    poll();
+  }
+}
+
+async function readPolicyFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new VeracruzError(Code.NotFound, `policy ${path} cannot be read: ${(error as Error).message}`);
+  }
+}
+
+/** `host:port` or `[v6]:port` -> parts. */
+export function parseHostPort(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = match === null ? -1 : Number(match[3]);
+  if (match === null || port > 65535) throw new VeracruzError(Code.InvalidRequest, `expected host:port, got '${value}'`);
+  return { host: match[1] ?? match[2]!, port };
+}
+
+function httpUrl(value: string): string {
+  return /^https?:\/\//.test(value) ? value : `http://${value}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof VeracruzError ? error.rawMessage : error instanceof Error ? error.message : String(error);
+}
