@@ -1,0 +1,16 @@
+/**
+ * `@veracruz-ts/client`: the principal's side of a Veracruz computation. `VeracruzClient.connect`
+ * verifies the isolate (certificate chain to the policy's PAS CA, runtime hash, policy hash)
+ * before any data leaves, then reads, writes, executes and shuts down.
+ */
+export {
+  chunksOf,
+  type ConnectOptions,
+  type IsolateAttestation,
+  rechunk,
+  type TransferOptions,
+  type TransferProgress,
+  VeracruzClient,
+} from './client.ts';
+export { checkIdentityKeyPair, checkPolicyHash, checkRuntimeHash, trustedRuntimeHashes } from './checks.ts';
+export { describeRequest, FramedConnection, responseError } from './connection.ts';

@@ -1,0 +1,207 @@
+import { createHash } from 'node:crypto';
+import {
+  Code,
+  type FileRights,
+  findPipeline,
+  findProgram,
+  isStdStream,
+  normalizePath,
+  type Policy,
+  programLimits,
+  VeracruzError,
+} from '@veracruz-ts/policy';
+import { DEFAULT_MAX_MESSAGE_BYTES, ResponseStatus, type RuntimeManagerRequest, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
+import type { ExecutionEngine, ExecutionOutcome, PrincipalView, VirtualFileSystem } from '../index.ts';
+import { asVeracruzError, errorResponse, exitCodeBytes, successResponse } from './responses.ts';
+
+/** The principal a session speaks for: a policy identity and its view of the shared file tree. */
+export interface SessionPrincipal {
+  /** The identity's `id` in the policy. */
+  id: number;
+  /** The identity's `file_rights`. */
+  fileRights: readonly FileRights[];
+  /** The identity's rights over the shared VFS. */
+  view: PrincipalView;
+}
+
+/** What {@link RequestDispatcher} needs. */
+export interface RequestDispatcherOptions {
+  policy: Policy;
+  vfs: VirtualFileSystem;
+  engine: ExecutionEngine;
+  /**
+   * The largest message the session accepts and sends; whole-file reads above it are refused
+   * with a hint to read in ranges. @default DEFAULT_MAX_MESSAGE_BYTES (64 MiB)
+   */
+  maxMessageBytes?: number;
+}
+
+// Bytes a response needs besides the payload: status, tags and lengths, generously.
+const RESPONSE_OVERHEAD_BYTES = 64;
+
+/**
+ * Carries out Veracruz's operations for one principal at a time over the shared VFS, with
+ * Veracruz's semantics (`file_hashes` on write, execute rights, exit code as u32 LE, policy hash
+ * as ASCII hex) and precise errors. Program and pipeline runs are serialised, as in Veracruz,
+ * so two programs never interleave on the shared tree; file operations are synchronous.
+ */
+export class RequestDispatcher {
+  readonly #policy: Policy;
+  readonly #vfs: VirtualFileSystem;
+  readonly #engine: ExecutionEngine;
+  readonly #maxPayloadBytes: number;
+  readonly #fileHashes: ReadonlyMap<string, string>;
+  #executions: Promise<unknown> = Promise.resolve();
+  #shutDown = false;
+
+  constructor(options: RequestDispatcherOptions) {
+    this.#policy = options.policy;
+    this.#vfs = options.vfs;
+    this.#engine = options.engine;
+    this.#maxPayloadBytes = (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - RESPONSE_OVERHEAD_BYTES;
+    this.#fileHashes = new Map(options.policy.file_hashes.map((entry) => [normalizePath(entry.file_path), entry.hash.toLowerCase()]));
+  }
+
+  /** Whether a principal has asked for shutdown; later requests are refused as unavailable. */
+  get shutDown(): boolean {
+    return this.#shutDown;
+  }
+
+  /** Answers one request. Never throws: every failure becomes a response with an error detail. */
+  async dispatch(principal: SessionPrincipal, request: RuntimeManagerRequest): Promise<RuntimeManagerResponse> {
+    try {
+      if (this.#shutDown) throw new VeracruzError(Code.Unavailable, `${request.kind}: the computation has been shut down`);
+      return await this.#dispatch(principal, request);
+    } catch (reason) {
+      return errorResponse(asVeracruzError(reason, request.kind));
+    }
+  }
+
+  async #dispatch(principal: SessionPrincipal, request: RuntimeManagerRequest): Promise<RuntimeManagerResponse> {
+    const { view } = principal;
+    switch (request.kind) {
+      case 'write_file': {
+        const path = this.#path(request.fileName);
+        this.#checkHash(path, request.data);
+        view.writeFile(path, request.data);
+        return successResponse();
+      }
+      case 'append_file': {
+        const path = this.#path(request.fileName);
+        if (this.#fileHashes.has(path)) {
+          throw new VeracruzError(Code.PermissionDenied,
+            `append ${path}: the policy fixes this file's hash (file_hashes), so it can only be written whole`);
+        }
+        view.appendFile(path, request.data);
+        return successResponse();
+      }
+      case 'read_file': {
+        const path = this.#path(request.fileName);
+        const size = view.fileSize(path);
+        if (size > this.#maxPayloadBytes) {
+          throw new VeracruzError(Code.LimitExceeded,
+            `read ${path}: the file has ${size} bytes, more than one message carries (${this.#maxPayloadBytes}); read it in ranges`);
+        }
+        // An empty file is an empty `result` (Veracruz sent none, and its client then failed).
+        return successResponse(view.readFile(path));
+      }
+      case 'read_file_range': {
+        const path = this.#path(request.fileName);
+        if (request.length > this.#maxPayloadBytes) {
+          throw new VeracruzError(Code.LimitExceeded,
+            `read ${path}: a range of ${request.length} bytes is more than one message carries (${this.#maxPayloadBytes})`);
+        }
+        return successResponse(view.readRange(path, request.offset, request.length));
+      }
+      case 'request_file_size': {
+        const path = this.#path(request.fileName);
+        return { status: ResponseStatus.SUCCESS, body: { kind: 'file_size', size: view.fileSize(path) } };
+      }
+      case 'request_result':
+        return this.#serialised(() => this.#execute(principal, this.#path(request.fileName)));
+      case 'request_pipeline':
+        return this.#serialised(() => this.#runPipeline(principal, request.fileName));
+      case 'request_policy_hash':
+        return { status: ResponseStatus.SUCCESS, body: { kind: 'policy_hash', data: new TextEncoder().encode(this.#policy.hash) } };
+      case 'request_shutdown':
+        // Any identity may end the computation (Veracruz: expected_shutdown_list = every identity).
+        this.#shutDown = true;
+        return successResponse();
+      case 'none':
+        throw new VeracruzError(Code.InvalidRequest, 'the request names no operation this runtime knows');
+      default:
+        throw new VeracruzError(Code.InvalidRequest, `operation ${request.kind} is not supported (a legacy Veracruz message)`);
+    }
+  }
+
+  #path(name: string): string {
+    if (isStdStream(name)) return name;
+    if (name === '') throw new VeracruzError(Code.InvalidRequest, 'the request names no file');
+    return normalizePath(name);
+  }
+
+  #checkHash(path: string, data: Uint8Array): void {
+    const expected = this.#fileHashes.get(path);
+    if (expected === undefined) return;
+    const actual = createHash('sha256').update(data).digest('hex');
+    if (actual !== expected) {
+      throw new VeracruzError(Code.PermissionDenied,
+        `write ${path}: the data's SHA-256 is not the hash the policy requires for this path (file_hashes: ${expected})`);
+    }
+  }
+
+  #serialised(run: () => Promise<RuntimeManagerResponse>): Promise<RuntimeManagerResponse> {
+    const result = this.#executions.then(run, run);
+    this.#executions = result.catch(() => undefined);
+    return result;
+  }
+
+  async #execute(principal: SessionPrincipal, path: string): Promise<RuntimeManagerResponse> {
+    // The caller needs FD_EXECUTE|FD_SEEK on the binary; the program then runs with its own rights.
+    const program = principal.view.readExecutable(path);
+    const entry = findProgram(this.#policy, path);
+    if (entry === undefined) {
+      throw new VeracruzError(Code.PermissionDenied, `execute ${path}: the policy lists no program at this path (programs[])`);
+    }
+    const outcome = await this.#engine.execute({
+      vfs: this.#vfs,
+      program,
+      rights: entry.file_rights,
+      limits: programLimits(this.#policy, path),
+      enableClock: this.#policy.enable_clock,
+    });
+    return outcomeResponse(outcome, `program ${path}`);
+  }
+
+  async #runPipeline(principal: SessionPrincipal, name: string): Promise<RuntimeManagerResponse> {
+    // Veracruz looks pipelines up by array index (vc-pgen names them "0", "1", ...); a name works too.
+    const entry = findPipeline(this.#policy, name);
+    if (entry === undefined) {
+      throw new VeracruzError(Code.NotFound, `pipeline ${JSON.stringify(name)}: the policy has no pipeline with this index or name`);
+    }
+    const outcome = await this.#engine.runPipeline({
+      vfs: this.#vfs,
+      pipeline: entry.expr,
+      callerRights: principal.fileRights,
+      pipelineRights: entry.file_rights,
+      // Pipeline steps are not programs[] entries: they run under the policy-level limits.
+      limits: programLimits(this.#policy, ''),
+      enableClock: this.#policy.enable_clock,
+    });
+    return outcomeResponse(outcome, `pipeline ${entry.name}`);
+  }
+}
+
+/** A finished run as a response: any exit code is SUCCESS (as in Veracruz); traps and limits are errors. */
+export function outcomeResponse(outcome: ExecutionOutcome, what: string): RuntimeManagerResponse {
+  switch (outcome.kind) {
+    case 'exited':
+      return successResponse(exitCodeBytes(outcome.exitCode));
+    case 'limit':
+      return errorResponse(new VeracruzError(Code.LimitExceeded, `${what} reached its ${outcome.limit} limit: ${outcome.message}`));
+    case 'trapped':
+      return errorResponse(new VeracruzError(Code.ProgramFailed, `${what} trapped: ${outcome.message}`));
+    case 'rejected':
+      return errorResponse(new VeracruzError(Code.ProgramFailed, `${what} was rejected: ${outcome.message}`));
+  }
+}

@@ -1,0 +1,51 @@
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { ResponseStatus, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
+
+/**
+ * The Veracruz status a failure is reported with. Veracruz sent FAILED_INVALID_REQUEST for every
+ * failure; we use the closest of its defined values so old clients still see "not SUCCESS", and
+ * carry the precise reason in the error detail (field 20).
+ */
+export function statusForCode(code: Code): ResponseStatus {
+  switch (code) {
+    case Code.PermissionDenied:
+      return ResponseStatus.FAILED_INVALID_ROLE;
+    case Code.Unavailable:
+      return ResponseStatus.FAILED_NOT_READY;
+    case Code.ProgramFailed:
+    case Code.LimitExceeded:
+      return ResponseStatus.FAILED_VM_ERROR;
+    case Code.Internal:
+      return ResponseStatus.FAILED_GENERIC;
+    default:
+      return ResponseStatus.FAILED_INVALID_REQUEST;
+  }
+}
+
+/** A failed response carrying `error`'s code and message (which never hold file contents). */
+export function errorResponse(error: VeracruzError): RuntimeManagerResponse {
+  return { status: statusForCode(error.code), errorDetail: { code: error.code, message: error.rawMessage } };
+}
+
+/**
+ * Turns anything a dispatch threw into a VeracruzError. Errors that are not VeracruzErrors come
+ * from bugs; their text might quote data, so only the operation is reported.
+ */
+export function asVeracruzError(reason: unknown, operation: string): VeracruzError {
+  if (reason instanceof VeracruzError) return reason;
+  return new VeracruzError(Code.Internal, `${operation} failed unexpectedly`, { cause: reason });
+}
+
+/** A successful response, with `data` as its `result` when given. */
+export function successResponse(data?: Uint8Array): RuntimeManagerResponse {
+  return data === undefined
+    ? { status: ResponseStatus.SUCCESS }
+    : { status: ResponseStatus.SUCCESS, body: { kind: 'result', data } };
+}
+
+/** A program's exit code as Veracruz returns it: u32 little-endian. */
+export function exitCodeBytes(exitCode: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, exitCode >>> 0, true);
+  return bytes;
+}

@@ -1,0 +1,164 @@
+import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { Code, type Policy, VeracruzError } from '@veracruz-ts/policy';
+import {
+  decodeRequest,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  encodeFrameHeader,
+  encodeResponse,
+  FrameDecoder,
+  type RuntimeManagerResponse,
+} from '@veracruz-ts/protocol';
+import type { ExecutionEngine, VirtualFileSystem } from '../index.ts';
+import { RequestDispatcher, type SessionPrincipal } from './dispatch.ts';
+import { errorResponse } from './responses.ts';
+import { identityCertificates, type PolicyIdentityCertificate, tlsServerOptions } from './tls-options.ts';
+
+/** What a {@link SessionManager} is built from. */
+export interface SessionManagerOptions {
+  /** The policy the computation runs under (its `text` and `hash` are what principals check). */
+  policy: Policy;
+  /** The isolate's certificate chain, PEM, leaf first (the PAS-issued certificate, then the CA). */
+  certificateChainPem: string;
+  /** The isolate's private key (PKCS#8 PEM); it never leaves the isolate. */
+  privateKeyPem: string;
+  /** Runs programs and pipelines. */
+  engine: ExecutionEngine;
+  /** The shared file tree of the computation. */
+  vfs: VirtualFileSystem;
+  /** Called once, after the reply to the first `request_shutdown` has been handed to TLS. */
+  onShutdown: () => void;
+  /** Largest request or response message. @default DEFAULT_MAX_MESSAGE_BYTES (64 MiB) */
+  maxMessageBytes?: number;
+  /** Told about a session that ended in error (handshake refused, malformed stream); never about data. */
+  onSessionError?: (sessionId: number, error: VeracruzError) => void;
+}
+
+/**
+ * Veracruz's session manager: terminates each principal's TLS 1.3 session inside the isolate,
+ * identifies the principal by its client certificate (which must equal, byte for byte, one in the
+ * policy), and answers its requests through one shared {@link RequestDispatcher}. Sessions are
+ * independent: a malformed request or a failed program ends at most that one request or session.
+ */
+export class SessionManager {
+  readonly #tlsOptions: tls.TlsOptions;
+  readonly #identities: readonly PolicyIdentityCertificate[];
+  readonly #dispatcher: RequestDispatcher;
+  readonly #vfs: VirtualFileSystem;
+  readonly #maxMessageBytes: number;
+  readonly #onShutdown: () => void;
+  readonly #onSessionError: ((sessionId: number, error: VeracruzError) => void) | undefined;
+  readonly #sessions = new Map<number, Duplex>();
+  #shutdownSignalled = false;
+
+  constructor(options: SessionManagerOptions) {
+    this.#identities = identityCertificates(options.policy);
+    this.#tlsOptions = tlsServerOptions(options.policy, options.certificateChainPem, options.privateKeyPem, this.#identities);
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#dispatcher = new RequestDispatcher({
+      policy: options.policy, vfs: options.vfs, engine: options.engine, maxMessageBytes: this.#maxMessageBytes,
+    });
+    this.#vfs = options.vfs;
+    this.#onShutdown = options.onShutdown;
+    this.#onSessionError = options.onSessionError;
+  }
+
+  /** Number of sessions whose ciphertext stream is still open. */
+  get openSessions(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Takes over one client's ciphertext stream: runs the TLS 1.3 handshake as the server (client
+   * certificate required), then serves requests until the client closes or the stream fails.
+   */
+  accept(ciphertext: Duplex, sessionId: number): void {
+    this.#sessions.set(sessionId, ciphertext);
+    ciphertext.once('close', () => this.#sessions.delete(sessionId));
+    // One tls.Server per session: through `emit('connection')` the server verifies the client
+    // certificate (a bare `new TLSSocket(duplex, { isServer })` would skip that), and its events
+    // then belong to this session alone.
+    const server = tls.createServer(this.#tlsOptions);
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      this.#serve(socket, sessionId).then(
+        () => {},
+        (reason: unknown) => this.#sessionFailed(sessionId, reason),
+      ).finally(() => {
+        socket.destroy();
+        ciphertext.destroy();
+      });
+    });
+    server.on('tlsClientError', (error: Error) => {
+      this.#sessionFailed(sessionId, new VeracruzError(Code.PermissionDenied, `TLS handshake refused: ${error.message}`));
+      ciphertext.destroy();
+    });
+    ciphertext.on('error', (error: Error) => this.#sessionFailed(sessionId, error));
+    server.emit('connection', ciphertext);
+  }
+
+  #sessionFailed(sessionId: number, reason: unknown): void {
+    this.#onSessionError?.(sessionId, VeracruzError.from(reason, Code.Unavailable));
+  }
+
+  #principalOf(socket: tls.TLSSocket): SessionPrincipal {
+    const peer = socket.getPeerX509Certificate();
+    const identity = peer === undefined
+      ? undefined
+      : this.#identities.find((candidate) => candidate.der.equals(peer.raw));
+    if (identity === undefined) {
+      throw new VeracruzError(Code.PermissionDenied, 'the client certificate is not one of the policy identities');
+    }
+    return { id: identity.id, fileRights: identity.fileRights, view: this.#vfs.view(identity.fileRights) };
+  }
+
+  async #serve(socket: tls.TLSSocket, sessionId: number): Promise<void> {
+    const principal = this.#principalOf(socket);
+    const decoder = new FrameDecoder({ maxMessageBytes: this.#maxMessageBytes });
+    socket.on('error', () => {}); // reported through the iterator below
+    try {
+      // Pulling one chunk at a time, and awaiting each reply, is the backpressure: while a request
+      // runs, nothing more is read, so TLS and the host channel stop sending.
+      for await (const chunk of socket as AsyncIterable<Uint8Array>) {
+        for (const message of decoder.push(chunk)) {
+          let response: RuntimeManagerResponse;
+          try {
+            response = await this.#dispatcher.dispatch(principal, decodeRequest(message));
+          } catch (reason) {
+            response = errorResponse(VeracruzError.from(reason, Code.InvalidRequest));
+          }
+          await writeResponse(socket, response);
+          if (this.#dispatcher.shutDown && !this.#shutdownSignalled) {
+            this.#shutdownSignalled = true;
+            this.#onShutdown();
+          }
+        }
+      }
+    } catch (reason) {
+      // A frame over the limit: the stream cannot be resynchronised; say why, then end the session.
+      if (reason instanceof VeracruzError && !socket.destroyed) {
+        await writeResponse(socket, errorResponse(reason)).catch(() => {});
+        this.#sessionFailed(sessionId, reason);
+        return;
+      }
+      throw reason;
+    } finally {
+      if (!socket.destroyed) {
+        socket.end();
+        await once(socket, 'close').catch(() => {});
+      }
+    }
+  }
+}
+
+/** Writes one framed response and resolves once TLS has taken it (awaiting `drain` if needed). */
+async function writeResponse(socket: tls.TLSSocket, response: RuntimeManagerResponse): Promise<void> {
+  const body = encodeResponse(response);
+  socket.cork();
+  socket.write(encodeFrameHeader(body.length));
+  const written = new Promise<void>((resolve, reject) => {
+    socket.write(body, (error) => (error ? reject(error) : resolve()));
+  });
+  socket.uncork();
+  await written;
+}

@@ -1,0 +1,159 @@
+/**
+ * For tests only: a computation run in this process. Real certificates (a PAS CA, an isolate
+ * certificate with the runtime-hash extension, principals' self-signed identities), a real
+ * policy, and a SessionManager whose sessions are `stream.duplexPair()` ends, so a client speaks
+ * real TLS 1.3 to it without sockets or processes.
+ */
+import { createHash } from 'node:crypto';
+import { type Duplex, duplexPair } from 'node:stream';
+import {
+  type CertificateAuthorityPem,
+  createCertificateAuthority,
+  createIsolateIdentity,
+  derToPem,
+  issueIsolateCertificate,
+} from '@veracruz-ts/attestation/certificates';
+import { createIdentity, type FileRights, type Identity, nativeModuleSpecialFile, parsePolicy, type Policy } from '@veracruz-ts/policy';
+import { ExecutionEngine, VirtualFileSystem } from '../index.ts';
+import { SessionManager } from './session-manager.ts';
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/** A PAS CA and an isolate certificate it issued for a runtime measurement. */
+export interface TestPki {
+  ca: CertificateAuthorityPem;
+  /** The measurement in the isolate certificate (hex). */
+  runtimeHash: string;
+  /** Isolate certificate then CA certificate, PEM. */
+  chainPem: string;
+  /** The isolate's private key, PEM. */
+  privateKeyPem: string;
+}
+
+/** Makes a CA (valid since an hour ago) and an isolate certificate carrying `measurement`. */
+export async function createTestPki(options: { measurement?: Uint8Array; notBefore?: Date; validityMs?: number } = {}): Promise<TestPki> {
+  const measurement = options.measurement ?? createHash('sha256').update('veracruz-ts test runtime').digest();
+  const notBefore = options.notBefore ?? new Date(Date.now() - HOUR_MS);
+  const ca = await createCertificateAuthority({ notBefore: new Date(notBefore.getTime() - HOUR_MS) });
+  const isolate = await createIsolateIdentity();
+  const certificate = await issueIsolateCertificate({
+    csrDer: isolate.csrDer, measurement, ca, notBefore, ...(options.validityMs === undefined ? {} : { validityMs: options.validityMs }),
+  });
+  return {
+    ca,
+    runtimeHash: Buffer.from(measurement).toString('hex'),
+    chainPem: derToPem(certificate, 'CERTIFICATE') + ca.certificatePem,
+    privateKeyPem: isolate.privateKeyPem,
+  };
+}
+
+/** A principal for tests: its identity and the file rights the policy gives it. */
+export interface TestPrincipal extends Identity {
+  name: string;
+  rights: FileRights[];
+}
+
+/** Makes a principal with a fresh identity. */
+export async function createTestPrincipal(name: string, rights: FileRights[]): Promise<TestPrincipal> {
+  return { name, rights, ...(await createIdentity(name)) };
+}
+
+/** What goes into a test policy. */
+export interface TestPolicyOptions {
+  principals: readonly TestPrincipal[];
+  pasCertificatePem: string;
+  runtimeHashLinux: string;
+  programs?: { path: string; binary: Uint8Array; rights: FileRights[]; limits?: Record<string, number> }[];
+  pipelines?: { name: string; script: string; rights: FileRights[] }[];
+  /** Extra `file_hashes` entries (programs get theirs automatically). */
+  fileHashes?: { path: string; data: Uint8Array }[];
+  nativeModules?: { name: string; specialFile: string }[];
+  ciphersuite?: string;
+  serverAddress?: string;
+  pasAddress?: string;
+}
+
+const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+/** A policy JSON as vc-pgen writes it (sorted keys, two-space indent). */
+export function testPolicyText(options: TestPolicyOptions): string {
+  const policy = {
+    ciphersuite: options.ciphersuite ?? 'TLS1_3_CHACHA20_POLY1305_SHA256',
+    debug: false,
+    enable_clock: true,
+    enclave_cert_expiry: { day: 1, hour: 0, minute: 0, month: 1, year: 2100 },
+    execution_strategy: 'JIT',
+    file_hashes: [
+      ...(options.programs ?? []).map((program) => ({ file_path: program.path, hash: sha256Hex(program.binary) })),
+      ...(options.fileHashes ?? []).map((entry) => ({ file_path: entry.path, hash: sha256Hex(entry.data) })),
+    ],
+    identities: options.principals.map((principal, id) => ({
+      certificate: principal.certificatePem.trim(), file_rights: principal.rights, id,
+    })),
+    max_memory_mib: 256,
+    native_modules: (options.nativeModules ?? []).map((module) => ({
+      name: module.name, type: { Static: { special_file: module.specialFile } },
+    })),
+    pipelines: (options.pipelines ?? []).map((pipeline, id) => ({
+      file_rights: pipeline.rights, id, name: pipeline.name, pipeline: pipeline.script,
+    })),
+    programs: (options.programs ?? []).map((program, id) => ({
+      file_rights: program.rights, id, ...(program.limits === undefined ? {} : { limits: program.limits }),
+      program_file_name: program.path,
+    })),
+    proxy_attestation_server_url: options.pasAddress ?? '127.0.0.1:3010',
+    proxy_service_cert: options.pasCertificatePem.trim(),
+    runtime_manager_hash_linux: options.runtimeHashLinux,
+    runtime_manager_hash_nitro: null,
+    runtime_manager_hash_sevsnp: null,
+    veracruz_server_url: options.serverAddress ?? '127.0.0.1:3011',
+  };
+  return JSON.stringify(policy, null, 2);
+}
+
+/** A SessionManager serving in this process; `openSession()` gives a client its ciphertext end. */
+export interface InProcessComputation {
+  policy: Policy;
+  manager: SessionManager;
+  vfs: VirtualFileSystem;
+  /** Resolves when a principal requested shutdown. */
+  shutdown: Promise<void>;
+  /** Session errors reported by the manager, in order (their messages). */
+  sessionErrors: string[];
+  /** A new session: the client's end of a duplex pair whose other end the manager accepted. */
+  openSession(): Duplex;
+  /** Stops the engine. */
+  close(): Promise<void>;
+}
+
+/** Starts a computation for `policyText` with the given isolate PKI. */
+export async function startInProcess(policyText: string, pki: TestPki, options: { maxMessageBytes?: number } = {}): Promise<InProcessComputation> {
+  const policy = await parsePolicy(policyText);
+  const services = policy.native_modules.flatMap((module) => {
+    const specialFile = nativeModuleSpecialFile(module);
+    return specialFile === undefined ? [] : [{ name: module.name, specialFile }];
+  });
+  const vfs = new VirtualFileSystem({ services });
+  const engine = new ExecutionEngine();
+  let signalShutdown = (): void => {};
+  const shutdown = new Promise<void>((resolve) => (signalShutdown = resolve));
+  const sessionErrors: string[] = [];
+  const manager = new SessionManager({
+    policy, vfs, engine,
+    certificateChainPem: pki.chainPem,
+    privateKeyPem: pki.privateKeyPem,
+    onShutdown: () => signalShutdown(),
+    onSessionError: (_, error) => sessionErrors.push(error.message),
+    ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+  });
+  let nextSession = 1;
+  return {
+    policy, manager, vfs, shutdown, sessionErrors,
+    openSession(): Duplex {
+      const [client, isolate] = duplexPair();
+      manager.accept(isolate, nextSession++);
+      return client;
+    },
+    close: () => engine.close(),
+  };
+}
