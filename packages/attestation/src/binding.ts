@@ -24,3 +24,34 @@ export function splitReportData(reportData: Uint8Array): { csrHash: Uint8Array; 
   }
   return { csrHash: reportData.slice(0, HALF), nonce: reportData.slice(HALF) };
 }
+
+/**
+ * Checks report data that binds `csrHash || nonce` against the values a caller expects: the CSR
+ * hash against the first half, the nonce against the second half (or against the whole report
+ * data when the expected nonce is not 32 bytes long). Absent expectations are not checked.
+ */
+export function checkBoundReportData(
+  platform: string,
+  field: string,
+  reportData: Uint8Array,
+  expected: { expectedNonce?: Uint8Array; expectedCsrHash?: Uint8Array },
+): void {
+  const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+  const refuse = (reason: string): never => {
+    throw new VeracruzError(Code.AttestationFailed, `${platform}: ${reason}`);
+  };
+  if (expected.expectedCsrHash !== undefined) {
+    if (reportData.byteLength !== REPORT_DATA_LENGTH) refuse(`${field} is ${reportData.byteLength} bytes, so it cannot bind a CSR hash and a nonce`);
+    const csrHash = reportData.subarray(0, HALF);
+    if (Buffer.compare(csrHash, expected.expectedCsrHash) !== 0) {
+      refuse(`${field} binds CSR hash ${hex(csrHash)} but ${hex(expected.expectedCsrHash)} was expected`);
+    }
+  }
+  if (expected.expectedNonce !== undefined) {
+    const split = reportData.byteLength === REPORT_DATA_LENGTH && expected.expectedNonce.byteLength === HALF;
+    const nonce = split ? reportData.subarray(HALF) : reportData;
+    if (Buffer.compare(nonce, expected.expectedNonce) !== 0) {
+      refuse(`${field} binds nonce ${hex(nonce)} but ${hex(expected.expectedNonce)} was expected`);
+    }
+  }
+}

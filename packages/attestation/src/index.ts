@@ -4,7 +4,7 @@
  * Certificate/CSR helpers and the `linux` evidence live in the "./certificates" and "./evidence" entries.
  */
 export type { Platform, VerifyOptions, EvidenceClaims } from './platform.ts';
-export { bindReportData, splitReportData, REPORT_DATA_LENGTH } from './binding.ts';
+export { bindReportData, splitReportData, checkBoundReportData, REPORT_DATA_LENGTH } from './binding.ts';
 export {
   COSE_SIGN1_TAG,
   signCoseSign1,
@@ -32,3 +32,5 @@ export { decodeNitroDocument, type NitroDocument } from './nitro/document.ts';
 export { AWS_NITRO_ROOT_G1_PEM, AWS_NITRO_ROOT_G1_SHA256 } from './roots/aws-nitro.ts';
 export { AMD_ROOTS, type AmdFamily, type AmdFamilyRoots } from './roots/amd.ts';
 export { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from './roots/intel.ts';
+export { verifyPsa, psaMeasurementComponent } from './psa/verify.ts';
+export { decodePsaClaims, PSA_LIFECYCLE, PSA_PROFILE_2, type PsaClaims, type PsaSoftwareComponent, type PsaLifecycleState } from './psa/token.ts';
