@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -230,7 +230,11 @@ export async function buildExamples(options: { target?: 'wasm' | 'native'; force
         report.failed.push({ name: program.name, diagnostics: result.diagnostics });
         return;
       }
-      if (pool) writeFileSync(output, result.wasm);
+      if (pool) {
+        // Write then rename, so a concurrent reader sees the old module or the new one, never half of one.
+        writeFileSync(`${output}.partial`, result.wasm);
+        renameSync(`${output}.partial`, output);
+      }
       writeFileSync(stamp, hash);
       report.built.push(program.name);
     }), MAX_PARALLEL);
