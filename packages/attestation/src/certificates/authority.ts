@@ -25,7 +25,7 @@ export interface CertificateAuthority {
 export interface CertificateAuthorityOptions {
   /** Subject of the CA. @default 'C=US, O=Veracruz, CN=Veracruz Proxy Attestation Service CA' */
   subject?: string;
-  /** Start of validity. @default now */
+  /** Start of validity. @default one hour ago, so isolate certificates backdated for clock skew fit inside it */
   notBefore?: Date;
   /** Validity length in milliseconds. @default ten years */
   validityMs?: number;
@@ -40,7 +40,7 @@ const TEN_YEARS_MS = 10 * 365 * 24 * 60 * 60 * 1000;
  */
 export async function createCertificateAuthority(options: CertificateAuthorityOptions = {}): Promise<CertificateAuthorityPem> {
   const keys = (await crypto.subtle.generateKey(ECDSA_P256_SHA256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const notBefore = options.notBefore ?? new Date();
+  const notBefore = options.notBefore ?? new Date(Date.now() - 60 * 60 * 1000);
   const notAfter = new Date(notBefore.getTime() + (options.validityMs ?? TEN_YEARS_MS));
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: options.subject ?? 'C=US, O=Veracruz, CN=Veracruz Proxy Attestation Service CA',

@@ -19,7 +19,7 @@ export function splitDerChain(bytes: Uint8Array): Uint8Array[] {
 }
 
 /** Concatenates DER certificates into Veracruz's chain format (the inverse of {@link splitDerChain}). */
-export function joinDerChain(certificates: readonly Uint8Array[]): Uint8Array {
+export function joinDerChain(certificates: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const total = certificates.reduce((sum, certificate) => sum + certificate.length, 0);
   const joined = new Uint8Array(total);
   let offset = 0;

@@ -112,7 +112,8 @@ export async function issueIsolateCertificateDetailed(options: IssueIsolateCerti
     der: new Uint8Array(certificate.rawData),
     serialNumber: certificate.serialNumber.toLowerCase(),
     subject: certificate.subject,
-    notBefore,
-    notAfter,
+    // X.509 times have whole seconds: report what the certificate says.
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
   };
 }

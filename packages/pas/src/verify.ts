@@ -1,0 +1,72 @@
+import * as attestation from '@veracruz-ts/attestation';
+import type { EvidenceClaims, Platform, VerifyOptions } from '@veracruz-ts/attestation';
+import { type EnrolledDevKey, verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import type { webcrypto } from 'node:crypto';
+import { toHex } from './measurement-policy.ts';
+
+/** What {@link verifyEvidence} needs: the verifier options plus, for `linux`, the enrolled development keys. */
+export type EvidenceVerificationOptions = VerifyOptions & {
+  /** Enrolled `linux` development public keys; `linux` evidence by any other key is refused. */
+  enrolledKeys?: readonly (webcrypto.CryptoKey | string | EnrolledDevKey)[];
+};
+
+type Verifier = (evidence: Uint8Array, options: VerifyOptions) => Promise<EvidenceClaims>;
+
+/** The verifier each hardware platform uses, by its export name in `@veracruz-ts/attestation`. */
+const VERIFIERS: Readonly<Record<Exclude<Platform, 'linux'>, string>> = {
+  nitro: 'verifyNitro',
+  psa: 'verifyPsa',
+  'sev-snp': 'verifySevSnp',
+  tdx: 'verifyTdx',
+  sgx: 'verifySgx',
+};
+
+function refused(platform: Platform, reason: string): VeracruzError {
+  return new VeracruzError(Code.AttestationFailed, `${platform}: ${reason}`);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
+}
+
+/**
+ * Verifies evidence of any platform and returns its claims; the one dispatch the PAS service and
+ * `vc-pas verify` share. `linux` goes to the development-key verifier, the others to the hardware
+ * verifiers. On top of each verifier's own checks it insists, whenever a nonce or CSR hash is
+ * expected, that the claims actually carry the binding (directly or as the 64-byte report data
+ * `csrHash || nonce`), and refuses debug claims unless `allowDebug`: a verifier that forgot a
+ * check cannot make the PAS issue a certificate. Refusals are `AttestationFailed` with the reason.
+ */
+export async function verifyEvidence(platform: Platform, evidence: Uint8Array, options: EvidenceVerificationOptions): Promise<EvidenceClaims> {
+  const { enrolledKeys, ...verifyOptions } = options;
+  let claims: EvidenceClaims;
+  if (platform === 'linux') {
+    claims = await verifyLinuxEvidence(evidence, { ...verifyOptions, enrolledKeys: enrolledKeys ?? [] });
+  } else {
+    const name = VERIFIERS[platform];
+    const verifier = (attestation as unknown as Record<string, unknown>)[name];
+    if (typeof verifier !== 'function') {
+      throw new VeracruzError(Code.Unavailable, `${platform}: no verifier (${name}) in this build of @veracruz-ts/attestation`);
+    }
+    claims = await (verifier as Verifier)(evidence, verifyOptions);
+  }
+  if (claims.platform !== platform) throw refused(platform, `the verifier reported platform ${claims.platform}`);
+  const reportData = claims.reportData?.length === 64 ? claims.reportData : undefined;
+  if (options.expectedCsrHash !== undefined) {
+    const bound = claims.csrHash ?? reportData?.slice(0, 32);
+    if (bound === undefined) throw refused(platform, 'the evidence does not bind a CSR hash');
+    if (!sameBytes(bound, options.expectedCsrHash)) {
+      throw refused(platform, `the evidence binds CSR hash ${toHex(bound)} but ${toHex(options.expectedCsrHash)} was expected`);
+    }
+  }
+  if (options.expectedNonce !== undefined) {
+    const bound = claims.nonce ?? reportData?.slice(32);
+    if (bound === undefined) throw refused(platform, 'the evidence does not bind a nonce');
+    if (!sameBytes(bound, options.expectedNonce)) {
+      throw refused(platform, `the evidence binds nonce ${toHex(bound)} but ${toHex(options.expectedNonce)} was expected`);
+    }
+  }
+  if (claims.debug && options.allowDebug !== true) throw refused(platform, 'debug evidence refused; allow debug to accept it');
+  return claims;
+}
