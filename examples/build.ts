@@ -3,6 +3,7 @@
  *
  *   node examples/build.ts            every examples/programs/<name>/*.c  ->  examples/build/wasm/<name>.wasm
  *   node examples/build.ts --native   the same sources with the system gcc ->  examples/build/native/<name>
+ *                                     (absolute paths re-rooted under $VC_NATIVE_ROOT, see native/root-prefix.c)
  *   node examples/build.ts --force    rebuild even when the sources are unchanged
  *
  * WebAssembly builds use clang compiled to WebAssembly (@yowasp/clang), so they need nothing but npm.
@@ -27,6 +28,10 @@ export const INCLUDE_DIR = join(EXAMPLES_DIR, 'include');
 export const WASM_DIR = join(EXAMPLES_DIR, 'build', 'wasm');
 /** Where the native executables (for benchmarks) are written. */
 export const NATIVE_DIR = join(EXAMPLES_DIR, 'build', 'native');
+
+/** Linked into native builds: maps the programs' absolute paths under $VC_NATIVE_ROOT (see the file). */
+const NATIVE_ROOT_PREFIX = join(EXAMPLES_DIR, 'native', 'root-prefix.c');
+const NATIVE_WRAPPED = ['fopen', 'open', 'opendir', 'mkdir'] as const;
 
 /** Compiler flags shared by both targets. */
 const COMMON_FLAGS = ['-O2', '-std=gnu17', '-Wall', '-Wextra', '-Werror', '-Iinclude'] as const;
@@ -85,9 +90,9 @@ export function buildHash(program: ProgramSources, includes: Record<string, stri
   return hash.digest('hex');
 }
 
-/** True when a program calls Veracruz-specific host functions and so cannot be built natively. */
-function usesVeracruzImports(program: ProgramSources): boolean {
-  return Object.values(program.sources).some((text) => text.includes('import_module("veracruz_si")'));
+/** True when a program needs the isolate (Veracruz host functions or native services), so has no native build. */
+function needsIsolate(program: ProgramSources): boolean {
+  return Object.values(program.sources).some((text) => text.includes('import_module("veracruz_si")') || text.includes('"/services/'));
 }
 
 interface CompileJob {
@@ -126,7 +131,8 @@ async function compileToWasm(job: CompileJob): Promise<CompileResult> {
 function compileNative(program: ProgramSources, output: string): Promise<CompileResult> {
   const cFiles = Object.keys(program.sources).filter((f) => f.endsWith('.c'));
   const dir = join(PROGRAMS_DIR, program.name);
-  const args = [...COMMON_FLAGS.map((f) => (f === '-Iinclude' ? `-I${INCLUDE_DIR}` : f)), ...cFiles.map((f) => join(dir, f)), '-o', output, '-lm'];
+  const args = [...COMMON_FLAGS.map((f) => (f === '-Iinclude' ? `-I${INCLUDE_DIR}` : f)), ...cFiles.map((f) => join(dir, f)),
+    NATIVE_ROOT_PREFIX, ...NATIVE_WRAPPED.map((name) => `-Wl,--wrap=${name}`), '-o', output, '-lm'];
   return new Promise((resolve) => {
     execFile('gcc', args, (error, stdout, stderr) => {
       if (error) resolve({ ok: false, diagnostics: `${stdout}${stderr}${error.message}` });
@@ -205,13 +211,13 @@ export async function buildExamples(options: { target?: 'wasm' | 'native'; force
   const pending: { program: ProgramSources; output: string; stamp: string; hash: string }[] = [];
 
   for (const program of listPrograms()) {
-    if (target === 'native' && usesVeracruzImports(program)) {
+    if (target === 'native' && needsIsolate(program)) {
       report.skipped.push(program.name);
       continue;
     }
     const output = target === 'wasm' ? wasmPath(program.name) : nativePath(program.name);
     const stamp = `${output}.stamp`;
-    const hash = buildHash(program, includes, target === 'wasm' ? WASM_FLAGS : ['gcc', ...COMMON_FLAGS]);
+    const hash = buildHash(program, includes, target === 'wasm' ? WASM_FLAGS : ['gcc', ...COMMON_FLAGS, readFileSync(NATIVE_ROOT_PREFIX, 'utf8')]);
     const upToDate = !options.force && existsSync(output) && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash;
     if (upToDate) report.upToDate.push(program.name);
     else pending.push({ program, output, stamp, hash });
@@ -258,7 +264,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const parts = [`${report.built.length} built`, `${report.upToDate.length} up to date`];
-  if (report.skipped.length > 0) parts.push(`${report.skipped.length} skipped (Veracruz-only: ${report.skipped.join(', ')})`);
+  if (report.skipped.length > 0) parts.push(`${report.skipped.length} skipped (isolate-only: ${report.skipped.join(', ')})`);
   if (report.failed.length > 0) parts.push(`${report.failed.length} FAILED`);
   process.stdout.write(`examples (${target}): ${parts.join(', ')} in ${seconds} s\n`);
   return report.failed.length > 0 ? 1 : 0;
