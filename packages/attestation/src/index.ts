@@ -34,3 +34,6 @@ export { AMD_ROOTS, type AmdFamily, type AmdFamilyRoots } from './roots/amd.ts';
 export { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from './roots/intel.ts';
 export { verifyPsa, psaMeasurementComponent } from './psa/verify.ts';
 export { decodePsaClaims, PSA_LIFECYCLE, PSA_PROFILE_2, type PsaClaims, type PsaSoftwareComponent, type PsaLifecycleState } from './psa/token.ts';
+export { verifySevSnp } from './sev-snp/verify.ts';
+export { parseSnpReport, decodeTcb, familyFromCpuid, SNP_REPORT_LENGTH, type SnpReport, type SnpTcb, type SnpFamily } from './sev-snp/report.ts';
+export { readAmdKeyExtensions, type AmdKeyExtensions } from './sev-snp/vcek.ts';
