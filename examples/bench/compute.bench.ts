@@ -1,0 +1,147 @@
+/**
+ * Compute benchmark: the heavy examples and two kernels, built natively with gcc -O2 from the same C sources
+ * (the baseline) and run by our execution engine, on the same inputs. Prints execution times and the ratio
+ * engine / native, the module compile time separately, and the cost of fuel metering (a huge budget vs none).
+ *
+ *   node --no-liftoff --expose-gc examples/bench/compute.bench.ts [program ...]
+ *
+ * Native runs read their inputs from the page cache (each is run once to warm it up); engine runs read them
+ * from the virtual file system. Each figure is the best of RUNS runs, after a warm-up run.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ProgramLimits } from '@veracruz-ts/policy';
+import { ExecutionEngine } from '@veracruz-ts/runtime';
+import { buildExamples, nativePath, wasmPath } from '../build.ts';
+import { writeGeneratedFiles, type GeneratedFiles } from '../generators/files.ts';
+import { generateIntersectionSetSum } from '../generators/intersection-set-sum.ts';
+import { generateLinearRegression } from '../generators/linear-regression.ts';
+import { generateLogisticRegression } from '../generators/logistic-regression.ts';
+import { generateMacd } from '../generators/macd.ts';
+import { generateSha256 } from '../generators/sha256.ts';
+import { generateShamirSecretSharing } from '../generators/shamir-secret-sharing.ts';
+import { generateSortIntegers } from '../generators/sort-integers.ts';
+import { generateStringEditDistance } from '../generators/string-edit-distance.ts';
+import { createFileSystem, PROGRAM_RIGHTS, testView } from '../tests/harness.ts';
+
+const RUNS = 3;
+const LIMITS: ProgramLimits = { maxMemoryMib: 3072, timeoutMs: 600_000 };
+const HUGE_FUEL = 10n ** 15n;
+
+interface BenchCase {
+  program: string;
+  size: string;
+  generate: () => GeneratedFiles;
+  /** Output paths compared between the native and the engine run ('stdout' for the stream). */
+  outputs: string[];
+}
+
+const CASES: BenchCase[] = [
+  { program: 'linear-regression', size: '6 M points', generate: () => generateLinearRegression({ seed: 1, size: 6_000_000 }), outputs: ['/output/linear-regression.dat'] },
+  { program: 'intersection-set-sum', size: '1.5 M ids', generate: () => generateIntersectionSetSum({ seed: 1, size: 1_500_000 }), outputs: ['/output/intersection-set-sum.dat'] },
+  { program: 'logistic-regression', size: '200 k x 4, 100 it', generate: () => generateLogisticRegression({ seed: 1, size: 200_000 }), outputs: ['/output/logistic-regression.dat'] },
+  { program: 'macd', size: '3 x 2 M prices', generate: () => generateMacd({ seed: 1, size: 2_000_000 }), outputs: ['/output/macd/series-0.dat', '/output/macd/series-2.dat'] },
+  { program: 'string-edit-distance', size: '15 k chars', generate: () => generateStringEditDistance({ seed: 1, size: 15_000 }), outputs: ['/output/string-edit-distance.dat'] },
+  { program: 'shamir-secret-sharing', size: '3 x 40 MiB', generate: () => generateShamirSecretSharing({ seed: 1, size: 40 << 20 }), outputs: ['/output/shamir.dat'] },
+  { program: 'sha256', size: '64 MiB', generate: () => generateSha256({ seed: 1, size: 64 << 20 }), outputs: ['stdout'] },
+  { program: 'sort-integers', size: '4 M u32', generate: () => generateSortIntegers({ seed: 1, size: 4 << 20 }), outputs: ['/output/sorted.bin'] },
+];
+
+/** The WebAssembly JS API (the TypeScript lib here declares its types but not the global value). */
+const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> } }).WebAssembly;
+
+function seconds(start: number): number {
+  return (performance.now() - start) / 1000;
+}
+
+/** Runs the native build RUNS + 1 times under `root`; returns the best time and its outputs. */
+function runNative(program: string, root: string, outputs: string[]): { time: number; results: Map<string, Uint8Array> } {
+  let best = Infinity;
+  let stdout = new Uint8Array();
+  for (let run = 0; run <= RUNS; run++) {
+    rmSync(join(root, 'output'), { recursive: true, force: true });
+    mkdirSync(join(root, 'output'));
+    const start = performance.now();
+    stdout = execFileSync(nativePath(program), { env: { VC_NATIVE_ROOT: root }, maxBuffer: 1 << 20 });
+    if (run > 0) best = Math.min(best, seconds(start));
+  }
+  const results = new Map(outputs.map((path) => [path, path === 'stdout' ? new Uint8Array(stdout) : new Uint8Array(readFileSync(join(root, path)))]));
+  return { time: best, results };
+}
+
+/** Runs the module on the engine RUNS + 1 times, each on a fresh file system; returns the best execution time. */
+async function runEngine(engine: ExecutionEngine, program: Uint8Array, files: GeneratedFiles, outputs: string[], limits: ProgramLimits): Promise<{ time: number; results: Map<string, Uint8Array> }> {
+  let best = Infinity;
+  let results = new Map<string, Uint8Array>();
+  for (let run = 0; run <= RUNS; run++) {
+    const vfs = createFileSystem(files);
+    globalThis.gc?.();
+    const start = performance.now();
+    const outcome = await engine.execute({ vfs, program, rights: PROGRAM_RIGHTS, limits });
+    const time = seconds(start);
+    if (outcome.kind !== 'exited' || outcome.exitCode !== 0) throw new Error(`engine run failed: ${JSON.stringify(outcome)}`);
+    if (run > 0) best = Math.min(best, time);
+    const view = testView(vfs);
+    results = new Map(outputs.map((path) => [path, view.readFile(path)]));
+  }
+  return { time: best, results };
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a !== undefined && b !== undefined && Buffer.compare(a, b) === 0;
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  for (const target of ['wasm', 'native'] as const) {
+    const report = await buildExamples({ target });
+    if (report.failed.length > 0) throw new Error(`build failed: ${report.failed.map((f) => f.name).join(', ')}`);
+  }
+  const root = mkdtempSync(join(tmpdir(), 'vc-bench-'));
+  const engine = new ExecutionEngine();
+  const rows: string[][] = [];
+  let fuelSupported = true;
+  try {
+    for (const bench of CASES.filter((c) => only.length === 0 || only.includes(c.program))) {
+      const files = bench.generate();
+      const caseRoot = join(root, bench.program);
+      writeGeneratedFiles(caseRoot, files);
+      const native = runNative(bench.program, caseRoot, bench.outputs);
+      const wasm = new Uint8Array(readFileSync(wasmPath(bench.program)));
+      const compileStart = performance.now();
+      await wasmApi.compile(wasm);
+      const compile = seconds(compileStart);
+      const plain = await runEngine(engine, wasm, files, bench.outputs, LIMITS);
+      const identical = bench.outputs.every((path) => sameBytes(native.results.get(path), plain.results.get(path)));
+      let fuelRatio = 'n/a';
+      if (fuelSupported) {
+        try {
+          const fueled = await runEngine(engine, wasm, files, bench.outputs, { ...LIMITS, fuel: HUGE_FUEL });
+          fuelRatio = (fueled.time / plain.time).toFixed(2);
+        } catch (error) {
+          fuelSupported = false;
+          process.stderr.write(`fuel metering not measured: ${error instanceof Error ? error.message : String(error)}\n`);
+        }
+      }
+      rows.push([bench.program, bench.size, native.time.toFixed(3), plain.time.toFixed(3), (plain.time / native.time).toFixed(2), compile.toFixed(3), fuelRatio, identical ? 'yes' : 'NO']);
+      rmSync(caseRoot, { recursive: true, force: true });
+    }
+  } finally {
+    await engine.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+  const header = ['program', 'size', 'native s', 'engine s', 'engine/native', 'compile s', 'fuel/no fuel', 'same output'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+  const ratios = rows.map((r) => Number(r[4]));
+  const geometricMean = Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / ratios.length);
+  console.log(`\ngeometric mean engine/native: ${geometricMean.toFixed(2)} (goal: within 1.25)`);
+  if (rows.some((r) => r[7] !== 'yes')) process.exitCode = 1;
+}
+
+await main();
