@@ -28,6 +28,9 @@ const TEST_PRINCIPAL_RIGHTS: readonly FileRights[] = [
 /** The AES-CTR service at the path vc-fee also uses, for the aes-ctr example. */
 export const AES_CTR_SERVICE = { name: 'Counter mode AES Service', specialFile: '/services/aesctr.dat' } as const;
 
+/** What a program needs to call the services: write their special files. */
+const SERVICE_RIGHTS: FileRights = { file_name: '/services/', rights: RIGHTS_WRITE };
+
 /** The result of one run, with helpers to read what the program left behind. */
 export interface ExampleRun {
   outcome: ExecutionOutcome;
@@ -104,13 +107,14 @@ export class ExampleRunner {
 
   /**
    * Runs program `name` with `files` written into a fresh file system (or into `vfs` if given, keeping its
-   * state), with PROGRAM_RIGHTS unless `rights` says otherwise.
+   * state), with PROGRAM_RIGHTS (plus write on /services/ with `services`) unless `rights` says otherwise.
    */
   async run(name: string, options: { files?: GeneratedFiles; vfs?: VirtualFileSystem; rights?: readonly FileRights[]; services?: boolean } = {}): Promise<ExampleRun> {
     const program = await programBytes(name);
     const vfs = options.vfs ?? createFileSystem({}, options.services ? { services: true } : {});
     writeFiles(vfs, options.files ?? {});
-    const outcome = await this.engine.execute({ vfs, program, rights: options.rights ?? PROGRAM_RIGHTS });
+    const rights = options.rights ?? (options.services ? [...PROGRAM_RIGHTS, SERVICE_RIGHTS] : PROGRAM_RIGHTS);
+    const outcome = await this.engine.execute({ vfs, program, rights });
     return describeRun(outcome, vfs);
   }
 
