@@ -1,0 +1,302 @@
+/**
+ * vc-pgen's policy builder: turns what the command line gave (files already read and hashed)
+ * into the policy JSON value Veracruz's vc-pgen would write. Pure: no file or clock access, so
+ * every rule is tested without processes.
+ */
+import {
+  CIPHERSUITES,
+  Code,
+  VeracruzError,
+  WASM32_MAX_MEMORY_MIB,
+  isStdStream,
+  normalizePath,
+  parsePipeline,
+  parseRights,
+  readCertificatePem,
+  type FileRights,
+  type PolicyLimits,
+} from '@veracruz-ts/policy';
+import type { JsonValue } from './json.ts';
+
+/** A file given on the command line, already read: where it goes in the policy and its SHA-256. */
+export interface HashedFile {
+  /** The path inside the computation (`/program/a.wasm`). */
+  policyPath: string;
+  /** The local file it was read from (for error messages). */
+  source: string;
+  /** Lowercase hex SHA-256 of its content. */
+  sha256: string;
+}
+
+/** A native module as given by the parallel --native-module-* flags. */
+export interface NativeModuleInput {
+  name: string;
+  /** Empty for a Provisioned module. */
+  specialFile: string;
+  /** Empty for a Static module. */
+  entryPoint: string;
+}
+
+/** Everything vc-pgen needs, with files already read. */
+export interface PolicyInputs {
+  /** Identity certificates in command-line order (ids are their indices). */
+  certificates: { source: string; pem: string }[];
+  /** The raw --capability values: certificates first, then programs, then pipelines. */
+  capabilities: string[];
+  /** Program binaries in command-line order. */
+  programs: HashedFile[];
+  /** Pipeline scripts in command-line order (named "0", "1", ...). */
+  pipelines: string[];
+  /** Extra files whose content the policy fixes (--hashes). */
+  hashes: HashedFile[];
+  /** `host:port` of vc-server. */
+  veracruzServer: string;
+  /** `host:port` of the PAS. */
+  proxyAttestationServer: string;
+  /** The PAS CA certificate, PEM, written unchanged. */
+  proxyServiceCertPem: string;
+  /** Runtime hashes (lowercase hex) per platform; absent = not trusted there. */
+  runtimeHashes: { linux?: string; nitro?: string; sevsnp?: string; tdx?: string };
+  /** Veracruz's enclave_cert_expiry, written from the UTC fields of this date. */
+  certificateExpiry: Date;
+  debug: boolean;
+  executionStrategy: string;
+  enableClock: boolean;
+  maxMemoryMib: number;
+  /** @default 'TLS1_3_CHACHA20_POLY1305_SHA256' (what Veracruz's vc-pgen always writes) */
+  ciphersuite?: string;
+  nativeModules: NativeModuleInput[];
+  /** Per-program limits (`path:timeout_ms=..,fuel=..,max_memory_mib=..`), raw. */
+  programLimits: string[];
+  /** Policy-wide default limits (`timeout_ms=..,fuel=..,max_memory_mib=..`), raw. */
+  limits?: string;
+}
+
+function fail(message: string): never {
+  throw new VeracruzError(Code.InvalidPolicy, message);
+}
+
+/** Veracruz's `enforce_leading_slash`: std stream names stay as they are. */
+export function withLeadingSlash(path: string): string {
+  return isStdStream(path) || path.startsWith('/') ? path : `/${path}`;
+}
+
+/** The last path component of a local file name (either separator). */
+export function baseName(file: string): string {
+  const parts = file.split(/[\\/]/).filter((part) => part !== '');
+  return parts[parts.length - 1] ?? file;
+}
+
+/**
+ * Splits a `[name=]file` argument (comma lists allowed) into policy path and local file.
+ * Without `name=`, `defaultPath(file)` gives the policy path.
+ */
+export function parseRenamablePaths(text: string, defaultPath: (file: string) => string): { policyPath: string; file: string }[] {
+  return text
+    .split(',')
+    .filter((item) => item !== '')
+    .map((item) => {
+      const separator = item.indexOf('=');
+      if (separator < 0) return { policyPath: normalizePath(defaultPath(item)), file: item };
+      const name = item.slice(0, separator);
+      const file = item.slice(separator + 1);
+      if (name === '' || file === '') fail(`${JSON.stringify(item)}: expected [path=]file`);
+      return { policyPath: withLeadingSlash(name), file };
+    });
+}
+
+/**
+ * Parses one --capability value: `path:rights` entries separated by commas, rights as `r`,
+ * `w`, `x` combinations, a decimal number or right names. `what` names the owner in errors.
+ */
+export function parseCapability(text: string, what: string): FileRights[] {
+  if (text.trim() === '') return [];
+  return text.split(',').map((item) => {
+    const separator = item.lastIndexOf(':');
+    if (separator <= 0) fail(`${what}: ${JSON.stringify(item)}: expected path:rights (e.g. /input/:r or stdout:w)`);
+    const path = item.slice(0, separator).trim();
+    let rights: number;
+    try {
+      rights = parseRights(item.slice(separator + 1));
+    } catch (error) {
+      fail(`${what}: ${JSON.stringify(item)}: ${VeracruzError.from(error).rawMessage}`);
+    }
+    return { file_name: withLeadingSlash(path), rights };
+  });
+}
+
+/** Parses `timeout_ms=..,fuel=..,max_memory_mib=..` (any subset) into policy limits. */
+export function parseLimits(text: string, what: string): PolicyLimits {
+  const limits: PolicyLimits = {};
+  for (const item of text.split(',').filter((part) => part.trim() !== '')) {
+    const match = /^\s*([a-z_]+)\s*=\s*([0-9]+)\s*$/.exec(item);
+    if (match === null) fail(`${what}: ${JSON.stringify(item)}: expected name=integer`);
+    const [, name, digits] = match as unknown as [string, string, string];
+    const value = BigInt(digits);
+    if (value < 1n) fail(`${what}: ${name} must be at least 1`);
+    if (name === 'fuel') limits.fuel = value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+    else if (name === 'timeout_ms') {
+      if (value > 0xffff_ffffn) fail(`${what}: timeout_ms ${digits} is out of range (1 to 4294967295)`);
+      limits.timeout_ms = Number(value);
+    } else if (name === 'max_memory_mib') {
+      if (value > BigInt(WASM32_MAX_MEMORY_MIB)) fail(`${what}: max_memory_mib ${digits} is above what wasm32 allows (${WASM32_MAX_MEMORY_MIB})`);
+      limits.max_memory_mib = Number(value);
+    } else fail(`${what}: unknown limit ${JSON.stringify(name)} (expected timeout_ms, fuel or max_memory_mib)`);
+  }
+  return limits;
+}
+
+function limitsJson(limits: PolicyLimits): JsonValue {
+  return { max_memory_mib: limits.max_memory_mib, timeout_ms: limits.timeout_ms, fuel: limits.fuel };
+}
+
+/** Veracruz's layout for identity certificates: the base64 body on one line. */
+export function collapseCertificate(pem: string): string {
+  return pem
+    .replace(/\r?\n/g, '')
+    .replace('-----BEGIN CERTIFICATE-----', '-----BEGIN CERTIFICATE-----\n')
+    .replace('-----END CERTIFICATE-----', '\n-----END CERTIFICATE-----');
+}
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * Builds the policy JSON value. Throws VeracruzError(InvalidPolicy) naming the flag and value
+ * at fault (`--capability 3 of 4 (program /program/a.wasm): "/input:rwz": rights "rwz": ...`).
+ */
+export function buildPolicy(inputs: PolicyInputs): JsonValue {
+  const owners = [
+    ...inputs.certificates.map((certificate) => `certificate ${certificate.source}`),
+    ...inputs.programs.map((program) => `program ${program.policyPath}`),
+    ...inputs.pipelines.map((_, index) => `pipeline ${index}`),
+  ];
+  if (owners.length !== inputs.capabilities.length) {
+    fail(
+      `expected ${owners.length} --capability values (${plural(inputs.certificates.length, 'certificate')} + ` +
+        `${plural(inputs.programs.length, 'program')} + ${plural(inputs.pipelines.length, 'pipeline')}, in that order), ` +
+        `got ${inputs.capabilities.length}`,
+    );
+  }
+  const rights = inputs.capabilities.map((text, index) => parseCapability(text, `--capability ${index + 1} of ${owners.length} (${owners[index]})`));
+
+  const identities = inputs.certificates.map((certificate, index): JsonValue => {
+    const info = readCertificatePem(certificate.pem);
+    if (typeof info === 'string') fail(`--certificate ${certificate.source}: ${info}`);
+    return { certificate: collapseCertificate(certificate.pem.trim()), id: index, file_rights: rights[index]! as unknown as JsonValue };
+  });
+
+  const programLimits = new Map<string, PolicyLimits>();
+  for (const text of inputs.programLimits) {
+    const separator = text.search(/:[a-z_]+\s*=/);
+    if (separator <= 0) fail(`--program-limits ${JSON.stringify(text)}: expected path:timeout_ms=..,fuel=..,max_memory_mib=..`);
+    const path = normalizePath(text.slice(0, separator));
+    if (!inputs.programs.some((program) => normalizePath(program.policyPath) === path)) {
+      fail(`--program-limits ${JSON.stringify(text)}: no --program-binary is at ${path}`);
+    }
+    if (programLimits.has(path)) fail(`--program-limits ${JSON.stringify(text)}: limits for ${path} were already given`);
+    programLimits.set(path, parseLimits(text.slice(separator + 1), `--program-limits ${path}`));
+  }
+
+  const seenPrograms = new Set<string>();
+  const programs = inputs.programs.map((program, index): JsonValue => {
+    const path = normalizePath(program.policyPath);
+    if (seenPrograms.has(path)) fail(`--program-binary ${program.source}: a program is already at ${path}`);
+    seenPrograms.add(path);
+    const limits = programLimits.get(path);
+    return {
+      program_file_name: program.policyPath,
+      id: index,
+      file_rights: rights[inputs.certificates.length + index]! as unknown as JsonValue,
+      limits: limits === undefined ? undefined : limitsJson(limits),
+    };
+  });
+
+  const pipelines = inputs.pipelines.map((script, index): JsonValue => {
+    try {
+      parsePipeline(script);
+    } catch (error) {
+      fail(`--pipeline ${index + 1} (${JSON.stringify(script)}): ${VeracruzError.from(error).rawMessage}`);
+    }
+    return {
+      name: String(index),
+      id: index,
+      pipeline: script,
+      file_rights: rights[inputs.certificates.length + inputs.programs.length + index]! as unknown as JsonValue,
+    };
+  });
+
+  const hashed = new Map<string, string>();
+  const fileHashes = [...inputs.programs, ...inputs.hashes].map((file): JsonValue => {
+    const path = normalizePath(file.policyPath);
+    const previous = hashed.get(path);
+    if (previous !== undefined) fail(`--hashes ${file.source}: ${path} already has a hash (from ${previous})`);
+    hashed.set(path, file.source);
+    return { file_path: file.policyPath, hash: file.sha256 };
+  });
+
+  const nativeModules = inputs.nativeModules.map((module, index): JsonValue => {
+    const what = `native module ${index + 1} (${JSON.stringify(module.name)})`;
+    if (module.name.trim() === '') fail(`${what}: --native-module-name must not be empty`);
+    if (module.specialFile !== '' && module.entryPoint === '') {
+      return { name: module.name, type: { Static: { special_file: withLeadingSlash(module.specialFile) } } };
+    }
+    if (module.specialFile !== '') {
+      return { name: module.name, type: { Dynamic: { special_file: withLeadingSlash(module.specialFile), entry_point: module.entryPoint } } };
+    }
+    if (module.entryPoint !== '') return { name: module.name, type: { Provisioned: { entry_point: module.entryPoint } } };
+    return fail(`${what}: give --native-module-special-file, --native-module-entry-point or both`);
+  });
+
+  for (const [platform, value] of Object.entries(inputs.runtimeHashes)) {
+    if (value !== undefined && !HEX_SHA256.test(value)) fail(`runtime hash for ${platform}: expected 64 lowercase hex digits, got ${JSON.stringify(value)}`);
+  }
+  const { linux, nitro, sevsnp, tdx } = inputs.runtimeHashes;
+  if (linux === undefined && nitro === undefined && sevsnp === undefined && tdx === undefined) {
+    fail('no runtime hash: give at least one of --css-file (linux), --pcr-file (nitro), --sevsnp-hash, --tdx-hash');
+  }
+  if (inputs.executionStrategy !== 'Interpretation' && inputs.executionStrategy !== 'JIT') {
+    fail(`--execution-strategy: expected Interpretation or JIT, got ${JSON.stringify(inputs.executionStrategy)}`);
+  }
+  const ciphersuite = inputs.ciphersuite ?? 'TLS1_3_CHACHA20_POLY1305_SHA256';
+  if (!Object.hasOwn(CIPHERSUITES, ciphersuite)) {
+    fail(`--ciphersuite: unknown ${JSON.stringify(ciphersuite)} (known: ${Object.keys(CIPHERSUITES).join(', ')})`);
+  }
+  if (!Number.isInteger(inputs.maxMemoryMib) || inputs.maxMemoryMib < 1 || inputs.maxMemoryMib > 0xffff_ffff) {
+    fail(`--max-memory-mib: expected a positive integer, got ${inputs.maxMemoryMib}`);
+  }
+  const expiry = inputs.certificateExpiry;
+  if (Number.isNaN(expiry.getTime())) fail('--certificate-expiry: not a date (expected RFC 2822 or ISO 8601)');
+
+  return {
+    ciphersuite,
+    debug: inputs.debug,
+    enable_clock: inputs.enableClock,
+    enclave_cert_expiry: {
+      year: expiry.getUTCFullYear(),
+      month: expiry.getUTCMonth() + 1,
+      day: expiry.getUTCDate(),
+      hour: expiry.getUTCHours(),
+      minute: expiry.getUTCMinutes(),
+    },
+    execution_strategy: inputs.executionStrategy,
+    file_hashes: fileHashes,
+    identities,
+    limits: inputs.limits === undefined ? undefined : limitsJson(parseLimits(inputs.limits, '--limits')),
+    max_memory_mib: inputs.maxMemoryMib,
+    native_modules: nativeModules,
+    pipelines,
+    programs,
+    proxy_attestation_server_url: inputs.proxyAttestationServer,
+    proxy_service_cert: inputs.proxyServiceCertPem,
+    runtime_manager_hash_linux: linux ?? null,
+    runtime_manager_hash_nitro: nitro ?? null,
+    runtime_manager_hash_sevsnp: sevsnp ?? null,
+    // Written only when given, so that without --tdx-hash the output matches Veracruz's byte for byte.
+    runtime_manager_hash_tdx: tdx,
+    veracruz_server_url: inputs.veracruzServer,
+  };
+}
