@@ -57,7 +57,10 @@ const SESSION_PROBLEMS: Record<SessionRefusal, [ProblemKind, string]> = {
 
 function answer(c: Context, kind: ProblemKind, detail: string): Response {
   const body = problem(kind, detail);
-  return c.body(JSON.stringify(body), body.status as 400, { 'content-type': 'application/problem+json' });
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  // The rest of an oversized body is never read: the connection cannot carry another request.
+  if (kind === 'payload-too-large') headers['connection'] = 'close';
+  return c.body(JSON.stringify(body), body.status as 400, headers);
 }
 
 /** Strict standard base64 (line breaks allowed), as Veracruz's PAS clients send. */
@@ -168,6 +171,8 @@ export function createPasApp(options: PasServiceOptions): Hono {
       sentEndorsements.map(async (value) => decodeBase64Field('endorsement', typeof value === 'string' ? value : await value.text())),
     );
 
+    // The CSR is checked before the session is used: a request that is wrong on its face does not burn a nonce.
+    const csr = await verifyCsr(csrDer);
     const now = clock();
     const session = store.consumeSession(sessionId, now);
     if (!session.ok) {
@@ -176,7 +181,6 @@ export function createPasApp(options: PasServiceOptions): Hono {
       return answer(c, kind, `session ${sessionId}: ${detail}`);
     }
     try {
-      const csr = await verifyCsr(csrDer);
       const claims: EvidenceClaims = await verifyEvidence(platform, evidence, {
         at: now,
         expectedNonce: session.nonce,
