@@ -47,9 +47,12 @@ export class FramedConnection {
   constructor(socket: TLSSocket, options: { maxMessageBytes?: number } = {}) {
     this.#socket = socket;
     this.#decoder = new FrameDecoder({ maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
-    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    socket.on('data', (chunk: Buffer) => this.#receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     socket.on('error', (error: Error) => this.#fail(this.#closedReason(error)));
+    socket.on('end', () => this.#fail(this.#closedReason(undefined)));
     socket.on('close', () => this.#fail(this.#closedReason(undefined)));
+    // The isolate may already have dropped the session (e.g. during the client's checks).
+    if (socket.destroyed || socket.readableEnded) this.#fail(this.#closedReason(undefined));
   }
 
   /** Whether the session is closed; requests then fail at once. */
@@ -105,7 +108,7 @@ export class FramedConnection {
     clearTimeout(timer);
   }
 
-  #receive(chunk: Buffer): void {
+  #receive(chunk: Uint8Array): void {
     let messages: Uint8Array[];
     try {
       messages = this.#decoder.push(chunk);

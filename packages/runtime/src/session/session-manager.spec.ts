@@ -35,10 +35,14 @@ class RawSession {
   constructor(socket: tls.TLSSocket) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
-      for (const message of this.#decoder.push(chunk)) this.#waiting.shift()?.(decodeResponse(message));
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (const message of this.#decoder.push(bytes)) this.#waiting.shift()?.(decodeResponse(message));
     });
     socket.on('error', () => {});
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    this.closed = new Promise((resolve) => {
+      socket.once('end', () => resolve());
+      socket.once('close', () => resolve());
+    });
   }
 
   static async open(computation: InProcessComputation, principal: { certificatePem: string; privateKeyPem: string }, options: tls.ConnectionOptions = {}): Promise<RawSession> {

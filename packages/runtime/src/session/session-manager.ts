@@ -75,25 +75,34 @@ export class SessionManager {
    */
   accept(ciphertext: Duplex, sessionId: number): void {
     this.#sessions.set(sessionId, ciphertext);
-    ciphertext.once('close', () => this.#sessions.delete(sessionId));
+    let secured = false;
+    let reported = false;
+    const fail = (reason: unknown): void => {
+      if (reported) return;
+      reported = true;
+      this.#sessionFailed(sessionId, reason);
+    };
+    ciphertext.once('close', () => {
+      this.#sessions.delete(sessionId);
+      // Node drops a client whose certificate fails verification without an event of its own.
+      if (!secured) fail(new VeracruzError(Code.PermissionDenied, 'TLS handshake refused or abandoned (is the client certificate a policy identity?)'));
+    });
     // One tls.Server per session: through `emit('connection')` the server verifies the client
     // certificate (a bare `new TLSSocket(duplex, { isServer })` would skip that), and its events
     // then belong to this session alone.
     const server = tls.createServer(this.#tlsOptions);
     server.on('secureConnection', (socket: tls.TLSSocket) => {
-      this.#serve(socket, sessionId).then(
-        () => {},
-        (reason: unknown) => this.#sessionFailed(sessionId, reason),
-      ).finally(() => {
+      secured = true;
+      this.#serve(socket, fail).then(() => {}, fail).finally(() => {
         socket.destroy();
         ciphertext.destroy();
       });
     });
     server.on('tlsClientError', (error: Error) => {
-      this.#sessionFailed(sessionId, new VeracruzError(Code.PermissionDenied, `TLS handshake refused: ${error.message}`));
+      fail(new VeracruzError(Code.PermissionDenied, `TLS handshake refused: ${error.message}`));
       ciphertext.destroy();
     });
-    ciphertext.on('error', (error: Error) => this.#sessionFailed(sessionId, error));
+    ciphertext.on('error', fail);
     server.emit('connection', ciphertext);
   }
 
@@ -112,15 +121,16 @@ export class SessionManager {
     return { id: identity.id, fileRights: identity.fileRights, view: this.#vfs.view(identity.fileRights) };
   }
 
-  async #serve(socket: tls.TLSSocket, sessionId: number): Promise<void> {
+  async #serve(socket: tls.TLSSocket, fail: (reason: unknown) => void): Promise<void> {
     const principal = this.#principalOf(socket);
     const decoder = new FrameDecoder({ maxMessageBytes: this.#maxMessageBytes });
     socket.on('error', () => {}); // reported through the iterator below
     try {
       // Pulling one chunk at a time, and awaiting each reply, is the backpressure: while a request
       // runs, nothing more is read, so TLS and the host channel stop sending.
-      for await (const chunk of socket as AsyncIterable<Uint8Array>) {
-        for (const message of decoder.push(chunk)) {
+      // Not destroyed when the loop exits on an error, so the reason can still be sent.
+      for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+        for (const message of decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
           let response: RuntimeManagerResponse;
           try {
             response = await this.#dispatcher.dispatch(principal, decodeRequest(message));
@@ -138,7 +148,7 @@ export class SessionManager {
       // A frame over the limit: the stream cannot be resynchronised; say why, then end the session.
       if (reason instanceof VeracruzError && !socket.destroyed) {
         await writeResponse(socket, errorResponse(reason)).catch(() => {});
-        this.#sessionFailed(sessionId, reason);
+        fail(reason);
         return;
       }
       throw reason;

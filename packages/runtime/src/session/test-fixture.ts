@@ -14,7 +14,8 @@ import {
   issueIsolateCertificate,
 } from '@veracruz-ts/attestation/certificates';
 import { createIdentity, type FileRights, type Identity, nativeModuleSpecialFile, parsePolicy, type Policy } from '@veracruz-ts/policy';
-import { ExecutionEngine, VirtualFileSystem } from '../index.ts';
+import type { ExecutionEngine } from '../index.ts';
+import { VirtualFileSystem } from '../vfs/file-system.ts';
 import { SessionManager } from './session-manager.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -127,14 +128,18 @@ export interface InProcessComputation {
 }
 
 /** Starts a computation for `policyText` with the given isolate PKI. */
-export async function startInProcess(policyText: string, pki: TestPki, options: { maxMessageBytes?: number } = {}): Promise<InProcessComputation> {
+export async function startInProcess(
+  policyText: string,
+  pki: TestPki,
+  options: { maxMessageBytes?: number; engine?: ExecutionEngine } = {},
+): Promise<InProcessComputation> {
   const policy = await parsePolicy(policyText);
   const services = policy.native_modules.flatMap((module) => {
     const specialFile = nativeModuleSpecialFile(module);
     return specialFile === undefined ? [] : [{ name: module.name, specialFile }];
   });
   const vfs = new VirtualFileSystem({ services });
-  const engine = new ExecutionEngine();
+  const engine = options.engine ?? new (await import('../index.ts')).ExecutionEngine();
   let signalShutdown = (): void => {};
   const shutdown = new Promise<void>((resolve) => (signalShutdown = resolve));
   const sessionErrors: string[] = [];
