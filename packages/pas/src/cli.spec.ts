@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createLinuxEvidence } from '@veracruz-ts/attestation/evidence';
+import { linuxIsolate, runCli, temporaryDirectory, writePublicKey } from './testing.ts';
+
+const VECTORS = fileURLToPath(new URL('../../attestation/test-vectors/', import.meta.url));
+
+describe('vc-pas CLI', () => {
+  let workspace: Awaited<ReturnType<typeof temporaryDirectory>>;
+  let dir: string;
+
+  before(async () => {
+    workspace = await temporaryDirectory();
+    dir = join(workspace.dir, 'pas');
+  });
+  after(async () => workspace?.remove());
+
+  it('init creates the CA (key 0600), the database and the configuration, and refuses to run twice', async () => {
+    const result = await runCli(['init', '--dir', dir]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /CA certificate SHA-256 [0-9a-f]{64}/);
+    assert.equal((await stat(join(dir, 'ca.key'))).mode & 0o777, 0o600);
+    assert.match(await readFile(join(dir, 'ca.pem'), 'utf8'), /^-----BEGIN CERTIFICATE-----/);
+    assert.equal((await stat(join(dir, 'pas.db'))).isFile(), true);
+    const config = JSON.parse(await readFile(join(dir, 'pas.json'), 'utf8')) as { sessionTtlSeconds: number; allowDebug: boolean };
+    assert.equal(config.sessionTtlSeconds, 300);
+    assert.equal(config.allowDebug, false);
+    assert.doesNotMatch(result.stdout + result.stderr, /PRIVATE KEY/);
+
+    const again = await runCli(['init', '--dir', dir]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already a PAS/);
+  });
+
+  it('serve refuses a CA key that others can read', async () => {
+    await chmod(join(dir, 'ca.key'), 0o644);
+    try {
+      const result = await runCli(['serve', '--dir', dir, '--listen', '127.0.0.1:0']);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /accessible by group or others \(mode 644\); chmod 600 it/);
+    } finally {
+      await chmod(join(dir, 'ca.key'), 0o600);
+    }
+  });
+
+  it('enroll, keys and unenroll manage development keys', async () => {
+    const isolate = await linuxIsolate();
+    const path = await writePublicKey(workspace.dir, isolate.devKey);
+    const enrolled = await runCli(['enroll', '--dir', dir, '--name', 'host-a', path]);
+    assert.equal(enrolled.code, 0, enrolled.stderr);
+    assert.match(enrolled.stdout, /enrolled development key host-a \(key id [0-9a-f]{64}\)/);
+
+    const duplicate = await runCli(['enroll', '--dir', dir, '--name', 'host-b', path]);
+    assert.equal(duplicate.code, 1);
+    assert.match(duplicate.stderr, /already enrolled as "host-a"/);
+
+    const keys = JSON.parse((await runCli(['keys', '--dir', dir, '--json'])).stdout) as { name: string }[];
+    assert.deepEqual(keys.map((key) => key.name), ['host-a']);
+
+    const notAKey = await runCli(['enroll', '--dir', dir, '--name', 'bad', join(dir, 'ca.pem')]);
+    assert.equal(notAKey.code, 1);
+    assert.match(notAKey.stderr, /no PEM "PUBLIC KEY" block/);
+
+    assert.equal((await runCli(['unenroll', '--dir', dir, '--name', 'host-a'])).code, 0);
+    const missing = await runCli(['unenroll', '--dir', dir, '--name', 'host-a']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no development key named "host-a"/);
+  });
+
+  it('reference add, list and remove manage accepted and denied measurements', async () => {
+    const full = 'cd'.repeat(48);
+    assert.equal((await runCli(['reference', 'add', '--dir', dir, '--platform', 'nitro', '--measurement', full])).code, 0);
+    assert.equal((await runCli(['reference', 'add', '--dir', dir, '--platform', 'SEV', '--measurement', `0x${'EF'.repeat(32)}`, '--deny'])).code, 0);
+    const listed = JSON.parse((await runCli(['reference', 'list', '--dir', dir, '--json'])).stdout) as { platform: string; kind: string; measurement: string }[];
+    assert.deepEqual(
+      listed.map(({ platform, kind, measurement }) => [platform, kind, measurement]),
+      [['nitro', 'accept', full], ['sev-snp', 'deny', 'ef'.repeat(32)]],
+    );
+    const nitroOnly = await runCli(['reference', 'list', '--dir', dir, '--platform', 'nitro']);
+    assert.match(nitroOnly.stdout, /^nitro\taccept\t(cd)+\t/);
+    assert.doesNotMatch(nitroOnly.stdout, /sev-snp/);
+
+    const badHex = await runCli(['reference', 'add', '--dir', dir, '--platform', 'nitro', '--measurement', 'xyz']);
+    assert.equal(badHex.code, 1);
+    assert.match(badHex.stderr, /64 or 96 hex digits/);
+    const badPlatform = await runCli(['reference', 'add', '--dir', dir, '--platform', 'vax', '--measurement', full]);
+    assert.match(badPlatform.stderr, /unknown platform "vax"/);
+    const noAction = await runCli(['reference', '--dir', dir]);
+    assert.equal(noAction.code, 2);
+
+    assert.equal((await runCli(['reference', 'remove', '--dir', dir, '--platform', 'nitro', '--measurement', full])).code, 0);
+    const gone = await runCli(['reference', 'remove', '--dir', dir, '--platform', 'nitro', '--measurement', full]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no accept entry/);
+  });
+
+  it('issued lists nothing for a fresh PAS, as text and JSON', async () => {
+    const text = await runCli(['issued', '--dir', dir]);
+    assert.equal(text.code, 0);
+    assert.equal(text.stdout, '');
+    assert.deepEqual(JSON.parse((await runCli(['issued', '--dir', dir, '--json'])).stdout), []);
+  });
+
+  it('reports usage errors with exit code 2', async () => {
+    for (const args of [[], ['frobnicate'], ['init'], ['issued', '--dir', dir, '--bogus'], ['enroll', '--dir', dir, '--name', 'x']]) {
+      const result = await runCli(args);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    }
+    const missingDir = await runCli(['issued', '--dir', join(workspace.dir, 'nowhere')]);
+    assert.equal(missingDir.code, 1);
+    assert.match(missingDir.stderr, /does not exist; run vc-pas init/);
+  });
+});
+
+describe('vc-pas verify', () => {
+  const nitroSample = join(VECTORS, 'nitro/yawn-nitro-attest.attestation.cose');
+  const nitroAt = '2025-01-06T16:07:05.472Z';
+
+  it('accepts the real Nitro sample at its verification time and prints the claims', async () => {
+    const result = await runCli(['verify', '--platform', 'nitro', '--evidence', nitroSample, '--at', nitroAt]);
+    assert.equal(result.code, 0, result.stderr);
+    const claims = JSON.parse(result.stdout) as { platform: string; measurement: string; debug: boolean; insecure: boolean };
+    assert.equal(claims.platform, 'nitro');
+    assert.equal(claims.measurement.slice(0, 16), '8bb159f202bb95d6');
+    assert.equal(claims.measurement.length, 96);
+    assert.equal(claims.debug, false);
+    assert.equal(claims.insecure, false);
+  });
+
+  it('refuses the tampered Nitro sample, the sample at another time, and a wrong nonce, with the reason', async () => {
+    const tampered = await runCli(['verify', '--platform', 'nitro', '--evidence', join(VECTORS, 'nitro/yawn-nitro-attest.attestation.tampered.cose'), '--at', nitroAt]);
+    assert.equal(tampered.code, 1);
+    assert.match(tampered.stderr, /refused: .*signature does not verify/);
+    const late = await runCli(['verify', '--platform', 'nitro', '--evidence', nitroSample, '--at', '2030-01-01T00:00:00Z']);
+    assert.equal(late.code, 1);
+    assert.match(late.stderr, /refused: .*certificate chain/);
+    const nonce = await runCli(['verify', '--platform', 'nitro', '--evidence', nitroSample, '--at', nitroAt, '--nonce', '00'.repeat(32)]);
+    assert.equal(nonce.code, 1);
+    assert.match(nonce.stderr, /refused: .*nonce/);
+  });
+
+  it('reads base64 evidence and refuses debug documents unless --allow-debug', async () => {
+    const sample = join(VECTORS, 'nitro/evervault-valid-attestation-doc.b64');
+    const at = '2023-09-18T15:03:30.860Z';
+    const refused = await runCli(['verify', '--platform', 'nitro', '--evidence', sample, '--at', at]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /debug evidence refused/);
+    const allowed = await runCli(['verify', '--platform', 'nitro', '--evidence', sample, '--at', at, '--allow-debug']);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal((JSON.parse(allowed.stdout) as { debug: boolean }).debug, true);
+  });
+
+  it('verifies linux evidence against a development public key given as endorsement', async () => {
+    const workspace = await temporaryDirectory();
+    try {
+      const isolate = await linuxIsolate();
+      const nonce = new Uint8Array(32).fill(3);
+      const evidencePath = join(workspace.dir, 'evidence.b64');
+      await writeFile(evidencePath, Buffer.from(await isolate.evidence(nonce)).toString('base64'));
+      const keyPath = await writePublicKey(workspace.dir, isolate.devKey);
+      const ok = await runCli(['verify', '--platform', 'linux', '--evidence', evidencePath, '--endorsement', keyPath, '--nonce', '03'.repeat(32)]);
+      assert.equal(ok.code, 0, ok.stderr);
+      const claims = JSON.parse(ok.stdout) as { insecure: boolean; csrHash: string };
+      assert.equal(claims.insecure, true);
+      assert.equal(claims.csrHash, Buffer.from(isolate.identity.csrHash).toString('hex'));
+
+      const stranger = await linuxIsolate();
+      const wrongKey = await runCli(['verify', '--platform', 'linux', '--evidence', evidencePath, '--endorsement', await writePublicKey(workspace.dir, stranger.devKey, 'other.pem')]);
+      assert.equal(wrongKey.code, 1);
+      assert.match(wrongKey.stderr, /refused: .*not enrolled/);
+
+      const debugPath = join(workspace.dir, 'debug.cbor');
+      await writeFile(debugPath, await createLinuxEvidence({ devKey: isolate.devKey.privateKeyPem, nonce, measurement: isolate.measurement, csrHash: isolate.identity.csrHash, debug: true }));
+      const debug = await runCli(['verify', '--platform', 'linux', '--evidence', debugPath, '--endorsement', keyPath]);
+      assert.equal(debug.code, 1);
+      assert.match(debug.stderr, /debug evidence refused/);
+      assert.equal((await runCli(['verify', '--platform', 'linux', '--evidence', debugPath, '--endorsement', keyPath, '--allow-debug'])).code, 0);
+    } finally {
+      await workspace.remove();
+    }
+  });
+
+  it('refuses a missing evidence file and a bad --at precisely', async () => {
+    const missing = await runCli(['verify', '--platform', 'nitro', '--evidence', '/nonexistent/evidence']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /evidence \/nonexistent\/evidence cannot be read \(ENOENT\)/);
+    const badTime = await runCli(['verify', '--platform', 'nitro', '--evidence', nitroSample, '--at', 'yesterday']);
+    assert.equal(badTime.code, 2);
+    assert.match(badTime.stderr, /not an ISO 8601 time/);
+  });
+});
