@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parsePolicy } from '@veracruz-ts/policy';
+
+const BIN = fileURLToPath(new URL('../../bin/vc-pgen.ts', import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cwd: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+    });
+  });
+}
+
+const directory = await mkdtemp(join(tmpdir(), 'vc-pgen-'));
+test.after(() => rm(directory, { recursive: true, force: true }));
+
+const program = new TextEncoder().encode('\0asm\x01\0\0\0 not really a program');
+const runtime = new TextEncoder().encode('isolate bundle');
+const programHash = createHash('sha256').update(program).digest('hex');
+
+function generateArgs(...extra: string[]): string[] {
+  return [
+    '-c', 'alice.pem', '-p', '/input/:w,/program/:wx,stdin:w',
+    '-c', 'bob.pem', '-p', '/output/:r,/program/:x,stdout:r',
+    '-w', 'build/sum.wasm', '-p', '/input/:r,/output/:rw,stdout:w,stderr:w',
+    '-s', '127.0.0.1:3011', '-t', '127.0.0.1:3010', '--proxy-attestation-server-cert', 'ca/pas.pem',
+    '-b', 'runtime.js', '-x', 'Tue, 1 Jul 2031 10:52:37 +0200', '-e', 'Interpretation', '-d',
+    ...extra,
+  ];
+}
+
+/** `args` without the first `flag` (whose value is `value`, if given) and its value. */
+function withoutFlag(args: string[], flag: string, value?: string): string[] {
+  const index = args.findIndex((arg, position) => arg === flag && (value === undefined || args[position + 1] === value));
+  assert.ok(index >= 0);
+  return [...args.slice(0, index), ...args.slice(index + 2)];
+}
+
+test('identity writes a certificate and a 0600 key, and refuses to overwrite them', async () => {
+  for (const name of ['alice', 'bob']) {
+    const result = await run(directory, 'identity', name);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`certificate ${name}\\.pem`));
+  }
+  assert.equal((await run(directory, 'identity', 'pas', '--out-dir', 'ca', '--days', '30')).code, 0);
+  assert.equal((await stat(join(directory, 'alice.key.pem'))).mode & 0o777, 0o600);
+  assert.match(await readFile(join(directory, 'ca', 'pas.pem'), 'utf8'), /^-----BEGIN CERTIFICATE-----/);
+  const again = await run(directory, 'identity', 'alice');
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /^vc-pgen: \[already_exists\] .*alice\.key\.pem: exists already \(use --force to replace it\)/);
+  const badName = await run(directory, 'identity', '../escape');
+  assert.equal(badName.code, 2);
+  assert.match(badName.stderr, /identity NAME "\.\.\/escape": use letters/);
+});
+
+test('generates a policy that round-trips, with its hash printed, sorted keys and two-space indent', async () => {
+  await writeFile(join(directory, 'runtime.js'), runtime);
+  await rm(join(directory, 'build'), { recursive: true, force: true });
+  await mkdir(join(directory, 'build'));
+  await writeFile(join(directory, 'build', 'sum.wasm'), program);
+  const result = await run(directory, ...generateArgs('--program-limits', '/program/sum.wasm:timeout_ms=5000,fuel=1000000', '-o', 'policy.json'));
+  assert.equal(result.code, 0, result.stderr);
+  const bytes = await readFile(join(directory, 'policy.json'));
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  assert.equal(result.stdout, `${hash}  policy.json\n`);
+  const text = bytes.toString('utf8');
+  const policy = await parsePolicy(new Uint8Array(bytes));
+  assert.equal(policy.hash, hash);
+  assert.deepEqual(policy.file_hashes, [{ file_path: '/program/sum.wasm', hash: programHash }]);
+  assert.equal(policy.programs[0]?.program_file_name, '/program/sum.wasm');
+  assert.deepEqual(policy.programs[0]?.limits, { timeout_ms: 5000, fuel: 1000000 });
+  assert.equal(policy.runtime_manager_hash_linux, createHash('sha256').update(runtime).digest('hex'));
+  assert.equal(policy.debug, true);
+  assert.equal(policy.max_memory_mib, 256);
+  assert.deepEqual(policy.enclave_cert_expiry, { year: 2031, month: 7, day: 1, hour: 8, minute: 52 });
+  assert.deepEqual(policy.identities.map((identity) => identity.certificateInfo.commonName), ['alice', 'bob']);
+  // serde_json pretty layout: 2-space indent, keys sorted at every level, no trailing newline.
+  assert.ok(text.startsWith('{\n  "ciphersuite": "TLS1_3_CHACHA20_POLY1305_SHA256",\n  "debug": true,\n'));
+  assert.ok(text.endsWith('\n}'));
+  const topKeys = [...text.matchAll(/^ {2}"([a-z_]+)":/gm)].map((match) => match[1]!);
+  assert.deepEqual(topKeys, [...topKeys].sort());
+  assert.ok(topKeys.includes('runtime_manager_hash_nitro'));
+  assert.match(text, /"runtime_manager_hash_nitro": null/);
+  assert.match(text, /\n {6}"file_rights": \[\n {8}\{\n {10}"file_name": "\/input\/",\n {10}"rights": 534084\n {8}\}/);
+  assert.equal(text, JSON.stringify(JSON.parse(text), (_, value) => (value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1))) : value), 2));
+});
+
+test('explain prints the summary sections for the generated policy', async () => {
+  const result = await run(directory, 'explain', 'policy.json', '--at', new Date().toISOString());
+  assert.equal(result.code, 0, result.stderr);
+  for (const heading of ['Principals (2)', 'Programs (1)', 'Pipelines (0)', 'Trust', 'Settings', 'Data flows between parties (2)', 'Risks (']) {
+    assert.ok(result.stdout.includes(`\n${heading}`), `${heading} in\n${result.stdout}`);
+  }
+  assert.match(result.stdout, /#0 \(alice\) writes \/input\n {4}-> \/program\/sum\.wasm reads it and writes stdout\n {4}-> #1 \(bob\) reads stdout/);
+  assert.match(result.stdout, /HIGH {4}The policy trusts the linux software isolate/);
+  assert.match(result.stdout, /MEDIUM {2}debug is true/);
+  assert.match(result.stdout, /limits {10}memory 256 MiB, timeout 5000 ms, fuel 1000000/);
+  assert.doesNotMatch(result.stdout, /\u001b\[/);
+  const missing = await run(directory, 'explain', 'nowhere.json');
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /explain nowhere\.json: no such file/);
+});
+
+test('broken inputs give precise errors and a non-zero exit', async () => {
+  const cases: [string[], number, RegExp][] = [
+    [withoutFlag(generateArgs(), '-p', '/output/:r,/program/:x,stdout:r'), 1, /expected 3 --capability values \(2 certificates \+ 1 program \+ 0 pipelines, in that order\), got 2/],
+    [generateArgs('--pipeline', 'a.wasm ; if /p {', '-p', '/output/:rw'), 1, /--pipeline 1 \("a\.wasm ; if \/p \{"\): expected '\}' at 16 to close '\{' at 15, found end of script/],
+    [generateArgs('-w', 'missing.wasm', '-p', '/input/:r'), 1, /--program-binary missing\.wasm: no such file/],
+    [generateArgs('-x', 'someday'), 1, /--certificate-expiry "someday": not a date/],
+    [generateArgs('--tdx-hash', 'xyz'), 1, /--tdx-hash: expected 64 hex digits \(SHA-256\), got "xyz"/],
+    [generateArgs('-s', 'no-port'), 1, /the generated policy does not parse: veracruz_server_url: expected host:port/],
+    [generateArgs('--bogus'), 2, /Unknown option '--bogus'/],
+    [withoutFlag(generateArgs(), '-x'), 2, /--certificate-expiry \(-x\) is required/],
+    [['-c', 'alice.pem'], 2, /--veracruz-server-ip \(-s\) is required/],
+    [['-o', 'x.json'], 2, /at least one --certificate is required/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => run(directory, ...args, '-o', 'broken.json')));
+  cases.forEach(([args, code, message], index) => {
+    const result = results[index]!;
+    assert.equal(result.code, code, `${args.join(' ')}\n${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.equal(result.stdout, '');
+  });
+  const nothing = await run(directory);
+  assert.equal(nothing.code, 2);
+  assert.match(nothing.stderr, /^vc-pgen: nothing to do\nRun "vc-pgen --help" for usage\.\n$/);
+  await assert.rejects(stat(join(directory, 'broken.json')), /ENOENT/, 'no policy is written on failure');
+  const capability = await run(directory, ...generateArgs().map((arg) => (arg === '/input/:r,/output/:rw,stdout:w,stderr:w' ? '/input/:r,/output/:rwz' : arg)));
+  assert.equal(capability.code, 1);
+  assert.match(capability.stderr, /--capability 3 of 3 \(program \/program\/sum\.wasm\): "\/output\/:rwz": rights "rwz"/);
+});
+
+test('--help prints the usage', async () => {
+  const result = await run(directory, '--help');
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, /^Usage:\n {2}vc-pgen \[generate\]/);
+});
