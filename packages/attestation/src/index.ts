@@ -37,3 +37,8 @@ export { decodePsaClaims, PSA_LIFECYCLE, PSA_PROFILE_2, type PsaClaims, type Psa
 export { verifySevSnp } from './sev-snp/verify.ts';
 export { parseSnpReport, decodeTcb, familyFromCpuid, SNP_REPORT_LENGTH, type SnpReport, type SnpTcb, type SnpFamily } from './sev-snp/report.ts';
 export { readAmdKeyExtensions, type AmdKeyExtensions } from './sev-snp/vcek.ts';
+export { verifyTdx, verifySgx } from './dcap/verify.ts';
+export { parseDcapQuote, parseSgxReportBody, TEE_TYPE, type DcapQuote, type SgxReportBody, type TdReportBody } from './dcap/quote.ts';
+export { readCollateral, rawJsonMember, type DcapCollateral, type TcbInfo, type QeIdentity, type SignedJson } from './dcap/collateral.ts';
+export { readPckExtensions, type PckExtensions } from './dcap/pck.ts';
+export { convergeStatus, type TcbStatus, type TcbMatch } from './dcap/tcb.ts';
