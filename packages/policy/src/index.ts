@@ -4,3 +4,4 @@ export * from './pipeline.ts';
 export * from './identity.ts';
 export * from './certificate.ts';
 export * from './policy.ts';
+export * from './json-duplicates.ts';

@@ -255,6 +255,9 @@ test('structure, id, rights and hash faults name the path and the reason', async
   await assert.rejects(parsePolicy('[]', { at: AT }), (error: unknown) => (error as VeracruzError).rawMessage === '(policy): expected an object, got an array');
   await assert.rejects(parsePolicy(new Uint8Array([0x7b, 0xff, 0x7d]), { at: AT }), (error: unknown) => (error as VeracruzError).rawMessage === '(policy): not UTF-8 text');
   await rejects((p) => delete p['identities'], 'identities: missing');
+  const repeated = JSON.stringify(examplePolicy(), null, 2).replace('"debug": true,', '"debug": false, "debug": true,');
+  await assert.rejects(parsePolicy(repeated, { at: AT }), (error: unknown) =>
+    (error as VeracruzError).rawMessage === 'debug: duplicate key: JSON readers disagree on which value counts, so parties could read different policies');
   await rejects((p) => (p['identities'] = {}), 'identities: expected an array, got an object');
   await rejects((p) => (p['identities'][1] = 'x'), 'identities[1]: expected an object, got "x"');
   await rejects((p) => (p['identities'][2].id = 0), 'identities[2].id: duplicate id 0 (also identities[0].id)');

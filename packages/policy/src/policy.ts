@@ -9,6 +9,7 @@
  */
 import { Code, VeracruzError } from './errors.ts';
 import { readCertificatePem, validityProblem, type CertificateInfo } from './certificate.ts';
+import { findDuplicateKey } from './json-duplicates.ts';
 import { parsePipeline, type PipelineExpr } from './pipeline.ts';
 import { isStdStream, isValidRights, normalizePath, type FileRights, ALL_RIGHTS } from './rights.ts';
 
@@ -378,10 +379,15 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
   }
   const hash = await policyHash(source);
   let json: unknown;
+  const jsonText = text.startsWith('\uFEFF') ? text.slice(1) : text;
   try {
-    json = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
+    json = JSON.parse(jsonText);
   } catch (error) {
     invalid('(policy)', `not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const duplicate = findDuplicateKey(jsonText);
+  if (duplicate !== undefined) {
+    invalid(duplicate.path, 'duplicate key: JSON readers disagree on which value counts, so parties could read different policies');
   }
   const unknownFields: Record<string, unknown> = {};
   const root = new ObjectReader(json, '');
