@@ -15,4 +15,4 @@ export { canUnshareNetwork, ISOLATE_NODE_FLAGS, launchLinuxIsolate } from './pla
 export type { LinuxLaunchOptions, NetworkIsolation } from './platforms/linux.ts';
 export { launchSevSnpIsolate } from './platforms/sev-snp.ts';
 export { launchTdxIsolate } from './platforms/tdx.ts';
-export type { IsolateExit, LaunchedIsolate, LaunchOptions, PasPlatformName } from './platforms/types.ts';
+export type { IsolateExit, LaunchedIsolate, LaunchOptions } from './platforms/types.ts';

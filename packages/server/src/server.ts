@@ -122,7 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         : response.evidence;
     let chain: Uint8Array[];
     try {
-      chain = await withIsolate(host, pasCertify(pasUrl, isolate.pasPlatform, sessionId, evidence, response.csr));
+      chain = await withIsolate(host, pasCertify(pasUrl, isolate.attestationPlatform, sessionId, evidence, response.csr));
     } catch (error) {
       const hint = devKey !== undefined ? ` If the PAS does not know this host's dev key, enroll it: vc-pas enroll ${devKey.publicKeyPath}` : '';
       throw new VeracruzError(Code.AttestationFailed, `the PAS at ${pasUrl} refused to certify the isolate: ${messageOf(error)}.${hint}`, { cause: error });

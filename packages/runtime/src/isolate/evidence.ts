@@ -1,5 +1,5 @@
-import { bindReportData } from '@veracruz-ts/attestation';
-import { requestTsmReport } from '@veracruz-ts/attestation/evidence';
+import { createConfidentialVmEvidence } from '@veracruz-ts/attestation/evidence';
+import type { TsmFileSystem } from '@veracruz-ts/attestation/evidence';
 import { EvidenceSource } from '@veracruz-ts/protocol/channel';
 import type { IsolatePlatform } from './platform.ts';
 
@@ -11,16 +11,28 @@ export interface IsolateEvidence {
   evidence: Uint8Array;
 }
 
+/** Where a confidential VM guest reads its report (configfs-tsm). */
+export interface TsmAccess {
+  /** The report directory. @default '/sys/kernel/config/tsm/report' */
+  root?: string | undefined;
+  /** The file operations (tests pass a double). @default node:fs */
+  fileSystem?: TsmFileSystem | undefined;
+}
+
 /**
  * Produces the evidence binding this isolate's CSR hash and the PAS nonce.
  *
  * - `linux`: there is no hardware; the launcher plays it (it measured the bundle it started and signs
  *   with its dev key), so the isolate only asks for it.
  * - `sev-snp`, `tdx`: the guest asks its TEE for a report over configfs-tsm with report data =
- *   csrHash || nonce. Only runs inside a confidential VM.
+ *   csrHash || nonce, and checks the provider is the expected TEE. Only runs inside a confidential VM.
  */
-export async function produceEvidence(platform: IsolatePlatform, csrHash: Uint8Array, nonce: Uint8Array, tsmRoot?: string): Promise<IsolateEvidence> {
+export async function produceEvidence(platform: IsolatePlatform, csrHash: Uint8Array, nonce: Uint8Array, tsm: TsmAccess = {}): Promise<IsolateEvidence> {
   if (platform === 'linux') return { source: EvidenceSource.Launcher, evidence: new Uint8Array(0) };
-  const report = await requestTsmReport(tsmRoot === undefined ? { reportData: bindReportData(csrHash, nonce) } : { root: tsmRoot, reportData: bindReportData(csrHash, nonce) });
-  return { source: EvidenceSource.Isolate, evidence: report.outblob };
+  const evidence = await createConfidentialVmEvidence({
+    platform, csrHash, nonce,
+    ...(tsm.root === undefined ? {} : { root: tsm.root }),
+    ...(tsm.fileSystem === undefined ? {} : { fileSystem: tsm.fileSystem }),
+  });
+  return { source: EvidenceSource.Isolate, evidence };
 }

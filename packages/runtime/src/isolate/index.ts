@@ -10,5 +10,5 @@ export type { ChannelSessionStreamOptions } from './session-stream.ts';
 export { checkIsolateCertificate } from './certificate-check.ts';
 export type { CertificateCheck, PolicyTrust } from './certificate-check.ts';
 export { produceEvidence } from './evidence.ts';
-export type { IsolateEvidence } from './evidence.ts';
+export type { IsolateEvidence, TsmAccess } from './evidence.ts';
 export { IsolatePlatform, isIsolatePlatform, POLICY_RUNTIME_HASH_FIELD } from './platform.ts';

@@ -130,7 +130,7 @@ export class Isolate<P extends PolicyTrust> {
     this.#state = 'attesting';
     try {
       const identity = await this.#identity;
-      const { source, evidence } = await produceEvidence(this.#options.platform, identity.csrHash, nonce, this.#options.tsmRoot);
+      const { source, evidence } = await produceEvidence(this.#options.platform, identity.csrHash, nonce, { root: this.#options.tsmRoot });
       this.#state = 'attested';
       this.#options.send({ type: 'attestation-response', csr: identity.csrDer, source, evidence });
     } catch (error) {

@@ -117,7 +117,7 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
     input: channel,
     output: channel,
     measurement,
-    pasPlatform: 'Linux',
+    attestationPlatform: 'linux',
     evidenceFor: ({ csrHash, nonce }) => createLinuxEvidence({ devKey: options.devKey, nonce, measurement, csrHash }),
     exited,
     pid: child.pid,

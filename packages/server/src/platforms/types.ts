@@ -1,7 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-
-/** How the PAS names each platform in its routes (`POST /proxy/v1/<Platform>/<id>`). */
-export type PasPlatformName = 'Linux' | 'SEV' | 'TDX';
+import type { Platform } from '@veracruz-ts/attestation';
 
 /** How an isolate ended. */
 export interface IsolateExit {
@@ -19,8 +17,8 @@ export interface LaunchedIsolate {
   output: Writable;
   /** What the launcher measured before starting it (linux: SHA-256 of the bundle), if it measures. */
   measurement: Uint8Array | undefined;
-  /** The PAS route name for this platform's evidence. */
-  pasPlatform: PasPlatformName;
+  /** The attestation platform of this isolate's evidence (what the PAS verifies it as). */
+  attestationPlatform: Platform;
   /**
    * Produces evidence on the isolate's behalf, for platforms where the launcher plays the hardware
    * (linux). Platforms whose isolate reports its own evidence throw.

@@ -1,0 +1,70 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createCertificateAuthority, createIsolateIdentity, issueIsolateCertificate, pemToDer } from '@veracruz-ts/attestation/certificates';
+import type { CertificateAuthorityPem, IsolateIdentity } from '@veracruz-ts/attestation/certificates';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { checkIsolateCertificate } from './certificate-check.ts';
+import type { CertificateCheck } from './certificate-check.ts';
+
+const measurement = new Uint8Array(32).fill(0x5a);
+const measurementHex = '5a'.repeat(32);
+const now = new Date();
+
+function refusedWith(pattern: RegExp) {
+  return (error: unknown) => error instanceof VeracruzError && error.code === Code.AttestationFailed && pattern.test(error.rawMessage);
+}
+
+describe('checkIsolateCertificate', () => {
+  let ca: CertificateAuthorityPem;
+  let otherCa: CertificateAuthorityPem;
+  let identity: IsolateIdentity;
+  let stranger: IsolateIdentity;
+  let chain: Uint8Array[];
+
+  before(async () => {
+    [ca, otherCa, identity, stranger] = await Promise.all([createCertificateAuthority(), createCertificateAuthority(), createIsolateIdentity(), createIsolateIdentity()]);
+    const leaf = await issueIsolateCertificate({ csrDer: identity.csrDer, measurement, ca, notBefore: new Date(now.getTime() - 60_000) });
+    chain = [leaf, pemToDer(ca.certificatePem, 'CERTIFICATE', 'CA')];
+  });
+
+  function check(overrides: Partial<CertificateCheck> = {}): Promise<void> {
+    return checkIsolateCertificate({
+      chain,
+      publicKey: identity.keyPair.publicKey,
+      policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex },
+      platform: 'linux',
+      ownMeasurement: measurement,
+      at: now,
+      ...overrides,
+    });
+  }
+
+  it('accepts the isolate own certificate, chained to the policy CA, with a listed runtime hash', async () => {
+    await check();
+    await check({ ownMeasurement: undefined, policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex.toUpperCase() } });
+  });
+
+  it("refuses a certificate for another isolate's key", async () => {
+    await assert.rejects(check({ publicKey: stranger.keyPair.publicKey }), refusedWith(/public key is not this isolate's key/));
+  });
+
+  it('refuses a chain that does not lead to the policy PAS CA', async () => {
+    await assert.rejects(check({ policy: { proxy_service_cert: otherCa.certificatePem, runtime_manager_hash_linux: measurementHex } }), refusedWith(/does not chain to the policy's proxy_service_cert/));
+  });
+
+  it('refuses a runtime hash the policy does not list for the platform', async () => {
+    await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: 'ab'.repeat(32) } }), refusedWith(/is not the policy's runtime_manager_hash_linux/));
+    await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: null } }), refusedWith(/\(absent\)/));
+    await assert.rejects(check({ platform: 'sev-snp', ownMeasurement: undefined }), refusedWith(/runtime_manager_hash_sevsnp/));
+  });
+
+  it('refuses a certificate whose runtime hash is not its own measurement', async () => {
+    await assert.rejects(check({ ownMeasurement: new Uint8Array(32).fill(1) }), refusedWith(/is not this isolate's measurement 0101/));
+  });
+
+  it('refuses an expired certificate, an empty chain and garbage', async () => {
+    await assert.rejects(check({ at: new Date(now.getTime() + 3 * 24 * 3600_000) }), refusedWith(/does not chain/));
+    await assert.rejects(check({ chain: [] }), refusedWith(/chain is empty/));
+    await assert.rejects(check({ chain: [Uint8Array.of(1, 2, 3)] }), refusedWith(/not a DER X.509 certificate/));
+  });
+});
