@@ -47,7 +47,6 @@ interface TcbEvaluation {
   qeTcb: TcbMatch;
   tdxModuleTcb?: TcbMatch;
   fmspc: string;
-  crlsChecked: string[];
   tcbInfoIssueDate: string;
   tcbEvaluationDataNumber?: number;
 }
@@ -59,11 +58,11 @@ async function evaluateCollateral(
   root: ParsedCertificate,
   options: VerifyOptions,
   at: Date,
-): Promise<TcbEvaluation | undefined> {
+): Promise<{ crlsChecked: string[]; tcb?: TcbEvaluation }> {
   const collateral = readCollateral(platform, options.endorsements ?? []);
   const crlsChecked = await checkCrls(platform, collateral.crls, pckChain, root, at);
   const { tcbInfo, qeIdentity } = collateral;
-  if (tcbInfo === undefined && qeIdentity === undefined) return undefined;
+  if (tcbInfo === undefined && qeIdentity === undefined) return { crlsChecked };
   if (tcbInfo === undefined) fail(platform, 'collateral: a QE identity was given without TCB info');
   if (qeIdentity === undefined) fail(platform, 'collateral: TCB info was given without a QE identity');
   const anchors = options.trustAnchors ?? [INTEL_SGX_ROOT_CA_PEM];
@@ -89,10 +88,10 @@ async function evaluateCollateral(
   if (tdxModuleTcb !== undefined) tcbStatus = convergeStatus(tcbStatus, tdxModuleTcb.status);
   const advisoryIds = [...new Set([...platformTcb.advisoryIds, ...qeTcb.advisoryIds, ...(tdxModuleTcb?.advisoryIds ?? [])])];
   if (tcbStatus === 'Revoked') fail(platform, `TCB status is Revoked${advisoryIds.length > 0 ? ` (${advisoryIds.join(', ')})` : ''}`);
-  const evaluation: TcbEvaluation = { tcbStatus, advisoryIds, platformTcb, qeTcb, fmspc: pck.fmspc, crlsChecked, tcbInfoIssueDate: info.issueDate };
+  const evaluation: TcbEvaluation = { tcbStatus, advisoryIds, platformTcb, qeTcb, fmspc: pck.fmspc, tcbInfoIssueDate: info.issueDate };
   if (tdxModuleTcb !== undefined) evaluation.tdxModuleTcb = tdxModuleTcb;
   if (info.tcbEvaluationDataNumber !== undefined) evaluation.tcbEvaluationDataNumber = info.tcbEvaluationDataNumber;
-  return evaluation;
+  return { crlsChecked, tcb: evaluation };
 }
 
 function sgxDetails(report: SgxReportBody): Record<string, unknown> {
@@ -166,7 +165,7 @@ async function verifyDcapQuote(platform: DcapPlatform, evidence: Uint8Array, opt
   }
 
   // 4. Collateral, when given.
-  const tcb = await evaluateCollateral(platform, quote, chain.certificates, chain.anchor, options, at);
+  const { crlsChecked, tcb } = await evaluateCollateral(platform, quote, chain.certificates, chain.anchor, options, at);
 
   // 5. Debug and binding.
   const body = quote.body;
@@ -197,7 +196,7 @@ async function verifyDcapQuote(platform: DcapPlatform, evidence: Uint8Array, opt
     tdxModuleTcb: tcb?.tdxModuleTcb,
     fmspc: tcb?.fmspc,
     tcbEvaluationDataNumber: tcb?.tcbEvaluationDataNumber,
-    crlsChecked: tcb?.crlsChecked ?? [],
+    crlsChecked,
   };
   return {
     platform,
