@@ -109,6 +109,12 @@ test('explain prints the summary sections for the generated policy', async () =>
   assert.match(result.stdout, /MEDIUM {2}debug is true/);
   assert.match(result.stdout, /limits {10}memory 256 MiB, timeout 5000 ms, fuel 1000000/);
   assert.doesNotMatch(result.stdout, /\u001b\[/);
+  const strict = await run(directory, 'explain', 'policy.json', '--fail-on', 'high', '--json');
+  assert.equal(strict.code, 3, strict.stderr);
+  const structured = JSON.parse(strict.stdout) as { hash: string; risks: { severity: string }[]; flows: unknown[] };
+  assert.equal(structured.hash, createHash('sha256').update(await readFile(join(directory, 'policy.json'))).digest('hex'));
+  assert.equal(structured.flows.length, 2);
+  assert.equal(structured.risks[0]?.severity, 'high');
   const missing = await run(directory, 'explain', 'nowhere.json');
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /explain nowhere\.json: no such file/);

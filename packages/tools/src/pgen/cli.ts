@@ -25,7 +25,7 @@ const USAGE = `Usage:
   vc-pgen [generate] -c CERT -p CAPS [-c CERT -p CAPS ...] -w [PATH=]FILE -p CAPS ...
           -s HOST:PORT -t HOST:PORT --proxy-attestation-server-cert FILE -x DATE
           (-b FILE | -l FILE | --sevsnp-hash HEX | --tdx-hash HEX) [options]
-  vc-pgen explain POLICY.json [--at ISO-DATE]
+  vc-pgen explain POLICY.json [--at ISO-DATE] [--expiring-days N] [--json] [--fail-on high|medium|low|info]
   vc-pgen identity NAME [--out-dir DIR] [--days N] [--force]
 
 Generate options (Veracruz's vc-pgen flags):
@@ -54,7 +54,8 @@ Generate options (Veracruz's vc-pgen flags):
       --ciphersuite NAME          default TLS1_3_CHACHA20_POLY1305_SHA256
   -o, --output-policy-file FILE   default output.json; "-" writes to stdout
       --help
-Prints "<policy sha256>  <file>" when done. Exit status: 0 success, 1 invalid input, 2 bad usage.`;
+Prints "<policy sha256>  <file>" when done. Exit status: 0 success, 1 invalid input, 2 bad usage,
+3 (explain --fail-on) a risk at or above that severity was found.`;
 
 class UsageError extends Error {}
 
@@ -227,8 +228,11 @@ async function explain(args: string[], io: CliIO): Promise<number> {
     args,
     strict: true,
     allowPositionals: true,
-    options: { at: { type: 'string' }, 'expiring-days': { type: 'string' } },
+    options: { at: { type: 'string' }, 'expiring-days': { type: 'string' }, json: { type: 'boolean' }, 'fail-on': { type: 'string' } },
   });
+  const severities = ['high', 'medium', 'low', 'info'];
+  const failOn = values['fail-on'];
+  if (failOn !== undefined && !severities.includes(failOn)) throw new UsageError(`--fail-on: expected one of ${severities.join(', ')}`);
   if (positionals.length !== 1) throw new UsageError('explain takes exactly one policy file');
   const file = positionals[0]!;
   const at = values.at === undefined ? new Date() : new Date(values.at);
@@ -238,8 +242,15 @@ async function explain(args: string[], io: CliIO): Promise<number> {
   const bytes = await readInput(file, 'explain');
   const policy = await parsePolicy(new Uint8Array(bytes), { at, checkValidity: false, requireProgramHashes: false });
   const explanation = explainPolicy(policy, { at, expiringWithinDays: days });
-  io.stdout(renderExplanation(explanation, { color: io.isTTY && process.env['NO_COLOR'] === undefined, source: file }));
-  return 0;
+  if (values.json) {
+    io.stdout(`${JSON.stringify(explanation, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2)}\n`);
+  } else {
+    io.stdout(renderExplanation(explanation, { color: io.isTTY && process.env['NO_COLOR'] === undefined, source: file }));
+  }
+  if (failOn === undefined) return 0;
+  const threshold = severities.indexOf(failOn);
+  // A distinct status, so scripts can tell "risky" from "broken".
+  return explanation.risks.some((risk) => severities.indexOf(risk.severity) <= threshold) ? 3 : 0;
 }
 
 async function identity(args: string[], io: CliIO): Promise<number> {
