@@ -44,7 +44,10 @@ function randomSerial(): string {
 
 function escapeCommonName(commonName: string): string {
   // RFC 4514 string form: escape the characters that would otherwise end or change the value.
-  return commonName.replace(/[\\,+"<>;=]/g, (char) => `\\${char}`).replace(/^[ #]|(?<= ) $| $/g, (char) => `\\${char}`);
+  return commonName
+    .replace(/[\\,+"<>;=]/g, (char) => `\\${char}`)
+    .replace(/^[ #]/, (char) => `\\${char}`)
+    .replace(/ $/, '\\ ');
 }
 
 /**

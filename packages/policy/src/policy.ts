@@ -366,6 +366,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  */
 export async function parsePolicy(source: string | Uint8Array, options: ParsePolicyOptions = {}): Promise<Policy> {
   const at = options.at ?? new Date();
+  if (Number.isNaN(at.getTime())) throw new VeracruzError(Code.InvalidRequest, 'parsePolicy: options.at is not a valid date');
   const checkValidity = options.checkValidity ?? true;
   const requireProgramHashes = options.requireProgramHashes ?? true;
   let text: string;
