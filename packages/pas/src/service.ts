@@ -193,6 +193,7 @@ export function createPasApp(options: PasServiceOptions): Hono {
       checkMeasurement(platform, claims.measurement, store.listReferenceValues(platform));
       const issued = await issueIsolateCertificateDetailed({
         csrDer,
+        verifiedCsr: csr,
         measurement: measurementForCertificate(claims.measurement),
         ca,
         // Backdated for clients whose clocks lag, but never before the CA itself is valid.

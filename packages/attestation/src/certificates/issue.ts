@@ -1,6 +1,6 @@
 import { Code, VeracruzError } from '@veracruz-ts/policy';
 import { type CertificateAuthority, type CertificateAuthorityPem, loadCertificateAuthority } from './authority.ts';
-import { verifyCsr } from './csr.ts';
+import { type VerifiedCsr, verifyCsr } from './csr.ts';
 import { RUNTIME_HASH_EXTENSION_OID, RUNTIME_HASH_LENGTH } from './runtime-hash.ts';
 import { ECDSA_P256_SHA256, x509 } from './x509.ts';
 
@@ -23,6 +23,8 @@ export interface IssueIsolateCertificateOptions {
   notAfterCap?: Date;
   /** Serial number as hex; a random positive 128-bit one when absent. */
   serialNumber?: string;
+  /** The result of `verifyCsr(csrDer)` when the caller already has it (saves verifying twice). */
+  verifiedCsr?: VerifiedCsr;
 }
 
 /** An issued isolate certificate with the facts the PAS records about it. */
@@ -37,6 +39,22 @@ export interface IssuedCertificate {
   notBefore: Date;
   /** End of validity (never past the cap nor the CA's own notAfter). */
   notAfter: Date;
+}
+
+/** The authorityKeyIdentifier extension of each loaded CA, computed once. */
+const authorityKeyIdentifiers = new WeakMap<CertificateAuthority, x509.AuthorityKeyIdentifierExtension>();
+
+async function authorityKeyIdentifier(ca: CertificateAuthority): Promise<x509.AuthorityKeyIdentifierExtension> {
+  let extension = authorityKeyIdentifiers.get(ca);
+  if (extension === undefined) {
+    extension = await x509.AuthorityKeyIdentifierExtension.create(ca.certificate.publicKey);
+    authorityKeyIdentifiers.set(ca, extension);
+  }
+  return extension;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }
 
 /** A random positive 128-bit serial number as hex (RFC 5280 allows up to 20 octets). */
@@ -88,7 +106,9 @@ export async function issueIsolateCertificateDetailed(options: IssueIsolateCerti
     notAfterMs = Math.min(notAfterMs, options.notAfterCap.getTime());
   }
   const notAfter = new Date(notAfterMs);
-  const csr = await verifyCsr(options.csrDer);
+  const csr = options.verifiedCsr !== undefined && sameBytes(new Uint8Array(options.verifiedCsr.request.rawData), options.csrDer)
+    ? options.verifiedCsr
+    : await verifyCsr(options.csrDer);
   const serialNumber = options.serialNumber ?? randomSerialNumber();
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber,
@@ -104,7 +124,7 @@ export async function issueIsolateCertificateDetailed(options: IssueIsolateCerti
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
       await x509.SubjectKeyIdentifierExtension.create(csr.request.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.certificate.publicKey),
+      await authorityKeyIdentifier(ca),
       new x509.Extension(RUNTIME_HASH_EXTENSION_OID, false, options.measurement),
     ],
   });
