@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { Code, VeracruzError } from './errors.ts';
+import { readCertificatePem } from './certificate.ts';
 import { createIdentity } from './identity.ts';
 
 test('creates a P-256 key and a self-signed certificate with the requested name and validity', async () => {
@@ -90,4 +91,11 @@ test("node's TLS accepts the identities as client and server certificates (self-
   } finally {
     listener.close();
   }
+});
+
+test('escapes distinguished-name specials in the common name', async () => {
+  const identity = await createIdentity('#1 a+b=c; "d" ');
+  const info = readCertificatePem(identity.certificatePem);
+  assert.ok(typeof info !== 'string', String(info));
+  assert.equal(info.commonName, '#1 a+b=c; "d" ');
 });

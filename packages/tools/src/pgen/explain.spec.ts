@@ -154,3 +154,14 @@ test('renders every section as plain text without colour codes', async () => {
   assert.doesNotMatch(text, /\u001b\[/);
   assert.match(renderExplanation(await explain(basePolicy()), { color: true }), /\u001b\[/);
 });
+
+test("Veracruz's execute value without FD_SEEK is shown as ineffective and grants no run", async () => {
+  const value = basePolicy();
+  value['identities'][2].file_rights[1].rights = 536879104;
+  value['identities'][3].file_rights[0].rights = w;
+  const explanation = await explain(value);
+  assert.equal(explanation.principals[2]?.rights[1]?.verbs, 'execute (ineffective: lacks FD_SEEK)');
+  assert.deepEqual(explanation.programs[0]?.runnableBy, []);
+  assert.ok(messages(explanation, 'info').includes('Program /program/stats.wasm: no identity can run it (needs FD_EXECUTE and FD_SEEK on its path).'));
+  assert.ok(messages(explanation, 'info').includes('Pipeline 0: no identity can run all its programs.'));
+});
