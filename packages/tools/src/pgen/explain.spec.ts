@@ -112,6 +112,7 @@ test('flags direct disclosure, shared writes, missing hashes, rights on "/", cer
   value['runtime_manager_hash_linux'] = 'e'.repeat(64);
   value['runtime_manager_hash_sgx'] = '';
   value['native_modules'] = [{ name: 'n', type: { Provisioned: { entry_point: '/nm/n' } } }];
+  value['programs'][1].file_rights.push({ file_name: '/program/', rights: w });
   const explanation = await explain(value);
   const high = messages(explanation, 'high');
   const all = explanation.risks.map((risk) => `${risk.severity}: ${risk.message}`).join('\n');
@@ -120,6 +121,7 @@ test('flags direct disclosure, shared writes, missing hashes, rights on "/", cer
   assert.ok(high.some((message) => message.startsWith('Program /program/stats.wasm has no entry in file_hashes') && message.includes('#3 (soon), #4 (admin)')), all);
   assert.ok(high.some((message) => message.startsWith('Pipeline 0 runs /program/stats.wasm, which has no entry in file_hashes')), all);
   assert.ok(high.some((message) => message.startsWith('The policy trusts the linux software isolate')), all);
+  assert.ok(high.includes('Program /program/report.wasm can write /program/stats.wasm: file_hashes pin what parties upload, but a running program could replace the binary that later runs.'), all);
   const medium = messages(explanation, 'medium');
   assert.ok(medium.includes('#2 (analyst) can read /input/a directly, which #0 (hospital A) can write: no program stands in between, so whatever #0 (hospital A) puts there is disclosed as is.'), all);
   assert.ok(medium.some((message) => message.startsWith('#0 (hospital A) and #1 (old) and #4 (admin) can all write /input/a')), all);

@@ -330,6 +330,16 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     }
   }
 
+  // file_hashes pin what parties upload; a program that can write a binary's path could swap it afterwards.
+  const binaries = [...new Set([...programs.map((program) => program.path), ...pipelines.flatMap((pipeline) => pipeline.programs)])];
+  for (const binary of binaries) {
+    for (const computation of computations) {
+      if (can(computation, binary, Right.FD_WRITE)) {
+        risk('high', `${computation.kind === 'pipeline' ? 'Pipeline' : 'Program'} ${computation.label.replace(/^pipeline /, '')} can write ${binary}: file_hashes pin what parties upload, but a running program could replace the binary that later runs.`);
+      }
+    }
+  }
+
   const flowPairs = new Map<string, DataFlow[]>();
   for (const flow of flows) {
     const key = `${flow.from}>${flow.to}`;
