@@ -1,0 +1,188 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { VeracruzClient } from '@veracruz-ts/client';
+import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { startServer } from './server.ts';
+import type { RunningServer, ServerOptions } from './server.ts';
+import { createTestDeployment } from './testing.ts';
+import type { TestDeployment } from './testing.ts';
+import type { RelayDirection } from './relay.ts';
+
+const quiet = (): void => {};
+
+describe('vc-server with a real isolate process and a real PAS', () => {
+  let deployment: TestDeployment;
+  before(async () => {
+    deployment = await createTestDeployment();
+  });
+  after(async () => {
+    await deployment?.remove();
+  });
+
+  function start(options: Partial<ServerOptions> = {}): Promise<RunningServer> {
+    return startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, listen: '127.0.0.1:0', log: quiet, ...options });
+  }
+
+  function client(server: RunningServer): Promise<VeracruzClient> {
+    return VeracruzClient.connect({
+      policy: deployment.policyText, certificatePem: deployment.principal.certificatePem, privateKeyPem: deployment.principal.privateKeyPem, address: server.url,
+    });
+  }
+
+  it('boots the isolate, has it certified with the bundle measurement, and serves a principal; shutdown ends the server with 0', async () => {
+    const server = await start();
+    assert.equal(server.measurement, deployment.bundle.measurement);
+    assert.match(server.url, /^127\.0\.0\.1:\d+$/);
+    const principal = await client(server);
+    assert.equal(await principal.policyHash(), deployment.bundle ? (await import('node:crypto')).createHash('sha256').update(deployment.policyText).digest('hex') : '');
+    await principal.writeFile('/input/data', new TextEncoder().encode('hello'));
+    assert.equal(new TextDecoder().decode(await principal.readFile('/input/data')), 'hello');
+    await principal.shutdown();
+    await principal.close();
+    const exit = await server.exited;
+    assert.equal(exit.code, 0, exit.reason);
+    assert.match(exit.reason, /shut down/);
+  });
+
+  it('relays only ciphertext: no plaintext of a principal ever crosses the host', async () => {
+    const relayed: Record<RelayDirection, Buffer[]> = { 'to-isolate': [], 'to-client': [] };
+    const server = await start({ relayTap: (direction, _sessionId, bytes) => relayed[direction].push(Buffer.from(bytes)) });
+    try {
+      const secret = Buffer.from('TOP-SECRET-MARKER-'.repeat(200));
+      const principal = await client(server);
+      await principal.writeFile('/input/secret', secret);
+      assert.deepEqual(Buffer.from(await principal.readFile('/input/secret')), secret);
+      await principal.close();
+      const toIsolate = Buffer.concat(relayed['to-isolate']);
+      const toClient = Buffer.concat(relayed['to-client']);
+      assert.ok(toIsolate.length > secret.length && toClient.length > secret.length, 'the secret went both ways through the relay');
+      for (const bytes of [toIsolate, toClient]) {
+        assert.equal(bytes.indexOf('TOP-SECRET'), -1);
+        assert.equal(bytes.indexOf('/input/secret'), -1, 'not even file names');
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a byte flipped in transit is detected by TLS: the request fails, nothing is accepted', async () => {
+    let armed = false;
+    const server = await start({
+      faultInjector: (direction, _sessionId, bytes) => {
+        if (!armed || direction !== 'to-isolate' || bytes.length < 40) return bytes;
+        armed = false;
+        const copy = Uint8Array.from(bytes);
+        copy[copy.length - 20]! ^= 0x01;
+        return copy;
+      },
+    });
+    try {
+      const principal = await client(server);
+      armed = true;
+      await assert.rejects(principal.writeFile('/input/x', new Uint8Array(100).fill(7)));
+      await principal.close().catch(() => {});
+      // The isolate is unharmed: a new session works and the tampered write did not land.
+      const again = await client(server);
+      await assert.rejects(again.readFile('/input/x'), (error: unknown) => error instanceof VeracruzError && error.code === Code.NotFound);
+      await again.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('when the isolate dies, clients see their connection closed and the server exits non-zero', async () => {
+    const lines: string[] = [];
+    const server = await start({ log: (line) => lines.push(line) });
+    const socket = connect(Number(server.url.split(':')[1]), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.resume();
+    const closed = once(socket, 'close');
+    process.kill(server.isolatePid!, 'SIGKILL');
+    await closed;
+    const exit = await server.exited;
+    assert.equal(exit.code, 1);
+    assert.match(exit.reason, /the isolate exited unexpectedly \(signal SIGKILL\)/);
+    // The listener is gone too.
+    const refused = connect(Number(server.url.split(':')[1]), '127.0.0.1');
+    const [error] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
+    assert.equal(error.code, 'ECONNREFUSED');
+  });
+
+  it('keeps host buffers bounded when the isolate stops reading (a fast writer against a stalled isolate)', async () => {
+    const window = 128 * 1024;
+    const server = await start({ window });
+    const socket = connect(Number(server.url.split(':')[1]), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.on('error', () => {});
+    process.kill(server.isolatePid!, 'SIGSTOP');
+    try {
+      const size = 64 * 1024 * 1024;
+      socket.write(Buffer.alloc(size, 0x17));
+      let previous = -1;
+      let stable = 0;
+      while (stable < 5) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const current = server.stats().relayedToIsolate;
+        stable = current === previous ? stable + 1 : 0;
+        previous = current;
+      }
+      const stats = server.stats();
+      assert.equal(stats.sessions, 1);
+      assert.ok(stats.inFlightToIsolate <= window, `in flight ${stats.inFlightToIsolate}`);
+      assert.ok(stats.queuedToIsolate <= 128 * 1024, `queued ${stats.queuedToIsolate}`);
+      assert.ok(stats.channelBuffered <= window + 64 * 1024, `channel buffer ${stats.channelBuffered}`);
+      assert.ok(stats.relayedToIsolate < size / 8, `relayed ${stats.relayedToIsolate} of ${size} to a stalled isolate`);
+    } finally {
+      process.kill(server.isolatePid!, 'SIGCONT');
+      socket.destroy();
+      await server.close();
+    }
+  });
+});
+
+describe('vc-server refusals', () => {
+  it('refuses to start when the PAS does not know the host dev key, and says how to enroll it', async () => {
+    const deployment = await createTestDeployment({ enroll: false });
+    try {
+      await assert.rejects(
+        startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, listen: '127.0.0.1:0', log: quiet }),
+        (error: unknown) => {
+          assert.ok(error instanceof VeracruzError);
+          assert.equal(error.code, Code.AttestationFailed);
+          assert.match(error.message, /refused to certify the isolate/);
+          assert.ok(error.message.includes(`vc-pas enroll ${deployment.devKey.publicKeyPath}`), error.message);
+          return true;
+        },
+      );
+    } finally {
+      await deployment.remove();
+    }
+  });
+
+  it('refuses a policy that does not list the runtime measurement: the isolate will not initialize', async () => {
+    const deployment = await createTestDeployment();
+    try {
+      const policyText = deployment.policyText.replace(deployment.bundle.measurement, 'ab'.repeat(32));
+      await assert.rejects(
+        startServer({ policyText, devKeyPath: deployment.devKey.privateKeyPath, listen: '127.0.0.1:0', log: quiet }),
+        (error: unknown) => error instanceof VeracruzError && error.code === Code.AttestationFailed && /isolate refused to initialize: .*runtime_manager_hash_linux/.test(error.message),
+      );
+    } finally {
+      await deployment.remove();
+    }
+  });
+
+  it('refuses a missing runtime bundle with the command that builds it', async () => {
+    const deployment = await createTestDeployment();
+    try {
+      await assert.rejects(
+        startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, runtimePath: `${deployment.dir}/missing.mjs`, listen: '127.0.0.1:0', log: quiet }),
+        (error: unknown) => error instanceof VeracruzError && error.code === Code.NotFound && /build-runtime/.test(error.message),
+      );
+    } finally {
+      await deployment.remove();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * For tests, benchmarks and demos only: a real vc-pas on loopback in a temporary directory, a host
+ * dev key enrolled in it (or not), the built runtime bundle, and a policy that trusts both.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { devKeyId, importDevPublicKey } from '@veracruz-ts/attestation/evidence';
+import { startPas } from '@veracruz-ts/pas';
+import type { PasHandle } from '@veracruz-ts/pas';
+import { createIdentity } from '@veracruz-ts/policy';
+import type { FileRights, Identity } from '@veracruz-ts/policy';
+import { readFile } from 'node:fs/promises';
+import { loadOrCreateDevKey } from './dev-key.ts';
+import type { LoadedDevKey } from './dev-key.ts';
+import { buildRuntimeBundle } from './runtime-bundle.ts';
+import type { RuntimeBundle } from './runtime-bundle.ts';
+
+/** A PAS, an enrolled host key, the runtime bundle and a policy, in a temporary directory. */
+export interface TestDeployment {
+  dir: string;
+  pas: PasHandle;
+  devKey: LoadedDevKey;
+  bundle: RuntimeBundle;
+  principal: Identity & { rights: FileRights[] };
+  /** The policy text: one principal with rw on /input, /output and stdout; the bundle's hash. */
+  policyText: string;
+  policyPath: string;
+  /** Stops the PAS and removes the directory. */
+  remove(): Promise<void>;
+}
+
+const RIGHTS_READ_WRITE = 24582 | 534084;
+
+/** Sets up a deployment; `enroll: false` leaves the host's dev key unknown to the PAS. */
+export async function createTestDeployment(options: { enroll?: boolean } = {}): Promise<TestDeployment> {
+  const dir = await mkdtemp(join(tmpdir(), 'vc-server-test-'));
+  const [bundle, pas, devKey, identity] = await Promise.all([
+    buildRuntimeBundle(),
+    startPas({ dir: join(dir, 'pas'), initialize: true, listen: '127.0.0.1:0' }),
+    loadOrCreateDevKey(join(dir, 'host', 'dev-key.pem')),
+    createIdentity('principal-0'),
+  ]);
+  if (options.enroll !== false) {
+    const publicKeyPem = await readFile(devKey.publicKeyPath, 'utf8');
+    const keyId = Buffer.from(await devKeyId(await importDevPublicKey(publicKeyPem))).toString('hex');
+    pas.store.enrollDevKey('test-host', keyId, publicKeyPem.trim() + '\n', new Date());
+  }
+  const rights: FileRights[] = [
+    { file_name: '/input', rights: RIGHTS_READ_WRITE },
+    { file_name: '/output', rights: RIGHTS_READ_WRITE },
+  ];
+  const principal = { ...identity, rights };
+  const policyText = policyFor({ principal, pasCertificatePem: pas.caCertificatePem, pasAddress: new URL(pas.url).host, runtimeHash: bundle.measurement });
+  const policyPath = join(dir, 'policy.json');
+  await writeFile(policyPath, policyText);
+  return {
+    dir, pas, devKey, bundle, principal, policyText, policyPath,
+    remove: async () => {
+      await pas.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A minimal Veracruz policy (as vc-pgen writes them) for one principal. */
+export function policyFor(options: { principal: Identity & { rights: FileRights[] }; pasCertificatePem: string; pasAddress: string; runtimeHash: string; serverAddress?: string }): string {
+  return JSON.stringify({
+    ciphersuite: 'TLS1_3_CHACHA20_POLY1305_SHA256',
+    debug: false,
+    enable_clock: false,
+    enclave_cert_expiry: { day: 1, hour: 0, minute: 0, month: 1, year: 2100 },
+    execution_strategy: 'JIT',
+    file_hashes: [],
+    identities: [{ certificate: options.principal.certificatePem.trim(), file_rights: options.principal.rights, id: 0 }],
+    max_memory_mib: 256,
+    native_modules: [],
+    pipelines: [],
+    programs: [],
+    proxy_attestation_server_url: options.pasAddress,
+    proxy_service_cert: options.pasCertificatePem.trim(),
+    runtime_manager_hash_linux: options.runtimeHash,
+    runtime_manager_hash_nitro: null,
+    runtime_manager_hash_sevsnp: null,
+    veracruz_server_url: options.serverAddress ?? '127.0.0.1:3011',
+  }, null, 2);
+}
