@@ -12,11 +12,12 @@ import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
-import { parsePolicy } from '@veracruz-ts/policy';
+import { nativeModuleSpecialFile, parsePolicy } from '@veracruz-ts/policy';
 import type { Policy } from '@veracruz-ts/policy';
 import { ChannelConnection } from '@veracruz-ts/protocol/channel';
-import { ExecutionEngine, VirtualFileSystem } from '../index.ts';
+import { ExecutionEngine } from '../index.ts';
 import { SessionManager } from '../session/index.ts';
+import { VirtualFileSystem } from '../vfs/file-system.ts';
 import { Isolate } from './isolate.ts';
 import { isIsolatePlatform } from './platform.ts';
 
@@ -50,8 +51,15 @@ function main(): void {
     parsePolicy: (text) => parsePolicy(text),
     createSessionHandler: (setup) => {
       engine = new ExecutionEngine();
-      const vfs = new VirtualFileSystem({ services: setup.policy.native_modules });
-      return new SessionManager({ ...setup, engine, vfs });
+      const services = setup.policy.native_modules.flatMap((module) => {
+        const specialFile = nativeModuleSpecialFile(module);
+        return specialFile === undefined ? [] : [{ name: module.name, specialFile }];
+      });
+      const vfs = new VirtualFileSystem({ services });
+      return new SessionManager({
+        ...setup, engine, vfs,
+        onSessionError: (sessionId, error) => process.stderr.write(`[isolate] session ${sessionId}: ${error.message}\n`),
+      });
     },
     onExit: (code) => {
       channel.close();
