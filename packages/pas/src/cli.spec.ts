@@ -142,6 +142,34 @@ describe('vc-pas verify', () => {
     assert.match(nonce.stderr, /refused: .*nonce/);
   });
 
+  it('accepts the real PSA, SEV-SNP, TDX and SGX samples with their endorsements, and refuses the debug TD', async () => {
+    const cases: [string, string, string[], string | undefined, string][] = [
+      ['psa', 'psa/psatoken-tfm-psa-2_0_0.sign1.cbor', ['psa/tfm-iak-public.pem'], undefined, '96a2ec56'],
+      ['sev-snp', 'sev-snp/ms-milan_attestation_report.bin', ['sev-snp/ms-milan_vcek.pem'], '2026-03-01T00:00:00Z', '5feee30d'],
+      ['tdx', 'tdx/dcap-qvl-tdx-quote.bin', ['tdx/dcap-qvl-tdx-quote.collateral.json'], '2025-07-01T00:00:00Z', '91eb2b44'],
+      ['sgx', 'sgx/dcap-qvl-sgx-quote.bin', ['sgx/dcap-qvl-sgx-quote.collateral.json'], '2025-07-01T00:00:00Z', '33d8736d'],
+    ];
+    const results = await Promise.all(
+      cases.map(([platform, evidence, endorsements, at]) =>
+        runCli([
+          'verify', '--platform', platform, '--evidence', join(VECTORS, evidence),
+          ...endorsements.flatMap((file) => ['--endorsement', join(VECTORS, file)]),
+          ...(at === undefined ? [] : ['--at', at]),
+        ]),
+      ),
+    );
+    for (const [index, [platform, , , , prefix]] of cases.entries()) {
+      const result = results[index] as { code: number | null; stdout: string; stderr: string };
+      assert.equal(result.code, 0, `${platform}: ${result.stderr}`);
+      const claims = JSON.parse(result.stdout) as { platform: string; measurement: string };
+      assert.equal(claims.platform, platform);
+      assert.ok(claims.measurement.startsWith(prefix), `${platform} measurement ${claims.measurement}`);
+    }
+    const debugTd = await runCli(['verify', '--platform', 'tdx', '--evidence', join(VECTORS, 'tdx/trustee-tdx-quote-4.dat'), '--at', '2026-03-01T00:00:00Z']);
+    assert.equal(debugTd.code, 1);
+    assert.match(debugTd.stderr, /refused: .*debug evidence refused/);
+  });
+
   it('reads base64 evidence and refuses debug documents unless --allow-debug', async () => {
     const sample = join(VECTORS, 'nitro/evervault-valid-attestation-doc.b64');
     const at = '2023-09-18T15:03:30.860Z';

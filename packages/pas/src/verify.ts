@@ -1,5 +1,13 @@
-import * as attestation from '@veracruz-ts/attestation';
-import type { EvidenceClaims, Platform, VerifyOptions } from '@veracruz-ts/attestation';
+import {
+  type EvidenceClaims,
+  type Platform,
+  type VerifyOptions,
+  verifyNitro,
+  verifyPsa,
+  verifySevSnp,
+  verifySgx,
+  verifyTdx,
+} from '@veracruz-ts/attestation';
 import { type EnrolledDevKey, verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
 import type { webcrypto } from 'node:crypto';
@@ -13,13 +21,13 @@ export type EvidenceVerificationOptions = VerifyOptions & {
 
 type Verifier = (evidence: Uint8Array, options: VerifyOptions) => Promise<EvidenceClaims>;
 
-/** The verifier each hardware platform uses, by its export name in `@veracruz-ts/attestation`. */
-const VERIFIERS: Readonly<Record<Exclude<Platform, 'linux'>, string>> = {
-  nitro: 'verifyNitro',
-  psa: 'verifyPsa',
-  'sev-snp': 'verifySevSnp',
-  tdx: 'verifyTdx',
-  sgx: 'verifySgx',
+/** The verifier of each hardware platform. */
+const VERIFIERS: Readonly<Record<Exclude<Platform, 'linux'>, Verifier>> = {
+  nitro: verifyNitro,
+  psa: verifyPsa,
+  'sev-snp': verifySevSnp,
+  tdx: verifyTdx,
+  sgx: verifySgx,
 };
 
 function refused(platform: Platform, reason: string): VeracruzError {
@@ -44,12 +52,7 @@ export async function verifyEvidence(platform: Platform, evidence: Uint8Array, o
   if (platform === 'linux') {
     claims = await verifyLinuxEvidence(evidence, { ...verifyOptions, enrolledKeys: enrolledKeys ?? [] });
   } else {
-    const name = VERIFIERS[platform];
-    const verifier = (attestation as unknown as Record<string, unknown>)[name];
-    if (typeof verifier !== 'function') {
-      throw new VeracruzError(Code.Unavailable, `${platform}: no verifier (${name}) in this build of @veracruz-ts/attestation`);
-    }
-    claims = await (verifier as Verifier)(evidence, verifyOptions);
+    claims = await VERIFIERS[platform](evidence, verifyOptions);
   }
   if (claims.platform !== platform) throw refused(platform, `the verifier reported platform ${claims.platform}`);
   const reportData = claims.reportData?.length === 64 ? claims.reportData : undefined;
@@ -61,10 +64,12 @@ export async function verifyEvidence(platform: Platform, evidence: Uint8Array, o
     }
   }
   if (options.expectedNonce !== undefined) {
-    const bound = claims.nonce ?? reportData?.slice(32);
-    if (bound === undefined) throw refused(platform, 'the evidence does not bind a nonce');
-    if (!sameBytes(bound, options.expectedNonce)) {
-      throw refused(platform, `the evidence binds nonce ${toHex(bound)} but ${toHex(options.expectedNonce)} was expected`);
+    // The nonce is carried alone, or as the second half of `csrHash || nonce` (report data, or a 64-byte PSA nonce claim).
+    const candidates = [claims.nonce, reportData?.slice(32), claims.nonce?.length === 64 ? claims.nonce.slice(32) : undefined]
+      .filter((candidate): candidate is Uint8Array => candidate !== undefined);
+    if (candidates.length === 0) throw refused(platform, 'the evidence does not bind a nonce');
+    if (!candidates.some((candidate) => sameBytes(candidate, options.expectedNonce as Uint8Array))) {
+      throw refused(platform, `the evidence binds nonce ${toHex(candidates[0] as Uint8Array)} but ${toHex(options.expectedNonce)} was expected`);
     }
   }
   if (claims.debug && options.allowDebug !== true) throw refused(platform, 'debug evidence refused; allow debug to accept it');
