@@ -1,0 +1,177 @@
+// What a principal refuses, and what the untrusted host cannot do, end to end: identities not in
+// the policy, the wrong key, a PAS CA or runtime hash the policy does not trust, a policy that
+// differs by one byte, a host that flips a byte in transit, and a capture of every relayed byte.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import tls from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { createCertificateAuthority } from '@veracruz-ts/attestation/certificates';
+import { Code, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, VeracruzError } from '@veracruz-ts/policy';
+import type { RelayDirection, RunningServer } from '@veracruz-ts/server';
+import {
+  connect,
+  e2ePolicy,
+  exampleProgram,
+  party,
+  type Party,
+  startComputation,
+  startTestPas,
+  type TestPas,
+  testPolicyText,
+} from './harness.ts';
+
+const text = (value: string): Uint8Array => new TextEncoder().encode(value);
+
+function rejectsWith(code: string, pattern: RegExp) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof VeracruzError, String(error));
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+describe('what principals refuse, and what the host cannot do', { timeout: 120_000 }, () => {
+  let pas: TestPas;
+  let alice: Party;
+  let bob: Party;
+  let outsider: Party;
+  let policy: string;
+  let program: Uint8Array;
+  let server: RunningServer;
+  // Every byte the host relays, per session and direction, and the sessions whose bytes get flipped.
+  const captured = new Map<string, Buffer[]>();
+  const tampered = new Set<number>();
+  let watchNextSession = false;
+  let watchedSession: number | undefined;
+  let flipArmed = false;
+
+  before(async () => {
+    pas = await startTestPas();
+    program = await exampleProgram('read-file');
+    alice = await party('alice', [
+      { file_name: '/input/', rights: RIGHTS_WRITE }, { file_name: '/output/', rights: RIGHTS_READ },
+      { file_name: '/program/', rights: RIGHTS_WRITE | RIGHTS_EXECUTE }, { file_name: 'stdout', rights: RIGHTS_READ },
+    ]);
+    bob = await party('bob', [{ file_name: '/output/', rights: RIGHTS_READ }]);
+    outsider = await party('outsider', [{ file_name: '/output/', rights: RIGHTS_READ }]);
+    policy = await e2ePolicy(pas, {
+      parties: [alice, bob],
+      programs: [{ path: '/program/read-file.wasm', binary: program, rights: [
+        { file_name: '/input/', rights: RIGHTS_READ }, { file_name: '/output/', rights: RIGHTS_READ | RIGHTS_WRITE },
+        { file_name: 'stdout', rights: RIGHTS_WRITE },
+      ] }],
+    });
+    server = await startComputation(policy, pas, {
+      relayTap: (direction: RelayDirection, sessionId: number, bytes: Uint8Array) => {
+        const key = `${sessionId}:${direction}`;
+        const list = captured.get(key) ?? [];
+        list.push(Buffer.from(bytes));
+        captured.set(key, list);
+      },
+      faultInjector: (direction, sessionId, bytes) => {
+        if (watchNextSession && watchedSession === undefined) watchedSession = sessionId;
+        // Flip one byte of the first large client record of the watched session (the upload).
+        if (flipArmed && sessionId === watchedSession && direction === 'to-isolate' && bytes.length > 1000 && !tampered.has(sessionId)) {
+          tampered.add(sessionId);
+          const copy = new Uint8Array(bytes);
+          copy[Math.floor(copy.length / 2)]! ^= 0x01;
+          return copy;
+        }
+        return bytes;
+      },
+    });
+  });
+
+  after(async () => {
+    await server?.close();
+    await pas?.close();
+  });
+
+  it('refuses a client whose certificate is not in the policy', async () => {
+    await assert.rejects(connect(server, policy, outsider), rejectsWith(Code.Unavailable, /certificate in the policy/));
+  });
+
+  it('refuses, before connecting, a policy certificate with the wrong key', async () => {
+    await assert.rejects(connect(server, policy, { ...alice, privateKeyPem: bob.privateKeyPem }),
+      rejectsWith(Code.InvalidRequest, /does not match the private key/));
+  });
+
+  it('the isolate drops a TLS client that holds a policy certificate but not its key', async () => {
+    const [host, port] = server.url.split(':');
+    const socket = tls.connect({
+      host, port: Number(port), cert: alice.certificatePem, key: bob.privateKeyPem,
+      minVersion: 'TLSv1.3', rejectUnauthorized: false,
+    });
+    const outcome = await new Promise<string>((resolve) => {
+      socket.once('error', (error) => resolve(`error: ${error.message}`));
+      socket.once('close', () => resolve('closed'));
+      socket.once('data', () => resolve('data'));
+      socket.once('secureConnect', () => socket.write(new Uint8Array(8)));
+    });
+    assert.notEqual(outcome, 'data');
+    socket.destroy();
+  });
+
+  it('refuses an isolate certified by a PAS CA that is not the policy\'s', async () => {
+    const otherCa = await createCertificateAuthority({ notBefore: new Date(Date.now() - 3_600_000) });
+    const edited = policy.replace(pas.handle.caCertificatePem.trim(), otherCa.certificatePem.trim());
+    assert.notEqual(edited, policy);
+    await assert.rejects(connect(server, edited, alice), rejectsWith(Code.AttestationFailed, /isolate certificate chain/));
+  });
+
+  it('refuses an isolate whose runtime hash is not in the policy, naming both', async () => {
+    const trusted = createHash('sha256').update('some other runtime').digest('hex');
+    const edited = policy.replace(server.measurement, trusted);
+    await assert.rejects(connect(server, edited, alice),
+      rejectsWith(Code.AttestationFailed, new RegExp(`runtime hash ${server.measurement} is not one the policy trusts \\(linux: ${trusted}\\)`)));
+  });
+
+  it('refuses an isolate enforcing a policy that differs by one byte', async () => {
+    const edited = policy.replace('"debug": false', '"debug": false ');
+    await assert.rejects(connect(server, edited, alice), rejectsWith(Code.AttestationFailed, /enforces policy/));
+  });
+
+  it('a byte flipped in transit fails the session, and nothing of it is accepted', async () => {
+    const client = await connect(server, policy, alice);
+    watchNextSession = true;
+    const victim = await connect(server, policy, alice);
+    watchNextSession = false;
+    flipArmed = true;
+    await assert.rejects(victim.writeFile('/input/hello-world-1.dat', new Uint8Array(64 * 1024).fill(0x41)));
+    assert.ok(watchedSession !== undefined && tampered.has(watchedSession), 'the fault was injected');
+    // The flipped upload never reached the file system: the program finds no input.
+    await client.writeFile('/program/read-file.wasm', program);
+    assert.equal(await client.execute('/program/read-file.wasm'), 2, 'exit code 2: input missing');
+    await client.close();
+  });
+
+  it('the host relays ciphertext only: no plaintext marker ever crosses it', async () => {
+    const marker = 'PLAINTEXT-MARKER-7f3a9c';
+    const client = await connect(server, policy, alice);
+    await client.writeFile('/program/read-file.wasm', program);
+    await client.writeFile('/input/hello-world-1.dat', text(`${marker} in the input`));
+    assert.equal(await client.execute('/program/read-file.wasm'), 0);
+    const echoed = new TextDecoder().decode(await client.readFile('stdout'));
+    assert.ok(echoed.includes(marker), 'the program saw the data');
+    const result = new TextDecoder().decode(await client.readFile('/output/hello-world-1.dat'));
+    assert.ok(result.includes(marker), 'and wrote it back to the reader');
+    await client.close();
+    assert.ok(captured.size > 0, 'the tap saw the sessions');
+    let relayed = 0;
+    for (const [key, chunks] of captured) {
+      const stream = Buffer.concat(chunks);
+      relayed += stream.length;
+      assert.equal(stream.indexOf(marker), -1, `marker seen in ${key}`);
+      assert.equal(stream.indexOf(Buffer.from(marker).toString('base64').slice(0, 16)), -1);
+    }
+    assert.ok(relayed > 10_000);
+  });
+
+  it('a policy naming this isolate\'s hash still needs a matching policy hash', async () => {
+    const other = testPolicyText({
+      principals: [alice], pasCertificatePem: pas.handle.caCertificatePem, runtimeHashLinux: server.measurement,
+    });
+    await assert.rejects(connect(server, other, alice), rejectsWith(Code.AttestationFailed, /enforces policy/));
+  });
+});
