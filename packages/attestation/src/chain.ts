@@ -59,6 +59,23 @@ const KNOWN_CRITICAL_EXTENSIONS = new Set([
 const parseCache = new Map<string, ParsedCertificate>();
 const PARSE_CACHE_LIMIT = 256;
 
+/**
+ * Issuers whose signature on a certificate has been verified, per certificate. A signature check
+ * depends on the bytes alone, so a link verified once (an intermediate under its root) need not be
+ * verified again; validity windows are still checked at every call.
+ */
+const verifiedLinks = new WeakMap<ParsedCertificate, WeakSet<ParsedCertificate>>();
+
+/** Forgets every parsed certificate and verified link (benchmarks measure cold verification with it). */
+export function clearCertificateCache(): void {
+  parseCache.clear();
+}
+
+/** Forgets one certificate (DER), as if it had never been seen; benchmarks use it to time a fresh leaf. */
+export function forgetCertificate(der: Uint8Array): void {
+  parseCache.delete(Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64'));
+}
+
 function chainError(context: string, reason: string, cause?: unknown): VeracruzError {
   return new VeracruzError(Code.AttestationFailed, `${context}: ${reason}`, cause === undefined ? undefined : { cause });
 }
@@ -162,11 +179,19 @@ function checkIssuerRole(context: string, name: string, issuer: ParsedCertificat
 }
 
 function signedBy(child: ParsedCertificate, issuer: ParsedCertificate): boolean {
+  if (verifiedLinks.get(child)?.has(issuer) === true) return true;
+  let valid = false;
   try {
-    return child.native.verify(issuer.native.publicKey);
+    valid = child.native.verify(issuer.native.publicKey);
   } catch {
-    return false;
+    valid = false;
   }
+  if (valid) {
+    const issuers = verifiedLinks.get(child) ?? new WeakSet<ParsedCertificate>();
+    issuers.add(issuer);
+    verifiedLinks.set(child, issuers);
+  }
+  return valid;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

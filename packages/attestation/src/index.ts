@@ -19,6 +19,8 @@ export {
 } from './cose.ts';
 export {
   verifyCertificateChain,
+  clearCertificateCache,
+  forgetCertificate,
   parseCertificate,
   parseTrustAnchors,
   pemCertificates,

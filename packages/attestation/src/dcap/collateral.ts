@@ -156,12 +156,33 @@ function hexBytes(platform: string, value: unknown, what: string): Uint8Array {
   return new Uint8Array(Buffer.from(value, 'hex'));
 }
 
-function parseCrl(platform: string, bytes: Uint8Array | string, what: string): x509.X509Crl {
+/** Parsed CRLs by their bytes: Intel's CRLs change daily at most, and parsing a long one is slow. */
+const crlCache = new Map<string, x509.X509Crl>();
+const CRL_CACHE_LIMIT = 32;
+/** CRLs whose signature was verified, with the issuer that verified it. */
+const verifiedCrls = new WeakMap<x509.X509Crl, WeakSet<ParsedCertificate>>();
+
+/** Parses a CRL (DER bytes or PEM text), or returns undefined if it is not one. */
+function tryParseCrl(bytes: Uint8Array | string): x509.X509Crl | undefined {
+  const key = typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  const cached = crlCache.get(key);
+  if (cached !== undefined) return cached;
+  let crl: x509.X509Crl;
   try {
-    return new x509.X509Crl(typeof bytes === 'string' ? bytes : new Uint8Array(bytes));
-  } catch (error) {
-    fail(platform, `collateral: ${what} is not a CRL`, error);
+    crl = new x509.X509Crl(typeof bytes === 'string' ? bytes : new Uint8Array(bytes));
+  } catch {
+    return undefined;
   }
+  if (crlCache.size >= CRL_CACHE_LIMIT) {
+    const oldest = crlCache.keys().next().value;
+    if (oldest !== undefined) crlCache.delete(oldest);
+  }
+  crlCache.set(key, crl);
+  return crl;
+}
+
+function parseCrl(platform: string, bytes: Uint8Array | string, what: string): x509.X509Crl {
+  return tryParseCrl(bytes) ?? fail(platform, `collateral: ${what} is not a CRL`);
 }
 
 function signedJson<T>(platform: string, text: string, signature: unknown, chain: Uint8Array[], what: string): SignedJson<T> {
@@ -218,11 +239,9 @@ export function readCollateral(platform: string, endorsements: readonly Uint8Arr
       collateral.crls.push(parseCrl(platform, text, `endorsements[${index}]`));
     } else {
       // DER: a CRL (SEQUENCE { tbsCertList, ... }) or a certificate.
-      try {
-        collateral.crls.push(new x509.X509Crl(new Uint8Array(bytes)));
-      } catch {
-        collateral.certificates.push(parseCertificate(bytes, `endorsements[${index}]`, `${platform}: endorsements`).der);
-      }
+      const crl = tryParseCrl(bytes);
+      if (crl !== undefined) collateral.crls.push(crl);
+      else collateral.certificates.push(parseCertificate(bytes, `endorsements[${index}]`, `${platform}: endorsements`).der);
     }
   });
   return collateral;
@@ -283,8 +302,13 @@ export async function checkCrls(platform: string, crls: readonly x509.X509Crl[],
       crl.issuer === root.certificate.subject ? ['root CA CRL', root, ca] as const
       : crl.issuer === ca.certificate.subject ? ['PCK CRL', ca, leaf] as const
       : fail(platform, `CRL issued by "${crl.issuer}" is neither the root CA's nor the PCK CA's`);
-    const valid = await crl.verify({ publicKey: issuer.certificate }).catch(() => false);
-    if (!valid) fail(platform, `${name} signature does not verify with its issuer's key`);
+    if (verifiedCrls.get(crl)?.has(issuer) !== true) {
+      const valid = await crl.verify({ publicKey: issuer.certificate }).catch(() => false);
+      if (!valid) fail(platform, `${name} signature does not verify with its issuer's key`);
+      const issuers = verifiedCrls.get(crl) ?? new WeakSet<ParsedCertificate>();
+      issuers.add(issuer);
+      verifiedCrls.set(crl, issuers);
+    }
     if (at.getTime() < crl.thisUpdate.getTime()) fail(platform, `${name} is not valid before its thisUpdate ${isoTime(crl.thisUpdate)} (verifying at ${isoTime(at)})`);
     if (crl.nextUpdate === undefined || at.getTime() > crl.nextUpdate.getTime()) {
       fail(platform, `${name} expired: nextUpdate ${crl.nextUpdate === undefined ? 'absent' : isoTime(crl.nextUpdate)} (verifying at ${isoTime(at)})`);
