@@ -164,6 +164,15 @@ export class SessionRelay {
     }
   }
 
+  /** Sessions whose socket has not yet flushed everything the isolate sent (after {@link endAll}). */
+  unflushedSessions(): number {
+    let count = 0;
+    for (const session of this.#sessions.values()) {
+      if (!session.socket.destroyed && !session.socket.writableFinished) count++;
+    }
+    return count;
+  }
+
   /** What the host holds right now. */
   stats(): RelayStats {
     let queuedToIsolate = 0;

@@ -11,18 +11,20 @@ import type { TestDeployment } from './testing.ts';
 import type { RelayDirection } from './relay.ts';
 
 const quiet = (): void => {};
+// The default bundle is built (or found unchanged) by the deployment helper.
+const runtimeOverride: { runtimePath?: string } = {};
 
 describe('vc-server with a real isolate process and a real PAS', () => {
   let deployment: TestDeployment;
   before(async () => {
-    deployment = await createTestDeployment();
+    deployment = await createTestDeployment(runtimeOverride);
   });
   after(async () => {
     await deployment?.remove();
   });
 
   function start(options: Partial<ServerOptions> = {}): Promise<RunningServer> {
-    return startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, listen: '127.0.0.1:0', log: quiet, ...options });
+    return startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, runtimePath: deployment.bundle.path, listen: '127.0.0.1:0', log: quiet, ...options });
   }
 
   function client(server: RunningServer): Promise<VeracruzClient> {
@@ -144,10 +146,10 @@ describe('vc-server with a real isolate process and a real PAS', () => {
 
 describe('vc-server refusals', () => {
   it('refuses to start when the PAS does not know the host dev key, and says how to enroll it', async () => {
-    const deployment = await createTestDeployment({ enroll: false });
+    const deployment = await createTestDeployment({ enroll: false, ...runtimeOverride });
     try {
       await assert.rejects(
-        startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, listen: '127.0.0.1:0', log: quiet }),
+        startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, runtimePath: deployment.bundle.path, listen: '127.0.0.1:0', log: quiet }),
         (error: unknown) => {
           assert.ok(error instanceof VeracruzError);
           assert.equal(error.code, Code.AttestationFailed);
@@ -162,11 +164,11 @@ describe('vc-server refusals', () => {
   });
 
   it('refuses a policy that does not list the runtime measurement: the isolate will not initialize', async () => {
-    const deployment = await createTestDeployment();
+    const deployment = await createTestDeployment(runtimeOverride);
     try {
       const policyText = deployment.policyText.replace(deployment.bundle.measurement, 'ab'.repeat(32));
       await assert.rejects(
-        startServer({ policyText, devKeyPath: deployment.devKey.privateKeyPath, listen: '127.0.0.1:0', log: quiet }),
+        startServer({ policyText, devKeyPath: deployment.devKey.privateKeyPath, runtimePath: deployment.bundle.path, listen: '127.0.0.1:0', log: quiet }),
         (error: unknown) => error instanceof VeracruzError && error.code === Code.AttestationFailed && /isolate refused to initialize: .*runtime_manager_hash_linux/.test(error.message),
       );
     } finally {
@@ -175,7 +177,7 @@ describe('vc-server refusals', () => {
   });
 
   it('refuses a missing runtime bundle with the command that builds it', async () => {
-    const deployment = await createTestDeployment();
+    const deployment = await createTestDeployment(runtimeOverride);
     try {
       await assert.rejects(
         startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, runtimePath: `${deployment.dir}/missing.mjs`, listen: '127.0.0.1:0', log: quiet }),

@@ -284,9 +284,10 @@ class Host {
       return;
     }
     // Orderly: let client sockets flush what the isolate sent last (the reply to shutdown), bounded.
+    this.#relay.endAll();
     const deadline = Date.now() + 5000;
     const poll = (): void => {
-      if (this.#relay.stats().sessions > 0 && Date.now() < deadline) {
+      if (this.#relay.unflushedSessions() > 0 && Date.now() < deadline) {
         setTimeout(poll, 10);
         return;
       }

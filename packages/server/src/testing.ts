@@ -13,7 +13,7 @@ import type { FileRights, Identity } from '@veracruz-ts/policy';
 import { readFile } from 'node:fs/promises';
 import { loadOrCreateDevKey } from './dev-key.ts';
 import type { LoadedDevKey } from './dev-key.ts';
-import { buildRuntimeBundle } from './runtime-bundle.ts';
+import { buildRuntimeBundle, sha256 } from './runtime-bundle.ts';
 import type { RuntimeBundle } from './runtime-bundle.ts';
 
 /** A PAS, an enrolled host key, the runtime bundle and a policy, in a temporary directory. */
@@ -32,11 +32,14 @@ export interface TestDeployment {
 
 const RIGHTS_READ_WRITE = 24582 | 534084;
 
-/** Sets up a deployment; `enroll: false` leaves the host's dev key unknown to the PAS. */
-export async function createTestDeployment(options: { enroll?: boolean } = {}): Promise<TestDeployment> {
+/**
+ * Sets up a deployment; `enroll: false` leaves the host's dev key unknown to the PAS; `runtimePath`
+ * uses an already built bundle instead of building the default one.
+ */
+export async function createTestDeployment(options: { enroll?: boolean; runtimePath?: string } = {}): Promise<TestDeployment> {
   const dir = await mkdtemp(join(tmpdir(), 'vc-server-test-'));
   const [bundle, pas, devKey, identity] = await Promise.all([
-    buildRuntimeBundle(),
+    options.runtimePath === undefined ? buildRuntimeBundle() : existingBundle(options.runtimePath),
     startPas({ dir: join(dir, 'pas'), initialize: true, listen: '127.0.0.1:0' }),
     loadOrCreateDevKey(join(dir, 'host', 'dev-key.pem')),
     createIdentity('principal-0'),
@@ -61,6 +64,10 @@ export async function createTestDeployment(options: { enroll?: boolean } = {}): 
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function existingBundle(path: string): Promise<RuntimeBundle> {
+  return { path, measurement: sha256(await readFile(path)), rebuilt: false };
 }
 
 /** A minimal Veracruz policy (as vc-pgen writes them) for one principal. */

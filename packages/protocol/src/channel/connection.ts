@@ -89,8 +89,12 @@ export class ChannelConnection {
   };
 
   #onStreamError = (error: Error): void => {
-    // A broken pipe on our output means the peer is gone; the input's end reports that.
-    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
+    // A broken pipe or a reset means the peer is gone (it exited): that is an end, not a protocol error.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE' || code === 'ECONNRESET') {
+      this.#onEnd();
+      return;
+    }
     this.#fail(VeracruzError.from(error, Code.Unavailable));
   };
 
