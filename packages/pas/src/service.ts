@@ -172,7 +172,10 @@ export function createPasApp(options: PasServiceOptions): Hono {
     );
 
     // The CSR is checked before the session is used: a request that is wrong on its face does not burn a nonce.
-    const csr = await verifyCsr(csrDer);
+    const csr = await verifyCsr(csrDer).catch((error: unknown) => {
+      log(`refused session=${sessionId} platform=${platform}: ${error instanceof VeracruzError ? error.rawMessage : 'CSR check failed'}`);
+      throw error;
+    });
     const now = clock();
     const session = store.consumeSession(sessionId, now);
     if (!session.ok) {
