@@ -1,0 +1,204 @@
+// Transfer throughput of a principal's files through vc-server into the isolate and back, against
+// two baselines measured in the same run: node:crypto AES-256-GCM on one core (the cipher TLS uses
+// here) and raw TLS 1.3 between two Node processes on loopback. Also: peak memory of the host
+// (this process: client + vc-server) and of the isolate process, and connect-and-verify latency.
+//
+//   node --expose-gc packages/client/bench/transfer.bench.ts            # 1 GiB each way
+//   BENCH_TRANSFER_MIB=256 node packages/client/bench/transfer.bench.ts  # smaller
+import { spawn } from 'node:child_process';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { devKeyId } from '@veracruz-ts/attestation/evidence';
+import { VeracruzClient } from '@veracruz-ts/client';
+import { startPas } from '@veracruz-ts/pas';
+import { createIdentity, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
+import { buildRuntimeBundle, loadOrCreateDevKey, startServer } from '@veracruz-ts/server';
+import { testPolicyText } from '../../runtime/src/session/test-fixture.ts';
+
+const MIB = 1024 * 1024;
+const CHUNK = MIB;
+const CIPHER = 'TLS_AES_256_GCM_SHA384';
+
+// ---- child process: the far end of the raw TLS baseline -------------------------------------
+if (process.argv[2] === '--tls-peer') {
+  const { key, cert, bytes } = JSON.parse(process.argv[3] ?? '{}') as { key: string; cert: string; bytes: number };
+  const server = tls.createServer({ key, cert, minVersion: 'TLSv1.3', ciphers: CIPHER }, (socket) => {
+    socket.once('data', (first: Buffer) => {
+      if (first[0] === 0x44) { // 'D': download, send `bytes` bytes
+        const block = randomBytes(CHUNK);
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < bytes) {
+            sent += CHUNK;
+            if (!socket.write(block)) return void socket.once('drain', pump);
+          }
+          socket.end();
+        };
+        pump();
+        return;
+      }
+      let received = first.length - 1;
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= bytes) socket.end('k');
+      });
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as { port: number }).port}\n`));
+  process.on('disconnect', () => process.exit(0));
+} else {
+  await main();
+}
+
+function mbPerSecond(bytes: number, ms: number): number {
+  return bytes / MIB / (ms / 1000);
+}
+
+function aesGcmThroughput(totalBytes: number): number {
+  const key = randomBytes(32);
+  const block = randomBytes(16 * 1024); // one TLS record's worth, as TLS encrypts
+  const started = performance.now();
+  for (let done = 0; done < totalBytes; done += block.length) {
+    const cipher = createCipheriv('aes-256-gcm', key, randomBytes(12));
+    cipher.update(block);
+    cipher.final();
+    cipher.getAuthTag();
+  }
+  return mbPerSecond(totalBytes, performance.now() - started);
+}
+
+async function rawTls(direction: 'upload' | 'download', bytes: number, identity: { certificatePem: string; privateKeyPem: string }): Promise<number> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--tls-peer',
+    JSON.stringify({ key: identity.privateKeyPem, cert: identity.certificatePem, bytes })], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (data: Buffer) => resolve(Number(data.toString().trim()))));
+  const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1.3', ciphers: CIPHER });
+  await new Promise((resolve) => socket.once('secureConnect', resolve));
+  const started = performance.now();
+  if (direction === 'download') {
+    socket.write('D');
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    await new Promise((resolve) => socket.once('end', resolve));
+    if (received < bytes) throw new Error(`raw TLS download: ${received} of ${bytes} bytes`);
+  } else {
+    socket.write('U');
+    const block = randomBytes(CHUNK);
+    for (let sent = 0; sent < bytes; sent += CHUNK) {
+      if (!socket.write(block)) await new Promise((resolve) => socket.once('drain', resolve));
+    }
+    await new Promise((resolve) => socket.once('data', resolve));
+  }
+  const elapsed = performance.now() - started;
+  socket.destroy();
+  child.kill();
+  return mbPerSecond(bytes, elapsed);
+}
+
+function isolateRssMib(pid: number | undefined): { rss: number; peak: number } {
+  if (pid === undefined) return { rss: 0, peak: 0 };
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): number => Number(/(\d+) kB/.exec(status.split('\n').find((line) => line.startsWith(name)) ?? '')?.[1] ?? 0) / 1024;
+    return { rss: field('VmRSS'), peak: field('VmHWM') };
+  } catch {
+    return { rss: 0, peak: 0 };
+  }
+}
+
+async function main(): Promise<void> {
+  const transferMib = Number(process.env['BENCH_TRANSFER_MIB'] ?? 1024);
+  const bytes = transferMib * MIB;
+  console.log(`transfer benchmark: ${transferMib} MiB each way, ${CIPHER}, chunks of ${CHUNK / MIB} MiB`);
+
+  const aesMbps = aesGcmThroughput(Math.min(bytes, 512 * MIB));
+  const tlsIdentity = await createIdentity('bench-tls-peer');
+  const rawUp = await rawTls('upload', bytes, tlsIdentity);
+  const rawDown = await rawTls('download', bytes, tlsIdentity);
+
+  const work = await mkdtemp(join(tmpdir(), 'veracruz-bench-'));
+  const pas = await startPas({ dir: join(work, 'pas'), initialize: true, listen: '127.0.0.1:0' });
+  const devKey = await loadOrCreateDevKey(join(work, 'host', 'dev-key.pem'));
+  const publicKeyPem = await readFile(devKey.publicKeyPath, 'utf8');
+  pas.store.enrollDevKey('bench', Buffer.from(await devKeyId(publicKeyPem)).toString('hex'), publicKeyPem, new Date());
+  const bundle = await buildRuntimeBundle();
+  const principal = { name: 'bench', rights: [{ file_name: '/data/', rights: RIGHTS_READ | RIGHTS_WRITE }], ...(await createIdentity('bench')) };
+  const policy = testPolicyText({
+    principals: [principal], pasCertificatePem: pas.caCertificatePem, runtimeHashLinux: bundle.measurement,
+    pasAddress: pas.url.replace('http://', ''), ciphersuite: 'TLS1_3_AES_256_GCM_SHA384',
+  });
+  const server = await startServer({
+    policyText: policy, platform: 'linux', runtimePath: bundle.path, devKeyPath: devKey.privateKeyPath,
+    pasUrl: pas.url, listen: '127.0.0.1:0', log: () => {},
+  });
+  const connect = (): Promise<VeracruzClient> => VeracruzClient.connect({
+    policy, certificatePem: principal.certificatePem, privateKeyPem: principal.privateKeyPem, address: server.url, chunkBytes: CHUNK,
+  });
+  try {
+    // Connect-and-verify latency: TCP, TLS 1.3 with client certificate, chain + runtime hash + policy hash checks.
+    const latencies: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const started = performance.now();
+      const client = await connect();
+      latencies.push(performance.now() - started);
+      await client.close();
+    }
+    latencies.sort((a, b) => a - b);
+    const medianLatency = latencies[Math.floor(latencies.length / 2)]!;
+
+    globalThis.gc?.();
+    const hostBaseline = process.memoryUsage().rss / MIB;
+    let hostPeak = hostBaseline;
+    let isolatePeakSampled = 0;
+    const sampler = setInterval(() => {
+      hostPeak = Math.max(hostPeak, process.memoryUsage().rss / MIB);
+      isolatePeakSampled = Math.max(isolatePeakSampled, isolateRssMib(server.isolatePid).rss);
+    }, 20);
+
+    const client = await connect();
+    const block = randomBytes(CHUNK);
+    const chunks = function* (): Generator<Uint8Array> {
+      for (let sent = 0; sent < bytes; sent += CHUNK) yield block;
+    };
+    let started = performance.now();
+    await client.writeFileStream('/data/big.bin', chunks());
+    const upMbps = mbPerSecond(bytes, performance.now() - started);
+    const hostPeakUpload = hostPeak;
+
+    started = performance.now();
+    let received = 0;
+    for await (const part of client.readFileStream('/data/big.bin')) received += part.length;
+    const downMbps = mbPerSecond(received, performance.now() - started);
+    if (received !== bytes) throw new Error(`downloaded ${received} of ${bytes} bytes`);
+    clearInterval(sampler);
+    await client.close();
+    const isolate = isolateRssMib(server.isolatePid);
+
+    const row = (name: string, value: string, ratio = ''): string => `${name.padEnd(44)} ${value.padStart(14)}  ${ratio}`;
+    console.log('');
+    console.log(row('measure', 'value', 'ratio'));
+    console.log(row('node:crypto AES-256-GCM, one core (16 KiB records)', `${aesMbps.toFixed(0)} MiB/s`, 'baseline'));
+    console.log(row('raw TLS 1.3 upload, two processes, loopback', `${rawUp.toFixed(0)} MiB/s`, `${(rawUp / aesMbps).toFixed(2)} of AES-GCM`));
+    console.log(row('raw TLS 1.3 download', `${rawDown.toFixed(0)} MiB/s`, `${(rawDown / aesMbps).toFixed(2)} of AES-GCM`));
+    console.log(row('upload via vc-server into the isolate', `${upMbps.toFixed(0)} MiB/s`,
+      `${(upMbps / aesMbps).toFixed(2)} of AES-GCM, ${(upMbps / rawUp).toFixed(2)} of raw TLS`));
+    console.log(row('download from the isolate via vc-server', `${downMbps.toFixed(0)} MiB/s`,
+      `${(downMbps / aesMbps).toFixed(2)} of AES-GCM, ${(downMbps / rawDown).toFixed(2)} of raw TLS`));
+    console.log(row('host peak RSS growth during upload', `${(hostPeakUpload - hostBaseline).toFixed(0)} MiB`,
+      `(client + vc-server in this process; ${transferMib} MiB sent)`));
+    console.log(row('host peak RSS growth, whole run', `${(hostPeak - hostBaseline).toFixed(0)} MiB`));
+    console.log(row('isolate peak RSS (holds the file)', `${Math.max(isolate.peak, isolatePeakSampled).toFixed(0)} MiB`,
+      `${(Math.max(isolate.peak, isolatePeakSampled) / transferMib).toFixed(2)} x file size`));
+    console.log(row('connect-and-verify latency, median of 21', `${medianLatency.toFixed(1)} ms`, 'goal < 50 ms'));
+    console.log(`\ngoals: upload >= 50% of AES-GCM: ${upMbps >= aesMbps / 2 ? 'met' : 'not met'}; ` +
+      `connect-and-verify < 50 ms: ${medianLatency < 50 ? 'met' : 'not met'}`);
+  } finally {
+    await server.close();
+    await pas.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
