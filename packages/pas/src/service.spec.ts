@@ -137,6 +137,17 @@ describe('vc-pas service (a real process on loopback, a real SQLite file)', () =
     );
   });
 
+  it('refuses a session id that is not a UUID without echoing it', async () => {
+    const response = await fetch(`${pas.url}/proxy/v1/Linux/${encodeURIComponent('x\ninjected')}`, {
+      method: 'POST',
+      body: form({ token: base64(new Uint8Array(4)), csr: base64(isolate.identity.csrDer) }),
+    });
+    assert.equal(response.status, 404);
+    const problem = await problemOf(response);
+    assert.equal(problem.type, 'urn:veracruz:pas:unknown-session');
+    assert.doesNotMatch(problem.detail + pas.log(), /injected/);
+  });
+
   it('refuses evidence bound to another CSR than the one sent', async () => {
     const other = await createIsolateIdentity();
     await assert.rejects(certify(isolate, { csrDer: other.csrDer }), refusedWith(Code.AttestationFailed, /CSR hash is [0-9a-f]+ but [0-9a-f]+ was expected/));

@@ -43,6 +43,9 @@ export interface PasServiceOptions {
   log?: (line: string) => void;
 }
 
+/** What session ids look like (random UUIDs); anything else is refused before it reaches a log line. */
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** The size of a session nonce. */
 export const NONCE_LENGTH = 32;
 
@@ -139,6 +142,7 @@ export function createPasApp(options: PasServiceOptions): Hono {
     if (platform === undefined) {
       return answer(c, 'unknown-platform', `unknown platform ${JSON.stringify(routeName)} (expected ${Object.values(ROUTE_NAMES).join(', ')})`);
     }
+    if (!SESSION_ID.test(sessionId)) return answer(c, 'unknown-session', 'no such session (session ids are UUIDs)');
     const trust = options.trust?.[platform];
     if (trust !== undefined && !trust.enabled) return answer(c, 'platform-disabled', `${platform} evidence is not accepted by this PAS`);
     const contentType = c.req.header('content-type') ?? '';
