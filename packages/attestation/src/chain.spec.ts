@@ -123,3 +123,12 @@ test('PEM helpers round-trip', async () => {
   assert.deepEqual(pemCertificates(text), [leaf.der, root.der]);
   assert.deepEqual(parseCertificate(new TextEncoder().encode(certificateToPem(leaf.der)), 'x').der, leaf.der);
 });
+
+test('a link verified once does not vouch for another issuer of the same name', async () => {
+  const { root, intermediate, leaf } = await pki();
+  await verifyCertificateChain([leaf.der, intermediate.der], [root.pem], at);
+  const impostor = await createTestCertificate({ subject: 'CN=Test Intermediate', issuer: root, ca: true, curve: 'P-384' });
+  await assert.rejects(verifyCertificateChain([leaf.der, impostor.der], [root.pem], at), refusal(/chain\[0\] (signature does not verify with the key of chain\[1\]|authority key identifier does not match)/));
+  // And the cached link still has its validity checked at every call.
+  await assert.rejects(verifyCertificateChain([leaf.der, intermediate.der], [root.pem], new Date('2041-01-01T00:00:00Z')), refusal(/chain\[0\] expired at 2040-01-01T00:00:00Z/));
+});

@@ -113,7 +113,7 @@ test('explicit trust anchors that do not include cabundle[0] are refused', async
 });
 
 /** A document as an NSM would make it, under a self-made PKI. */
-async function forgedDocument(fields: { nonce?: Uint8Array; userData?: Uint8Array; pcr0?: Uint8Array; alg?: 'ES256' }) {
+async function forgedDocument(fields: { nonce?: Uint8Array; userData?: Uint8Array; pcr0?: Uint8Array; alg?: 'ES256'; tagged?: boolean }) {
   const root = await createTestCertificate({ subject: 'CN=Self-made Nitro Root', curve: 'P-384' });
   const intermediate = await createTestCertificate({ subject: 'CN=Self-made Intermediate', issuer: root, ca: true, curve: 'P-384' });
   const leaf = await createTestCertificate({ subject: 'CN=i-0000.enclave', issuer: intermediate, curve: fields.alg === 'ES256' ? 'P-256' : 'P-384' });
@@ -132,7 +132,7 @@ async function forgedDocument(fields: { nonce?: Uint8Array; userData?: Uint8Arra
       ['nonce', fields.nonce ?? null],
     ]),
   );
-  const evidence = await signCoseSign1(payload, leaf.keys.privateKey, fields.alg ?? 'ES384', new Map(), { tagged: false });
+  const evidence = await signCoseSign1(payload, leaf.keys.privateKey, fields.alg ?? 'ES384', new Map(), { tagged: fields.tagged ?? false });
   return { evidence, root };
 }
 
@@ -168,4 +168,12 @@ test('truncated documents are refused at every length tried', async () => {
 test('the time to verify at is required', async () => {
   const entry = sample('nitro/yawn-nitro-attest.attestation');
   await assert.rejects(verifyNitro(evidenceOf(entry), { at: undefined as unknown as Date }), refusal(/^nitro: options\.at \(the time to verify at\) must be a valid Date$/));
+});
+
+test('a document wrapped in COSE tag 18 is accepted too', async () => {
+  const { evidence, root } = await forgedDocument({ tagged: true });
+  assert.equal(evidence[0], 0xd2);
+  const claims = await verifyNitro(evidence, { at: new Date('2030-01-01T00:00:00Z'), trustAnchors: [root.pem] });
+  assert.equal(claims.nonce, undefined);
+  assert.equal(claims.reportData, undefined);
 });
