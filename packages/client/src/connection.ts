@@ -4,7 +4,7 @@ import {
   decodeResponse,
   DEFAULT_MAX_MESSAGE_BYTES,
   encodeFrameHeader,
-  encodeRequest,
+  encodeRequestParts,
   FrameDecoder,
   ResponseStatus,
   responseStatusName,
@@ -68,11 +68,13 @@ export class FramedConnection {
   /** Sends a request and resolves with its response, whatever the status. */
   send(request: RuntimeManagerRequest): Promise<RuntimeManagerResponse> {
     if (this.#closedError !== undefined) return Promise.reject(this.#closedError);
-    const body = encodeRequest(request);
+    // The payload of a write is handed to TLS as it is, not copied into the message.
+    const parts = encodeRequestParts(request);
+    const length = parts.reduce((total, part) => total + part.length, 0);
     const response = new Promise<RuntimeManagerResponse>((resolve, reject) => this.#pending.push({ resolve, reject }));
     this.#socket.cork();
-    this.#socket.write(encodeFrameHeader(body.length));
-    this.#socket.write(body);
+    this.#socket.write(encodeFrameHeader(length));
+    for (const part of parts) this.#socket.write(part);
     this.#socket.uncork();
     return response;
   }

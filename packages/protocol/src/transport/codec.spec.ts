@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VeracruzError } from '@veracruz-ts/policy';
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from './codec.ts';
+import { decodeRequest, decodeResponse, encodeRequest, encodeRequestParts, encodeResponse, encodeResponseParts } from './codec.ts';
 import { ResponseStatus, responseStatusName, type RuntimeManagerRequest, type RuntimeManagerResponse } from './messages.ts';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -87,6 +87,26 @@ describe('transport protocol codec', () => {
     const decoded = decodeRequest(encodeRequest({ kind: 'append_file', fileName: '/input/big', data }));
     assert.equal(decoded.kind, 'append_file');
     assert.deepEqual(decoded.kind === 'append_file' && decoded.data, data);
+  });
+
+  it('encodes in parts that concatenate to the same bytes, the payload uncopied', () => {
+    for (const size of [1, 127, 128, 300, 16384, 1 << 20]) {
+      const data = new Uint8Array(size).fill(9);
+      for (const request of [
+        { kind: 'write_file', fileName: '/input/x', data, context: 3 },
+        { kind: 'append_file', fileName: '', data },
+      ] as const) {
+        const parts = encodeRequestParts(request);
+        assert.equal(parts.at(-1), data);
+        assert.deepEqual(Buffer.concat(parts), Buffer.from(encodeRequest(request)));
+      }
+      const response = { status: ResponseStatus.SUCCESS, body: { kind: 'result', data } } as const;
+      const parts = encodeResponseParts(response);
+      assert.equal(parts.at(-1), data);
+      assert.deepEqual(Buffer.concat(parts), Buffer.from(encodeResponse(response)));
+    }
+    assert.equal(encodeRequestParts({ kind: 'request_shutdown' }).length, 1);
+    assert.equal(encodeResponseParts({ status: 7, errorDetail: { code: 'internal', message: 'm' } }).length, 1);
   });
 
   it('names statuses', () => {

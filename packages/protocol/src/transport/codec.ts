@@ -100,6 +100,48 @@ export function encodeRequest(request: RuntimeManagerRequest): Uint8Array {
   return writer.finish();
 }
 
+/**
+ * {@link encodeRequest} as parts whose concatenation is the encoding, so that the payload of a
+ * `write_file`/`append_file` is not copied: it is the last part, as given. It must not change
+ * until it has been written out.
+ */
+export function encodeRequestParts(request: RuntimeManagerRequest): Uint8Array[] {
+  if ((request.kind !== 'write_file' && request.kind !== 'append_file') || request.data.length === 0) return [encodeRequest(request)];
+  const fileName = new TextEncoder().encode(request.fileName);
+  const nameBytes = fileName.length === 0 ? 0 : 1 + varintLength(fileName.length) + fileName.length;
+  const innerLength = nameBytes + 1 + varintLength(request.data.length) + request.data.length;
+  const writer = new BinaryWriter();
+  uintField(writer, RequestField.context, request.context ?? 0);
+  writer.tag(RequestField[request.kind], WireType.LengthDelimited).uint32(innerLength);
+  if (fileName.length > 0) writer.tag(1, WireType.LengthDelimited).bytes(fileName);
+  writer.tag(2, WireType.LengthDelimited).uint32(request.data.length);
+  return [writer.finish(), request.data];
+}
+
+/**
+ * {@link encodeResponse} as parts whose concatenation is the encoding; a successful `result`
+ * payload is the last part, not copied.
+ */
+export function encodeResponseParts(response: RuntimeManagerResponse): Uint8Array[] {
+  const body = response.body;
+  if (body?.kind !== 'result' || body.data.length === 0 || response.errorDetail !== undefined) return [encodeResponse(response)];
+  const writer = new BinaryWriter();
+  if (response.status !== 0) writer.tag(ResponseField.status, WireType.Varint).int32(response.status);
+  uintField(writer, ResponseField.context, response.context ?? 0);
+  writer.tag(ResponseField.result, WireType.LengthDelimited).uint32(1 + varintLength(body.data.length) + body.data.length);
+  writer.tag(1, WireType.LengthDelimited).uint32(body.data.length);
+  return [writer.finish(), body.data];
+}
+
+function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    length++;
+  }
+  return length;
+}
+
 /** Encodes a response exactly as Veracruz (prost) does, plus the error detail when present. */
 export function encodeResponse(response: RuntimeManagerResponse): Uint8Array {
   const writer = new BinaryWriter();

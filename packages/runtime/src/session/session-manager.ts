@@ -6,7 +6,7 @@ import {
   decodeRequest,
   DEFAULT_MAX_MESSAGE_BYTES,
   encodeFrameHeader,
-  encodeResponse,
+  encodeResponseParts,
   FrameDecoder,
   type RuntimeManagerResponse,
 } from '@veracruz-ts/protocol';
@@ -163,11 +163,14 @@ export class SessionManager {
 
 /** Writes one framed response and resolves once TLS has taken it (awaiting `drain` if needed). */
 async function writeResponse(socket: tls.TLSSocket, response: RuntimeManagerResponse): Promise<void> {
-  const body = encodeResponse(response);
+  // A read's data goes to TLS as it is, not copied into the message.
+  const parts = encodeResponseParts(response);
+  const length = parts.reduce((total, part) => total + part.length, 0);
   socket.cork();
-  socket.write(encodeFrameHeader(body.length));
+  socket.write(encodeFrameHeader(length));
+  for (const part of parts.slice(0, -1)) socket.write(part);
   const written = new Promise<void>((resolve, reject) => {
-    socket.write(body, (error) => (error ? reject(error) : resolve()));
+    socket.write(parts.at(-1)!, (error) => (error ? reject(error) : resolve()));
   });
   socket.uncork();
   await written;
