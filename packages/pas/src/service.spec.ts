@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { X509Certificate as NodeCertificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { verifyCertificateChain } from '@veracruz-ts/attestation';
 import { createIsolateIdentity, readRuntimeHash } from '@veracruz-ts/attestation/certificates';
@@ -247,6 +248,16 @@ describe('vc-pas service (a real process on loopback, a real SQLite file)', () =
     await problemOf(noRoute);
   });
 
+  it('hands hardware evidence to the platform verifier and reports its reason (real Nitro sample)', async () => {
+    const session = await pasStart(pas.url);
+    const nitro = new Uint8Array(await readFile(fileURLToPath(new URL('../../attestation/test-vectors/nitro/yawn-nitro-attest.attestation.cose', import.meta.url))));
+    await assert.rejects(
+      pasCertify(pas.url, 'nitro', session.sessionId, nitro, isolate.identity.csrDer),
+      // Verified at the PAS's clock, long after the sample's leaf certificate expired.
+      refusedWith(Code.AttestationFailed, /^PAS certify: nitro: certificate chain: .*expired/),
+    );
+  });
+
   it('refuses bodies over the limit with 413, declared or streamed', async () => {
     const big = new Uint8Array(1024 * 1024 + 1);
     const declared = await fetch(`${pas.url}/proxy/v1/Linux/x`, {
@@ -316,7 +327,7 @@ describe('vc-pas service (a real process on loopback, a real SQLite file)', () =
   });
 });
 
-describe('vc-pas session expiry (injected clock, real HTTP and SQLite)', () => {
+describe('vc-pas in process (injected clock or configuration, real HTTP and SQLite)', () => {
   it('refuses a session after its TTL and accepts it just before', async () => {
     const workspace = await temporaryDirectory();
     let now = Date.now();
@@ -338,6 +349,28 @@ describe('vc-pas session expiry (injected clock, real HTTP and SQLite)', () => {
       const problem = await problemOf(response);
       assert.equal(problem.type, 'urn:veracruz:pas:session-expired');
       assert.match(problem.detail, /expired/);
+    } finally {
+      await pas.close();
+      await workspace.remove();
+    }
+  });
+
+  it('refuses a platform the configuration turns off', async () => {
+    const workspace = await temporaryDirectory();
+    const dir = join(workspace.dir, 'pas');
+    const init = await runCli(['init', '--dir', dir]);
+    assert.equal(init.code, 0, init.stderr);
+    const config = JSON.parse(await readFile(join(dir, 'pas.json'), 'utf8')) as { platforms: Record<string, { enabled: boolean }> };
+    (config.platforms['linux'] as { enabled: boolean }).enabled = false;
+    await writeFile(join(dir, 'pas.json'), JSON.stringify(config));
+    const pas = await startPas({ dir, listen: '127.0.0.1:0' });
+    try {
+      const isolate = await linuxIsolate();
+      const session = await pasStart(pas.url);
+      await assert.rejects(
+        pasCertify(pas.url, 'linux', session.sessionId, await isolate.evidence(session.nonce), isolate.identity.csrDer),
+        refusedWith(Code.PermissionDenied, /linux evidence is not accepted by this PAS/),
+      );
     } finally {
       await pas.close();
       await workspace.remove();
