@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { X509Certificate as NodeCertificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
-import { isoTime } from './platform.ts';
+import { isoTime, isValidDate } from './platform.ts';
 
 /** A certificate parsed once by both libraries. */
 export interface ParsedCertificate {
@@ -211,7 +211,7 @@ export async function verifyCertificateChain(
   options: ChainOptions = {},
 ): Promise<VerifiedChain> {
   const context = options.context ?? 'certificate chain';
-  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw chainError(context, 'the time to verify at is not a valid Date');
+  if (!isValidDate(at)) throw chainError(context, 'the time to verify at is not a valid Date');
   if (chain.length === 0) throw chainError(context, 'the chain is empty');
   const nameOf = (index: number): string => options.names?.[index] ?? `chain[${index}]`;
   const certificates = chain.map((input, index) => parseCertificate(input, nameOf(index), context));

@@ -66,10 +66,15 @@ export function isoTime(time: Date): string {
   return text.endsWith('.000Z') ? `${text.slice(0, -5)}Z` : text;
 }
 
+/** Whether `value` is a Date (from any realm) holding a valid time. */
+export function isValidDate(value: unknown): value is Date {
+  return Object.prototype.toString.call(value) === '[object Date]' && !Number.isNaN((value as Date).getTime());
+}
+
 /** Refuses `options.at` unless it is a valid Date: verifiers never fall back to the clock. */
 export function requireTime(platform: string, options: VerifyOptions): Date {
   const at = options?.at;
-  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+  if (!isValidDate(at)) {
     throw attestationFailure(platform, 'options.at (the time to verify at) must be a valid Date');
   }
   return at;

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as attestation from './index.ts';
+import { vectorBytes } from './roots/test-vectors.ts';
+
+test('the package exports the contract names', () => {
+  for (const name of ['verifyNitro', 'verifyPsa', 'verifySevSnp', 'verifyTdx', 'verifySgx', 'signCoseSign1', 'decodeCoseSign1', 'verifyCoseSign1', 'verifyCertificateChain', 'bindReportData']) {
+    assert.equal(typeof (attestation as Record<string, unknown>)[name], 'function', name);
+  }
+});
+
+test('no verifier depends on the clock: results are the same under a clock set to 1980 or 2100', async () => {
+  const RealDate = Date;
+  // A Date whose "now" is a fake time: if a verifier used the clock, one of the two runs would fail.
+  const fakeClock = (fake: number): DateConstructor =>
+    class FakeDate extends RealDate {
+      constructor(...args: unknown[]) {
+        super(...((args.length === 0 ? [fake] : args) as [number]));
+      }
+      static override now(): number {
+        return fake;
+      }
+    } as DateConstructor;
+  const runs: [string, () => Promise<attestation.EvidenceClaims>][] = [
+    ['nitro', () => attestation.verifyNitro(vectorBytes('nitro/yawn-nitro-attest.attestation.cose'), { at: new RealDate('2025-01-06T16:07:05.472Z') })],
+    ['psa', () => attestation.verifyPsa(vectorBytes('psa/psatoken-tfm-psa-iot-1.sign1.cbor'), { at: new RealDate('2025-01-01T00:00:00Z'), endorsements: [vectorBytes('psa/tfm-iak-public.pem')] })],
+    ['sev-snp', () => attestation.verifySevSnp(vectorBytes('sev-snp/trustee-test-vlek-report.bin'), { at: new RealDate('2025-06-01T00:00:00Z'), endorsements: [vectorBytes('sev-snp/trustee-test-vlek.der')] })],
+    ['tdx', () => attestation.verifyTdx(vectorBytes('tdx/dcap-qvl-tdx-quote.bin'), { at: new RealDate('2025-07-01T00:00:00Z'), endorsements: [vectorBytes('tdx/dcap-qvl-tdx-quote.collateral.json')] })],
+    ['sgx', () => attestation.verifySgx(vectorBytes('sgx/dcap-qvl-sgx-quote.bin'), { at: new RealDate('2025-07-01T00:00:00Z'), endorsements: [vectorBytes('sgx/dcap-qvl-sgx-quote.collateral.json')] })],
+  ];
+  for (const [name, run] of runs) {
+    const results: string[] = [];
+    for (const fake of [RealDate.parse('1980-01-01T00:00:00Z'), RealDate.parse('2100-01-01T00:00:00Z')]) {
+      attestation.clearCertificateCache();
+      globalThis.Date = fakeClock(fake);
+      try {
+        const claims = await run();
+        results.push(JSON.stringify({ ...claims, measurement: Buffer.from(claims.measurement).toString('hex') }));
+      } finally {
+        globalThis.Date = RealDate;
+      }
+    }
+    assert.equal(results[0], results[1], name);
+  }
+});
