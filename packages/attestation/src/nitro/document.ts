@@ -9,8 +9,8 @@ import { attestationFailure } from '../platform.ts';
 export interface NitroDocument {
   /** The enclave's module id, e.g. "i-0bee...-enc0194...". */
   moduleId: string;
-  /** The PCR digest algorithm; always "SHA384" today. */
-  digest: 'SHA384' | 'SHA256' | 'SHA512';
+  /** The PCR digest algorithm: "SHA384", the only one AWS defines. */
+  digest: 'SHA384';
   /** Milliseconds since the epoch when the NSM produced the document. */
   timestamp: number;
   /** PCR index to value. */
@@ -27,7 +27,7 @@ export interface NitroDocument {
   nonce?: Uint8Array;
 }
 
-const PCR_LENGTHS = { SHA256: 32, SHA384: 48, SHA512: 64 } as const;
+const PCR_LENGTH = 48;
 const MAX_PCRS = 32;
 const MAX_OPTIONAL = { public_key: 1024, user_data: 512, nonce: 512 } as const;
 
@@ -56,7 +56,7 @@ export function decodeNitroDocument(payload: Uint8Array): NitroDocument {
   const moduleId = fields.get('module_id');
   if (typeof moduleId !== 'string' || moduleId.length === 0) fail('module_id is not a non-empty text string');
   const digest = fields.get('digest');
-  if (digest !== 'SHA384' && digest !== 'SHA256' && digest !== 'SHA512') fail(`digest is ${JSON.stringify(digest)}, not SHA256/SHA384/SHA512`);
+  if (digest !== 'SHA384') fail(`digest is ${JSON.stringify(digest)}, not SHA384`);
   const timestamp = fields.get('timestamp');
   if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp <= 0) fail('timestamp is not a positive integer');
   const pcrMap = fields.get('pcrs');
@@ -64,9 +64,7 @@ export function decodeNitroDocument(payload: Uint8Array): NitroDocument {
   const pcrs = new Map<number, Uint8Array>();
   for (const [index, value] of pcrMap) {
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= MAX_PCRS) fail(`pcrs has an invalid index ${String(index)}`);
-    if (!(value instanceof Uint8Array) || value.byteLength !== PCR_LENGTHS[digest]) {
-      fail(`pcrs[${index}] is not a ${PCR_LENGTHS[digest]}-byte ${digest} value`);
-    }
+    if (!(value instanceof Uint8Array) || value.byteLength !== PCR_LENGTH) fail(`pcrs[${index}] is not a ${PCR_LENGTH}-byte SHA384 value`);
     pcrs.set(index, value);
   }
   const certificate = fields.get('certificate');

@@ -113,7 +113,7 @@ test('explicit trust anchors that do not include cabundle[0] are refused', async
 });
 
 /** A document as an NSM would make it, under a self-made PKI. */
-async function forgedDocument(fields: { nonce?: Uint8Array; userData?: Uint8Array; pcr0?: Uint8Array; alg?: 'ES256'; tagged?: boolean }) {
+async function forgedDocument(fields: { nonce?: Uint8Array; userData?: Uint8Array; pcr0?: Uint8Array; alg?: 'ES256'; tagged?: boolean; overrides?: Map<string, unknown> }) {
   const root = await createTestCertificate({ subject: 'CN=Self-made Nitro Root', curve: 'P-384' });
   const intermediate = await createTestCertificate({ subject: 'CN=Self-made Intermediate', issuer: root, ca: true, curve: 'P-384' });
   const leaf = await createTestCertificate({ subject: 'CN=i-0000.enclave', issuer: intermediate, curve: fields.alg === 'ES256' ? 'P-256' : 'P-384' });
@@ -130,6 +130,7 @@ async function forgedDocument(fields: { nonce?: Uint8Array; userData?: Uint8Arra
       ['public_key', null],
       ['user_data', fields.userData ?? null],
       ['nonce', fields.nonce ?? null],
+      ...(fields.overrides ?? new Map<string, unknown>()),
     ]),
   );
   const evidence = await signCoseSign1(payload, leaf.keys.privateKey, fields.alg ?? 'ES384', new Map(), { tagged: fields.tagged ?? false });
@@ -176,4 +177,21 @@ test('a document wrapped in COSE tag 18 is accepted too', async () => {
   const claims = await verifyNitro(evidence, { at: new Date('2030-01-01T00:00:00Z'), trustAnchors: [root.pem] });
   assert.equal(claims.nonce, undefined);
   assert.equal(claims.reportData, undefined);
+});
+
+test('malformed attestation documents are refused precisely', async () => {
+  const cases: [string, unknown, RegExp][] = [
+    ['digest', 'SHA256', /digest is "SHA256", not SHA384/],
+    ['pcrs', new Map([[0, new Uint8Array(32)]]), /pcrs\[0\] is not a 48-byte SHA384 value/],
+    ['pcrs', new Map(), /pcrs is not a map of 1 to 32 entries/],
+    ['module_id', '', /module_id is not a non-empty text string/],
+    ['timestamp', -1, /timestamp is not a positive integer/],
+    ['cabundle', [], /cabundle is not a non-empty array/],
+    ['user_data', new Uint8Array(513), /user_data is 513 bytes, more than the 512 allowed/],
+    ['nonce', 'text', /nonce is not a byte string or null/],
+  ];
+  for (const [key, value, pattern] of cases) {
+    const { evidence, root } = await forgedDocument({ overrides: new Map([[key, value]]) });
+    await assert.rejects(verifyNitro(evidence, { at: new Date('2030-01-01T00:00:00Z'), trustAnchors: [root.pem] }), refusal(new RegExp(`^nitro: attestation document: ${pattern.source}$`)), pattern.source);
+  }
 });

@@ -25,8 +25,8 @@ export interface TestCertificateOptions {
   subject: string;
   /** The issuer; absent for a self-signed root. */
   issuer?: TestCertificate;
-  /** Curve of the new key. @default 'P-256' */
-  curve?: 'P-256' | 'P-384';
+  /** The new key: an ECDSA curve, or RSA-PSS (2048 bits, SHA-384, as AMD's keys sign). @default 'P-256' */
+  curve?: 'P-256' | 'P-384' | 'RSA-PSS';
   /** Reuse these keys instead of generating new ones. */
   keys?: webcrypto.CryptoKeyPair;
   /** @default 2020-01-01 */
@@ -54,10 +54,26 @@ export function generateEcKeys(curve: 'P-256' | 'P-384' = 'P-256'): Promise<webc
   return crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: curve }, true, ['sign', 'verify']);
 }
 
+function generateKeys(kind: 'P-256' | 'P-384' | 'RSA-PSS'): Promise<webcrypto.CryptoKeyPair> {
+  if (kind !== 'RSA-PSS') return generateEcKeys(kind);
+  return crypto.subtle.generateKey(
+    { name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-384' },
+    true,
+    ['sign', 'verify'],
+  ) as Promise<webcrypto.CryptoKeyPair>;
+}
+
+/** The signature algorithm a signing key implies. */
+function signingAlgorithm(key: webcrypto.CryptoKey): webcrypto.EcdsaParams | webcrypto.RsaPssParams {
+  const algorithm = key.algorithm as webcrypto.EcKeyAlgorithm;
+  if (algorithm.name === 'RSA-PSS') return { name: 'RSA-PSS', saltLength: 48, hash: 'SHA-384' } as webcrypto.RsaPssParams;
+  return { name: 'ECDSA', hash: HASH_FOR_CURVE[algorithm.namedCurve as 'P-256' | 'P-384'] };
+}
+
 /** Builds one test certificate, self-signed when no issuer is given. */
 export async function createTestCertificate(options: TestCertificateOptions): Promise<TestCertificate> {
   const curve = options.curve ?? 'P-256';
-  const keys = options.keys ?? (await generateEcKeys(curve));
+  const keys = options.keys ?? (await generateKeys(curve));
   const isCa = options.ca ?? options.issuer === undefined;
   const extensions: x509.Extension[] = [];
   if (options.bare !== true) {
@@ -67,7 +83,6 @@ export async function createTestCertificate(options: TestCertificateOptions): Pr
   }
   extensions.push(...(options.extensions ?? []));
   const signer = options.issuer;
-  const signingCurve = ((signer?.keys ?? keys).privateKey.algorithm as webcrypto.EcKeyAlgorithm).namedCurve as 'P-256' | 'P-384';
   const serialNumber = options.serialNumber ?? Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^0/, '1');
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber,
@@ -77,7 +92,7 @@ export async function createTestCertificate(options: TestCertificateOptions): Pr
     notAfter: options.notAfter ?? new Date('2040-01-01T00:00:00Z'),
     publicKey: keys.publicKey,
     signingKey: (signer?.keys ?? keys).privateKey,
-    signingAlgorithm: { name: 'ECDSA', hash: HASH_FOR_CURVE[signingCurve] },
+    signingAlgorithm: signingAlgorithm((signer?.keys ?? keys).privateKey),
     extensions,
   });
   return { der: new Uint8Array(certificate.rawData), pem: certificate.toString('pem'), keys, subject: options.subject };

@@ -145,9 +145,9 @@ test('truncated and malformed reports are refused', async () => {
 // A self-made AMD-like PKI lets the tests sign reports with chosen fields.
 const amdOid = '1.3.6.1.4.1.3704.1';
 const integer = (value: number) => new Uint8Array(value < 0x80 ? [2, 1, value] : [2, 2, 0, value]);
-async function selfMadeVcek(family: 'Milan' | 'Turin', tcb: { bl: number; tee: number; snp: number; ucode: number; fmc?: number }, hwId: Uint8Array) {
-  const ark = await createTestCertificate({ subject: `CN=ARK-${family}`, curve: 'P-384' });
-  const ask = await createTestCertificate({ subject: `CN=SEV-${family}`, issuer: ark, ca: true, curve: 'P-384' });
+async function selfMadeVcek(family: 'Milan' | 'Turin', tcb: { bl: number; tee: number; snp: number; ucode: number; fmc?: number }, hwId: Uint8Array, keys: 'RSA-PSS' | 'P-384' = 'RSA-PSS') {
+  const ark = await createTestCertificate({ subject: `CN=ARK-${family}`, curve: keys });
+  const ask = await createTestCertificate({ subject: `CN=SEV-${family}`, issuer: ark, ca: true, curve: keys });
   const extensions = [
     new x509.Extension(`${amdOid}.2`, false, new Uint8Array([0x16, family.length, ...Buffer.from(family)])),
     new x509.Extension(`${amdOid}.3.1`, false, integer(tcb.bl)),
@@ -227,4 +227,17 @@ test('self-made reports: debug policy, TCB and chip-id binding, Turin layout, ve
   const turinClaims = await verifySevSnp(turinReport, { ...options, endorsements: [turin.vcek.der, turin.ask.der], trustAnchors: [turin.ark.pem] });
   assert.equal(turinClaims.details.chipFamily, 'Turin');
   assert.deepEqual(turinClaims.details.reportedTcb, { fmc: 1, bootloader: 2, tee: 3, snp: 4, microcode: 5, raw: '0500000004030201' });
+});
+
+test('a VCEK chain not signed with RSASSA-PSS SHA-384 is refused', async () => {
+  const chipId = new Uint8Array(64).fill(3);
+  const { ark, ask, vcek } = await selfMadeVcek('Milan', { bl: 1, tee: 0, snp: 2, ucode: 3 }, chipId, 'P-384');
+  const report = await signReport((bytes) => {
+    bytes.set([1, 0, 0, 0, 0, 0, 2, 3], 0x180);
+    bytes.set(chipId, 0x1a0);
+  }, vcek);
+  await assert.rejects(
+    verifySevSnp(report, { at: new Date('2030-01-01T00:00:00Z'), endorsements: [vcek.der, ask.der], trustAnchors: [ark.pem] }),
+    refusal(/^sev-snp: VCEK is signed with ECDSA\/SHA-384, not RSASSA-PSS SHA-384$/),
+  );
 });

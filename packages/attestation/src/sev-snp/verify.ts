@@ -107,6 +107,13 @@ export async function verifySevSnp(evidence: Uint8Array, options: VerifyOptions)
   const issuerCn = keyName === 'VCEK' ? `SEV-${family}` : `SEV-VLEK-${family}`;
   const pinnedIssuer = keyName === 'VCEK' ? AMD_ROOTS[family].ask : AMD_ROOTS[family].asvk;
   const issuer = certificates.find((certificate) => commonName(certificate) === issuerCn) ?? parseCertificate(pinnedIssuer, issuerName);
+  // AMD signs every link with RSASSA-PSS SHA-384; anything else is not an AMD certificate.
+  for (const [name, certificate] of [[keyName, leaf], [issuerName, issuer]] as const) {
+    const algorithm = certificate.certificate.signatureAlgorithm as { name: string; hash?: { name: string } };
+    if (algorithm.name !== 'RSA-PSS' || algorithm.hash?.name !== 'SHA-384') {
+      fail(`${name} is signed with ${algorithm.name}${algorithm.hash === undefined ? '' : `/${algorithm.hash.name}`}, not RSASSA-PSS SHA-384`);
+    }
+  }
   await verifyCertificateChain([leaf.der, issuer.der], options.trustAnchors ?? [AMD_ROOTS[family].ark], at, {
     context: `${PLATFORM}: certificate chain`,
     names: [keyName, issuerName],
