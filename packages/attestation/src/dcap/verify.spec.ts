@@ -177,3 +177,20 @@ test('rawJsonMember returns the exact text of a member', () => {
   const trustee = vectorText('tdx/trustee-tcbInfo.json');
   assert.deepEqual(JSON.parse(rawJsonMember(trustee, 'tcbInfo')!), JSON.parse(trustee).tcbInfo);
 });
+
+test('SGX: binding, a self-made root and truncation are refused like TDX', async () => {
+  const sgx = byId('sgx/dcap-qvl-sgx-quote');
+  const quote = vectorBytes(sgx.file);
+  const options: VerifyOptions = { at: new Date(sgx.verification_time!), endorsements: collateralOf(sgx) };
+  const reportData = fromHex((sgx.facts as Record<string, any>).report_data);
+  await verifySgx(quote, { ...options, expectedCsrHash: reportData.slice(0, 32), expectedNonce: reportData.slice(32) });
+  await assert.rejects(verifySgx(quote, { ...options, expectedCsrHash: new Uint8Array(32).fill(1) }), refusal(/^sgx: report data binds CSR hash 48656c6c6f2c20776f726c6421.* but (01){32} was expected$/));
+  await assert.rejects(verifySgx(quote, { ...options, expectedNonce: new Uint8Array(32).fill(1) }), refusal(/^sgx: report data binds nonce 0{64} but (01){32} was expected$/));
+  const root = await createTestCertificate({ subject: 'CN=Intel SGX Root CA, O=Intel Corporation, L=Santa Clara, ST=CA, C=US' });
+  await assert.rejects(verifySgx(quote, { ...options, trustAnchors: [root.pem] }), refusal(/^sgx: PCK certificate chain: root CA certificate signature does not verify with the trust anchor/));
+  for (const length of [0, 47, 431, 432, 1000, quote.length - 1]) {
+    await assert.rejects(verifySgx(quote.subarray(0, length), options), refusal(/^sgx: quote: truncated: /), `length ${length}`);
+  }
+  // After the PCK certificate expires, the quote is refused whatever the collateral says.
+  await assert.rejects(verifySgx(quote, { at: new Date('2030-09-21T00:00:00Z') }), refusal(/^sgx: PCK certificate chain: PCK certificate expired at 2030-09-20T21:53:43Z/));
+});
