@@ -13,8 +13,9 @@ import {
   derToPem,
   issueIsolateCertificate,
 } from '@veracruz-ts/attestation/certificates';
-import { createIdentity, type FileRights, type Identity, nativeModuleSpecialFile, parsePolicy, type Policy } from '@veracruz-ts/policy';
-import type { ExecutionEngine } from '../index.ts';
+import { createIdentity, type FileRights, type Identity, parsePolicy, type Policy } from '@veracruz-ts/policy';
+import { ExecutionEngine } from '../engine/engine.ts';
+import { servicesFromPolicy } from '../services/registry.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
 import { SessionManager } from './session-manager.ts';
 
@@ -134,12 +135,8 @@ export async function startInProcess(
   options: { maxMessageBytes?: number; engine?: ExecutionEngine } = {},
 ): Promise<InProcessComputation> {
   const policy = await parsePolicy(policyText);
-  const services = policy.native_modules.flatMap((module) => {
-    const specialFile = nativeModuleSpecialFile(module);
-    return specialFile === undefined ? [] : [{ name: module.name, specialFile }];
-  });
-  const vfs = new VirtualFileSystem({ services });
-  const engine = options.engine ?? new (await import('../index.ts')).ExecutionEngine();
+  const vfs = new VirtualFileSystem({ services: servicesFromPolicy(policy.native_modules) });
+  const engine = options.engine ?? new ExecutionEngine();
   let signalShutdown = (): void => {};
   const shutdown = new Promise<void>((resolve) => (signalShutdown = resolve));
   const sessionErrors: string[] = [];
