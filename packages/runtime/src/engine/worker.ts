@@ -1,0 +1,122 @@
+/**
+ * The engine's worker thread: instantiates one prepared program and runs `_start`. Every system
+ * call is forwarded to the runtime thread through a shared control block (Atomics.wait here,
+ * Atomics.waitAsync there); the program's memory is shared, so no buffers are copied. The worker
+ * holds no file-system state, so terminating it at any moment loses nothing.
+ *
+ * Started by the engine with `workerData[ENGINE_WORKER_MARKER] === true`; when this file is part of
+ * a bundle, loading the bundle in such a worker starts the loop too.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
+import { SYSTEM_CALLS } from '../wasi/signatures.ts';
+import { INSTRUMENT_EXPORTS } from './instrument.ts';
+import { MEMORY_IMPORT } from './prepare-module.ts';
+
+/** Key set in `workerData` of engine workers. */
+export const ENGINE_WORKER_MARKER = '__veracruzEngineWorker';
+
+/** Control block layout (Int32 slots) shared between the worker and the runtime thread. */
+export const Control = {
+  state: 0,
+  call: 1,
+  result: 2,
+  /** Number of Int32 slots before the i64 argument area. */
+  header: 4,
+  /** Number of i64 argument slots. */
+  argumentSlots: 12,
+} as const;
+
+/** Values of the state slot. */
+export const ControlState = { idle: 0, request: 1, response: 2, shutdown: 3 } as const;
+
+/** Size in bytes of the shared control block. */
+export const CONTROL_BYTES = Control.header * 4 + Control.argumentSlots * 8;
+
+/** What the runtime thread sends to start a program. */
+export interface RunMessage {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  /** Fuel budget when the module is metered. */
+  fuel?: bigint;
+}
+
+/** How the program ended, as the worker saw it. */
+export type WorkerResult =
+  | { kind: 'returned' }
+  | { kind: 'exit'; exitCode: number }
+  | { kind: 'trap'; message: string; fuelExhausted: boolean; growRefused: boolean; fuelLeft?: bigint }
+  | { kind: 'link-error'; message: string };
+
+class ProgramExit {
+  readonly exitCode: number;
+  constructor(exitCode: number) {
+    this.exitCode = exitCode;
+  }
+}
+
+function run(message: RunMessage): WorkerResult {
+  const state = new Int32Array(message.control, 0, Control.header);
+  const argumentSlots = new BigInt64Array(message.control, Control.header * 4, Control.argumentSlots);
+  const syscall = (call: number, args: ArrayLike<number | bigint>): number => {
+    for (let index = 0; index < args.length; index++) {
+      const value = args[index] as number | bigint;
+      argumentSlots[index] = typeof value === 'bigint' ? value : BigInt(value >>> 0);
+    }
+    state[Control.call] = call;
+    Atomics.store(state, Control.state, ControlState.request);
+    Atomics.notify(state, Control.state);
+    while (Atomics.load(state, Control.state) === ControlState.request) Atomics.wait(state, Control.state, ControlState.request);
+    const result = state[Control.result] as number;
+    Atomics.store(state, Control.state, ControlState.idle);
+    return result;
+  };
+  const imports: Record<string, Record<string, unknown>> = { [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: message.memory } };
+  SYSTEM_CALLS.forEach((entry, call) => {
+    const module = (imports[entry.module] ??= {});
+    module[entry.name] = entry.name === 'proc_exit'
+      ? (code: number) => {
+        syscall(call, [code]);
+        throw new ProgramExit(code >>> 0);
+      }
+      : (...args: (number | bigint)[]) => syscall(call, args);
+  });
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(message.module, imports as WebAssembly.Imports);
+  } catch (reason) {
+    return { kind: 'link-error', message: reason instanceof Error ? reason.message : String(reason) };
+  }
+  const fuel = instance.exports[INSTRUMENT_EXPORTS.fuel] as WebAssembly.Global | undefined;
+  if (fuel !== undefined && message.fuel !== undefined) fuel.value = message.fuel;
+  else if (fuel !== undefined) fuel.value = 2n ** 62n;
+  try {
+    (instance.exports._start as () => void)();
+    return { kind: 'returned' };
+  } catch (reason) {
+    if (reason instanceof ProgramExit) return { kind: 'exit', exitCode: reason.exitCode };
+    const refused = instance.exports[INSTRUMENT_EXPORTS.growRefused] as WebAssembly.Global | undefined;
+    const left = fuel?.value as bigint | undefined;
+    return {
+      kind: 'trap',
+      message: reason instanceof Error ? reason.message : String(reason),
+      fuelExhausted: message.fuel !== undefined && left !== undefined && left < 0n,
+      growRefused: refused !== undefined && refused.value !== 0,
+      ...(left === undefined ? {} : { fuelLeft: left }),
+    };
+  }
+}
+
+/** Runs the engine worker loop in this thread (a worker started by the engine). */
+export function startEngineWorker(): void {
+  const port = parentPort;
+  if (port === null) throw new Error('startEngineWorker: not in a worker thread');
+  // Flags are process-wide; repeated here so a bundle that starts workers first still gets them.
+  setFlagsFromString('--no-liftoff');
+  port.on('message', (message: RunMessage) => {
+    port.postMessage(run(message));
+  });
+}
+
+if (!isMainThread && (workerData as Record<string, unknown> | null)?.[ENGINE_WORKER_MARKER] === true) startEngineWorker();

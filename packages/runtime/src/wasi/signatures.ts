@@ -1,0 +1,72 @@
+/**
+ * Every import the runtime provides to programs, with its parameter kinds: `i` = i32, `I` = i64.
+ * All return an i32 errno except `proc_exit` (no result). This table drives the worker's import
+ * functions, the main thread's argument decoding and the import check (vc-wc).
+ */
+export const WASI_MODULE = 'wasi_snapshot_preview1';
+/** The Veracruz extension module (`fd_create`). */
+export const VERACRUZ_MODULE = 'veracruz_si';
+
+/** `wasi_snapshot_preview1` function name → parameter kinds. */
+export const WASI_SIGNATURES = {
+  args_get: 'ii',
+  args_sizes_get: 'ii',
+  environ_get: 'ii',
+  environ_sizes_get: 'ii',
+  clock_res_get: 'ii',
+  clock_time_get: 'iIi',
+  fd_advise: 'iIIi',
+  fd_allocate: 'iII',
+  fd_close: 'i',
+  fd_datasync: 'i',
+  fd_fdstat_get: 'ii',
+  fd_fdstat_set_flags: 'ii',
+  fd_fdstat_set_rights: 'iII',
+  fd_filestat_get: 'ii',
+  fd_filestat_set_size: 'iI',
+  fd_filestat_set_times: 'iIIi',
+  fd_pread: 'iiiIi',
+  fd_prestat_get: 'ii',
+  fd_prestat_dir_name: 'iii',
+  fd_pwrite: 'iiiIi',
+  fd_read: 'iiii',
+  fd_readdir: 'iiiIi',
+  fd_renumber: 'ii',
+  fd_seek: 'iIii',
+  fd_sync: 'i',
+  fd_tell: 'ii',
+  fd_write: 'iiii',
+  path_create_directory: 'iii',
+  path_filestat_get: 'iiiii',
+  path_filestat_set_times: 'iiiiIIi',
+  path_link: 'iiiiiii',
+  path_open: 'iiiiiIIii',
+  path_readlink: 'iiiiii',
+  path_remove_directory: 'iii',
+  path_rename: 'iiiiii',
+  path_symlink: 'iiiii',
+  path_unlink_file: 'iii',
+  poll_oneoff: 'iiii',
+  proc_exit: 'i',
+  proc_raise: 'i',
+  sched_yield: '',
+  random_get: 'ii',
+  sock_accept: 'iii',
+  sock_recv: 'iiiiii',
+  sock_send: 'iiiii',
+  sock_shutdown: 'ii',
+} as const;
+
+/** `veracruz_si` function name → parameter kinds. */
+export const VERACRUZ_SIGNATURES = {
+  fd_create: 'i',
+} as const;
+
+/** The name of a WASI preview1 function the runtime implements. */
+export type WasiFunctionName = keyof typeof WASI_SIGNATURES;
+
+/** Every system call as `module.name` with its kinds, indexed by a stable call number. */
+export const SYSTEM_CALLS: readonly { module: string; name: string; kinds: string }[] = [
+  ...Object.entries(WASI_SIGNATURES).map(([name, kinds]) => ({ module: WASI_MODULE, name, kinds })),
+  ...Object.entries(VERACRUZ_SIGNATURES).map(([name, kinds]) => ({ module: VERACRUZ_MODULE, name, kinds })),
+];

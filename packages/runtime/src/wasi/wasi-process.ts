@@ -1,0 +1,814 @@
+import { randomFillSync } from 'node:crypto';
+import type { FileRights } from '@veracruz-ts/policy';
+import { ALL_RIGHTS, Right, resolveRights } from '@veracruz-ts/policy';
+import { Errno, FsFailure, errnoName } from '../vfs/errno.ts';
+import type { VirtualFileSystem } from '../vfs/file-system.ts';
+import { joinComponents } from '../vfs/file-system.ts';
+import type { DirectoryNode, FileNode, VfsNode } from '../vfs/nodes.ts';
+import type { Descriptor, OpenDirectory, OpenFile } from './descriptors.ts';
+import { DescriptorTable } from './descriptors.ts';
+import { SYSTEM_CALLS } from './signatures.ts';
+
+/** Live standard streams (vc-fee): when set, they replace the VFS std stream files. */
+export interface StreamHooks {
+  /** Next bytes of standard input (at most `max`), an empty array or null at end of input. */
+  stdin?: (max: number) => Promise<Uint8Array | null>;
+  /** Called with each chunk the program writes to fd 1. */
+  stdout?: (data: Uint8Array) => void;
+  /** Called with each chunk the program writes to fd 2. */
+  stderr?: (data: Uint8Array) => void;
+}
+
+/** What a {@link WasiProcess} needs to know about the program it serves. */
+export interface WasiProcessOptions {
+  vfs: VirtualFileSystem;
+  /** The rights the program runs with. */
+  rights: readonly FileRights[];
+  /** argv, including argv[0]. */
+  args: readonly string[];
+  env: Readonly<Record<string, string>>;
+  /** Whether the clocks may be read (policy `enable_clock`); else clock calls return EACCES as in Veracruz. */
+  enableClock: boolean;
+  strace?: (line: string) => void;
+  streams?: StreamHooks;
+}
+
+const FILETYPE = { UNKNOWN: 0, CHARACTER_DEVICE: 2, DIRECTORY: 3, REGULAR_FILE: 4 } as const;
+const OFLAGS = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
+const FDFLAGS = { APPEND: 1, DSYNC: 2, NONBLOCK: 4, RSYNC: 8, SYNC: 16 } as const;
+const FSTFLAGS = { ATIM: 1, ATIM_NOW: 2, MTIM: 4, MTIM_NOW: 8 } as const;
+const WHENCE = { SET: 0, CUR: 1, END: 2 } as const;
+/** Largest file offset/size a program may reach (2^53 - 1 bytes). */
+const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
+const KNOWN_RIGHTS = BigInt(ALL_RIGHTS);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Thrown (through the worker) when the program called `proc_exit`. */
+export interface ExitRequest {
+  exitCode: number;
+}
+
+function fail(errno: number, what = ''): never {
+  throw new FsFailure(errno, what);
+}
+
+function nowNanoseconds(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+/**
+ * The WASI preview1 system calls of one running program, executed in the runtime's thread over the
+ * shared VFS, with the program's rights checked on every call. The program's linear memory is
+ * shared with this thread, so calls read and write it directly.
+ */
+export class WasiProcess {
+  readonly #vfs: VirtualFileSystem;
+  readonly #rights: readonly FileRights[];
+  readonly #table: DescriptorTable;
+  readonly #args: Uint8Array[];
+  readonly #env: Uint8Array[];
+  readonly #enableClock: boolean;
+  readonly #strace: ((line: string) => void) | undefined;
+  readonly #streams: StreamHooks;
+  #memory: WebAssembly.Memory | undefined;
+  /** Set once the program called proc_exit. */
+  exitCode: number | undefined;
+
+  constructor(options: WasiProcessOptions) {
+    this.#vfs = options.vfs;
+    this.#rights = options.rights;
+    this.#table = new DescriptorTable(options.vfs, options.rights);
+    this.#args = options.args.map((arg) => encoder.encode(`${arg}\0`));
+    this.#env = Object.entries(options.env).map(([key, value]) => encoder.encode(`${key}=${value}\0`));
+    this.#enableClock = options.enableClock;
+    this.#strace = options.strace;
+    this.#streams = options.streams ?? {};
+  }
+
+  /** Attaches the program's (shared) linear memory. */
+  attachMemory(memory: WebAssembly.Memory): void {
+    this.#memory = memory;
+  }
+
+  /**
+   * Runs system call number `call` (an index into SYSTEM_CALLS) with raw arguments (i32 as
+   * unsigned numbers, i64 as bigints); returns the errno (or a promise of it for calls that wait).
+   */
+  dispatch(call: number, args: readonly (number | bigint)[]): number | Promise<number> {
+    const entry = SYSTEM_CALLS[call];
+    if (entry === undefined) return Errno.NOSYS;
+    const handler = this.#handlers[entry.name];
+    let result: number | Promise<number>;
+    try {
+      result = handler === undefined ? Errno.NOSYS : handler(...args);
+    } catch (reason) {
+      if (reason instanceof FsFailure) result = reason.errno;
+      else if (reason instanceof RangeError) result = Errno.FAULT;
+      else throw reason;
+    }
+    if (this.#strace !== undefined) {
+      const strace = this.#strace;
+      const line = `${entry.name}(${args.map((arg) => String(arg)).join(', ')})`;
+      if (typeof result === 'number') strace(`${line} = ${errnoName(result)}`);
+      else result.then((errno) => strace(`${line} = ${errnoName(errno)}`), () => undefined);
+    }
+    return result;
+  }
+
+  // ---- memory helpers ----
+
+  #bytes(): Uint8Array {
+    if (this.#memory === undefined) throw new Error('memory not attached');
+    return new Uint8Array(this.#memory.buffer);
+  }
+
+  #view(): DataView {
+    if (this.#memory === undefined) throw new Error('memory not attached');
+    return new DataView(this.#memory.buffer);
+  }
+
+  #range(pointer: number, length: number): Uint8Array {
+    const bytes = this.#bytes();
+    if (pointer + length > bytes.length) fail(Errno.FAULT);
+    return bytes.subarray(pointer, pointer + length);
+  }
+
+  #string(pointer: number, length: number): string {
+    try {
+      return decoder.decode(this.#range(pointer, length).slice());
+    } catch (reason) {
+      if (reason instanceof FsFailure) throw reason;
+      return fail(Errno.ILSEQ);
+    }
+  }
+
+  #u32(pointer: number, value: number): void {
+    this.#view().setUint32(pointer, value, true);
+  }
+
+  #u64(pointer: number, value: bigint | number): void {
+    this.#view().setBigUint64(pointer, BigInt(value), true);
+  }
+
+  #iovecs(pointer: number, count: number): Uint8Array[] {
+    const view = this.#view();
+    const buffers: Uint8Array[] = [];
+    for (let index = 0; index < count; index++) {
+      const base = view.getUint32(pointer + index * 8, true);
+      const length = view.getUint32(pointer + index * 8 + 4, true);
+      buffers.push(this.#range(base, length));
+    }
+    return buffers;
+  }
+
+  // ---- descriptor helpers ----
+
+  #descriptor(fd: number, need: number): Descriptor {
+    const descriptor = this.#table.get(fd);
+    if (descriptor === undefined) fail(Errno.BADF);
+    if ((descriptor.rightsBase & need) !== need) fail(Errno.ACCES);
+    return descriptor;
+  }
+
+  #file(fd: number, need: number): OpenFile | Extract<Descriptor, { type: 'stream' }> {
+    const descriptor = this.#descriptor(fd, need);
+    if (descriptor.type === 'directory') fail(Errno.ISDIR);
+    return descriptor;
+  }
+
+  #directory(fd: number, need: number): OpenDirectory {
+    const descriptor = this.#table.get(fd);
+    if (descriptor === undefined) fail(Errno.BADF);
+    if (descriptor.type !== 'directory') fail(Errno.NOTDIR);
+    if ((descriptor.rightsBase & need) !== need) fail(Errno.ACCES);
+    return descriptor;
+  }
+
+  /**
+   * Resolves a path relative to a directory descriptor to absolute components, refusing absolute
+   * paths and any `..` that would climb above the descriptor's pre-open (ENOTCAPABLE).
+   */
+  #resolve(directory: OpenDirectory, pointer: number, length: number): string[] {
+    const path = this.#string(pointer, length);
+    if (path.includes('\0')) fail(Errno.ILSEQ);
+    if (path.startsWith('/')) fail(Errno.NOTCAPABLE, path);
+    const components = [...directory.components];
+    for (const part of path.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        if (components.length <= directory.root.length) fail(Errno.NOTCAPABLE, path);
+        components.pop();
+      } else {
+        components.push(part);
+      }
+    }
+    return components;
+  }
+
+  /**
+   * The rights the principal's policy grants over an absolute path (longest entry). Intersected
+   * with every descriptor-derived right, so that a path reached through a shorter pre-open never
+   * gets more than the entry that covers it most closely.
+   */
+  #pathRights(components: readonly string[]): number {
+    return resolveRights(this.#rights, joinComponents(components))?.rights ?? 0;
+  }
+
+  #requirePath(directory: OpenDirectory, components: readonly string[], need: number): void {
+    if ((directory.rightsBase & need) !== need || (this.#pathRights(components) & need) !== need) fail(Errno.ACCES);
+  }
+
+  #lookup(components: readonly string[]): VfsNode | undefined {
+    return this.#vfs.lookup(components);
+  }
+
+  #parentDirectory(components: readonly string[]): DirectoryNode {
+    const parent = this.#lookup(components.slice(0, -1));
+    if (parent === undefined) fail(Errno.NOENT);
+    if (parent.kind !== 'directory') fail(Errno.NOTDIR);
+    return parent;
+  }
+
+  #filestat(pointer: number, node: VfsNode | undefined, filetype: number, size: number): void {
+    const view = this.#view();
+    view.setBigUint64(pointer, 0n, true);
+    view.setBigUint64(pointer + 8, BigInt(node?.inode ?? 0), true);
+    view.setUint8(pointer + 16, filetype);
+    for (let pad = 17; pad < 24; pad++) view.setUint8(pointer + pad, 0);
+    view.setBigUint64(pointer + 24, 1n, true);
+    view.setBigUint64(pointer + 32, BigInt(size), true);
+    view.setBigUint64(pointer + 40, node?.times.accessed ?? 0n, true);
+    view.setBigUint64(pointer + 48, node?.times.modified ?? 0n, true);
+    view.setBigUint64(pointer + 56, node?.times.changed ?? 0n, true);
+  }
+
+  #nodeStat(pointer: number, node: VfsNode): void {
+    if (node.kind === 'directory') this.#filestat(pointer, node, FILETYPE.DIRECTORY, 0);
+    else this.#filestat(pointer, node, FILETYPE.REGULAR_FILE, node.data.size);
+  }
+
+  #setTimes(node: VfsNode, accessed: bigint, modified: bigint, flags: number): void {
+    if ((flags & FSTFLAGS.ATIM && flags & FSTFLAGS.ATIM_NOW) || (flags & FSTFLAGS.MTIM && flags & FSTFLAGS.MTIM_NOW)) fail(Errno.INVAL);
+    if ((flags & (FSTFLAGS.ATIM_NOW | FSTFLAGS.MTIM_NOW)) !== 0 && !this.#enableClock) fail(Errno.ACCES);
+    const now = flags & (FSTFLAGS.ATIM_NOW | FSTFLAGS.MTIM_NOW) ? nowNanoseconds() : 0n;
+    if (flags & FSTFLAGS.ATIM) node.times.accessed = accessed;
+    if (flags & FSTFLAGS.ATIM_NOW) node.times.accessed = now;
+    if (flags & FSTFLAGS.MTIM) node.times.modified = modified;
+    if (flags & FSTFLAGS.MTIM_NOW) node.times.modified = now;
+  }
+
+  #streamNode(descriptor: Extract<Descriptor, { type: 'stream' }>): FileNode {
+    return this.#vfs.stream(descriptor.stream);
+  }
+
+  /** Writes gathered buffers through a descriptor at `position` (or its offset); returns bytes written. */
+  #write(descriptor: OpenFile | Extract<Descriptor, { type: 'stream' }>, buffers: Uint8Array[], position: number | undefined): number {
+    let total = 0;
+    for (const buffer of buffers) total += buffer.length;
+    if (descriptor.type === 'stream') {
+      const hook = descriptor.stream === 'stdout' ? this.#streams.stdout : descriptor.stream === 'stderr' ? this.#streams.stderr : undefined;
+      if (hook !== undefined) {
+        for (const buffer of buffers) if (buffer.length > 0) hook(buffer.slice());
+        return total;
+      }
+      const node = this.#streamNode(descriptor);
+      const start = descriptor.stream === 'stdin' ? descriptor.offset : node.data.size;
+      if (start + total > MAX_OFFSET) fail(Errno.FBIG);
+      let at = start;
+      for (const buffer of buffers) {
+        node.data.write(at, buffer);
+        at += buffer.length;
+      }
+      if (descriptor.stream === 'stdin') descriptor.offset = at;
+      return total;
+    }
+    const node = descriptor.node;
+    if (node.service !== undefined) {
+      const request = new Uint8Array(total);
+      let at = 0;
+      for (const buffer of buffers) {
+        request.set(buffer, at);
+        at += buffer.length;
+      }
+      this.#vfs.writeNode(node, 0, request, this.#rights);
+      if (position === undefined) descriptor.offset += total;
+      return total;
+    }
+    const append = position === undefined && (descriptor.flags & FDFLAGS.APPEND) !== 0;
+    let at = append ? node.data.size : (position ?? descriptor.offset);
+    if (at + total > MAX_OFFSET) fail(Errno.FBIG);
+    for (const buffer of buffers) {
+      node.data.write(at, buffer);
+      at += buffer.length;
+    }
+    if (position === undefined) descriptor.offset = at;
+    return total;
+  }
+
+  #read(descriptor: OpenFile | Extract<Descriptor, { type: 'stream' }>, buffers: Uint8Array[], position: number | undefined): number {
+    const node = descriptor.type === 'stream' ? this.#streamNode(descriptor) : descriptor.node;
+    let at = position ?? descriptor.offset;
+    let total = 0;
+    for (const buffer of buffers) {
+      const count = node.data.readInto(at, buffer);
+      at += count;
+      total += count;
+      if (count < buffer.length) break;
+    }
+    if (position === undefined) descriptor.offset = at;
+    return total;
+  }
+
+  async #readStdinHook(hook: (max: number) => Promise<Uint8Array | null>, buffers: Uint8Array[], resultPointer: number): Promise<number> {
+    const capacity = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+    const data = capacity === 0 ? new Uint8Array(0) : ((await hook(capacity)) ?? new Uint8Array(0));
+    // Re-derive the buffers: the memory may have grown (a new buffer object) while we waited.
+    let done = 0;
+    for (const buffer of buffers) {
+      const count = Math.min(buffer.length, data.length - done);
+      if (count <= 0) break;
+      this.#range(buffer.byteOffset, count).set(data.subarray(done, done + count));
+      done += count;
+    }
+    this.#u32(resultPointer, done);
+    return Errno.SUCCESS;
+  }
+
+  #openDirectoryNode(directory: OpenDirectory): DirectoryNode {
+    const node = this.#lookup(directory.components);
+    if (node === undefined) fail(Errno.NOENT);
+    if (node.kind !== 'directory') fail(Errno.NOTDIR);
+    return node;
+  }
+
+  #sleep(milliseconds: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)));
+  }
+
+  /** The system calls by name; each returns an errno (or a promise of one). */
+  readonly #handlers: Record<string, (...args: (number | bigint)[]) => number | Promise<number>> = {
+    args_get: (argv, buffer) => this.#putStrings(this.#args, argv as number, buffer as number),
+    args_sizes_get: (count, size) => this.#putSizes(this.#args, count as number, size as number),
+    environ_get: (environ, buffer) => this.#putStrings(this.#env, environ as number, buffer as number),
+    environ_sizes_get: (count, size) => this.#putSizes(this.#env, count as number, size as number),
+
+    clock_res_get: (id, result) => {
+      if (!this.#enableClock) return Errno.ACCES;
+      if ((id as number) > 3) return Errno.INVAL;
+      this.#u64(result as number, 1000n);
+      return Errno.SUCCESS;
+    },
+    clock_time_get: (id, _precision, result) => {
+      if (!this.#enableClock) return Errno.ACCES;
+      const clock = id as number;
+      if (clock === 0) this.#u64(result as number, nowNanoseconds());
+      else if (clock === 1) this.#u64(result as number, process.hrtime.bigint());
+      else if (clock === 2 || clock === 3) this.#u64(result as number, BigInt(Math.round(performance.now() * 1e6)));
+      else return Errno.INVAL;
+      return Errno.SUCCESS;
+    },
+
+    fd_advise: (fd, _offset, _length, advice) => {
+      this.#file(fd as number, Right.FD_ADVISE);
+      return (advice as number) > 5 ? Errno.INVAL : Errno.SUCCESS;
+    },
+    fd_allocate: (fd, offset, length) => {
+      const descriptor = this.#file(fd as number, Right.FD_ALLOCATE);
+      if (descriptor.type !== 'file') return Errno.NOTSUP;
+      const end = Number(offset as bigint) + Number(length as bigint);
+      if (end > MAX_OFFSET) return Errno.FBIG;
+      if (end > descriptor.node.data.size) descriptor.node.data.truncate(end);
+      return Errno.SUCCESS;
+    },
+    fd_close: (fd) => {
+      const descriptor = this.#table.close(fd as number);
+      // Veracruz: closing a service file discards a partial request.
+      if (descriptor.type === 'file' && descriptor.node.service !== undefined) descriptor.node.data.truncate(0);
+      return Errno.SUCCESS;
+    },
+    fd_datasync: (fd) => {
+      this.#file(fd as number, Right.FD_DATASYNC);
+      return Errno.SUCCESS;
+    },
+    fd_fdstat_get: (fd, result) => {
+      const descriptor = this.#descriptor(fd as number, 0);
+      const view = this.#view();
+      const pointer = result as number;
+      const filetype = descriptor.type === 'directory' ? FILETYPE.DIRECTORY : descriptor.type === 'stream' ? FILETYPE.CHARACTER_DEVICE : FILETYPE.REGULAR_FILE;
+      view.setUint8(pointer, filetype);
+      view.setUint8(pointer + 1, 0);
+      view.setUint16(pointer + 2, descriptor.flags, true);
+      view.setUint32(pointer + 4, 0, true);
+      view.setBigUint64(pointer + 8, BigInt(descriptor.rightsBase), true);
+      view.setBigUint64(pointer + 16, BigInt(descriptor.rightsInheriting), true);
+      return Errno.SUCCESS;
+    },
+    fd_fdstat_set_flags: (fd, flags) => {
+      const descriptor = this.#descriptor(fd as number, Right.FD_FDSTAT_SET_FLAGS);
+      if (((flags as number) & ~0x1f) !== 0) return Errno.INVAL;
+      descriptor.flags = flags as number;
+      return Errno.SUCCESS;
+    },
+    fd_fdstat_set_rights: (fd, base, inheriting) => {
+      const descriptor = this.#descriptor(fd as number, 0);
+      const newBase = Number(BigInt.asUintN(64, base as bigint) & KNOWN_RIGHTS);
+      const newInheriting = Number(BigInt.asUintN(64, inheriting as bigint) & KNOWN_RIGHTS);
+      // Rights may only shrink (WASI); asking for more is ENOTCAPABLE.
+      if ((newBase & ~descriptor.rightsBase) !== 0 || (newInheriting & ~descriptor.rightsInheriting) !== 0) return Errno.NOTCAPABLE;
+      descriptor.rightsBase = newBase;
+      descriptor.rightsInheriting = newInheriting;
+      return Errno.SUCCESS;
+    },
+    fd_filestat_get: (fd, result) => {
+      const descriptor = this.#descriptor(fd as number, Right.FD_FILESTAT_GET);
+      if (descriptor.type === 'directory') this.#nodeStat(result as number, this.#openDirectoryNode(descriptor));
+      else if (descriptor.type === 'stream') {
+        const hooked = descriptor.stream === 'stdin' ? this.#streams.stdin : descriptor.stream === 'stdout' ? this.#streams.stdout : this.#streams.stderr;
+        const node = this.#streamNode(descriptor);
+        this.#filestat(result as number, node, FILETYPE.CHARACTER_DEVICE, hooked === undefined ? node.data.size : 0);
+      } else this.#nodeStat(result as number, descriptor.node);
+      return Errno.SUCCESS;
+    },
+    fd_filestat_set_size: (fd, size) => {
+      const descriptor = this.#file(fd as number, Right.FD_FILESTAT_SET_SIZE);
+      if (descriptor.type !== 'file') return Errno.INVAL;
+      const length = Number(size as bigint);
+      if (length > MAX_OFFSET || length < 0) return Errno.FBIG;
+      descriptor.node.data.truncate(length);
+      return Errno.SUCCESS;
+    },
+    fd_filestat_set_times: (fd, accessed, modified, flags) => {
+      const descriptor = this.#descriptor(fd as number, Right.FD_FILESTAT_SET_TIMES);
+      const node = descriptor.type === 'directory' ? this.#openDirectoryNode(descriptor) : descriptor.type === 'stream' ? this.#streamNode(descriptor) : descriptor.node;
+      this.#setTimes(node, accessed as bigint, modified as bigint, flags as number);
+      return Errno.SUCCESS;
+    },
+    fd_pread: (fd, iovs, count, offset, result) => {
+      const descriptor = this.#file(fd as number, Right.FD_READ | Right.FD_SEEK);
+      if (descriptor.type === 'stream') return Errno.SPIPE;
+      const position = Number(BigInt.asUintN(64, offset as bigint));
+      this.#u32(result as number, this.#read(descriptor, this.#iovecs(iovs as number, count as number), position));
+      return Errno.SUCCESS;
+    },
+    fd_prestat_get: (fd, result) => {
+      const descriptor = this.#table.get(fd as number);
+      if (descriptor === undefined || descriptor.type !== 'directory' || descriptor.preopenName === undefined) return Errno.BADF;
+      this.#u32(result as number, 0);
+      this.#u32((result as number) + 4, encoder.encode(descriptor.preopenName).length);
+      return Errno.SUCCESS;
+    },
+    fd_prestat_dir_name: (fd, pointer, length) => {
+      const descriptor = this.#table.get(fd as number);
+      if (descriptor === undefined || descriptor.type !== 'directory' || descriptor.preopenName === undefined) return Errno.BADF;
+      const name = encoder.encode(descriptor.preopenName);
+      if ((length as number) < name.length) return Errno.NAMETOOLONG;
+      this.#range(pointer as number, name.length).set(name);
+      return Errno.SUCCESS;
+    },
+    fd_pwrite: (fd, iovs, count, offset, result) => {
+      const descriptor = this.#file(fd as number, Right.FD_WRITE | Right.FD_SEEK);
+      if (descriptor.type === 'stream') return Errno.SPIPE;
+      const position = Number(BigInt.asUintN(64, offset as bigint));
+      this.#u32(result as number, this.#write(descriptor, this.#iovecs(iovs as number, count as number), position));
+      return Errno.SUCCESS;
+    },
+    fd_read: (fd, iovs, count, result) => {
+      const descriptor = this.#file(fd as number, Right.FD_READ);
+      const buffers = this.#iovecs(iovs as number, count as number);
+      if (descriptor.type === 'stream' && descriptor.stream === 'stdin' && this.#streams.stdin !== undefined) {
+        return this.#readStdinHook(this.#streams.stdin, buffers, result as number);
+      }
+      if (descriptor.type === 'stream' && descriptor.stream !== 'stdin' && this.#streamHooked(descriptor.stream)) {
+        this.#u32(result as number, 0);
+        return Errno.SUCCESS;
+      }
+      this.#u32(result as number, this.#read(descriptor, buffers, undefined));
+      return Errno.SUCCESS;
+    },
+    fd_readdir: (fd, buffer, length, cookie, result) => this.#readdir(fd as number, buffer as number, length as number, cookie as bigint, result as number),
+    fd_renumber: (from, to) => {
+      this.#table.renumber(from as number, to as number);
+      return Errno.SUCCESS;
+    },
+    fd_seek: (fd, offset, whence, result) => {
+      const delta = Number(offset as bigint);
+      const tellOnly = whence === WHENCE.CUR && delta === 0;
+      const descriptor = this.#file(fd as number, tellOnly ? 0 : Right.FD_SEEK);
+      if (tellOnly && (descriptor.rightsBase & (Right.FD_SEEK | Right.FD_TELL)) === 0) return Errno.ACCES;
+      if (descriptor.type === 'stream') return Errno.SPIPE;
+      const base = whence === WHENCE.SET ? 0 : whence === WHENCE.CUR ? descriptor.offset : whence === WHENCE.END ? descriptor.node.data.size : NaN;
+      if (Number.isNaN(base)) return Errno.INVAL;
+      const target = base + delta;
+      if (target < 0) return Errno.INVAL;
+      if (target > MAX_OFFSET) return Errno.OVERFLOW;
+      descriptor.offset = target;
+      this.#u64(result as number, target);
+      return Errno.SUCCESS;
+    },
+    fd_sync: (fd) => {
+      this.#file(fd as number, Right.FD_SYNC);
+      return Errno.SUCCESS;
+    },
+    fd_tell: (fd, result) => {
+      const descriptor = this.#file(fd as number, Right.FD_TELL);
+      if (descriptor.type === 'stream') return Errno.SPIPE;
+      this.#u64(result as number, descriptor.offset);
+      return Errno.SUCCESS;
+    },
+    fd_write: (fd, iovs, count, result) => {
+      const descriptor = this.#file(fd as number, Right.FD_WRITE);
+      this.#u32(result as number, this.#write(descriptor, this.#iovecs(iovs as number, count as number), undefined));
+      return Errno.SUCCESS;
+    },
+
+    path_create_directory: (fd, path, length) => {
+      const directory = this.#directory(fd as number, 0);
+      const components = this.#resolve(directory, path as number, length as number);
+      this.#requirePath(directory, components, Right.PATH_CREATE_DIRECTORY);
+      if (components.length === 0) return Errno.EXIST;
+      const parent = this.#parentDirectory(components);
+      const name = components[components.length - 1] as string;
+      if (parent.entries.has(name)) return Errno.EXIST;
+      parent.entries.set(name, this.#vfs.newDirectory());
+      return Errno.SUCCESS;
+    },
+    path_filestat_get: (fd, _flags, path, length, result) => {
+      const directory = this.#directory(fd as number, 0);
+      const components = this.#resolve(directory, path as number, length as number);
+      this.#requirePath(directory, components, Right.PATH_FILESTAT_GET);
+      const node = this.#lookup(components);
+      if (node === undefined) return Errno.NOENT;
+      this.#nodeStat(result as number, node);
+      return Errno.SUCCESS;
+    },
+    path_filestat_set_times: (fd, _flags, path, length, accessed, modified, flags) => {
+      const directory = this.#directory(fd as number, 0);
+      const components = this.#resolve(directory, path as number, length as number);
+      this.#requirePath(directory, components, Right.PATH_FILESTAT_SET_TIMES);
+      const node = this.#lookup(components);
+      if (node === undefined) return Errno.NOENT;
+      this.#setTimes(node, accessed as bigint, modified as bigint, flags as number);
+      return Errno.SUCCESS;
+    },
+    path_link: (oldFd, _flags, oldPath, oldLength, newFd, newPath, newLength) => {
+      // The VFS keeps one name per file: a hard link would let a second path (with other
+      // rights) reach the same bytes, so links are refused after the rights check.
+      const source = this.#directory(oldFd as number, 0);
+      const target = this.#directory(newFd as number, 0);
+      this.#requirePath(source, this.#resolve(source, oldPath as number, oldLength as number), Right.PATH_LINK_SOURCE);
+      this.#requirePath(target, this.#resolve(target, newPath as number, newLength as number), Right.PATH_LINK_TARGET);
+      return Errno.NOTSUP;
+    },
+    path_open: (fd, _lookup, path, length, oflags, base, inheriting, fdflags, result) =>
+      this.#open(fd as number, path as number, length as number, oflags as number, base as bigint, inheriting as bigint, fdflags as number, result as number),
+    path_readlink: (fd, path, length) => {
+      const directory = this.#directory(fd as number, 0);
+      const components = this.#resolve(directory, path as number, length as number);
+      this.#requirePath(directory, components, Right.PATH_READLINK);
+      // There are no symbolic links: every existing path is "not a link".
+      return this.#lookup(components) === undefined ? Errno.NOENT : Errno.INVAL;
+    },
+    path_remove_directory: (fd, path, length) => {
+      const directory = this.#directory(fd as number, 0);
+      const components = this.#resolve(directory, path as number, length as number);
+      this.#requirePath(directory, components, Right.PATH_REMOVE_DIRECTORY);
+      if (components.length <= directory.root.length) return Errno.BUSY;
+      const parent = this.#parentDirectory(components);
+      const name = components[components.length - 1] as string;
+      const node = parent.entries.get(name);
+      if (node === undefined) return Errno.NOENT;
+      if (node.kind !== 'directory') return Errno.NOTDIR;
+      if (node.entries.size > 0) return Errno.NOTEMPTY;
+      parent.entries.delete(name);
+      return Errno.SUCCESS;
+    },
+    path_rename: (oldFd, oldPath, oldLength, newFd, newPath, newLength) =>
+      this.#rename(oldFd as number, oldPath as number, oldLength as number, newFd as number, newPath as number, newLength as number),
+    path_symlink: (_oldPath, _oldLength, fd, newPath, newLength) => {
+      const directory = this.#directory(fd as number, 0);
+      this.#requirePath(directory, this.#resolve(directory, newPath as number, newLength as number), Right.PATH_SYMLINK);
+      return Errno.NOTSUP;
+    },
+    path_unlink_file: (fd, path, length) => {
+      const directory = this.#directory(fd as number, 0);
+      const components = this.#resolve(directory, path as number, length as number);
+      this.#requirePath(directory, components, Right.PATH_UNLINK_FILE);
+      if (components.length === 0) return Errno.ISDIR;
+      const parent = this.#parentDirectory(components);
+      const name = components[components.length - 1] as string;
+      const node = parent.entries.get(name);
+      if (node === undefined) return Errno.NOENT;
+      if (node.kind === 'directory') return Errno.ISDIR;
+      if (node.service !== undefined) return Errno.PERM;
+      parent.entries.delete(name);
+      return Errno.SUCCESS;
+    },
+
+    poll_oneoff: (input, output, count, result) => this.#poll(input as number, output as number, count as number, result as number),
+    proc_exit: (code) => {
+      this.exitCode = code as number;
+      return Errno.SUCCESS;
+    },
+    proc_raise: () => Errno.NOTSUP,
+    sched_yield: () => Errno.SUCCESS,
+    random_get: (pointer, length) => {
+      const target = this.#range(pointer as number, length as number);
+      const random = new Uint8Array(target.length);
+      randomFillSync(random);
+      target.set(random);
+      return Errno.SUCCESS;
+    },
+    sock_accept: (fd) => this.#socket(fd as number, 0),
+    sock_recv: (fd) => this.#socket(fd as number, Right.FD_READ),
+    sock_send: (fd) => this.#socket(fd as number, Right.FD_WRITE),
+    sock_shutdown: (fd) => this.#socket(fd as number, Right.SOCK_SHUTDOWN),
+
+    fd_create: (result) => {
+      // Veracruz's anonymous read-write file: every file right, not linked into the tree.
+      const node = this.#vfs.newFile();
+      const rights = ALL_RIGHTS & ~(Right.FD_EXECUTE | Right.SOCK_SHUTDOWN);
+      const fd = this.#table.add({ type: 'file', node, path: '', rightsBase: rights, rightsInheriting: rights, offset: 0, flags: 0 });
+      this.#u32(result as number, fd);
+      return Errno.SUCCESS;
+    },
+  };
+
+  #streamHooked(stream: 'stdout' | 'stderr'): boolean {
+    return (stream === 'stdout' ? this.#streams.stdout : this.#streams.stderr) !== undefined;
+  }
+
+  #socket(fd: number, need: number): number {
+    // No descriptor is ever a socket: an open descriptor is "not a socket" (ENOTSUP as wasmtime does).
+    this.#descriptor(fd, need);
+    return Errno.NOTSUP;
+  }
+
+  #putSizes(strings: readonly Uint8Array[], countPointer: number, sizePointer: number): number {
+    this.#u32(countPointer, strings.length);
+    this.#u32(sizePointer, strings.reduce((sum, item) => sum + item.length, 0));
+    return Errno.SUCCESS;
+  }
+
+  #putStrings(strings: readonly Uint8Array[], pointers: number, buffer: number): number {
+    let at = buffer;
+    strings.forEach((item, index) => {
+      this.#u32(pointers + index * 4, at);
+      this.#range(at, item.length).set(item);
+      at += item.length;
+    });
+    return Errno.SUCCESS;
+  }
+
+  #open(fd: number, path: number, length: number, oflags: number, base: bigint, inheriting: bigint, fdflags: number, result: number): number {
+    const directory = this.#directory(fd, 0);
+    const components = this.#resolve(directory, path, length);
+    let need = Right.PATH_OPEN;
+    if (oflags & OFLAGS.CREAT) need |= Right.PATH_CREATE_FILE;
+    if (oflags & OFLAGS.TRUNC) need |= Right.PATH_FILESTAT_SET_SIZE;
+    this.#requirePath(directory, components, need);
+    const limit = directory.rightsInheriting & this.#pathRights(components);
+    const rightsBase = Number(BigInt.asUintN(64, base) & KNOWN_RIGHTS) & limit;
+    const rightsInheriting = Number(BigInt.asUintN(64, inheriting) & KNOWN_RIGHTS) & limit;
+    let node = this.#lookup(components);
+    if (node !== undefined && oflags & OFLAGS.CREAT && oflags & OFLAGS.EXCL) return Errno.EXIST;
+    if (node === undefined) {
+      if ((oflags & OFLAGS.CREAT) === 0 || components.length === 0) return Errno.NOENT;
+      if (oflags & OFLAGS.DIRECTORY) return Errno.INVAL;
+      // Veracruz creates missing parent directories of a created file.
+      const parent = this.#vfs.makeDirectories(components.slice(0, -1));
+      const created = this.#vfs.newFile();
+      parent.entries.set(components[components.length - 1] as string, created);
+      node = created;
+    }
+    if (node.kind === 'directory') {
+      if (oflags & OFLAGS.TRUNC) return Errno.ISDIR;
+      this.#u32(result, this.#table.add({ type: 'directory', components, root: directory.root, rightsBase, rightsInheriting, flags: fdflags & 0x1f }));
+      return Errno.SUCCESS;
+    }
+    if (oflags & OFLAGS.DIRECTORY) return Errno.NOTDIR;
+    if (oflags & OFLAGS.TRUNC) node.data.truncate(0);
+    this.#u32(result, this.#table.add({ type: 'file', node, path: joinComponents(components), rightsBase, rightsInheriting, offset: 0, flags: fdflags & 0x1f }));
+    return Errno.SUCCESS;
+  }
+
+  #rename(oldFd: number, oldPath: number, oldLength: number, newFd: number, newPath: number, newLength: number): number {
+    const source = this.#directory(oldFd, 0);
+    const target = this.#directory(newFd, 0);
+    const from = this.#resolve(source, oldPath, oldLength);
+    const to = this.#resolve(target, newPath, newLength);
+    this.#requirePath(source, from, Right.PATH_RENAME_SOURCE);
+    this.#requirePath(target, to, Right.PATH_RENAME_TARGET);
+    // A pre-open root (or anything above it) never moves.
+    if (from.length <= source.root.length || to.length <= target.root.length) return Errno.BUSY;
+    const fromParent = this.#parentDirectory(from);
+    const fromName = from[from.length - 1] as string;
+    const node = fromParent.entries.get(fromName);
+    if (node === undefined) return Errno.NOENT;
+    if (node.kind === 'file' && node.service !== undefined) return Errno.PERM;
+    const toParent = this.#parentDirectory(to);
+    const toName = to[to.length - 1] as string;
+    if (from.length < to.length && from.every((part, index) => to[index] === part)) return Errno.INVAL;
+    const existing = toParent.entries.get(toName);
+    if (existing === node) return Errno.SUCCESS;
+    if (existing !== undefined) {
+      if (existing.kind === 'file' && existing.service !== undefined) return Errno.PERM;
+      if (node.kind === 'directory') {
+        if (existing.kind !== 'directory') return Errno.NOTDIR;
+        if (existing.entries.size > 0) return Errno.NOTEMPTY;
+      } else if (existing.kind === 'directory') {
+        return Errno.ISDIR;
+      }
+    }
+    fromParent.entries.delete(fromName);
+    toParent.entries.set(toName, node);
+    return Errno.SUCCESS;
+  }
+
+  #readdir(fd: number, buffer: number, length: number, cookie: bigint, result: number): number {
+    const directory = this.#directory(fd, Right.FD_READDIR);
+    const node = this.#openDirectoryNode(directory);
+    const parent = directory.components.length > directory.root.length ? this.#lookup(directory.components.slice(0, -1)) : node;
+    const entries: [string, VfsNode][] = [['.', node], ['..', parent ?? node], ...[...node.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))];
+    const output = this.#range(buffer, length);
+    const view = this.#view();
+    let used = 0;
+    for (let index = Number(cookie); index < entries.length && used < length; index++) {
+      const [name, entry] = entries[index] as [string, VfsNode];
+      const encoded = encoder.encode(name);
+      const record = new Uint8Array(24 + encoded.length);
+      const recordView = new DataView(record.buffer);
+      recordView.setBigUint64(0, BigInt(index + 1), true);
+      recordView.setBigUint64(8, BigInt(entry.inode), true);
+      recordView.setUint32(16, encoded.length, true);
+      recordView.setUint8(20, entry.kind === 'directory' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE);
+      record.set(encoded, 24);
+      const count = Math.min(record.length, length - used);
+      output.set(record.subarray(0, count), used);
+      used += count;
+    }
+    view.setUint32(result, used, true);
+    return Errno.SUCCESS;
+  }
+
+  #poll(input: number, output: number, count: number, result: number): number | Promise<number> {
+    if (count === 0) return Errno.INVAL;
+    const view = this.#view();
+    const events: { userdata: bigint; error: number; type: number; nbytes: bigint }[] = [];
+    let earliest = Infinity;
+    const clocks: { userdata: bigint; deadline: number }[] = [];
+    const start = performance.now();
+    for (let index = 0; index < count; index++) {
+      const at = input + index * 48;
+      const userdata = view.getBigUint64(at, true);
+      const tag = view.getUint8(at + 8);
+      if (tag === 0) {
+        const clock = view.getUint32(at + 16, true);
+        const timeout = view.getBigUint64(at + 24, true);
+        const absolute = (view.getUint16(at + 40, true) & 1) !== 0;
+        let waitMs: number;
+        if (absolute) {
+          // An absolute deadline reads the clock: only where the policy enables clocks.
+          if (!this.#enableClock) {
+            events.push({ userdata, error: Errno.ACCES, type: 0, nbytes: 0n });
+            continue;
+          }
+          const now = clock === 0 ? nowNanoseconds() : clock === 1 ? process.hrtime.bigint() : BigInt(Math.round(performance.now() * 1e6));
+          waitMs = Number(timeout - now) / 1e6;
+        } else {
+          waitMs = Number(timeout) / 1e6;
+        }
+        clocks.push({ userdata, deadline: start + waitMs });
+        earliest = Math.min(earliest, start + waitMs);
+      } else if (tag === 1 || tag === 2) {
+        const fd = view.getUint32(at + 16, true);
+        const descriptor = this.#table.get(fd);
+        let error: number = Errno.SUCCESS;
+        let nbytes = 0n;
+        if (descriptor === undefined) error = Errno.BADF;
+        else if ((descriptor.rightsBase & Right.POLL_FD_READWRITE) === 0 && (descriptor.rightsBase & (tag === 1 ? Right.FD_READ : Right.FD_WRITE)) === 0) error = Errno.ACCES;
+        else if (tag === 1 && descriptor.type === 'file') nbytes = BigInt(Math.max(0, descriptor.node.data.size - descriptor.offset));
+        events.push({ userdata, error, type: tag, nbytes });
+      } else {
+        return Errno.INVAL;
+      }
+    }
+    const finish = (): number => {
+      const now = performance.now();
+      for (const clock of clocks) if (clock.deadline <= now + 0.001 || events.length === 0) events.push({ userdata: clock.userdata, error: 0, type: 0, nbytes: 0n });
+      const out = this.#view();
+      events.forEach((event, index) => {
+        const at = output + index * 32;
+        for (let byte = 0; byte < 32; byte++) out.setUint8(at + byte, 0);
+        out.setBigUint64(at, event.userdata, true);
+        out.setUint16(at + 8, event.error, true);
+        out.setUint8(at + 10, event.type);
+        out.setBigUint64(at + 16, event.nbytes, true);
+      });
+      out.setUint32(result, events.length, true);
+      return Errno.SUCCESS;
+    };
+    if (events.length > 0 || clocks.length === 0) return finish();
+    return this.#sleep(earliest - performance.now()).then(finish);
+  }
+}
