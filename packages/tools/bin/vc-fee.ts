@@ -1,0 +1,12 @@
+#!/usr/bin/env -S node --no-liftoff
+/** vc-fee: run a WebAssembly/WASI program or pipeline on the Veracruz engine (see packages/runtime/README.md). */
+import { main } from '../src/fee/cli.ts';
+
+const status = await main(process.argv.slice(2), {
+  stdout: (data) => process.stdout.write(data),
+  stderr: (data) => process.stderr.write(data),
+  stdin: process.stdin,
+  cwd: process.cwd(),
+});
+// Exit at once: an untouched stdin (a terminal) must not keep the process waiting.
+process.exit(status);
