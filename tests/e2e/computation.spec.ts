@@ -190,7 +190,7 @@ describe('multi-party computations through vc-server (linux isolate)', { timeout
     await assert.rejects(result.execute('/program/trap.wasm'), rejectsWith(Code.NotFound, /\/program\/trap\.wasm/));
     const two = await connect(server, policy, dataTwo);
     await assert.rejects(two.readFile('/output/random.dat'), rejectsWith(Code.PermissionDenied, /\/output\/random\.dat/));
-    await assert.rejects(two.execute('/program/random-source.wasm'), rejectsWith(Code.PermissionDenied, /\/program\/random-source\.wasm.*FD_EXECUTE/));
+    await assert.rejects(two.execute('/program/random-source.wasm'), rejectsWith(Code.PermissionDenied, /execute \/program\/random-source\.wasm/));
     await Promise.all([result.close(), two.close()]);
   });
 
