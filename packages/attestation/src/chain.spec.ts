@@ -132,3 +132,13 @@ test('a link verified once does not vouch for another issuer of the same name', 
   // And the cached link still has its validity checked at every call.
   await assert.rejects(verifyCertificateChain([leaf.der, intermediate.der], [root.pem], new Date('2041-01-01T00:00:00Z')), refusal(/chain\[0\] expired at 2040-01-01T00:00:00Z/));
 });
+
+test('PEM blocks that are not base64 are refused, never skipped; strict mode refuses other text', async () => {
+  const { root, leaf } = await pki();
+  const text = certificateToPem(leaf.der) + certificateToPem(root.der);
+  const broken = text.replace(/(-----BEGIN CERTIFICATE-----\n.{10})./, '$1*');
+  assert.throws(() => pemCertificates(broken), refusal(/^\[attestation_failed\] PEM: certificate 0 of the PEM text is not base64$/));
+  assert.equal(pemCertificates(`comment\n${text}`).length, 2);
+  assert.throws(() => pemCertificates(`comment\n${text}`, { strict: true, context: 'tdx: quote' }), refusal(/^\[attestation_failed\] tdx: quote: the PEM text holds something besides certificates$/));
+  assert.equal(pemCertificates(`\n${text}\n`, { strict: true }).length, 2);
+});

@@ -41,7 +41,8 @@ export interface VerifiedChain {
   anchor: ParsedCertificate;
 }
 
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/g;
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
+const BASE64_BODY = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
 /** Extensions whose meaning this validator enforces or may safely ignore when marked critical. */
 const KNOWN_CRITICAL_EXTENSIONS = new Set([
@@ -80,9 +81,32 @@ function chainError(context: string, reason: string, cause?: unknown): VeracruzE
   return new VeracruzError(Code.AttestationFailed, `${context}: ${reason}`, cause === undefined ? undefined : { cause });
 }
 
-/** Every certificate in a PEM text, as DER, in order. */
-export function pemCertificates(pem: string): Uint8Array[] {
-  return [...pem.matchAll(PEM_BLOCK)].map((match) => new Uint8Array(Buffer.from((match[1] ?? '').replace(/\s+/g, ''), 'base64')));
+/** How strictly {@link pemCertificates} reads a PEM text. */
+export interface PemOptions {
+  /** Refuse any text outside the certificate blocks but whitespace (for evidence, where nothing else belongs). @default false */
+  strict?: boolean;
+  /** What refusal messages start with. @default "PEM" */
+  context?: string;
+}
+
+/**
+ * Every certificate in a PEM text, as DER, in order. A block whose body is not base64 is refused,
+ * never skipped; with `strict`, so is any other text between the blocks.
+ */
+export function pemCertificates(pem: string, options: PemOptions = {}): Uint8Array[] {
+  const context = options.context ?? 'PEM';
+  if (options.strict === true && pem.replace(PEM_BLOCK, '').trim() !== '') {
+    throw chainError(context, 'the PEM text holds something besides certificates');
+  }
+  const out: Uint8Array[] = [];
+  for (const [index, match] of [...pem.matchAll(PEM_BLOCK)].entries()) {
+    const body = match[1] ?? '';
+    if (!BASE64_BODY.test(body)) throw chainError(context, `certificate ${index} of the PEM text is not base64`);
+    const der = new Uint8Array(Buffer.from(body.replace(/\s+/g, ''), 'base64'));
+    if (der.byteLength === 0) throw chainError(context, `certificate ${index} of the PEM text is empty`);
+    out.push(der);
+  }
+  return out;
 }
 
 /** PEM text of one DER certificate. */
@@ -116,6 +140,9 @@ export function parseCertificate(input: Uint8Array | string, name: string, conte
   try {
     const copy = new Uint8Array(der);
     parsed = { der: copy, certificate: new x509.X509Certificate(copy), native: new NodeCertificate(copy) };
+    // The library decodes some fields lazily: decode them now, so a malformed field is refused here.
+    void [parsed.certificate.subject, parsed.certificate.issuer, parsed.certificate.notBefore, parsed.certificate.notAfter];
+    void [parsed.certificate.serialNumber, parsed.certificate.extensions, parsed.native.publicKey];
   } catch (error) {
     throw chainError(context, `${name} is not a well-formed X.509 certificate (${(error as Error).message})`, error);
   }

@@ -43,3 +43,40 @@ test('no verifier depends on the clock: results are the same under a clock set t
     assert.equal(results[0], results[1], name);
   }
 });
+
+test('corrupted evidence is refused with AttestationFailed, never another error', async () => {
+  const { VeracruzError } = await import('@veracruz-ts/policy');
+  const samples: [string, (evidence: Uint8Array) => Promise<unknown>, Uint8Array][] = [
+    ['nitro', (e) => attestation.verifyNitro(e, { at: new Date('2025-01-06T16:07:05.472Z') }), vectorBytes('nitro/yawn-nitro-attest.attestation.cose')],
+    ['psa', (e) => attestation.verifyPsa(e, { at: new Date('2025-01-01T00:00:00Z'), endorsements: [vectorBytes('psa/tfm-iak-public.pem')] }), vectorBytes('psa/psatoken-tfm-psa-2_0_0.sign1.cbor')],
+    ['sev-snp', (e) => attestation.verifySevSnp(e, { at: new Date('2026-03-01T00:00:00Z'), endorsements: [vectorBytes('sev-snp/ms-milan_vcek.pem')] }), vectorBytes('sev-snp/ms-milan_attestation_report.bin')],
+    ['tdx', (e) => attestation.verifyTdx(e, { at: new Date('2025-07-01T00:00:00Z'), endorsements: [vectorBytes('tdx/dcap-qvl-tdx-quote.collateral.json')] }), vectorBytes('tdx/dcap-qvl-tdx-quote.bin')],
+    ['sgx', (e) => attestation.verifySgx(e, { at: new Date('2025-07-01T00:00:00Z'), endorsements: [vectorBytes('sgx/dcap-qvl-sgx-quote.collateral.json')] }), vectorBytes('sgx/dcap-qvl-sgx-quote.bin')],
+  ];
+  // A fixed pseudo-random sequence, so a failure reproduces.
+  let seed = 0x2545f491;
+  const next = (): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 0x100000000;
+  };
+  for (const [name, verify, original] of samples) {
+    let refused = 0;
+    for (let round = 0; round < 60; round++) {
+      const corrupted = new Uint8Array(original);
+      const offset = Math.floor(next() * corrupted.length);
+      corrupted[offset] = (corrupted[offset]! + 1 + Math.floor(next() * 255)) & 0xff;
+      try {
+        await verify(corrupted);
+      } catch (error) {
+        assert.ok(error instanceof VeracruzError && error.code === 'attestation_failed', `${name}, byte ${offset}: ${String(error)}`);
+        assert.ok(error.rawMessage.startsWith(`${name}: `), `${name}, byte ${offset}: ${error.rawMessage}`);
+        // The catch-all for library errors is a last resort: corruptions get precise reasons.
+        assert.doesNotMatch(error.rawMessage, /malformed evidence/, `${name}, byte ${offset}`);
+        refused++;
+      }
+    }
+    assert.equal(refused, 60, `${name}: only ${refused} of 60 corruptions refused`);
+  }
+});

@@ -26,6 +26,7 @@ export {
   pemCertificates,
   certificateToPem,
   type ChainOptions,
+  type PemOptions,
   type VerifiedChain,
   type ParsedCertificate,
 } from './chain.ts';

@@ -98,3 +98,16 @@ export function refuseDebug(platform: string, debug: boolean, why: string, optio
     throw attestationFailure(platform, `debug evidence refused (${why}); pass allowDebug to accept it`);
   }
 }
+
+/**
+ * Runs a verifier's body so that whatever it throws is a refusal: a VeracruzError passes through,
+ * anything else (a library choking on malformed input) becomes `AttestationFailed`.
+ */
+export async function refuseUnexpected<T>(platform: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof VeracruzError) throw error;
+    throw attestationFailure(platform, `malformed evidence (${error instanceof Error ? error.message : String(error)})`, error);
+  }
+}

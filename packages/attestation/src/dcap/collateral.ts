@@ -215,8 +215,8 @@ export function readCollateral(platform: string, endorsements: readonly Uint8Arr
         fail(platform, `endorsements[${index}] is not well-formed JSON`, error);
       }
       if (typeof json.tcb_info === 'string' && typeof json.qe_identity === 'string') {
-        const tcbChain = pemCertificates(String(json.tcb_info_issuer_chain ?? ''));
-        const qeChain = pemCertificates(String(json.qe_identity_issuer_chain ?? ''));
+        const tcbChain = pemCertificates(String(json.tcb_info_issuer_chain ?? ''), { strict: true, context: `${platform}: collateral: tcb_info_issuer_chain` });
+        const qeChain = pemCertificates(String(json.qe_identity_issuer_chain ?? ''), { strict: true, context: `${platform}: collateral: qe_identity_issuer_chain` });
         setOnce('tcbInfo', signedJson<TcbInfo>(platform, json.tcb_info, json.tcb_info_signature, tcbChain, 'tcb_info'), index);
         setOnce('qeIdentity', signedJson<QeIdentity>(platform, json.qe_identity, json.qe_identity_signature, qeChain, 'qe_identity'), index);
         for (const name of ['root_ca_crl', 'pck_crl'] as const) {
@@ -234,7 +234,7 @@ export function readCollateral(platform: string, endorsements: readonly Uint8Arr
         fail(platform, `endorsements[${index}] is JSON but neither TCB info, QE identity nor dcap-qvl collateral`);
       }
     } else if (trimmed.startsWith('-----BEGIN CERTIFICATE')) {
-      collateral.certificates.push(...pemCertificates(text));
+      collateral.certificates.push(...pemCertificates(text, { context: `${platform}: endorsements[${index}]` }));
     } else if (trimmed.startsWith('-----BEGIN X509 CRL')) {
       collateral.crls.push(parseCrl(platform, text, `endorsements[${index}]`));
     } else {

@@ -8,7 +8,7 @@ import { createHash, createPublicKey, verify as verifySignature, type KeyObject 
 import { pemCertificates, verifyCertificateChain, type ParsedCertificate } from '../chain.ts';
 import { checkBoundReportData, splitReportData } from '../binding.ts';
 import { INTEL_SGX_ROOT_CA_PEM } from '../roots/intel.ts';
-import { attestationFailure, bytesEqual, refuseDebug, requireTime, toHex, type EvidenceClaims, type VerifyOptions } from '../platform.ts';
+import { attestationFailure, bytesEqual, refuseDebug, refuseUnexpected, requireTime, toHex, type EvidenceClaims, type VerifyOptions } from '../platform.ts';
 import { checkCrls, checkWindow, readCollateral, verifySignedJson } from './collateral.ts';
 import { readPckExtensions } from './pck.ts';
 import { parseDcapQuote, TEE_TYPE, type DcapQuote, type SgxReportBody, type TdReportBody } from './quote.ts';
@@ -141,7 +141,7 @@ async function verifyDcapQuote(platform: DcapPlatform, evidence: Uint8Array, opt
   if (quote.teeType !== expectedTee) fail(platform, `quote: TEE type 0x${quote.teeType.toString(16)} is a${platform === 'tdx' ? 'n SGX' : ' TDX'} quote, not ${platform.toUpperCase()}`);
 
   // 1. The PCK chain to the Intel root.
-  const pckPems = pemCertificates(quote.pckChainPem);
+  const pckPems = pemCertificates(quote.pckChainPem, { strict: true, context: `${platform}: quote: PCK certificate chain` });
   if (pckPems.length < 2) fail(platform, `quote: the PCK certificate chain holds ${pckPems.length} certificates, expected at least 2`);
   const names = ['PCK certificate', 'PCK CA certificate', 'root CA certificate', 'chain[3]'];
   const chain = await verifyCertificateChain(pckPems, options.trustAnchors ?? [INTEL_SGX_ROOT_CA_PEM], at, { context: `${platform}: PCK certificate chain`, names });
@@ -220,7 +220,7 @@ async function verifyDcapQuote(platform: DcapPlatform, evidence: Uint8Array, opt
  * report data = `csrHash || nonce`.
  */
 export function verifyTdx(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
-  return verifyDcapQuote('tdx', evidence, options);
+  return refuseUnexpected('tdx', () => verifyDcapQuote('tdx', evidence, options));
 }
 
 /**
@@ -229,5 +229,5 @@ export function verifyTdx(evidence: Uint8Array, options: VerifyOptions): Promise
  * enclave's ATTRIBUTES DEBUG flag; report data = `csrHash || nonce`.
  */
 export function verifySgx(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
-  return verifyDcapQuote('sgx', evidence, options);
+  return refuseUnexpected('sgx', () => verifyDcapQuote('sgx', evidence, options));
 }

@@ -11,6 +11,7 @@ import {
   bytesEqual,
   expectEqual,
   refuseDebug,
+  refuseUnexpected,
   requireTime,
   toHex,
   type EvidenceClaims,
@@ -28,7 +29,11 @@ const PLATFORM = 'nitro';
  * debug (PCR0, PCR1 and PCR2 all zero) refused unless `allowDebug`.
  * Claims: measurement = PCR0; reportData = user_data; details: moduleId, timestamp, digest, pcrs (hex), publicKey.
  */
-export async function verifyNitro(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
+export function verifyNitro(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
+  return refuseUnexpected(PLATFORM, () => verifyNitroUnguarded(evidence, options));
+}
+
+async function verifyNitroUnguarded(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
   const at = requireTime(PLATFORM, options);
   let sign1;
   try {

@@ -5,7 +5,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { decodeCoseSign1, verifyCoseSign1 } from '../cose.ts';
 import { checkBoundReportData } from '../binding.ts';
-import { attestationFailure, bytesEqual, refuseDebug, requireTime, toHex, type EvidenceClaims, type VerifyOptions } from '../platform.ts';
+import { attestationFailure, bytesEqual, refuseDebug, refuseUnexpected, requireTime, toHex, type EvidenceClaims, type VerifyOptions } from '../platform.ts';
 import { decodePsaClaims, type PsaClaims, type PsaSoftwareComponent } from './token.ts';
 
 const PLATFORM = 'psa';
@@ -50,7 +50,11 @@ export function psaMeasurementComponent(components: readonly PsaSoftwareComponen
  * key has no validity window. Claims: measurement = the ARoT component's (else the first
  * component's) measurement value; nonce = reportData = the nonce claim.
  */
-export async function verifyPsa(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
+export function verifyPsa(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
+  return refuseUnexpected(PLATFORM, () => verifyPsaUnguarded(evidence, options));
+}
+
+async function verifyPsaUnguarded(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
   requireTime(PLATFORM, options);
   let sign1;
   try {

@@ -111,6 +111,8 @@ export function parseSnpReport(bytes: Uint8Array): SnpReport {
     signatureR: at(0x2a0, 72),
     signatureS: at(0x2e8, 72),
   };
+  // The signature field is 512 bytes: r (72), s (72), then 368 reserved bytes the firmware zeroes.
+  if (bytes.subarray(0x330, SNP_REPORT_LENGTH).some((byte) => byte !== 0)) fail('the reserved bytes after the signature (0x330..0x4A0) are not zero');
   if (version >= 3) report.cpuid = { family: bytes[0x188] ?? 0, model: bytes[0x189] ?? 0, stepping: bytes[0x18a] ?? 0 };
   return report;
 }

@@ -136,6 +136,9 @@ test('truncated and malformed reports are refused', async () => {
   const unsigned = new Uint8Array(report);
   unsigned[0x48] = 7 << 2;
   await assert.rejects(verifySevSnp(unsigned, options), refusal(/^sev-snp: report: it is not signed \(SIGNING_KEY = none\)$/));
+  const padded = new Uint8Array(report);
+  padded[0x400] = 1;
+  await assert.rejects(verifySevSnp(padded, options), refusal(/^sev-snp: report: the reserved bytes after the signature \(0x330\.\.0x4A0\) are not zero$/));
   const algo = new Uint8Array(report);
   algo[0x34] = 2;
   await assert.rejects(verifySevSnp(algo, options), refusal(/^sev-snp: report: signature algorithm 2 is not 1/));

@@ -6,7 +6,7 @@ import { verify as verifySignature } from 'node:crypto';
 import { pemCertificates, parseCertificate, verifyCertificateChain, type ParsedCertificate } from '../chain.ts';
 import { checkBoundReportData, splitReportData } from '../binding.ts';
 import { AMD_ROOTS } from '../roots/amd.ts';
-import { attestationFailure, bytesEqual, refuseDebug, requireTime, toHex, type EvidenceClaims, type VerifyOptions } from '../platform.ts';
+import { attestationFailure, bytesEqual, refuseDebug, refuseUnexpected, requireTime, toHex, type EvidenceClaims, type VerifyOptions } from '../platform.ts';
 import { decodeTcb, familyFromCpuid, parseSnpReport, POLICY_DEBUG_BIT, POLICY_SMT_BIT, type SnpFamily, type SnpReport } from './report.ts';
 import { readAmdKeyExtensions, type AmdKeyExtensions } from './vcek.ts';
 
@@ -89,7 +89,11 @@ function checkTcb(report: SnpReport, family: SnpFamily, extensions: AmdKeyExtens
  * bit 19) refused unless `allowDebug`, report data = `expectedCsrHash || expectedNonce`.
  * Claims: measurement = MEASUREMENT; reportData = REPORT_DATA; csrHash and nonce = its halves.
  */
-export async function verifySevSnp(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
+export function verifySevSnp(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
+  return refuseUnexpected(PLATFORM, () => verifySevSnpUnguarded(evidence, options));
+}
+
+async function verifySevSnpUnguarded(evidence: Uint8Array, options: VerifyOptions): Promise<EvidenceClaims> {
   const at = requireTime(PLATFORM, options);
   const report = parseSnpReport(evidence);
   if (report.signatureAlgo !== ECDSA_P384_SHA384) fail(`report: signature algorithm ${report.signatureAlgo} is not 1 (ECDSA P-384 SHA-384)`);
