@@ -44,6 +44,32 @@ const KNOWN_RIGHTS = BigInt(ALL_RIGHTS);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Argument positions where a (pointer, length) path pair starts, per system call. */
+const PATH_ARGUMENTS: Readonly<Record<string, readonly number[]>> = {
+  path_create_directory: [1],
+  path_filestat_get: [2],
+  path_filestat_set_times: [2],
+  path_link: [2, 5],
+  path_open: [2],
+  path_readlink: [1],
+  path_remove_directory: [1],
+  path_rename: [1, 4],
+  path_symlink: [0, 3],
+  path_unlink_file: [1],
+};
+
+/** A byte string as a C string literal, cut at 32 bytes (`"..."` marks the cut). */
+function cString(bytes: Uint8Array): string {
+  let out = '"';
+  for (const byte of bytes.subarray(0, 32)) {
+    if (byte === 0x22 || byte === 0x5c) out += `\\${String.fromCharCode(byte)}`;
+    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte);
+    else if (byte === 0x0a) out += '\\n';
+    else out += `\\x${byte.toString(16).padStart(2, '0')}`;
+  }
+  return `${out}"${bytes.length > 32 ? '...' : ''}`;
+}
+
 /** Thrown (through the worker) when the program called `proc_exit`. */
 export interface ExitRequest {
   exitCode: number;
@@ -109,11 +135,32 @@ export class WasiProcess {
     }
     if (this.#strace !== undefined) {
       const strace = this.#strace;
-      const line = `${entry.name}(${args.map((arg) => String(arg)).join(', ')})`;
+      const line = `${entry.name}(${this.#straceArguments(entry.name, args)})`;
       if (typeof result === 'number') strace(`${line} = ${errnoName(result)}`);
       else result.then((errno) => strace(`${line} = ${errnoName(errno)}`), () => undefined);
     }
     return result;
+  }
+
+  /** Arguments for an strace line: numbers as they are, (pointer, length) path pairs as C strings. */
+  #straceArguments(name: string, args: readonly (number | bigint)[]): string {
+    const pairs = PATH_ARGUMENTS[name] ?? [];
+    const parts: string[] = [];
+    for (let index = 0; index < args.length; index++) {
+      if (pairs.includes(index)) {
+        let text: string;
+        try {
+          text = cString(this.#range(args[index] as number, args[index + 1] as number));
+        } catch {
+          text = '<bad pointer>';
+        }
+        parts.push(text);
+        index++;
+      } else {
+        parts.push(String(args[index]));
+      }
+    }
+    return parts.join(', ');
   }
 
   // ---- memory helpers ----
