@@ -1,23 +1,51 @@
 /**
  * X.509 certificate path validation at an explicit time (RFC 5280 §6, the parts attestation
  * chains use): validity windows, issuer/subject links, signatures, CA basic constraints, path
- * length, key usage and unknown critical extensions. Structure is read by `@peculiar/x509`;
- * signatures are checked by `node:crypto`, which also handles the RSASSA-PSS links AMD uses.
+ * length, key usage and unknown critical extensions. Structure is decoded by PeculiarVentures'
+ * ASN.1 schemas (`@peculiar/asn1-x509`, the decoder under `@peculiar/x509`, used directly because
+ * building the full `@peculiar/x509` object costs twice as much); signatures are checked by
+ * `node:crypto`, which also handles the RSASSA-PSS links AMD uses.
  */
 import 'reflect-metadata';
 import { X509Certificate as NodeCertificate } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { BasicConstraints, Certificate, KeyUsage, KeyUsageFlags } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
 import { isoTime, isValidDate } from './platform.ts';
 
-/** A certificate parsed once by both libraries. */
+/** One extension of a certificate, undecoded. */
+export interface CertificateExtension {
+  /** The extension's OID, e.g. "2.5.29.19". */
+  type: string;
+  critical: boolean;
+  /** The extnValue contents (the DER of the extension's own value). */
+  value: Uint8Array;
+}
+
+/** A certificate decoded once: names, validity, extensions, and OpenSSL's view for signatures. */
 export interface ParsedCertificate {
   /** The DER bytes. */
   der: Uint8Array;
-  /** Structure: names, validity, extensions. */
-  certificate: x509.X509Certificate;
-  /** Signature verification and name-chaining (OpenSSL). */
+  /** The subject name, RFC 4514 style ("CN=…, O=…"). */
+  subject: string;
+  /** The issuer name, same style. */
+  issuer: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** The serial number's INTEGER bytes in hex. */
+  serialNumber: string;
+  /** The OID of the signature algorithm, and its parameters' DER (RSASSA-PSS carries its hash there). */
+  signatureAlgorithm: { oid: string; parameters?: Uint8Array };
+  extensions: CertificateExtension[];
+  /** basicConstraints, when present. */
+  basicConstraints?: { ca: boolean; pathLength?: number };
+  /** keyUsage bits (`KeyUsageFlags`), when present. */
+  keyUsage?: number;
+  /** Signature verification and key identifiers (OpenSSL). */
   native: NodeCertificate;
+  /** The full `@peculiar/x509` object, built on first use. */
+  readonly certificate: x509.X509Certificate;
 }
 
 /** Options of {@link verifyCertificateChain}. */
@@ -126,6 +154,46 @@ function singleDer(input: Uint8Array | string): Uint8Array | undefined {
   return input;
 }
 
+function decodeCertificate(der: Uint8Array): ParsedCertificate {
+  const asn = AsnConvert.parse(der, Certificate);
+  const tbs = asn.tbsCertificate;
+  // OpenSSL's verify also refuses a certificate whose two signature algorithm fields differ.
+  const native = new NodeCertificate(der);
+  void native.publicKey; // decoded now, so an unusable key is refused at parse time
+  let full: x509.X509Certificate | undefined;
+  const parameters = asn.signatureAlgorithm.parameters;
+  const extensions = (tbs.extensions ?? []).map((extension) => ({
+    type: extension.extnID,
+    critical: extension.critical,
+    value: new Uint8Array(extension.extnValue.buffer),
+  }));
+  const extensionValue = (oid: string): Uint8Array | undefined => extensions.find((extension) => extension.type === oid)?.value;
+  const basicValue = extensionValue('2.5.29.19');
+  const basic = basicValue === undefined ? undefined : AsnConvert.parse(basicValue, BasicConstraints);
+  const usageValue = extensionValue('2.5.29.15');
+  const parsed: ParsedCertificate = {
+    der,
+    subject: new x509.Name(tbs.subject).toString(),
+    issuer: new x509.Name(tbs.issuer).toString(),
+    notBefore: tbs.validity.notBefore.getTime(),
+    notAfter: tbs.validity.notAfter.getTime(),
+    serialNumber: Buffer.from(tbs.serialNumber).toString('hex'),
+    signatureAlgorithm: {
+      oid: asn.signatureAlgorithm.algorithm,
+      ...(parameters === null || parameters === undefined ? {} : { parameters: new Uint8Array(parameters) }),
+    },
+    extensions,
+    native,
+    get certificate(): x509.X509Certificate {
+      full ??= new x509.X509Certificate(der);
+      return full;
+    },
+  };
+  if (basic !== undefined) parsed.basicConstraints = { ca: basic.cA, ...(basic.pathLenConstraint === undefined ? {} : { pathLength: basic.pathLenConstraint }) };
+  if (usageValue !== undefined) parsed.keyUsage = AsnConvert.parse(usageValue, KeyUsage).toNumber();
+  return parsed;
+}
+
 /**
  * Parses one certificate (DER, or PEM holding exactly one), caching by its bytes. `name` is used in
  * the refusal message.
@@ -138,11 +206,7 @@ export function parseCertificate(input: Uint8Array | string, name: string, conte
   if (cached !== undefined) return cached;
   let parsed: ParsedCertificate;
   try {
-    const copy = new Uint8Array(der);
-    parsed = { der: copy, certificate: new x509.X509Certificate(copy), native: new NodeCertificate(copy) };
-    // The library decodes some fields lazily: decode them now, so a malformed field is refused here.
-    void [parsed.certificate.subject, parsed.certificate.issuer, parsed.certificate.notBefore, parsed.certificate.notAfter];
-    void [parsed.certificate.serialNumber, parsed.certificate.extensions, parsed.native.publicKey];
+    parsed = decodeCertificate(new Uint8Array(der));
   } catch (error) {
     throw chainError(context, `${name} is not a well-formed X.509 certificate (${(error as Error).message})`, error);
   }
@@ -166,11 +230,11 @@ export function parseTrustAnchors(anchors: readonly (Uint8Array | string)[], con
 }
 
 function describe(name: string, cert: ParsedCertificate): string {
-  return `${name} ("${cert.certificate.subject}")`;
+  return `${name} ("${cert.subject}")`;
 }
 
 function checkValidity(context: string, name: string, cert: ParsedCertificate, at: Date): void {
-  const { notBefore, notAfter } = cert.certificate;
+  const { notBefore, notAfter } = cert;
   if (at.getTime() < notBefore.getTime()) {
     throw chainError(context, `${name} is not valid before ${isoTime(notBefore)} (verifying at ${isoTime(at)})`);
   }
@@ -180,9 +244,9 @@ function checkValidity(context: string, name: string, cert: ParsedCertificate, a
 }
 
 function checkStructure(context: string, name: string, cert: ParsedCertificate, allowZeroSerial: boolean): void {
-  const serial = cert.certificate.serialNumber.replace(/^0+/, '');
+  const serial = cert.serialNumber.replace(/^0+/, '');
   if (serial === '' && !allowZeroSerial) throw chainError(context, `${name} has serial number 0 (RFC 5280 requires a positive serial)`);
-  for (const extension of cert.certificate.extensions) {
+  for (const extension of cert.extensions) {
     if (extension.critical && !KNOWN_CRITICAL_EXTENSIONS.has(extension.type)) {
       throw chainError(context, `${name} has an unsupported critical extension ${extension.type}`);
     }
@@ -194,13 +258,12 @@ function checkStructure(context: string, name: string, cert: ParsedCertificate, 
  * `intermediatesBelow` counts the CA certificates between `issuer` and the leaf.
  */
 function checkIssuerRole(context: string, name: string, issuer: ParsedCertificate, intermediatesBelow: number): void {
-  const basic = issuer.certificate.getExtension(x509.BasicConstraintsExtension);
-  if (basic === null || !basic.ca) throw chainError(context, `${name} is not a CA certificate (basicConstraints cA is not set)`);
+  const basic = issuer.basicConstraints;
+  if (basic === undefined || !basic.ca) throw chainError(context, `${name} is not a CA certificate (basicConstraints cA is not set)`);
   if (basic.pathLength !== undefined && intermediatesBelow > basic.pathLength) {
     throw chainError(context, `${name} allows a path length of ${basic.pathLength} but ${intermediatesBelow} CA certificates follow it`);
   }
-  const usage = issuer.certificate.getExtension(x509.KeyUsagesExtension);
-  if (usage !== null && (usage.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
+  if (issuer.keyUsage !== undefined && (issuer.keyUsage & KeyUsageFlags.keyCertSign) === 0) {
     throw chainError(context, `${name} key usage does not include keyCertSign`);
   }
 }
@@ -256,17 +319,17 @@ export async function verifyCertificateChain(
   }
   const top = path[path.length - 1];
   if (anchor === undefined && top !== undefined) {
-    const named = anchors.filter((candidate) => candidate.certificate.subject === top.certificate.issuer);
+    const named = anchors.filter((candidate) => candidate.subject === top.issuer);
     if (named.length === 0) {
-      throw chainError(context, `${describe(nameOf(path.length - 1), top)} is issued by "${top.certificate.issuer}", which is not a trust anchor`);
+      throw chainError(context, `${describe(nameOf(path.length - 1), top)} is issued by "${top.issuer}", which is not a trust anchor`);
     }
     anchor = named.find((candidate) => signedBy(top, candidate));
     if (anchor === undefined) {
-      throw chainError(context, `${nameOf(path.length - 1)} signature does not verify with the trust anchor "${named[0]?.certificate.subject}"`);
+      throw chainError(context, `${nameOf(path.length - 1)} signature does not verify with the trust anchor "${named[0]?.subject}"`);
     }
   }
   if (anchor === undefined) throw chainError(context, 'no trust anchor found');
-  const anchorName = pinned !== undefined ? nameOf(certificates.length - 1) : `trust anchor "${anchor.certificate.subject}"`;
+  const anchorName = pinned !== undefined ? nameOf(certificates.length - 1) : `trust anchor "${anchor.subject}"`;
 
   // Validity first: an expired certificate is the most useful thing to report.
   path.forEach((cert, index) => checkValidity(context, nameOf(index), cert, at));
@@ -279,8 +342,8 @@ export async function verifyCertificateChain(
     const child = path[index] as ParsedCertificate;
     const issuer = index + 1 < path.length ? (path[index + 1] as ParsedCertificate) : anchor;
     const issuerName = index + 1 < path.length ? nameOf(index + 1) : anchorName;
-    if (child.certificate.issuer !== issuer.certificate.subject) {
-      throw chainError(context, `${nameOf(index)} (issuer "${child.certificate.issuer}") is not issued by ${describe(issuerName, issuer)}`);
+    if (child.issuer !== issuer.subject) {
+      throw chainError(context, `${nameOf(index)} (issuer "${child.issuer}") is not issued by ${describe(issuerName, issuer)}`);
     }
     checkIssuerRole(context, issuerName, issuer, index);
     // OpenSSL's issuer check adds the authority/subject key identifier match.

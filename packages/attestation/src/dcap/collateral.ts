@@ -271,7 +271,7 @@ export async function verifySignedJson(
   at: Date,
 ): Promise<ParsedCertificate> {
   const candidates = [...document.chain, ...extraCertificates].map((der) => parseCertificate(der, `${what} signing certificate`, `${platform}: ${what} signing chain`));
-  const signer = candidates.find((certificate) => TCB_SIGNING_CN.test(certificate.certificate.subject));
+  const signer = candidates.find((certificate) => TCB_SIGNING_CN.test(certificate.subject));
   if (signer === undefined) fail(platform, `${what}: no Intel SGX TCB Signing certificate among the collateral`);
   await verifyCertificateChain([signer.der], trustAnchors, at, { context: `${platform}: ${what} signing chain`, names: ['TCB Signing certificate'] });
   let valid = false;
@@ -299,8 +299,8 @@ export async function checkCrls(platform: string, crls: readonly x509.X509Crl[],
   const checked: string[] = [];
   for (const crl of crls) {
     const [name, issuer, subject] =
-      crl.issuer === root.certificate.subject ? ['root CA CRL', root, ca] as const
-      : crl.issuer === ca.certificate.subject ? ['PCK CRL', ca, leaf] as const
+      crl.issuer === root.subject ? ['root CA CRL', root, ca] as const
+      : crl.issuer === ca.subject ? ['PCK CRL', ca, leaf] as const
       : fail(platform, `CRL issued by "${crl.issuer}" is neither the root CA's nor the PCK CA's`);
     if (verifiedCrls.get(crl)?.has(issuer) !== true) {
       const valid = await crl.verify({ publicKey: issuer.certificate }).catch(() => false);
@@ -313,9 +313,9 @@ export async function checkCrls(platform: string, crls: readonly x509.X509Crl[],
     if (crl.nextUpdate === undefined || at.getTime() > crl.nextUpdate.getTime()) {
       fail(platform, `${name} expired: nextUpdate ${crl.nextUpdate === undefined ? 'absent' : isoTime(crl.nextUpdate)} (verifying at ${isoTime(at)})`);
     }
-    const serial = normalSerial(subject.certificate.serialNumber);
+    const serial = normalSerial(subject.serialNumber);
     if (crl.entries.some((entry) => normalSerial(entry.serialNumber) === serial)) {
-      fail(platform, `${name} revokes the ${subject === leaf ? 'PCK certificate' : 'PCK CA certificate'} (serial ${subject.certificate.serialNumber})`);
+      fail(platform, `${name} revokes the ${subject === leaf ? 'PCK certificate' : 'PCK CA certificate'} (serial ${subject.serialNumber})`);
     }
     checked.push(name);
   }

@@ -56,9 +56,9 @@ function octets(value: asn1js.AsnType | undefined, platform: string, what: strin
 
 /** Reads the SGX extensions of the PCK leaf certificate. */
 export function readPckExtensions(certificate: ParsedCertificate, platform: string): PckExtensions {
-  const extension = certificate.certificate.extensions.find((entry) => entry.type === SGX_EXTENSIONS);
+  const extension = certificate.extensions.find((entry) => entry.type === SGX_EXTENSIONS);
   if (extension === undefined) fail(platform, 'has no SGX extensions (1.2.840.113741.1.13.1)');
-  const parsed = asn1js.fromBER(new Uint8Array(extension.value));
+  const parsed = asn1js.fromBER(extension.value);
   if (parsed.offset === -1) fail(platform, 'SGX extensions are not well-formed DER');
   const top = members(parsed.result, platform, 'SGX extensions');
   const tcb = members(top.get(`${SGX_EXTENSIONS}.2`) ?? fail(platform, 'SGX extensions lack the TCB'), platform, 'SGX TCB');

@@ -146,7 +146,7 @@ async function verifyDcapQuote(platform: DcapPlatform, evidence: Uint8Array, opt
   const names = ['PCK certificate', 'PCK CA certificate', 'root CA certificate', 'chain[3]'];
   const chain = await verifyCertificateChain(pckPems, options.trustAnchors ?? [INTEL_SGX_ROOT_CA_PEM], at, { context: `${platform}: PCK certificate chain`, names });
   const pckLeaf = chain.certificates[0];
-  if (pckLeaf === undefined || !/(?:^|, )CN=Intel SGX PCK Certificate(?:,|$)/.test(pckLeaf.certificate.subject)) {
+  if (pckLeaf === undefined || !/(?:^|, )CN=Intel SGX PCK Certificate(?:,|$)/.test(pckLeaf.subject)) {
     fail(platform, 'PCK certificate chain: the leaf is not an Intel SGX PCK Certificate');
   }
   if (chain.certificates.length !== 2) fail(platform, `PCK certificate chain: expected a PCK certificate and a PCK CA below the root, found ${chain.certificates.length} certificates`);
@@ -185,8 +185,8 @@ async function verifyDcapQuote(platform: DcapPlatform, evidence: Uint8Array, opt
     ...(quote.bodyType === undefined ? {} : { bodyType: quote.bodyType }),
     ...(body.kind === 'td' ? { tdReport: body.tdx15 ? '1.5' : '1.0', ...tdDetails(body.report) } : sgxDetails(body.report)),
     qeReport: sgxDetails(quote.qeReport),
-    pckSubject: pckLeaf.certificate.subject,
-    pckCaSubject: chain.certificates[1]?.certificate.subject,
+    pckSubject: pckLeaf.subject,
+    pckCaSubject: chain.certificates[1]?.subject,
     trailingZeros: quote.trailingZeros,
     collateral: tcb !== undefined,
     tcbStatus: tcb?.tcbStatus,

@@ -85,7 +85,7 @@ async function verifyNitroUnguarded(evidence: Uint8Array, options: VerifyOptions
       digest: document.digest,
       pcrs: Object.fromEntries([...document.pcrs].map(([index, value]) => [String(index), toHex(value)])),
       publicKey: document.publicKey === undefined ? undefined : toHex(document.publicKey),
-      certificateSubject: verified.certificates[0]?.certificate.subject,
+      certificateSubject: verified.certificates[0]?.subject,
     },
   };
   if (document.userData !== undefined) {

@@ -51,9 +51,9 @@ function derIa5String(value: Uint8Array, name: string): string {
 /** Reads the AMD extensions of a VCEK or VLEK. */
 export function readAmdKeyExtensions(certificate: ParsedCertificate): AmdKeyExtensions {
   const out: AmdKeyExtensions = {};
-  for (const extension of certificate.certificate.extensions) {
+  for (const extension of certificate.extensions) {
     if (!extension.type.startsWith(`${AMD_OID}.`)) continue;
-    const value = new Uint8Array(extension.value);
+    const value = extension.value;
     switch (extension.type.slice(AMD_OID.length + 1)) {
       case '1': out.structVersion = derInteger(value, 'structVersion'); break;
       case '2': out.productName = derIa5String(value, 'productName'); break;

@@ -3,6 +3,8 @@
  * certificate chains through the family's ASK (or ASVK) to the AMD Root Key.
  */
 import { verify as verifySignature } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { RsaSaPssParams } from '@peculiar/asn1-rsa';
 import { pemCertificates, parseCertificate, verifyCertificateChain, type ParsedCertificate } from '../chain.ts';
 import { checkBoundReportData, splitReportData } from '../binding.ts';
 import { AMD_ROOTS } from '../roots/amd.ts';
@@ -22,7 +24,25 @@ function fail(reason: string, cause?: unknown): never {
 }
 
 function commonName(certificate: ParsedCertificate): string | undefined {
-  return /(?:^|, )CN=([^,]+)/.exec(certificate.certificate.subject)?.[1];
+  return /(?:^|, )CN=([^,]+)/.exec(certificate.subject)?.[1];
+}
+
+const RSASSA_PSS = '1.2.840.113549.1.1.10';
+const SHA384 = '2.16.840.1.101.3.4.2.2';
+const SIGNATURE_NAMES: Readonly<Record<string, string>> = {
+  '1.2.840.10045.4.3.2': 'ECDSA/SHA-256',
+  '1.2.840.10045.4.3.3': 'ECDSA/SHA-384',
+  '1.2.840.113549.1.1.11': 'RSA/SHA-256',
+  '1.2.840.113549.1.1.12': 'RSA/SHA-384',
+};
+
+/** "RSASSA-PSS/SHA-384", "ECDSA/SHA-384", ... or the OID when unknown. */
+function describeSignatureAlgorithm(certificate: ParsedCertificate): string {
+  const { oid, parameters } = certificate.signatureAlgorithm;
+  if (oid !== RSASSA_PSS) return SIGNATURE_NAMES[oid] ?? oid;
+  if (parameters === undefined) return 'RSASSA-PSS/SHA-1';
+  const hash = AsnConvert.parse(parameters, RsaSaPssParams).hashAlgorithm.algorithm;
+  return `RSASSA-PSS/${hash === SHA384 ? 'SHA-384' : hash}`;
 }
 
 /** Every certificate in the endorsements (DER, PEM, or PEM bundles). */
@@ -113,10 +133,8 @@ async function verifySevSnpUnguarded(evidence: Uint8Array, options: VerifyOption
   const issuer = certificates.find((certificate) => commonName(certificate) === issuerCn) ?? parseCertificate(pinnedIssuer, issuerName);
   // AMD signs every link with RSASSA-PSS SHA-384; anything else is not an AMD certificate.
   for (const [name, certificate] of [[keyName, leaf], [issuerName, issuer]] as const) {
-    const algorithm = certificate.certificate.signatureAlgorithm as { name: string; hash?: { name: string } };
-    if (algorithm.name !== 'RSA-PSS' || algorithm.hash?.name !== 'SHA-384') {
-      fail(`${name} is signed with ${algorithm.name}${algorithm.hash === undefined ? '' : `/${algorithm.hash.name}`}, not RSASSA-PSS SHA-384`);
-    }
+    const algorithm = describeSignatureAlgorithm(certificate);
+    if (algorithm !== 'RSASSA-PSS/SHA-384') fail(`${name} is signed with ${algorithm}, not RSASSA-PSS SHA-384`);
   }
   await verifyCertificateChain([leaf.der, issuer.der], options.trustAnchors ?? [AMD_ROOTS[family].ark], at, {
     context: `${PLATFORM}: certificate chain`,
