@@ -114,7 +114,8 @@ test('refuses garbage, empty chains and missing anchors; never reads the clock',
   await assert.rejects(verifyCertificateChain([leaf.der], [], at), refusal(/no trust anchors given/));
   await assert.rejects(verifyCertificateChain([leaf.der], [root.pem], new Date(Number.NaN)), refusal(/not a valid Date/));
   const truncated = leaf.der.subarray(0, leaf.der.length - 10);
-  await assert.rejects(verifyCertificateChain([truncated], [root.pem], at), refusal(/not a well-formed X.509 certificate/));
+  await assert.rejects(verifyCertificateChain([truncated], [root.pem], at), refusal(/chain\[0\] is not a well-formed X.509 certificate \(its encoding says \d+ bytes but \d+ were given\)/));
+  await assert.rejects(verifyCertificateChain([new Uint8Array([...leaf.der, 0])], [root.pem], at), refusal(/chain\[0\] is not a well-formed X.509 certificate \(its encoding says/));
 });
 
 test('PEM helpers round-trip', async () => {

@@ -154,10 +154,26 @@ function singleDer(input: Uint8Array | string): Uint8Array | undefined {
   return input;
 }
 
+/** The length a DER SEQUENCE says it has (header included), or undefined if the header is not DER. */
+function encodedLength(der: Uint8Array): number | undefined {
+  const first = der[1];
+  if (der[0] !== 0x30 || first === undefined) return undefined;
+  if (first < 0x80) return 2 + first;
+  const count = first & 0x7f;
+  if (count === 0 || count > 4 || der.byteLength < 2 + count) return undefined;
+  let length = 0;
+  for (let index = 0; index < count; index++) length = length * 256 + (der[2 + index] ?? 0);
+  return 2 + count + length;
+}
+
 function decodeCertificate(der: Uint8Array): ParsedCertificate {
+  const length = encodedLength(der);
+  if (length !== der.byteLength) {
+    throw new Error(length === undefined ? 'not a DER SEQUENCE' : `its encoding says ${length} bytes but ${der.byteLength} were given`);
+  }
   const asn = AsnConvert.parse(der, Certificate);
   const tbs = asn.tbsCertificate;
-  // OpenSSL's verify also refuses a certificate whose two signature algorithm fields differ.
+  // That the two signature algorithm fields agree is left to OpenSSL's verify, which checks it.
   const native = new NodeCertificate(der);
   void native.publicKey; // decoded now, so an unusable key is refused at parse time
   let full: x509.X509Certificate | undefined;
