@@ -68,9 +68,14 @@ export class ChannelSessionStream extends Duplex {
     this.#sender.acknowledge(bytes);
   }
 
-  /** The host closed the session (client gone): no more incoming bytes. */
+  /**
+   * The host closed the session (the client ended or went away): the TLS layer sees the end of its
+   * input, then the session is torn down, whatever state TLS was in (a client that vanished in the
+   * middle of a handshake must not leave a session behind in the isolate).
+   */
   endFromHost(): void {
     this.push(null);
+    setImmediate(() => this.destroy());
   }
 
   override _read(): void {
