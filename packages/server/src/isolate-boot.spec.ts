@@ -84,7 +84,7 @@ describe('the isolate process (real child, channel spoken by the test)', () => {
     return reply as Extract<ChannelMessage, { type: 'attestation-response' }>;
   }
 
-  async function chainFor(csrDer: Uint8Array, measurement = Buffer.from(bundle.measurement, 'hex')): Promise<Uint8Array[]> {
+  async function chainFor(csrDer: Uint8Array, measurement: Uint8Array = Buffer.from(bundle.measurement, 'hex')): Promise<Uint8Array[]> {
     const leaf = await issueIsolateCertificate({ csrDer, measurement, ca, notBefore: new Date(Date.now() - 60_000) });
     return [leaf, pemToDer(ca.certificatePem, 'CERTIFICATE', 'CA')];
   }
