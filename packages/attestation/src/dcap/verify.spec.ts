@@ -31,6 +31,9 @@ function assertTdFacts(claims: EvidenceClaims, facts: Record<string, any>): void
   }
   assert.equal(claims.debug, facts.td_attributes_debug);
   if (facts.v5_body_type !== undefined) assert.equal(details.bodyType, facts.v5_body_type);
+  assert.equal(details.tdReport, facts.tee_tcb_svn2 === undefined ? '1.0' : '1.5');
+  assert.equal(details.teeTcbSvn2, facts.tee_tcb_svn2);
+  assert.equal(details.mrServiceTd, facts.mrservicetd);
 }
 
 function assertSgxFacts(claims: EvidenceClaims, facts: Record<string, any>): void {
@@ -68,6 +71,14 @@ for (const entry of positives) {
       assert.equal(details.qeReport[ours], facts.qe_report[key], `QE ${key}`);
     }
     assert.match(details.pckSubject, /CN=Intel SGX PCK Certificate/);
+    const pckFacts = facts.pck_cert_sgx_extensions;
+    assert.equal(details.pck.fmspc, pckFacts.fmspc);
+    assert.equal(details.pck.pceId, pckFacts.pceid);
+    assert.equal(details.pck.pceSvn, pckFacts.pcesvn);
+    assert.deepEqual(details.pck.componentSvns, pckFacts.tcb_comp_svns);
+    assert.equal(details.pck.cpuSvn, pckFacts.cpusvn);
+    assert.equal(details.pck.ppid, pckFacts.ppid);
+    assert.equal(details.pck.sgxType, pckFacts.sgx_type);
     assert.equal(details.tcbStatus ?? null, entry.expected!.tcb_status ?? null);
     if (entry.expected!.advisory_ids !== undefined) assert.deepEqual(details.advisoryIds, entry.expected!.advisory_ids);
     if (facts.tcb?.platform?.tcb_date !== undefined && details.collateral === true) assert.equal(details.platformTcb.tcbDate, facts.tcb.platform.tcb_date);

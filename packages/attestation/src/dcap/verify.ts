@@ -10,7 +10,7 @@ import { checkBoundReportData, splitReportData } from '../binding.ts';
 import { INTEL_SGX_ROOT_CA_PEM } from '../roots/intel.ts';
 import { attestationFailure, bytesEqual, refuseDebug, refuseUnexpected, requireTime, toHex, type EvidenceClaims, type VerifyOptions } from '../platform.ts';
 import { checkCrls, checkWindow, readCollateral, verifySignedJson } from './collateral.ts';
-import { readPckExtensions } from './pck.ts';
+import { readPckExtensions, type PckExtensions } from './pck.ts';
 import { parseDcapQuote, TEE_TYPE, type DcapQuote, type SgxReportBody, type TdReportBody } from './quote.ts';
 import { convergeStatus, matchPlatformTcb, matchQeIdentity, matchTdxModule, type TcbMatch, type TcbStatus } from './tcb.ts';
 
@@ -54,6 +54,7 @@ interface TcbEvaluation {
 async function evaluateCollateral(
   platform: DcapPlatform,
   quote: DcapQuote,
+  pck: PckExtensions,
   pckChain: ParsedCertificate[],
   root: ParsedCertificate,
   options: VerifyOptions,
@@ -76,7 +77,6 @@ async function evaluateCollateral(
   if ((info.id ?? 'SGX') !== expectedId) fail(platform, `TCB info is for ${JSON.stringify(info.id)}, expected ${expectedId}`);
   if (info.version !== 2 && info.version !== 3) fail(platform, `TCB info version ${info.version} is not 2 or 3`);
   if (expectedId === 'TDX' && info.version !== 3) fail(platform, 'TDX needs TCB info version 3');
-  const pck = readPckExtensions(pckChain[0] as ParsedCertificate, platform);
   if (info.fmspc.toUpperCase() !== pck.fmspc) fail(platform, `TCB info is for FMSPC ${info.fmspc.toUpperCase()} but the PCK certificate's is ${pck.fmspc}`);
   if (info.pceId.toUpperCase() !== pck.pceId) fail(platform, `TCB info is for PCE-ID ${info.pceId.toUpperCase()} but the PCK certificate's is ${pck.pceId}`);
 
@@ -165,7 +165,8 @@ async function verifyDcapQuote(platform: DcapPlatform, evidence: Uint8Array, opt
   }
 
   // 4. Collateral, when given.
-  const { crlsChecked, tcb } = await evaluateCollateral(platform, quote, chain.certificates, chain.anchor, options, at);
+  const pck = readPckExtensions(pckLeaf, platform);
+  const { crlsChecked, tcb } = await evaluateCollateral(platform, quote, pck, chain.certificates, chain.anchor, options, at);
 
   // 5. Debug and binding.
   const body = quote.body;
@@ -186,6 +187,7 @@ async function verifyDcapQuote(platform: DcapPlatform, evidence: Uint8Array, opt
     ...(body.kind === 'td' ? { tdReport: body.tdx15 ? '1.5' : '1.0', ...tdDetails(body.report) } : sgxDetails(body.report)),
     qeReport: sgxDetails(quote.qeReport),
     pckSubject: pckLeaf.subject,
+    pck: { ...pck, cpuSvn: toHex(pck.cpuSvn) },
     pckCaSubject: chain.certificates[1]?.subject,
     trailingZeros: quote.trailingZeros,
     collateral: tcb !== undefined,
