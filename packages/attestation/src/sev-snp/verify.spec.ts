@@ -54,6 +54,9 @@ for (const entry of positives) {
     assert.ok(facts.chip_family.startsWith(details.chipFamily), `${facts.chip_family} vs ${details.chipFamily}`);
     assert.equal(details.productName, facts.leaf_cert.amd_extensions.productName);
     assert.equal(details.cspId, facts.leaf_cert.amd_extensions.cspID);
+    const amd = facts.leaf_cert.amd_extensions;
+    assert.deepEqual(details.keyTcb, { blSpl: amd.blSPL, teeSpl: amd.teeSPL, snpSpl: amd.snpSPL, ucodeSpl: amd.ucodeSPL, fmcSpl: undefined });
+    assert.equal(details.hwId, amd.hwID);
     assert.deepEqual(details.firmware, facts.firmware);
     for (const [ours, theirs] of [['currentTcb', 'current_tcb'], ['reportedTcb', 'reported_tcb'], ['committedTcb', 'committed_tcb'], ['launchTcb', 'launch_tcb']]) {
       assert.deepEqual(details[ours!], facts.tcb[theirs!], ours);

@@ -181,6 +181,8 @@ async function verifySevSnpUnguarded(evidence: Uint8Array, options: VerifyOption
       signingKey: keyName,
       productName: extensions.productName,
       cspId: extensions.cspId,
+      keyTcb: { blSpl: extensions.blSpl, teeSpl: extensions.teeSpl, snpSpl: extensions.snpSpl, ucodeSpl: extensions.ucodeSpl, fmcSpl: extensions.fmcSpl },
+      hwId: extensions.hwId === undefined ? undefined : toHex(extensions.hwId),
       guestSvn: report.guestSvn,
       policy: `0x${report.policy.toString(16).padStart(16, '0')}`,
       policySmtAllowed: ((report.policy >> POLICY_SMT_BIT) & 1n) === 1n,
