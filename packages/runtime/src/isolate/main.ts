@@ -50,7 +50,8 @@ function main(): void {
     send: (message) => channel.send(message),
     parsePolicy: (text) => parsePolicy(text),
     createSessionHandler: (setup) => {
-      engine = new ExecutionEngine();
+      // Engine workers re-enter this very file (the bundle), which starts their loop when they load it.
+      engine = new ExecutionEngine({ workerUrl: new URL(import.meta.url) });
       const services = setup.policy.native_modules.flatMap((module) => {
         const specialFile = nativeModuleSpecialFile(module);
         return specialFile === undefined ? [] : [{ name: module.name, specialFile }];
