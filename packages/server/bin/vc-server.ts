@@ -63,7 +63,7 @@ async function main(): Promise<number> {
     return 1;
   }
   if (server.devPublicKeyPath !== undefined) console.error(`dev key (public, for vc-pas enroll): ${server.devPublicKeyPath}`);
-  console.error(`runtime measurement ${server.measurement}`);
+  console.error(`runtime measurement ${server.measurement}${server.isolatePid === undefined ? '' : `, isolate pid ${server.isolatePid}`}`);
   console.log(`Veracruz server running on ${server.url}`);
   const stop = (): void => void server.close();
   process.once('SIGINT', stop);
