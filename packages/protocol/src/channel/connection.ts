@@ -58,13 +58,22 @@ export class ChannelConnection {
     this.#output.write(encodeMessage(message));
   }
 
-  /** Stops reading and ends our output; no callback fires afterwards. */
+  /** Stops reading and ends our output once what was sent is flushed; no callback fires afterwards. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#input.off('data', this.#onData);
-    this.#input.destroy();
-    if (!this.#output.destroyed) this.#output.end();
+    this.#input.resume(); // drain and ignore whatever still arrives, so the peer is never blocked
+    const output = this.#output;
+    if (output.destroyed) {
+      this.#input.destroy();
+      return;
+    }
+    // Ending (not destroying) lets queued frames, such as a final shutdown or error, reach the peer.
+    output.end(() => {
+      if ((this.#input as unknown) !== output) this.#input.destroy();
+      output.destroy();
+    });
   }
 
   #onData = (chunk: Buffer): void => {

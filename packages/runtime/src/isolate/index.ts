@@ -3,7 +3,7 @@
  * certificate and policy checks; then sessions over the host channel). The process entry point is
  * `main.ts`, bundled by `scripts/build-runtime.ts`.
  */
-export { Isolate } from './isolate.ts';
+export { DEFAULT_MAX_SESSIONS, Isolate } from './isolate.ts';
 export type { IsolateOptions, SessionHandler, SessionSetup } from './isolate.ts';
 export { ChannelSessionStream } from './session-stream.ts';
 export type { ChannelSessionStreamOptions } from './session-stream.ts';

@@ -45,6 +45,8 @@ export interface IsolateOptions<P extends PolicyTrust> {
   tsmRoot?: string | undefined;
   /** Credit per session and direction. @default DEFAULT_SESSION_WINDOW */
   window?: number | undefined;
+  /** Most sessions at once; more are refused (each may hold a window of bytes). @default DEFAULT_MAX_SESSIONS */
+  maxSessions?: number | undefined;
   /** The clock validity is checked against. @default () => new Date() */
   now?: () => Date;
   /** Diagnostics (never secrets). @default writes to stderr */
@@ -52,6 +54,9 @@ export interface IsolateOptions<P extends PolicyTrust> {
 }
 
 type State = 'booting' | 'attesting' | 'attested' | 'initializing' | 'serving' | 'stopping';
+
+/** Default cap on concurrent sessions: bounds the isolate's memory against a host opening sessions without end. */
+export const DEFAULT_MAX_SESSIONS = 1024;
 
 /** How long shutdown waits for queued TLS bytes (the reply to request_shutdown) to leave. */
 const SHUTDOWN_FLUSH_LIMIT_MS = 2000;
@@ -115,6 +120,11 @@ export class Isolate<P extends PolicyTrust> {
     }
   }
 
+  /** A fatal error: drop every session and exit non-zero (after the caller told the host why). */
+  fail(): void {
+    this.#stop(1);
+  }
+
   /** The channel to the host is gone: nothing can reach a client any more. */
   hostGone(): void {
     if (this.#state === 'stopping') return;
@@ -175,6 +185,10 @@ export class Isolate<P extends PolicyTrust> {
   #newSession(sessionId: number): void {
     if (this.#state !== 'serving' || this.#handler === undefined) {
       this.#options.send({ type: 'close', sessionId, reason: `the isolate is not ready to serve (${this.#state})` });
+      return;
+    }
+    if (this.#sessions.size >= (this.#options.maxSessions ?? DEFAULT_MAX_SESSIONS)) {
+      this.#options.send({ type: 'close', sessionId, reason: 'too many sessions' });
       return;
     }
     if (this.#sessions.has(sessionId)) {

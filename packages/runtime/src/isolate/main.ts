@@ -12,7 +12,7 @@ import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
-import { nativeModuleSpecialFile, parsePolicy } from '@veracruz-ts/policy';
+import { Code, VeracruzError, nativeModuleSpecialFile, parsePolicy } from '@veracruz-ts/policy';
 import type { Policy } from '@veracruz-ts/policy';
 import { ChannelConnection } from '@veracruz-ts/protocol/channel';
 import { ExecutionEngine } from '../index.ts';
@@ -59,12 +59,18 @@ function main(): void {
       const vfs = new VirtualFileSystem({ services });
       return new SessionManager({
         ...setup, engine, vfs,
-        onSessionError: (sessionId, error) => process.stderr.write(`[isolate] session ${sessionId}: ${error.message}\n`),
+        // The isolate's stderr goes to the (untrusted) host: session errors may name principals'
+        // files, so they are printed only when the policy asks for debugging, as in Veracruz.
+        onSessionError: (sessionId, error) => {
+          if (setup.policy.debug) process.stderr.write(`[isolate] session ${sessionId}: ${error.message}\n`);
+        },
       });
     },
     onExit: (code) => {
+      process.exitCode = code;
       channel.close();
       const exit = (): never => process.exit(code);
+      // Bounded: a host that stopped reading must not keep the isolate alive.
       setTimeout(exit, 1000).unref();
       void (engine?.close() ?? Promise.resolve()).finally(() => {
         if (channelSocket.writableLength === 0) exit();
@@ -82,6 +88,16 @@ function main(): void {
     },
     onEnd: () => isolate.hostGone(),
   });
+
+  // A bug must not leave a half-working isolate behind: report it (without data) and stop.
+  const fatal = (error: unknown): void => {
+    const reported = error instanceof VeracruzError ? error : new VeracruzError(Code.Internal, `uncaught ${error instanceof Error ? error.name : typeof error} in the isolate`);
+    process.stderr.write(`[isolate] fatal: ${reported.message}\n`);
+    channel.send({ type: 'isolate-error', code: reported.code, message: reported.rawMessage });
+    isolate.fail();
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
 }
 
 // The engine's worker threads re-enter this same file; only the main thread runs the isolate.
