@@ -43,12 +43,19 @@ static inline void *vc_alloc(size_t size) {
 
 /*
  * Reads the whole file at `path`. Returns NULL (errno kept) if it cannot be opened; ends the program on a
- * read error. Reads in growing chunks rather than asking for the size, so it works on any stream.
+ * read error. Sizes the buffer by seeking to the end when the file allows it (one allocation, no copies:
+ * WebAssembly's realloc cannot remap pages), then reads until end of file, growing if the file grew.
  */
 static inline unsigned char *vc_try_read_file(const char *path, size_t *length) {
     FILE *file = fopen(path, "rb");
     if (file == NULL) return NULL;
     size_t capacity = 1 << 16, used = 0;
+    if (fseek(file, 0, SEEK_END) == 0) {
+        long size = ftell(file);
+        if (fseek(file, 0, SEEK_SET) != 0) vc_fail(VC_EXIT_MISSING_INPUT, "cannot rewind %s: %s", path, strerror(errno));
+        /* One spare byte, so reaching end of file needs no further allocation. */
+        if (size >= 0) capacity = (size_t)size + 1;
+    }
     unsigned char *data = vc_alloc(capacity);
     for (;;) {
         if (used == capacity) {
