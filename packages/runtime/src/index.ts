@@ -16,5 +16,5 @@ export type { StreamHooks } from './wasi/wasi-process.ts';
 export { WASI_SIGNATURES, VERACRUZ_SIGNATURES } from './wasi/signatures.ts';
 export type { NativeService, ServiceSpec } from './services/native-service.ts';
 export { BUILTIN_SERVICES, DEFAULT_SERVICES, createService, servicesFromPolicy } from './services/registry.ts';
-export { parseAeadRequest, parseAesCtrRequest } from './services/aes-services.ts';
+export { encodeAeadRequest, encodeAesCtrRequest, parseAeadRequest, parseAesCtrRequest } from './services/aes-services.ts';
 export type { AeadRequest, AesCtrRequest } from './services/aes-services.ts';

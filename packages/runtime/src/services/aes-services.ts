@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { NativeService } from './native-service.ts';
-import { PostcardReader } from './postcard-reader.ts';
+import { PostcardReader, encodeVarint } from './postcard-reader.ts';
 import type { PrincipalView } from '../vfs/principal-view.ts';
 
 /** A parsed "Counter mode AES Service" request. */
@@ -88,3 +88,21 @@ export const aeadService: NativeService = {
     writer.appendFile(outputPath, output);
   },
 };
+
+function encodeString(text: string): number[] {
+  const bytes = new TextEncoder().encode(text);
+  return [...encodeVarint(bytes.length), ...bytes];
+}
+
+/** Postcard encoding of a "Counter mode AES Service" request (what a program writes to the special file). */
+export function encodeAesCtrRequest(request: AesCtrRequest): Uint8Array {
+  return Uint8Array.from([...request.key, ...request.iv, ...encodeString(request.inputPath), ...encodeString(request.outputPath), request.isEncryption ? 1 : 0]);
+}
+
+/** Postcard encoding of an "AEAD Service" request. */
+export function encodeAeadRequest(request: AeadRequest): Uint8Array {
+  return Uint8Array.from([
+    ...request.key, ...request.iv, ...encodeVarint(request.aad.length), ...request.aad,
+    ...encodeString(request.inputPath), ...encodeString(request.outputPath), request.isEncryption ? 1 : 0,
+  ]);
+}

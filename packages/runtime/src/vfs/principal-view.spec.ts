@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ALL_RIGHTS, Code, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, Right, VeracruzError } from '@veracruz-ts/policy';
+import { VirtualFileSystem } from './file-system.ts';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (data: Uint8Array) => new TextDecoder().decode(data);
+
+function denied(code: string, pattern: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof VeracruzError, String(error));
+    assert.equal(error.code, code);
+    assert.match(error.rawMessage, pattern);
+    return true;
+  };
+}
+
+describe('PrincipalView', () => {
+  it('writes, appends and reads within its rights, creating parent directories', () => {
+    const vfs = new VirtualFileSystem();
+    const view = vfs.view([{ file_name: '/data/', rights: RIGHTS_READ | RIGHTS_WRITE }]);
+    view.writeFile('/data/a/b.txt', bytes('one'));
+    view.appendFile('/data/a/b.txt', bytes('+two'));
+    assert.equal(text(view.readFile('/data/a/b.txt')), 'one+two');
+    assert.equal(view.fileSize('/data/a/b.txt'), 7);
+    assert.equal(text(view.readRange('/data/a/b.txt', 2, 3)), 'e+t');
+    view.writeFile('/data/a/b.txt', bytes('x'));
+    assert.equal(text(view.readFile('/data/a/b.txt')), 'x');
+  });
+
+  it('names the operation, path and missing rights, never the contents', () => {
+    const vfs = new VirtualFileSystem();
+    vfs.view([{ file_name: '/', rights: ALL_RIGHTS }]).writeFile('/input/secret.txt', bytes('TOP-SECRET'));
+    const reader = vfs.view([{ file_name: '/input', rights: RIGHTS_READ }]);
+    assert.throws(() => reader.writeFile('/input/secret.txt', bytes('y')), denied(Code.PermissionDenied, /^write \/input\/secret\.txt: missing FD_WRITE, PATH_FILESTAT_SET_SIZE$/));
+    assert.throws(() => reader.appendFile('/input/new.txt', bytes('y')), denied(Code.PermissionDenied, /^append \/input\/new\.txt: missing FD_WRITE, PATH_CREATE_FILE$/));
+    assert.throws(() => reader.readExecutable('/input/secret.txt'), denied(Code.PermissionDenied, /^execute \/input\/secret\.txt: missing FD_EXECUTE$/));
+    const writer = vfs.view([{ file_name: '/input', rights: RIGHTS_WRITE }]);
+    assert.throws(() => writer.readFile('/input/secret.txt'), (error: unknown) => {
+      assert.ok(error instanceof VeracruzError);
+      assert.equal(error.rawMessage, 'read /input/secret.txt: missing FD_READ');
+      assert.ok(!error.message.includes('TOP-SECRET'));
+      return true;
+    });
+    assert.throws(() => reader.readFile('/output/x'), denied(Code.PermissionDenied, /^read \/output\/x: no right covers this path$/));
+    assert.throws(() => reader.readFile('/input/none'), denied(Code.NotFound, /^read \/input\/none: no such file$/));
+    assert.throws(() => reader.readFile('/input'), denied(Code.InvalidRequest, /is a directory/));
+  });
+
+  it('matches whole components only and resolves .. before checking rights', () => {
+    const vfs = new VirtualFileSystem();
+    const view = vfs.view([{ file_name: '/input', rights: ALL_RIGHTS }]);
+    assert.throws(() => view.writeFile('/inputs/x', bytes('y')), denied(Code.PermissionDenied, /no right covers/));
+    assert.throws(() => view.writeFile('/input/../etc/x', bytes('y')), denied(Code.PermissionDenied, /^write \/etc\/x: no right covers/));
+    assert.throws(() => view.writeFile('/input/../../input2/x', bytes('y')), denied(Code.PermissionDenied, /^write \/input2\/x/));
+    view.writeFile('input/./sub//f', bytes('ok'));
+    assert.equal(text(view.readFile('/input/sub/f')), 'ok');
+  });
+
+  it('uses the longest matching entry, even when it grants less', () => {
+    const vfs = new VirtualFileSystem();
+    const view = vfs.view([{ file_name: '/', rights: ALL_RIGHTS }, { file_name: '/locked', rights: RIGHTS_READ }]);
+    assert.throws(() => view.writeFile('/locked/x', bytes('y')), denied(Code.PermissionDenied, /missing/));
+    view.writeFile('/open/x', bytes('y'));
+  });
+
+  it('reads executables only with FD_EXECUTE', () => {
+    const vfs = new VirtualFileSystem();
+    vfs.view([{ file_name: '/', rights: ALL_RIGHTS }]).writeFile('/program/p.wasm', bytes('\0asm'));
+    assert.equal(vfs.view([{ file_name: '/program', rights: RIGHTS_EXECUTE }]).readExecutable('/program/p.wasm').length, 4);
+  });
+
+  it('reaches std streams only through an exact stream entry', () => {
+    const vfs = new VirtualFileSystem();
+    const client = vfs.view([{ file_name: 'stdin', rights: RIGHTS_WRITE }, { file_name: 'stdout', rights: RIGHTS_READ }, { file_name: '/', rights: ALL_RIGHTS }]);
+    client.writeFile('stdin', bytes('input'));
+    client.appendFile('stdin', bytes('+more'));
+    assert.equal(client.fileSize('stdout'), 0);
+    assert.throws(() => client.readFile('stderr'), denied(Code.PermissionDenied, /^read stderr: no right covers/));
+    assert.throws(() => client.readFile('stdin'), denied(Code.PermissionDenied, /^read stdin: missing FD_READ$/));
+    assert.equal(text(vfs.view([{ file_name: 'stdin', rights: RIGHTS_READ }]).readFile('stdin')), 'input+more');
+  });
+
+  it('exists: no right is an error, a missing file is false', () => {
+    const vfs = new VirtualFileSystem();
+    const view = vfs.view([{ file_name: '/output', rights: RIGHTS_READ }, { file_name: '/blind', rights: Right.FD_READ }]);
+    vfs.view([{ file_name: '/', rights: ALL_RIGHTS }]).writeFile('/output/done', bytes(''));
+    assert.equal(view.exists('/output/done'), true);
+    assert.equal(view.exists('/output/missing'), false);
+    assert.equal(view.exists('/output/done/below'), false);
+    assert.throws(() => view.exists('/elsewhere'), denied(Code.PermissionDenied, /^stat \/elsewhere: no right covers/));
+    assert.throws(() => view.exists('/blind/x'), denied(Code.PermissionDenied, /missing PATH_OPEN/));
+  });
+
+  it('refuses to write a file where a directory is, or under a file', () => {
+    const vfs = new VirtualFileSystem();
+    const view = vfs.view([{ file_name: '/', rights: ALL_RIGHTS }]);
+    view.writeFile('/a/file', bytes('x'));
+    assert.throws(() => view.writeFile('/a', bytes('y')), denied(Code.InvalidRequest, /is a directory/));
+    assert.throws(() => view.writeFile('/a/file/below', bytes('y')), denied(Code.NotFound, /parent is not a directory/));
+  });
+});
