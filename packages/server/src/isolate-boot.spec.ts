@@ -5,7 +5,7 @@ import { createIsolateIdentity, createCertificateAuthority, issueIsolateCertific
 import type { CertificateAuthorityPem } from '@veracruz-ts/attestation/certificates';
 import { verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
 import { Code, createIdentity } from '@veracruz-ts/policy';
-import { ChannelConnection, EvidenceSource, encodeMessage } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, DEFAULT_SESSION_WINDOW, EvidenceSource, encodeMessage } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 import { generateDevKey, importDevPrivateKey } from '@veracruz-ts/attestation/evidence';
 import { canUnshareNetwork, launchLinuxIsolate } from './platforms/linux.ts';
@@ -131,8 +131,9 @@ describe('the isolate process (real child, channel spoken by the test)', () => {
       host.send({ type: 'initialize', policy: new TextEncoder().encode(policyText), certificateChain: await chainFor(response.csr) });
       assert.deepEqual(await host.next(), { type: 'status', code: 'ok', message: '' });
 
-      // Now a session is taken: the isolate's TLS server answers a ClientHello-less close with its own close.
+      // Now a session is taken: the isolate grants its window, and answers the host's close with its own.
       host.send({ type: 'new-session', sessionId: 2 });
+      assert.deepEqual(await host.next(), { type: 'ack', sessionId: 2, bytes: DEFAULT_SESSION_WINDOW });
       host.send({ type: 'close', sessionId: 2, reason: 'client disconnected' });
       const closed = await host.next();
       assert.equal(closed.type, 'close');

@@ -21,7 +21,7 @@ export type FaultInjector = (direction: RelayDirection, sessionId: number, bytes
 export interface SessionRelayOptions {
   /** Sends a message to the isolate. */
   send: (message: ChannelMessage) => void;
-  /** Credit per session and direction (must match the isolate's). */
+  /** What the host buffers per session for the client at most (the credit it grants the isolate). @default DEFAULT_SESSION_WINDOW */
   window?: number | undefined;
   tap?: RelayTap | undefined;
   faultInjector?: FaultInjector | undefined;
@@ -33,9 +33,9 @@ export interface RelayStats {
   sessions: number;
   /** Bytes read from clients and waiting for the isolate's credit (bounded: the client socket is paused). */
   queuedToIsolate: number;
-  /** Bytes sent to the isolate and not yet acknowledged (at most one window per session). */
+  /** Bytes sent to the isolate and not yet acknowledged (at most the isolate's window per session). */
   inFlightToIsolate: number;
-  /** Bytes the isolate sent that client sockets have not flushed yet (at most one window per session). */
+  /** Bytes the isolate sent that client sockets have not flushed yet (at most the host's window per session). */
   bufferedToClients: number;
   /** Total bytes relayed each way since start. */
   relayedToIsolate: number;
@@ -77,7 +77,6 @@ export class SessionRelay {
         sessionId,
         send: (message) => this.#options.send(message),
         onDrain: () => socket.resume(),
-        ...(this.#options.window === undefined ? {} : { window: this.#options.window }),
       }),
       receiver: new ReceiveWindow(sessionId, this.#options.window),
       closeSent: false,
@@ -85,6 +84,8 @@ export class SessionRelay {
     };
     this.#sessions.set(sessionId, session);
     this.#options.send({ type: 'new-session', sessionId });
+    // What the host buffers for this client at most: granted to the isolate as credit up front.
+    this.#options.send(session.receiver.grant());
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (session.gone) return;

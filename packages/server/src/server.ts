@@ -40,7 +40,10 @@ export interface ServerOptions {
   network?: NetworkIsolation;
   /** Extra Node/V8 flags for the isolate process (e.g. `--max-old-space-size=512`). */
   nodeFlags?: readonly string[];
-  /** Flow-control credit per session and direction, in bytes. @default DEFAULT_SESSION_WINDOW */
+  /**
+   * What the host buffers per session for a client that reads slowly (the credit it grants the isolate),
+   * in bytes. The isolate grants its own window for uploads. @default DEFAULT_SESSION_WINDOW
+   */
   window?: number;
   /** Sees every relayed chunk (tests: prove no plaintext crosses the host). */
   relayTap?: RelayTap;

@@ -4,10 +4,12 @@ import { Code, VeracruzError } from '@veracruz-ts/policy';
 import { ReceiveWindow, SessionSender } from './flow-control.ts';
 import type { ChannelMessage } from './messages.ts';
 
+/** A sender whose peer granted `window` bytes. */
 function sender(window: number, maxChunk: number) {
   const sent: ChannelMessage[] = [];
   let drains = 0;
-  const instance = new SessionSender({ sessionId: 3, window, maxChunk, send: (message) => sent.push(message), onDrain: () => drains++ });
+  const instance = new SessionSender({ sessionId: 3, maxChunk, send: (message) => sent.push(message), onDrain: () => drains++ });
+  instance.acknowledge(window);
   return { instance, sent, drains: () => drains };
 }
 
@@ -16,6 +18,20 @@ function payloadSizes(messages: ChannelMessage[]): number[] {
 }
 
 describe('SessionSender', () => {
+  it('sends nothing before the peer grants credit', () => {
+    const sent: ChannelMessage[] = [];
+    let drains = 0;
+    const instance = new SessionSender({ sessionId: 1, send: (message) => sent.push(message), onDrain: () => drains++ });
+    assert.equal(instance.write(new Uint8Array(10)), false);
+    assert.equal(sent.length, 0);
+    instance.acknowledge(4);
+    assert.deepEqual(payloadSizes(sent), [4]);
+    instance.acknowledge(100);
+    assert.deepEqual(payloadSizes(sent), [4, 6]);
+    assert.equal(drains, 1);
+    assert.equal(instance.credit, 94);
+  });
+
   it('sends within the window and splits into chunks', () => {
     const { instance, sent } = sender(100, 30);
     assert.equal(instance.write(new Uint8Array(70)), true);
@@ -52,11 +68,11 @@ describe('SessionSender', () => {
     }
   });
 
-  it('refuses an ack for more than is in flight (a misbehaving peer)', () => {
+  it('refuses empty, fractional and absurd grants (a misbehaving peer)', () => {
     const { instance } = sender(100, 100);
-    instance.write(new Uint8Array(10));
-    assert.throws(() => instance.acknowledge(11), (error: unknown) => error instanceof VeracruzError && error.code === Code.InvalidRequest && /acknowledged 11 bytes but only 10/.test(error.message));
-    assert.throws(() => instance.acknowledge(0), VeracruzError);
+    assert.throws(() => instance.acknowledge(0), (error: unknown) => error instanceof VeracruzError && error.code === Code.InvalidRequest && /granted 0 bytes on top of 100/.test(error.message));
+    assert.throws(() => instance.acknowledge(1.5), VeracruzError);
+    assert.throws(() => instance.acknowledge(0x7fffffff), VeracruzError);
   });
 
   it('drops the queue when closed and refuses later writes', () => {
@@ -69,8 +85,9 @@ describe('SessionSender', () => {
 });
 
 describe('ReceiveWindow', () => {
-  it('turns consumption into acks', () => {
+  it('grants its window, then turns consumption into acks', () => {
     const window = new ReceiveWindow(5, 100);
+    assert.deepEqual(window.grant(), { type: 'ack', sessionId: 5, bytes: 100 });
     window.received(60);
     assert.deepEqual(window.consumed(60), { type: 'ack', sessionId: 5, bytes: 60 });
     window.received(100);
@@ -93,10 +110,12 @@ describe('ReceiveWindow', () => {
     const receiver = new ReceiveWindow(1, 256);
     const inbox: Uint8Array[] = [];
     const instance = new SessionSender({
-      sessionId: 1, window: 256, maxChunk: 100,
+      sessionId: 1, maxChunk: 100,
       send: (message) => { if (message.type === 'tls-data') { receiver.received(message.data.length); inbox.push(message.data); } },
       onDrain: () => {},
     });
+    const grant = receiver.grant();
+    if (grant.type === 'ack') instance.acknowledge(grant.bytes);
     let total = 0;
     for (let round = 0; round < 100; round++) {
       instance.write(new Uint8Array(round * 7));

@@ -3,11 +3,13 @@ import { MAX_TLS_DATA_CHUNK } from './codec.ts';
 import type { ChannelMessage } from './messages.ts';
 
 /**
- * Per-session credit-based flow control of tls-data. Each direction of each session has a window:
- * the sender may have at most `window` bytes that the receiver has not acknowledged; the receiver
- * acknowledges bytes only once it has consumed them (handed them to TLS, or written them to the
- * client socket). A slow consumer therefore stops the producer at the far end, and neither the host
- * nor the isolate ever buffers more than about one window per session and direction.
+ * Per-session credit-based flow control of tls-data. Each receiver decides how much it is willing
+ * to buffer (its window) and grants that much credit when the session opens (an `ack` message); it
+ * then acknowledges bytes only once it has consumed them (handed them to TLS, or written them to the
+ * client socket), which returns that credit to the sender. A sender never sends beyond its credit.
+ * A slow consumer therefore stops the producer at the far end, neither the host nor the isolate ever
+ * buffers more than its own window per session and direction, and each side enforces its own window
+ * (a peer that overruns it is refused), so neither has to trust the other's configuration.
  */
 
 /** Default credit per session and direction. Big enough to keep loopback pipes busy. */
@@ -21,22 +23,24 @@ export interface SessionSenderOptions {
   send: (message: ChannelMessage) => void;
   /** Called when everything queued has been sent, after {@link SessionSender.write} returned false. */
   onDrain: () => void;
-  /** Credit the peer grants. @default DEFAULT_SESSION_WINDOW */
-  window?: number;
   /** Largest payload per tls-data message. @default MAX_TLS_DATA_CHUNK */
   maxChunk?: number;
 }
 
+/** The most credit a peer may hold out at once: beyond this a grant is a protocol error. */
+export const MAX_SESSION_CREDIT = 0x7fffffff;
+
 /**
  * The sending half of one session: splits writes into tls-data messages, sends while credit lasts,
- * queues the rest until the peer's acks return credit. Pure bookkeeping; the I/O is the `send` callback.
+ * queues the rest until the peer's acks grant more. It starts with no credit: the receiver's first
+ * ack is its window. Pure bookkeeping; the I/O is the `send` callback.
  */
 export class SessionSender {
   readonly sessionId: number;
-  readonly window: number;
   readonly #maxChunk: number;
   readonly #send: (message: ChannelMessage) => void;
   readonly #onDrain: () => void;
+  #credit = 0;
   #inFlight = 0;
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -44,16 +48,20 @@ export class SessionSender {
 
   constructor(options: SessionSenderOptions) {
     this.sessionId = options.sessionId;
-    this.window = options.window ?? DEFAULT_SESSION_WINDOW;
     this.#maxChunk = options.maxChunk ?? MAX_TLS_DATA_CHUNK;
     this.#send = options.send;
     this.#onDrain = options.onDrain;
-    if (!(this.window > 0) || !(this.#maxChunk > 0)) throw new VeracruzError(Code.Internal, 'channel: window and chunk size must be positive');
+    if (!(this.#maxChunk > 0)) throw new VeracruzError(Code.Internal, 'channel: chunk size must be positive');
   }
 
-  /** Bytes sent and not yet acknowledged. */
+  /** Bytes sent and not yet acknowledged (at most the peer's window). */
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** Bytes that may be sent now. */
+  get credit(): number {
+    return this.#credit;
   }
 
   /** Bytes accepted by {@link write} but waiting for credit. */
@@ -75,12 +83,13 @@ export class SessionSender {
     return this.#queued === 0;
   }
 
-  /** Credits `bytes` acknowledged by the peer; sends what was waiting. */
+  /** Adds credit the peer granted (its window at first, then what it consumed); sends what was waiting. */
   acknowledge(bytes: number): void {
-    if (!Number.isInteger(bytes) || bytes <= 0 || bytes > this.#inFlight) {
-      throw new VeracruzError(Code.InvalidRequest, `channel: session ${this.sessionId} acknowledged ${bytes} bytes but only ${this.#inFlight} are in flight`);
+    if (!Number.isInteger(bytes) || bytes <= 0 || this.#credit + bytes > MAX_SESSION_CREDIT) {
+      throw new VeracruzError(Code.InvalidRequest, `channel: session ${this.sessionId} was granted ${bytes} bytes on top of ${this.#credit}`);
     }
-    this.#inFlight -= bytes;
+    this.#credit += bytes;
+    this.#inFlight = Math.max(0, this.#inFlight - bytes);
     if (this.#closed || this.#queued === 0) return;
     this.#pump();
     if (this.#queued === 0) this.#onDrain();
@@ -94,13 +103,14 @@ export class SessionSender {
   }
 
   #pump(): void {
-    while (this.#queued > 0 && this.#inFlight < this.window) {
+    while (this.#queued > 0 && this.#credit > 0) {
       const head = this.#queue[0]!;
-      const size = Math.min(head.length, this.#maxChunk, this.window - this.#inFlight);
+      const size = Math.min(head.length, this.#maxChunk, this.#credit);
       const piece = size === head.length ? head : head.subarray(0, size);
       if (size === head.length) this.#queue.shift();
       else this.#queue[0] = head.subarray(size);
       this.#queued -= size;
+      this.#credit -= size;
       this.#inFlight += size;
       this.#send({ type: 'tls-data', sessionId: this.sessionId, data: piece });
     }
@@ -108,8 +118,8 @@ export class SessionSender {
 }
 
 /**
- * The receiving half of one session: refuses a peer that sends beyond the credit it was granted
- * (a host flooding the isolate, or the reverse) and turns consumption into ack amounts.
+ * The receiving half of one session: grants its window, refuses a peer that sends beyond the credit
+ * it was granted (a host flooding the isolate, or the reverse), and turns consumption into acks.
  */
 export class ReceiveWindow {
   readonly sessionId: number;
@@ -119,6 +129,11 @@ export class ReceiveWindow {
   constructor(sessionId: number, window = DEFAULT_SESSION_WINDOW) {
     this.sessionId = sessionId;
     this.window = window;
+  }
+
+  /** The first ack of a session: the whole window as credit. */
+  grant(): ChannelMessage {
+    return { type: 'ack', sessionId: this.sessionId, bytes: this.window };
   }
 
   /** Bytes received and not yet consumed. */

@@ -7,7 +7,7 @@ export interface ChannelSessionStreamOptions {
   sessionId: number;
   /** Sends a message to the host over the channel. */
   send: (message: ChannelMessage) => void;
-  /** Credit per direction (must match the host's). */
+  /** What the isolate buffers for this session at most (the credit it grants the host). @default DEFAULT_SESSION_WINDOW */
   window?: number;
 }
 
@@ -15,9 +15,10 @@ export interface ChannelSessionStreamOptions {
  * The ciphertext side of one client's TLS connection, as seen inside the isolate: a Duplex whose
  * readable side yields the TLS bytes the host relays, and whose writable side sends TLS bytes back.
  *
- * Flow control: incoming bytes are acknowledged only once the TLS layer has taken them (push returned
- * true, or it asked for more via _read), so a slow consumer holds the host; outgoing writes complete
- * only while the host has credit left, so a slow client holds the TLS layer.
+ * Flow control: constructing it grants the host the isolate's window; incoming bytes are acknowledged
+ * only once the TLS layer has taken them (push returned true, or it asked for more via _read), so a
+ * slow consumer holds the host; outgoing writes complete only while the host's grants last, so a slow
+ * client holds the TLS layer.
  */
 export class ChannelSessionStream extends Duplex {
   readonly sessionId: number;
@@ -41,8 +42,9 @@ export class ChannelSessionStream extends Duplex {
         this.#pendingWrite = undefined;
         callback?.();
       },
-      ...(options.window === undefined ? {} : { window: options.window }),
     });
+    // The isolate decides how much it buffers per session: it grants that much to the host at once.
+    this.#send(this.#receiveWindow.grant());
   }
 
   /** Bytes received from the host that TLS has not taken yet (bounded by the window). */
