@@ -201,6 +201,12 @@ static int sum(long n) {
   return 0;
 }
 
+static int progress(void) {
+  int fd = open("/output/progress.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  for (unsigned i = 0;; i++) { char c = (char)('a' + i % 26); write(fd, &c, 1); }
+  return 0;
+}
+
 static int write_then_trap(void) {
   FILE *f = fopen("/output/partial.txt", "w");
   fputs("complete line\n", f);
@@ -228,6 +234,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "sum")) return sum(argc > 2 ? atol(argv[2]) : 1000);
   if (!strcmp(c, "trap")) __builtin_trap();
   if (!strcmp(c, "writetrap")) return write_then_trap();
+  if (!strcmp(c, "progress")) return progress();
   if (!strcmp(c, "exit")) exit(argc > 2 ? atoi(argv[2]) : 0);
   printf("unknown scenario %s\n", c);
   return 2;
