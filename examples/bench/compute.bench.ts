@@ -41,12 +41,12 @@ interface BenchCase {
 }
 
 const CASES: BenchCase[] = [
-  { program: 'linear-regression', size: '6 M points', generate: () => generateLinearRegression({ seed: 1, size: 6_000_000 }), outputs: ['/output/linear-regression.dat'] },
-  { program: 'intersection-set-sum', size: '1.5 M ids', generate: () => generateIntersectionSetSum({ seed: 1, size: 1_500_000 }), outputs: ['/output/intersection-set-sum.dat'] },
-  { program: 'logistic-regression', size: '200 k x 4, 100 it', generate: () => generateLogisticRegression({ seed: 1, size: 200_000 }), outputs: ['/output/logistic-regression.dat'] },
-  { program: 'macd', size: '3 x 2 M prices', generate: () => generateMacd({ seed: 1, size: 2_000_000 }), outputs: ['/output/macd/series-0.dat', '/output/macd/series-2.dat'] },
+  { program: 'linear-regression', size: '20 M points', generate: () => generateLinearRegression({ seed: 1, size: 20_000_000 }), outputs: ['/output/linear-regression.dat'] },
+  { program: 'intersection-set-sum', size: '2 M ids', generate: () => generateIntersectionSetSum({ seed: 1, size: 2_000_000 }), outputs: ['/output/intersection-set-sum.dat'] },
+  { program: 'logistic-regression', size: '400 k x 4, 100 it', generate: () => generateLogisticRegression({ seed: 1, size: 400_000 }), outputs: ['/output/logistic-regression.dat'] },
+  { program: 'macd', size: '3 x 4 M prices', generate: () => generateMacd({ seed: 1, size: 4_000_000 }), outputs: ['/output/macd/series-0.dat', '/output/macd/series-2.dat'] },
   { program: 'string-edit-distance', size: '15 k chars', generate: () => generateStringEditDistance({ seed: 1, size: 15_000 }), outputs: ['/output/string-edit-distance.dat'] },
-  { program: 'shamir-secret-sharing', size: '3 x 40 MiB', generate: () => generateShamirSecretSharing({ seed: 1, size: 40 << 20 }), outputs: ['/output/shamir.dat'] },
+  { program: 'shamir-secret-sharing', size: '3 x 96 MiB', generate: () => generateShamirSecretSharing({ seed: 1, size: 96 << 20 }), outputs: ['/output/shamir.dat'] },
   { program: 'sha256', size: '64 MiB', generate: () => generateSha256({ seed: 1, size: 64 << 20 }), outputs: ['stdout'] },
   { program: 'sort-integers', size: '4 M u32', generate: () => generateSortIntegers({ seed: 1, size: 4 << 20 }), outputs: ['/output/sorted.bin'] },
 ];
