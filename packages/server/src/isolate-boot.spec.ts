@@ -185,6 +185,10 @@ describe('the isolate process (real child, channel spoken by the test)', () => {
       assert.deepEqual(await readFile(runtimeFile), await readFile(bundle.path), 'it runs the bytes that were measured');
       if (canUnshareNetwork()) {
         assert.notEqual(await readlink(`/proc/${pid}/ns/net`), await readlink('/proc/self/ns/net'), 'a network namespace of its own');
+        const interfaces = (await readFile(`/proc/${pid}/net/dev`, 'utf8')).split('\n').slice(2).filter((line) => line.trim() !== '').map((line) => line.split(':')[0]!.trim());
+        assert.deepEqual(interfaces, ['lo'], 'no interface but loopback');
+        assert.notEqual(await readlink(`/proc/${pid}/ns/user`), await readlink('/proc/self/ns/user'), 'a user namespace of its own');
+        assert.match(await readFile(`/proc/${pid}/uid_map`, 'utf8'), /^$/, 'no uid mapped: nobody inside');
       }
     } finally {
       await host.stop();

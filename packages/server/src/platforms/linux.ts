@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
 import type { webcrypto } from 'node:crypto';
@@ -18,7 +19,7 @@ export interface LinuxLaunchOptions extends LaunchOptions {
   /** The host-local development key that signs evidence (plays the hardware's attestation key). */
   devKey: webcrypto.CryptoKey;
   /**
-   * Run the isolate in a new network namespace with no interfaces (`unshare --user --net`), so it has
+   * Run the isolate in new namespaces (`unshare --user --net --ipc --uts`), so it has
    * no network of its own. `auto` uses it when unprivileged user namespaces work and says so otherwise;
    * `required` refuses to start without it. @default 'auto'
    */
@@ -28,15 +29,32 @@ export interface LinuxLaunchOptions extends LaunchOptions {
 /** The V8/Node flags the isolate always gets: the engine needs the optimizing tier from the start. */
 export const ISOLATE_NODE_FLAGS = ['--no-liftoff'] as const;
 
-let unshareWorks: boolean | undefined;
+/**
+ * New user, network, IPC and UTS namespaces: no network interface but a downed loopback, no shared
+ * System V IPC, and no root mapping (inside, the isolate runs as the overflow user `nobody`).
+ */
+const UNSHARE_ARGUMENTS = ['--user', '--net', '--ipc', '--uts'] as const;
+
+let unshareCommand: string | null | undefined;
+
+/** The `unshare` executable if this host lets an unprivileged process create the namespaces (checked once). */
+function usableUnshare(): string | null {
+  if (unshareCommand === undefined) {
+    unshareCommand = null;
+    for (const directory of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+      const candidate = join(directory, 'unshare');
+      if (directory === '' || !existsSync(candidate)) continue;
+      const probe = spawnSync(candidate, [...UNSHARE_ARGUMENTS, 'true'], { stdio: 'ignore', timeout: 5000, env: {} });
+      if (probe.status === 0) unshareCommand = candidate;
+      break;
+    }
+  }
+  return unshareCommand;
+}
 
 /** Whether this host lets an unprivileged process create a user + network namespace (checked once). */
 export function canUnshareNetwork(): boolean {
-  if (unshareWorks === undefined) {
-    const probe = spawnSync('unshare', ['--user', '--map-root-user', '--net', 'true'], { stdio: 'ignore', timeout: 5000 });
-    unshareWorks = probe.status === 0;
-  }
-  return unshareWorks;
+  return usableUnshare() !== null;
 }
 
 /**
@@ -47,8 +65,8 @@ export function canUnshareNetwork(): boolean {
  *   no child processes, no native addons, no WASI, no inspector; worker threads are allowed because
  *   the engine runs programs in them.
  * - an empty environment and an empty working directory;
- * - no network when the host allows unprivileged namespaces (`unshare --user --net`): Node 24's
- *   permission model does not restrict sockets itself;
+ * - no network when the host allows unprivileged namespaces (`unshare --user --net --ipc --uts`):
+ *   Node 24's permission model does not restrict sockets itself;
  * - its only channel to the host on an inherited socket pair (fd 3); stdout/stderr are diagnostics.
  *
  * Not enforced: memory and CPU use of the process (use cgroups or `--nodeFlags --max-old-space-size`),
@@ -83,9 +101,10 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
   let command = process.execPath;
   let commandArguments = nodeArguments;
   if (network !== 'off') {
-    if (canUnshareNetwork()) {
-      command = 'unshare';
-      commandArguments = ['--user', '--map-root-user', '--net', '--', process.execPath, ...nodeArguments];
+    const unshare = usableUnshare();
+    if (unshare !== null) {
+      command = unshare;
+      commandArguments = [...UNSHARE_ARGUMENTS, '--', process.execPath, ...nodeArguments];
     } else if (network === 'required') {
       await rm(directory, { recursive: true, force: true });
       throw new VeracruzError(Code.Unavailable, 'linux isolate: network isolation required, but this host does not allow unprivileged network namespaces');
