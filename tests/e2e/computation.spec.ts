@@ -2,13 +2,18 @@
 // vc-server on the linux platform, the runtime bundle in its own process, and the SDK. One PAS and
 // one computation serve the whole file; every test uses its own programs and paths.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { linearRegression } from '../../examples/reference/linear-regression.ts';
 import { damerauLevenshtein } from '../../examples/reference/damerau-levenshtein.ts';
 import { intersectionSetSum } from '../../examples/reference/intersection-set-sum.ts';
 import { Code, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, VeracruzError } from '@veracruz-ts/policy';
-import type { RunningServer } from '@veracruz-ts/server';
+import { REPOSITORY_ROOT, type RunningServer } from '@veracruz-ts/server';
 import { generateIntersectionSetSum } from '../../examples/generators/intersection-set-sum.ts';
 import { generateLinearRegression } from '../../examples/generators/linear-regression.ts';
 import {
@@ -238,6 +243,45 @@ describe('multi-party computations through vc-server (linux isolate)', { timeout
     const sorted = Buffer.concat(parts);
     assert.ok(sorted.equals(Buffer.from(new Uint8Array(integers.slice().sort().buffer))));
     await client.close();
+  });
+
+  it('vc-client as a process: uploads from stdin, computes, writes the result to stdout; refuses a wrong runtime hash', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vc-client-e2e-'));
+    try {
+      await writeFile(join(dir, 'policy.json'), policy);
+      await writeFile(join(dir, 'solo.crt'), solo.certificatePem);
+      await writeFile(join(dir, 'solo.key'), solo.privateKeyPem);
+      // Asynchronously: vc-server runs in this process and must keep serving.
+      const vcClient = async (args: string[], input = ''): Promise<{ status: number | null; stdout: Buffer; stderr: string }> => {
+        const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'packages/client/bin/vc-client.ts'), ...args,
+          '-i', join(dir, 'solo.crt'), '-k', join(dir, 'solo.key'), '--server', server.url], { cwd: REPOSITORY_ROOT });
+        const stdout: Buffer[] = [];
+        const stderr: Buffer[] = [];
+        child.stdout.on('data', (part: Buffer) => stdout.push(part));
+        child.stderr.on('data', (part: Buffer) => stderr.push(part));
+        child.stdin.end(input);
+        const [status] = await once(child, 'close') as [number | null];
+        return { status, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') };
+      };
+      const ok = await vcClient([join(dir, 'policy.json'), '-d', '/input/from-cli.dat=-', '-p', `/program/random-source.wasm=${join(dir, 'random-source.wasm')}`,
+        '-c', '/program/random-source.wasm', '-r', '/output/random.dat=-', '-n'], 'data from stdin');
+      assert.equal(ok.status, 1, 'the program file does not exist locally yet');
+      assert.match(ok.stderr, /\[not_found\] cannot read .*random-source\.wasm/);
+      await writeFile(join(dir, 'random-source.wasm'), programs['random-source']!);
+      const run = await vcClient([join(dir, 'policy.json'), '-d', '/input/from-cli.dat=-', '-p', `/program/random-source.wasm=${join(dir, 'random-source.wasm')}`,
+        '-c', '/program/random-source.wasm', '-r', '/output/random.dat=-', '-n'], 'data from stdin');
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stdout.length, 32);
+      assert.match(run.stderr, /isolate verified \(linux runtime [0-9a-f]{64}, policy hash matches\)/);
+      assert.match(run.stderr, /Executed \/program\/random-source\.wasm: exit code 0/);
+      await writeFile(join(dir, 'other.json'), policy.replace(server.measurement, '0'.repeat(64)));
+      const refused = await vcClient([join(dir, 'other.json'), '-d', '/input/never.dat=-', '-n'], 'SECRET');
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /\[attestation_failed\] runtime hash [0-9a-f]{64} is not one the policy trusts/);
+      assert.equal((await vcClient([join(dir, 'policy.json')])).status, 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('lets any party shut the computation down; the server then exits', async () => {
