@@ -2,12 +2,13 @@
 // vc-server: the untrusted host. Launches an isolate, has it certified by the policy's PAS, and relays
 // clients' TLS connections to it. Usage:
 //   vc-server policy.json [--platform linux|sev-snp|tdx] [--runtime PATH] [--dev-key PATH] [--pas URL] [--listen HOST:PORT]
+//             [--network auto|required|off] [--isolate-flag FLAG]... (a Node/V8 flag for the isolate, e.g. --max-old-space-size=512)
 import { parseArgs } from 'node:util';
 import { VeracruzError } from '@veracruz-ts/policy';
 import { startServer } from '../src/index.ts';
 import type { ServerPlatform } from '../src/index.ts';
 
-const usage = 'usage: vc-server policy.json [--platform linux|sev-snp|tdx] [--runtime PATH] [--dev-key PATH] [--pas URL] [--listen HOST:PORT] [--network auto|required|off]';
+const usage = 'usage: vc-server policy.json [--platform linux|sev-snp|tdx] [--runtime PATH] [--dev-key PATH] [--pas URL] [--listen HOST:PORT] [--network auto|required|off] [--isolate-flag FLAG]...';
 
 async function main(): Promise<number> {
   let parsed;
@@ -21,6 +22,7 @@ async function main(): Promise<number> {
         pas: { type: 'string' },
         listen: { type: 'string' },
         network: { type: 'string', default: 'auto' },
+        'isolate-flag': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -57,6 +59,7 @@ async function main(): Promise<number> {
       ...(values['dev-key'] === undefined ? {} : { devKeyPath: values['dev-key'] }),
       ...(values.pas === undefined ? {} : { pasUrl: values.pas }),
       ...(values.listen === undefined ? {} : { listen: values.listen }),
+      ...(values['isolate-flag'] === undefined ? {} : { nodeFlags: values['isolate-flag'] }),
     });
   } catch (error) {
     console.error(`vc-server: ${error instanceof VeracruzError ? error.message : String(error)}`);
@@ -64,6 +67,8 @@ async function main(): Promise<number> {
   }
   if (server.devPublicKeyPath !== undefined) console.error(`dev key (public, for vc-pas enroll): ${server.devPublicKeyPath}`);
   console.error(`runtime measurement ${server.measurement}${server.isolatePid === undefined ? '' : `, isolate pid ${server.isolatePid}`}`);
+  const timings = server.bootTimings;
+  console.error(`ready in ${timings.ready.toFixed(0)} ms (isolate started ${timings.launched.toFixed(0)}, attested ${timings.attested.toFixed(0)}, certified ${timings.certified.toFixed(0)}, initialized ${timings.initialized.toFixed(0)})`);
   console.log(`Veracruz server running on ${server.url}`);
   const stop = (): void => void server.close();
   process.once('SIGINT', stop);

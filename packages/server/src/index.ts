@@ -4,7 +4,7 @@
  * no key of the isolate's and parses nothing inside TLS.
  */
 export { startServer, parseHostPort } from './server.ts';
-export type { RunningServer, ServerExit, ServerOptions, ServerPlatform } from './server.ts';
+export type { BootTimings, RunningServer, ServerExit, ServerOptions, ServerPlatform } from './server.ts';
 export type { FaultInjector, RelayDirection, RelayStats, RelayTap } from './relay.ts';
 export { SessionRelay } from './relay.ts';
 export { buildRuntimeBundle, DEFAULT_RUNTIME_BUNDLE, RUNTIME_ENTRY, REPOSITORY_ROOT } from './runtime-bundle.ts';

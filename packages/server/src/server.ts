@@ -61,6 +61,20 @@ export interface ServerExit {
   reason: string;
 }
 
+/** Milliseconds from the start of {@link startServer} at which each boot step ended. */
+export interface BootTimings {
+  /** The isolate process was started. */
+  launched: number;
+  /** The isolate answered with its CSR (and the evidence was at hand). */
+  attested: number;
+  /** The PAS returned the certificate chain. */
+  certified: number;
+  /** The isolate accepted the policy and chain. */
+  initialized: number;
+  /** The server listens: ready. */
+  ready: number;
+}
+
 /** A running vc-server. */
 export interface RunningServer {
   /** Where clients connect: host:port. */
@@ -71,6 +85,8 @@ export interface RunningServer {
   isolatePid: number | undefined;
   /** Where the dev key's public half is, for `vc-pas enroll` (linux). */
   devPublicKeyPath: string | undefined;
+  /** How long each boot step took, in milliseconds since startServer was called. */
+  bootTimings: BootTimings;
   /** What the relay holds right now (bounded by flow control). */
   stats(): RelayStats & { channelBuffered: number };
   /** Stops the isolate and the listener; resolves once both are gone. */
@@ -88,6 +104,8 @@ const BOOT_TIMEOUT_MS = 30_000;
  * Throws VeracruzError when any step fails; the isolate is stopped before the error is thrown.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const started = performance.now();
+  const elapsed = (): number => performance.now() - started;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const policyText = options.policyText ?? (options.policyPath !== undefined ? await readPolicyFile(options.policyPath) : undefined);
   if (policyText === undefined) throw new VeracruzError(Code.InvalidRequest, 'startServer: give policyPath or policyText');
@@ -112,6 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ? await launchSevSnpIsolate(launchOptions)
         : await launchTdxIsolate(launchOptions);
 
+  const launched = elapsed();
   const host = new Host(isolate, options, log);
   try {
     const { sessionId, nonce } = await withIsolate(host, pasSession.catch((error: unknown) => {
@@ -123,20 +142,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       response.source === EvidenceSource.Launcher
         ? await isolate.evidenceFor({ csrHash: new Uint8Array(createHash('sha256').update(response.csr).digest()), nonce })
         : response.evidence;
+    const attested = elapsed();
     let chain: Uint8Array[];
     try {
-      chain = await withIsolate(host, pasCertify(pasUrl, isolate.attestationPlatform, sessionId, evidence, response.csr));
+      // The certificate may not outlive the policy's enclave_cert_expiry.
+      const expiry = policy.enclave_cert_expiry;
+      const notAfterCap = new Date(Date.UTC(expiry.year, expiry.month - 1, expiry.day, expiry.hour, expiry.minute));
+      chain = await withIsolate(host, pasCertify(pasUrl, isolate.attestationPlatform, sessionId, evidence, response.csr, { notAfterCap }));
     } catch (error) {
       const hint = devKey !== undefined ? ` If the PAS does not know this host's dev key, enroll it: vc-pas enroll ${devKey.publicKeyPath}` : '';
       throw new VeracruzError(Code.AttestationFailed, `the PAS at ${pasUrl} refused to certify the isolate: ${messageOf(error)}.${hint}`, { cause: error });
     }
+    const certified = elapsed();
     const status = await host.request({ type: 'initialize', policy: new TextEncoder().encode(policyText), certificateChain: chain }, 'status');
     if (status.type !== 'status' || status.code !== 'ok') {
       const failure = status.type === 'status' ? status : { code: Code.Internal, message: 'unexpected reply' };
       throw new VeracruzError(failure.code === 'ok' ? Code.Internal : failure.code, `the isolate refused to initialize: ${failure.message}`);
     }
+    const initialized = elapsed();
     const url = await host.listen(listenAddress);
     return {
+      bootTimings: { launched, attested, certified, initialized, ready: elapsed() },
       url,
       measurement: Buffer.from(isolate.measurement ?? new Uint8Array(0)).toString('hex'),
       isolatePid: isolate.pid,
