@@ -179,6 +179,7 @@ describe('the isolate process (real child, channel spoken by the test)', () => {
       const commandLine = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
       assert.ok(commandLine.includes('--permission'));
       assert.ok(commandLine.includes('--no-liftoff'));
+      assert.ok(commandLine.includes('--disallow-code-generation-from-strings'));
       assert.ok(!commandLine.some((argument) => argument.startsWith('--allow-fs-write') || argument === '--allow-child-process' || argument === '--allow-addons'));
       const runtimeFile = commandLine.find((argument) => argument.endsWith('veracruz-runtime.mjs') && !argument.startsWith('--'))!;
       assert.equal(Buffer.from(host.isolate.measurement!).toString('hex'), bundle.measurement);

@@ -91,6 +91,8 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
     ...(options.nodeFlags ?? []),
     '--permission',
     '--allow-worker',
+    // The runtime never evaluates strings as code; WebAssembly compilation is unaffected.
+    '--disallow-code-generation-from-strings',
     `--allow-fs-read=${runtimeFile}`,
     '--disable-warning=SecurityWarning',
     runtimeFile,
