@@ -50,7 +50,13 @@ export async function loadOrCreateDevKey(path: string = defaultDevKeyPath()): Pr
     }
     const pair = await generateDevKey();
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await writeFile(path, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
+    try {
+      await writeFile(path, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
+    } catch (writeError) {
+      // Another vc-server created it first: use that one.
+      if ((writeError as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateDevKey(path);
+      throw new VeracruzError(Code.Unavailable, `dev key ${path} cannot be created: ${(writeError as Error).message}`);
+    }
     await chmod(path, 0o600);
     await writeFile(publicKeyPath, pair.publicKeyPem, { mode: 0o644 });
     privateKeyPem = pair.privateKeyPem;
