@@ -137,10 +137,16 @@ export class SessionManager {
           } catch (reason) {
             response = errorResponse(VeracruzError.from(reason, Code.InvalidRequest));
           }
-          await writeResponse(socket, response);
+          const written = writeResponse(socket, response);
           if (this.#dispatcher.shutDown && !this.#shutdownSignalled) {
+            // The reply must be on its way before the isolate starts to stop.
+            await written;
             this.#shutdownSignalled = true;
             this.#onShutdown();
+          } else {
+            written.catch(() => {}); // a failed write ends the socket, and so this loop
+            // The next request is served while this reply is still flushing; only a backlog waits.
+            if (socket.writableLength > MAX_UNFLUSHED_RESPONSE_BYTES) await drained(socket);
           }
         }
       }
@@ -161,7 +167,23 @@ export class SessionManager {
   }
 }
 
-/** Writes one framed response and resolves once TLS has taken it (awaiting `drain` if needed). */
+/** Reply bytes a session may have queued for TLS before it stops reading requests. */
+const MAX_UNFLUSHED_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** Resolves when the socket's queued writes drain, or it closes. */
+function drained(socket: tls.TLSSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
+/** Writes one framed response; resolves once TLS has taken all of it. */
 async function writeResponse(socket: tls.TLSSocket, response: RuntimeManagerResponse): Promise<void> {
   // A read's data goes to TLS as it is, not copied into the message.
   const parts = encodeResponseParts(response);
