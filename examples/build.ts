@@ -238,8 +238,9 @@ export async function buildExamples(options: { target?: 'wasm' | 'native'; force
       }
       if (pool) {
         // Write then rename, so a concurrent reader sees the old module or the new one, never half of one.
-        writeFileSync(`${output}.partial`, result.wasm);
-        renameSync(`${output}.partial`, output);
+        const partial = `${output}.${process.pid}.partial`;
+        writeFileSync(partial, result.wasm);
+        renameSync(partial, output);
       }
       writeFileSync(stamp, hash);
       report.built.push(program.name);
