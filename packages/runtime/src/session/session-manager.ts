@@ -126,9 +126,10 @@ export class SessionManager {
     const decoder = new FrameDecoder({ maxMessageBytes: this.#maxMessageBytes });
     socket.on('error', () => {}); // reported through the iterator below
     try {
-      // Pulling one chunk at a time, and awaiting each reply, is the backpressure: while a request
-      // runs, nothing more is read, so TLS and the host channel stop sending.
-      // Not destroyed when the loop exits on an error, so the reason can still be sent.
+      // Pulling one chunk at a time, and awaiting each request's dispatch, is the backpressure:
+      // while a request runs nothing more is read, so TLS and the host channel stop sending.
+      // The iterator does not destroy the socket when the loop exits on an error, so the reason
+      // can still be sent.
       for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         for (const message of decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
           let response: RuntimeManagerResponse;
@@ -140,7 +141,7 @@ export class SessionManager {
           const written = writeResponse(socket, response);
           if (this.#dispatcher.shutDown && !this.#shutdownSignalled) {
             // The reply must be on its way before the isolate starts to stop.
-            await written;
+            await written.catch(() => {});
             this.#shutdownSignalled = true;
             this.#onShutdown();
           } else {
@@ -160,12 +161,18 @@ export class SessionManager {
       throw reason;
     } finally {
       if (!socket.destroyed) {
+        // close_notify, then give the client a moment to close its side.
         socket.end();
+        const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
         await once(socket, 'close').catch(() => {});
+        clearTimeout(timer);
       }
     }
   }
 }
+
+/** How long an ended session waits for the client to close before its stream is dropped. */
+const CLOSE_GRACE_MS = 5000;
 
 /** Reply bytes a session may have queued for TLS before it stops reading requests. */
 const MAX_UNFLUSHED_RESPONSE_BYTES = 4 * 1024 * 1024;
