@@ -1,6 +1,6 @@
 import type { Section } from './wasm-binary.ts';
 import {
-  SectionId, WasmFormatError, WasmReader, concatBytes, encodeName, encodeS64, encodeSection, encodeU32, readImports,
+  SectionId, WasmFormatError, WasmReader, concatBytes, encodeName, encodeS64, encodeSection, encodeU32, readImports, readTypes,
 } from './wasm-binary.ts';
 
 /** Export names of the globals the instrumentation adds. */
@@ -10,17 +10,6 @@ export const INSTRUMENT_EXPORTS = { fuel: '__veracruz_fuel', growRefused: '__ver
 export interface InstrumentResult {
   sections: Map<number, Uint8Array>;
 }
-
-/** Opcodes after which a new basic block starts (the next instruction is a branch target or follows a branch). */
-const BLOCK_ENDS = new Set([
-  0x00, // unreachable
-  0x02, 0x03, 0x04, 0x05, // block loop if else
-  0x06, 0x07, 0x08, 0x09, 0x0a, // try catch throw rethrow throw_ref
-  0x0b, 0x0c, 0x0d, 0x0e, 0x0f, // end br br_if br_table return
-  0x12, 0x13, 0x15, // return_call return_call_indirect return_call_ref
-  0x18, 0x19, 0x1f, // delegate catch_all try_table
-  0xd5, 0xd6, // br_on_null br_on_non_null
-]);
 
 function skipMemarg(reader: WasmReader): void {
   const align = reader.u32();
@@ -134,6 +123,152 @@ function skipInstruction(reader: WasmReader): number {
   return opcode;
 }
 
+/** The type index of each defined function (function section). */
+function readFunctionTypeIndices(bytes: Uint8Array, section: Section | undefined): number[] {
+  if (section === undefined) return [];
+  const reader = new WasmReader(bytes, section.payloadStart, section.end);
+  const indices: number[] = [];
+  for (let count = reader.u32(); count > 0; count--) indices.push(reader.u32());
+  return indices;
+}
+
+/** Skips a body's local declarations; returns how many locals they declare. */
+function skipLocals(body: WasmReader): { groups: number; locals: number; declarationsStart: number } {
+  let locals = 0;
+  const groups = body.u32();
+  const declarationsStart = body.offset;
+  for (let group = 0; group < groups; group++) {
+    locals += body.u32();
+    const type = body.u8();
+    if (type === 0x63 || type === 0x64) body.s33();
+  }
+  return { groups, locals, declarationsStart };
+}
+
+/** A body with every memory.grow replaced by the recording sequence (no metering). */
+function replaceGrow(bytes: Uint8Array, start: number, end: number, growReplacement: Uint8Array): Uint8Array {
+  const body = new WasmReader(bytes, start, end);
+  skipLocals(body);
+  const parts: Uint8Array[] = [];
+  let copied = start;
+  while (body.offset < end) {
+    const at = body.offset;
+    if (skipInstruction(body) === 0x40) {
+      parts.push(bytes.subarray(copied, at), growReplacement);
+      copied = body.offset;
+    }
+  }
+  parts.push(bytes.subarray(copied, end));
+  return parts.length === 1 ? bytes.subarray(start, end) : concatBytes(parts);
+}
+
+/**
+ * A metered body. The fuel counter lives in a new i64 local while the function runs (a register,
+ * not a memory access per charge); it is loaded from the global at entry and after each call, and
+ * stored back before each call, return, branch out of the function and exhaustion trap.
+ *
+ * Each straight-line region is charged its instruction count when it is entered: at function
+ * entry, at each loop head (once per iteration), at the start of then/else/catch arms, and after
+ * the end of a block, if or try (a join point). A conditional branch leaving a region early still
+ * pays for the whole region, so the count is an upper bound on instructions executed and depends
+ * only on the path taken: the same program and input run out at the same point every time.
+ */
+function meterBody(bytes: Uint8Array, start: number, end: number, params: number, fuelGlobal: number, growReplacement: Uint8Array): Uint8Array {
+  const body = new WasmReader(bytes, start, end);
+  const { groups, locals, declarationsStart } = skipLocals(body);
+  const fuelLocal = params + locals;
+  const localGet = [0x20, ...encodeU32(fuelLocal)];
+  const localSet = [0x21, ...encodeU32(fuelLocal)];
+  const localTee = [0x22, ...encodeU32(fuelLocal)];
+  const globalGet = [0x23, ...encodeU32(fuelGlobal)];
+  const globalSet = [0x24, ...encodeU32(fuelGlobal)];
+  const store = Uint8Array.from([...localGet, ...globalSet]);
+  const load = Uint8Array.from([...globalGet, ...localSet]);
+  const charge = (cost: number): Uint8Array => Uint8Array.from([
+    ...localGet, 0x42, ...encodeS64(BigInt(cost)), 0x7d, ...localTee, // fuel -= cost
+    0x42, 0x00, 0x53, 0x04, 0x40, ...store, 0x00, 0x0b, // if fuel < 0: store, unreachable
+  ]);
+
+  const parts: Uint8Array[] = [
+    Uint8Array.from(encodeU32(groups + 1)), bytes.subarray(declarationsStart, body.offset), Uint8Array.of(1, 0x7e), load,
+  ];
+  let segment: Uint8Array[] = [];
+  let cost = 0;
+  let copied = body.offset;
+  /** Open blocks: true for a loop (its end is not a join point). */
+  const open: boolean[] = [];
+  const take = (upTo: number): void => {
+    if (upTo > copied) segment.push(bytes.subarray(copied, upTo));
+    copied = upTo;
+  };
+  const closeSegment = (): void => {
+    take(body.offset);
+    if (cost > 0) parts.push(charge(cost));
+    parts.push(...segment);
+    segment = [];
+    cost = 0;
+  };
+  while (body.offset < end) {
+    const at = body.offset;
+    const opcode = bytes[at] as number;
+    let leavesFunction = false;
+    if (opcode === 0x0c || opcode === 0x0d) {
+      const peek = new WasmReader(bytes, at + 1, end);
+      leavesFunction = peek.u32() === open.length;
+    } else if (opcode === 0x0e) {
+      const peek = new WasmReader(bytes, at + 1, end);
+      for (let count = peek.u32() + 1; count > 0; count--) if (peek.u32() === open.length) leavesFunction = true;
+    } else if (opcode === 0x0f || opcode === 0x12 || opcode === 0x13 || opcode === 0x15 || opcode === 0x08 || opcode === 0x09 || opcode === 0x0a) {
+      leavesFunction = true;
+    } else if (opcode === 0x0b && open.length === 0) {
+      leavesFunction = true;
+    }
+    const isCall = opcode === 0x10 || opcode === 0x11 || opcode === 0x14;
+    if (leavesFunction || isCall) {
+      take(at);
+      segment.push(store);
+    }
+    skipInstruction(body);
+    cost++;
+    if (opcode === 0x40) {
+      segment.push(bytes.subarray(copied, at), growReplacement);
+      copied = body.offset;
+    }
+    if (isCall) {
+      take(body.offset);
+      segment.push(load);
+    }
+    switch (opcode) {
+      case 0x02: case 0x06: case 0x1f:
+        open.push(false);
+        break;
+      case 0x03:
+        open.push(true);
+        closeSegment();
+        break;
+      case 0x04:
+        open.push(false);
+        closeSegment();
+        break;
+      case 0x05: case 0x07: case 0x19:
+        closeSegment();
+        break;
+      case 0x18:
+        open.pop();
+        closeSegment();
+        break;
+      case 0x0b: {
+        if (open.length === 0) break;
+        const wasLoop = open.pop();
+        if (wasLoop !== true) closeSegment();
+        break;
+      }
+    }
+  }
+  closeSegment();
+  return concatBytes(parts);
+}
+
 /** Counts defined globals in the global section. */
 function countEntries(bytes: Uint8Array, section: Section | undefined): number {
   if (section === undefined) return 0;
@@ -144,9 +279,8 @@ function countEntries(bytes: Uint8Array, section: Section | undefined): number {
  * Rewrites the code, global and export sections:
  * - adds globals `fuel` (i64), a scratch i32 and `grow refused` (i32), exporting fuel and the flag;
  * - replaces every `memory.grow` with one that also records a refusal in the flag;
- * - with `fuel`, charges each basic block's instruction count on entry (function entry, after
- *   block/loop/if/else/end and after each branch) and traps (`unreachable`) when the counter goes
- *   negative. The count is the same on every run of the same program and input: deterministic.
+ * - with `fuel`, meters every function (see {@link meterBody}) and traps (`unreachable`) once the
+ *   counter goes negative. The count is the same on every run of the same program and input.
  */
 export function instrumentCode(bytes: Uint8Array, sections: readonly Section[], options: { fuel: boolean }): InstrumentResult {
   const find = (id: number) => sections.find((section) => section.id === id);
@@ -190,23 +324,11 @@ export function instrumentCode(bytes: Uint8Array, sections: readonly Section[], 
     0x04, 0x40, 0x41, 0x01, 0x24, ...encodeU32(refusedGlobal), 0x0b, // if: refused = 1
     0x23, ...encodeU32(scratchGlobal), // result
   ]);
-  const fuelGet = [0x23, ...encodeU32(fuelGlobal)];
-  const fuelSet = [0x24, ...encodeU32(fuelGlobal)];
-  const chargeCache = new Map<number, Uint8Array>();
-  const charge = (cost: number): Uint8Array => {
-    let code = chargeCache.get(cost);
-    if (code === undefined) {
-      code = Uint8Array.from([
-        ...fuelGet, 0x42, ...encodeS64(BigInt(cost)), 0x7d, ...fuelSet, // fuel -= cost
-        ...fuelGet, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b, // if fuel < 0: unreachable
-      ]);
-      chargeCache.set(cost, code);
-    }
-    return code;
-  };
-
   const codeSection = find(SectionId.code);
   if (codeSection !== undefined) {
+    const types = readTypes(bytes, find(SectionId.type));
+    const importedFunctions = readImports(bytes, find(SectionId.import)).filter((entry) => entry.kind === 0).length;
+    const functionTypes = readFunctionTypeIndices(bytes, find(SectionId.function));
     const reader = new WasmReader(bytes, codeSection.payloadStart, codeSection.end);
     const count = reader.u32();
     const bodies: Uint8Array[] = [Uint8Array.from(encodeU32(count))];
@@ -214,38 +336,12 @@ export function instrumentCode(bytes: Uint8Array, sections: readonly Section[], 
       const size = reader.u32();
       const bodyStart = reader.offset;
       const bodyEnd = bodyStart + size;
-      const body = new WasmReader(bytes, bodyStart, bodyEnd);
-      for (let groups = body.u32(); groups > 0; groups--) {
-        body.u32();
-        const type = body.u8();
-        if (type === 0x63 || type === 0x64) body.s33();
-      }
-      const parts: Uint8Array[] = [bytes.subarray(bodyStart, body.offset)];
-      let segmentStart = body.offset;
-      let segmentCost = 0;
-      let copiedUpTo = body.offset;
-      const segmentParts: Uint8Array[] = [];
-      const closeSegment = (at: number): void => {
-        segmentParts.push(bytes.subarray(copiedUpTo, at));
-        if (options.fuel && segmentCost > 0) parts.push(charge(segmentCost));
-        parts.push(...segmentParts);
-        segmentParts.length = 0;
-        copiedUpTo = at;
-        segmentCost = 0;
-        segmentStart = at;
-      };
-      while (body.offset < bodyEnd) {
-        const at = body.offset;
-        const opcode = skipInstruction(body);
-        segmentCost++;
-        if (opcode === 0x40) {
-          segmentParts.push(bytes.subarray(copiedUpTo, at), growReplacement);
-          copiedUpTo = body.offset;
-        }
-        if (BLOCK_ENDS.has(opcode)) closeSegment(body.offset);
-      }
-      if (segmentStart < bodyEnd || segmentParts.length > 0) closeSegment(bodyEnd);
-      const newBody = concatBytes(parts);
+      const typeIndex = functionTypes[index];
+      const params = typeIndex === undefined ? undefined : types[typeIndex]?.params.length;
+      if (params === undefined) throw new WasmFormatError(`function ${importedFunctions + index} has no function type`);
+      const newBody = options.fuel
+        ? meterBody(bytes, bodyStart, bodyEnd, params, fuelGlobal, growReplacement)
+        : replaceGrow(bytes, bodyStart, bodyEnd, growReplacement);
       bodies.push(Uint8Array.from(encodeU32(newBody.length)), newBody);
       reader.offset = bodyEnd;
     }
