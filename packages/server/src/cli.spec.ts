@@ -48,7 +48,7 @@ describe('vc-server CLI', () => {
   });
 
   it('prints where it listens once ready, and exits 0 on SIGTERM', async () => {
-    const server = vcServer([deployment.policyPath, '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0']);
+    const server = vcServer([deployment.policyPath, '--runtime', deployment.bundle.path, '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0']);
     const ready = await server.line(/^Veracruz server running on /);
     assert.match(ready, /^Veracruz server running on 127\.0\.0\.1:\d+$/);
     assert.ok(server.stderr.some((line) => line.includes(deployment.bundle.measurement)));
@@ -58,7 +58,7 @@ describe('vc-server CLI', () => {
   });
 
   it('exits 1 and says so when the isolate dies', async () => {
-    const server = vcServer([deployment.policyPath, '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0']);
+    const server = vcServer([deployment.policyPath, '--runtime', deployment.bundle.path, '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0']);
     await server.line(/^Veracruz server running on /);
     const pid = Number(/isolate pid (\d+)/.exec(await server.line(/isolate pid \d+/))![1]);
     process.kill(pid, 'SIGKILL');
@@ -67,7 +67,7 @@ describe('vc-server CLI', () => {
   });
 
   it('exits 1 with the enroll command when the PAS does not know the dev key', async () => {
-    const server = vcServer([deployment.policyPath, '--dev-key', `${deployment.dir}/other-host/dev-key.pem`, '--listen', '127.0.0.1:0']);
+    const server = vcServer([deployment.policyPath, '--runtime', deployment.bundle.path, '--dev-key', `${deployment.dir}/other-host/dev-key.pem`, '--listen', '127.0.0.1:0']);
     assert.equal(await server.exited, 1);
     const text = server.stderr.join('\n');
     assert.match(text, /created dev key .*other-host\/dev-key\.pem/);

@@ -1,6 +1,8 @@
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { readFile, readlink, readdir } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readlink, readdir, rm } from 'node:fs/promises';
 import { createIsolateIdentity, createCertificateAuthority, issueIsolateCertificate, pemToDer } from '@veracruz-ts/attestation/certificates';
 import type { CertificateAuthorityPem } from '@veracruz-ts/attestation/certificates';
 import { verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
@@ -10,7 +12,7 @@ import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 import { generateDevKey, importDevPrivateKey } from '@veracruz-ts/attestation/evidence';
 import { canUnshareNetwork, launchLinuxIsolate } from './platforms/linux.ts';
 import type { LaunchedIsolate } from './platforms/types.ts';
-import { buildRuntimeBundle } from './runtime-bundle.ts';
+import { buildRuntimeBundle, sha256 } from './runtime-bundle.ts';
 import type { RuntimeBundle } from './runtime-bundle.ts';
 import { policyFor } from './testing.ts';
 
@@ -70,11 +72,21 @@ describe('the isolate process (real child, channel spoken by the test)', () => {
   let ca: CertificateAuthorityPem;
   let policyText: string;
 
+  let dir: string;
   before(async () => {
-    bundle = await buildRuntimeBundle();
+    // A private copy of the bundle, so a concurrent rebuild cannot change the bytes under test.
+    const shared = await buildRuntimeBundle();
+    dir = await mkdtemp(join(tmpdir(), 'vc-isolate-boot-'));
+    const path = join(dir, 'veracruz-runtime.mjs');
+    await copyFile(shared.path, path);
+    bundle = { path, measurement: sha256(await readFile(path)), rebuilt: false };
     ca = await createCertificateAuthority();
     const principal = { ...(await createIdentity('principal')), rights: [] };
     policyText = policyFor({ principal, pasCertificatePem: ca.certificatePem, pasAddress: '127.0.0.1:3010', runtimeHash: bundle.measurement });
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
   });
 
   async function attest(host: TestHost): Promise<Extract<ChannelMessage, { type: 'attestation-response' }>> {

@@ -150,8 +150,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const notAfterCap = new Date(Date.UTC(expiry.year, expiry.month - 1, expiry.day, expiry.hour, expiry.minute));
       chain = await withIsolate(host, pasCertify(pasUrl, isolate.attestationPlatform, sessionId, evidence, response.csr, { notAfterCap }));
     } catch (error) {
-      const hint = devKey !== undefined ? ` If the PAS does not know this host's dev key, enroll it: vc-pas enroll ${devKey.publicKeyPath}` : '';
-      throw new VeracruzError(Code.AttestationFailed, `the PAS at ${pasUrl} refused to certify the isolate: ${messageOf(error)}.${hint}`, { cause: error });
+      const refusal = VeracruzError.from(error, Code.Unavailable);
+      const refused = refusal.code === Code.AttestationFailed || refusal.code === Code.PermissionDenied;
+      const hint = refused && devKey !== undefined ? ` If the PAS does not know this host's dev key, enroll it: vc-pas enroll ${devKey.publicKeyPath}` : '';
+      throw new VeracruzError(refusal.code, `the PAS at ${pasUrl} ${refused ? 'refused to certify' : 'could not certify'} the isolate: ${refusal.rawMessage}.${hint}`, { cause: error });
     }
     const certified = elapsed();
     const status = await host.request({ type: 'initialize', policy: new TextEncoder().encode(policyText), certificateChain: chain }, 'status');

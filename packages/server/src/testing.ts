@@ -2,7 +2,7 @@
  * For tests, benchmarks and demos only: a real vc-pas on loopback in a temporary directory, a host
  * dev key enrolled in it (or not), the built runtime bundle, and a policy that trusts both.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devKeyId, importDevPublicKey } from '@veracruz-ts/attestation/evidence';
@@ -38,12 +38,17 @@ const RIGHTS_READ_WRITE = 24582 | 534084;
  */
 export async function createTestDeployment(options: { enroll?: boolean; runtimePath?: string } = {}): Promise<TestDeployment> {
   const dir = await mkdtemp(join(tmpdir(), 'vc-server-test-'));
-  const [bundle, pas, devKey, identity] = await Promise.all([
+  let [bundle, pas, devKey, identity] = await Promise.all([
     options.runtimePath === undefined ? buildRuntimeBundle() : existingBundle(options.runtimePath),
     startPas({ dir: join(dir, 'pas'), initialize: true, listen: '127.0.0.1:0' }),
     loadOrCreateDevKey(join(dir, 'host', 'dev-key.pem')),
     createIdentity('principal-0'),
   ]);
+  // A private copy: a rebuild of the shared bundle (sources edited while tests run) cannot change
+  // the bytes this deployment's policy trusts.
+  const privateBundle = join(dir, 'veracruz-runtime.mjs');
+  await copyFile(bundle.path, privateBundle);
+  bundle = { ...bundle, path: privateBundle, measurement: sha256(await readFile(privateBundle)) };
   if (options.enroll !== false) {
     const publicKeyPem = await readFile(devKey.publicKeyPath, 'utf8');
     const keyId = Buffer.from(await devKeyId(await importDevPublicKey(publicKeyPem))).toString('hex');
