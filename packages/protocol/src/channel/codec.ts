@@ -71,6 +71,19 @@ export function encodeMessage(message: ChannelMessage): Uint8Array {
 }
 
 /**
+ * The frame header of a tls-data message (length, type, session id): with the payload written right
+ * after it, the same bytes as `encodeMessage`, without copying the payload.
+ */
+export function encodeTlsDataHeader(sessionId: number, payloadLength: number): Uint8Array {
+  const header = new Uint8Array(FRAME_HEADER_BYTES + 4);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, 4 + payloadLength);
+  view.setUint8(4, MessageType.TlsData);
+  view.setUint32(FRAME_HEADER_BYTES, sessionId);
+  return header;
+}
+
+/**
  * Decodes one frame body of type `type`. Throws VeracruzError(InvalidRequest) when the body is
  * malformed or the type unknown.
  */

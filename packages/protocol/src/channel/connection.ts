@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeMessage } from './codec.ts';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeMessage, encodeTlsDataHeader } from './codec.ts';
 import type { ChannelMessage } from './messages.ts';
 
 /** Options of {@link ChannelConnection}. */
@@ -55,7 +55,28 @@ export class ChannelConnection {
   /** Sends one message. Sending on a closed connection is silently dropped: the peer is gone. */
   send(message: ChannelMessage): void {
     if (this.#closed || this.#output.destroyed || this.#output.writableEnded) return;
+    if (message.type === 'tls-data' && message.data.length > 0) {
+      // Header and payload as two writes, so the payload (most of the traffic) is never copied;
+      // corked until the next tick so they leave together, with the other frames of this turn.
+      this.#cork();
+      this.#output.write(encodeTlsDataHeader(message.sessionId, message.data.length));
+      this.#output.write(message.data);
+      return;
+    }
+    this.#cork();
     this.#output.write(encodeMessage(message));
+  }
+
+  #corked = false;
+
+  #cork(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#output.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      this.#output.uncork();
+    });
   }
 
   /** Stops reading and ends our output once what was sent is flushed; no callback fires afterwards. */
