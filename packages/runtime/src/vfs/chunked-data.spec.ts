@@ -40,6 +40,21 @@ describe('ChunkedData', () => {
     assert.deepEqual(data.read(0, 10), pattern(10, 3));
   });
 
+  it('grows a small file\'s buffer and mixes small and full chunks correctly', () => {
+    const data = new ChunkedData();
+    data.write(0, pattern(10, 1));
+    data.write(CHUNK_SIZE + 5, pattern(3, 2));
+    data.write(300, pattern(500, 3));
+    const expected = new Uint8Array(CHUNK_SIZE + 8);
+    expected.set(pattern(10, 1));
+    expected.set(pattern(500, 3), 300);
+    expected.set(pattern(3, 2), CHUNK_SIZE + 5);
+    assert.deepEqual(data.toBytes(), expected);
+    data.write(CHUNK_SIZE - 2, pattern(4, 4));
+    expected.set(pattern(4, 4), CHUNK_SIZE - 2);
+    assert.deepEqual(data.toBytes(), expected);
+  });
+
   it('appends', () => {
     const data = new ChunkedData();
     data.append(Uint8Array.of(1, 2));

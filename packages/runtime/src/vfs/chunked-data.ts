@@ -1,14 +1,24 @@
 /** Size of one storage chunk of a file: writes and reads touch only the chunks they cover. */
 export const CHUNK_SIZE = 64 * 1024;
 
+/** Most chunks carved from one allocation (1 MiB): fewer, larger buffers keep the GC's work small. */
+const MAX_SLAB_CHUNKS = 16;
+/** Smallest buffer a small file gets. */
+const MIN_SMALL_CAPACITY = 256;
+
 /**
  * The bytes of one file, stored as fixed-size chunks so that a write, an append or a read costs time
  * proportional to the bytes moved, never a copy of the whole file. Chunks never written (holes left by
- * a seek past the end) are not allocated and read as zeros.
+ * a seek past the end) are not allocated and read as zeros. A file within its first chunk gets a
+ * buffer that grows with it (small files stay small); larger files take whole chunks carved from
+ * slabs that double in size up to 1 MiB.
  */
 export class ChunkedData {
   #chunks: (Uint8Array | undefined)[] = [];
   #size = 0;
+  #slab: Uint8Array | undefined;
+  #slabUsed = 0;
+  #fullChunks = 0;
 
   /** The file's length in bytes. */
   get size(): number {
@@ -26,8 +36,9 @@ export class ChunkedData {
       const within = position - index * CHUNK_SIZE;
       const count = Math.min(CHUNK_SIZE - within, length - done);
       const chunk = this.#chunks[index];
-      if (chunk === undefined) target.fill(0, done, done + count);
-      else target.set(chunk.subarray(within, within + count), done);
+      const stored = chunk === undefined ? 0 : Math.max(0, Math.min(count, chunk.length - within));
+      if (stored > 0) target.set((chunk as Uint8Array).subarray(within, within + stored), done);
+      if (stored < count) target.fill(0, done + stored, done + count);
       done += count;
     }
     return length;
@@ -54,16 +65,42 @@ export class ChunkedData {
       const index = Math.floor(position / CHUNK_SIZE);
       const within = position - index * CHUNK_SIZE;
       const count = Math.min(CHUNK_SIZE - within, data.length - done);
-      let chunk = this.#chunks[index];
-      if (chunk === undefined) {
-        while (this.#chunks.length < index) this.#chunks.push(undefined);
-        chunk = new Uint8Array(CHUNK_SIZE);
-        this.#chunks[index] = chunk;
-      }
+      const chunk = this.#chunkFor(index, within + count);
       chunk.set(data.subarray(done, done + count), within);
       done += count;
     }
     this.#size = Math.max(this.#size, offset + data.length);
+  }
+
+  /** The chunk at `index`, allocated or grown so that it holds at least `length` bytes. */
+  #chunkFor(index: number, length: number): Uint8Array {
+    const chunk = this.#chunks[index];
+    if (chunk !== undefined && chunk.length >= length) return chunk;
+    while (this.#chunks.length < index) this.#chunks.push(undefined);
+    let grown: Uint8Array;
+    if (index === 0 && length < CHUNK_SIZE && this.#size <= CHUNK_SIZE) {
+      let capacity = MIN_SMALL_CAPACITY;
+      while (capacity < length) capacity *= 2;
+      grown = new Uint8Array(Math.min(capacity, CHUNK_SIZE));
+    } else {
+      grown = this.#fullChunk();
+    }
+    if (chunk !== undefined) grown.set(chunk);
+    this.#chunks[index] = grown;
+    return grown;
+  }
+
+  /** A zeroed full-size chunk carved from the current slab (a new, larger slab when it is used up). */
+  #fullChunk(): Uint8Array {
+    if (this.#slab === undefined || this.#slabUsed + CHUNK_SIZE > this.#slab.length) {
+      const chunks = Math.min(MAX_SLAB_CHUNKS, Math.max(1, this.#fullChunks));
+      this.#slab = new Uint8Array(chunks * CHUNK_SIZE);
+      this.#slabUsed = 0;
+    }
+    const chunk = this.#slab.subarray(this.#slabUsed, this.#slabUsed + CHUNK_SIZE);
+    this.#slabUsed += CHUNK_SIZE;
+    this.#fullChunks++;
+    return chunk;
   }
 
   /** Appends `data` at the end of the file. */
@@ -77,7 +114,9 @@ export class ChunkedData {
       const keep = Math.ceil(size / CHUNK_SIZE);
       this.#chunks.length = Math.min(this.#chunks.length, keep);
       const last = this.#chunks[keep - 1];
-      if (last !== undefined) last.fill(0, size - (keep - 1) * CHUNK_SIZE);
+      if (last !== undefined) last.fill(0, Math.min(last.length, size - (keep - 1) * CHUNK_SIZE));
+      // Chunks dropped from the current slab are not reused: a slab is freed when all its chunks are.
+      if (keep === 0) this.#slab = undefined;
     }
     this.#size = size;
   }
