@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
-import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FrameDecoder, decodeFrame, encodeMessage } from './codec.ts';
+import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FrameDecoder, decodeFrame, encodeMessage, encodeTlsDataHeader } from './codec.ts';
 import { EvidenceSource, MessageType } from './messages.ts';
 import type { ChannelMessage } from './messages.ts';
 
@@ -48,6 +48,12 @@ describe('channel codec', () => {
   it('puts a big-endian body length and the type tag in the header', () => {
     const frame = encodeMessage({ type: 'ack', sessionId: 1, bytes: 2 });
     assert.deepEqual([...frame], [0, 0, 0, 8, MessageType.Ack, 0, 0, 0, 1, 0, 0, 0, 2]);
+  });
+
+  it('writes tls-data as a header then the payload, the same bytes as the whole frame', () => {
+    const data = Uint8Array.from({ length: 300 }, (_, index) => index & 0xff);
+    const split = Buffer.concat([encodeTlsDataHeader(77, data.length), data]);
+    assert.deepEqual(new Uint8Array(split), encodeMessage({ type: 'tls-data', sessionId: 77, data }));
   });
 
   it('decodes a stream split at every possible byte boundary', () => {
