@@ -101,14 +101,27 @@ interface CompileJob {
   includes: Record<string, string>;
 }
 
-type CompileResult = { ok: true; wasm: Uint8Array } | { ok: false; diagnostics: string };
+/** A compilation's result: the module for WebAssembly builds (gcc writes native executables itself), or why it failed. */
+type CompileResult = { ok: true; module?: Uint8Array } | { ok: false; diagnostics: string };
+
+let compilerReady: Promise<ClangCommand> | undefined;
+
+type ClangCommand = typeof import('@yowasp/clang').commands.clang;
+
+/** Loads clang once per worker thread. */
+function loadCompiler(): Promise<ClangCommand> {
+  compilerReady ??= import('@yowasp/clang').then(async ({ commands }) => {
+    // The first run fetches the compiler's resources; `--version` is the one call that passes our (silent)
+    // progress callback through, so it runs first to keep the build output clean.
+    await commands.clang(['--version'], {}, { stdout: null, stderr: null, fetchProgress: () => {} });
+    return commands.clang;
+  });
+  return compilerReady;
+}
 
 /** Compiles one program to WebAssembly. Runs inside a worker thread. */
 async function compileToWasm(job: CompileJob): Promise<CompileResult> {
-  const clang = (await import('@yowasp/clang')).commands.clang;
-  // The first run fetches the compiler's resources; `--version` is the one call that passes our (silent)
-  // progress callback through, so it runs first to keep the build output clean.
-  await clang(['--version'], {}, { stdout: null, stderr: null, fetchProgress: () => {} });
+  const clang = await loadCompiler();
   const cFiles = Object.keys(job.sources).filter((f) => f.endsWith('.c'));
   const diagnostics: Uint8Array[] = [];
   const collect = (bytes: Uint8Array | null) => {
@@ -119,9 +132,9 @@ async function compileToWasm(job: CompileJob): Promise<CompileResult> {
     const tree = await clang([...WASM_FLAGS, ...cFiles, '-o', 'program.wasm', '-lm'],
       { ...job.sources, include: { ...job.includes } },
       { stdout: collect, stderr: collect, fetchProgress: () => {} });
-    const wasm = tree?.['program.wasm'];
-    if (!(wasm instanceof Uint8Array)) return { ok: false, diagnostics: text() || 'clang produced no output' };
-    return { ok: true, wasm };
+    const module = tree?.['program.wasm'];
+    if (!(module instanceof Uint8Array)) return { ok: false, diagnostics: text() || 'clang produced no output' };
+    return { ok: true, module };
   } catch (error) {
     return { ok: false, diagnostics: `${text()}\n${error instanceof Error ? error.message : String(error)}` };
   }
@@ -136,7 +149,7 @@ function compileNative(program: ProgramSources, output: string): Promise<Compile
   return new Promise((resolve) => {
     execFile('gcc', args, (error, stdout, stderr) => {
       if (error) resolve({ ok: false, diagnostics: `${stdout}${stderr}${error.message}` });
-      else resolve({ ok: true, wasm: new Uint8Array() });
+      else resolve({ ok: true });
     });
   });
 }
@@ -236,10 +249,10 @@ export async function buildExamples(options: { target?: 'wasm' | 'native'; force
         report.failed.push({ name: program.name, diagnostics: result.diagnostics });
         return;
       }
-      if (pool) {
+      if (result.module) {
         // Write then rename, so a concurrent reader sees the old module or the new one, never half of one.
         const partial = `${output}.${process.pid}.partial`;
-        writeFileSync(partial, result.wasm);
+        writeFileSync(partial, result.module);
         renameSync(partial, output);
       }
       writeFileSync(stamp, hash);
