@@ -18,7 +18,7 @@ import { VeracruzClient } from '@veracruz-ts/client';
 import { startPas } from '@veracruz-ts/pas';
 import { createIdentity, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import { buildRuntimeBundle, loadOrCreateDevKey, startServer } from '@veracruz-ts/server';
-import { testPolicyText } from '../../runtime/src/session/test-fixture.ts';
+import { createTestPki, startInProcess, testPolicyText } from '../../runtime/src/session/test-fixture.ts';
 
 const MIB = 1024 * 1024;
 const CHUNK = MIB;
@@ -120,6 +120,30 @@ function isolateRssMib(pid: number | undefined): { rss: number; peak: number } {
   }
 }
 
+async function sessionLayerThroughput(bytes: number): Promise<{ up: number; down: number }> {
+  const pki = await createTestPki();
+  const principal = { name: 'bench', rights: [{ file_name: '/data/', rights: RIGHTS_READ | RIGHTS_WRITE }], ...(await createIdentity('bench')) };
+  const policy = testPolicyText({ principals: [principal], pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash,
+    ciphersuite: 'TLS1_3_AES_256_GCM_SHA384' });
+  const computation = await startInProcess(policy, pki);
+  try {
+    const client = await VeracruzClient.connect({ policy, certificatePem: principal.certificatePem, privateKeyPem: principal.privateKeyPem,
+      transport: computation.openSession(), chunkBytes: CHUNK });
+    const block = randomBytes(CHUNK);
+    let started = performance.now();
+    await client.writeFileStream('/data/big.bin', (function* () { for (let sent = 0; sent < bytes; sent += CHUNK) yield block; })());
+    const up = mbPerSecond(bytes, performance.now() - started);
+    started = performance.now();
+    let received = 0;
+    for await (const part of client.readFileStream('/data/big.bin')) received += part.length;
+    const down = mbPerSecond(received, performance.now() - started);
+    await client.close();
+    return { up, down };
+  } finally {
+    await computation.close();
+  }
+}
+
 async function main(): Promise<void> {
   const transferMib = Number(process.env['BENCH_TRANSFER_MIB'] ?? 1024);
   const bytes = transferMib * MIB;
@@ -133,6 +157,10 @@ async function main(): Promise<void> {
   const tlsIdentity = await createIdentity('bench-tls-peer');
   const rawUp = await rawTls('upload', bytes, tlsIdentity);
   const rawDown = await rawTls('download', bytes, tlsIdentity);
+
+  // The session layer alone: SDK and SessionManager in this process over a duplex pair (no host,
+  // no channel), to tell its cost from the relay's.
+  const inProcess = await sessionLayerThroughput(bytes);
 
   const work = await mkdtemp(join(tmpdir(), 'veracruz-bench-'));
   const pas = await startPas({ dir: join(work, 'pas'), initialize: true, listen: '127.0.0.1:0' });
@@ -202,6 +230,8 @@ async function main(): Promise<void> {
       aesLargeMbps === aesMbps ? 'baseline (single-core AES-GCM)' : `${(aesLargeMbps / aesMbps).toFixed(2)}`));
     console.log(row('raw TLS 1.3 upload, two processes, loopback', `${rawUp.toFixed(0)} MiB/s`, `${(rawUp / aesMbps).toFixed(2)} of AES-GCM`));
     console.log(row('raw TLS 1.3 download', `${rawDown.toFixed(0)} MiB/s`, `${(rawDown / aesMbps).toFixed(2)} of AES-GCM`));
+    console.log(row('session layer alone upload (one process)', `${inProcess.up.toFixed(0)} MiB/s`, `${(inProcess.up / aesMbps).toFixed(2)} of AES-GCM`));
+    console.log(row('session layer alone download', `${inProcess.down.toFixed(0)} MiB/s`, `${(inProcess.down / aesMbps).toFixed(2)} of AES-GCM`));
     console.log(row('upload via vc-server into the isolate', `${upMbps.toFixed(0)} MiB/s`,
       `${(upMbps / aesMbps).toFixed(2)} of AES-GCM, ${(upMbps / rawUp).toFixed(2)} of raw TLS`));
     console.log(row('download from the isolate via vc-server', `${downMbps.toFixed(0)} MiB/s`,
