@@ -83,6 +83,11 @@ export interface ExecutionEngineOptions {
   moduleCacheSize?: number;
   /** Idle workers kept for reuse. @default 2 */
   idleWorkers?: number;
+  /**
+   * Keep one idle worker started ahead of need (also right after construction), so a run does not
+   * wait for a worker thread to boot. Idle workers never keep the process alive. @default true
+   */
+  prewarm?: boolean;
   /** Script the workers run (this package's worker.ts; a bundle passes its own URL). */
   workerUrl?: URL | string;
 }
@@ -107,12 +112,15 @@ export class ExecutionEngine {
   readonly #maxIdle: number;
   readonly #workerUrl: URL | string;
   readonly #running = new Set<Worker>();
+  readonly #prewarm: boolean;
   #closed = false;
 
   constructor(options: ExecutionEngineOptions = {}) {
     this.#cacheSize = options.moduleCacheSize ?? 16;
     this.#maxIdle = options.idleWorkers ?? 2;
     this.#workerUrl = options.workerUrl ?? new URL('./worker.ts', import.meta.url);
+    this.#prewarm = options.prewarm ?? true;
+    this.#keepSpare();
   }
 
   /** Runs one program to its end (or limit); never throws for anything the program does. */
@@ -222,13 +230,32 @@ export class ExecutionEngine {
     return entry;
   }
 
-  #takeWorker(): Worker {
-    const worker = this.#idle.pop() ?? new Worker(this.#workerUrl, {
+  #spawnWorker(): Worker {
+    return new Worker(this.#workerUrl, {
       workerData: { [ENGINE_WORKER_MARKER]: true },
       resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 32, stackSizeMb: 8 },
     });
+  }
+
+  /** Starts an idle worker if none is waiting (prewarm). */
+  #keepSpare(): void {
+    if (!this.#prewarm || this.#closed || this.#idle.length > 0 || this.#maxIdle === 0) return;
+    const worker = this.#spawnWorker();
+    worker.unref();
+    // A spare that dies while idle is simply dropped.
+    worker.once('exit', () => {
+      const index = this.#idle.indexOf(worker);
+      if (index !== -1) this.#idle.splice(index, 1);
+    });
+    this.#idle.push(worker);
+  }
+
+  #takeWorker(): Worker {
+    const worker = this.#idle.pop() ?? this.#spawnWorker();
+    worker.removeAllListeners('exit');
     worker.ref();
     this.#running.add(worker);
+    this.#keepSpare();
     return worker;
   }
 
@@ -239,6 +266,10 @@ export class ExecutionEngine {
       worker.removeAllListeners('error');
       worker.removeAllListeners('exit');
       worker.unref();
+      worker.once('exit', () => {
+        const index = this.#idle.indexOf(worker);
+        if (index !== -1) this.#idle.splice(index, 1);
+      });
       this.#idle.push(worker);
     } else {
       void worker.terminate();
