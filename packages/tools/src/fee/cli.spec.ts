@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { RIGHTS_READ, RIGHTS_WRITE, createIdentity } from '@veracruz-ts/policy';
+import { compileC } from '../../../runtime/src/engine/compile-c.ts';
+import { WASI_PROBE_SOURCE } from '../../../runtime/src/wasi/wasi-probe.c.ts';
+
+const FEE = new URL('../../bin/vc-fee.ts', import.meta.url).pathname;
+const WC = new URL('../../bin/vc-wc.ts', import.meta.url).pathname;
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a CLI in a child process (the running Node, with the engine's flags). */
+function run(script: string, args: readonly string[], options: { cwd?: string; stdin?: string } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--no-liftoff', script, ...args], { cwd: options.cwd ?? process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+let work: string;
+let probePath: string;
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'vc-fee-'));
+  probePath = join(work, 'probe.wasm');
+  writeFileSync(probePath, await compileC(WASI_PROBE_SOURCE));
+});
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function freshDirs(): { input: string; output: string } {
+  const base = mkdtempSync(join(work, 'case-'));
+  const input = join(base, 'input');
+  const output = join(base, 'output');
+  mkdirSync(input);
+  mkdirSync(output);
+  writeFileSync(join(input, 'data.txt'), 'secret-data');
+  return { input, output };
+}
+
+describe('vc-fee run', { concurrency: 3 }, () => {
+  it('maps --dir HOST::GUEST, passes args and env, streams stdout and exits with the program\'s code', async () => {
+    const { input, output } = freshDirs();
+    const result = await run(FEE, ['run', '--dir', `${input}::/input`, '--dir', `${output}::/output`, '--env', 'GREETING=hey', probePath, 'args', 'a b']);
+    assert.equal(result.stdout, 'arg a b\nenv hey\n');
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal((await run(FEE, ['run', probePath, 'exit', '42'])).status, 42);
+  });
+
+  it('writes changed and new files back and removes deleted ones', async () => {
+    const { input, output } = freshDirs();
+    writeFileSync(join(output, 'd'), 'in the way');
+    rmSync(join(output, 'd'));
+    writeFileSync(join(output, 'a.txt'), 'old');
+    const files = await run(FEE, ['run', `--dir=${input}::/input`, `--dir=${output}::/output`, probePath, 'files']);
+    assert.equal(files.status, 0, files.stderr);
+    assert.equal(readFileSync(join(output, 'a.txt'), 'utf8'), 'hel\0\0XY');
+    writeFileSync(join(output, 'gone.txt'), 'x');
+    const dirs = await run(FEE, ['run', '--dir', `${output}::/output`, probePath, 'dirs']);
+    assert.equal(dirs.status, 0, dirs.stderr);
+    assert.ok(existsSync(join(output, 'gone.txt')), 'untouched files stay');
+    assert.ok(!existsSync(join(output, 'd')), 'a directory created and removed by the run does not appear');
+  });
+
+  it('defaults GUEST to HOST made absolute inside the VFS', async () => {
+    const { input } = freshDirs();
+    const cwd = join(input, '..');
+    const result = await run(FEE, ['run', '--dir', 'input', '--dir', 'output', probePath, 'readonly'], { cwd });
+    assert.match(result.stdout, /^input secret-data\n/);
+  });
+
+  it('reports limits (125), traps (134) and rejected programs (126) on one stderr line', async () => {
+    const fuel = await run(FEE, ['run', '--fuel', '100000', probePath, 'loop']);
+    assert.equal(fuel.status, 125);
+    assert.equal(fuel.stderr, 'vc-fee: fuel exhausted after 100000 units\n');
+    const time = await run(FEE, ['run', '--timeout-ms', '200', probePath, 'loop']);
+    assert.equal(time.status, 125);
+    assert.equal(time.stderr, 'vc-fee: time limit of 200 ms reached\n');
+    const trap = await run(FEE, ['run', probePath, 'trap']);
+    assert.equal(trap.status, 134);
+    assert.equal(trap.stderr, 'vc-fee: program trapped: unreachable\n');
+    const notWasm = join(work, 'not.wasm');
+    writeFileSync(notWasm, 'text');
+    const rejected = await run(FEE, ['run', notWasm]);
+    assert.equal(rejected.status, 126);
+    assert.match(rejected.stderr, /^vc-fee: program rejected: program not runnable: module: not a WebAssembly module/);
+  });
+
+  it('reads stdin from the pipe and gates clocks with --disable-clock', async () => {
+    assert.equal((await run(FEE, ['run', probePath, 'stdin'], { stdin: 'piped text' })).stdout, 'PIPED TEXT');
+    assert.equal((await run(FEE, ['run', probePath, 'clock'])).stdout, 'clock 0 0 1\n');
+    assert.equal((await run(FEE, ['run', '--disable-clock', probePath, 'clock'])).stdout, 'clock -1 2 0\n');
+  });
+
+  it('logs system calls with --strace', async () => {
+    const { output } = freshDirs();
+    const result = await run(FEE, ['run', '--strace', '--dir', `${output}::/output`, probePath, 'files']);
+    assert.match(result.stderr, /^path_open\(3, \d+, "a\.txt", 9, .*\) = SUCCESS$/m);
+  });
+
+  it('refuses bad usage with status 2', async () => {
+    assert.equal((await run(FEE, [])).status, 2);
+    assert.equal((await run(FEE, ['run', '--bogus', probePath])).status, 2);
+    assert.equal((await run(FEE, ['run', join(work, 'missing.wasm')])).status, 2);
+  });
+
+  it('applies a policy principal\'s rights with --policy --as', async () => {
+    const { input, output } = freshDirs();
+    const validity = { notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 86_400_000) };
+    const [owner, pas] = await Promise.all([createIdentity('owner', validity), createIdentity('pas', validity)]);
+    const policy = {
+      ciphersuite: 'TLS1_3_CHACHA20_POLY1305_SHA256',
+      debug: false,
+      enable_clock: false,
+      execution_strategy: 'JIT',
+      max_memory_mib: 64,
+      identities: [{ certificate: owner.certificatePem, id: 0, file_rights: [{ file_name: '/input/', rights: RIGHTS_WRITE }] }],
+      programs: [{
+        program_file_name: '/program/probe.wasm', id: 0,
+        file_rights: [{ file_name: '/input/', rights: RIGHTS_READ }, { file_name: '/output/', rights: RIGHTS_READ | RIGHTS_WRITE }, { file_name: 'stdout', rights: RIGHTS_WRITE }],
+        limits: { fuel: 5_000_000 },
+      }],
+      file_hashes: [{ file_path: '/program/probe.wasm', hash: createHash('sha256').update(readFileSync(probePath)).digest('hex') }],
+      pipelines: [],
+      enclave_cert_expiry: { day: 1, hour: 0, minute: 0, month: 1, year: 2030 },
+      proxy_attestation_server_url: '127.0.0.1:3010',
+      proxy_service_cert: pas.certificatePem,
+      runtime_manager_hash_linux: '00'.repeat(32),
+      veracruz_server_url: '127.0.0.1:3011',
+    };
+    const policyPath = join(work, 'policy.json');
+    writeFileSync(policyPath, JSON.stringify(policy, null, 2));
+    const dirs = ['--dir', `${input}::/input`, '--dir', `${output}::/output`];
+    const readonly = await run(FEE, ['run', '--policy', policyPath, '--as', 'program:/program/probe.wasm', ...dirs, probePath, 'readonly']);
+    assert.equal(readonly.status, 0, readonly.stderr);
+    assert.equal(readonly.stdout.split('\n')[1], 'write-input 1 2');
+    // The policy's clock setting and fuel limit apply.
+    assert.equal((await run(FEE, ['run', '--policy', policyPath, '--as', 'program:/program/probe.wasm', ...dirs, probePath, 'clock'])).stdout, 'clock -1 2 0\n');
+    assert.equal((await run(FEE, ['run', '--policy', policyPath, '--as', 'program:/program/probe.wasm', ...dirs, probePath, 'loop'])).status, 125);
+    const unknown = await run(FEE, ['run', '--policy', policyPath, '--as', 'program:/program/other.wasm', probePath]);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /the policy has no program \/program\/other\.wasm/);
+  });
+});
+
+describe('vc-fee pipeline', () => {
+  it('runs a pipeline script over --dir trees', async () => {
+    const base = mkdtempSync(join(work, 'pipe-'));
+    mkdirSync(join(base, 'program'));
+    writeFileSync(join(base, 'program', 'p.wasm'), readFileSync(probePath));
+    const result = await run(FEE, ['pipeline', '--dir', `${join(base, 'program')}::/program`, '/program/p.wasm ; /program/p.wasm']);
+    // The probe without a scenario prints a notice and exits 2: the sequence stops after the first.
+    assert.equal(result.status, 2);
+    assert.equal(result.stdout, 'unknown scenario \n');
+    const bad = await run(FEE, ['pipeline', 'if { }']);
+    assert.equal(bad.status, 2);
+  });
+});
+
+describe('vc-wc', () => {
+  it('accepts a WASI program and lists unsupported imports of another', async () => {
+    const ok = await run(WC, [probePath]);
+    assert.equal(ok.status, 0);
+    assert.equal(ok.stdout, 'ok\n');
+    const bad = join(work, 'bad.wasm');
+    writeFileSync(bad, await compileC('extern int host_magic(int); int main(void) { return host_magic(1); }', ['-O2', '-Wl,--allow-undefined']));
+    const listed = await run(WC, [bad]);
+    assert.equal(listed.status, 1);
+    assert.equal(listed.stdout, 'unsupported: env.host_magic\n');
+    assert.equal((await run(WC, [join(work, 'none.wasm')])).status, 2);
+  });
+});
