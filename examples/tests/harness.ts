@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ALL_RIGHTS, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, type FileRights, type PipelineExpr } from '@veracruz-ts/policy';
+import { ALL_RIGHTS, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, type FileRights, type PipelineExpr, type ProgramLimits } from '@veracruz-ts/policy';
 import { ExecutionEngine, VirtualFileSystem, type ExecutionOutcome } from '@veracruz-ts/runtime';
 import { buildExamples, wasmPath } from '../build.ts';
 import type { GeneratedFiles } from '../generators/files.ts';
@@ -107,14 +107,15 @@ export class ExampleRunner {
 
   /**
    * Runs program `name` with `files` written into a fresh file system (or into `vfs` if given, keeping its
-   * state), with PROGRAM_RIGHTS (plus write on /services/ with `services`) unless `rights` says otherwise.
+   * state), with PROGRAM_RIGHTS (plus write on /services/ with `services`) unless `rights` says otherwise,
+   * and the engine's default limits unless `limits` are given.
    */
-  async run(name: string, options: { files?: GeneratedFiles; vfs?: VirtualFileSystem; rights?: readonly FileRights[]; services?: boolean } = {}): Promise<ExampleRun> {
+  async run(name: string, options: { files?: GeneratedFiles; vfs?: VirtualFileSystem; rights?: readonly FileRights[]; services?: boolean; limits?: ProgramLimits } = {}): Promise<ExampleRun> {
     const program = await programBytes(name);
     const vfs = options.vfs ?? createFileSystem({}, options.services ? { services: true } : {});
     writeFiles(vfs, options.files ?? {});
     const rights = options.rights ?? (options.services ? [...PROGRAM_RIGHTS, SERVICE_RIGHTS] : PROGRAM_RIGHTS);
-    const outcome = await this.engine.execute({ vfs, program, rights });
+    const outcome = await this.engine.execute(options.limits ? { vfs, program, rights, limits: options.limits } : { vfs, program, rights });
     return describeRun(outcome, vfs);
   }
 

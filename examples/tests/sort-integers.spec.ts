@@ -31,6 +31,14 @@ describe('sort-integers', () => {
     assert.equal(run.read(OUTPUT).length, 0);
   });
 
+  it('exits 1 with a message, not a trap, when its memory cap is too small for the input', async () => {
+    const files = generateSortIntegers({ seed: 14, size: 1 << 20 });
+    const run = await runner.run('sort-integers', { files, limits: { maxMemoryMib: 4, timeoutMs: 60_000 } });
+    assertExit(run, 1);
+    assert.match(run.stderr, /out of memory/);
+    assert.equal(run.exists(OUTPUT), false);
+  });
+
   it('exits 2 without its input and 3 on a partial integer', async () => {
     assertExit(await runner.run('sort-integers'), 2);
     assertExit(await runner.run('sort-integers', { files: { [INPUT]: new Uint8Array(6) } }), 3);
