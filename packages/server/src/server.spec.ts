@@ -5,7 +5,8 @@ import { connect } from 'node:net';
 import { VeracruzClient } from '@veracruz-ts/client';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
 import { DEFAULT_SESSION_WINDOW } from '@veracruz-ts/protocol/channel';
-import { startServer } from './server.ts';
+import { parseHostPort, startServer } from './server.ts';
+import { writeFile } from 'node:fs/promises';
 import type { RunningServer, ServerOptions } from './server.ts';
 import { createTestDeployment } from './testing.ts';
 import type { TestDeployment } from './testing.ts';
@@ -174,6 +175,31 @@ describe('vc-server refusals', () => {
       );
     } finally {
       await deployment.remove();
+    }
+  });
+
+  it('reports an isolate that dies during boot, with its own last words in the log', async () => {
+    const deployment = await createTestDeployment(runtimeOverride);
+    try {
+      const broken = `${deployment.dir}/broken-runtime.mjs`;
+      await writeFile(broken, "process.stderr.write('cannot start: no channel\\n'); process.exit(3);\n");
+      const lines: string[] = [];
+      await assert.rejects(
+        startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, runtimePath: broken, listen: '127.0.0.1:0', log: (line) => lines.push(line) }),
+        (error: unknown) => error instanceof VeracruzError && error.code === Code.Unavailable && /the isolate exited unexpectedly \(code 3\)/.test(error.message),
+      );
+      assert.ok(lines.includes('cannot start: no channel'), lines.join('\n'));
+    } finally {
+      await deployment.remove();
+    }
+  });
+
+  it('reads listen addresses as host:port, IPv6 in brackets', () => {
+    assert.deepEqual(parseHostPort('127.0.0.1:3011'), { host: '127.0.0.1', port: 3011 });
+    assert.deepEqual(parseHostPort('[::1]:0'), { host: '::1', port: 0 });
+    assert.deepEqual(parseHostPort('localhost:80'), { host: 'localhost', port: 80 });
+    for (const bad of ['127.0.0.1', ':80', 'host:99999', 'a:b:1']) {
+      assert.throws(() => parseHostPort(bad), (error: unknown) => error instanceof VeracruzError && error.code === Code.InvalidRequest);
     }
   });
 
