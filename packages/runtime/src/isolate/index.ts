@@ -4,7 +4,7 @@
  * `main.ts`, bundled by `scripts/build-runtime.ts`.
  */
 export { DEFAULT_MAX_SESSIONS, Isolate } from './isolate.ts';
-export type { IsolateOptions, SessionHandler, SessionSetup } from './isolate.ts';
+export type { IsolateOptions, IsolateState, SessionHandler, SessionSetup } from './isolate.ts';
 export { ChannelSessionStream } from './session-stream.ts';
 export type { ChannelSessionStreamOptions } from './session-stream.ts';
 export { checkIsolateCertificate } from './certificate-check.ts';

@@ -53,7 +53,8 @@ export interface IsolateOptions<P extends PolicyTrust> {
   log?: (line: string) => void;
 }
 
-type State = 'booting' | 'attesting' | 'attested' | 'initializing' | 'serving' | 'stopping';
+/** Where an isolate is in its life. */
+export type IsolateState = 'booting' | 'attesting' | 'attested' | 'initializing' | 'serving' | 'stopping';
 
 /** Default cap on concurrent sessions: bounds the isolate's memory against a host opening sessions without end. */
 export const DEFAULT_MAX_SESSIONS = 1024;
@@ -69,7 +70,7 @@ const SHUTDOWN_FLUSH_LIMIT_MS = 2000;
 export class Isolate<P extends PolicyTrust> {
   readonly #options: IsolateOptions<P>;
   readonly #sessions = new Map<number, ChannelSessionStream>();
-  #state: State = 'booting';
+  #state: IsolateState = 'booting';
   #identity: Promise<IsolateIdentity>;
   #handler: SessionHandler | undefined;
 
@@ -81,7 +82,7 @@ export class Isolate<P extends PolicyTrust> {
   }
 
   /** Where the isolate is in its life: booting, attesting, attested, initializing, serving or stopping. */
-  get state(): State {
+  get state(): IsolateState {
     return this.#state;
   }
 
