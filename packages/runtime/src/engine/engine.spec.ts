@@ -116,6 +116,18 @@ describe('ExecutionEngine limits', () => {
   });
 });
 
+describe('ExecutionEngine lifecycle', () => {
+  it('close() stops a running program and refuses new runs', async () => {
+    const own = new ExecutionEngine();
+    const { vfs } = probeFileSystem();
+    const running = runProbe(own, probe, vfs, ['loop']);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await own.close();
+    assert.deepEqual((await running).outcome, { kind: 'trapped', message: 'execution engine closed' });
+    await assert.rejects(own.execute({ vfs, program: probe, rights: PROBE_RIGHTS }), /execution engine closed/);
+  });
+});
+
 describe('ExecutionEngine pipelines', () => {
   const callerRights = [{ file_name: '/program', rights: RIGHTS_EXECUTE }, { file_name: '/output', rights: RIGHTS_READ }];
   const pipelineRights = [{ file_name: '/output', rights: ALL_RIGHTS }];

@@ -199,7 +199,7 @@ export class ExecutionEngine {
     return evaluate(request.pipeline);
   }
 
-  /** Stops every running program (each ends with a `time` limit outcome) and idle worker. */
+  /** Stops every running program (each ends `trapped`: "execution engine closed") and idle worker. */
   async close(): Promise<void> {
     this.#closed = true;
     const workers = [...this.#idle, ...this.#running];
@@ -331,7 +331,7 @@ export class ExecutionEngine {
         if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') finish({ kind: 'limit', limit: 'memory', message: 'the program exhausted the engine worker\'s memory' }, false);
         else finish({ kind: 'trapped', message: error.message }, false);
       });
-      worker.on('exit', () => finish({ kind: 'trapped', message: 'engine worker exited unexpectedly' }, false));
+      worker.on('exit', () => finish({ kind: 'trapped', message: this.#closed ? 'execution engine closed' : 'engine worker exited unexpectedly' }, false));
       const message: RunMessage = { module: compiled.module, memory, control, ...(limits.fuel === undefined ? {} : { fuel: limits.fuel }) };
       worker.postMessage(message);
       void serve();

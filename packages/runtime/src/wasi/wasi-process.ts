@@ -390,7 +390,9 @@ export class WasiProcess {
   }
 
   #sleep(milliseconds: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)));
+    // Unreferenced: a sleep of a program that is stopped meanwhile must not keep the process alive
+    // (a running program's worker keeps it alive while it sleeps).
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(milliseconds, 2 ** 31 - 1))).unref());
   }
 
   /** The system calls by name; each returns an errno (or a promise of one). */
