@@ -63,13 +63,15 @@ export function canUnshareNetwork(): boolean {
  *
  * - Node's permission model (`--permission`): no file-system access except reading its own bundle,
  *   no child processes, no native addons, no WASI, no inspector; worker threads are allowed because
- *   the engine runs programs in them.
+ *   the engine runs programs in them (a worker given an explicit empty execArgv escapes the model in
+ *   Node 24, so this guards against runtime mistakes, not against code already running inside it);
+ * - no code generation from strings (`eval`, `new Function`), in workers too;
  * - an empty environment and an empty working directory;
  * - no network when the host allows unprivileged namespaces (`unshare --user --net --ipc --uts`):
  *   Node 24's permission model does not restrict sockets itself;
  * - its only channel to the host on an inherited socket pair (fd 3); stdout/stderr are diagnostics.
  *
- * Not enforced: memory and CPU use of the process (use cgroups or `--nodeFlags --max-old-space-size`),
+ * Not enforced: memory and CPU use of the process (use cgroups or `nodeFlags: ['--max-old-space-size=N']`),
  * and anything a local root user can do to a process. This is a development isolate: its evidence is
  * signed by a host-local key and marked insecure.
  */
