@@ -194,6 +194,20 @@ describe('vc-server refusals', () => {
     }
   });
 
+  it('gives up on an isolate that never answers, and stops it', async () => {
+    const deployment = await createTestDeployment(runtimeOverride);
+    try {
+      const silent = `${deployment.dir}/silent-runtime.mjs`;
+      await writeFile(silent, 'setInterval(() => {}, 1000);\n');
+      await assert.rejects(
+        startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, runtimePath: silent, listen: '127.0.0.1:0', bootTimeoutMs: 300, log: quiet }),
+        (error: unknown) => error instanceof VeracruzError && error.code === Code.Unavailable && /did not answer attestation-request within 0.3 s/.test(error.message),
+      );
+    } finally {
+      await deployment.remove();
+    }
+  });
+
   it('reads listen addresses as host:port, IPv6 in brackets', () => {
     assert.deepEqual(parseHostPort('127.0.0.1:3011'), { host: '127.0.0.1', port: 3011 });
     assert.deepEqual(parseHostPort('[::1]:0'), { host: '::1', port: 0 });

@@ -49,6 +49,8 @@ export interface ServerOptions {
   relayTap?: RelayTap;
   /** May alter relayed chunks (tests: flip a byte in transit). */
   faultInjector?: FaultInjector;
+  /** How long the isolate may take to answer each boot message. @default 30000 */
+  bootTimeoutMs?: number;
   /** Diagnostics (isolate stderr, lifecycle). @default lines on stderr */
   log?: (line: string) => void;
 }
@@ -95,7 +97,7 @@ export interface RunningServer {
   exited: Promise<ServerExit>;
 }
 
-const BOOT_TIMEOUT_MS = 30_000;
+const DEFAULT_BOOT_TIMEOUT_MS = 30_000;
 
 /**
  * Starts vc-server: launches the isolate, has it certified by the PAS the policy names (the isolate
@@ -195,10 +197,12 @@ class Host {
   #waiter: { kind: ChannelMessage['type']; resolve: (message: ChannelMessage) => void; reject: (error: VeracruzError) => void } | undefined;
   #server: Server | undefined;
   #stopping: ServerExit | undefined;
+  readonly #bootTimeoutMs: number;
 
   constructor(isolate: LaunchedIsolate, options: ServerOptions, log: (line: string) => void) {
     this.#isolate = isolate;
     this.#log = log;
+    this.#bootTimeoutMs = options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
     this.#channel = new ChannelConnection({
       input: isolate.input,
@@ -214,7 +218,11 @@ class Host {
   /** Sends a boot message and waits for the reply of kind `kind` (or a status error). */
   request(message: ChannelMessage, kind: ChannelMessage['type']): Promise<ChannelMessage> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new VeracruzError(Code.Unavailable, `the isolate did not answer ${message.type} within ${BOOT_TIMEOUT_MS / 1000} s`)), BOOT_TIMEOUT_MS);
+      const timeout = this.#bootTimeoutMs;
+      const timer = setTimeout(() => {
+        this.#waiter = undefined;
+        reject(new VeracruzError(Code.Unavailable, `the isolate did not answer ${message.type} within ${timeout / 1000} s`));
+      }, timeout);
       const settle = <T>(action: (value: T) => void) => (value: T) => {
         clearTimeout(timer);
         this.#waiter = undefined;
