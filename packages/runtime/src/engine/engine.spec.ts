@@ -105,6 +105,19 @@ describe('ExecutionEngine limits', () => {
     assert.equal(garbage.kind, 'rejected');
   });
 
+  it('takes the exit code from a _start that returns an i32 (as Veracruz does)', async () => {
+    const module = Uint8Array.of(
+      0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      1, 5, 1, 0x60, 0, 1, 0x7f, // type () -> i32
+      3, 2, 1, 0, // one function
+      5, 3, 1, 0, 1, // memory 1 page
+      7, 0x13, 2, 6, ...new TextEncoder().encode('_start'), 0, 0, 6, ...new TextEncoder().encode('memory'), 2, 0,
+      10, 6, 1, 4, 0, 0x41, 7, 0x0b, // return 7
+    );
+    const { vfs } = probeFileSystem();
+    assert.deepEqual(await engine.execute({ vfs, program: module, rights: [] }), { kind: 'exited', exitCode: 7 });
+  });
+
   it('runs programs concurrently, each in its own worker', async () => {
     const { vfs } = probeFileSystem();
     const [slow, quick] = await Promise.all([

@@ -92,8 +92,9 @@ function run(message: RunMessage): WorkerResult {
   if (fuel !== undefined && message.fuel !== undefined) fuel.value = message.fuel;
   else if (fuel !== undefined) fuel.value = 2n ** 62n;
   try {
-    (instance.exports._start as () => void)();
-    return { kind: 'returned' };
+    // Veracruz accepts `_start` as () -> () or (i32, i32) -> i32 (called with 0, 0; the result is the exit code).
+    const result = (instance.exports._start as (argc: number, argv: number) => unknown)(0, 0);
+    return typeof result === 'number' ? { kind: 'exit', exitCode: result >>> 0 } : { kind: 'returned' };
   } catch (reason) {
     if (reason instanceof ProgramExit) return { kind: 'exit', exitCode: reason.exitCode };
     const refused = instance.exports[INSTRUMENT_EXPORTS.growRefused] as WebAssembly.Global | undefined;
