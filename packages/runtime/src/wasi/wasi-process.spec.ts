@@ -139,6 +139,8 @@ int main(void) {
     assert.ok(lines.some((line) => /^fd_prestat_get\(\d+, \d+\) = EBADF$/.test(line)), lines.join('\n'));
     assert.ok(lines.some((line) => /^path_open\(4, \d+, "a.txt", 9, -?\d+, -?\d+, 0, \d+\) = SUCCESS$/.test(line)), lines.join('\n'));
     assert.ok(lines.some((line) => /^path_open\(4, \d+, "none.txt", 0, .*\) = ENOENT$/.test(line)), lines.join('\n'));
+    assert.ok(lines.some((line) => /^fd_write\(5, "hello", 2, \d+\) = SUCCESS$/.test(line)), lines.join('\n'));
+    assert.ok(lines.some((line) => /^fd_write\(1, "seek world tell 11\\nsize 11 dir 0"\.\.\., 2, \d+\) = SUCCESS$/.test(line)), lines.join('\n'));
     lines.length = 0;
     await runProbe(engine, program, vfs, ['exit', '3'], { strace: (line) => lines.push(line) });
     assert.equal(lines.at(-1), 'proc_exit(3) = SUCCESS');

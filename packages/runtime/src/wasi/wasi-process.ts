@@ -147,6 +147,25 @@ export class WasiProcess {
     const pairs = PATH_ARGUMENTS[name] ?? [];
     const parts: string[] = [];
     for (let index = 0; index < args.length; index++) {
+      if ((name === 'fd_write' || name === 'fd_pwrite') && index === 1) {
+        // The data written, gathered from the iovecs, instead of the iovec array's address.
+        let text: string;
+        try {
+          const buffers = this.#iovecs(args[1] as number, Math.min(args[2] as number, 64));
+          const head = new Uint8Array(33);
+          let filled = 0;
+          for (const buffer of buffers) {
+            const count = Math.min(buffer.length, head.length - filled);
+            head.set(buffer.subarray(0, count), filled);
+            filled += count;
+          }
+          text = cString(head.subarray(0, filled));
+        } catch {
+          text = '<bad pointer>';
+        }
+        parts.push(text);
+        continue;
+      }
       if (pairs.includes(index)) {
         let text: string;
         try {
