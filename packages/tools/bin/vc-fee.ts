@@ -7,6 +7,7 @@ const status = await main(process.argv.slice(2), {
   stderr: (data) => process.stderr.write(data),
   stdin: process.stdin,
   cwd: process.cwd(),
+  terminals: { stdin: process.stdin.isTTY === true, stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true },
 });
 // Exit at once: an untouched stdin (a terminal) must not keep the process waiting.
 process.exit(status);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FileRights, PipelineExpr, Policy } from '@veracruz-ts/policy';
 import {
-  ALL_RIGHTS, Code, VeracruzError, findIdentity, findPipeline, findProgram, normalizePath, parsePipeline, parsePolicy, programLimits,
+  ALL_RIGHTS, Code, Right, VeracruzError, findIdentity, findPipeline, findProgram, normalizePath, parsePipeline, parsePolicy, programLimits,
 } from '@veracruz-ts/policy';
 import type { ExecutionLimits, ExecutionOutcome, ServiceSpec, StreamHooks } from '@veracruz-ts/runtime';
 import { DEFAULT_SERVICES, ExecutionEngine, VirtualFileSystem, servicesFromPolicy } from '@veracruz-ts/runtime';
@@ -24,6 +24,8 @@ export interface FeeIo {
   stderr: (data: Uint8Array | string) => void;
   stdin: NodeJS.ReadableStream & AsyncIterable<Buffer>;
   cwd: string;
+  /** Which host streams are terminals: those are given to the program as terminals too. */
+  terminals?: { stdin: boolean; stdout: boolean; stderr: boolean };
 }
 
 export const USAGE = `usage:
@@ -132,11 +134,16 @@ function parseOptions(argv: readonly string[], cwd: string): FeeOptions {
   return options;
 }
 
-const FULL: readonly FileRights[] = [
-  { file_name: 'stdin', rights: ALL_RIGHTS },
-  { file_name: 'stdout', rights: ALL_RIGHTS },
-  { file_name: 'stderr', rights: ALL_RIGHTS },
-];
+/**
+ * Full rights on the std streams. A stream that is a terminal on the host loses FD_SEEK and FD_TELL:
+ * wasi-libc's isatty() then says yes, so the program line-buffers its output as it would natively.
+ */
+function streamRights(terminals: FeeIo['terminals']): FileRights[] {
+  return (['stdin', 'stdout', 'stderr'] as const).map((name) => ({
+    file_name: name,
+    rights: terminals?.[name] === true ? ALL_RIGHTS & ~(Right.FD_SEEK | Right.FD_TELL) : ALL_RIGHTS,
+  }));
+}
 
 /** The principal a `--as` names, resolved in the policy. */
 interface PolicyPrincipal {
@@ -228,7 +235,7 @@ export async function main(argv: readonly string[], io: FeeIo): Promise<number> 
     return EXIT_USAGE;
   }
   const fullRights: FileRights[] = [
-    ...FULL,
+    ...streamRights(io.terminals),
     ...options.dirs.map((mapping) => ({ file_name: mapping.guest, rights: ALL_RIGHTS })),
     ...[...new Set(services.map((spec) => normalizePath(spec.specialFile).replace(/\/[^/]*$/, '') || '/'))].map((directory) => ({ file_name: directory, rights: ALL_RIGHTS })),
   ];
