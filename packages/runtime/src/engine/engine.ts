@@ -99,6 +99,10 @@ interface CompiledProgram {
 }
 
 const MIB_PAGES = (1024 * 1024) / PAGE_SIZE;
+/** System calls served back to back before the runtime thread yields to its event loop. */
+const BURST_CALLS = 64;
+/** How long the runtime thread waits, blocking, for a program's next system call (ms). */
+const SPIN_WAIT_MS = 0.02;
 
 /**
  * Runs WebAssembly/WASI programs over a {@link VirtualFileSystem}: each in a worker thread (killable at
@@ -297,6 +301,7 @@ export class ExecutionEngine {
       }, limits.timeoutMs);
 
       const serve = async (): Promise<void> => {
+        let burst = 0;
         for (;;) {
           const current = Atomics.load(state, Control.state);
           if (current === ControlState.shutdown || finished) return;
@@ -323,6 +328,17 @@ export class ExecutionEngine {
           state[Control.result] = errno;
           Atomics.store(state, Control.state, ControlState.response);
           Atomics.notify(state, Control.state);
+          // A chatty program's next call usually follows within microseconds: wait for it here,
+          // briefly (20 us) and for at most BURST_CALLS calls in a row, then yield to the event loop
+          // so that other sessions and programs are served too.
+          if (++burst >= BURST_CALLS) {
+            burst = 0;
+            await new Promise((resolve) => setImmediate(resolve));
+          } else {
+            const until = performance.now() + SPIN_WAIT_MS;
+            while (Atomics.load(state, Control.state) === ControlState.response && performance.now() < until);
+            if (Atomics.load(state, Control.state) === ControlState.response) burst = 0;
+          }
         }
       };
 
