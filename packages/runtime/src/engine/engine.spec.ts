@@ -96,6 +96,14 @@ describe('ExecutionEngine limits', () => {
     await assertUsable(vfs);
   });
 
+  it('reports unbounded recursion as a trap and keeps the VFS', async () => {
+    const { vfs } = probeFileSystem();
+    const run = await runProbe(engine, probe, vfs, ['recurse']);
+    assert.equal(run.outcome.kind, 'trapped');
+    assert.match(run.outcome.kind === 'trapped' ? run.outcome.message : '', /stack|memory access out of bounds/i);
+    await assertUsable(vfs);
+  });
+
   it('rejects a program with an unsupported import, naming it, and bytes that are not wasm', async () => {
     const { vfs } = probeFileSystem();
     const bad = await compileC('extern int host_magic(int); int main(void) { return host_magic(1); }', ['-O2', '-Wl,--allow-undefined']);

@@ -207,6 +207,12 @@ static int progress(void) {
   return 0;
 }
 
+static int recurse(volatile int depth) {
+  volatile char pad[256];
+  pad[0] = (char)depth;
+  return recurse(depth + 1) + pad[0];
+}
+
 static int write_then_trap(void) {
   FILE *f = fopen("/output/partial.txt", "w");
   fputs("complete line\n", f);
@@ -235,6 +241,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "trap")) __builtin_trap();
   if (!strcmp(c, "writetrap")) return write_then_trap();
   if (!strcmp(c, "progress")) return progress();
+  if (!strcmp(c, "recurse")) return recurse(0);
   if (!strcmp(c, "exit")) exit(argc > 2 ? atoi(argv[2]) : 0);
   printf("unknown scenario %s\n", c);
   return 2;
