@@ -213,6 +213,18 @@ static int recurse(volatile int depth) {
   return recurse(depth + 1) + pad[0];
 }
 
+static int hostile(void) {
+  static __wasi_ciovec_t iov[2000];
+  for (int i = 0; i < 2000; i++) { iov[i].buf = (const uint8_t *)"x"; iov[i].buf_len = 1; }
+  __wasi_size_t n = 0;
+  __wasi_errno_t many = __wasi_fd_write(1, iov, 2000, &n);
+  __wasi_errno_t some = __wasi_fd_write(1, iov, 3, &n);
+  iov[0].buf = (const uint8_t *)0xfffffff0; iov[0].buf_len = 64;
+  __wasi_errno_t fault = __wasi_fd_write(1, iov, 1, &n);
+  printf("\nhostile %d %d %d\n", many, some, fault);
+  return 0;
+}
+
 static int write_then_trap(void) {
   FILE *f = fopen("/output/partial.txt", "w");
   fputs("complete line\n", f);
@@ -242,6 +254,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "writetrap")) return write_then_trap();
   if (!strcmp(c, "progress")) return progress();
   if (!strcmp(c, "recurse")) return recurse(0);
+  if (!strcmp(c, "hostile")) return hostile();
   if (!strcmp(c, "exit")) exit(argc > 2 ? atoi(argv[2]) : 0);
   printf("unknown scenario %s\n", c);
   return 2;

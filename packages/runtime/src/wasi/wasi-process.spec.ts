@@ -131,6 +131,13 @@ int main(void) {
     assert.deepEqual((await runProbe(engine, program, vfs, ['unknown'])).outcome, { kind: 'exited', exitCode: 2 });
   });
 
+  it('refuses hostile arguments with an errno: too many iovecs (EINVAL), pointers outside memory (EFAULT)', async () => {
+    const { vfs } = probeFileSystem();
+    const run = await runProbe(engine, program, vfs, ['hostile']);
+    assert.deepEqual(run.outcome, EXITED_0);
+    assert.equal(run.stdout, 'xxx\nhostile 28 0 21\n');
+  });
+
   it('logs each system call with strace', async () => {
     const { vfs } = probeFileSystem();
     const lines: string[] = [];

@@ -38,6 +38,10 @@ const OFLAGS = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
 const FDFLAGS = { APPEND: 1, DSYNC: 2, NONBLOCK: 4, RSYNC: 8, SYNC: 16 } as const;
 const FSTFLAGS = { ATIM: 1, ATIM_NOW: 2, MTIM: 4, MTIM_NOW: 8 } as const;
 const WHENCE = { SET: 0, CUR: 1, END: 2 } as const;
+/** Most buffers one vectored read or write may name (POSIX IOV_MAX). */
+const IOV_MAX = 1024;
+/** Most subscriptions one poll_oneoff may name. */
+const MAX_SUBSCRIPTIONS = 4096;
 /** Largest file offset/size a program may reach (2^53 - 1 bytes). */
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 const KNOWN_RIGHTS = BigInt(ALL_RIGHTS);
@@ -218,6 +222,8 @@ export class WasiProcess {
   }
 
   #iovecs(pointer: number, count: number): Uint8Array[] {
+    // POSIX IOV_MAX: also keeps a hostile count from building millions of views in this thread.
+    if (count > IOV_MAX) fail(Errno.INVAL);
     const view = this.#view();
     const buffers: Uint8Array[] = [];
     for (let index = 0; index < count; index++) {
@@ -820,7 +826,7 @@ export class WasiProcess {
   }
 
   #poll(input: number, output: number, count: number, result: number): number | Promise<number> {
-    if (count === 0) return Errno.INVAL;
+    if (count === 0 || count > MAX_SUBSCRIPTIONS) return Errno.INVAL;
     const view = this.#view();
     const events: { userdata: bigint; error: number; type: number; nbytes: bigint }[] = [];
     let earliest = Infinity;
