@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CHUNK_SIZE, ChunkedData } from './chunked-data.ts';
+import { StorageQuota } from './storage-quota.ts';
 
 function pattern(length: number, seed: number): Uint8Array {
   return Uint8Array.from({ length }, (_, index) => (index * 31 + seed) & 0xff);
@@ -53,6 +54,24 @@ describe('ChunkedData', () => {
     data.write(CHUNK_SIZE - 2, pattern(4, 4));
     expected.set(pattern(4, 4), CHUNK_SIZE - 2);
     assert.deepEqual(data.toBytes(), expected);
+  });
+
+  it('counts its length against a quota, all or nothing, and returns it when detached', () => {
+    const quota = new StorageQuota(CHUNK_SIZE + 10);
+    const data = new ChunkedData(quota);
+    data.write(0, pattern(CHUNK_SIZE, 1));
+    assert.throws(() => data.write(CHUNK_SIZE - 5, pattern(20, 2)), /ENOSPC/);
+    assert.deepEqual(data.toBytes(), pattern(CHUNK_SIZE, 1));
+    data.write(CHUNK_SIZE, pattern(10, 2));
+    assert.equal(quota.used, CHUNK_SIZE + 10);
+    data.truncate(5);
+    assert.equal(quota.used, 5);
+    data.detach();
+    assert.equal(quota.used, 0);
+    data.write(5, pattern(5, 3));
+    assert.equal(quota.used, 5, 'growth after detach still counts');
+    data.truncate(0);
+    assert.equal(quota.used, 5, 'shrinking after detach returns nothing (never undercount)');
   });
 
   it('appends', () => {

@@ -1,3 +1,5 @@
+import type { StorageQuota } from './storage-quota.ts';
+
 /** Size of one storage chunk of a file: writes and reads touch only the chunks they cover. */
 export const CHUNK_SIZE = 64 * 1024;
 
@@ -19,6 +21,41 @@ export class ChunkedData {
   #slab: Uint8Array | undefined;
   #slabUsed = 0;
   #fullChunks = 0;
+  readonly #quota: StorageQuota | undefined;
+  #detached = false;
+
+  /** `quota`: the VFS budget this file's length counts against (none: unlimited). */
+  constructor(quota?: StorageQuota) {
+    this.#quota = quota;
+  }
+
+  /** Throws ENOSPC (changing nothing) unless the file may grow to `end` bytes. */
+  checkGrowth(end: number): void {
+    this.#quota?.check(end - this.#size);
+  }
+
+  /**
+   * The file left the tree (unlinked or replaced): its bytes are returned to the quota now; later
+   * growth (through a descriptor still open) is still counted, shrinking no longer returns anything.
+   */
+  detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    this.#quota?.release(this.#size);
+  }
+
+  /** Replaces the whole contents, all or nothing (ENOSPC leaves the file as it was). */
+  replace(data: Uint8Array): void {
+    this.checkGrowth(data.length);
+    this.truncate(0);
+    this.write(0, data);
+  }
+
+  #resize(size: number): void {
+    if (size > this.#size) this.#quota?.reserve(size - this.#size);
+    else if (!this.#detached) this.#quota?.release(this.#size - size);
+    this.#size = size;
+  }
 
   /** The file's length in bytes. */
   get size(): number {
@@ -57,8 +94,10 @@ export class ChunkedData {
     return this.read(0, this.#size);
   }
 
-  /** Writes `data` at `offset`, growing the file (zero-filled) as needed. */
+  /** Writes `data` at `offset`, growing the file (zero-filled) as needed; ENOSPC changes nothing. */
   write(offset: number, data: Uint8Array): void {
+    const end = Math.max(this.#size, offset + data.length);
+    this.checkGrowth(end);
     let done = 0;
     while (done < data.length) {
       const position = offset + done;
@@ -69,7 +108,7 @@ export class ChunkedData {
       chunk.set(data.subarray(done, done + count), within);
       done += count;
     }
-    this.#size = Math.max(this.#size, offset + data.length);
+    this.#resize(end);
   }
 
   /** The chunk at `index`, allocated or grown so that it holds at least `length` bytes. */
@@ -110,6 +149,7 @@ export class ChunkedData {
 
   /** Sets the length: shrinking drops bytes (zeroing the tail of the last kept chunk), growing adds zeros. */
   truncate(size: number): void {
+    this.checkGrowth(size);
     if (size < this.#size) {
       const keep = Math.ceil(size / CHUNK_SIZE);
       this.#chunks.length = Math.min(this.#chunks.length, keep);
@@ -118,6 +158,6 @@ export class ChunkedData {
       // Chunks dropped from the current slab are not reused: a slab is freed when all its chunks are.
       if (keep === 0) this.#slab = undefined;
     }
-    this.#size = size;
+    this.#resize(size);
   }
 }

@@ -19,6 +19,7 @@ export const Errno = {
   NAMETOOLONG: 37,
   NOENT: 44,
   NOMEM: 48,
+  NOSPC: 51,
   NOSYS: 52,
   NOTDIR: 54,
   NOTEMPTY: 55,

@@ -1,6 +1,8 @@
 import type { FileRights, StdStream } from '@veracruz-ts/policy';
 import { normalizePath } from '@veracruz-ts/policy';
+import { totalmem } from 'node:os';
 import { ChunkedData } from './chunked-data.ts';
+import { StorageQuota } from './storage-quota.ts';
 import { Errno, FsFailure } from './errno.ts';
 import type { DirectoryNode, FileNode, NodeTimes, VfsNode } from './nodes.ts';
 import { PrincipalView } from './principal-view.ts';
@@ -11,6 +13,11 @@ import { createService } from '../services/registry.ts';
 export interface VirtualFileSystemOptions {
   /** Native services to mount at their special files (from the policy's `native_modules`). @default [] */
   services?: readonly ServiceSpec[];
+  /**
+   * Most bytes all files together (std streams included) may hold; writes beyond fail with ENOSPC
+   * (programs) or LimitExceeded (host requests). @default three quarters of the machine's memory
+   */
+  maxBytes?: number;
 }
 
 function zeroTimes(): NodeTimes {
@@ -38,8 +45,11 @@ export class VirtualFileSystem {
   readonly root: DirectoryNode;
   readonly #streams: Record<StdStream, FileNode>;
   #nextInode = 3;
+  /** The byte budget shared by every file of this tree. */
+  readonly quota: StorageQuota;
 
   constructor(options: VirtualFileSystemOptions = {}) {
+    this.quota = new StorageQuota(options.maxBytes ?? Math.floor(totalmem() * 0.75));
     this.root = { kind: 'directory', inode: 2, entries: new Map(), times: zeroTimes() };
     this.#streams = { stdin: this.newFile(), stdout: this.newFile(), stderr: this.newFile() };
     for (const spec of options.services ?? []) {
@@ -65,7 +75,7 @@ export class VirtualFileSystem {
 
   /** A new detached empty file (not yet linked into the tree). */
   newFile(): FileNode {
-    return { kind: 'file', inode: this.#nextInode++, data: new ChunkedData(), times: zeroTimes() };
+    return { kind: 'file', inode: this.#nextInode++, data: new ChunkedData(this.quota), times: zeroTimes() };
   }
 
   /** A new detached empty directory. */

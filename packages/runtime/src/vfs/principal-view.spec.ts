@@ -92,6 +92,21 @@ describe('PrincipalView', () => {
     assert.throws(() => view.exists('/blind/x'), denied(Code.PermissionDenied, /missing PATH_OPEN/));
   });
 
+  it('refuses writes past the byte budget with LimitExceeded, leaving the file as it was', () => {
+    const vfs = new VirtualFileSystem({ maxBytes: 100 });
+    const view = vfs.view([{ file_name: '/', rights: ALL_RIGHTS }]);
+    view.writeFile('/a', new Uint8Array(60));
+    assert.throws(() => view.writeFile('/b', new Uint8Array(41)), denied(Code.LimitExceeded, /^write \/b: the file system is full \(100 bytes\)$/));
+    assert.throws(() => view.appendFile('/a', new Uint8Array(41)), denied(Code.LimitExceeded, /^append \/a/));
+    assert.equal(view.fileSize('/a'), 60);
+    assert.throws(() => view.writeFile('/a', new Uint8Array(101)), denied(Code.LimitExceeded, /^write \/a/));
+    assert.equal(view.fileSize('/a'), 60);
+    view.writeFile('/a', new Uint8Array(100));
+    view.writeFile('/a', new Uint8Array(10));
+    view.writeFile('/b', new Uint8Array(90));
+    assert.equal(vfs.quota.used, 100);
+  });
+
   it('refuses to write a file where a directory is, or under a file', () => {
     const vfs = new VirtualFileSystem();
     const view = vfs.view([{ file_name: '/', rights: ALL_RIGHTS }]);

@@ -37,8 +37,7 @@ export class PrincipalView {
       this.#serve('write', path, node, data);
       return;
     }
-    node.data.truncate(0);
-    node.data.write(0, data);
+    this.#withinQuota('write', path, () => node.data.replace(data));
   }
 
   /** Appends to the file (creating it and missing parent directories), or to the std stream. */
@@ -48,7 +47,7 @@ export class PrincipalView {
       this.#serve('append', path, node, data);
       return;
     }
-    node.data.append(data);
+    this.#withinQuota('append', path, () => node.data.append(data));
   }
 
   /** The whole file (or std stream). */
@@ -146,6 +145,17 @@ export class PrincipalView {
     const created = this.#vfs.newFile();
     parent.entries.set(name, created);
     return created;
+  }
+
+  #withinQuota(operation: string, path: string, change: () => void): void {
+    try {
+      change();
+    } catch (reason) {
+      if (reason instanceof FsFailure && reason.errno === Errno.NOSPC) {
+        throw new VeracruzError(Code.LimitExceeded, `${operation} ${normalizePath(path)}: the file system is full (${this.#vfs.quota.limit} bytes)`);
+      }
+      throw reason;
+    }
   }
 
   #serve(operation: string, path: string, node: FileNode, data: Uint8Array): void {

@@ -225,6 +225,24 @@ static int hostile(void) {
   return 0;
 }
 
+static int fill(void) {
+  static char block[65536];
+  int fd = open("/output/fill.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  long total = 0;
+  for (;;) {
+    ssize_t n = write(fd, block, sizeof block);
+    if (n < 0) break;
+    total += n;
+  }
+  int err = errno;
+  close(fd);
+  unlink("/output/fill.bin");
+  fd = open("/output/after.bin", O_WRONLY | O_CREAT, 0644);
+  ssize_t again = write(fd, block, sizeof block);
+  printf("fill %ld %d %zd\n", total, err, again);
+  return 0;
+}
+
 static int write_then_trap(void) {
   FILE *f = fopen("/output/partial.txt", "w");
   fputs("complete line\n", f);
@@ -255,6 +273,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "progress")) return progress();
   if (!strcmp(c, "recurse")) return recurse(0);
   if (!strcmp(c, "hostile")) return hostile();
+  if (!strcmp(c, "fill")) return fill();
   if (!strcmp(c, "exit")) exit(argc > 2 ? atoi(argv[2]) : 0);
   printf("unknown scenario %s\n", c);
   return 2;

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { ALL_RIGHTS, RIGHTS_READ } from '@veracruz-ts/policy';
 import { compileC } from '../engine/compile-c.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
-import { PROBE_RIGHTS, probeFileSystem, runProbe } from './probe-harness.ts';
+import { VirtualFileSystem } from '../vfs/file-system.ts';
+import { PROBE_RIGHTS, SUPERUSER, probeFileSystem, runProbe } from './probe-harness.ts';
 import { WASI_PROBE_SOURCE } from './wasi-probe.c.ts';
 
 const EXITED_0 = { kind: 'exited', exitCode: 0 };
@@ -136,6 +137,15 @@ int main(void) {
     const run = await runProbe(engine, program, vfs, ['hostile']);
     assert.deepEqual(run.outcome, EXITED_0);
     assert.equal(run.stdout, 'xxx\nhostile 28 0 21\n');
+  });
+
+  it('fails writes past the VFS byte budget with ENOSPC, whole, and returns removed files\' bytes', async () => {
+    const vfs = new VirtualFileSystem({ maxBytes: 1024 * 1024 });
+    vfs.view(SUPERUSER).writeFile('/input/data.txt', new TextEncoder().encode('secret-data'));
+    const run = await runProbe(engine, program, vfs, ['fill']);
+    assert.deepEqual(run.outcome, EXITED_0);
+    // 15 blocks of 64 KiB fit next to the 11-byte input and the output line; the 16th does not.
+    assert.equal(run.stdout, `fill ${15 * 65536} 51 65536\n`);
   });
 
   it('logs each system call with strace', async () => {

@@ -347,6 +347,7 @@ export class WasiProcess {
       const node = this.#streamNode(descriptor);
       const start = descriptor.stream === 'stdin' ? descriptor.offset : node.data.size;
       if (start + total > MAX_OFFSET) fail(Errno.FBIG);
+      node.data.checkGrowth(start + total);
       let at = start;
       for (const buffer of buffers) {
         node.data.write(at, buffer);
@@ -370,6 +371,8 @@ export class WasiProcess {
     const append = position === undefined && (descriptor.flags & FDFLAGS.APPEND) !== 0;
     let at = append ? node.data.size : (position ?? descriptor.offset);
     if (at + total > MAX_OFFSET) fail(Errno.FBIG);
+    // All or nothing: a write that does not fit changes nothing.
+    node.data.checkGrowth(at + total);
     for (const buffer of buffers) {
       node.data.write(at, buffer);
       at += buffer.length;
@@ -459,6 +462,8 @@ export class WasiProcess {
       const descriptor = this.#table.close(fd as number);
       // Veracruz: closing a service file discards a partial request.
       if (descriptor.type === 'file' && descriptor.node.service !== undefined) descriptor.node.data.truncate(0);
+      // An anonymous (fd_create) file is unreachable once closed: return its bytes.
+      if (descriptor.type === 'file' && descriptor.path === '') descriptor.node.data.detach();
       return Errno.SUCCESS;
     },
     fd_datasync: (fd) => {
@@ -676,6 +681,7 @@ export class WasiProcess {
       if (node.kind === 'directory') return Errno.ISDIR;
       if (node.service !== undefined) return Errno.PERM;
       parent.entries.delete(name);
+      node.data.detach();
       return Errno.SUCCESS;
     },
 
@@ -796,6 +802,7 @@ export class WasiProcess {
     }
     fromParent.entries.delete(fromName);
     toParent.entries.set(toName, node);
+    if (existing !== undefined && existing.kind === 'file') existing.data.detach();
     return Errno.SUCCESS;
   }
 
