@@ -2,7 +2,8 @@
  * @veracruz-ts/runtime: the trusted runtime's virtual file system, WASI preview1 implementation,
  * execution engine (worker threads, limits, fuel) and native services.
  */
-export { VirtualFileSystem, pathComponents, joinComponents } from './vfs/file-system.ts';
+export { VirtualFileSystem, NODE_BYTES, pathComponents, joinComponents } from './vfs/file-system.ts';
+export { StorageQuota } from './vfs/storage-quota.ts';
 export type { VirtualFileSystemOptions } from './vfs/file-system.ts';
 export { PrincipalView } from './vfs/principal-view.ts';
 export { ChunkedData, CHUNK_SIZE } from './vfs/chunked-data.ts';

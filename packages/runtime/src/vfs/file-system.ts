@@ -20,6 +20,12 @@ export interface VirtualFileSystemOptions {
   maxBytes?: number;
 }
 
+/**
+ * What each file or directory counts against the byte budget besides its contents, so that a
+ * program creating names without end also meets the budget.
+ */
+export const NODE_BYTES = 256;
+
 function zeroTimes(): NodeTimes {
   return { accessed: 0n, modified: 0n, changed: 0n };
 }
@@ -73,14 +79,22 @@ export class VirtualFileSystem {
     return this.#streams[name];
   }
 
-  /** A new detached empty file (not yet linked into the tree). */
+  /** A new detached empty file (not yet linked into the tree); counts NODE_BYTES against the quota. */
   newFile(): FileNode {
+    this.quota.reserve(NODE_BYTES);
     return { kind: 'file', inode: this.#nextInode++, data: new ChunkedData(this.quota), times: zeroTimes() };
   }
 
-  /** A new detached empty directory. */
+  /** A new detached empty directory; counts NODE_BYTES against the quota. */
   newDirectory(): DirectoryNode {
+    this.quota.reserve(NODE_BYTES);
     return { kind: 'directory', inode: this.#nextInode++, entries: new Map(), times: zeroTimes() };
+  }
+
+  /** A node left the tree (unlinked, removed, replaced, or an anonymous file closed): returns its bytes. */
+  releaseNode(node: VfsNode): void {
+    if (node.kind === 'file') node.data.detach();
+    this.quota.release(NODE_BYTES);
   }
 
   /** The node at `components`, or undefined if absent; ENOTDIR if a file is crossed on the way. */

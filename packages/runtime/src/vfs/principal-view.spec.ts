@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ALL_RIGHTS, Code, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, Right, VeracruzError } from '@veracruz-ts/policy';
-import { VirtualFileSystem } from './file-system.ts';
+import { NODE_BYTES, VirtualFileSystem } from './file-system.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
@@ -93,18 +93,19 @@ describe('PrincipalView', () => {
   });
 
   it('refuses writes past the byte budget with LimitExceeded, leaving the file as it was', () => {
-    const vfs = new VirtualFileSystem({ maxBytes: 100 });
+    const vfs = new VirtualFileSystem({ maxBytes: 100 + 5 * NODE_BYTES });
     const view = vfs.view([{ file_name: '/', rights: ALL_RIGHTS }]);
     view.writeFile('/a', new Uint8Array(60));
-    assert.throws(() => view.writeFile('/b', new Uint8Array(41)), denied(Code.LimitExceeded, /^write \/b: the file system is full \(100 bytes\)$/));
-    assert.throws(() => view.appendFile('/a', new Uint8Array(41)), denied(Code.LimitExceeded, /^append \/a/));
+    assert.throws(() => view.writeFile('/b', new Uint8Array(41)), denied(Code.LimitExceeded, /^write \/b: the file system is full \(\d+ bytes\)$/));
+    assert.throws(() => view.appendFile('/a', new Uint8Array(NODE_BYTES + 41)), denied(Code.LimitExceeded, /^append \/a/));
     assert.equal(view.fileSize('/a'), 60);
-    assert.throws(() => view.writeFile('/a', new Uint8Array(101)), denied(Code.LimitExceeded, /^write \/a/));
+    assert.equal(view.exists('/b'), false, 'a refused write leaves no empty file');
+    assert.throws(() => view.writeFile('/a', new Uint8Array(NODE_BYTES + 101)), denied(Code.LimitExceeded, /^write \/a/));
     assert.equal(view.fileSize('/a'), 60);
-    view.writeFile('/a', new Uint8Array(100));
+    view.writeFile('/a', new Uint8Array(NODE_BYTES + 100));
     view.writeFile('/a', new Uint8Array(10));
     view.writeFile('/b', new Uint8Array(90));
-    assert.equal(vfs.quota.used, 100);
+    assert.equal(vfs.quota.used, 100 + 5 * NODE_BYTES, 'contents plus three streams and two files');
   });
 
   it('refuses to write a file where a directory is, or under a file', () => {

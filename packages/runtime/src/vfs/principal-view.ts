@@ -3,7 +3,7 @@ import { Code, Right, VeracruzError, isStdStream, missingRights, normalizePath, 
 import { Errno, FsFailure } from './errno.ts';
 import type { FileNode } from './nodes.ts';
 import type { VirtualFileSystem } from './file-system.ts';
-import { pathComponents } from './file-system.ts';
+import { NODE_BYTES, pathComponents } from './file-system.ts';
 
 /** Rights a whole-file write needs (Veracruz: open, truncate, write, seek). */
 const WRITE_NEEDS = Right.PATH_OPEN | Right.FD_WRITE | Right.FD_SEEK | Right.PATH_FILESTAT_SET_SIZE;
@@ -32,7 +32,7 @@ export class PrincipalView {
 
   /** Replaces the file's contents (creating it and missing parent directories), or the std stream's. */
   writeFile(path: string, data: Uint8Array): void {
-    const node = this.#writable('write', path, WRITE_NEEDS);
+    const node = this.#writable('write', path, WRITE_NEEDS, data.length);
     if (node.service !== undefined) {
       this.#serve('write', path, node, data);
       return;
@@ -42,7 +42,7 @@ export class PrincipalView {
 
   /** Appends to the file (creating it and missing parent directories), or to the std stream. */
   appendFile(path: string, data: Uint8Array): void {
-    const node = this.#writable('append', path, APPEND_NEEDS);
+    const node = this.#writable('append', path, APPEND_NEEDS, data.length);
     if (node.service !== undefined) {
       this.#serve('append', path, node, data);
       return;
@@ -115,7 +115,8 @@ export class PrincipalView {
     return node;
   }
 
-  #writable(operation: string, path: string, need: number): FileNode {
+  /** The file to write (created if needed, only when `incoming` bytes would fit with it). */
+  #writable(operation: string, path: string, need: number, incoming: number): FileNode {
     if (isStdStream(path)) {
       this.#authorize(operation, path, Right.FD_WRITE);
       return this.#vfs.stream(path);
@@ -136,20 +137,27 @@ export class PrincipalView {
     }
     const name = components.pop();
     if (name === undefined) throw new VeracruzError(Code.InvalidRequest, `${operation} ${target}: is a directory`);
-    let parent;
-    try {
-      parent = this.#vfs.makeDirectories(components);
-    } catch {
-      throw new VeracruzError(Code.NotFound, `${operation} ${target}: a parent is not a directory`);
-    }
-    const created = this.#vfs.newFile();
-    parent.entries.set(name, created);
-    return created;
+    return this.#withinQuota(operation, target, () => {
+      // A write that cannot fit must not leave an empty new file behind.
+      this.#vfs.quota.check(NODE_BYTES * (components.length + 1) + incoming);
+      let parent;
+      try {
+        parent = this.#vfs.makeDirectories(components);
+      } catch (reason) {
+        if (reason instanceof FsFailure && reason.errno === Errno.NOTDIR) {
+          throw new VeracruzError(Code.NotFound, `${operation} ${target}: a parent is not a directory`);
+        }
+        throw reason;
+      }
+      const created = this.#vfs.newFile();
+      parent.entries.set(name, created);
+      return created;
+    });
   }
 
-  #withinQuota(operation: string, path: string, change: () => void): void {
+  #withinQuota<T>(operation: string, path: string, change: () => T): T {
     try {
-      change();
+      return change();
     } catch (reason) {
       if (reason instanceof FsFailure && reason.errno === Errno.NOSPC) {
         throw new VeracruzError(Code.LimitExceeded, `${operation} ${normalizePath(path)}: the file system is full (${this.#vfs.quota.limit} bytes)`);

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { ALL_RIGHTS, RIGHTS_READ } from '@veracruz-ts/policy';
 import { compileC } from '../engine/compile-c.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
-import { VirtualFileSystem } from '../vfs/file-system.ts';
+import { NODE_BYTES, VirtualFileSystem } from '../vfs/file-system.ts';
 import { PROBE_RIGHTS, SUPERUSER, probeFileSystem, runProbe } from './probe-harness.ts';
 import { WASI_PROBE_SOURCE } from './wasi-probe.c.ts';
 
@@ -140,11 +140,12 @@ int main(void) {
   });
 
   it('fails writes past the VFS byte budget with ENOSPC, whole, and returns removed files\' bytes', async () => {
+    // A few nodes (NODE_BYTES each) and the input use part of the budget: 15 blocks fit, not 16.
+    assert.ok(16 * NODE_BYTES < 65536);
     const vfs = new VirtualFileSystem({ maxBytes: 1024 * 1024 });
     vfs.view(SUPERUSER).writeFile('/input/data.txt', new TextEncoder().encode('secret-data'));
     const run = await runProbe(engine, program, vfs, ['fill']);
     assert.deepEqual(run.outcome, EXITED_0);
-    // 15 blocks of 64 KiB fit next to the 11-byte input and the output line; the 16th does not.
     assert.equal(run.stdout, `fill ${15 * 65536} 51 65536\n`);
   });
 

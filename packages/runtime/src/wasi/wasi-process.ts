@@ -417,10 +417,16 @@ export class WasiProcess {
     return node;
   }
 
-  #sleep(milliseconds: number): Promise<void> {
-    // Unreferenced: a sleep of a program that is stopped meanwhile must not keep the process alive
-    // (a running program's worker keeps it alive while it sleeps).
-    return new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(milliseconds, 2 ** 31 - 1))).unref());
+  /** Waits at least `milliseconds` by the monotonic clock (Node timers may fire up to 1 ms early). */
+  async #sleep(milliseconds: number): Promise<void> {
+    const deadline = process.hrtime.bigint() + BigInt(Math.max(0, Math.ceil(milliseconds * 1e6)));
+    for (;;) {
+      const left = Number(deadline - process.hrtime.bigint()) / 1e6;
+      if (left <= 0) return;
+      // Unreferenced: a sleep of a program that is stopped meanwhile must not keep the process alive
+      // (a running program's worker keeps it alive while it sleeps).
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.ceil(left), 2 ** 31 - 1)).unref());
+    }
   }
 
   /** The system calls by name; each returns an errno (or a promise of one). */
@@ -463,7 +469,7 @@ export class WasiProcess {
       // Veracruz: closing a service file discards a partial request.
       if (descriptor.type === 'file' && descriptor.node.service !== undefined) descriptor.node.data.truncate(0);
       // An anonymous (fd_create) file is unreachable once closed: return its bytes.
-      if (descriptor.type === 'file' && descriptor.path === '') descriptor.node.data.detach();
+      if (descriptor.type === 'file' && descriptor.path === '') this.#vfs.releaseNode(descriptor.node);
       return Errno.SUCCESS;
     },
     fd_datasync: (fd) => {
@@ -660,6 +666,7 @@ export class WasiProcess {
       if (node.kind !== 'directory') return Errno.NOTDIR;
       if (node.entries.size > 0) return Errno.NOTEMPTY;
       parent.entries.delete(name);
+      this.#vfs.releaseNode(node);
       return Errno.SUCCESS;
     },
     path_rename: (oldFd, oldPath, oldLength, newFd, newPath, newLength) =>
@@ -681,7 +688,7 @@ export class WasiProcess {
       if (node.kind === 'directory') return Errno.ISDIR;
       if (node.service !== undefined) return Errno.PERM;
       parent.entries.delete(name);
-      node.data.detach();
+      this.#vfs.releaseNode(node);
       return Errno.SUCCESS;
     },
 
@@ -802,7 +809,7 @@ export class WasiProcess {
     }
     fromParent.entries.delete(fromName);
     toParent.entries.set(toName, node);
-    if (existing !== undefined && existing.kind === 'file') existing.data.detach();
+    if (existing !== undefined) this.#vfs.releaseNode(existing);
     return Errno.SUCCESS;
   }
 
