@@ -121,6 +121,13 @@ static int escape(void) {
   errno = 0;
   FILE *f = fopen("/input/../output/a.txt", "r");
   printf("escape %d %d %d %d\n", e1, e2, e3, f == NULL ? errno : 0);
+  errno = 0;
+  int s = symlink("/input/data.txt", "/output/link");
+  int serr = errno;
+  errno = 0;
+  int l = link("/input/data.txt", "/output/hard");
+  int lerr = errno;
+  printf("links %d %d %d %d\n", s, serr, l, lerr);
   return 0;
 }
 
