@@ -80,6 +80,7 @@ hostPhase();
 gc();
 await programPhase();
 
+const peakMiB = process.resourceUsage().maxRSS / 1024;
 gc();
 // Baseline (after the measured paths, so its own 1 GiB does not count in their peak RSS): the same
 // chunks copied into one preallocated 1 GiB buffer, i.e. the speed of filling fresh memory.
@@ -92,3 +93,4 @@ console.log('path             |     MB/s | ratio to baseline | RSS after, MiB');
 for (const [name, mbps, rss] of rows) {
   console.log(`${name.padEnd(16)} | ${mbps.toFixed(0).padStart(8)} | ${(mbps / baseline).toFixed(3).padStart(17)} | ${rss.toFixed(0).padStart(12)}`);
 }
+console.log(`peak RSS of the measured phases (each holds one 1 GiB file at a time): ${peakMiB.toFixed(0)} MiB`);
