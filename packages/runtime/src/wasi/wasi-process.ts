@@ -596,7 +596,9 @@ export class WasiProcess {
       return Errno.SUCCESS;
     },
     fd_tell: (fd, result) => {
-      const descriptor = this.#file(fd as number, Right.FD_TELL);
+      // FD_TELL, or FD_SEEK (which reveals the position anyway through fd_seek(0, CUR)).
+      const descriptor = this.#file(fd as number, 0);
+      if ((descriptor.rightsBase & (Right.FD_TELL | Right.FD_SEEK)) === 0) return Errno.ACCES;
       if (descriptor.type === 'stream') return Errno.SPIPE;
       this.#u64(result as number, descriptor.offset);
       return Errno.SUCCESS;
