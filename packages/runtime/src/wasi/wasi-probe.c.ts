@@ -135,8 +135,13 @@ static int readonly(void) {
   char buf[64] = {0};
   FILE *f = fopen("/input/data.txt", "r");
   if (!f) { printf("open-r %d\n", errno); return 1; }
-  fread(buf, 1, sizeof buf - 1, f); fclose(f);
+  fread(buf, 1, sizeof buf - 1, f);
+  struct stat st, fst;
+  int sr = stat("/input/data.txt", &st);
+  int fr = fstat(fileno(f), &fst);
+  fclose(f);
   printf("input %s\n", buf);
+  printf("stat-input %d %lld %d %lld\n", sr, (long long)st.st_size, fr, (long long)fst.st_size);
   errno = 0;
   f = fopen("/input/data.txt", "w");
   printf("write-input %d %d\n", f == NULL, errno);

@@ -64,7 +64,7 @@ describe('WASI over the VFS, driven by a wasi-libc C program', () => {
   it('refuses writes, creation, unlinks and renames into or out of a read-only pre-open (EACCES)', async () => {
     const { vfs, root } = probeFileSystem();
     const run = await runProbe(engine, program, vfs, ['readonly']);
-    assert.equal(run.stdout, 'input secret-data\nwrite-input 1 2\ncreate-input -1 2\nunlink-input -1 2\nrename-across -1 2\nrename-in -1 2\n');
+    assert.equal(run.stdout, 'input secret-data\nstat-input 0 11 0 11\nwrite-input 1 2\ncreate-input -1 2\nunlink-input -1 2\nrename-across -1 2\nrename-in -1 2\n');
     assert.equal(new TextDecoder().decode(root.readFile('/input/data.txt')), 'secret-data');
     assert.equal(root.exists('/output/stolen.txt'), false);
     assert.equal(root.exists('/input/moved.txt'), false);

@@ -287,6 +287,10 @@ export class WasiProcess {
     return resolveRights(this.#rights, joinComponents(components))?.rights ?? 0;
   }
 
+  #hasPath(directory: OpenDirectory, components: readonly string[], need: number): boolean {
+    return (directory.rightsBase & need) === need && (this.#pathRights(components) & need) === need;
+  }
+
   #requirePath(directory: OpenDirectory, components: readonly string[], need: number): void {
     if ((directory.rightsBase & need) !== need || (this.#pathRights(components) & need) !== need) fail(Errno.ACCES);
   }
@@ -506,7 +510,10 @@ export class WasiProcess {
       return Errno.SUCCESS;
     },
     fd_filestat_get: (fd, result) => {
-      const descriptor = this.#descriptor(fd as number, Right.FD_FILESTAT_GET);
+      // FD_FILESTAT_GET, or FD_SEEK (seeking to the end reveals the size anyway): Veracruz's r and w
+      // shorthands lack FD_FILESTAT_GET, and fstat() is everyday libc behaviour.
+      const descriptor = this.#descriptor(fd as number, 0);
+      if ((descriptor.rightsBase & (Right.FD_FILESTAT_GET | Right.FD_SEEK)) === 0) return Errno.ACCES;
       if (descriptor.type === 'directory') this.#nodeStat(result as number, this.#openDirectoryNode(descriptor));
       else if (descriptor.type === 'stream') {
         const hooked = descriptor.stream === 'stdin' ? this.#streams.stdin : descriptor.stream === 'stdout' ? this.#streams.stdout : this.#streams.stderr;
@@ -623,7 +630,9 @@ export class WasiProcess {
     path_filestat_get: (fd, _flags, path, length, result) => {
       const directory = this.#directory(fd as number, 0);
       const components = this.#resolve(directory, path as number, length as number);
-      this.#requirePath(directory, components, Right.PATH_FILESTAT_GET);
+      // PATH_FILESTAT_GET, or PATH_OPEN (opening the path and fstat-ing it tells the same): so that
+      // stat() and Rust's Path::exists() work under Veracruz's r/w/x shorthands.
+      if (!this.#hasPath(directory, components, Right.PATH_FILESTAT_GET)) this.#requirePath(directory, components, Right.PATH_OPEN);
       const node = this.#lookup(components);
       if (node === undefined) return Errno.NOENT;
       this.#nodeStat(result as number, node);

@@ -147,7 +147,7 @@ describe('vc-fee run', { concurrency: 3 }, () => {
     const dirs = ['--dir', `${input}::/input`, '--dir', `${output}::/output`];
     const readonly = await run(FEE, ['run', '--policy', policyPath, '--as', 'program:/program/probe.wasm', ...dirs, probePath, 'readonly']);
     assert.equal(readonly.status, 0, readonly.stderr);
-    assert.equal(readonly.stdout.split('\n')[1], 'write-input 1 2');
+    assert.equal(readonly.stdout.split('\n')[2], 'write-input 1 2');
     // The policy's clock setting and fuel limit apply.
     assert.equal((await run(FEE, ['run', '--policy', policyPath, '--as', 'program:/program/probe.wasm', ...dirs, probePath, 'clock'])).stdout, 'clock -1 2 0\n');
     assert.equal((await run(FEE, ['run', '--policy', policyPath, '--as', 'program:/program/probe.wasm', ...dirs, probePath, 'loop'])).status, 125);
