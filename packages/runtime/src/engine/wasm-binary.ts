@@ -1,3 +1,5 @@
+import { encodeUnsignedLeb128 } from '../leb128.ts';
+
 /**
  * A small reader/writer for the WebAssembly binary format: sections, types, imports, exports,
  * and LEB128 numbers. Enough to check a program's imports and to rewrite it (memory as a shared
@@ -98,17 +100,7 @@ export class WasmReader {
 }
 
 /** Unsigned LEB128 encoding. */
-export function encodeU32(value: number): number[] {
-  const out: number[] = [];
-  let rest = value;
-  do {
-    let byte = rest % 128;
-    rest = Math.floor(rest / 128);
-    if (rest > 0) byte |= 0x80;
-    out.push(byte);
-  } while (rest > 0);
-  return out;
-}
+export const encodeU32: (value: number) => number[] = encodeUnsignedLeb128;
 
 /** Signed LEB128 encoding of a bigint. */
 export function encodeS64(value: bigint): number[] {

@@ -1,3 +1,5 @@
+import { encodeUnsignedLeb128 } from '../leb128.ts';
+
 /**
  * A reader for the postcard (Rust `postcard` crate) encodings the native services' requests use:
  * fixed byte arrays raw, `Vec<u8>`/`String`/`PathBuf` as a LEB128 length then the bytes, `bool`
@@ -55,13 +57,5 @@ export class PostcardReader {
 
 /** Postcard encoding of a `Vec<u8>`/`String` length prefix (LEB128). */
 export function encodeVarint(value: number): Uint8Array {
-  const out: number[] = [];
-  let rest = value;
-  do {
-    let byte = rest % 128;
-    rest = Math.floor(rest / 128);
-    if (rest > 0) byte |= 0x80;
-    out.push(byte);
-  } while (rest > 0);
-  return Uint8Array.from(out);
+  return Uint8Array.from(encodeUnsignedLeb128(value));
 }
