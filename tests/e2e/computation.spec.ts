@@ -30,20 +30,11 @@ import {
   startTestPas,
   type TestPas,
   TRAP_PROGRAM,
+  rejectsWith,
+  text,
 } from './harness.ts';
 
 const RW = RIGHTS_READ | RIGHTS_WRITE;
-const text = (value: string): Uint8Array => new TextEncoder().encode(value);
-
-function rejectsWith(code: string, pattern: RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof VeracruzError, String(error));
-    assert.equal(error.code, code, error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
-
 describe('multi-party computations through vc-server (linux isolate)', { timeout: 120_000 }, () => {
   let pas: TestPas;
   let server: RunningServer;

@@ -3,6 +3,7 @@
  * test file (SQLite in a temporary directory, this host's development key enrolled), vc-server on
  * the `linux` platform launching the real runtime bundle, and principals using the real SDK.
  */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { devKeyId } from '@veracruz-ts/attestation/evidence';
 import { type ConnectOptions, VeracruzClient } from '@veracruz-ts/client';
 import { type PasHandle, startPas } from '@veracruz-ts/pas';
-import { createIdentity, type FileRights } from '@veracruz-ts/policy';
+import { createIdentity, type FileRights, VeracruzError } from '@veracruz-ts/policy';
 import {
   buildRuntimeBundle,
   type FaultInjector,
@@ -158,3 +159,16 @@ export const TRAP_PROGRAM = Uint8Array.from(Buffer.from(
 /** A wasm program whose `_start` loops for ever (for the time limit). */
 export const LOOP_PROGRAM = Uint8Array.from(Buffer.from(
   '0061736d01000000010401600000030201000503010001071302066d656d6f72790200065f73746172740000' + '0a0901070003400c000b0b', 'hex'));
+
+/** UTF-8 bytes of a string. */
+export const text = (value: string): Uint8Array => new TextEncoder().encode(value);
+
+/** An `assert.rejects` predicate: a VeracruzError with this code and a message matching `pattern`. */
+export function rejectsWith(code: string, pattern: RegExp) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof VeracruzError, String(error));
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, pattern);
+    return true;
+  };
+}

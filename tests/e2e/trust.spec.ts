@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createCertificateAuthority } from '@veracruz-ts/attestation/certificates';
-import { Code, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, VeracruzError } from '@veracruz-ts/policy';
+import { Code, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import type { RelayDirection, RunningServer } from '@veracruz-ts/server';
 import {
   connect,
@@ -17,18 +17,9 @@ import {
   startTestPas,
   type TestPas,
   testPolicyText,
+  rejectsWith,
+  text,
 } from './harness.ts';
-
-const text = (value: string): Uint8Array => new TextEncoder().encode(value);
-
-function rejectsWith(code: string, pattern: RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof VeracruzError, String(error));
-    assert.equal(error.code, code, error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 describe('what principals refuse, and what the host cannot do', { timeout: 120_000 }, () => {
   let pas: TestPas;
