@@ -9,6 +9,7 @@
 #ifndef VC_IO_H
 #define VC_IO_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -89,6 +90,38 @@ static inline void vc_write_file(const char *path, const void *data, size_t leng
         vc_fail(VC_EXIT_OUTPUT_FAILED, "cannot write %s: %s", path, strerror(errno));
     }
     if (fclose(file) != 0) vc_fail(VC_EXIT_OUTPUT_FAILED, "cannot write %s: %s", path, strerror(errno));
+}
+
+static inline int vc_compare_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The entry names of directory `path` (without "." and ".."), sorted by bytes; their number in
+ * *count. A directory that cannot be opened ends the program with `missing_code`.
+ */
+static inline char **vc_list_directory(const char *path, size_t *count, int missing_code) {
+    DIR *dir = opendir(path);
+    if (dir == NULL) vc_fail(missing_code, "cannot open %s: %s", path, strerror(errno));
+    size_t used = 0, capacity = 16;
+    char **names = vc_alloc(capacity * sizeof *names);
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+        if (used == capacity) {
+            capacity *= 2;
+            char **grown = realloc(names, capacity * sizeof *names);
+            if (grown == NULL) vc_fail(VC_EXIT_FAILURE, "out of memory");
+            names = grown;
+        }
+        size_t name_length = strlen(entry->d_name);
+        names[used] = vc_alloc(name_length + 1);
+        memcpy(names[used++], entry->d_name, name_length + 1);
+    }
+    closedir(dir);
+    qsort(names, used, sizeof *names, vc_compare_names);
+    *count = used;
+    return names;
 }
 
 static inline uint32_t vc_get_u32(const unsigned char *p) {

@@ -6,7 +6,6 @@
  *          macd = EMA12 - EMA26, signal = EMA9 of macd, histogram = macd - signal.
  * EMA_N uses alpha = 2 / (N + 1) and starts at the first value: e_0 = v_0, e_t = e_{t-1} + alpha (v_t - e_{t-1}).
  */
-#include <dirent.h>
 #include <math.h>
 #include <sys/stat.h>
 
@@ -43,30 +42,10 @@ static void macd_file(const char *name) {
     free(data);
 }
 
-static int compare_names(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int main(void) {
-    DIR *dir = opendir("/input/macd");
-    if (dir == NULL) vc_fail(VC_EXIT_MISSING_INPUT, "cannot open /input/macd: %s", strerror(errno));
-    size_t count = 0, capacity = 16;
-    char **names = vc_alloc(capacity * sizeof *names);
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-        if (count == capacity) {
-            capacity *= 2;
-            char **grown = realloc(names, capacity * sizeof *names);
-            if (grown == NULL) vc_fail(VC_EXIT_FAILURE, "out of memory");
-            names = grown;
-        }
-        names[count] = vc_alloc(strlen(entry->d_name) + 1);
-        strcpy(names[count++], entry->d_name);
-    }
-    closedir(dir);
+    size_t count;
+    char **names = vc_list_directory("/input/macd", &count, VC_EXIT_MISSING_INPUT);
     if (count == 0) vc_fail(VC_EXIT_MISSING_INPUT, "/input/macd holds no series");
-    qsort(names, count, sizeof *names, compare_names);
 
     if (mkdir("/output/macd", 0755) != 0 && errno != EEXIST) vc_fail(VC_EXIT_OUTPUT_FAILED, "cannot create /output/macd: %s", strerror(errno));
     for (size_t i = 0; i < count; i++) macd_file(names[i]);
