@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { ReceiveWindow, SessionSender } from '@veracruz-ts/protocol/channel';
+import { AckBatcher, ReceiveWindow, SessionSender } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 
 /** Which way relayed bytes travel. */
@@ -46,6 +46,7 @@ interface RelaySession {
   socket: Socket;
   sender: SessionSender;
   receiver: ReceiveWindow;
+  acks: AckBatcher;
   closeSent: boolean;
   gone: boolean;
 }
@@ -71,6 +72,7 @@ export class SessionRelay {
   add(socket: Socket): number {
     const sessionId = this.#nextSessionId;
     this.#nextSessionId = this.#nextSessionId >= 0xffffffff ? 1 : this.#nextSessionId + 1;
+    const receiver = new ReceiveWindow(sessionId, this.#options.window);
     const session: RelaySession = {
       socket,
       sender: new SessionSender({
@@ -78,7 +80,8 @@ export class SessionRelay {
         send: (message) => this.#options.send(message),
         onDrain: () => socket.resume(),
       }),
-      receiver: new ReceiveWindow(sessionId, this.#options.window),
+      receiver,
+      acks: new AckBatcher(receiver, (message) => this.#options.send(message)),
       closeSent: false,
       gone: false,
     };
@@ -121,7 +124,7 @@ export class SessionRelay {
         this.#relayedToClients += bytes.length;
         const length = message.data.length;
         session.socket.write(bytes, () => {
-          if (!session.gone) this.#options.send(session.receiver.consumed(length));
+          if (!session.gone) session.acks.consumed(length);
         });
         return true;
       }
@@ -204,6 +207,7 @@ export class SessionRelay {
     if (session.gone) return;
     session.gone = true;
     session.sender.close();
+    session.acks.stop();
     this.#sessions.delete(sessionId);
   }
 }

@@ -121,3 +121,41 @@ describe('channel codec', () => {
     expectError(() => decodeFrame(one.subarray(0, 6)), Code.InvalidRequest, /got 0 and 6 spare bytes/);
   });
 });
+
+describe('FrameDecoder with streamTlsData', () => {
+  it('returns tls-data payloads as they arrive, the same bytes and the other messages unchanged', () => {
+    const stream = Buffer.concat(samples.map(encodeMessage));
+    for (let cut = 0; cut <= stream.length; cut += 3) {
+      const decoder = new FrameDecoder({ streamTlsData: true });
+      const out = [...decoder.push(stream.subarray(0, cut)), ...decoder.push(stream.subarray(cut))];
+      // Merging consecutive pieces of one session gives back the messages sent.
+      const merged: ChannelMessage[] = [];
+      for (const message of out) {
+        const last = merged.at(-1);
+        if (message.type === 'tls-data' && last?.type === 'tls-data' && last.sessionId === message.sessionId && message.data.length > 0 && last.data.length > 0) {
+          merged[merged.length - 1] = { ...last, data: new Uint8Array(Buffer.concat([last.data, message.data])) };
+        } else {
+          merged.push(message.type === 'tls-data' ? { ...message, data: new Uint8Array(message.data) } : message);
+        }
+      }
+      assert.deepEqual(merged, samples);
+      assert.equal(decoder.bufferedBytes, 0);
+    }
+  });
+
+  it('does not copy a payload that straddles two reads', () => {
+    const payload = Uint8Array.from({ length: 1000 }, (_, index) => index & 0xff);
+    const frame = encodeMessage({ type: 'tls-data', sessionId: 5, data: payload });
+    const first = frame.slice(0, 400);
+    const decoder = new FrameDecoder({ streamTlsData: true });
+    const out = [...decoder.push(first), ...decoder.push(frame.slice(400))];
+    assert.deepEqual(out.map((message) => message.type === 'tls-data' && message.data.length), [391, 609]);
+    const piece = out[0]!;
+    assert.ok(piece.type === 'tls-data' && piece.data.buffer === first.buffer, 'the first piece is a view of the first read');
+  });
+
+  it('still refuses an oversized tls-data frame from its header', () => {
+    const decoder = new FrameDecoder({ maxFrameBytes: 16, streamTlsData: true });
+    expectError(() => decoder.push(frameOf(MessageType.TlsData, new Uint8Array(17))), Code.LimitExceeded, /exceeds the limit of 16/);
+  });
+});

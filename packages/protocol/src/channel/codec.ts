@@ -161,6 +161,13 @@ export function decodeFrame(frame: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME
 export interface FrameDecoderOptions {
   /** Largest body accepted; a longer announced length is refused at once. @default DEFAULT_MAX_FRAME_BYTES */
   maxFrameBytes?: number;
+  /**
+   * Return a tls-data frame's payload as it arrives, as several tls-data messages of the same session
+   * (views of the received chunks), instead of one message once the whole frame is in. TLS data is a
+   * byte stream, so nothing downstream depends on frame boundaries; a frame that straddles two reads
+   * (nearly all of them) is then never copied into one buffer. @default false
+   */
+  streamTlsData?: boolean;
 }
 
 /**
@@ -169,12 +176,17 @@ export interface FrameDecoderOptions {
  */
 export class FrameDecoder {
   readonly #maxFrameBytes: number;
+  readonly #streamTlsData: boolean;
   #chunks: Uint8Array[] = [];
   #buffered = 0;
   #failure: VeracruzError | undefined;
+  /** With streamTlsData: payload bytes of the current tls-data frame still to come, and its session. */
+  #payloadRemaining = 0;
+  #payloadSession = 0;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#streamTlsData = options.streamTlsData ?? false;
   }
 
   /** Bytes received but not yet part of a returned message. */
@@ -192,7 +204,16 @@ export class FrameDecoder {
     }
     const messages: ChannelMessage[] = [];
     try {
-      while (this.#buffered >= FRAME_HEADER_BYTES) {
+      while (true) {
+        if (this.#payloadRemaining > 0) {
+          if (this.#buffered === 0) break;
+          // The rest of a streamed tls-data payload: as much as the first buffered chunk holds.
+          const size = Math.min(this.#payloadRemaining, this.#chunks[0]!.length);
+          this.#payloadRemaining -= size;
+          messages.push({ type: 'tls-data', sessionId: this.#payloadSession, data: this.#take(size) });
+          continue;
+        }
+        if (this.#buffered < FRAME_HEADER_BYTES) break;
         const header = this.#peek(FRAME_HEADER_BYTES);
         const length = ((header[0]! << 24) | (header[1]! << 16) | (header[2]! << 8) | header[3]!) >>> 0;
         const type = header[4]!;
@@ -202,6 +223,14 @@ export class FrameDecoder {
         if (length > this.#maxFrameBytes) {
           throw new VeracruzError(Code.LimitExceeded, `channel: frame of ${length} bytes exceeds the limit of ${this.#maxFrameBytes}`);
         }
+        if (this.#streamTlsData && type === MessageType.TlsData && length > 4) {
+          // Header and session id now, the payload as it comes (the loop's first branch).
+          if (this.#buffered < FRAME_HEADER_BYTES + 4) break;
+          const prefix = this.#take(FRAME_HEADER_BYTES + 4);
+          this.#payloadSession = ((prefix[5]! << 24) | (prefix[6]! << 16) | (prefix[7]! << 8) | prefix[8]!) >>> 0;
+          this.#payloadRemaining = length - 4;
+          continue;
+        }
         if (this.#buffered < FRAME_HEADER_BYTES + length) break;
         const frame = this.#take(FRAME_HEADER_BYTES + length);
         messages.push(decodeBody(type, frame.subarray(FRAME_HEADER_BYTES)));
@@ -210,6 +239,7 @@ export class FrameDecoder {
       this.#failure = VeracruzError.from(error);
       this.#chunks = [];
       this.#buffered = 0;
+      this.#payloadRemaining = 0;
       throw this.#failure;
     }
     return messages;

@@ -34,7 +34,8 @@ export class ChannelConnection {
     this.#options = options;
     this.#input = options.input;
     this.#output = options.output;
-    this.#decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
+    // tls-data payloads come out as they arrive: the bulk of the traffic is never concatenated.
+    this.#decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, streamTlsData: true });
     this.#input.on('data', this.#onData);
     this.#input.once('end', this.#onEnd);
     this.#input.once('close', this.#onEnd);

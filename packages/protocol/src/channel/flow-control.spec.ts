@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
-import { ReceiveWindow, SessionSender } from './flow-control.ts';
+import { AckBatcher, ReceiveWindow, SessionSender } from './flow-control.ts';
 import type { ChannelMessage } from './messages.ts';
 
 /** A sender whose peer granted `window` bytes. */
@@ -126,5 +126,36 @@ describe('ReceiveWindow', () => {
     while (inbox.length > 0) { const chunk = inbox.shift()!; if (chunk.length > 0) { const ack = receiver.consumed(chunk.length); if (ack.type === 'ack') instance.acknowledge(ack.bytes); } }
     assert.equal(instance.queuedBytes, 0);
     assert.ok(total > 0);
+  });
+});
+
+describe('AckBatcher', () => {
+  it('sends one ack for everything consumed in a turn, and nothing once stopped', () => {
+    const window = new ReceiveWindow(4, 100);
+    const sent: ChannelMessage[] = [];
+    const flushes: (() => void)[] = [];
+    const acks = new AckBatcher(window, (message) => sent.push(message), (flush) => flushes.push(flush));
+    window.received(60);
+    acks.consumed(10);
+    acks.consumed(20);
+    assert.equal(flushes.length, 1, 'one flush scheduled per turn');
+    assert.equal(acks.pendingBytes, 30);
+    assert.equal(window.unconsumed, 60, 'credit returns only with the ack');
+    flushes.shift()!();
+    assert.deepEqual(sent, [{ type: 'ack', sessionId: 4, bytes: 30 }]);
+    assert.equal(window.unconsumed, 30);
+    acks.consumed(30);
+    acks.stop();
+    flushes.shift()!();
+    assert.equal(sent.length, 1);
+  });
+
+  it('refuses to acknowledge more than was received', () => {
+    const window = new ReceiveWindow(4, 100);
+    const flushes: (() => void)[] = [];
+    const acks = new AckBatcher(window, () => {}, (flush) => flushes.push(flush));
+    window.received(5);
+    acks.consumed(6);
+    assert.throws(() => flushes.shift()!(), (error: unknown) => error instanceof VeracruzError && error.code === Code.Internal);
   });
 });

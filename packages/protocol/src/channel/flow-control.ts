@@ -158,3 +158,53 @@ export class ReceiveWindow {
     return { type: 'ack', sessionId: this.sessionId, bytes };
   }
 }
+
+/**
+ * Acknowledges consumed bytes in batches: everything consumed within one turn of the event loop goes
+ * back as a single ack. Tls-data arrives in pieces (see FrameDecoder's streamTlsData), and one ack per
+ * piece would both double the channel's messages and hand the peer credit in slivers, which it would
+ * spend on slivers of frames.
+ */
+export class AckBatcher {
+  readonly #window: ReceiveWindow;
+  readonly #send: (message: ChannelMessage) => void;
+  readonly #schedule: (flush: () => void) => void;
+  #pending = 0;
+  #scheduled = false;
+  #stopped = false;
+
+  /** `schedule` runs the flush later in this turn. @default process.nextTick */
+  constructor(window: ReceiveWindow, send: (message: ChannelMessage) => void, schedule: (flush: () => void) => void = process.nextTick) {
+    this.#window = window;
+    this.#send = send;
+    this.#schedule = schedule;
+  }
+
+  /** Bytes consumed but not yet acknowledged. */
+  get pendingBytes(): number {
+    return this.#pending;
+  }
+
+  /** Records `bytes` consumed; the ack follows once this turn's consumption is counted. */
+  consumed(bytes: number): void {
+    if (this.#stopped || bytes <= 0) return;
+    this.#pending += bytes;
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    this.#schedule(this.#flush);
+  }
+
+  /** Sends nothing more (the session is gone). */
+  stop(): void {
+    this.#stopped = true;
+    this.#pending = 0;
+  }
+
+  #flush = (): void => {
+    this.#scheduled = false;
+    if (this.#stopped || this.#pending === 0) return;
+    const bytes = this.#pending;
+    this.#pending = 0;
+    this.#send(this.#window.consumed(bytes));
+  };
+}

@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream';
-import { ReceiveWindow, SessionSender } from '@veracruz-ts/protocol/channel';
+import { AckBatcher, ReceiveWindow, SessionSender } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 
 /** Options of {@link ChannelSessionStream}. */
@@ -25,6 +25,7 @@ export class ChannelSessionStream extends Duplex {
   readonly #send: (message: ChannelMessage) => void;
   readonly #receiveWindow: ReceiveWindow;
   readonly #sender: SessionSender;
+  readonly #acks: AckBatcher;
   #unacknowledged = 0;
   #pendingWrite: ((error?: Error | null) => void) | undefined;
   #closeSent = false;
@@ -34,6 +35,7 @@ export class ChannelSessionStream extends Duplex {
     this.sessionId = options.sessionId;
     this.#send = options.send;
     this.#receiveWindow = new ReceiveWindow(options.sessionId, options.window);
+    this.#acks = new AckBatcher(this.#receiveWindow, options.send);
     this.#sender = new SessionSender({
       sessionId: options.sessionId,
       send: options.send,
@@ -100,6 +102,7 @@ export class ChannelSessionStream extends Duplex {
 
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     this.#sender.close();
+    this.#acks.stop();
     this.#sendClose(error ? 'TLS session failed' : 'TLS session closed');
     const pending = this.#pendingWrite;
     this.#pendingWrite = undefined;
@@ -108,7 +111,7 @@ export class ChannelSessionStream extends Duplex {
   }
 
   #acknowledge(bytes: number): void {
-    this.#send(this.#receiveWindow.consumed(bytes));
+    this.#acks.consumed(bytes);
   }
 
   #sendClose(reason: string): void {
