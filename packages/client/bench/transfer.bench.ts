@@ -23,6 +23,7 @@ import { createTestPki, startInProcess, testPolicyText } from '../../runtime/src
 const MIB = 1024 * 1024;
 const CHUNK = MIB;
 const CIPHER = 'TLS_AES_256_GCM_SHA384';
+const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ, the unit of /proc/<pid>/stat times
 
 // ---- child process: the far end of the raw TLS baseline -------------------------------------
 if (process.argv[2] === '--tls-peer') {
@@ -120,6 +121,30 @@ function isolateRssMib(pid: number | undefined): { rss: number; peak: number } {
   }
 }
 
+// CPU time (user + system, all threads) of a process so far, in ms, from /proc (0 when unavailable).
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+// CPU spent per MiB moved by this process and by the isolate between two calls.
+function cpuMeter(isolatePid: number | undefined): (bytes: number) => { host: number; isolate: number } {
+  let host = process.cpuUsage();
+  let isolate = processCpuMs(isolatePid);
+  return (bytes) => {
+    const hostUsed = process.cpuUsage(host);
+    const isolateNow = processCpuMs(isolatePid);
+    const result = { host: (hostUsed.user + hostUsed.system) / 1000 / (bytes / MIB), isolate: (isolateNow - isolate) / (bytes / MIB) };
+    host = process.cpuUsage();
+    isolate = isolateNow;
+    return result;
+  };
+}
+
 async function sessionLayerThroughput(bytes: number): Promise<{ up: number; down: number }> {
   const pki = await createTestPki();
   const principal = { name: 'bench', rights: [{ file_name: '/data/', rights: RIGHTS_READ | RIGHTS_WRITE }], ...(await createIdentity('bench')) };
@@ -206,15 +231,18 @@ async function main(): Promise<void> {
     const chunks = function* (): Generator<Uint8Array> {
       for (let sent = 0; sent < bytes; sent += CHUNK) yield block;
     };
+    const cpu = cpuMeter(server.isolatePid);
     let started = performance.now();
     await client.writeFileStream('/data/big.bin', chunks());
     const upMbps = mbPerSecond(bytes, performance.now() - started);
+    const upCpu = cpu(bytes);
     const hostPeakUpload = hostPeak;
 
     started = performance.now();
     let received = 0;
     for await (const part of client.readFileStream('/data/big.bin')) received += part.length;
     const downMbps = mbPerSecond(received, performance.now() - started);
+    const downCpu = cpu(received);
     if (received !== bytes) throw new Error(`downloaded ${received} of ${bytes} bytes`);
     clearInterval(sampler);
     await client.close();
@@ -236,9 +264,12 @@ async function main(): Promise<void> {
       `${(upMbps / aesMbps).toFixed(2)} of AES-GCM, ${(upMbps / rawUp).toFixed(2)} of raw TLS`));
     console.log(row('download from the isolate via vc-server', `${downMbps.toFixed(0)} MiB/s`,
       `${(downMbps / aesMbps).toFixed(2)} of AES-GCM, ${(downMbps / rawDown).toFixed(2)} of raw TLS`));
+    console.log(row('CPU per MiB uploaded: host / isolate', `${upCpu.host.toFixed(2)} / ${upCpu.isolate.toFixed(2)} ms`,
+      `(host = client + vc-server; raw TLS at its rate spends ${(1000 / rawUp).toFixed(2)} ms of wall time per MiB)`));
+    console.log(row('CPU per MiB downloaded: host / isolate', `${downCpu.host.toFixed(2)} / ${downCpu.isolate.toFixed(2)} ms`));
     console.log(row('host peak RSS growth during upload', `${(hostPeakUpload - hostBaseline).toFixed(0)} MiB`,
       `(client + vc-server in this process; ${transferMib} MiB sent)`));
-    console.log(row('host peak RSS growth, whole run', `${(hostPeak - hostBaseline).toFixed(0)} MiB`));
+    console.log(row('host peak RSS growth, whole run', `${(hostPeak - hostBaseline).toFixed(0)} MiB`, `(peak ${hostPeak.toFixed(0)} MiB)`));
     console.log(row('isolate peak RSS (holds the file)', `${Math.max(isolate.peak, isolatePeakSampled).toFixed(0)} MiB`,
       `${(Math.max(isolate.peak, isolatePeakSampled) / transferMib).toFixed(2)} x file size`));
     console.log(row('connect-and-verify latency, median of 21', `${medianLatency.toFixed(1)} ms`, 'goal < 50 ms'));
