@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { pasCertify, pasStart } from '@veracruz-ts/pas';
 import { Code, VeracruzError, parsePolicy } from '@veracruz-ts/policy';
-import { ChannelConnection, EvidenceSource } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, EvidenceSource, countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 import { loadOrCreateDevKey } from './dev-key.ts';
 import type { LoadedDevKey } from './dev-key.ts';
@@ -106,6 +106,8 @@ const DEFAULT_BOOT_TIMEOUT_MS = 30_000;
  * Throws VeracruzError when any step fails; the isolate is stopped before the error is thrown.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  // The relay allocates a buffer per socket read: without this, V8 collects far too often.
+  countBufferMemoryInHeapLimit();
   const started = performance.now();
   const elapsed = (): number => performance.now() - started;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));

@@ -7,3 +7,4 @@ export * from './messages.ts';
 export * from './codec.ts';
 export * from './flow-control.ts';
 export * from './connection.ts';
+export * from './heap-tuning.ts';

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { Code, VeracruzError, nativeModuleSpecialFile, parsePolicy } from '@veracruz-ts/policy';
 import type { Policy } from '@veracruz-ts/policy';
-import { ChannelConnection } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
 import { ExecutionEngine } from '../index.ts';
 import { SessionManager } from '../session/index.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
@@ -35,6 +35,8 @@ function main(): void {
     process.stderr.write(`[isolate] unknown platform '${platform}'\n`);
     process.exit(2);
   }
+  // Also given on the linux isolate's command line; set here for launchers that do not.
+  countBufferMemoryInHeapLimit();
   const fd = Number(values['channel-fd']);
   const channelSocket = new Socket({ fd, readable: true, writable: true });
 
