@@ -150,8 +150,43 @@ describe('AckBatcher', () => {
     assert.equal(sent.length, 1);
   });
 
-  it('refuses to acknowledge more than was received', () => {
+  it('holds back acks smaller than a quarter of the window until enough is consumed', () => {
     const window = new ReceiveWindow(4, 100);
+    const sent: ChannelMessage[] = [];
+    const flushes: (() => void)[] = [];
+    const acks = new AckBatcher(window, (message) => sent.push(message), (flush) => flushes.push(flush));
+    window.received(100);
+    acks.consumed(24);
+    flushes.shift()!();
+    assert.deepEqual(sent, []);
+    acks.consumed(1);
+    flushes.shift()!();
+    assert.deepEqual(sent, [{ type: 'ack', sessionId: 4, bytes: 25 }]);
+  });
+
+  it('never stalls a sender: a peer out of credit gets it back once its window is consumed', () => {
+    const window = new ReceiveWindow(4, 1000);
+    const sender = new SessionSender({ sessionId: 4, maxChunk: 7, send: (message) => {
+      if (message.type === 'tls-data') inbox.push(message.data.length);
+    }, onDrain: () => {} });
+    const inbox: number[] = [];
+    const acks = new AckBatcher(window, (message) => { if (message.type === 'ack') sender.acknowledge(message.bytes); }, (flush) => flush());
+    sender.acknowledge(window.window);
+    sender.write(new Uint8Array(10_000));
+    // The receiver consumes each piece as it comes, in odd amounts; all 10 000 bytes get through.
+    let delivered = 0;
+    while (inbox.length > 0) {
+      const size = inbox.shift()!;
+      window.received(size);
+      delivered += size;
+      acks.consumed(size);
+    }
+    assert.equal(delivered, 10_000);
+    assert.equal(sender.queuedBytes, 0);
+  });
+
+  it('refuses to acknowledge more than was received', () => {
+    const window = new ReceiveWindow(4, 8);
     const flushes: (() => void)[] = [];
     const acks = new AckBatcher(window, () => {}, (flush) => flushes.push(flush));
     window.received(5);

@@ -159,11 +159,16 @@ export class ReceiveWindow {
   }
 }
 
+/** An ack returns at least 1/ACK_BATCH_FRACTION of the window (see {@link AckBatcher}). */
+export const ACK_BATCH_FRACTION = 4;
+
 /**
- * Acknowledges consumed bytes in batches: everything consumed within one turn of the event loop goes
- * back as a single ack. Tls-data arrives in pieces (see FrameDecoder's streamTlsData), and one ack per
- * piece would both double the channel's messages and hand the peer credit in slivers, which it would
- * spend on slivers of frames.
+ * Acknowledges consumed bytes in batches: what is consumed within one turn of the event loop goes
+ * back as a single ack, and only once it amounts to a quarter of the window. Tls-data arrives in
+ * pieces (see FrameDecoder's streamTlsData): one ack per piece would multiply the channel's messages
+ * (each a write system call and a wake-up of the peer) and hand the peer credit in slivers, which it
+ * would spend on slivers of frames. It cannot stall the peer: a peer out of credit has a whole window
+ * outstanding, which, once consumed, is more than a batch.
  */
 export class AckBatcher {
   readonly #window: ReceiveWindow;
@@ -203,6 +208,9 @@ export class AckBatcher {
   #flush = (): void => {
     this.#scheduled = false;
     if (this.#stopped || this.#pending === 0) return;
+    // Small amounts wait for more: the peer still holds the rest of the window as credit, and once
+    // it has spent all of it, everything it sent is consumed here and the batch is big enough.
+    if (this.#pending < this.#window.window / ACK_BATCH_FRACTION) return;
     const bytes = this.#pending;
     this.#pending = 0;
     this.#send(this.#window.consumed(bytes));
