@@ -126,11 +126,10 @@ export class SessionManager {
     const decoder = new FrameDecoder({ maxMessageBytes: this.#maxMessageBytes });
     socket.on('error', () => {}); // reported through the iterator below
     try {
-      // Pulling one chunk at a time, and awaiting each request's dispatch, is the backpressure:
-      // while a request runs nothing more is read, so TLS and the host channel stop sending.
-      // The iterator does not destroy the socket when the loop exits on an error, so the reason
-      // can still be sent.
-      for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      // Pulling chunks one at a time, and awaiting each request's dispatch, is the backpressure:
+      // while a request runs little more is read, so TLS and the host channel stop sending.
+      // The loop leaves the socket open when it exits on an error, so the reason can still be sent.
+      for await (const chunk of readChunks(socket)) {
         for (const message of decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
           let response: RuntimeManagerResponse;
           try {
@@ -176,6 +175,58 @@ const CLOSE_GRACE_MS = 5000;
 
 /** Reply bytes a session may have queued for TLS before it stops reading requests. */
 const MAX_UNFLUSHED_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** Chunks a session may read ahead of the request being dispatched (TLS records of 16 KiB at most). */
+const READ_AHEAD_CHUNKS = 64;
+
+/**
+ * The socket's chunks as TLS hands them over. Unlike the stream's own iterator, which takes all that
+ * is buffered with `read()` and so concatenates the records into a fresh buffer, this passes each
+ * record on as it is: the bulk of an upload is copied once less. At most READ_AHEAD_CHUNKS wait here;
+ * beyond that the socket is paused, and TLS and the channel stop in turn. Throws the socket's error.
+ */
+async function* readChunks(socket: tls.TLSSocket): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  let failure: Error | undefined;
+  const onData = (chunk: Buffer): void => {
+    queue.push(chunk);
+    if (queue.length >= READ_AHEAD_CHUNKS) socket.pause();
+    wake?.();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    wake?.();
+  };
+  const onError = (error: Error): void => {
+    failure ??= error;
+    onEnd();
+  };
+  socket.on('data', onData);
+  socket.on('end', onEnd);
+  socket.on('close', onEnd);
+  socket.on('error', onError);
+  try {
+    while (true) {
+      const chunk = queue.shift();
+      if (chunk !== undefined) {
+        if (queue.length === 0 && socket.isPaused() && !socket.destroyed) socket.resume();
+        yield chunk;
+        continue;
+      }
+      if (failure !== undefined) throw failure;
+      if (ended || socket.destroyed) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+  } finally {
+    socket.off('data', onData);
+    socket.off('end', onEnd);
+    socket.off('close', onEnd);
+    socket.off('error', onError);
+  }
+}
 
 /** Resolves when the socket's queued writes drain, or it closes. */
 function drained(socket: tls.TLSSocket): Promise<void> {
