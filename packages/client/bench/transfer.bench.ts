@@ -52,8 +52,78 @@ if (process.argv[2] === '--tls-peer') {
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as { port: number }).port}\n`));
   process.on('disconnect', () => process.exit(0));
+} else if (process.argv[2] === '--principal') {
+  // ---- child process: a principal on its own, as it would be on another machine -------------
+  process.once('message', (message) => void principalProcess(message as PrincipalJob));
 } else {
   await main();
+}
+
+/** What the principal child process is told to do (over IPC). */
+interface PrincipalJob {
+  policy: string;
+  certificatePem: string;
+  privateKeyPem: string;
+  address: string;
+  bytes: number;
+}
+
+/** Phase reports of the principal child: the parent reads its own and the isolate's CPU at each. */
+type PrincipalReport = { phase: 'upload' | 'download'; mbps: number; cpuMsPerMib: number } | { phase: 'start' };
+
+async function principalProcess(job: PrincipalJob): Promise<void> {
+  const client = await VeracruzClient.connect({
+    policy: job.policy, certificatePem: job.certificatePem, privateKeyPem: job.privateKeyPem, address: job.address, chunkBytes: CHUNK,
+  });
+  const report = (value: PrincipalReport): Promise<void> => new Promise((resolve) => process.send!(value, () => resolve()));
+  const block = randomBytes(CHUNK);
+  await report({ phase: 'start' });
+  let cpu = process.cpuUsage();
+  let started = performance.now();
+  await client.writeFileStream('/data/big.bin', (function* () { for (let sent = 0; sent < job.bytes; sent += CHUNK) yield block; })());
+  let used = process.cpuUsage(cpu);
+  await report({ phase: 'upload', mbps: mbPerSecond(job.bytes, performance.now() - started), cpuMsPerMib: (used.user + used.system) / 1000 / (job.bytes / MIB) });
+  cpu = process.cpuUsage();
+  started = performance.now();
+  let received = 0;
+  for await (const part of client.readFileStream('/data/big.bin')) received += part.length;
+  used = process.cpuUsage(cpu);
+  if (received !== job.bytes) throw new Error(`principal: downloaded ${received} of ${job.bytes} bytes`);
+  await report({ phase: 'download', mbps: mbPerSecond(received, performance.now() - started), cpuMsPerMib: (used.user + used.system) / 1000 / (received / MIB) });
+  await client.close();
+  process.disconnect();
+}
+
+/** Upload and download by a principal in its own process; this process is vc-server alone. */
+async function separatePrincipal(job: PrincipalJob, isolatePid: number | undefined): Promise<{
+  up: number; down: number; upCpu: { principal: number; host: number; isolate: number }; downCpu: { principal: number; host: number; isolate: number };
+  hostPeakGrowth: number;
+}> {
+  globalThis.gc?.();
+  const hostBaseline = process.memoryUsage().rss / MIB;
+  let hostPeak = hostBaseline;
+  const sampler = setInterval(() => (hostPeak = Math.max(hostPeak, process.memoryUsage().rss / MIB)), 20);
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--principal'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const reports: PrincipalReport[] = [];
+  let cpu = cpuMeter(isolatePid);
+  const measured: { host: number; isolate: number }[] = [];
+  child.on('message', (message) => {
+    const report = message as PrincipalReport;
+    if (report.phase === 'start') cpu = cpuMeter(isolatePid);
+    else measured.push(cpu(job.bytes));
+    reports.push(report);
+  });
+  child.send(job);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearInterval(sampler);
+  const upload = reports.find((report) => report.phase === 'upload');
+  const download = reports.find((report) => report.phase === 'download');
+  if (code !== 0 || upload === undefined || download === undefined || measured.length !== 2) throw new Error(`the principal process failed (exit ${code})`);
+  return {
+    up: upload.mbps, down: download.mbps,
+    upCpu: { principal: upload.cpuMsPerMib, ...measured[0]! }, downCpu: { principal: download.cpuMsPerMib, ...measured[1]! },
+    hostPeakGrowth: hostPeak - hostBaseline,
+  };
 }
 
 function mbPerSecond(bytes: number, ms: number): number {
@@ -246,6 +316,12 @@ async function main(): Promise<void> {
     if (received !== bytes) throw new Error(`downloaded ${received} of ${bytes} bytes`);
     clearInterval(sampler);
     await client.close();
+
+    // The same with the principal in its own process (as on another machine): three processes,
+    // principal, vc-server and isolate, on however many cores there are.
+    const separate = await separatePrincipal({
+      policy, certificatePem: principal.certificatePem, privateKeyPem: principal.privateKeyPem, address: server.url, bytes,
+    }, server.isolatePid);
     const isolate = isolateRssMib(server.isolatePid);
 
     const row = (name: string, value: string, ratio = ''): string => `${name.padEnd(44)} ${value.padStart(14)}  ${ratio}`;
@@ -267,6 +343,15 @@ async function main(): Promise<void> {
     console.log(row('CPU per MiB uploaded: host / isolate', `${upCpu.host.toFixed(2)} / ${upCpu.isolate.toFixed(2)} ms`,
       `(host = client + vc-server; raw TLS at its rate spends ${(1000 / rawUp).toFixed(2)} ms of wall time per MiB)`));
     console.log(row('CPU per MiB downloaded: host / isolate', `${downCpu.host.toFixed(2)} / ${downCpu.isolate.toFixed(2)} ms`));
+    console.log(row('principal in its own process: upload', `${separate.up.toFixed(0)} MiB/s`,
+      `${(separate.up / aesMbps).toFixed(2)} of AES-GCM, ${(separate.up / rawUp).toFixed(2)} of raw TLS`));
+    console.log(row('principal in its own process: download', `${separate.down.toFixed(0)} MiB/s`,
+      `${(separate.down / aesMbps).toFixed(2)} of AES-GCM, ${(separate.down / rawDown).toFixed(2)} of raw TLS`));
+    console.log(row('  CPU per MiB up: principal / vc-server / isolate',
+      `${separate.upCpu.principal.toFixed(2)} / ${separate.upCpu.host.toFixed(2)} / ${separate.upCpu.isolate.toFixed(2)} ms`));
+    console.log(row('  CPU per MiB down: principal / vc-server / isolate',
+      `${separate.downCpu.principal.toFixed(2)} / ${separate.downCpu.host.toFixed(2)} / ${separate.downCpu.isolate.toFixed(2)} ms`));
+    console.log(row('  vc-server peak RSS growth, both ways', `${separate.hostPeakGrowth.toFixed(0)} MiB`, `(vc-server alone in this process; ${transferMib} MiB each way)`));
     console.log(row('host peak RSS growth during upload', `${(hostPeakUpload - hostBaseline).toFixed(0)} MiB`,
       `(client + vc-server in this process; ${transferMib} MiB sent)`));
     console.log(row('host peak RSS growth, whole run', `${(hostPeak - hostBaseline).toFixed(0)} MiB`, `(peak ${hostPeak.toFixed(0)} MiB)`));
