@@ -69,7 +69,8 @@ interface PrincipalJob {
 }
 
 /** Phase reports of the principal child: the parent reads its own and the isolate's CPU at each. */
-type PrincipalReport = { phase: 'upload' | 'download'; mbps: number; cpuMsPerMib: number } | { phase: 'start' };
+type PhaseReport = { phase: 'upload' | 'download'; mbps: number; cpuMsPerMib: number };
+type PrincipalReport = PhaseReport | { phase: 'start' };
 
 async function principalProcess(job: PrincipalJob): Promise<void> {
   const client = await VeracruzClient.connect({
@@ -116,8 +117,8 @@ async function separatePrincipal(job: PrincipalJob, isolatePid: number | undefin
   child.send(job);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearInterval(sampler);
-  const upload = reports.find((report) => report.phase === 'upload');
-  const download = reports.find((report) => report.phase === 'download');
+  const upload = reports.find((report): report is PhaseReport => report.phase === 'upload');
+  const download = reports.find((report): report is PhaseReport => report.phase === 'download');
   if (code !== 0 || upload === undefined || download === undefined || measured.length !== 2) throw new Error(`the principal process failed (exit ${code})`);
   return {
     up: upload.mbps, down: download.mbps,
