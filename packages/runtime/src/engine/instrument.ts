@@ -163,50 +163,78 @@ function replaceGrow(bytes: Uint8Array, start: number, end: number, growReplacem
 }
 
 /**
+ * Arms of an `if` whose extra cost is at most this many instructions are paid for by the enclosing
+ * region instead of charging on their own (an over-count of at most this much when the arm is skipped).
+ */
+const MERGED_ARM_LIMIT = 16;
+
+/** A straight-line-forward region charged once per entry; its charge is emitted where the region starts. */
+interface Region {
+  /** Instructions of the region, including arms merged into it. */
+  cost: number;
+  /** Loop bodies and catch clauses always charge (at least 1), so that every iteration costs fuel. */
+  alwaysCharges: boolean;
+}
+
+/** An open block, loop, if or try of the body being metered. */
+interface OpenConstruct {
+  opcode: number;
+  /** The region the construct sits in (where execution continues after its end). */
+  outer: Region;
+  /** For an if: the then arm, once its else begins; for a try: the current catch region. */
+  arm?: Region;
+  then?: Region;
+}
+
+/**
  * A metered body. The fuel counter lives in a new i64 local while the function runs (a register,
  * not a memory access per charge); it is loaded from the global at entry and after each call, and
  * stored back before each call, return, branch out of the function and exhaustion trap.
  *
- * Each straight-line region is charged its instruction count when it is entered: at function
- * entry, at each loop head (once per iteration), at the start of then/else/catch arms, and after
- * the end of a block, if or try (a join point). A conditional branch leaving a region early still
- * pays for the whole region, so the count is an upper bound on instructions executed and depends
- * only on the path taken: the same program and input run out at the same point every time.
+ * The body is divided into regions that control enters only at their start and leaves at the end or
+ * through a branch: the function body, each loop body (a branch back to the loop head enters it
+ * again), each arm of an if and each catch clause. Inside a region, control only moves forward (a
+ * block is part of the region that contains it, and so is the code after it), so each of the
+ * region's instructions runs at most once per entry: charging the region's instruction count when
+ * it is entered bounds the instructions executed from above. Loop bodies and catch clauses charge
+ * at their start. The arms of an if share their common cost, which the enclosing region pays; the
+ * larger arm charges the difference on entry, unless it is at most {@link MERGED_ARM_LIMIT}, in
+ * which case the enclosing region pays for it too. So a typical loop iteration costs one charge,
+ * the count is an upper bound on instructions executed, and it depends only on the path taken: the
+ * same program and input run out at the same point every time.
  */
 function meterBody(bytes: Uint8Array, start: number, end: number, params: number, fuelGlobal: number, growReplacement: Uint8Array): Uint8Array {
   const body = new WasmReader(bytes, start, end);
   const { groups, locals, declarationsStart } = skipLocals(body);
   const fuelLocal = params + locals;
   const localGet = [0x20, ...encodeU32(fuelLocal)];
-  const localSet = [0x21, ...encodeU32(fuelLocal)];
   const localTee = [0x22, ...encodeU32(fuelLocal)];
   const globalGet = [0x23, ...encodeU32(fuelGlobal)];
   const globalSet = [0x24, ...encodeU32(fuelGlobal)];
   const store = Uint8Array.from([...localGet, ...globalSet]);
-  const load = Uint8Array.from([...globalGet, ...localSet]);
+  const load = Uint8Array.from([...globalGet, 0x21, ...encodeU32(fuelLocal)]);
   const charge = (cost: number): Uint8Array => Uint8Array.from([
     ...localGet, 0x42, ...encodeS64(BigInt(cost)), 0x7d, ...localTee, // fuel -= cost
     0x42, 0x00, 0x53, 0x04, 0x40, ...store, 0x00, 0x0b, // if fuel < 0: store, unreachable
   ]);
 
-  const parts: Uint8Array[] = [
+  /** Output pieces; a region stands for its charge, known once the whole body has been read. */
+  const parts: (Uint8Array | Region)[] = [
     Uint8Array.from(encodeU32(groups + 1)), bytes.subarray(declarationsStart, body.offset), Uint8Array.of(1, 0x7e), load,
   ];
-  let segment: Uint8Array[] = [];
-  let cost = 0;
+  const entry: Region = { cost: 0, alwaysCharges: false };
+  parts.push(entry);
+  let current = entry;
   let copied = body.offset;
-  /** Open blocks: true for a loop (its end is not a join point). */
-  const open: boolean[] = [];
+  const open: OpenConstruct[] = [];
   const take = (upTo: number): void => {
-    if (upTo > copied) segment.push(bytes.subarray(copied, upTo));
+    if (upTo > copied) parts.push(bytes.subarray(copied, upTo));
     copied = upTo;
   };
-  const closeSegment = (): void => {
+  const enter = (region: Region): void => {
     take(body.offset);
-    if (cost > 0) parts.push(charge(cost));
-    parts.push(...segment);
-    segment = [];
-    cost = 0;
+    parts.push(region);
+    current = region;
   };
   while (body.offset < end) {
     const at = body.offset;
@@ -226,47 +254,102 @@ function meterBody(bytes: Uint8Array, start: number, end: number, params: number
     const isCall = opcode === 0x10 || opcode === 0x11 || opcode === 0x14;
     if (leavesFunction || isCall) {
       take(at);
-      segment.push(store);
+      parts.push(store);
     }
     skipInstruction(body);
-    cost++;
     if (opcode === 0x40) {
-      segment.push(bytes.subarray(copied, at), growReplacement);
+      take(at);
+      parts.push(growReplacement);
       copied = body.offset;
     }
     if (isCall) {
       take(body.offset);
-      segment.push(load);
+      parts.push(load);
     }
     switch (opcode) {
-      case 0x02: case 0x06: case 0x1f:
-        open.push(false);
+      case 0x02: case 0x06: case 0x1f: // block, try, try_table: part of the current region
+        current.cost++;
+        open.push({ opcode, outer: current });
         break;
-      case 0x03:
-        open.push(true);
-        closeSegment();
-        break;
-      case 0x04:
-        open.push(false);
-        closeSegment();
-        break;
-      case 0x05: case 0x07: case 0x19:
-        closeSegment();
-        break;
-      case 0x18:
-        open.pop();
-        closeSegment();
-        break;
-      case 0x0b: {
-        if (open.length === 0) break;
-        const wasLoop = open.pop();
-        if (wasLoop !== true) closeSegment();
+      case 0x03: { // loop: a region of its own, entered on every iteration
+        current.cost++;
+        open.push({ opcode, outer: current });
+        enter({ cost: 0, alwaysCharges: true });
         break;
       }
+      case 0x04: { // if: the then arm is a region
+        current.cost++;
+        const construct: OpenConstruct = { opcode, outer: current };
+        open.push(construct);
+        const arm: Region = { cost: 0, alwaysCharges: false };
+        construct.arm = arm;
+        enter(arm);
+        break;
+      }
+      case 0x05: { // else: the then arm ends, the else arm begins
+        current.cost++;
+        const construct = open[open.length - 1];
+        if (construct?.arm === undefined) throw new WasmFormatError('else outside an if');
+        construct.then = construct.arm;
+        const arm: Region = { cost: 0, alwaysCharges: false };
+        construct.arm = arm;
+        enter(arm);
+        break;
+      }
+      case 0x07: case 0x19: { // catch, catch_all: entered from a throw anywhere in the try, charged on entry
+        const construct = open[open.length - 1];
+        if (construct === undefined) throw new WasmFormatError('catch outside a try');
+        current.cost++;
+        const clause: Region = { cost: 0, alwaysCharges: true };
+        construct.arm = clause;
+        enter(clause);
+        break;
+      }
+      case 0x18: { // delegate: ends a try
+        const construct = open.pop();
+        if (construct === undefined) throw new WasmFormatError('delegate outside a try');
+        current = construct.outer;
+        current.cost++;
+        break;
+      }
+      case 0x0b: {
+        const construct = open.pop();
+        if (construct === undefined) {
+          current.cost++;
+          break;
+        }
+        if (construct.opcode === 0x03) current.cost++; // a loop's end belongs to its body
+        if (construct.opcode === 0x04) {
+          const [first, second] = construct.then === undefined ? [construct.arm, undefined] : [construct.then, construct.arm];
+          const firstCost = first?.cost ?? 0;
+          const secondCost = second?.cost ?? 0;
+          const common = Math.min(firstCost, secondCost);
+          let paid = common;
+          for (const arm of [first, second]) {
+            if (arm === undefined) continue;
+            arm.cost -= common;
+            if (arm.cost <= MERGED_ARM_LIMIT) {
+              paid += arm.cost;
+              arm.cost = 0;
+            }
+          }
+          construct.outer.cost += paid;
+        }
+        current = construct.outer;
+        if (construct.opcode !== 0x03) current.cost++;
+        take(body.offset);
+        break;
+      }
+      default:
+        current.cost++;
     }
   }
-  closeSegment();
-  return concatBytes(parts);
+  take(end);
+  return concatBytes(parts.map((part) => {
+    if (part instanceof Uint8Array) return part;
+    const cost = part.alwaysCharges ? Math.max(part.cost, 1) : part.cost;
+    return cost > 0 ? charge(cost) : new Uint8Array(0);
+  }));
 }
 
 /** Counts defined globals in the global section. */

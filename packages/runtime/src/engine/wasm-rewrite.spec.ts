@@ -40,16 +40,17 @@ const exportEntry = (name: string, kind: number, index: number) => [...encodeNam
 
 /**
  * A test module: `_start`; `count(n)` loops n times (with a br_table and a call inside) and returns n;
- * `grow(pages)` returns memory.grow's result; a defined global precedes the instrumentation's.
+ * `grow(pages)` returns memory.grow's result; `branchy(n)` loops n times over an if/else with a long and a
+ * short arm; a defined global precedes the instrumentation's.
  */
 function testModule(): Uint8Array {
   return assemble({
     types: [functionType([], []), functionType([I32], [I32]), functionType([I32, I32, I32, I32], [I32])],
     imports: [importFunction('wasi_snapshot_preview1', 'fd_write', 2)],
-    functions: [0, 1, 1, 1],
+    functions: [0, 1, 1, 1, 1],
     memory: [0x01, 1, 4],
     globals: [[I32, 1, 0x41, 0, 0x0b]],
-    exports: [exportEntry('_start', 0, 1), exportEntry('memory', 2, 0), exportEntry('count', 0, 2), exportEntry('grow', 0, 3)],
+    exports: [exportEntry('_start', 0, 1), exportEntry('memory', 2, 0), exportEntry('count', 0, 2), exportEntry('grow', 0, 3), exportEntry('branchy', 0, 5)],
     bodies: [
       [0, 0x0b],
       [
@@ -64,6 +65,19 @@ function testModule(): Uint8Array {
       ],
       [0, 0x20, 0, 0x40, 0, 0x0b],
       [0, 0x20, 0, 0x0b],
+      [
+        1, 2, I32, // local 1: counter, local 2: accumulator
+        0x02, 0x40, 0x03, 0x40, // block loop
+        0x20, 1, 0x20, 0, 0x4e, 0x0d, 1, // if counter >= n: br 1 (out)
+        0x20, 1, 0x41, 1, 0x71, 0x04, 0x40, // if counter is odd
+        ...Array.from({ length: 10 }, () => [0x20, 2, 0x41, 3, 0x6a, 0x21, 2]).flat(), // then: 40 instructions
+        0x05, 0x20, 2, 0x41, 1, 0x6a, 0x21, 2, // else: a short arm
+        0x0b,
+        0x20, 1, 0x41, 1, 0x6a, 0x21, 1, // counter++
+        0x0c, 0, // continue
+        0x0b, 0x0b,
+        0x20, 2, 0x0b,
+      ],
     ],
   });
 }
@@ -143,5 +157,42 @@ describe('prepareModule', () => {
     fuel.value = 500n;
     assert.throws(() => (instance.exports.count as (n: number) => number)(1000), /unreachable/);
     assert.ok((fuel.value as bigint) < 0n);
+  });
+
+  /** Fuel `count(n)` uses with a metered module, or undefined when `budget` runs out. */
+  function fuelUsed(bytes: Uint8Array, name: string, n: number, budget: bigint): bigint | undefined {
+    const instance = instantiate(bytes, 4);
+    const fuel = instance.exports[INSTRUMENT_EXPORTS.fuel] as WebAssembly.Global;
+    fuel.value = budget;
+    try {
+      (instance.exports[name] as (n: number) => number)(n);
+    } catch (error) {
+      assert.match(String(error), /unreachable/);
+      assert.ok((fuel.value as bigint) < 0n);
+      return undefined;
+    }
+    return budget - (fuel.value as bigint);
+  }
+
+  it('charges the same fuel per iteration (linear in the input) and runs out exactly one unit short', () => {
+    const { bytes } = prepareModule(testModule(), { maxPages: 4, fuel: true });
+    for (const name of ['count', 'branchy']) {
+      const used = [0, 10, 20, 40].map((n) => fuelUsed(bytes, name, n, 1_000_000n) ?? -1n);
+      const [base = 0n, ten = 0n, twenty = 0n, forty = 0n] = used;
+      assert.ok(base > 0n && ten > base, `${name}: ${used.join(' ')}`);
+      assert.equal(twenty - ten, ten - base, name);
+      assert.equal(forty - twenty, 2n * (twenty - ten), name);
+      assert.equal(fuelUsed(bytes, name, 40, forty), forty, name);
+      assert.equal(fuelUsed(bytes, name, 40, forty - 1n), undefined, name);
+      assert.equal(fuelUsed(bytes, name, 40, forty - 1n), undefined, name);
+    }
+  });
+
+  it('charges a long if arm only when it is taken, and at least one unit per instruction on it', () => {
+    const { bytes } = prepareModule(testModule(), { maxPages: 4, fuel: true });
+    const used = (n: number) => fuelUsed(bytes, 'branchy', n, 1_000_000n) ?? 0n;
+    const even = used(11) - used(10);
+    const odd = used(12) - used(11);
+    assert.ok(even > 10n && odd - even >= 36n, `even ${even}, odd ${odd}`);
   });
 });
