@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { devKeyId } from '@veracruz-ts/attestation/evidence';
+import { countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
 import { VeracruzClient } from '@veracruz-ts/client';
 import { startPas } from '@veracruz-ts/pas';
 import { createIdentity, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
@@ -73,6 +74,7 @@ type PhaseReport = { phase: 'upload' | 'download'; mbps: number; cpuMsPerMib: nu
 type PrincipalReport = PhaseReport | { phase: 'start' };
 
 async function principalProcess(job: PrincipalJob): Promise<void> {
+  countBufferMemoryInHeapLimit(); // as vc-client does
   const client = await VeracruzClient.connect({
     policy: job.policy, certificatePem: job.certificatePem, privateKeyPem: job.privateKeyPem, address: job.address, chunkBytes: CHUNK,
   });

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
 import { type ConnectOptions, VeracruzClient } from '../client.ts';
 import { type ClientPlan, planHasWork } from './arguments.ts';
 import { ProgressBar } from './progress.ts';
@@ -49,6 +50,9 @@ export async function runClient(plan: ClientPlan, io: ClientIo): Promise<number>
     io.stderr.write('Nothing to do\n');
     return 2;
   }
+  // A transfer allocates a buffer per TLS record; with V8's default, that means a full collection
+  // every 64 MiB of them (see countBufferMemoryInHeapLimit). This process exists for the transfer.
+  countBufferMemoryInHeapLimit();
   let client: VeracruzClient | undefined;
   let warnings = 0;
   try {
