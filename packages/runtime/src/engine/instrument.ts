@@ -184,6 +184,8 @@ interface OpenConstruct {
   /** For an if: the then arm, once its else begins; for a try: the current catch region. */
   arm?: Region;
   then?: Region;
+  /** Position (instruction number) of the first branch to the construct's end, if any. */
+  firstBranch?: number;
 }
 
 /**
@@ -199,7 +201,9 @@ interface OpenConstruct {
  * it is entered bounds the instructions executed from above. Loop bodies and catch clauses charge
  * at their start. The arms of an if share their common cost, which the enclosing region pays; the
  * larger arm charges the difference on entry, unless it is at most {@link MERGED_ARM_LIMIT}, in
- * which case the enclosing region pays for it too. So a typical loop iteration costs one charge,
+ * which case the enclosing region pays for it too. Likewise, when a branch to the end of a block
+ * may skip more than that many instructions (a switch, say), the code after the end starts a region
+ * of its own, so that skipped code is not paid for. So a typical loop iteration costs one charge,
  * the count is an upper bound on instructions executed, and it depends only on the path taken: the
  * same program and input run out at the same point every time.
  */
@@ -236,16 +240,28 @@ function meterBody(bytes: Uint8Array, start: number, end: number, params: number
     parts.push(region);
     current = region;
   };
+  let position = 0;
+  const branchTo = (depth: number): void => {
+    const target = open[open.length - 1 - depth];
+    if (target !== undefined) target.firstBranch ??= position;
+  };
   while (body.offset < end) {
     const at = body.offset;
     const opcode = bytes[at] as number;
+    position++;
     let leavesFunction = false;
     if (opcode === 0x0c || opcode === 0x0d) {
       const peek = new WasmReader(bytes, at + 1, end);
-      leavesFunction = peek.u32() === open.length;
+      const depth = peek.u32();
+      leavesFunction = depth === open.length;
+      branchTo(depth);
     } else if (opcode === 0x0e) {
       const peek = new WasmReader(bytes, at + 1, end);
-      for (let count = peek.u32() + 1; count > 0; count--) if (peek.u32() === open.length) leavesFunction = true;
+      for (let count = peek.u32() + 1; count > 0; count--) {
+        const depth = peek.u32();
+        if (depth === open.length) leavesFunction = true;
+        branchTo(depth);
+      }
     } else if (opcode === 0x0f || opcode === 0x12 || opcode === 0x13 || opcode === 0x15 || opcode === 0x08 || opcode === 0x09 || opcode === 0x0a) {
       leavesFunction = true;
     } else if (opcode === 0x0b && open.length === 0) {
@@ -338,6 +354,10 @@ function meterBody(bytes: Uint8Array, start: number, end: number, params: number
         current = construct.outer;
         if (construct.opcode !== 0x03) current.cost++;
         take(body.offset);
+        // A branch may skip a long stretch before this end: the code after it charges for itself.
+        if (construct.opcode !== 0x03 && construct.firstBranch !== undefined && position - construct.firstBranch > MERGED_ARM_LIMIT) {
+          enter({ cost: 0, alwaysCharges: false });
+        }
         break;
       }
       default:

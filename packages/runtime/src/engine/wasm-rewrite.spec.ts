@@ -41,16 +41,17 @@ const exportEntry = (name: string, kind: number, index: number) => [...encodeNam
 /**
  * A test module: `_start`; `count(n)` loops n times (with a br_table and a call inside) and returns n;
  * `grow(pages)` returns memory.grow's result; `branchy(n)` loops n times over an if/else with a long and a
- * short arm; a defined global precedes the instrumentation's.
+ * short arm; `switchy(n)` loops n times over a
+ * two-way br_table switch; a defined global precedes the instrumentation's.
  */
 function testModule(): Uint8Array {
   return assemble({
     types: [functionType([], []), functionType([I32], [I32]), functionType([I32, I32, I32, I32], [I32])],
     imports: [importFunction('wasi_snapshot_preview1', 'fd_write', 2)],
-    functions: [0, 1, 1, 1, 1],
+    functions: [0, 1, 1, 1, 1, 1],
     memory: [0x01, 1, 4],
     globals: [[I32, 1, 0x41, 0, 0x0b]],
-    exports: [exportEntry('_start', 0, 1), exportEntry('memory', 2, 0), exportEntry('count', 0, 2), exportEntry('grow', 0, 3), exportEntry('branchy', 0, 5)],
+    exports: [exportEntry('_start', 0, 1), exportEntry('memory', 2, 0), exportEntry('count', 0, 2), exportEntry('grow', 0, 3), exportEntry('branchy', 0, 5), exportEntry('switchy', 0, 6)],
     bodies: [
       [0, 0x0b],
       [
@@ -72,6 +73,22 @@ function testModule(): Uint8Array {
         0x20, 1, 0x41, 1, 0x71, 0x04, 0x40, // if counter is odd
         ...Array.from({ length: 10 }, () => [0x20, 2, 0x41, 3, 0x6a, 0x21, 2]).flat(), // then: 40 instructions
         0x05, 0x20, 2, 0x41, 1, 0x6a, 0x21, 2, // else: a short arm
+        0x0b,
+        0x20, 1, 0x41, 1, 0x6a, 0x21, 1, // counter++
+        0x0c, 0, // continue
+        0x0b, 0x0b,
+        0x20, 2, 0x0b,
+      ],
+      [
+        1, 2, I32, // local 1: counter, local 2: accumulator
+        0x02, 0x40, 0x03, 0x40, // block loop
+        0x20, 1, 0x20, 0, 0x4e, 0x0d, 1, // if counter >= n: br 1 (out)
+        0x02, 0x40, 0x02, 0x40, 0x02, 0x40, // block (done) block (case 1) block (case 0)
+        0x20, 1, 0x41, 1, 0x71, 0x0e, 1, 0, 1, // br_table [case 0] case 1 on the counter's parity
+        0x0b,
+        ...Array.from({ length: 10 }, () => [0x20, 2, 0x41, 3, 0x6a, 0x21, 2]).flat(), 0x0c, 1, // case 0: 40 instructions, br done
+        0x0b,
+        ...Array.from({ length: 10 }, () => [0x20, 2, 0x41, 5, 0x6a, 0x21, 2]).flat(), // case 1: 40 instructions
         0x0b,
         0x20, 1, 0x41, 1, 0x6a, 0x21, 1, // counter++
         0x0c, 0, // continue
@@ -176,7 +193,7 @@ describe('prepareModule', () => {
 
   it('charges the same fuel per iteration (linear in the input) and runs out exactly one unit short', () => {
     const { bytes } = prepareModule(testModule(), { maxPages: 4, fuel: true });
-    for (const name of ['count', 'branchy']) {
+    for (const name of ['count', 'branchy', 'switchy']) {
       const used = [0, 10, 20, 40].map((n) => fuelUsed(bytes, name, n, 1_000_000n) ?? -1n);
       const [base = 0n, ten = 0n, twenty = 0n, forty = 0n] = used;
       assert.ok(base > 0n && ten > base, `${name}: ${used.join(' ')}`);
@@ -194,5 +211,11 @@ describe('prepareModule', () => {
     const even = used(11) - used(10);
     const odd = used(12) - used(11);
     assert.ok(even > 10n && odd - even >= 36n, `even ${even}, odd ${odd}`);
+  });
+
+  it('charges a switch case only when it runs, not every case on every iteration', () => {
+    const { bytes } = prepareModule(testModule(), { maxPages: 4, fuel: true });
+    const perIteration = (fuelUsed(bytes, 'switchy', 21, 1_000_000n) ?? 0n) - (fuelUsed(bytes, 'switchy', 20, 1_000_000n) ?? 0n);
+    assert.ok(perIteration >= 40n && perIteration < 80n, `per iteration ${perIteration}`);
   });
 });
