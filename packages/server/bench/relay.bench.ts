@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { ChannelConnection } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
 import { ChannelSessionStream } from '@veracruz-ts/runtime/isolate';
 import { SessionRelay } from '../src/relay.ts';
 
@@ -108,6 +108,8 @@ function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
+// As vc-server (startServer) and the isolate do; the raw TCP baseline runs under the same setting.
+countBufferMemoryInHeapLimit();
 const raw: number[] = [];
 const relayed: number[] = [];
 for (let run = 0; run < RUNS; run++) {
