@@ -69,10 +69,12 @@ async function main(): Promise<number> {
   console.error(`runtime measurement ${server.measurement}${server.isolatePid === undefined ? '' : `, isolate pid ${server.isolatePid}`}`);
   const timings = server.bootTimings;
   console.error(`ready in ${timings.ready.toFixed(0)} ms (isolate started ${timings.launched.toFixed(0)}, attested ${timings.attested.toFixed(0)}, certified ${timings.certified.toFixed(0)}, initialized ${timings.initialized.toFixed(0)})`);
-  console.log(`Veracruz server running on ${server.url}`);
+  // Handlers first: stdout to a pipe is written synchronously, so whoever waits for the line below
+  // may signal before the next statement runs, and an unhandled SIGTERM would kill the process.
   const stop = (): void => void server.close();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  console.log(`Veracruz server running on ${server.url}`);
   const exit = await server.exited;
   if (exit.code === 0) console.error(`vc-server: ${exit.reason}`);
   else console.error(`vc-server: ${exit.reason}; stopping`);
