@@ -65,14 +65,15 @@ function allowedOnly(values: Values, command: string, allowed: readonly string[]
 
 async function serve(dir: string, listen: string | undefined): Promise<number> {
   const pas = await startPas({ dir, ...(listen === undefined ? {} : { listen }), log: (line) => process.stderr.write(`${line}\n`) });
-  process.stdout.write(`vc-pas listening on ${pas.url}\n`);
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`vc-pas: ${signal}, shutting down\n`);
       pas.close().then(() => resolve(0), () => resolve(1));
     };
+    // Handlers before the line: a supervisor may signal as soon as it reads it.
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    process.stdout.write(`vc-pas listening on ${pas.url}\n`);
   });
 }
 
