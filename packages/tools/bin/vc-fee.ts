@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-liftoff
+#!/usr/bin/env -S node --no-liftoff --expose-gc
 /** vc-fee: run a WebAssembly/WASI program or pipeline on the Veracruz engine (see packages/runtime/README.md). */
 import { main } from '../src/fee/cli.ts';
 

@@ -36,6 +36,12 @@ export interface ExecutionLimits {
 /** Limits used when a request gives none: the whole 32-bit memory (4096 MiB) and ten minutes. */
 export const DEFAULT_LIMITS = { maxMemoryMib: 4096, timeoutMs: 600_000 } as const;
 
+/** A finished program's memory from this size on is reclaimed by an explicit collection. */
+const COLLECT_AFTER_MEMORY_BYTES = 64 * 1024 * 1024;
+
+/** V8's collector, when the process was started with --expose-gc (the isolate, vc-fee, benchmarks). */
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
 /** One program run. */
 export interface ExecuteRequest {
   vfs: VirtualFileSystem;
@@ -81,11 +87,15 @@ export interface PipelineRequest {
 export interface ExecutionEngineOptions {
   /** Compiled programs kept (by hash and limits). @default 16 */
   moduleCacheSize?: number;
-  /** Idle workers kept for reuse. @default 2 */
+  /**
+   * Fresh workers kept started ahead of need. A worker runs one program and is then terminated, so
+   * no run inherits another's heap, and a finished program's memory is released with its worker
+   * instead of waiting for two garbage collectors. @default 1
+   */
   idleWorkers?: number;
   /**
-   * Keep one idle worker started ahead of need (also right after construction), so a run does not
-   * wait for a worker thread to boot. Idle workers never keep the process alive. @default true
+   * Start the idle workers ahead of need (also right after construction), so a run does not wait
+   * for a worker thread to boot. Idle workers never keep the process alive. @default true
    */
   prewarm?: boolean;
   /** Script the workers run (this package's worker.ts; a bundle passes its own URL). */
@@ -121,7 +131,7 @@ export class ExecutionEngine {
 
   constructor(options: ExecutionEngineOptions = {}) {
     this.#cacheSize = options.moduleCacheSize ?? 16;
-    this.#maxIdle = options.idleWorkers ?? 2;
+    this.#maxIdle = options.idleWorkers ?? 1;
     this.#workerUrl = options.workerUrl ?? new URL('./worker.ts', import.meta.url);
     this.#prewarm = options.prewarm ?? true;
     this.#keepSpare();
@@ -241,17 +251,19 @@ export class ExecutionEngine {
     });
   }
 
-  /** Starts an idle worker if none is waiting (prewarm). */
+  /** Starts idle workers until `idleWorkers` are waiting (prewarm). */
   #keepSpare(): void {
-    if (!this.#prewarm || this.#closed || this.#idle.length > 0 || this.#maxIdle === 0) return;
-    const worker = this.#spawnWorker();
-    worker.unref();
-    // A spare that dies while idle is simply dropped.
-    worker.once('exit', () => {
-      const index = this.#idle.indexOf(worker);
-      if (index !== -1) this.#idle.splice(index, 1);
-    });
-    this.#idle.push(worker);
+    if (!this.#prewarm) return;
+    while (!this.#closed && this.#idle.length < this.#maxIdle) {
+      const worker = this.#spawnWorker();
+      worker.unref();
+      // A spare that dies while idle is simply dropped.
+      worker.once('exit', () => {
+        const index = this.#idle.indexOf(worker);
+        if (index !== -1) this.#idle.splice(index, 1);
+      });
+      this.#idle.push(worker);
+    }
   }
 
   #takeWorker(): Worker {
@@ -263,22 +275,19 @@ export class ExecutionEngine {
     return worker;
   }
 
-  #releaseWorker(worker: Worker, reusable: boolean): void {
+  #releaseWorker(worker: Worker, memory: WebAssembly.Memory): void {
     this.#running.delete(worker);
-    if (reusable && !this.#closed && this.#idle.length < this.#maxIdle) {
-      worker.removeAllListeners('message');
-      worker.removeAllListeners('error');
-      worker.removeAllListeners('exit');
-      worker.unref();
-      worker.once('exit', () => {
-        const index = this.#idle.indexOf(worker);
-        if (index !== -1) this.#idle.splice(index, 1);
-      });
-      this.#idle.push(worker);
-    } else {
-      void worker.terminate();
-    }
+    // Never reused: the worker isolate still references the program's memory and instance.
+    worker.removeAllListeners();
+    const memoryBytes = memory.buffer.byteLength;
+    void worker.terminate().then(() => {
+      // The program's memory is shared with this thread, where V8 does not count it as heap
+      // pressure: without a collection it lingers until some unrelated GC, and repeated runs of a
+      // large program pile up gigabytes. Processes started with --expose-gc reclaim it at once.
+      if (memoryBytes >= COLLECT_AFTER_MEMORY_BYTES) collectGarbage?.();
+    });
   }
+
 
   #run(compiled: CompiledProgram, memory: WebAssembly.Memory, process: WasiProcess, limits: { timeoutMs: number; maxMemoryMib: number; fuel: bigint | undefined }): Promise<ExecutionOutcome> {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
@@ -287,17 +296,17 @@ export class ExecutionEngine {
     const worker = this.#takeWorker();
     return new Promise<ExecutionOutcome>((resolve) => {
       let finished = false;
-      const finish = (outcome: ExecutionOutcome, reusable: boolean): void => {
+      const finish = (outcome: ExecutionOutcome): void => {
         if (finished) return;
         finished = true;
         clearTimeout(timer);
         Atomics.store(state, Control.state, ControlState.shutdown);
         Atomics.notify(state, Control.state);
-        this.#releaseWorker(worker, reusable);
+        this.#releaseWorker(worker, memory);
         resolve(outcome);
       };
       const timer = setTimeout(() => {
-        finish({ kind: 'limit', limit: 'time', message: `time limit of ${limits.timeoutMs} ms reached` }, false);
+        finish({ kind: 'limit', limit: 'time', message: `time limit of ${limits.timeoutMs} ms reached` });
       }, limits.timeoutMs);
 
       const serve = async (): Promise<void> => {
@@ -321,7 +330,7 @@ export class ExecutionEngine {
             const result = process.dispatch(call, decodeArguments(call, args));
             errno = typeof result === 'number' ? result : await result;
           } catch (reason) {
-            finish({ kind: 'trapped', message: `runtime failure in a system call: ${reason instanceof Error ? reason.message : String(reason)}` }, false);
+            finish({ kind: 'trapped', message: `runtime failure in a system call: ${reason instanceof Error ? reason.message : String(reason)}` });
             return;
           }
           if (finished) return;
@@ -342,12 +351,12 @@ export class ExecutionEngine {
         }
       };
 
-      worker.on('message', (result: WorkerResult) => finish(this.#outcome(result, process, limits), result.kind !== 'link-error'));
+      worker.on('message', (result: WorkerResult) => finish(this.#outcome(result, process, limits)));
       worker.on('error', (error: Error & { code?: string }) => {
-        if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') finish({ kind: 'limit', limit: 'memory', message: 'the program exhausted the engine worker\'s memory' }, false);
-        else finish({ kind: 'trapped', message: error.message }, false);
+        if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') finish({ kind: 'limit', limit: 'memory', message: 'the program exhausted the engine worker\'s memory' });
+        else finish({ kind: 'trapped', message: error.message });
       });
-      worker.on('exit', () => finish({ kind: 'trapped', message: this.#closed ? 'execution engine closed' : 'engine worker exited unexpectedly' }, false));
+      worker.on('exit', () => finish({ kind: 'trapped', message: this.#closed ? 'execution engine closed' : 'engine worker exited unexpectedly' }));
       const message: RunMessage = { module: compiled.module, memory, control, ...(limits.fuel === undefined ? {} : { fuel: limits.fuel }) };
       worker.postMessage(message);
       void serve();
