@@ -10,7 +10,7 @@ import { WasiProcess } from '../wasi/wasi-process.ts';
 import { checkImports } from './check-imports.ts';
 import { PAGE_SIZE, prepareModule } from './prepare-module.ts';
 import type { RunMessage, WorkerResult } from './worker.ts';
-import { CONTROL_BYTES, Control, ControlState, ENGINE_WORKER_MARKER } from './worker.ts';
+import { COLLECT_AFTER_MEMORY_BYTES, CONTROL_BYTES, Control, ControlState, ENGINE_WORKER_MARKER } from './worker.ts';
 
 // A program's hot loop often sits in a function called once (main); V8 would keep it in the
 // baseline (Liftoff) tier. Flags are process-wide and apply to modules compiled afterwards.
@@ -35,9 +35,6 @@ export interface ExecutionLimits {
 
 /** Limits used when a request gives none: the whole 32-bit memory (4096 MiB) and ten minutes. */
 export const DEFAULT_LIMITS = { maxMemoryMib: 4096, timeoutMs: 600_000 } as const;
-
-/** A finished program's memory from this size on is reclaimed by an explicit collection. */
-const COLLECT_AFTER_MEMORY_BYTES = 64 * 1024 * 1024;
 
 /** V8's collector, when the process was started with --expose-gc (the isolate, vc-fee, benchmarks). */
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
@@ -87,15 +84,11 @@ export interface PipelineRequest {
 export interface ExecutionEngineOptions {
   /** Compiled programs kept (by hash and limits). @default 16 */
   moduleCacheSize?: number;
-  /**
-   * Fresh workers kept started ahead of need. A worker runs one program and is then terminated, so
-   * no run inherits another's heap, and a finished program's memory is released with its worker
-   * instead of waiting for two garbage collectors. @default 1
-   */
+  /** Idle workers kept for reuse. @default 2 */
   idleWorkers?: number;
   /**
-   * Start the idle workers ahead of need (also right after construction), so a run does not wait
-   * for a worker thread to boot. Idle workers never keep the process alive. @default true
+   * Keep one idle worker started ahead of need (also right after construction), so a run does not
+   * wait for a worker thread to boot. Idle workers never keep the process alive. @default true
    */
   prewarm?: boolean;
   /** Script the workers run (this package's worker.ts; a bundle passes its own URL). */
@@ -123,6 +116,7 @@ export class ExecutionEngine {
   readonly #cache = new Map<string, Promise<CompiledProgram>>();
   readonly #cacheSize: number;
   readonly #idle: Worker[] = [];
+  #collectBeforeNextRun = false;
   readonly #maxIdle: number;
   readonly #workerUrl: URL | string;
   readonly #running = new Set<Worker>();
@@ -131,7 +125,7 @@ export class ExecutionEngine {
 
   constructor(options: ExecutionEngineOptions = {}) {
     this.#cacheSize = options.moduleCacheSize ?? 16;
-    this.#maxIdle = options.idleWorkers ?? 1;
+    this.#maxIdle = options.idleWorkers ?? 2;
     this.#workerUrl = options.workerUrl ?? new URL('./worker.ts', import.meta.url);
     this.#prewarm = options.prewarm ?? true;
     this.#keepSpare();
@@ -166,6 +160,15 @@ export class ExecutionEngine {
       ...(request.strace === undefined ? {} : { strace: request.strace }),
       ...(request.streams === undefined ? {} : { streams: request.streams }),
     });
+    if (this.#collectBeforeNextRun) {
+      // The last large program's memory is shared with this thread, where V8 does not count it as
+      // heap pressure: without a collection it lingers until some unrelated GC, and repeated runs
+      // pile up gigabytes (ten runs of a 300 MiB program held 3 GiB and ran 4x slower). Processes
+      // started with --expose-gc (the isolate, vc-fee, benchmarks) reclaim it here, before the next
+      // memory is allocated, when nothing of the finished run is reachable any more.
+      this.#collectBeforeNextRun = false;
+      collectGarbage?.();
+    }
     const memory = new WebAssembly.Memory({ initial: compiled.initialPages, maximum: compiled.maximumPages, shared: true });
     process.attachMemory(memory);
     return this.#run(compiled, memory, process, { timeoutMs, maxMemoryMib, fuel });
@@ -251,19 +254,17 @@ export class ExecutionEngine {
     });
   }
 
-  /** Starts idle workers until `idleWorkers` are waiting (prewarm). */
+  /** Starts an idle worker if none is waiting (prewarm). */
   #keepSpare(): void {
-    if (!this.#prewarm) return;
-    while (!this.#closed && this.#idle.length < this.#maxIdle) {
-      const worker = this.#spawnWorker();
-      worker.unref();
-      // A spare that dies while idle is simply dropped.
-      worker.once('exit', () => {
-        const index = this.#idle.indexOf(worker);
-        if (index !== -1) this.#idle.splice(index, 1);
-      });
-      this.#idle.push(worker);
-    }
+    if (!this.#prewarm || this.#closed || this.#idle.length > 0 || this.#maxIdle === 0) return;
+    const worker = this.#spawnWorker();
+    worker.unref();
+    // A spare that dies while idle is simply dropped.
+    worker.once('exit', () => {
+      const index = this.#idle.indexOf(worker);
+      if (index !== -1) this.#idle.splice(index, 1);
+    });
+    this.#idle.push(worker);
   }
 
   #takeWorker(): Worker {
@@ -275,19 +276,23 @@ export class ExecutionEngine {
     return worker;
   }
 
-  #releaseWorker(worker: Worker, memory: WebAssembly.Memory): void {
+  #releaseWorker(worker: Worker, reusable: boolean, memory: WebAssembly.Memory): void {
     this.#running.delete(worker);
-    // Never reused: the worker isolate still references the program's memory and instance.
-    worker.removeAllListeners();
-    const memoryBytes = memory.buffer.byteLength;
-    void worker.terminate().then(() => {
-      // The program's memory is shared with this thread, where V8 does not count it as heap
-      // pressure: without a collection it lingers until some unrelated GC, and repeated runs of a
-      // large program pile up gigabytes. Processes started with --expose-gc reclaim it at once.
-      if (memoryBytes >= COLLECT_AFTER_MEMORY_BYTES) collectGarbage?.();
-    });
+    if (memory.buffer.byteLength >= COLLECT_AFTER_MEMORY_BYTES) this.#collectBeforeNextRun = true;
+    if (reusable && !this.#closed && this.#idle.length < this.#maxIdle) {
+      worker.removeAllListeners('message');
+      worker.removeAllListeners('error');
+      worker.removeAllListeners('exit');
+      worker.unref();
+      worker.once('exit', () => {
+        const index = this.#idle.indexOf(worker);
+        if (index !== -1) this.#idle.splice(index, 1);
+      });
+      this.#idle.push(worker);
+    } else {
+      void worker.terminate();
+    }
   }
-
 
   #run(compiled: CompiledProgram, memory: WebAssembly.Memory, process: WasiProcess, limits: { timeoutMs: number; maxMemoryMib: number; fuel: bigint | undefined }): Promise<ExecutionOutcome> {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
@@ -296,17 +301,17 @@ export class ExecutionEngine {
     const worker = this.#takeWorker();
     return new Promise<ExecutionOutcome>((resolve) => {
       let finished = false;
-      const finish = (outcome: ExecutionOutcome): void => {
+      const finish = (outcome: ExecutionOutcome, reusable: boolean): void => {
         if (finished) return;
         finished = true;
         clearTimeout(timer);
         Atomics.store(state, Control.state, ControlState.shutdown);
         Atomics.notify(state, Control.state);
-        this.#releaseWorker(worker, memory);
+        this.#releaseWorker(worker, reusable, memory);
         resolve(outcome);
       };
       const timer = setTimeout(() => {
-        finish({ kind: 'limit', limit: 'time', message: `time limit of ${limits.timeoutMs} ms reached` });
+        finish({ kind: 'limit', limit: 'time', message: `time limit of ${limits.timeoutMs} ms reached` }, false);
       }, limits.timeoutMs);
 
       const serve = async (): Promise<void> => {
@@ -330,7 +335,7 @@ export class ExecutionEngine {
             const result = process.dispatch(call, decodeArguments(call, args));
             errno = typeof result === 'number' ? result : await result;
           } catch (reason) {
-            finish({ kind: 'trapped', message: `runtime failure in a system call: ${reason instanceof Error ? reason.message : String(reason)}` });
+            finish({ kind: 'trapped', message: `runtime failure in a system call: ${reason instanceof Error ? reason.message : String(reason)}` }, false);
             return;
           }
           if (finished) return;
@@ -351,12 +356,12 @@ export class ExecutionEngine {
         }
       };
 
-      worker.on('message', (result: WorkerResult) => finish(this.#outcome(result, process, limits)));
+      worker.on('message', (result: WorkerResult) => finish(this.#outcome(result, process, limits), result.kind !== 'link-error'));
       worker.on('error', (error: Error & { code?: string }) => {
-        if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') finish({ kind: 'limit', limit: 'memory', message: 'the program exhausted the engine worker\'s memory' });
-        else finish({ kind: 'trapped', message: error.message });
+        if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') finish({ kind: 'limit', limit: 'memory', message: 'the program exhausted the engine worker\'s memory' }, false);
+        else finish({ kind: 'trapped', message: error.message }, false);
       });
-      worker.on('exit', () => finish({ kind: 'trapped', message: this.#closed ? 'execution engine closed' : 'engine worker exited unexpectedly' }));
+      worker.on('exit', () => finish({ kind: 'trapped', message: this.#closed ? 'execution engine closed' : 'engine worker exited unexpectedly' }, false));
       const message: RunMessage = { module: compiled.module, memory, control, ...(limits.fuel === undefined ? {} : { fuel: limits.fuel }) };
       worker.postMessage(message);
       void serve();

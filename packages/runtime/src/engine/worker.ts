@@ -13,6 +13,9 @@ import { SYSTEM_CALLS } from '../wasi/signatures.ts';
 import { INSTRUMENT_EXPORTS } from './instrument.ts';
 import { MEMORY_IMPORT } from './prepare-module.ts';
 
+/** A finished program's memory from this size on is reclaimed by an explicit collection. */
+export const COLLECT_AFTER_MEMORY_BYTES = 64 * 1024 * 1024;
+
 /** Key set in `workerData` of engine workers. */
 export const ENGINE_WORKER_MARKER = '__veracruzEngineWorker';
 
@@ -122,6 +125,10 @@ export function startEngineWorker(): void {
   setFlagsFromString('--no-liftoff');
   port.on('message', (message: RunMessage) => {
     port.postMessage(run(message));
+    const large = message.memory.buffer.byteLength >= COLLECT_AFTER_MEMORY_BYTES;
+    // This isolate, idle until its next program, would otherwise keep the finished program's
+    // shared memory alive (see the engine's collection before a run).
+    if (large) setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
   });
 }
 
