@@ -116,7 +116,6 @@ export class ExecutionEngine {
   readonly #cache = new Map<string, Promise<CompiledProgram>>();
   readonly #cacheSize: number;
   readonly #idle: Worker[] = [];
-  #collectBeforeNextRun = false;
   readonly #maxIdle: number;
   readonly #workerUrl: URL | string;
   readonly #running = new Set<Worker>();
@@ -160,15 +159,6 @@ export class ExecutionEngine {
       ...(request.strace === undefined ? {} : { strace: request.strace }),
       ...(request.streams === undefined ? {} : { streams: request.streams }),
     });
-    if (this.#collectBeforeNextRun) {
-      // The last large program's memory is shared with this thread, where V8 does not count it as
-      // heap pressure: without a collection it lingers until some unrelated GC, and repeated runs
-      // pile up gigabytes (ten runs of a 300 MiB program held 3 GiB and ran 4x slower). Processes
-      // started with --expose-gc (the isolate, vc-fee, benchmarks) reclaim it here, before the next
-      // memory is allocated, when nothing of the finished run is reachable any more.
-      this.#collectBeforeNextRun = false;
-      collectGarbage?.();
-    }
     const memory = new WebAssembly.Memory({ initial: compiled.initialPages, maximum: compiled.maximumPages, shared: true });
     process.attachMemory(memory);
     return this.#run(compiled, memory, process, { timeoutMs, maxMemoryMib, fuel });
@@ -278,7 +268,14 @@ export class ExecutionEngine {
 
   #releaseWorker(worker: Worker, reusable: boolean, memory: WebAssembly.Memory): void {
     this.#running.delete(worker);
-    if (memory.buffer.byteLength >= COLLECT_AFTER_MEMORY_BYTES) this.#collectBeforeNextRun = true;
+    if (collectGarbage !== undefined && memory.buffer.byteLength >= COLLECT_AFTER_MEMORY_BYTES) {
+      // The program's memory is shared with this thread, where V8 does not count it as heap
+      // pressure: without a collection it lingers until some unrelated GC, and repeated runs pile
+      // up gigabytes (ten runs of a 300 MiB program held 3 GiB and ran 4x slower). The idle worker
+      // collects its side too. Processes started with --expose-gc (the isolate, vc-fee,
+      // benchmarks) reclaim it once this run's callers are done with it.
+      setTimeout(collectGarbage, 0);
+    }
     if (reusable && !this.#closed && this.#idle.length < this.#maxIdle) {
       worker.removeAllListeners('message');
       worker.removeAllListeners('error');
