@@ -99,6 +99,9 @@ export interface RunningServer {
 
 const DEFAULT_BOOT_TIMEOUT_MS = 30_000;
 
+/** How long an exited isolate's channel may take to deliver its last messages. */
+const CHANNEL_DRAIN_AFTER_EXIT_MS = 1000;
+
 /**
  * Starts vc-server: launches the isolate, has it certified by the PAS the policy names (the isolate
  * makes its key and CSR, evidence comes from the platform), sends it the policy and certificate chain,
@@ -206,15 +209,24 @@ class Host {
     this.#log = log;
     this.#bootTimeoutMs = options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
+    let channelEnded = (): void => {};
+    const channelEnd = new Promise<void>((resolve) => (channelEnded = resolve));
     this.#channel = new ChannelConnection({
       input: isolate.input,
       output: isolate.output,
       onMessage: (message) => this.#onMessage(message),
       onError: (error) => this.#fail(`the channel to the isolate failed: ${error.rawMessage}`),
-      onEnd: () => {},
+      onEnd: () => channelEnded(),
     });
     this.#relay = new SessionRelay({ send: (message) => this.#channel.send(message), window: options.window, tap: options.relayTap, faultInjector: options.faultInjector });
-    void isolate.exited.then((exit) => this.#isolateExited(exit));
+    // The child's exit is often reported before the channel's last bytes (its shutdown notice) are
+    // read: judge the exit only once the channel has ended too, or after a bounded wait.
+    void isolate.exited.then(async (exit) => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([channelEnd, new Promise<void>((resolve) => (timer = setTimeout(resolve, CHANNEL_DRAIN_AFTER_EXIT_MS)))]);
+      clearTimeout(timer);
+      this.#isolateExited(exit);
+    });
   }
 
   /** Sends a boot message and waits for the reply of kind `kind` (or a status error). */
