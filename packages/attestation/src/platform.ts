@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, toHex, VeracruzError } from '@veracruz-ts/policy';
 
 /** The isolate kinds whose evidence the project understands. */
 export type Platform = 'linux' | 'nitro' | 'psa' | 'sev-snp' | 'tdx' | 'sgx';
@@ -48,10 +48,8 @@ export function attestationFailure(platform: string, reason: string, cause?: unk
   return new VeracruzError(Code.AttestationFailed, `${platform}: ${reason}`, cause === undefined ? undefined : { cause });
 }
 
-/** Lowercase hex of `bytes`, for messages and details (never for secrets). */
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
+/** Lowercase hex (the policy package's, re-exported for this package's modules). */
+export { toHex };
 
 /** Whether two byte strings are equal (public values only: not constant-time). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

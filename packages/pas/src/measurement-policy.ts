@@ -1,12 +1,10 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, toHex, VeracruzError } from '@veracruz-ts/policy';
 import { measurementForCertificate } from '@veracruz-ts/attestation/certificates';
 import type { Platform } from '@veracruz-ts/attestation';
 import type { ReferenceValueRecord } from './store.ts';
 
-/** Lowercase hex. */
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
+/** Lowercase hex (the policy package's, re-exported for this package's modules). */
+export { toHex };
 
 /**
  * Normalises a measurement an operator typed: lowercase hex of 32 or 48 bytes, optional `0x`.

@@ -1,4 +1,5 @@
 export * from './errors.ts';
+export * from './bytes.ts';
 export * from './rights.ts';
 export * from './pipeline.ts';
 export * from './identity.ts';

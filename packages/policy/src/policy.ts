@@ -7,6 +7,7 @@
  * an error, so newer policies load in older tools. Errors name the JSON path and the reason:
  * `identities[2].certificate: not a PEM certificate`.
  */
+import { toHex } from './bytes.ts';
 import { Code, VeracruzError } from './errors.ts';
 import { readCertificatePem, validityProblem, type CertificateInfo } from './certificate.ts';
 import { findDuplicateKey } from './json-duplicates.ts';
@@ -343,14 +344,10 @@ function checkUniqueIds(items: readonly { id: number }[], path: string): void {
   });
 }
 
-function bytesToHex(bytes: ArrayBuffer): string {
-  return Array.from(new Uint8Array(bytes), (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
-
 /** Lowercase hex SHA-256 of the policy file's exact bytes (a string is hashed as UTF-8). */
 export async function policyHash(bytes: string | Uint8Array): Promise<string> {
   const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
-  return bytesToHex(await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
+  return toHex(await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

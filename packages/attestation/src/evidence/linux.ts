@@ -1,6 +1,6 @@
 import type { webcrypto } from 'node:crypto';
 import { decode, encode } from 'cbor2';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, toHex, VeracruzError } from '@veracruz-ts/policy';
 import { type CoseSign1, decodeCoseSign1, signCoseSign1, verifyCoseSign1 } from '../cose.ts';
 import type { EvidenceClaims, VerifyOptions } from '../platform.ts';
 import { devKeyId, devPublicKeyFor, type EnrolledDevKey, importDevPrivateKey, prepareEnrolledKeys } from './dev-key.ts';
@@ -40,10 +40,6 @@ export type LinuxVerifyOptions = VerifyOptions & {
 
 function failure(reason: string, cause?: unknown): VeracruzError {
   return new VeracruzError(Code.AttestationFailed, `linux: ${reason}`, cause === undefined ? undefined : { cause });
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -105,21 +101,21 @@ export async function verifyLinuxEvidence(evidence: Uint8Array, options: LinuxVe
   }
   const enrolled = await prepareEnrolledKeys(options.enrolledKeys);
   const signer = enrolled.find((key) => sameBytes(key.keyId, kid));
-  if (signer === undefined) throw failure(`signed by development key ${hex(kid)}, which is not enrolled`);
+  if (signer === undefined) throw failure(`signed by development key ${toHex(kid)}, which is not enrolled`);
   await verifyCoseSign1(sign1, signer.publicKey, { alg: 'ES256' }).catch((error: unknown) => {
-    throw failure(`signature does not verify with enrolled key ${hex(kid)}`, error);
+    throw failure(`signature does not verify with enrolled key ${toHex(kid)}`, error);
   });
   const payload = decodePayload(sign1.payload);
   if (options.expectedNonce !== undefined && !sameBytes(payload.nonce, options.expectedNonce)) {
-    throw failure(`nonce is ${hex(payload.nonce)} but ${hex(options.expectedNonce)} was expected`);
+    throw failure(`nonce is ${toHex(payload.nonce)} but ${toHex(options.expectedNonce)} was expected`);
   }
   if (options.expectedCsrHash !== undefined && !sameBytes(payload.csrHash, options.expectedCsrHash)) {
-    throw failure(`CSR hash is ${hex(payload.csrHash)} but ${hex(options.expectedCsrHash)} was expected`);
+    throw failure(`CSR hash is ${toHex(payload.csrHash)} but ${toHex(options.expectedCsrHash)} was expected`);
   }
   if (payload.debug && options.allowDebug !== true) {
     throw failure('debug evidence refused (the isolate runs with debugging enabled); pass allowDebug to accept it');
   }
-  const details: Record<string, unknown> = { version: LINUX_EVIDENCE_VERSION, keyId: hex(kid) };
+  const details: Record<string, unknown> = { version: LINUX_EVIDENCE_VERSION, keyId: toHex(kid) };
   if (signer.name !== undefined) details['keyName'] = signer.name;
   return {
     platform: 'linux',
