@@ -11,7 +11,7 @@ import { X509Certificate as NodeCertificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Certificate, KeyUsage, KeyUsageFlags } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, toPem, VeracruzError } from '@veracruz-ts/policy';
 import { isoTime, isValidDate } from './platform.ts';
 
 /** One extension of a certificate, undecoded. */
@@ -139,8 +139,7 @@ export function pemCertificates(pem: string, options: PemOptions = {}): Uint8Arr
 
 /** PEM text of one DER certificate. */
 export function certificateToPem(der: Uint8Array): string {
-  const base64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN CERTIFICATE-----\n${base64}\n-----END CERTIFICATE-----\n`;
+  return toPem(der, 'CERTIFICATE');
 }
 
 /** The DER of a single certificate given as DER bytes, PEM bytes or PEM text; undefined if it is none. */

@@ -1,11 +1,7 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, toPem, VeracruzError } from '@veracruz-ts/policy';
 
 /** Wraps DER bytes in PEM armour with the given label (e.g. `CERTIFICATE`, `PRIVATE KEY`). */
-export function derToPem(der: Uint8Array, label: string): string {
-  const base64 = Buffer.from(der).toString('base64');
-  const lines = base64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
+export const derToPem: (der: Uint8Array, label: string) => string = toPem;
 
 /**
  * Reads every PEM block with the given label from `text`, in order.

@@ -1,5 +1,5 @@
 import type tls from 'node:tls';
-import { type FileRights, opensslCiphersuite, type Policy } from '@veracruz-ts/policy';
+import { type FileRights, opensslCiphersuite, type Policy, toPem } from '@veracruz-ts/policy';
 
 /** A policy identity's certificate, parsed once, for matching client certificates by DER. */
 export interface PolicyIdentityCertificate {
@@ -13,13 +13,8 @@ export interface PolicyIdentityCertificate {
 export function identityCertificates(policy: Policy): PolicyIdentityCertificate[] {
   return policy.identities.map((identity) => {
     const der = Buffer.from(identity.certificateInfo.der);
-    return { id: identity.id, der, pem: derToPem(der), fileRights: identity.file_rights };
+    return { id: identity.id, der, pem: toPem(der, 'CERTIFICATE'), fileRights: identity.file_rights };
   });
-}
-
-function derToPem(der: Buffer): string {
-  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }
 
 /**
