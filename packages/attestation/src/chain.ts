@@ -11,7 +11,7 @@ import { X509Certificate as NodeCertificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Certificate, KeyUsage, KeyUsageFlags } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
-import { Code, toPem, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, toPem, VeracruzError } from '@veracruz-ts/policy';
 import { isoTime, isValidDate } from './platform.ts';
 
 /** One extension of a certificate, undecoded. */
@@ -297,10 +297,6 @@ function signedBy(child: ParsedCertificate, issuer: ParsedCertificate): boolean 
     verifiedLinks.set(child, issuers);
   }
   return valid;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(a, b) === 0;
 }
 
 /**

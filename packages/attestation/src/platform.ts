@@ -1,4 +1,4 @@
-import { Code, toHex, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, toHex, VeracruzError } from '@veracruz-ts/policy';
 
 /** The isolate kinds whose evidence the project understands. */
 export type Platform = 'linux' | 'nitro' | 'psa' | 'sev-snp' | 'tdx' | 'sgx';
@@ -52,11 +52,7 @@ export function attestationFailure(platform: string, reason: string, cause?: unk
 export { toHex };
 
 /** Whether two byte strings are equal (public values only: not constant-time). */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export const bytesEqual: (a: Uint8Array, b: Uint8Array) => boolean = sameBytes;
 
 /** An ISO 8601 time without a `.000` millisecond part when it is zero, as certificates print it. */
 export function isoTime(time: Date): string {

@@ -9,7 +9,7 @@ import {
   verifyTdx,
 } from '@veracruz-ts/attestation';
 import { type EnrolledDevKey, verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, VeracruzError } from '@veracruz-ts/policy';
 import type { webcrypto } from 'node:crypto';
 import { toHex } from './measurement-policy.ts';
 
@@ -32,10 +32,6 @@ const VERIFIERS: Readonly<Record<Exclude<Platform, 'linux'>, Verifier>> = {
 
 function refused(platform: Platform, reason: string): VeracruzError {
   return new VeracruzError(Code.AttestationFailed, `${platform}: ${reason}`);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }
 
 /**

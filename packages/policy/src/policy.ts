@@ -7,7 +7,7 @@
  * an error, so newer policies load in older tools. Errors name the JSON path and the reason:
  * `identities[2].certificate: not a PEM certificate`.
  */
-import { toHex } from './bytes.ts';
+import { sameBytes, toHex } from './bytes.ts';
 import { Code, VeracruzError } from './errors.ts';
 import { readCertificatePem, validityProblem, type CertificateInfo } from './certificate.ts';
 import { findDuplicateKey } from './json-duplicates.ts';
@@ -348,12 +348,6 @@ function checkUniqueIds(items: readonly { id: number }[], path: string): void {
 export async function policyHash(bytes: string | Uint8Array): Promise<string> {
   const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
   return toHex(await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
-  return true;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, VeracruzError } from '@veracruz-ts/policy';
 import { type CertificateAuthority, type CertificateAuthorityPem, loadCertificateAuthority } from './authority.ts';
 import { type VerifiedCsr, verifyCsr } from './csr.ts';
 import { RUNTIME_HASH_EXTENSION_OID, RUNTIME_HASH_LENGTH } from './runtime-hash.ts';
@@ -51,10 +51,6 @@ async function authorityKeyIdentifier(ca: CertificateAuthority): Promise<x509.Au
     authorityKeyIdentifiers.set(ca, extension);
   }
   return extension;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }
 
 /** A random positive 128-bit serial number as hex (RFC 5280 allows up to 20 octets). */

@@ -1,6 +1,6 @@
 import type { webcrypto } from 'node:crypto';
 import { decode, encode } from 'cbor2';
-import { Code, toHex, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, toHex, VeracruzError } from '@veracruz-ts/policy';
 import { type CoseSign1, decodeCoseSign1, signCoseSign1, verifyCoseSign1 } from '../cose.ts';
 import type { EvidenceClaims, VerifyOptions } from '../platform.ts';
 import { devKeyId, devPublicKeyFor, type EnrolledDevKey, importDevPrivateKey, prepareEnrolledKeys } from './dev-key.ts';
@@ -40,10 +40,6 @@ export type LinuxVerifyOptions = VerifyOptions & {
 
 function failure(reason: string, cause?: unknown): VeracruzError {
   return new VeracruzError(Code.AttestationFailed, `linux: ${reason}`, cause === undefined ? undefined : { cause });
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }
 
 function checkLength(what: string, bytes: Uint8Array, min: number, max: number): void {

@@ -1,7 +1,7 @@
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { verifyCertificateChain } from '@veracruz-ts/attestation';
 import { readRuntimeHash } from '@veracruz-ts/attestation/certificates';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, VeracruzError } from '@veracruz-ts/policy';
 import { POLICY_RUNTIME_HASH_FIELD } from './platform.ts';
 import type { IsolatePlatform } from './platform.ts';
 
@@ -46,7 +46,7 @@ export async function checkIsolateCertificate(check: CertificateCheck): Promise<
     throw new VeracruzError(Code.AttestationFailed, 'isolate certificate: the leaf is not a DER X.509 certificate', { cause: error });
   }
   const ownKey = new Uint8Array(await webcrypto.subtle.exportKey('spki', check.publicKey));
-  if (!equalBytes(leafKey, ownKey)) {
+  if (!sameBytes(leafKey, ownKey)) {
     throw new VeracruzError(Code.AttestationFailed, "isolate certificate: the leaf's public key is not this isolate's key");
   }
   try {
@@ -63,11 +63,8 @@ export async function checkIsolateCertificate(check: CertificateCheck): Promise<
   if (typeof listed !== 'string' || listed.toLowerCase() !== hex) {
     throw new VeracruzError(Code.AttestationFailed, `isolate certificate: runtime hash ${hex} is not the policy's ${field} (${typeof listed === 'string' ? listed : 'absent'})`);
   }
-  if (check.ownMeasurement !== undefined && !equalBytes(check.ownMeasurement, runtimeHash)) {
+  if (check.ownMeasurement !== undefined && !sameBytes(check.ownMeasurement, runtimeHash)) {
     throw new VeracruzError(Code.AttestationFailed, `isolate certificate: runtime hash ${hex} is not this isolate's measurement ${Buffer.from(check.ownMeasurement).toString('hex')}`);
   }
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((value, index) => value === b[index]);
-}
