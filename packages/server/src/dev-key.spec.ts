@@ -49,6 +49,14 @@ describe('the host dev key', () => {
     assert.equal([first.created, second.created].filter(Boolean).length, 1);
   });
 
+  it('never lets a concurrent creator read a half-written key', async () => {
+    for (let round = 0; round < 10; round++) {
+      const path = join(dir, `race-${round}`, 'dev-key.pem');
+      const loaded = await Promise.all([1, 2, 3, 4].map(() => loadOrCreateDevKey(path)));
+      assert.equal(loaded.filter((key) => key.created).length, 1);
+    }
+  });
+
   it('lives under the XDG config directory by default', () => {
     assert.match(defaultDevKeyPath(), /veracruz-ts\/dev-key\.pem$/);
     assert.equal(devPublicKeyPath('/x/key.pem'), '/x/key.pub.pem');

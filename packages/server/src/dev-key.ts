@@ -1,7 +1,7 @@
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { webcrypto } from 'node:crypto';
+import { randomUUID, type webcrypto } from 'node:crypto';
 import { generateDevKey, importDevPrivateKey } from '@veracruz-ts/attestation/evidence';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
 
@@ -50,14 +50,20 @@ export async function loadOrCreateDevKey(path: string = defaultDevKeyPath()): Pr
     }
     const pair = await generateDevKey();
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    // Written whole under a private name, then linked into place: link() fails if the key exists,
+    // and a concurrent vc-server never sees a created but still empty key file.
+    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
     try {
-      await writeFile(path, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
+      await writeFile(temporary, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
+      await chmod(temporary, 0o600);
+      await link(temporary, path);
     } catch (writeError) {
       // Another vc-server created it first: use that one.
       if ((writeError as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateDevKey(path);
       throw new VeracruzError(Code.Unavailable, `dev key ${path} cannot be created: ${(writeError as Error).message}`);
+    } finally {
+      await unlink(temporary).catch(() => {});
     }
-    await chmod(path, 0o600);
     await writeFile(publicKeyPath, pair.publicKeyPem, { mode: 0o644 });
     privateKeyPem = pair.privateKeyPem;
     created = true;
