@@ -13,10 +13,12 @@ import {
 } from '../src/commands.ts';
 import { parsePlatform } from '../src/platforms.ts';
 import { startPas } from '../src/server.ts';
+import { startLimitProblem, type StartLimits } from '../src/start-limits.ts';
 
 const USAGE = `usage:
   vc-pas init --dir DIR
-  vc-pas serve --dir DIR [--listen HOST:PORT]
+  vc-pas serve --dir DIR [--listen HOST:PORT] [--max-open-sessions N] [--start-rate-per-second N]
+               [--start-burst N] [--start-rate-max-clients N]
   vc-pas enroll --dir DIR --name NAME PUBLIC_KEY.pem
   vc-pas unenroll --dir DIR --name NAME
   vc-pas keys --dir DIR [--json]
@@ -32,6 +34,10 @@ class UsageError extends Error {}
 const OPTIONS = {
   dir: { type: 'string' },
   listen: { type: 'string' },
+  'max-open-sessions': { type: 'string' },
+  'start-rate-per-second': { type: 'string' },
+  'start-burst': { type: 'string' },
+  'start-rate-max-clients': { type: 'string' },
   name: { type: 'string' },
   platform: { type: 'string' },
   measurement: { type: 'string' },
@@ -63,8 +69,30 @@ function allowedOnly(values: Values, command: string, allowed: readonly string[]
   }
 }
 
-async function serve(dir: string, listen: string | undefined): Promise<number> {
-  const pas = await startPas({ dir, ...(listen === undefined ? {} : { listen }), log: (line) => process.stderr.write(`${line}\n`) });
+/** `serve` flags for the Start limits; each overrides the same-named `pas.json` field. */
+const LIMIT_FLAGS = {
+  'max-open-sessions': 'maxOpenSessions',
+  'start-rate-per-second': 'startRatePerSecond',
+  'start-burst': 'startBurst',
+  'start-rate-max-clients': 'startRateMaxClients',
+} as const satisfies Record<string, keyof StartLimits>;
+
+function limitFlags(values: Values): Partial<StartLimits> {
+  const limits: Partial<StartLimits> = {};
+  for (const [flag, name] of Object.entries(LIMIT_FLAGS)) {
+    const text = values[flag as keyof typeof LIMIT_FLAGS];
+    if (text === undefined) continue;
+    // Number('') is 0 and Number(' 5') is 5: only plain decimal numbers are meant.
+    const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+    const reason = startLimitProblem(name, value);
+    if (reason !== undefined) throw new UsageError(`--${flag} ${JSON.stringify(text)}: ${reason.replace(name, 'it')}`);
+    limits[name] = value;
+  }
+  return limits;
+}
+
+async function serve(dir: string, listen: string | undefined, limits: Partial<StartLimits>): Promise<number> {
+  const pas = await startPas({ dir, ...(listen === undefined ? {} : { listen }), limits, log: (line) => process.stderr.write(`${line}\n`) });
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`vc-pas: ${signal}, shutting down\n`);
@@ -107,9 +135,9 @@ async function run(argv: string[]): Promise<number> {
       noPositionals();
       return out(await initCommand(required(values, 'dir')));
     case 'serve':
-      allowedOnly(values, command, ['dir', 'listen']);
+      allowedOnly(values, command, ['dir', 'listen', ...Object.keys(LIMIT_FLAGS)]);
       noPositionals();
-      return serve(required(values, 'dir'), values.listen);
+      return serve(required(values, 'dir'), values.listen, limitFlags(values));
     case 'enroll': {
       allowedOnly(values, command, ['dir', 'name']);
       if (positionals.length !== 1) throw new UsageError('enroll takes exactly one PUBLIC_KEY.pem');

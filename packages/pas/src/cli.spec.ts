@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLinuxEvidence } from '@veracruz-ts/attestation/evidence';
-import { linuxIsolate, runCli, temporaryDirectory, writePublicKey } from './testing.ts';
+import { linuxIsolate, runCli, startPasProcess, temporaryDirectory, writePublicKey } from './testing.ts';
 
 const VECTORS = fileURLToPath(new URL('../../attestation/test-vectors/', import.meta.url));
 
@@ -102,6 +102,31 @@ describe('vc-pas CLI', () => {
     assert.equal(text.code, 0);
     assert.equal(text.stdout, '');
     assert.deepEqual(JSON.parse((await runCli(['issued', '--dir', dir, '--json'])).stdout), []);
+  });
+
+  it('serve takes the Start limits as flags, over pas.json', async () => {
+    const configPath = join(dir, 'pas.json');
+    const original = await readFile(configPath, 'utf8');
+    await writeFile(configPath, JSON.stringify({ ...(JSON.parse(original) as object), maxOpenSessions: 5 }));
+    const pas = await startPasProcess(dir, ['--max-open-sessions', '1', '--start-rate-per-second', '0.5', '--start-burst', '10', '--start-rate-max-clients', '100']);
+    try {
+      assert.equal((await fetch(`${pas.url}/proxy/v1/Start`, { method: 'POST' })).status, 201);
+      const refused = await fetch(`${pas.url}/proxy/v1/Start`, { method: 'POST' });
+      assert.equal(refused.status, 429);
+      assert.match(refused.headers.get('retry-after') ?? '', /^(29\d|300)$/, 'until the one session expires');
+      assert.match(((await refused.json()) as { detail: string }).detail, /^too many open sessions \(1, at most 1\)/);
+    } finally {
+      assert.equal(await pas.stop(), 0);
+      await writeFile(configPath, original);
+    }
+    for (const [flag, value] of [['--start-burst', '0'], ['--start-rate-per-second', 'fast'], ['--max-open-sessions', '1e3'], ['--start-rate-max-clients', '']]) {
+      const bad = await runCli(['serve', '--dir', dir, '--listen', '127.0.0.1:0', flag as string, value as string]);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, new RegExp(`${flag} ".*": it must be a positive`));
+    }
+    const notServe = await runCli(['issued', '--dir', dir, '--start-burst', '5']);
+    assert.equal(notServe.code, 2);
+    assert.match(notServe.stderr, /issued does not take --start-burst/);
   });
 
   it('reports usage errors with exit code 2', async () => {

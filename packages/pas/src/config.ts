@@ -1,6 +1,7 @@
 import { Code, VeracruzError } from '@veracruz-ts/policy';
 import type { Platform } from '@veracruz-ts/attestation';
 import { PLATFORMS } from './platforms.ts';
+import { DEFAULT_START_LIMITS, START_LIMIT_NAMES, startLimitProblem, type StartLimits } from './start-limits.ts';
 
 /** Per-platform settings of a PAS. */
 export interface PlatformConfig {
@@ -12,8 +13,11 @@ export interface PlatformConfig {
   endorsements: string[];
 }
 
-/** The PAS configuration (`pas.json` in its directory). */
-export interface PasConfig {
+/**
+ * The PAS configuration (`pas.json` in its directory). The Start limits (`maxOpenSessions`,
+ * `startRatePerSecond`, `startBurst`, `startRateMaxClients`) are {@link StartLimits}.
+ */
+export interface PasConfig extends StartLimits {
   /** Format version of this file. */
   version: 1;
   /** Default `host:port` for `vc-pas serve`. @default '127.0.0.1:3010' */
@@ -51,6 +55,7 @@ export function defaultPasConfig(): PasConfig {
     clockSkewSeconds: 60,
     maxBodyBytes: 1024 * 1024,
     allowDebug: false,
+    ...DEFAULT_START_LIMITS,
     platforms: Object.fromEntries(
       PLATFORMS.map((platform): [Platform, PlatformConfig] => [platform, { enabled: true, trustAnchors: [], endorsements: [] }]),
     ) as Record<Platform, PlatformConfig>,
@@ -103,6 +108,13 @@ export function parsePasConfig(text: string): PasConfig {
   positive('certificateValiditySeconds');
   positive('clockSkewSeconds', true);
   positive('maxBodyBytes');
+  for (const name of START_LIMIT_NAMES) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    const reason = startLimitProblem(name, value);
+    if (reason !== undefined) throw invalid(reason);
+    config[name] = value as number;
+  }
   if (raw['allowDebug'] !== undefined) {
     if (typeof raw['allowDebug'] !== 'boolean') throw invalid('allowDebug must be a boolean');
     config.allowDebug = raw['allowDebug'];

@@ -10,6 +10,7 @@ export { parsePlatform, platformOfRouteName, PLATFORMS, ROUTE_NAMES } from './pl
 export { type Problem, type ProblemKind, PROBLEMS, problemType } from './problem.ts';
 export { type PasHandle, startPas, type StartPasOptions } from './server.ts';
 export { createPasApp, NONCE_LENGTH, type PasServiceOptions } from './service.ts';
+export { DEFAULT_START_LIMITS, type StartLimits } from './start-limits.ts';
 export {
   type DevKeyRecord,
   type IssuedCertificateRecord,
@@ -18,6 +19,7 @@ export {
   type ReferenceValueRecord,
   SCHEMA_VERSION,
   type SessionConsumption,
+  type SessionCreation,
   type SessionRefusal,
 } from './store.ts';
 export { type EvidenceVerificationOptions, verifyEvidence } from './verify.ts';

@@ -76,6 +76,19 @@ describe('PAS configuration', () => {
     assert.equal(custom.platforms.psa.enabled, true);
   });
 
+  it('carries the Start limits, with their defaults', () => {
+    const defaults = parsePasConfig('{}');
+    assert.deepEqual(
+      [defaults.maxOpenSessions, defaults.startRatePerSecond, defaults.startBurst, defaults.startRateMaxClients],
+      [10_000, 20, 40, 10_000],
+    );
+    const custom = parsePasConfig(JSON.stringify({ maxOpenSessions: 100, startRatePerSecond: 0.5, startBurst: 3, startRateMaxClients: 50 }));
+    assert.deepEqual(
+      [custom.maxOpenSessions, custom.startRatePerSecond, custom.startBurst, custom.startRateMaxClients],
+      [100, 0.5, 3, 50],
+    );
+  });
+
   it('refuses unknown fields, wrong types and bad values by name', () => {
     const cases: [string, RegExp][] = [
       ['[]', /not a JSON object/],
@@ -84,6 +97,10 @@ describe('PAS configuration', () => {
       ['{"sessionTtlSeconds": 0}', /sessionTtlSeconds must be a positive integer/],
       ['{"maxBodyBytes": "1M"}', /maxBodyBytes must be a positive integer/],
       ['{"allowDebug": "yes"}', /allowDebug must be a boolean/],
+      ['{"maxOpenSessions": 0}', /maxOpenSessions must be a positive integer/],
+      ['{"startRatePerSecond": "20"}', /startRatePerSecond must be a positive number/],
+      ['{"startBurst": 2.5}', /startBurst must be a positive integer/],
+      ['{"startRateMaxClients": -1}', /startRateMaxClients must be a positive integer/],
       ['{"version": 2}', /version 2 is not supported/],
       ['{"listen": "localhost"}', /not host:port/],
       ['{"platforms": {"vax": {}}}', /unknown platform "vax"/],

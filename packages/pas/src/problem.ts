@@ -26,6 +26,8 @@ export const PROBLEMS = {
   'session-used': { status: 409, title: 'Session already used', code: Code.AttestationFailed },
   'session-expired': { status: 410, title: 'Session expired', code: Code.AttestationFailed },
   'evidence-refused': { status: 403, title: 'Evidence refused', code: Code.AttestationFailed },
+  'rate-limited': { status: 429, title: 'Too many requests from this client', code: Code.LimitExceeded },
+  'too-many-sessions': { status: 429, title: 'Too many open sessions', code: Code.LimitExceeded },
   unavailable: { status: 503, title: 'Service unavailable', code: Code.Unavailable },
   internal: { status: 500, title: 'Internal error', code: Code.Internal },
 } as const;

@@ -5,6 +5,7 @@ import { Code, VeracruzError } from '@veracruz-ts/policy';
 import { parseListen } from './config.ts';
 import { initPasDirectory, openPasDirectory } from './directory.ts';
 import { createPasApp } from './service.ts';
+import type { StartLimits } from './start-limits.ts';
 import type { PasStore } from './store.ts';
 
 /** Options for {@link startPas}. */
@@ -19,6 +20,8 @@ export interface StartPasOptions {
   clock?: () => Date;
   /** Receives one line per issuance or refusal. @default no logging */
   log?: (line: string) => void;
+  /** Start limits that override the configuration's (`vc-pas serve` flags; tests lower them). @default the configuration's */
+  limits?: Partial<StartLimits>;
 }
 
 /** A running PAS. */
@@ -45,19 +48,31 @@ export async function startPas(options: StartPasOptions): Promise<PasHandle> {
   }
   const directory = await openPasDirectory(options.dir);
   const { config, store, ca } = directory;
-  const app = createPasApp({
-    store,
-    ca,
-    sessionTtlMs: config.sessionTtlSeconds * 1000,
-    certificateValidityMs: config.certificateValiditySeconds * 1000,
-    clockSkewMs: config.clockSkewSeconds * 1000,
-    maxBodyBytes: config.maxBodyBytes,
-    allowDebug: config.allowDebug,
-    trust: directory.trust,
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-    ...(options.log === undefined ? {} : { log: options.log }),
-  });
-  const { host, port } = parseListen(options.listen ?? config.listen);
+  const { maxOpenSessions, startRatePerSecond, startBurst, startRateMaxClients } = config;
+  const limits: Partial<StartLimits> = { maxOpenSessions, startRatePerSecond, startBurst, startRateMaxClients, ...options.limits };
+  let app: ReturnType<typeof createPasApp>;
+  let listen: { host: string; port: number };
+  // A bad address or limit must not leave the database open.
+  try {
+    listen = parseListen(options.listen ?? config.listen);
+    app = createPasApp({
+      store,
+      ca,
+      sessionTtlMs: config.sessionTtlSeconds * 1000,
+      certificateValidityMs: config.certificateValiditySeconds * 1000,
+      clockSkewMs: config.clockSkewSeconds * 1000,
+      maxBodyBytes: config.maxBodyBytes,
+      allowDebug: config.allowDebug,
+      ...limits,
+      trust: directory.trust,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const { host, port } = listen;
   const server = await new Promise<Server>((resolve, reject) => {
     const created = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(created as Server)) as Server;
     created.once('error', (error) => {

@@ -1,14 +1,23 @@
 import assert from 'node:assert/strict';
 import { X509Certificate as NodeCertificate } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { verifyCertificateChain } from '@veracruz-ts/attestation';
-import { createIsolateIdentity, readRuntimeHash } from '@veracruz-ts/attestation/certificates';
+import {
+  createCertificateAuthority,
+  createIsolateIdentity,
+  loadCertificateAuthority,
+  readRuntimeHash,
+} from '@veracruz-ts/attestation/certificates';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
 import { pasCertify, pasStart } from './client.ts';
-import { startPas } from './server.ts';
+import { type PasHandle, startPas } from './server.ts';
+import { createPasApp } from './service.ts';
+import type { StartLimits } from './start-limits.ts';
+import { PasStore } from './store.ts';
 import {
   linuxIsolate,
   type LinuxIsolate,
@@ -374,6 +383,181 @@ describe('vc-pas in process (injected clock or configuration, real HTTP and SQLi
     } finally {
       await pas.close();
       await workspace.remove();
+    }
+  });
+});
+
+/** `POST /proxy/v1/Start` from a chosen local address: all of 127.0.0.0/8 is loopback on Linux. */
+function startFrom(url: string, localAddress: string): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest({ method: 'POST', host: hostname, port, path: '/proxy/v1/Start', localAddress }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.once('end', () => {
+        const retryAfter = response.headers['retry-after'];
+        resolve({ status: response.statusCode ?? 0, retryAfter, body: Buffer.concat(chunks).toString('latin1') });
+      });
+    });
+    outgoing.once('error', reject);
+    outgoing.end();
+  });
+}
+
+describe('Start limits (in process: injected clock and limits, real HTTP and SQLite)', () => {
+  let workspace: Awaited<ReturnType<typeof temporaryDirectory>>;
+  let count = 0;
+  before(async () => {
+    workspace = await temporaryDirectory();
+  });
+  after(async () => workspace?.remove());
+
+  function limitedPas(limits: Partial<StartLimits>, clock: () => Date, log?: (line: string) => void): Promise<PasHandle> {
+    return startPas({
+      dir: join(workspace.dir, `pas-${(count += 1)}`),
+      initialize: true,
+      listen: '127.0.0.1:0',
+      clock,
+      limits,
+      ...(log === undefined ? {} : { log }),
+    });
+  }
+
+  it('answers 429 with Retry-After once maxOpenSessions are open, and stores nothing more', async () => {
+    const t0 = Date.now();
+    let now = t0;
+    const lines: string[] = [];
+    const pas = await limitedPas({ maxOpenSessions: 3 }, () => new Date(now), (line) => lines.push(line));
+    try {
+      const first = await pasStart(pas.url);
+      now = t0 + 100_000;
+      await pasStart(pas.url);
+      now = t0 + 200_000;
+      await pasStart(pas.url);
+
+      now = t0 + 250_000;
+      for (let i = 0; i < 10; i++) {
+        const refused = await fetch(`${pas.url}/proxy/v1/Start`, { method: 'POST' });
+        assert.equal(refused.status, 429);
+        assert.equal(refused.headers.get('retry-after'), '50', 'until the oldest open session expires (5 min TTL)');
+        const problem = await problemOf(refused);
+        assert.equal(problem.type, 'urn:veracruz:pas:too-many-sessions');
+        assert.equal(problem.code, Code.LimitExceeded);
+        assert.match(problem.detail, /^too many open sessions \(3, at most 3\); retry in 50 s, when the oldest expires$/);
+      }
+      assert.equal(pas.store.sessionRowCount(), 3, 'refused Starts leave no row behind');
+      await assert.rejects(pasStart(pas.url), refusedWith(Code.LimitExceeded, /^PAS Start: too many open sessions \(3, at most 3\)/));
+      assert.equal(lines.filter((line) => /refusing Start: 3 sessions open/.test(line)).length, 1, 'logged once, not per request');
+
+      // Using a session frees its place.
+      const isolate = await linuxIsolate();
+      const { devKeyId } = await import('@veracruz-ts/attestation/evidence');
+      pas.store.enrollDevKey('launcher', Buffer.from(await devKeyId(isolate.devKey.publicKeyPem)).toString('hex'), isolate.devKey.publicKeyPem, new Date(now));
+      await pasCertify(pas.url, 'linux', first.sessionId, await isolate.evidence(first.nonce), isolate.identity.csrDer);
+      await pasStart(pas.url);
+      assert.equal((await fetch(`${pas.url}/proxy/v1/Start`, { method: 'POST' })).status, 429);
+      assert.match(lines.join('\n'), /accepting Start again/);
+    } finally {
+      await pas.close();
+    }
+  });
+
+  it('stops counting sessions once they expire', async () => {
+    const t0 = Date.now();
+    let now = t0;
+    const pas = await limitedPas({ maxOpenSessions: 2 }, () => new Date(now));
+    try {
+      const old = await pasStart(pas.url);
+      await pasStart(pas.url);
+      assert.equal((await fetch(`${pas.url}/proxy/v1/Start`, { method: 'POST' })).status, 429);
+      now = t0 + 5 * 60 * 1000 - 1;
+      const lastMoment = await fetch(`${pas.url}/proxy/v1/Start`, { method: 'POST' });
+      assert.equal(lastMoment.status, 429);
+      assert.equal(lastMoment.headers.get('retry-after'), '1', 'never 0, even 1 ms before the expiry');
+      now = t0 + 5 * 60 * 1000;
+      await pasStart(pas.url);
+      await pasStart(pas.url);
+      assert.equal(pas.store.openSessionCount(new Date(now)), 2);
+      // The expired session is still known, so its late user hears why.
+      const isolate = await linuxIsolate();
+      const late = await fetch(`${pas.url}/proxy/v1/Linux/${old.sessionId}`, {
+        method: 'POST',
+        body: form({ token: base64(await isolate.evidence(old.nonce)), csr: base64(isolate.identity.csrDer) }),
+      });
+      assert.equal(late.status, 410);
+    } finally {
+      await pas.close();
+    }
+  });
+
+  it('rate-limits Start per client address, and lets it recover as time passes', async () => {
+    let now = Date.now();
+    const lines: string[] = [];
+    const pas = await limitedPas({ startRatePerSecond: 1, startBurst: 2 }, () => new Date(now), (line) => lines.push(line));
+    try {
+      assert.equal((await startFrom(pas.url, '127.0.0.1')).status, 201);
+      assert.equal((await startFrom(pas.url, '127.0.0.1')).status, 201);
+      for (let i = 0; i < 5; i++) {
+        const refused = await startFrom(pas.url, '127.0.0.1');
+        assert.equal(refused.status, 429);
+        assert.equal(refused.retryAfter, '1');
+        const problem = JSON.parse(refused.body) as { type: string; code: string; detail: string; status: number };
+        assert.equal(problem.type, 'urn:veracruz:pas:rate-limited');
+        assert.equal(problem.status, 429);
+        assert.equal(problem.code, Code.LimitExceeded);
+        assert.match(problem.detail, /too many Start requests from this address \(at most 1 per second, bursts of 2\); retry in 1 s/);
+      }
+      assert.equal((await startFrom(pas.url, '127.0.0.2')).status, 201, 'another address has its own bucket');
+      assert.equal(pas.store.sessionRowCount(), 3, 'refused Starts leave no row behind');
+      assert.deepEqual(lines, ['refused Start from 127.0.0.1: over 1 per second (burst 2)']);
+
+      now += 999;
+      assert.equal((await startFrom(pas.url, '127.0.0.1')).status, 429);
+      now += 1;
+      assert.equal((await startFrom(pas.url, '127.0.0.1')).status, 201, 'one token back after a second');
+      assert.equal((await startFrom(pas.url, '127.0.0.1')).status, 429);
+      now += 60_000;
+      assert.equal((await startFrom(pas.url, '127.0.0.1')).status, 201, 'a full burst back after a minute');
+      assert.equal((await startFrom(pas.url, '127.0.0.1')).status, 201);
+      assert.equal((await startFrom(pas.url, '127.0.0.1')).status, 429);
+    } finally {
+      await pas.close();
+    }
+  });
+
+  it('counts by the address the clientAddress option gives (IPv6 by /64) and rounds Retry-After up', async () => {
+    const store = new PasStore(join(workspace.dir, 'app.db'));
+    try {
+      const ca = await loadCertificateAuthority(await createCertificateAuthority());
+      const now = new Date();
+      const app = createPasApp({
+        store,
+        ca,
+        clock: () => now,
+        startRatePerSecond: 0.4,
+        startBurst: 1,
+        clientAddress: (c) => c.req.header('x-test-address'),
+      });
+      const start = (address: string) => app.request('/proxy/v1/Start', { method: 'POST', headers: { 'x-test-address': address } });
+      assert.equal((await start('2001:db8:1:2::1')).status, 201);
+      const sameSubnet = await start('2001:db8:1:2:ffff::9');
+      assert.equal(sameSubnet.status, 429);
+      assert.equal(sameSubnet.headers.get('retry-after'), '3', '2.5 s rounded up');
+      assert.equal((await start('2001:db8:1:3::1')).status, 201, 'another /64');
+    } finally {
+      store.close();
+    }
+  });
+
+  it('refuses limits that are not positive', async () => {
+    const store = new PasStore(join(workspace.dir, 'bad.db'));
+    try {
+      const ca = await loadCertificateAuthority(await createCertificateAuthority());
+      assert.throws(() => createPasApp({ store, ca, startBurst: 0 }), refusedWith(Code.InvalidRequest, /startBurst must be a positive integer/));
+      assert.throws(() => createPasApp({ store, ca, startRatePerSecond: -1 }), refusedWith(Code.InvalidRequest, /startRatePerSecond must be a positive number/));
+      await assert.rejects(limitedPas({ maxOpenSessions: 1.5 }, () => new Date()), refusedWith(Code.InvalidRequest, /maxOpenSessions must be a positive integer/));
+    } finally {
+      store.close();
     }
   });
 });

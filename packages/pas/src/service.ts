@@ -13,14 +13,20 @@ import {
 import { type EnrolledDevKey, prepareEnrolledKeys } from '@veracruz-ts/attestation/evidence';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
 import type { PlatformTrust } from './directory.ts';
+import { nodeClientAddress, rateLimitKey } from './client-address.ts';
 import { checkMeasurement, toHex } from './measurement-policy.ts';
 import { platformOfRouteName, ROUTE_NAMES } from './platforms.ts';
 import { problem, problemKindOf, type ProblemKind } from './problem.ts';
+import { TokenBucketLimiter } from './rate-limit.ts';
+import { DEFAULT_START_LIMITS, START_LIMIT_NAMES, startLimitProblem, type StartLimits } from './start-limits.ts';
 import type { PasStore, SessionRefusal } from './store.ts';
 import { verifyEvidence } from './verify.ts';
 
-/** Options of the PAS HTTP service. */
-export interface PasServiceOptions {
+/**
+ * Options of the PAS HTTP service. The Start limits (`maxOpenSessions`, `startRatePerSecond`,
+ * `startBurst`, `startRateMaxClients`) default to {@link DEFAULT_START_LIMITS}.
+ */
+export interface PasServiceOptions extends Partial<StartLimits> {
   /** The database. */
   store: PasStore;
   /** The CA that signs isolate certificates. */
@@ -41,6 +47,11 @@ export interface PasServiceOptions {
   trust?: Partial<Record<Platform, PlatformTrust>>;
   /** Receives one line per issuance or refusal (never key material). @default no logging */
   log?: (line: string) => void;
+  /**
+   * The client address a request's Start rate is counted under (IPv6 by /64). Requests whose
+   * address is undefined share one bucket. @default the socket's remote address under @hono/node-server
+   */
+  clientAddress?: (c: Context) => string | undefined;
 }
 
 /** What session ids look like (random UUIDs); anything else is refused before it reaches a log line. */
@@ -58,12 +69,30 @@ const SESSION_PROBLEMS: Record<SessionRefusal, [ProblemKind, string]> = {
   expired: ['session-expired', 'the session expired; start a new session'],
 };
 
-function answer(c: Context, kind: ProblemKind, detail: string): Response {
+function answer(c: Context, kind: ProblemKind, detail: string, extraHeaders: Record<string, string> = {}): Response {
   const body = problem(kind, detail);
-  const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  const headers: Record<string, string> = { ...extraHeaders, 'content-type': 'application/problem+json' };
   // The rest of an oversized body is never read: the connection cannot carry another request.
   if (kind === 'payload-too-large') headers['connection'] = 'close';
   return c.body(JSON.stringify(body), body.status as 400, headers);
+}
+
+/** A wait as `Retry-After` says it: whole seconds, rounded up, at least 1 (0 would invite a busy loop). */
+function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** The Start limits in effect: the defaults, overridden by the options, each checked. */
+function startLimitsOf(options: Partial<StartLimits>): StartLimits {
+  const limits: StartLimits = { ...DEFAULT_START_LIMITS };
+  for (const name of START_LIMIT_NAMES) {
+    const value = options[name];
+    if (value === undefined) continue;
+    const reason = startLimitProblem(name, value);
+    if (reason !== undefined) throw new VeracruzError(Code.InvalidRequest, `PAS service: ${reason}`);
+    limits[name] = value;
+  }
+  return limits;
 }
 
 /** Strict standard base64 (line breaks allowed), as Veracruz's PAS clients send. */
@@ -86,7 +115,9 @@ async function textField(form: FormData, name: string): Promise<string | undefin
  * Builds the PAS HTTP application (Veracruz's routes): `POST /proxy/v1/Start` opens a session
  * and answers its nonce; `POST /proxy/v1/<Platform>/<session>` takes the isolate's evidence and
  * CSR, verifies them, and answers DER(isolate certificate) ‖ DER(CA certificate).
- * `GET /health` answers 200 for probes. Every failure is RFC 7807 problem JSON.
+ * `GET /health` answers 200 for probes. Every failure is RFC 7807 problem JSON. Start is
+ * bounded: at most `maxOpenSessions` open at once, and a token bucket per client address; either
+ * refusal is 429 with `Retry-After`.
  */
 export function createPasApp(options: PasServiceOptions): Hono {
   const clock = options.clock ?? (() => new Date());
@@ -95,6 +126,15 @@ export function createPasApp(options: PasServiceOptions): Hono {
   const clockSkewMs = options.clockSkewMs ?? 60 * 1000;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const log = options.log ?? (() => {});
+  const clientAddress = options.clientAddress ?? nodeClientAddress;
+  const limits = startLimitsOf(options);
+  const startRate = new TokenBucketLimiter({
+    ratePerSecond: limits.startRatePerSecond,
+    burst: limits.startBurst,
+    maxClients: limits.startRateMaxClients,
+  });
+  /** Whether the last Start found the session cap reached: the log says so once per episode, not per request. */
+  let sessionsFull = false;
   const { store, ca } = options;
   let enrolledCache: { fingerprint: string; keys: EnrolledDevKey[] } | undefined;
 
@@ -129,9 +169,36 @@ export function createPasApp(options: PasServiceOptions): Hono {
   );
 
   app.post('/proxy/v1/Start', (c) => {
+    const now = clock();
+    // The rate limit comes first: it costs no database work, so a flood is refused cheaply.
+    const client = rateLimitKey(clientAddress(c));
+    const rate = startRate.take(client, now.getTime());
+    if (!rate.ok) {
+      const seconds = retryAfterSeconds(rate.retryAfterMs);
+      if (rate.firstRefusal) log(`refused Start from ${client}: over ${limits.startRatePerSecond} per second (burst ${limits.startBurst})`);
+      return answer(
+        c,
+        'rate-limited',
+        `too many Start requests from this address (at most ${limits.startRatePerSecond} per second, bursts of ${limits.startBurst}); retry in ${seconds} s`,
+        { 'retry-after': String(seconds) },
+      );
+    }
     const id = crypto.randomUUID();
     const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
-    store.createSession(id, nonce, clock(), sessionTtlMs);
+    const created = store.createSession(id, nonce, now, sessionTtlMs, limits.maxOpenSessions);
+    if (!created.ok) {
+      const seconds = retryAfterSeconds(created.oldestExpiresAt.getTime() - now.getTime());
+      if (!sessionsFull) log(`refusing Start: ${created.openSessions} sessions open (maxOpenSessions ${limits.maxOpenSessions})`);
+      sessionsFull = true;
+      return answer(
+        c,
+        'too-many-sessions',
+        `too many open sessions (${created.openSessions}, at most ${limits.maxOpenSessions}); retry in ${seconds} s, when the oldest expires`,
+        { 'retry-after': String(seconds) },
+      );
+    }
+    if (sessionsFull) log('accepting Start again: open sessions are below the cap');
+    sessionsFull = false;
     return c.body(nonce, 201, { location: id, 'content-type': 'application/octet-stream' });
   });
 

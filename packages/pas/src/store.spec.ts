@@ -65,6 +65,44 @@ describe('PasStore', async () => {
     store.close();
   });
 
+  it('caps open sessions: a refused session is not stored, and the reply says when the oldest expires', () => {
+    const store = fresh();
+    assert.deepEqual(store.createSession('a', new Uint8Array(32), t0, 1000, 2), { ok: true });
+    assert.deepEqual(store.createSession('b', new Uint8Array(32), later(300), 1000, 2), { ok: true });
+    for (let i = 0; i < 5; i++) {
+      assert.deepEqual(store.createSession(`refused-${i}`, new Uint8Array(32), later(400), 1000, 2), { ok: false, openSessions: 2, oldestExpiresAt: later(1000) });
+    }
+    assert.equal(store.sessionRowCount(), 2);
+    assert.deepEqual(store.consumeSession('refused-0', later(400)), { ok: false, reason: 'unknown' });
+    store.close();
+  });
+
+  it('counts neither used nor expired sessions against the cap', () => {
+    const store = fresh();
+    store.createSession('used', new Uint8Array(32), t0, 1000, 2);
+    store.createSession('expiring', new Uint8Array(32), t0, 1000, 2);
+    assert.equal(store.createSession('c', new Uint8Array(32), t0, 1000, 2).ok, false);
+    assert.equal(store.consumeSession('used', t0).ok, true);
+    assert.equal(store.createSession('c', new Uint8Array(32), t0, 5000, 2).ok, true, 'a used session frees its place');
+    assert.equal(store.createSession('d', new Uint8Array(32), later(999), 1000, 2).ok, false);
+    assert.equal(store.openSessionCount(later(1000)), 1);
+    assert.equal(store.createSession('d', new Uint8Array(32), later(1000), 1000, 2).ok, true, 'an expired session frees its place');
+    assert.deepEqual(store.consumeSession('expiring', later(1000)), { ok: false, reason: 'expired' }, 'and is still known as expired');
+    store.close();
+  });
+
+  it('deletes long-expired sessions a bounded batch per new session', () => {
+    const store = fresh();
+    for (let i = 0; i < 150; i++) store.createSession(`old-${i}`, new Uint8Array(32), t0, 1000);
+    const dayLater = later(25 * 60 * 60 * 1000);
+    store.createSession('new-1', new Uint8Array(32), dayLater, 1000);
+    assert.equal(store.sessionRowCount(), 150 - 64 + 1, 'at most 64 deleted by one call');
+    store.createSession('new-2', new Uint8Array(32), dayLater, 1000);
+    store.createSession('new-3', new Uint8Array(32), dayLater, 1000);
+    assert.equal(store.sessionRowCount(), 3, 'the backlog drains faster than sessions arrive');
+    store.close();
+  });
+
   it('keeps the audit trail in order and refuses a duplicate serial', () => {
     const store = fresh();
     const record = {

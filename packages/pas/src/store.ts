@@ -47,6 +47,20 @@ CREATE TABLE reference_values (
 /** Sessions whose expiry is further back than this are deleted (kept a while so late callers hear "expired"). */
 const SESSION_RETENTION_MS = 24 * 60 * 60 * 1000;
 
+/** Retained sessions deleted per Start at most: bounded work per request, yet many times the one row a Start adds. */
+const SESSION_PURGE_BATCH = 64;
+
+/** The outcome of {@link PasStore.createSession}. */
+export type SessionCreation =
+  | { ok: true }
+  | {
+      ok: false;
+      /** The number of open sessions, which reached the cap. */
+      openSessions: number;
+      /** When the oldest open session expires, freeing a place (unless one is used sooner). */
+      oldestExpiresAt: Date;
+    };
+
 /** Why a session could not be used. */
 export type SessionRefusal = 'unknown' | 'expired' | 'used';
 
@@ -180,11 +194,32 @@ export class PasStore {
 
   // ---- sessions
 
-  /** Records a new session; also forgets sessions that expired long ago. */
-  createSession(id: string, nonce: Uint8Array, now: Date, ttlMs: number): void {
+  /**
+   * Records a new session unless `maxOpen` sessions are already open (issued, not used, not
+   * expired at `now`); the check and the insert are one statement, so processes sharing the file
+   * cannot overshoot the cap together. Expired sessions never count; they are kept a day (so a
+   * late caller hears "expired", not "unknown") and then deleted, a bounded batch per call.
+   */
+  createSession(id: string, nonce: Uint8Array, now: Date, ttlMs: number, maxOpen = Number.MAX_SAFE_INTEGER): SessionCreation {
     const nowMs = now.getTime();
-    this.#statement('DELETE FROM sessions WHERE expires_at < ?').run(nowMs - SESSION_RETENTION_MS);
-    this.#statement('INSERT INTO sessions (id, nonce, created_at, expires_at) VALUES (?, ?, ?, ?)').run(id, nonce, nowMs, nowMs + ttlMs);
+    this.#statement(
+      'DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?)',
+    ).run(nowMs - SESSION_RETENTION_MS, SESSION_PURGE_BATCH);
+    const inserted = this.#statement(
+      `INSERT INTO sessions (id, nonce, created_at, expires_at)
+         SELECT ?, ?, ?, ? WHERE (SELECT count(*) FROM sessions WHERE used_at IS NULL AND expires_at > ?) < ?`,
+    ).run(id, nonce, nowMs, nowMs + ttlMs, nowMs, maxOpen);
+    if (Number(inserted.changes) === 1) return { ok: true };
+    const row = this.#statement(
+      'SELECT count(*) AS n, min(expires_at) AS oldest FROM sessions WHERE used_at IS NULL AND expires_at > ?',
+    ).get(nowMs) as Row;
+    // A session used or expired between the two statements leaves oldest null: a place is free already.
+    return { ok: false, openSessions: Number(row['n']), oldestExpiresAt: date(row['oldest'] ?? nowMs) };
+  }
+
+  /** The number of sessions kept in the database, open or not (for tests of what a flood leaves behind). */
+  sessionRowCount(): number {
+    return Number((this.#statement('SELECT count(*) AS n FROM sessions').get() as Row)['n']);
   }
 
   /**

@@ -51,10 +51,10 @@ export interface PasProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `vc-pas serve --dir DIR --listen 127.0.0.1:0` and waits for its "listening" line. */
-export function startPasProcess(dir: string): Promise<PasProcess> {
+/** Starts `vc-pas serve --dir DIR --listen 127.0.0.1:0 [FLAGS...]` and waits for its "listening" line. */
+export function startPasProcess(dir: string, flags: readonly string[] = []): Promise<PasProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [VC_PAS, 'serve', '--dir', dir, '--listen', '127.0.0.1:0']);
+    const child = spawn(process.execPath, [VC_PAS, 'serve', '--dir', dir, '--listen', '127.0.0.1:0', ...flags]);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
