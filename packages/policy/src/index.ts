@@ -6,3 +6,4 @@ export * from './identity.ts';
 export * from './certificate.ts';
 export * from './policy.ts';
 export * from './json-duplicates.ts';
+export * from './unknown-keys.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createIdentity, parsePolicy } from '@veracruz-ts/policy';
-import { explainPolicy, renderExplanation, type Explanation } from './explain.ts';
+import { createIdentity, parsePolicy, unknownTopLevelKeys } from '@veracruz-ts/policy';
+import { displaySafe, explainPolicy, renderExplanation, type Explanation } from './explain.ts';
 
 const AT = new Date('2026-06-01T00:00:00Z');
 const validity = { notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z') };
@@ -166,4 +166,162 @@ test("Veracruz's execute value without FD_SEEK is shown as ineffective and grant
   assert.deepEqual(explanation.programs[0]?.runnableBy, []);
   assert.ok(messages(explanation, 'info').includes('Program /program/stats.wasm: no identity can run it (needs FD_EXECUTE and FD_SEEK on its path).'));
   assert.ok(messages(explanation, 'info').includes('Pipeline 0: no identity can run all its programs.'));
+});
+
+/** Anything a terminal would hide or reorder; none may reach the rendered text unescaped. */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+
+function assertNothingHidden(text: string): void {
+  for (const line of text.split('\n')) assert.doesNotMatch(line, HIDDEN);
+}
+
+test('displaySafe escapes controls, bidirectional and invisible characters, and backslashes', () => {
+  assert.equal(displaySafe('/input/\u202Etxt.exe'), '/input/\\u{202E}txt.exe');
+  assert.equal(displaySafe('a\u0000b\u001bc\u007fd\u0085e\u009bf'), 'a\\u{0}b\\u{1B}c\\u{7F}d\\u{85}e\\u{9B}f');
+  assert.equal(displaySafe('line\nfeed\r\ttab'), 'line\\nfeed\\r\\ttab');
+  assert.equal(
+    displaySafe('\u202A\u202B\u202C\u202D\u2066\u2067\u2068\u2069\u200E\u200F\u061C\u200B\u200C\u200D\uFEFF\u00AD\u2060\u2028\u2029'),
+    '\\u{202A}\\u{202B}\\u{202C}\\u{202D}\\u{2066}\\u{2067}\\u{2068}\\u{2069}\\u{200E}\\u{200F}\\u{61C}\\u{200B}\\u{200C}\\u{200D}\\u{FEFF}\\u{AD}\\u{2060}\\u{2028}\\u{2029}',
+  );
+  // Tag characters, variation selectors, a Hangul filler, a lone surrogate, private use, unassigned.
+  assert.equal(displaySafe('\u{E0041}\uFE0F\u3164\uD800\uE000\u0378'), '\\u{E0041}\\u{FE0F}\\u{3164}\\u{D800}\\u{E000}\\u{378}');
+  // A backslash in the policy cannot pass for an escape.
+  assert.equal(displaySafe('a\\u{202E}b'), 'a\\\\u{202E}b');
+  assert.notEqual(displaySafe('a\\u{202E}b'), displaySafe('a\u202Eb'));
+  assert.equal(displaySafe(`it's "x"`, "'"), `it\\'s "x"`);
+  assert.equal(displaySafe(`it's "x"`, '"'), `it's \\"x\\"`);
+  // Visible text, however far from ASCII, is left alone.
+  assert.equal(displaySafe('/data/Zürich 東京 עברית 🙂 e\u0301'), '/data/Zürich 東京 עברית 🙂 e\u0301');
+});
+
+test('a path with a bidirectional override renders escaped and is flagged where it is written', async () => {
+  const value = basePolicy();
+  value['identities'][0].file_rights.push({ file_name: '/input/a/\u202Etxt.exe', rights: w });
+  value['programs'][0].file_rights.push({ file_name: '/input/a/\u202Etxt.exe', rights: r });
+  value['programs'][1].program_file_name = '/program/re\u2066port.wasm';
+  value['file_hashes'][1].file_path = '/program/re\u2066port.wasm';
+  value['pipelines'][0].pipeline = '/program/stats.wasm;/program/re\u2066port.wasm';
+  const explanation = await explain(value);
+  const high = messages(explanation, 'high');
+  assert.ok(
+    high.includes(
+      '"/input/a/\\u{202E}txt.exe" (identities[0].file_rights[1].file_name, programs[0].file_rights[2].file_name) contains control or bidirectional characters that can make it display as something else. They are shown escaped here; an editor or another tool may draw them invisibly or reorder the text around them.',
+    ),
+    high.join('\n'),
+  );
+  assert.ok(high.some((message) => message.startsWith('"/program/re\\u{2066}port.wasm" (programs[1].program_file_name, file_hashes[1].file_path) contains control or bidirectional')), high.join('\n'));
+  assert.ok(high.some((message) => message.startsWith('"/program/stats.wasm;/program/re\\u{2066}port.wasm" (pipelines[0].pipeline) contains')), high.join('\n'));
+  // The structured summary keeps the policy's text as data; only what is shown is escaped.
+  assert.equal(explanation.programs[1]?.path, '/program/re\u2066port.wasm');
+  const text = renderExplanation(explanation, { source: 'policy.json' });
+  assertNothingHidden(text);
+  assert.match(text, /\n {4}\/input\/a\/\\u\{202E\}txt\.exe {2}write/);
+  assert.match(text, /\n\/program\/re\\u\{2066\}port\.wasm {2}\(program id 1\)/);
+  assert.match(text, /script {6}\/program\/stats\.wasm ; \/program\/re\\u\{2066\}port\.wasm\n/);
+});
+
+test('control characters from names, certificates, modules and the file name are escaped in the output', async () => {
+  const value = basePolicy();
+  value['identities'][1].certificate = (await createIdentity('hospital\u001b[2J B\u0007', validity)).certificatePem;
+  value['pipelines'][0].name = 'nightly\r"run"\u0000';
+  value['native_modules'] = [{ name: 'mod\u200B"x"', type: { Static: { special_file: '/services/\u0008ok' } } }];
+  const explanation = await explain(value);
+  const text = renderExplanation(explanation, { source: 'po\u001blicy.json' });
+  assertNothingHidden(text);
+  assert.ok(text.startsWith('Policy po\\u{1B}licy.json\n'), text.slice(0, 40));
+  assert.match(text, /\n#1 \(hospital\\u\{1B\}\[2J B\\u\{7\}\) {2}CN=hospital\\u\{1B\}\[2J B\\u\{7\}\n/);
+  assert.ok(text.includes('\n0: "nightly\\r\\"run\\"\\u{0}" (id 0)\n'), text);
+  assert.ok(text.includes('\n"mod\\u{200B}\\"x\\""  Static  special file /services/\\u{8}ok\n'), text);
+  const high = messages(explanation, 'high');
+  for (const [shown, where] of [
+    ['CN=hospital\\u{1B}[2J B\\u{7}', 'subject of identities[1].certificate'],
+    ['nightly\\r\\"run\\"\\u{0}', 'pipelines[0].name'],
+    ['mod\\u{200B}\\"x\\"', 'native_modules[0].name'],
+    ['/services/\\u{8}ok', 'native_modules[0].type.Static.special_file'],
+  ]) {
+    assert.ok(high.some((message) => message.startsWith(`"${shown}" (${where}) contains control or bidirectional characters`)), `${shown}\n${high.join('\n')}`);
+  }
+  // Risk messages quote other parties' names too: escaped there as well.
+  assert.ok(explanation.risks.every((risk) => !HIDDEN.test(risk.message)));
+  assert.ok(messages(explanation, 'medium').some((message) => message.includes('#1 (hospital\\u{1B}[2J B\\u{7})')));
+});
+
+test('unknown top-level keys are listed as ignored, escaped', async () => {
+  const value = basePolicy();
+  value['foo'] = 1;
+  value['evil\u202Ekey'] = 'x';
+  value['identities[0].note'] = 'a top-level key spelled like a nested path';
+  value['identities'][1].note = 'nested';
+  const text = JSON.stringify(value).replace(/^\{/, '{"__proto__": {"debug": true},');
+  const policy = await parsePolicy(text, { at: AT, checkValidity: false, requireProgramHashes: false });
+  assert.deepEqual(unknownTopLevelKeys(policy), ['__proto__', 'foo', 'evil\u202Ekey', 'identities[0].note']);
+  const explanation = explainPolicy(policy, { at: AT });
+  assert.deepEqual(explanation.ignoredTopLevelKeys, ['__proto__', 'foo', 'evil\u202Ekey', 'identities[0].note']);
+  const rendered = renderExplanation(explanation);
+  assertNothingHidden(rendered);
+  assert.ok(
+    rendered.includes(
+      [
+        'Ignored by this version (5)',
+        '---------------------------',
+        "ignored: unknown top-level key '__proto__'",
+        "ignored: unknown top-level key 'foo'",
+        "ignored: unknown top-level key 'evil\\u{202E}key'",
+        "ignored: unknown top-level key 'identities[0].note'",
+        "ignored: unknown field 'identities[1].note'",
+      ].join('\n'),
+    ),
+    rendered,
+  );
+  assert.ok(messages(explanation, 'low').some((message) => message.startsWith('Fields this version ignores: ') && message.includes('evil\\u{202E}key') && message.includes('__proto__')));
+  assert.ok(messages(explanation, 'high').some((message) => message.startsWith('"evil\\u{202E}key" (the name of an ignored field) contains control or bidirectional')));
+  // Without unknown fields the section says so.
+  assert.match(renderExplanation(await explain(basePolicy())), /\nIgnored by this version \(0\)\n-+\n\(none: this version reads every field of the policy\)\n/);
+});
+
+test('shows the memory budget, what counts against it, and each program cap drawn from it', async () => {
+  const value = basePolicy();
+  value['programs'][1].limits = { max_memory_mib: 64 };
+  value['pipelines'][0].pipeline = '/program/stats.wasm;/program/report.wasm;/program/extra.wasm';
+  const explanation = await explain(value);
+  assert.equal(explanation.memoryBudget.mib, 256);
+  assert.deepEqual(explanation.memoryBudget.programs, [
+    { path: '/program/stats.wasm', maxMemoryMib: 256 },
+    { path: '/program/report.wasm', maxMemoryMib: 64 },
+    { path: '/program/extra.wasm', maxMemoryMib: 256 },
+  ]);
+  const text = renderExplanation(explanation);
+  assert.ok(
+    text.includes(
+      [
+        'Memory budget',
+        '-------------',
+        '256 MiB (max_memory_mib) is all the memory the isolate holds for principals. It counts:',
+        '    files: their contents plus 256 bytes for each file or directory',
+        '    input given to programs on stdin',
+        '    captured stdout and stderr',
+        '    per-session buffers',
+        '    requests being received and responses pending',
+        "    running programs' memory",
+        "Each program's own memory cap, drawn from the same budget:",
+        '    /program/stats.wasm   256 MiB (the whole budget, which it shares with everything above)',
+        '    /program/report.wasm  64 MiB',
+        '    /program/extra.wasm   256 MiB (the whole budget, which it shares with everything above)',
+      ].join('\n'),
+    ),
+    text,
+  );
+  assert.match(text, /\nmax_memory_mib {6}256 \(the isolate's whole memory budget: see Memory budget\)\n/);
+
+  // A program allowed more than the whole budget is told it will meet the budget first.
+  value['max_memory_mib'] = 32;
+  const small = await explain(value);
+  assert.deepEqual(small.memoryBudget.programs.map((program) => program.maxMemoryMib), [32, 64, 32]);
+  assert.match(renderExplanation(small), /\n {4}\/program\/report\.wasm {2}64 MiB \(more than the whole budget: the budget stops it first\)\n/);
+  assert.ok(
+    messages(small, 'info').includes(
+      "Program /program/report.wasm may grow its memory to 64 MiB, more than the isolate's whole budget (max_memory_mib 32 MiB): it will be refused memory once the budget is used up, by it and by everything else the isolate holds.",
+    ),
+    messages(small, 'info').join('\n'),
+  );
 });

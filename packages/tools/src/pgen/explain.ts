@@ -9,6 +9,10 @@
  * can write a region feeds the programs that can read it; a program that can write a region feeds
  * the identities that can read it, and other programs. Every path from one party's writable
  * region to a different party's readable region is reported.
+ *
+ * Every string taken from the policy (or from a certificate it holds) reaches the reader through
+ * {@link displaySafe}: a policy is written by someone the reader may not trust, and a path that a
+ * terminal draws as something else would make the summary lie.
  */
 import {
   Right,
@@ -30,7 +34,9 @@ import {
   type Policy,
   type PolicyLimits,
   type ProgramLimits,
+  unknownTopLevelKeys,
 } from '@veracruz-ts/policy';
+import { NODE_BYTES } from '@veracruz-ts/runtime';
 
 /** How much a finding matters to a party deciding whether to agree. */
 export type Severity = 'high' | 'medium' | 'low' | 'info';
@@ -101,6 +107,16 @@ export interface DataFlow {
   to: number;
 }
 
+/** The isolate's one memory budget, as a party should understand it before agreeing. */
+export interface MemoryBudgetSummary {
+  /** The policy's `max_memory_mib`: all the memory the isolate may hold for principals, in MiB. */
+  mib: number;
+  /** What counts against it, one phrase each. */
+  holds: string[];
+  /** Each program's own memory cap (`programLimits(policy, path).maxMemoryMib`), drawn from the same budget. */
+  programs: { path: string; maxMemoryMib: number }[];
+}
+
 /** Everything `vc-pgen explain` reports. */
 export interface Explanation {
   hash: string;
@@ -116,7 +132,12 @@ export interface Explanation {
   settings: { debug: boolean; enableClock: boolean; executionStrategy: string; maxMemoryMib: number; limits: PolicyLimits | undefined; defaultLimits: ProgramLimits };
   enclaveCertExpiry: string;
   flows: DataFlow[];
+  /** Every field this version ignores, by JSON path. */
   unknownFields: string[];
+  /** The top-level keys among them, as written. */
+  ignoredTopLevelKeys: string[];
+  memoryBudget: MemoryBudgetSummary;
+  /** Most severe first. Messages are display-safe: policy text in them is already escaped. */
   risks: Risk[];
 }
 
@@ -130,6 +151,33 @@ export interface ExplainOptions {
 
 const DAY_MS = 86_400_000;
 const EXECUTE_NEEDS = Right.FD_EXECUTE | Right.FD_SEEK;
+
+/**
+ * Characters a reader cannot see for what they are: C0/C1 controls and DEL (Cc), bidirectional
+ * controls and other format characters such as zero-width spaces (Cf), lone surrogates (Cs),
+ * private-use and unassigned code points (Co, Cn: no standard glyph), line and paragraph separators,
+ * and whatever else Unicode says to draw as nothing (variation selectors, Hangul fillers).
+ */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+/** {@link HIDDEN} and the backslash, which must be escaped for the escapes to be unambiguous. */
+const ESCAPED = /[\\\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text from a policy, made safe to print: every character a terminal would hide, reorder the line
+ * around, or draw as something else is shown as an escape (`\u{202E}`; `\n`, `\r`, `\t`), and a
+ * backslash as `\\`, so every backslash in the result starts an escape. With `quote`, that quote
+ * character is escaped too (`\"`), for text shown between quotes.
+ */
+export function displaySafe(text: string, quote?: '"' | "'"): string {
+  const escaped = text.replace(ESCAPED, (char) => SHORT_ESCAPES[char] ?? `\\u{${char.codePointAt(0)!.toString(16).toUpperCase()}}`);
+  return quote === undefined ? escaped : escaped.replaceAll(quote, `\\${quote}`);
+}
+
+/** Whether {@link displaySafe} would have to escape more than backslashes. */
+function hasHiddenCharacters(text: string): boolean {
+  return HIDDEN.test(text);
+}
 
 function verbs(bits: number): string {
   const parts: string[] = [];
@@ -164,6 +212,7 @@ function day(date: Date): string {
 interface Actor {
   kind: 'identity' | 'program' | 'pipeline';
   key: number | string;
+  /** Identities: display text (`#0 (alice)`). Programs: the path as data, escaped where shown. */
   label: string;
   entries: readonly FileRights[];
 }
@@ -177,7 +226,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   const who = (id: number) => {
     const identity = policy.identities.find((candidate) => candidate.id === id);
     const name = identity?.certificateInfo.commonName;
-    return name ? `#${id} (${name})` : `#${id}`;
+    return name ? `#${id} (${displaySafe(name)})` : `#${id}`;
   };
   const whoList = (ids: number[]) => (ids.length === 0 ? 'nobody' : ids.map(who).join(', '));
 
@@ -240,7 +289,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
 
   // Program risks.
   for (const program of programs) {
-    const label = `Program ${program.path}`;
+    const label = `Program ${displaySafe(program.path)}`;
     if (program.hash === undefined) {
       risk(
         'high',
@@ -254,7 +303,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   for (const pipeline of pipelines) {
     for (const path of pipeline.programs) {
       if (expectedFileHash(policy, path) === undefined) {
-        risk('high', `Pipeline ${pipeline.index} runs ${path}, which has no entry in file_hashes: any binary written there runs with the pipeline's rights.`);
+        risk('high', `Pipeline ${pipeline.index} runs ${displaySafe(path)}, which has no entry in file_hashes: any binary written there runs with the pipeline's rights.`);
       }
     }
     if (pipeline.runnableBy.length === 0) risk('info', `Pipeline ${pipeline.index}: no identity can run all its programs.`);
@@ -286,12 +335,12 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     for (const writer of writers) {
       for (const reader of readers) {
         if (reader !== writer) {
-          risk('medium', `${reader.label} can read ${region} directly, which ${writer.label} can write: no program stands in between, so whatever ${writer.label} puts there is disclosed as is.`);
+          risk('medium', `${reader.label} can read ${displaySafe(region)} directly, which ${writer.label} can write: no program stands in between, so whatever ${writer.label} puts there is disclosed as is.`);
         }
       }
     }
     if (writers.length > 1) {
-      risk('medium', `${writers.map((actor) => actor.label).join(' and ')} can all write ${region}: each can overwrite or replace the others' files there.`);
+      risk('medium', `${writers.map((actor) => actor.label).join(' and ')} can all write ${displaySafe(region)}: each can overwrite or replace the others' files there.`);
     }
   }
 
@@ -335,7 +384,8 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   for (const binary of binaries) {
     for (const computation of computations) {
       if (can(computation, binary, Right.FD_WRITE)) {
-        risk('high', `${computation.kind === 'pipeline' ? 'Pipeline' : 'Program'} ${computation.label.replace(/^pipeline /, '')} can write ${binary}: file_hashes pin what parties upload, but a running program could replace the binary that later runs.`);
+        const name = computation.kind === 'pipeline' ? `Pipeline ${computation.key}` : `Program ${displaySafe(computation.label)}`;
+        risk('high', `${name} can write ${displaySafe(binary)}: file_hashes pin what parties upload, but a running program could replace the binary that later runs.`);
       }
     }
   }
@@ -347,7 +397,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   }
   for (const pairFlows of flowPairs.values()) {
     const { from, to } = pairFlows[0]!;
-    const routes = pairFlows.map((flow) => flow.route.join(' -> ')).join('; ');
+    const routes = pairFlows.map((flow) => flow.route.map((step) => displaySafe(step)).join(' -> ')).join('; ');
     risk(
       'medium',
       `Data written by ${who(from)} reaches ${who(to)} through programs (${routes}): ${who(to)} learns whatever those programs write, which may include ${who(from)}'s raw input. Review the programs before agreeing.`,
@@ -380,19 +430,75 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   }
   risk(
     'info',
-    `execution_strategy "${policy.execution_strategy}" is kept for Veracruz compatibility and changes nothing here: every program runs on V8 with the same limits either way.`,
+    `execution_strategy "${displaySafe(policy.execution_strategy, '"')}" is kept for Veracruz compatibility and changes nothing here: every program runs on V8 with the same limits either way.`,
   );
-  const unknownFields = Object.keys(policy.unknownFields);
+  const ignoredTopLevelKeys = unknownTopLevelKeys(policy);
+  // A top-level `__proto__` is ignored too, but policy.unknownFields cannot hold it as its own key.
+  const unknownFields = [...Object.keys(policy.unknownFields), ...ignoredTopLevelKeys.filter((key) => !Object.hasOwn(policy.unknownFields, key))];
   if (unknownFields.length > 0) {
-    risk('low', `Fields this version ignores: ${unknownFields.join(', ')}. Make sure every party's tools read the policy the same way.`);
+    risk('low', `Fields this version ignores: ${unknownFields.map((field) => displaySafe(field)).join(', ')}. Make sure every party's tools read the policy the same way.`);
   }
   for (const module of policy.native_modules) {
     if (!('Static' in module.type)) {
-      risk('medium', `Native module "${module.name}" is ${'Dynamic' in module.type ? 'Dynamic' : 'Provisioned'}: it runs native code, outside WebAssembly, which this policy does not pin by hash.`);
+      risk('medium', `Native module "${displaySafe(module.name, '"')}" is ${'Dynamic' in module.type ? 'Dynamic' : 'Provisioned'}: it runs native code, outside WebAssembly, which this policy does not pin by hash.`);
     }
   }
   const expiry = policy.enclave_cert_expiry;
   const expiryText = `${expiry.year}-${String(expiry.month).padStart(2, '0')}-${String(expiry.day).padStart(2, '0')} ${String(expiry.hour).padStart(2, '0')}:${String(expiry.minute).padStart(2, '0')}`;
+
+  // Text a party reads that could display as something else: one finding per distinct text, naming
+  // every place it is written so the party can find it in the file.
+  const hidden = new Map<string, string[]>();
+  const noteHidden = (text: string, where: string) => {
+    if (hasHiddenCharacters(text)) hidden.set(text, [...(hidden.get(text) ?? []), where]);
+  };
+  const noteRights = (entries: readonly FileRights[], where: string) =>
+    entries.forEach((entry, index) => noteHidden(entry.file_name, `${where}.file_rights[${index}].file_name`));
+  const noteCertificate = (info: { subject: string; commonName: string }, where: string) => {
+    if (hasHiddenCharacters(info.commonName) && !hasHiddenCharacters(info.subject)) noteHidden(info.commonName, `common name in ${where}`);
+    else noteHidden(info.subject, `subject of ${where}`);
+  };
+  policy.identities.forEach((identity, index) => {
+    noteCertificate(identity.certificateInfo, `identities[${index}].certificate`);
+    noteRights(identity.file_rights, `identities[${index}]`);
+  });
+  policy.programs.forEach((program, index) => {
+    noteHidden(program.program_file_name, `programs[${index}].program_file_name`);
+    noteRights(program.file_rights, `programs[${index}]`);
+  });
+  policy.file_hashes.forEach((entry, index) => noteHidden(entry.file_path, `file_hashes[${index}].file_path`));
+  policy.pipelines.forEach((pipeline, index) => {
+    noteHidden(pipeline.name, `pipelines[${index}].name`);
+    noteHidden(pipeline.pipeline, `pipelines[${index}].pipeline`);
+    noteRights(pipeline.file_rights, `pipelines[${index}]`);
+  });
+  policy.native_modules.forEach((module, index) => {
+    noteHidden(module.name, `native_modules[${index}].name`);
+    for (const [kind, body] of Object.entries(module.type) as [string, Record<string, string>][]) {
+      for (const [field, value] of Object.entries(body)) noteHidden(value, `native_modules[${index}].type.${kind}.${field}`);
+    }
+  });
+  noteHidden(policy.veracruz_server_url, 'veracruz_server_url');
+  noteHidden(policy.proxy_attestation_server_url, 'proxy_attestation_server_url');
+  noteCertificate(pasInfo, 'proxy_service_cert');
+  for (const field of unknownFields) noteHidden(field, 'the name of an ignored field');
+  for (const [text, places] of hidden) {
+    risk(
+      'high',
+      `"${displaySafe(text, '"')}" (${places.join(', ')}) contains control or bidirectional characters that can make it display as something else. They are shown escaped here; an editor or another tool may draw them invisibly or reorder the text around them.`,
+    );
+  }
+
+  // The isolate's one memory budget; every program's own cap draws from it too.
+  const budgetPrograms = binaries.map((path) => ({ path, maxMemoryMib: programLimits(policy, path).maxMemoryMib }));
+  for (const program of budgetPrograms) {
+    if (program.maxMemoryMib > policy.max_memory_mib) {
+      risk(
+        'info',
+        `Program ${displaySafe(program.path)} may grow its memory to ${program.maxMemoryMib} MiB, more than the isolate's whole budget (max_memory_mib ${policy.max_memory_mib} MiB): it will be refused memory once the budget is used up, by it and by everything else the isolate holds.`,
+      );
+    }
+  }
 
   const order: Record<Severity, number> = { high: 0, medium: 1, low: 2, info: 3 };
   risks.sort((a, b) => order[a.severity] - order[b.severity]);
@@ -424,6 +530,19 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     enclaveCertExpiry: expiryText,
     flows,
     unknownFields,
+    ignoredTopLevelKeys,
+    memoryBudget: {
+      mib: policy.max_memory_mib,
+      holds: [
+        `files: their contents plus ${NODE_BYTES} bytes for each file or directory`,
+        'input given to programs on stdin',
+        'captured stdout and stderr',
+        'per-session buffers',
+        'requests being received and responses pending',
+        "running programs' memory",
+      ],
+      programs: budgetPrograms,
+    },
     risks,
   };
 }
@@ -455,26 +574,33 @@ function wrap(text: string, width: number): string[] {
   return lines;
 }
 
-/** Lays out an explanation as plain text, sections in the order a party reads them. */
+/**
+ * Lays out an explanation as plain text, sections in the order a party reads them. Text from the
+ * policy is escaped here ({@link displaySafe}); risk messages arrive escaped already.
+ */
 export function renderExplanation(explanation: Explanation, options: RenderOptions = {}): string {
   const lines: string[] = [];
+  // One argument, so that it can be passed to map() without the index becoming a quote.
+  const safe = (text: string) => displaySafe(text);
   const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
   const heading = (text: string) => {
     lines.push('', paint('1', text), '-'.repeat(text.length));
   };
   const names = new Map(explanation.principals.map((principal) => [principal.id, principal.commonName]));
-  const who = (id: number) => (names.get(id) ? `#${id} (${names.get(id)})` : `#${id}`);
+  const who = (id: number) => (names.get(id) ? `#${id} (${safe(names.get(id)!)})` : `#${id}`);
   const whoList = (ids: number[]) => (ids.length === 0 ? 'nobody' : ids.map(who).join(', '));
   const rightsBlock = (rights: RightsLine[], indent: string) => {
     if (rights.length === 0) lines.push(`${indent}(no file rights)`);
-    const width = Math.max(0, ...rights.map((line) => line.path.length));
+    const paths = rights.map((line) => safe(line.path));
+    const width = Math.max(0, ...paths.map((path) => path.length));
     const verbWidth = Math.max(0, ...rights.map((line) => line.verbs.length));
-    for (const line of rights) lines.push(`${indent}${line.path.padEnd(width)}  ${line.verbs.padEnd(verbWidth)}  [${line.short}]`);
+    rights.forEach((line, index) => lines.push(`${indent}${paths[index]!.padEnd(width)}  ${line.verbs.padEnd(verbWidth)}  [${line.short}]`));
   };
 
-  const title = `Policy ${options.source ?? ''}`.trim();
+  // A file name can hold control characters as well as a policy can.
+  const title = `Policy ${safe(options.source ?? '')}`.trim();
   lines.push(paint('1', title), '='.repeat(title.length));
-  lines.push(`SHA-256     ${explanation.hash}`);
+  lines.push(`SHA-256     ${safe(explanation.hash)}`);
   lines.push(`Checked at  ${explanation.at.toISOString()}`);
   const counts = { high: 0, medium: 0, low: 0, info: 0 };
   for (const item of explanation.risks) counts[item.severity]++;
@@ -482,7 +608,7 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
 
   heading(`Principals (${explanation.principals.length})`);
   for (const principal of explanation.principals) {
-    lines.push(`${who(principal.id)}  ${principal.subject}`);
+    lines.push(`${who(principal.id)}  ${safe(principal.subject)}`);
     lines.push(`    certificate ${day(principal.notBefore)} to ${day(principal.notAfter)}: ${principal.validity}`);
     rightsBlock(principal.rights, '    ');
   }
@@ -490,8 +616,8 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
   heading(`Programs (${explanation.programs.length})`);
   if (explanation.programs.length === 0) lines.push('(none)');
   for (const program of explanation.programs) {
-    lines.push(`${program.path}  (program id ${program.id})`);
-    lines.push(`    binary SHA-256  ${program.hash ?? 'NOT FIXED: any content is accepted'}`);
+    lines.push(`${safe(program.path)}  (program id ${program.id})`);
+    lines.push(`    binary SHA-256  ${program.hash === undefined ? 'NOT FIXED: any content is accepted' : safe(program.hash)}`);
     lines.push(`    uploaded by     ${whoList(program.writableBy)}`);
     lines.push(`    run by          ${whoList(program.runnableBy)}`);
     lines.push(`    limits          ${formatLimits(program.limits)}`);
@@ -502,10 +628,10 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
   heading(`Pipelines (${explanation.pipelines.length})`);
   if (explanation.pipelines.length === 0) lines.push('(none)');
   for (const pipeline of explanation.pipelines) {
-    lines.push(`${pipeline.index}: "${pipeline.name}" (id ${pipeline.id})`);
-    lines.push(`    script      ${pipeline.script}`);
-    lines.push(`    programs    ${pipeline.programs.join(', ') || '(none)'}`);
-    if (pipeline.conditions.length > 0) lines.push(`    tests       ${pipeline.conditions.join(', ')} (exists, as seen by the caller)`);
+    lines.push(`${pipeline.index}: "${displaySafe(pipeline.name, '"')}" (id ${pipeline.id})`);
+    lines.push(`    script      ${safe(pipeline.script)}`);
+    lines.push(`    programs    ${pipeline.programs.map(safe).join(', ') || '(none)'}`);
+    if (pipeline.conditions.length > 0) lines.push(`    tests       ${pipeline.conditions.map(safe).join(', ')} (exists, as seen by the caller)`);
     lines.push(`    run by      ${whoList(pipeline.runnableBy)}`);
     lines.push('    rights of its programs:');
     rightsBlock(pipeline.rights, '      ');
@@ -514,31 +640,61 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
   if (explanation.nativeModules.length > 0) {
     heading(`Native modules (${explanation.nativeModules.length})`);
     for (const module of explanation.nativeModules) {
-      const where = [module.specialFile ? `special file ${module.specialFile}` : '', module.entryPoint ? `entry point ${module.entryPoint}` : ''].filter(Boolean).join(', ');
-      lines.push(`"${module.name}"  ${module.kind}  ${where}`);
+      const where = [module.specialFile ? `special file ${safe(module.specialFile)}` : '', module.entryPoint ? `entry point ${safe(module.entryPoint)}` : '']
+        .filter(Boolean)
+        .join(', ');
+      lines.push(`"${displaySafe(module.name, '"')}"  ${safe(module.kind)}  ${where}`);
     }
   }
 
   heading('Trust');
   lines.push('Isolates accepted (runtime hashes):');
-  for (const runtime of explanation.runtimes) lines.push(`    ${runtime.platform.padEnd(8)} ${runtime.hash}${runtime.platform === 'linux' ? '  (software isolate, not hardware-protected)' : ''}`);
-  lines.push(`PAS         ${explanation.pas.url}, CA ${explanation.pas.subject}, ${day(explanation.pas.notBefore)} to ${day(explanation.pas.notAfter)}: ${explanation.pas.validity}`);
-  lines.push(`Server      ${explanation.server}`);
-  lines.push(`TLS         ${explanation.ciphersuite.veracruz} (${explanation.ciphersuite.openssl})`);
+  for (const runtime of explanation.runtimes) lines.push(`    ${runtime.platform.padEnd(8)} ${safe(runtime.hash)}${runtime.platform === 'linux' ? '  (software isolate, not hardware-protected)' : ''}`);
+  lines.push(`PAS         ${safe(explanation.pas.url)}, CA ${safe(explanation.pas.subject)}, ${day(explanation.pas.notBefore)} to ${day(explanation.pas.notAfter)}: ${explanation.pas.validity}`);
+  lines.push(`Server      ${safe(explanation.server)}`);
+  lines.push(`TLS         ${safe(explanation.ciphersuite.veracruz)} (${safe(explanation.ciphersuite.openssl)})`);
 
   heading('Settings');
   const settings = explanation.settings;
   lines.push(`debug               ${settings.debug}`);
   lines.push(`enable_clock        ${settings.enableClock}`);
-  lines.push(`execution_strategy  ${settings.executionStrategy} (no effect here)`);
-  lines.push(`max_memory_mib      ${settings.maxMemoryMib}`);
+  lines.push(`execution_strategy  ${safe(settings.executionStrategy)} (no effect here)`);
+  lines.push(`max_memory_mib      ${settings.maxMemoryMib} (the isolate's whole memory budget: see Memory budget)`);
   lines.push(`default limits      ${formatLimits(settings.defaultLimits)}${settings.limits === undefined ? ' (policy sets none)' : ''}`);
   lines.push(`enclave_cert_expiry ${explanation.enclaveCertExpiry} UTC (not enforced; the PAS sets isolate certificate lifetimes)`);
+
+  heading('Memory budget');
+  const budget = explanation.memoryBudget;
+  lines.push(`${budget.mib} MiB (max_memory_mib) is all the memory the isolate holds for principals. It counts:`);
+  for (const item of budget.holds) lines.push(`    ${item}`);
+  if (budget.programs.length > 0) {
+    lines.push("Each program's own memory cap, drawn from the same budget:");
+    const paths = budget.programs.map((program) => safe(program.path));
+    const width = Math.max(...paths.map((path) => path.length));
+    budget.programs.forEach((program, index) => {
+      const share =
+        program.maxMemoryMib > budget.mib
+          ? ' (more than the whole budget: the budget stops it first)'
+          : program.maxMemoryMib === budget.mib
+            ? ' (the whole budget, which it shares with everything above)'
+            : '';
+      lines.push(`    ${paths[index]!.padEnd(width)}  ${program.maxMemoryMib} MiB${share}`);
+    });
+  }
+
+  const topLevel = new Set(explanation.ignoredTopLevelKeys);
+  const ignored = [
+    ...explanation.ignoredTopLevelKeys.map((key) => `ignored: unknown top-level key '${displaySafe(key, "'")}'`),
+    ...explanation.unknownFields.filter((field) => !topLevel.has(field)).map((field) => `ignored: unknown field '${displaySafe(field, "'")}'`),
+  ];
+  heading(`Ignored by this version (${ignored.length})`);
+  if (ignored.length === 0) lines.push('(none: this version reads every field of the policy)');
+  lines.push(...ignored);
 
   heading(`Data flows between parties (${explanation.flows.length})`);
   if (explanation.flows.length === 0) lines.push('(none: no program carries one party\'s data to another party)');
   for (const flow of explanation.flows) {
-    const [first, ...rest] = flow.route;
+    const [first, ...rest] = flow.route.map(safe);
     lines.push(`${who(flow.from)} writes ${first}`);
     for (let index = 0; index + 1 < rest.length; index += 2) lines.push(`    -> ${rest[index]} reads it and writes ${rest[index + 1]}`);
     lines.push(`    -> ${who(flow.to)} reads ${rest[rest.length - 1]}`);
