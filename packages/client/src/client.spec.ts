@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Code, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, VeracruzError } from '@veracruz-ts/policy';
 // The in-process computation of the session manager's tests: real TLS, real certificates, no sockets.
@@ -149,8 +151,67 @@ describe('VeracruzClient against an in-process session manager', () => {
       isError(Code.InvalidRequest, /identity certificate does not match the private key/));
   });
 
-  it('reports a certificate that is not in the policy as a refused session', async () => {
-    await assert.rejects(connect(outsider), isError(Code.Unavailable, /is this identity's certificate in the policy/));
+  it('names a certificate that is not in the policy: the isolate\'s TLS alert becomes permission_denied', async () => {
+    await assert.rejects(connect(outsider), (error: unknown) => {
+      isError(Code.PermissionDenied,
+        /the isolate does not know this identity: its certificate is not one of the policy's identities \(TLS alert certificate_unknown\)/)(error);
+      // The alert itself, as node:tls reported it, stays reachable as the cause.
+      const cause = (error as VeracruzError).cause as NodeJS.ErrnoException;
+      assert.match(String(cause.code), /ALERT_CERTIFICATE_UNKNOWN$/);
+      return true;
+    });
+  });
+
+  /**
+   * A stand-in for vc-server over real TCP: relays to the in-process isolate until told to drop
+   * the client at its next request, with a reset (as vc-server does when the isolate dies) or with
+   * a plain close.
+   */
+  async function droppingHost(how: 'reset' | 'close') {
+    let armed = false;
+    const server = net.createServer((socket) => {
+      const isolate = computation.openSession();
+      socket.on('error', () => {});
+      isolate.on('data', (chunk: Buffer) => socket.write(chunk));
+      socket.on('data', (chunk: Buffer) => {
+        if (!armed) isolate.write(chunk);
+        else if (how === 'reset') socket.resetAndDestroy();
+        else socket.end();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const transport = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await once(transport, 'connect');
+    return { transport, arm: () => (armed = true), close: () => server.close() };
+  }
+
+  it('reports a connection reset mid-request as the host\'s report that the isolate died', async () => {
+    const host = await droppingHost('reset');
+    try {
+      const client = await connect(alice, { transport: host.transport });
+      host.arm();
+      await assert.rejects(client.readFile('/input/a.txt'), isError(Code.Unavailable,
+        /the connection to the isolate was lost mid-request \(read_file \/input\/a\.txt\): the host reset it, as vc-server does when the isolate has died \(this is the untrusted host's report, not the isolate's\)/));
+      // Later requests fail at once, for the same reason.
+      await assert.rejects(client.policyHash(), isError(Code.Unavailable, /the host reset it/));
+      await client.close();
+    } finally {
+      host.close();
+    }
+  });
+
+  it('reports a connection closed mid-request as lost, without blaming the isolate', async () => {
+    const host = await droppingHost('close');
+    try {
+      const client = await connect(alice, { transport: host.transport });
+      host.arm();
+      await assert.rejects(client.fileSize('/input/a.txt'), isError(Code.Unavailable,
+        /the connection to the isolate was lost mid-request \(request_file_size \/input\/a\.txt\): .*the isolate may have died or the host dropped the connection/));
+      await client.close();
+    } finally {
+      host.close();
+    }
   });
 
   it('lets any identity shut the computation down', async () => {

@@ -5,7 +5,7 @@ import { verifyCertificateChain } from '@veracruz-ts/attestation';
 import { Code, isStdStream, normalizePath, opensslCiphersuite, parsePolicy, type Policy, VeracruzError } from '@veracruz-ts/policy';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@veracruz-ts/protocol';
 import { checkIdentityKeyPair, checkPolicyHash, checkRuntimeHash } from './checks.ts';
-import { FramedConnection } from './connection.ts';
+import { alertError, FramedConnection } from './connection.ts';
 
 /** How to reach and authenticate to a computation. */
 export interface ConnectOptions {
@@ -137,11 +137,14 @@ export class VeracruzClient {
       await new Promise<void>((resolve, reject) => {
         socket.once('secureConnect', resolve);
         socket.once('error', (error) =>
-          reject(new VeracruzError(Code.Unavailable, `TLS handshake with the isolate failed: ${error.message}`, { cause: error })));
+          reject(alertError(error) ?? new VeracruzError(Code.Unavailable, `TLS handshake with the isolate failed: ${error.message}`, { cause: error })));
         socket.once('close', () => reject(new VeracruzError(Code.Unavailable, 'the connection closed during the TLS handshake')));
       });
-      const attestation = await VeracruzClient.#verify(socket, policy, at);
+      // Taken over at once: in TLS 1.3 an isolate that refuses this identity says so with an alert
+      // right after the handshake, perhaps while the checks below run, and the connection keeps
+      // that reason for the first request. Nothing is sent before the checks pass.
       const connection = new FramedConnection(socket, { maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
+      const attestation = await VeracruzClient.#verify(socket, policy, at);
       const response = await connection.call({ kind: 'request_policy_hash' });
       const reported = response.body?.kind === 'policy_hash' ? new TextDecoder().decode(response.body.data) : '';
       checkPolicyHash(reported, policy);

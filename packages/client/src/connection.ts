@@ -13,8 +13,80 @@ import {
 } from '@veracruz-ts/protocol';
 
 interface Pending {
+  /** The request, for error messages ("read_file /output/x"). */
+  what: string;
   resolve: (response: RuntimeManagerResponse) => void;
   reject: (error: VeracruzError) => void;
+}
+
+/** TLS alert names (RFC 8446 §6) by number: those an isolate refusing a principal sends, and a few more. */
+const ALERT_NAMES: Readonly<Record<number, string>> = {
+  10: 'unexpected_message',
+  20: 'bad_record_mac',
+  40: 'handshake_failure',
+  42: 'bad_certificate',
+  43: 'unsupported_certificate',
+  45: 'certificate_expired',
+  46: 'certificate_unknown',
+  47: 'illegal_parameter',
+  48: 'unknown_ca',
+  49: 'access_denied',
+  50: 'decode_error',
+  51: 'decrypt_error',
+  70: 'protocol_version',
+  80: 'internal_error',
+  116: 'certificate_required',
+};
+
+/**
+ * The name of the TLS alert the peer sent, if `error` is node:tls reporting one: OpenSSL puts
+ * "SSL alert number N" in the message, and the alert's name in the code
+ * (`ERR_SSL_SSL/TLS_ALERT_CERTIFICATE_UNKNOWN`, `ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN`,
+ * `ERR_SSL_TLSV1_ALERT_ACCESS_DENIED`, depending on the OpenSSL version and the alert).
+ */
+export function receivedTlsAlert(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const number = /SSL alert number (\d+)/.exec(error.message)?.[1];
+  if (number !== undefined) return ALERT_NAMES[Number(number)] ?? `alert ${number}`;
+  const code = (error as NodeJS.ErrnoException).code;
+  const named = typeof code === 'string' ? /_ALERT_([A-Z0-9_]+)$/.exec(code)?.[1] : undefined;
+  return named?.toLowerCase();
+}
+
+/**
+ * What a TLS alert from the isolate means to the principal, as the error to throw; undefined if
+ * `error` is not a received alert. Refusals of the principal's certificate are PermissionDenied,
+ * with a sentence that says which; any other alert is Unavailable and named. In TLS 1.3 a refused
+ * client certificate is only learnt after the client's side of the handshake is done, at the first
+ * read: so this applies to connect and to any request alike.
+ */
+export function alertError(error: unknown): VeracruzError | undefined {
+  const alert = receivedTlsAlert(error);
+  if (alert === undefined) return undefined;
+  const options = { cause: error };
+  switch (alert) {
+    case 'certificate_unknown':
+    case 'access_denied':
+    case 'unknown_ca':
+      return new VeracruzError(Code.PermissionDenied,
+        `the isolate does not know this identity: its certificate is not one of the policy's identities (TLS alert ${alert})`, options);
+    case 'certificate_expired':
+      return new VeracruzError(Code.PermissionDenied,
+        `the isolate refused this identity's certificate as expired or not yet valid (TLS alert ${alert})`, options);
+    case 'bad_certificate':
+    case 'unsupported_certificate':
+      return new VeracruzError(Code.PermissionDenied,
+        `the isolate refused this identity's certificate, although the policy names it (TLS alert ${alert})`, options);
+    case 'certificate_required':
+      return new VeracruzError(Code.PermissionDenied, `the isolate requires a client certificate and got none (TLS alert ${alert})`, options);
+    default:
+      return new VeracruzError(Code.Unavailable, `the isolate ended the TLS session with alert ${alert}`, options);
+  }
+}
+
+/** Whether `error` is a connection reset (TCP RST): how vc-server drops clients when the isolate dies. */
+function isReset(error: Error | undefined): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
 }
 
 /** What a request is about, for error messages: "write_file /input/a". */
@@ -42,7 +114,6 @@ export class FramedConnection {
   readonly #decoder: FrameDecoder;
   readonly #pending: Pending[] = [];
   #closedError: VeracruzError | undefined;
-  #answered = 0;
 
   constructor(socket: TLSSocket, options: { maxMessageBytes?: number } = {}) {
     this.#socket = socket;
@@ -71,7 +142,8 @@ export class FramedConnection {
     // The payload of a write is handed to TLS as it is, not copied into the message.
     const parts = encodeRequestParts(request);
     const length = parts.reduce((total, part) => total + part.length, 0);
-    const response = new Promise<RuntimeManagerResponse>((resolve, reject) => this.#pending.push({ resolve, reject }));
+    const what = describeRequest(request);
+    const response = new Promise<RuntimeManagerResponse>((resolve, reject) => this.#pending.push({ what, resolve, reject }));
     this.#socket.cork();
     this.#socket.write(encodeFrameHeader(length));
     for (const part of parts) this.#socket.write(part);
@@ -126,7 +198,6 @@ export class FramedConnection {
         this.#socket.destroy();
         return;
       }
-      this.#answered++;
       try {
         pending.resolve(decodeResponse(message));
       } catch (reason) {
@@ -136,15 +207,25 @@ export class FramedConnection {
   }
 
   #closedReason(error: Error | undefined): VeracruzError {
-    const cause = error === undefined ? 'it closed the session' : error.message;
-    if (this.#answered === 0) {
-      // The isolate verifies the client certificate after a TLS 1.3 client already thinks it is
-      // connected, and drops the session if it is not a policy identity.
+    const refused = alertError(error);
+    if (refused !== undefined) return refused;
+    const waiting = this.#pending[0]?.what;
+    const options = { cause: error };
+    if (isReset(error)) {
+      // vc-server resets client connections when the isolate dies; the host is not trusted, so
+      // this is its claim (a host could reset for any reason), not a fact about the isolate.
+      const when = waiting === undefined ? '' : ` mid-request (${waiting})`;
       return new VeracruzError(Code.Unavailable,
-        `the isolate ended the session before answering (${cause}); is this identity's certificate in the policy, and its key the right one?`,
-        { cause: error });
+        `the connection to the isolate was lost${when}: the host reset it, as vc-server does when the isolate has died ` +
+        '(this is the untrusted host\'s report, not the isolate\'s)', options);
     }
-    return new VeracruzError(Code.Unavailable, `the session with the isolate ended (${cause})`, { cause: error });
+    const cause = error === undefined ? 'the connection closed' : error.message;
+    if (waiting !== undefined) {
+      return new VeracruzError(Code.Unavailable,
+        `the connection to the isolate was lost mid-request (${waiting}): ${cause}; the isolate may have died or the host dropped the connection`,
+        options);
+    }
+    return new VeracruzError(Code.Unavailable, `the session with the isolate ended (${cause})`, options);
   }
 
   #fail(error: VeracruzError): void {

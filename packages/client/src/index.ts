@@ -13,4 +13,4 @@ export {
   VeracruzClient,
 } from './client.ts';
 export { checkIdentityKeyPair, checkPolicyHash, checkRuntimeHash, trustedRuntimeHashes } from './checks.ts';
-export { describeRequest, FramedConnection, responseError } from './connection.ts';
+export { alertError, describeRequest, FramedConnection, receivedTlsAlert, responseError } from './connection.ts';

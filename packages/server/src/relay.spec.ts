@@ -223,11 +223,53 @@ describe('SessionRelay with the isolate session streams', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       assert.equal(relay.stats().sessions, 1);
       // Feed the host relay directly as a misbehaving isolate would: more than a window unacknowledged.
-      const closed = once(socket, 'close');
+      const reset = once(socket, 'error') as Promise<[NodeJS.ErrnoException]>;
       socket.resume();
       for (let index = 0; index < 3; index++) relay.handle({ type: 'tls-data', sessionId: 1, data: new Uint8Array(WINDOW / 2 + 1) });
-      await closed;
+      const [error] = await reset;
+      assert.equal(error.code, 'ECONNRESET', 'cut off, not closed');
       assert.ok(hostChannel.closed === false);
+    } finally {
+      stop();
+    }
+  });
+
+  it('resets client connections when the isolate is gone (TCP RST: the client sees ECONNRESET)', async () => {
+    const { relay, client, stop } = await setup((stream) => stream.resume());
+    try {
+      const socket = await client();
+      socket.resume();
+      await settle(() => relay.stats().sessions);
+      const outcome = new Promise<string>((resolve) => {
+        socket.once('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}`));
+        socket.once('end', () => resolve('end'));
+      });
+      relay.destroyAll();
+      assert.equal(await outcome, 'error ECONNRESET');
+      assert.equal(relay.stats().sessions, 0);
+    } finally {
+      stop();
+    }
+  });
+
+  it('ends client connections gracefully on an orderly stop (FIN after the isolate\'s last bytes), even when they are dropped later', async () => {
+    const { relay, client, stop, isolateSessions } = await setup((stream) => stream.resume());
+    try {
+      const socket = await client();
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      await settle(() => relay.stats().sessions);
+      // The isolate's last words (its reply to shutdown), then the host stops as vc-server does.
+      isolateSessions.get(1)!.write(Buffer.from('last reply'));
+      await settle(() => relay.stats().relayedToClients);
+      let failed: NodeJS.ErrnoException | undefined;
+      socket.on('error', (error: NodeJS.ErrnoException) => (failed = error));
+      relay.endAll();
+      await once(socket, 'end');
+      relay.destroyAll(); // what vc-server does once everything is flushed
+      await once(socket, 'close');
+      assert.equal(failed, undefined);
+      assert.equal(Buffer.concat(received).toString(), 'last reply');
     } finally {
       stop();
     }

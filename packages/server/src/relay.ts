@@ -116,7 +116,7 @@ export class SessionRelay {
           session.receiver.received(message.data.length);
         } catch {
           // The isolate overran its credit: treat the session as broken rather than buffer without bound.
-          session.socket.destroy();
+          resetSocket(session.socket);
           return true;
         }
         this.#options.tap?.('to-client', message.sessionId, message.data);
@@ -134,7 +134,7 @@ export class SessionRelay {
         try {
           session.sender.acknowledge(message.bytes);
         } catch {
-          session.socket.destroy();
+          resetSocket(session.socket);
         }
         return true;
       }
@@ -159,11 +159,19 @@ export class SessionRelay {
     }
   }
 
-  /** Drops every client connection at once (the isolate is gone: nothing more will come). */
+  /**
+   * Drops every client connection at once (the isolate is gone: nothing more will come). A
+   * connection the host has not already ended is reset (TCP RST, not FIN): the one signal the host
+   * can give outside the client's TLS, and one that cannot be mistaken for TLS data, so the client
+   * can tell an abrupt loss (the isolate died, the host failed) from an orderly close. The client
+   * must take it as the untrusted host's word, not as proof of anything.
+   */
   destroyAll(): void {
     for (const [sessionId, session] of this.#sessions) {
       session.closeSent = true;
-      session.socket.destroy();
+      // Ended by {@link endAll} or the isolate's close: that close was orderly; only release it.
+      if (session.socket.writableEnded) session.socket.destroy();
+      else resetSocket(session.socket);
       this.#forget(sessionId, session);
     }
   }
@@ -209,5 +217,16 @@ export class SessionRelay {
     session.sender.close();
     session.acks.stop();
     this.#sessions.delete(sessionId);
+  }
+}
+
+/** Closes a client connection with a TCP RST, which tells the client it was cut off, not closed. */
+function resetSocket(socket: Socket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    // Not a TCP socket (a pipe, in tests): there is no RST to send.
+    socket.destroy();
   }
 }

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer } from 'node:net';
+import { type Duplex, PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import {
@@ -26,14 +28,15 @@ describe('vc-client against an in-process computation', () => {
   let dir: string;
   let computation: InProcessComputation;
 
-  const run = async (args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> => {
-    const plan = parseClientArguments([join(dir, 'policy.json'), '-i', join(dir, 'me.crt'), '-k', join(dir, 'me.key'), ...args]);
+  const run = async (args: string[], stdin = '', options: { identity?: string; transport?: () => Duplex } = {}): Promise<{ code: number; stdout: string; stderr: string }> => {
+    const identity = options.identity ?? 'me';
+    const plan = parseClientArguments([join(dir, 'policy.json'), '-i', join(dir, `${identity}.crt`), '-k', join(dir, `${identity}.key`), ...args]);
     assert.ok(plan !== 'help');
     const stdout = capture();
     const stderr = capture();
     const code = await runClient(plan, {
       stdin: Readable.from([Buffer.from(stdin)]), stdout: stdout.stream, stderr: stderr.stream,
-      transport: () => computation.openSession(),
+      transport: options.transport ?? (() => computation.openSession()),
     });
     return { code, stdout: stdout.text(), stderr: stderr.text() };
   };
@@ -46,6 +49,9 @@ describe('vc-client against an in-process computation', () => {
     await writeFile(join(dir, 'policy.json'), policy);
     await writeFile(join(dir, 'me.crt'), me.certificatePem);
     await writeFile(join(dir, 'me.key'), me.privateKeyPem);
+    const stranger = await createTestPrincipal('stranger', []);
+    await writeFile(join(dir, 'stranger.crt'), stranger.certificatePem);
+    await writeFile(join(dir, 'stranger.key'), stranger.privateKeyPem);
     await writeFile(join(dir, 'a.txt'), 'from a file');
     computation = await startInProcess(policy, pki);
   });
@@ -76,6 +82,41 @@ describe('vc-client against an in-process computation', () => {
     const missing = await run(['-d', `/data/c=${join(dir, 'nope')}`]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /vc-client: \[not_found\] cannot read .*nope: ENOENT/);
+  });
+
+  it('says plainly that the isolate does not know an identity whose certificate is not in the policy', async () => {
+    const result = await run(['-r', '/data/a=-'], '', { identity: 'stranger' });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr,
+      /^vc-client: \[permission_denied\] the isolate does not know this identity: its certificate is not one of the policy's identities \(TLS alert certificate_unknown\)$/m);
+  });
+
+  it('says that the host reset the connection mid-request, and whose word that is', async () => {
+    // A stand-in for vc-server that relays the handshake and the small requests of connect, then
+    // resets at the upload (bigger than any of those), as vc-server does when the isolate dies.
+    let cut = false;
+    const host = createServer((socket) => {
+      const isolate = computation.openSession();
+      socket.on('error', () => {});
+      isolate.on('data', (chunk: Buffer) => socket.write(chunk));
+      socket.on('data', (chunk: Buffer) => {
+        cut ||= chunk.length > 16 * 1024;
+        if (!cut) isolate.write(chunk);
+        else if (!socket.destroyed) socket.resetAndDestroy();
+      });
+    });
+    host.listen(0, '127.0.0.1');
+    await once(host, 'listening');
+    try {
+      const result = await run(['-d', '/data/z=-'], 'x'.repeat(256 * 1024), {
+        transport: () => connect((host.address() as AddressInfo).port, '127.0.0.1'),
+      });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr,
+        /^vc-client: \[unavailable\] the connection to the isolate was lost mid-request \(write_file \/data\/z\): the host reset it, as vc-server does when the isolate has died \(this is the untrusted host's report, not the isolate's\)$/m);
+    } finally {
+      host.close();
+    }
   });
 
   it('shuts the computation down with -s', async () => {
