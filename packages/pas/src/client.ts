@@ -46,9 +46,23 @@ async function post(url: string, init: RequestInit, what: string): Promise<Respo
   }
 }
 
-/** Opens a PAS session (`POST /proxy/v1/Start`). */
+/** Retries of a Start the PAS refused as too busy (429), and the longest it waits in all. */
+const START_RETRIES = 3;
+const START_RETRY_WAIT_MS = 10_000;
+
+/** Opens a PAS session (`POST /proxy/v1/Start`), waiting briefly as told when the PAS is busy (429). */
 export async function pasStart(url: string, signal?: AbortSignal): Promise<PasSession> {
-  const response = await post(`${baseUrl(url)}/proxy/v1/Start`, signal === undefined ? {} : { signal }, 'Start');
+  let response = await post(`${baseUrl(url)}/proxy/v1/Start`, signal === undefined ? {} : { signal }, 'Start');
+  // A busy PAS answers 429 with Retry-After: wait as asked, a few times and briefly, then give up.
+  let waitedMs = 0;
+  for (let attempt = 0; response.status === 429 && attempt < START_RETRIES; attempt++) {
+    const delayMs = Number(response.headers.get('retry-after') ?? NaN) * 1000;
+    if (!(delayMs >= 0) || waitedMs + delayMs > START_RETRY_WAIT_MS) break;
+    await response.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    waitedMs += delayMs;
+    response = await post(`${baseUrl(url)}/proxy/v1/Start`, signal === undefined ? {} : { signal }, 'Start');
+  }
   if (response.status !== 201) throw await failure(response, 'Start');
   const sessionId = response.headers.get('location');
   const nonce = new Uint8Array(await response.arrayBuffer());

@@ -549,6 +549,27 @@ describe('Start limits (in process: injected clock and limits, real HTTP and SQL
     }
   });
 
+  it('pasStart waits as Retry-After asks and tries again, and gives up past its wait limit', async () => {
+    const pas = await limitedPas({ startRatePerSecond: 1, startBurst: 1 }, () => new Date());
+    try {
+      await pasStart(pas.url);
+      const started = Date.now();
+      const session = await pasStart(pas.url);
+      assert.equal(session.nonce.length, 32);
+      assert.ok(Date.now() - started >= 900, 'it waited for the bucket to refill');
+    } finally {
+      await pas.close();
+    }
+    const full = await limitedPas({ maxOpenSessions: 1 }, () => new Date());
+    try {
+      await pasStart(full.url);
+      // The only open session expires in minutes: longer than pasStart waits, so it fails at once.
+      await assert.rejects(pasStart(full.url), refusedWith(Code.LimitExceeded, /too many open sessions/));
+    } finally {
+      await full.close();
+    }
+  });
+
   it('refuses limits that are not positive', async () => {
     const store = new PasStore(join(workspace.dir, 'bad.db'));
     try {
