@@ -4,6 +4,9 @@
  */
 export { VirtualFileSystem, NODE_BYTES, pathComponents, joinComponents } from './vfs/file-system.ts';
 export { StorageQuota } from './vfs/storage-quota.ts';
+export { MemoryBudget, BudgetExceeded, BUDGET_RESOURCES, formatBytes, servingReserve } from './budget/memory-budget.ts';
+export type { BudgetResource } from './budget/memory-budget.ts';
+export { BudgetHold } from './budget/budget-hold.ts';
 export type { VirtualFileSystemOptions } from './vfs/file-system.ts';
 export { PrincipalView } from './vfs/principal-view.ts';
 export { ChunkedData, CHUNK_SIZE } from './vfs/chunked-data.ts';

@@ -3,6 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { FileRights, PipelineExpr } from '@veracruz-ts/policy';
 import { Code, Right, VeracruzError, missingRights, resolveRights } from '@veracruz-ts/policy';
+import { type MemoryBudget, formatBytes } from '../budget/memory-budget.ts';
 import type { VirtualFileSystem } from '../vfs/file-system.ts';
 import { SYSTEM_CALLS } from '../wasi/signatures.ts';
 import type { StreamHooks } from '../wasi/wasi-process.ts';
@@ -19,7 +20,7 @@ setFlagsFromString('--no-liftoff');
 /** How a program run ended. */
 export type ExecutionOutcome =
   | { kind: 'exited'; exitCode: number }
-  | { kind: 'limit'; limit: 'memory' | 'time' | 'fuel'; message: string }
+  | { kind: 'limit'; limit: 'memory' | 'time' | 'fuel' | 'budget'; message: string }
   | { kind: 'trapped'; message: string }
   | { kind: 'rejected'; message: string };
 
@@ -149,6 +150,11 @@ export class ExecutionEngine {
     if (compiled.initialPages > compiled.maximumPages) {
       return { kind: 'limit', limit: 'memory', message: `memory limit of ${maxMemoryMib} MiB is below the program's initial ${compiled.initialPages / MIB_PAGES} MiB` };
     }
+    const budget = request.vfs.budget;
+    const initialBytes = compiled.initialPages * PAGE_SIZE;
+    if (!budget.tryReserve(initialBytes, 'program memory')) {
+      return { kind: 'limit', limit: 'budget', message: `the isolate's memory budget (${formatBytes(budget.limit)}) cannot hold the program's initial memory (${formatBytes(initialBytes)}; ${formatBytes(budget.available('program memory'))} free for data)` };
+    }
     if (request.resetStdStreams !== false) resetStdStreams(request.vfs, request.rights, request.streams);
     const process = new WasiProcess({
       vfs: request.vfs,
@@ -161,7 +167,7 @@ export class ExecutionEngine {
     });
     const memory = new WebAssembly.Memory({ initial: compiled.initialPages, maximum: compiled.maximumPages, shared: true });
     process.attachMemory(memory);
-    return this.#run(compiled, memory, process, { timeoutMs, maxMemoryMib, fuel });
+    return this.#run(compiled, memory, process, budget, { timeoutMs, maxMemoryMib, fuel });
   }
 
   /**
@@ -266,7 +272,8 @@ export class ExecutionEngine {
     return worker;
   }
 
-  #releaseWorker(worker: Worker, reusable: boolean, memory: WebAssembly.Memory): void {
+  /** Returns the worker to the pool or stops it; resolves once it runs no more of the program. */
+  #releaseWorker(worker: Worker, reusable: boolean, memory: WebAssembly.Memory): Promise<void> {
     this.#running.delete(worker);
     if (collectGarbage !== undefined && memory.buffer.byteLength >= COLLECT_AFTER_MEMORY_BYTES) {
       // The program's memory is shared with this thread, where V8 does not count it as heap
@@ -286,12 +293,12 @@ export class ExecutionEngine {
         if (index !== -1) this.#idle.splice(index, 1);
       });
       this.#idle.push(worker);
-    } else {
-      void worker.terminate();
+      return Promise.resolve();
     }
+    return worker.terminate().then(() => undefined, () => undefined);
   }
 
-  #run(compiled: CompiledProgram, memory: WebAssembly.Memory, process: WasiProcess, limits: { timeoutMs: number; maxMemoryMib: number; fuel: bigint | undefined }): Promise<ExecutionOutcome> {
+  #run(compiled: CompiledProgram, memory: WebAssembly.Memory, process: WasiProcess, budget: MemoryBudget, limits: { timeoutMs: number; maxMemoryMib: number; fuel: bigint | undefined }): Promise<ExecutionOutcome> {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     const state = new Int32Array(control, 0, Control.header);
     const argumentSlots = new BigInt64Array(control, Control.header * 4, Control.argumentSlots);
@@ -304,7 +311,13 @@ export class ExecutionEngine {
         clearTimeout(timer);
         Atomics.store(state, Control.state, ControlState.shutdown);
         Atomics.notify(state, Control.state);
-        this.#releaseWorker(worker, reusable, memory);
+        // The program reserved its grown pages in the budget itself; all of its memory goes back once
+        // it can grow no more (a stopped worker may still be running until terminate() resolves).
+        void this.#releaseWorker(worker, reusable, memory).then(() => {
+          const bytes = memory.buffer.byteLength;
+          budget.adopt(bytes - compiled.initialPages * PAGE_SIZE, 'program memory');
+          budget.release(bytes, 'program memory');
+        });
         resolve(outcome);
       };
       const timer = setTimeout(() => {
@@ -336,6 +349,10 @@ export class ExecutionEngine {
             return;
           }
           if (finished) return;
+          if (process.budgetRefusals > BUDGET_REFUSALS_BEFORE_STOP) {
+            finish(budgetOutcome(process, budget, 'kept writing after the refusal'), false);
+            return;
+          }
           state[Control.result] = errno;
           Atomics.store(state, Control.state, ControlState.response);
           Atomics.notify(state, Control.state);
@@ -353,19 +370,25 @@ export class ExecutionEngine {
         }
       };
 
-      worker.on('message', (result: WorkerResult) => finish(this.#outcome(result, process, limits), result.kind !== 'link-error'));
+      worker.on('message', (result: WorkerResult) => finish(this.#outcome(result, process, budget, limits), result.kind !== 'link-error'));
       worker.on('error', (error: Error & { code?: string }) => {
         if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') finish({ kind: 'limit', limit: 'memory', message: 'the program exhausted the engine worker\'s memory' }, false);
         else finish({ kind: 'trapped', message: error.message }, false);
       });
       worker.on('exit', () => finish({ kind: 'trapped', message: this.#closed ? 'execution engine closed' : 'engine worker exited unexpectedly' }, false));
-      const message: RunMessage = { module: compiled.module, memory, control, ...(limits.fuel === undefined ? {} : { fuel: limits.fuel }) };
+      const message: RunMessage = { module: compiled.module, memory, budget: budget.control, control, ...(limits.fuel === undefined ? {} : { fuel: limits.fuel }) };
       worker.postMessage(message);
       void serve();
     });
   }
 
-  #outcome(result: WorkerResult, process: WasiProcess, limits: { maxMemoryMib: number; fuel: bigint | undefined }): ExecutionOutcome {
+  #outcome(result: WorkerResult, process: WasiProcess, budget: MemoryBudget, limits: { maxMemoryMib: number; fuel: bigint | undefined }): ExecutionOutcome {
+    // A program refused by the memory budget may handle it (ENOSPC, a null malloc) and end as it
+    // likes; the run still ends as a limit, so that its callers learn that its outputs may be short.
+    if (result.kind !== 'link-error' && (result.budgetRefused || process.budgetRefusals > 0)) {
+      const ending = result.kind === 'trap' ? `then trapped: ${result.message}` : `then exited with code ${result.kind === 'exit' ? result.exitCode : process.exitCode ?? 0}`;
+      return budgetOutcome(process, budget, ending, result.budgetRefused);
+    }
     switch (result.kind) {
       case 'returned':
         return { kind: 'exited', exitCode: process.exitCode ?? 0 };
@@ -382,6 +405,24 @@ export class ExecutionEngine {
         return { kind: 'trapped', message: result.message };
     }
   }
+}
+
+/**
+ * Refused budget requests a program may make after the first before its run is stopped: enough to
+ * handle the error (report it, close files), not to spin on it until the time limit.
+ */
+const BUDGET_REFUSALS_BEFORE_STOP = 16;
+
+/** The outcome of a run that the memory budget refused something: names what was refused. */
+function budgetOutcome(process: WasiProcess, budget: MemoryBudget, ending: string, memoryRefused = false): ExecutionOutcome {
+  const refusal = process.firstBudgetRefusal;
+  const what = refusal !== undefined ? `${refusal.bytes} more bytes of ${refusal.resource}` : 'more program memory';
+  const also = refusal !== undefined && memoryRefused ? ' (and more program memory)' : '';
+  return {
+    kind: 'limit',
+    limit: 'budget',
+    message: `the isolate's memory budget (${formatBytes(budget.limit)}) refused ${what}${also}; the program ${ending}`,
+  };
 }
 
 /** i64 slots as the handler expects them: i32 parameters as unsigned numbers, i64 as bigints. */

@@ -4,7 +4,11 @@ import {
 } from './wasm-binary.ts';
 
 /** Export names of the globals the instrumentation adds. */
-export const INSTRUMENT_EXPORTS = { fuel: '__veracruz_fuel', growRefused: '__veracruz_grow_refused' } as const;
+export const INSTRUMENT_EXPORTS = {
+  fuel: '__veracruz_fuel',
+  growRefused: '__veracruz_grow_refused',
+  budgetRefused: '__veracruz_budget_refused',
+} as const;
 
 /** Rewritten sections (complete, with id and size) by section id. */
 export interface InstrumentResult {
@@ -379,9 +383,45 @@ function countEntries(bytes: Uint8Array, section: Section | undefined): number {
 }
 
 /**
+ * The code that replaces `memory.grow 0` (delta on the stack, old size or -1 left). It first takes the
+ * pages' bytes from the isolate's memory budget (i64 counts of bytes free for data at offset 8 and
+ * free at all at offset 0 of memory 1) with atomic subtractions; when they were not there, it gives
+ * them back, records the refusal and fails as a grow past the maximum does. Otherwise it grows, and when the grow itself fails (the
+ * program's own cap) gives the bytes back and records that. The engine gives a finished program's
+ * memory back to the budget.
+ */
+function growSequence(delta: number, result: number, refused: number, budgetRefused: number): Uint8Array {
+  const bytesOfDelta = [0x23, ...encodeU32(delta), 0xad, 0x42, 0x10, 0x86]; // i64(delta) << 16
+  const allFree = [0x43, 0x01, 0x00]; // memarg: align 8 with a memory index, memory 1, offset 0
+  const dataFree = [0x43, 0x01, 0x08]; // the same at offset 8
+  const subtract = (counter: number[]) => [0x41, 0x00, ...bytesOfDelta, 0xfe, 0x26, ...counter]; // i64.atomic.rmw.sub: free before
+  const giveBack = (counter: number[]) => [0x41, 0x00, ...bytesOfDelta, 0xfe, 0x1f, ...counter, 0x1a]; // i64.atomic.rmw.add; drop
+  const refuse = (flag: number) => [0x41, 0x01, 0x24, ...encodeU32(flag)];
+  return Uint8Array.from([
+    0x24, ...encodeU32(delta), // delta = the operand
+    ...subtract(dataFree), ...bytesOfDelta, 0x53, // free for data before < bytes?
+    0x04, 0x7f, // if (result i32): no room for data
+    ...giveBack(dataFree), ...refuse(budgetRefused), 0x41, 0x7f,
+    0x05,
+    ...subtract(allFree), ...bytesOfDelta, 0x53, // free before < bytes?
+    0x04, 0x7f, // if (result i32): no room at all
+    ...giveBack(allFree), ...giveBack(dataFree), ...refuse(budgetRefused), 0x41, 0x7f,
+    0x05, // else: grow
+    0x23, ...encodeU32(delta), 0x40, 0x00, 0x24, ...encodeU32(result),
+    0x23, ...encodeU32(result), 0x41, 0x7f, 0x46, // result == -1 (the program's own cap)?
+    0x04, 0x40, ...refuse(refused), ...giveBack(allFree), ...giveBack(dataFree), 0x0b,
+    0x23, ...encodeU32(result),
+    0x0b,
+    0x0b,
+  ]);
+}
+
+/**
  * Rewrites the code, global and export sections:
- * - adds globals `fuel` (i64), a scratch i32 and `grow refused` (i32), exporting fuel and the flag;
- * - replaces every `memory.grow` with one that also records a refusal in the flag;
+ * - adds globals `fuel` (i64), two scratch i32s, `grow refused` and `budget refused` (i32), exporting
+ *   fuel and the flags;
+ * - replaces every `memory.grow` with {@link growSequence}: pages are reserved in the memory budget
+ *   before they are grown, and refusals are recorded;
  * - with `fuel`, meters every function (see {@link meterBody}) and traps (`unreachable`) once the
  *   counter goes negative. The count is the same on every run of the same program and input.
  */
@@ -393,40 +433,38 @@ export function instrumentCode(bytes: Uint8Array, sections: readonly Section[], 
   const fuelGlobal = importedGlobals + definedGlobals;
   const scratchGlobal = fuelGlobal + 1;
   const refusedGlobal = fuelGlobal + 2;
+  const budgetRefusedGlobal = fuelGlobal + 3;
+  const resultGlobal = fuelGlobal + 4;
 
   const result = new Map<number, Uint8Array>();
-  const newGlobals = [0x7e, 0x01, 0x42, 0x00, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b];
+  const i32Global = [0x7f, 0x01, 0x41, 0x00, 0x0b];
+  const newGlobals = [0x7e, 0x01, 0x42, 0x00, 0x0b, ...i32Global, ...i32Global, ...i32Global, ...i32Global];
   if (globalSection === undefined) {
-    result.set(SectionId.global, encodeSection(SectionId.global, [3, ...newGlobals]));
+    result.set(SectionId.global, encodeSection(SectionId.global, [5, ...newGlobals]));
   } else {
     const reader = new WasmReader(bytes, globalSection.payloadStart, globalSection.end);
     const count = reader.u32();
     result.set(SectionId.global, encodeSection(SectionId.global, concatBytes([
-      Uint8Array.from(encodeU32(count + 3)), bytes.subarray(reader.offset, globalSection.end), Uint8Array.from(newGlobals),
+      Uint8Array.from(encodeU32(count + 5)), bytes.subarray(reader.offset, globalSection.end), Uint8Array.from(newGlobals),
     ])));
   }
   const exportSection = find(SectionId.export);
   const newExports = [
     ...encodeName(INSTRUMENT_EXPORTS.fuel), 0x03, ...encodeU32(fuelGlobal),
     ...encodeName(INSTRUMENT_EXPORTS.growRefused), 0x03, ...encodeU32(refusedGlobal),
+    ...encodeName(INSTRUMENT_EXPORTS.budgetRefused), 0x03, ...encodeU32(budgetRefusedGlobal),
   ];
   if (exportSection === undefined) {
-    result.set(SectionId.export, encodeSection(SectionId.export, [2, ...newExports]));
+    result.set(SectionId.export, encodeSection(SectionId.export, [3, ...newExports]));
   } else {
     const reader = new WasmReader(bytes, exportSection.payloadStart, exportSection.end);
     const count = reader.u32();
     result.set(SectionId.export, encodeSection(SectionId.export, concatBytes([
-      Uint8Array.from(encodeU32(count + 2)), bytes.subarray(reader.offset, exportSection.end), Uint8Array.from(newExports),
+      Uint8Array.from(encodeU32(count + 3)), bytes.subarray(reader.offset, exportSection.end), Uint8Array.from(newExports),
     ])));
   }
 
-  const growReplacement = Uint8Array.from([
-    0x40, 0x00, // memory.grow 0
-    0x24, ...encodeU32(scratchGlobal), // global.set scratch
-    0x23, ...encodeU32(scratchGlobal), 0x41, 0x7f, 0x46, // scratch == -1
-    0x04, 0x40, 0x41, 0x01, 0x24, ...encodeU32(refusedGlobal), 0x0b, // if: refused = 1
-    0x23, ...encodeU32(scratchGlobal), // result
-  ]);
+  const growReplacement = growSequence(scratchGlobal, resultGlobal, refusedGlobal, budgetRefusedGlobal);
   const codeSection = find(SectionId.code);
   if (codeSection !== undefined) {
     const types = readTypes(bytes, find(SectionId.type));

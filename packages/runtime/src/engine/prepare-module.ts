@@ -1,10 +1,15 @@
 import { instrumentCode } from './instrument.ts';
 import {
-  SectionId, WasmFormatError, WasmReader, concatBytes, encodeName, encodeSection, encodeU32, readMemories, readSections,
+  SectionId, WasmFormatError, WasmReader, concatBytes, encodeName, encodeSection, encodeU32, readImports, readMemories, readSections,
 } from './wasm-binary.ts';
 
 /** Module and field under which a prepared program imports its (shared) linear memory. */
 export const MEMORY_IMPORT = { module: '__veracruz', name: 'memory' } as const;
+/**
+ * Module and field under which a prepared program imports the memory budget's control memory (memory
+ * index 1: the program's own code cannot name it, only the rewritten `memory.grow`).
+ */
+export const BUDGET_IMPORT = { module: '__veracruz', name: 'budget' } as const;
 /** Bytes per wasm page. */
 export const PAGE_SIZE = 65536;
 
@@ -35,8 +40,9 @@ export interface PrepareOptions {
 /**
  * Rewrites a program so that (1) its memory is a shared memory imported from the engine, capped at
  * `maxPages` (so the runtime thread can serve system calls straight from the program's memory, and
- * memory.grow past the cap fails as the program's allocator expects), (2) memory.grow refusals are
- * recorded, and (3) optionally, every basic block charges its instruction count to a fuel counter
+ * memory.grow past the cap fails as the program's allocator expects), (2) memory.grow first reserves
+ * its pages in the isolate's memory budget (imported as BUDGET_IMPORT) and fails when they do not fit,
+ * and refusals are recorded, and (3) optionally, every basic block charges its instruction count to a fuel counter
  * and traps once it runs out.
  */
 export function prepareModule(wasm: Uint8Array, options: PrepareOptions): PreparedModule {
@@ -46,6 +52,12 @@ export function prepareModule(wasm: Uint8Array, options: PrepareOptions): Prepar
   if (memories.length !== 1 || memories[0] === undefined) {
     throw new WasmFormatError(memories.length === 0 ? 'the program defines no memory' : 'the program defines several memories');
   }
+  if (readImports(wasm, sections.find((section) => section.id === SectionId.import)).some((entry) => entry.kind === 2)) {
+    throw new WasmFormatError('the program imports a memory (it must define its own)');
+  }
+  // The rewrite adds a second memory that only the engine's code may touch: a program whose own code
+  // named memory 1 would be invalid as given, so checking the original keeps it from reaching it.
+  if (!WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) throw new WasmFormatError('the program is not a valid WebAssembly module');
   const memory = memories[0];
   if (memory.flags & 4) throw new WasmFormatError('64-bit memories are not supported');
   const maximumPages = Math.min(memory.maximum ?? 65536, options.maxPages);
@@ -55,17 +67,18 @@ export function prepareModule(wasm: Uint8Array, options: PrepareOptions): Prepar
   const importEntry = [
     ...encodeName(MEMORY_IMPORT.module), ...encodeName(MEMORY_IMPORT.name), 2, 0x03,
     ...encodeU32(Math.min(initialPages, maximumPages)), ...encodeU32(maximumPages),
+    ...encodeName(BUDGET_IMPORT.module), ...encodeName(BUDGET_IMPORT.name), 2, 0x03, 1, 1,
   ];
 
   const replacements = instrumented.sections;
   const importSection = sections.find((section) => section.id === SectionId.import);
   if (importSection === undefined) {
-    replacements.set(SectionId.import, encodeSection(SectionId.import, [1, ...importEntry]));
+    replacements.set(SectionId.import, encodeSection(SectionId.import, [2, ...importEntry]));
   } else {
     const reader = new WasmReader(wasm, importSection.payloadStart, importSection.end);
     const count = reader.u32();
     replacements.set(SectionId.import, encodeSection(SectionId.import, concatBytes([
-      Uint8Array.from(encodeU32(count + 1)), wasm.subarray(reader.offset, importSection.end), Uint8Array.from(importEntry),
+      Uint8Array.from(encodeU32(count + 2)), wasm.subarray(reader.offset, importSection.end), Uint8Array.from(importEntry),
     ])));
   }
   const parts: Uint8Array[] = [wasm.subarray(0, 8)];

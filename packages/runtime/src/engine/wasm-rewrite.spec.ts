@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkImports } from './check-imports.ts';
 import { INSTRUMENT_EXPORTS } from './instrument.ts';
-import { MEMORY_IMPORT, prepareModule } from './prepare-module.ts';
+import { MemoryBudget } from '../budget/memory-budget.ts';
+import { BUDGET_IMPORT, MEMORY_IMPORT, prepareModule } from './prepare-module.ts';
 import { concatBytes, encodeName, encodeSection, encodeU32 } from './wasm-binary.ts';
 
 const I32 = 0x7f;
@@ -99,10 +100,10 @@ function testModule(): Uint8Array {
   });
 }
 
-function instantiate(bytes: Uint8Array, maximumPages: number): WebAssembly.Instance {
+function instantiate(bytes: Uint8Array, maximumPages: number, budget = new MemoryBudget(2 ** 40)): WebAssembly.Instance {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: maximumPages, shared: true });
   return new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-    [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory },
+    [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory, [BUDGET_IMPORT.name]: budget.control },
     wasi_snapshot_preview1: { fd_write: () => 0 },
   });
 }
@@ -150,6 +151,42 @@ describe('prepareModule', () => {
     assert.equal(grow(1), -1);
     assert.equal(refused.value, 1);
     assert.equal((instance.exports.count as (n: number) => number)(5), 5);
+  });
+
+  it('reserves grown pages in the memory budget first, and fails the grow when they do not fit', () => {
+    const prepared = prepareModule(testModule(), { maxPages: 4, fuel: false });
+    const budget = new MemoryBudget(2 * 65536 + 100, 0);
+    const instance = instantiate(prepared.bytes, 4, budget);
+    const grow = instance.exports.grow as (pages: number) => number;
+    const budgetRefused = instance.exports[INSTRUMENT_EXPORTS.budgetRefused] as WebAssembly.Global;
+    const capRefused = instance.exports[INSTRUMENT_EXPORTS.growRefused] as WebAssembly.Global;
+    assert.equal(grow(2), 1, 'two pages fit');
+    assert.equal(budget.free, 100);
+    assert.equal(budgetRefused.value, 0);
+    assert.equal(grow(1), -1, 'a third does not');
+    assert.equal(budgetRefused.value, 1);
+    assert.equal(capRefused.value, 0, 'the program cap was not the reason');
+    assert.equal(budget.free, 100, 'a refused grow gives its reservation back');
+    budget.release(2 * 65536, 'program memory');
+    assert.equal(grow(2), -1, 'past the cap of 4 pages');
+    assert.equal(capRefused.value, 1);
+    assert.equal(budget.free, 2 * 65536 + 100, 'a grow refused by the cap gives its reservation back');
+  });
+
+  it('leaves the serving reserve to sessions and responses', () => {
+    const prepared = prepareModule(testModule(), { maxPages: 4, fuel: false });
+    const budget = new MemoryBudget(3 * 65536, 65536);
+    const instance = instantiate(prepared.bytes, 4, budget);
+    const grow = instance.exports.grow as (pages: number) => number;
+    assert.equal(grow(3), -1, 'three pages would eat into the reserve');
+    assert.equal(grow(2), 1);
+    assert.equal(budget.free, 65536);
+    assert.equal(budget.tryReserve(65536, 'responses'), true, 'serving may use the reserve');
+  });
+
+  it('refuses a module that is invalid as given or imports its memory', () => {
+    const invalid = assemble({ types: [functionType([], [])], imports: [], functions: [0], exports: [], bodies: [[0, 0x6a, 0x0b]], memory: [0x00, 1] });
+    assert.throws(() => prepareModule(invalid, { maxPages: 4, fuel: false }), /not a valid WebAssembly module/);
   });
 
   it('keeps the declared maximum when it is below the cap', () => {

@@ -11,7 +11,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { SYSTEM_CALLS } from '../wasi/signatures.ts';
 import { INSTRUMENT_EXPORTS } from './instrument.ts';
-import { MEMORY_IMPORT } from './prepare-module.ts';
+import { BUDGET_IMPORT, MEMORY_IMPORT } from './prepare-module.ts';
 
 /** A finished program's memory from this size on is reclaimed by an explicit collection. */
 export const COLLECT_AFTER_MEMORY_BYTES = 64 * 1024 * 1024;
@@ -43,6 +43,8 @@ export const CONTROL_BYTES = Control.header * 4 + Control.argumentSlots * 8;
 export interface RunMessage {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
+  /** The memory budget's control memory (see BUDGET_IMPORT). */
+  budget: WebAssembly.Memory;
   control: SharedArrayBuffer;
   /** Fuel budget when the module is metered. */
   fuel?: bigint;
@@ -50,9 +52,9 @@ export interface RunMessage {
 
 /** How the program ended, as the worker saw it. */
 export type WorkerResult =
-  | { kind: 'returned' }
-  | { kind: 'exit'; exitCode: number }
-  | { kind: 'trap'; message: string; fuelExhausted: boolean; growRefused: boolean; fuelLeft?: bigint }
+  | { kind: 'returned'; budgetRefused: boolean }
+  | { kind: 'exit'; exitCode: number; budgetRefused: boolean }
+  | { kind: 'trap'; message: string; fuelExhausted: boolean; growRefused: boolean; budgetRefused: boolean; fuelLeft?: bigint }
   | { kind: 'link-error'; message: string };
 
 class ProgramExit {
@@ -80,7 +82,9 @@ function run(message: RunMessage): WorkerResult {
     Atomics.store(state, Control.state, ControlState.idle);
     return result;
   };
-  const imports: Record<string, Record<string, unknown>> = { [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: message.memory } };
+  const imports: Record<string, Record<string, unknown>> = {
+    [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: message.memory, [BUDGET_IMPORT.name]: message.budget },
+  };
   SYSTEM_CALLS.forEach((entry, call) => {
     const module = (imports[entry.module] ??= {});
     module[entry.name] = entry.name === 'proc_exit'
@@ -99,12 +103,14 @@ function run(message: RunMessage): WorkerResult {
   const fuel = instance.exports[INSTRUMENT_EXPORTS.fuel] as WebAssembly.Global | undefined;
   if (fuel !== undefined && message.fuel !== undefined) fuel.value = message.fuel;
   else if (fuel !== undefined) fuel.value = 2n ** 62n;
+  const flag = (name: string): boolean => (instance.exports[name] as WebAssembly.Global | undefined)?.value === 1;
   try {
     // Veracruz accepts `_start` as () -> () or (i32, i32) -> i32 (called with 0, 0; the result is the exit code).
     const result = (instance.exports._start as (argc: number, argv: number) => unknown)(0, 0);
-    return typeof result === 'number' ? { kind: 'exit', exitCode: result >>> 0 } : { kind: 'returned' };
+    const budgetRefused = flag(INSTRUMENT_EXPORTS.budgetRefused);
+    return typeof result === 'number' ? { kind: 'exit', exitCode: result >>> 0, budgetRefused } : { kind: 'returned', budgetRefused };
   } catch (reason) {
-    if (reason instanceof ProgramExit) return { kind: 'exit', exitCode: reason.exitCode };
+    if (reason instanceof ProgramExit) return { kind: 'exit', exitCode: reason.exitCode, budgetRefused: flag(INSTRUMENT_EXPORTS.budgetRefused) };
     const refused = instance.exports[INSTRUMENT_EXPORTS.growRefused] as WebAssembly.Global | undefined;
     const left = fuel?.value as bigint | undefined;
     return {
@@ -112,6 +118,7 @@ function run(message: RunMessage): WorkerResult {
       message: reason instanceof Error ? reason.message : String(reason),
       fuelExhausted: message.fuel !== undefined && left !== undefined && left < 0n,
       growRefused: refused !== undefined && refused.value !== 0,
+      budgetRefused: flag(INSTRUMENT_EXPORTS.budgetRefused),
       ...(left === undefined ? {} : { fuelLeft: left }),
     };
   }

@@ -17,6 +17,7 @@ import type { Policy } from '@veracruz-ts/policy';
 import { ChannelConnection, countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
 import { ExecutionEngine } from '../index.ts';
 import { SessionManager } from '../session/index.ts';
+import { MemoryBudget } from '../budget/memory-budget.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
 import { Isolate } from './isolate.ts';
 import { isIsolatePlatform } from './platform.ts';
@@ -58,7 +59,9 @@ function main(): void {
         const specialFile = nativeModuleSpecialFile(module);
         return specialFile === undefined ? [] : [{ name: module.name, specialFile }];
       });
-      const vfs = new VirtualFileSystem({ services });
+      // Veracruz sized the enclave by max_memory_mib; here it is the isolate's whole memory budget:
+      // files, streams, sessions, requests, responses and programs' memory all draw on it.
+      const vfs = new VirtualFileSystem({ services, budget: new MemoryBudget(setup.policy.max_memory_mib * 1024 * 1024) });
       return new SessionManager({
         ...setup, engine, vfs,
         // The isolate's stderr goes to the (untrusted) host: session errors may name principals'

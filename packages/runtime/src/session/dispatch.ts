@@ -12,6 +12,7 @@ import {
 } from '@veracruz-ts/policy';
 import { DEFAULT_MAX_MESSAGE_BYTES, ResponseStatus, type RuntimeManagerRequest, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
 import type { ExecutionEngine, ExecutionOutcome, PrincipalView, VirtualFileSystem } from '../index.ts';
+import { BudgetExceeded } from '../budget/memory-budget.ts';
 import { asVeracruzError, errorResponse, exitCodeBytes, successResponse } from './responses.ts';
 
 /** The principal a session speaks for: a policy identity and its view of the shared file tree. */
@@ -102,6 +103,7 @@ export class RequestDispatcher {
           throw new VeracruzError(Code.LimitExceeded,
             `read ${path}: the file has ${size} bytes, more than one message carries (${this.#maxPayloadBytes}); read it in ranges`);
         }
+        this.#checkResponseFits(`read ${path}`, size);
         // An empty file is an empty `result` (Veracruz sent none, and its client then failed).
         return successResponse(view.readFile(path));
       }
@@ -111,6 +113,7 @@ export class RequestDispatcher {
           throw new VeracruzError(Code.LimitExceeded,
             `read ${path}: a range of ${request.length} bytes is more than one message carries (${this.#maxPayloadBytes})`);
         }
+        this.#checkResponseFits(`read ${path}`, Math.min(request.length, Math.max(0, view.fileSize(path) - request.offset)));
         return successResponse(view.readRange(path, request.offset, request.length));
       }
       case 'request_file_size': {
@@ -138,6 +141,13 @@ export class RequestDispatcher {
     if (isStdStream(name)) return name;
     if (name === '') throw new VeracruzError(Code.InvalidRequest, 'the request names no file');
     return normalizePath(name);
+  }
+
+  /** Refuses a read whose copy the memory budget could not hold now, before the copy is made. */
+  #checkResponseFits(what: string, bytes: number): void {
+    if (bytes + RESPONSE_OVERHEAD_BYTES <= this.#vfs.budget.free) return;
+    const refusal = new BudgetExceeded('responses', bytes, this.#vfs.budget.limit);
+    throw new VeracruzError(Code.LimitExceeded, `${what}: ${refusal.sentence} now; read it in smaller ranges`);
   }
 
   #checkHash(path: string, data: Uint8Array): void {
@@ -198,6 +208,7 @@ export function outcomeResponse(outcome: ExecutionOutcome, what: string): Runtim
     case 'exited':
       return successResponse(exitCodeBytes(outcome.exitCode));
     case 'limit':
+      if (outcome.limit === 'budget') return errorResponse(new VeracruzError(Code.LimitExceeded, `${what}: ${outcome.message}`));
       return errorResponse(new VeracruzError(Code.LimitExceeded, `${what} reached its ${outcome.limit} limit: ${outcome.message}`));
     case 'trapped':
       return errorResponse(new VeracruzError(Code.ProgramFailed, `${what} trapped: ${outcome.message}`));

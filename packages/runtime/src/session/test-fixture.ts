@@ -14,6 +14,7 @@ import {
   issueIsolateCertificate,
 } from '@veracruz-ts/attestation/certificates';
 import { createIdentity, type FileRights, type Identity, parsePolicy, type Policy } from '@veracruz-ts/policy';
+import { MemoryBudget } from '../budget/memory-budget.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
 import { servicesFromPolicy } from '../services/registry.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
@@ -71,6 +72,8 @@ export interface TestPolicyOptions {
   fileHashes?: { path: string; data: Uint8Array }[];
   nativeModules?: { name: string; specialFile: string }[];
   ciphersuite?: string;
+  /** The isolate's memory budget. @default 256 */
+  maxMemoryMib?: number;
   serverAddress?: string;
   pasAddress?: string;
 }
@@ -92,7 +95,7 @@ export function testPolicyText(options: TestPolicyOptions): string {
     identities: options.principals.map((principal, id) => ({
       certificate: principal.certificatePem.trim(), file_rights: principal.rights, id,
     })),
-    max_memory_mib: 256,
+    max_memory_mib: options.maxMemoryMib ?? 256,
     native_modules: (options.nativeModules ?? []).map((module) => ({
       name: module.name, type: { Static: { special_file: module.specialFile } },
     })),
@@ -135,7 +138,8 @@ export async function startInProcess(
   options: { maxMessageBytes?: number; engine?: ExecutionEngine } = {},
 ): Promise<InProcessComputation> {
   const policy = await parsePolicy(policyText);
-  const vfs = new VirtualFileSystem({ services: servicesFromPolicy(policy.native_modules) });
+  // The policy's memory budget, as the isolate makes it.
+  const vfs = new VirtualFileSystem({ services: servicesFromPolicy(policy.native_modules), budget: new MemoryBudget(policy.max_memory_mib * 1024 * 1024) });
   const engine = options.engine ?? new ExecutionEngine();
   let signalShutdown = (): void => {};
   const shutdown = new Promise<void>((resolve) => (signalShutdown = resolve));

@@ -46,14 +46,24 @@ export class ChunkedData {
 
   /** Replaces the whole contents, all or nothing (ENOSPC leaves the file as it was). */
   replace(data: Uint8Array): void {
-    this.checkGrowth(data.length);
-    this.truncate(0);
-    this.write(0, data);
+    // The difference is settled with the budget first, so a refusal leaves the old contents whole.
+    if (data.length > this.#size) this.#quota?.reserve(data.length - this.#size);
+    else if (!this.#detached) this.#quota?.release(this.#size - data.length);
+    this.#chunks = [];
+    this.#slab = undefined;
+    this.#size = 0;
+    this.#store(0, data);
+    this.#size = data.length;
   }
 
+  /** Reserves the growth to `end` before anything is stored (ENOSPC changes nothing). */
+  #reserveTo(end: number): void {
+    if (end > this.#size) this.#quota?.reserve(end - this.#size);
+  }
+
+  /** Sets the length after a change whose growth {@link #reserveTo} already reserved. */
   #resize(size: number): void {
-    if (size > this.#size) this.#quota?.reserve(size - this.#size);
-    else if (!this.#detached) this.#quota?.release(this.#size - size);
+    if (size < this.#size && !this.#detached) this.#quota?.release(this.#size - size);
     this.#size = size;
   }
 
@@ -97,7 +107,14 @@ export class ChunkedData {
   /** Writes `data` at `offset`, growing the file (zero-filled) as needed; ENOSPC changes nothing. */
   write(offset: number, data: Uint8Array): void {
     const end = Math.max(this.#size, offset + data.length);
-    this.checkGrowth(end);
+    // Reserved first: the budget is shared with programs growing their memory in other threads.
+    this.#reserveTo(end);
+    this.#store(offset, data);
+    this.#resize(end);
+  }
+
+  /** Copies `data` into the chunks at `offset` (the caller accounts for the length). */
+  #store(offset: number, data: Uint8Array): void {
     let done = 0;
     while (done < data.length) {
       const position = offset + done;
@@ -108,7 +125,6 @@ export class ChunkedData {
       chunk.set(data.subarray(done, done + count), within);
       done += count;
     }
-    this.#resize(end);
   }
 
   /** The chunk at `index`, allocated or grown so that it holds at least `length` bytes. */
@@ -149,7 +165,7 @@ export class ChunkedData {
 
   /** Sets the length: shrinking drops bytes (zeroing the tail of the last kept chunk), growing adds zeros. */
   truncate(size: number): void {
-    this.checkGrowth(size);
+    this.#reserveTo(size);
     if (size < this.#size) {
       const keep = Math.ceil(size / CHUNK_SIZE);
       this.#chunks.length = Math.min(this.#chunks.length, keep);

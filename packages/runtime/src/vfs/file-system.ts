@@ -1,6 +1,7 @@
 import type { FileRights, StdStream } from '@veracruz-ts/policy';
 import { normalizePath } from '@veracruz-ts/policy';
 import { totalmem } from 'node:os';
+import { MemoryBudget } from '../budget/memory-budget.ts';
 import { ChunkedData } from './chunked-data.ts';
 import { StorageQuota } from './storage-quota.ts';
 import { Errno, FsFailure } from './errno.ts';
@@ -14,8 +15,14 @@ export interface VirtualFileSystemOptions {
   /** Native services to mount at their special files (from the policy's `native_modules`). @default [] */
   services?: readonly ServiceSpec[];
   /**
-   * Most bytes all files together (std streams included) may hold; writes beyond fail with ENOSPC
-   * (programs) or LimitExceeded (host requests). @default three quarters of the machine's memory
+   * The memory budget files draw on, shared with whatever else the isolate holds (the isolate passes
+   * the policy's). Writes beyond it fail with ENOSPC (programs) or LimitExceeded (host requests).
+   * @default a budget of `maxBytes`
+   */
+  budget?: MemoryBudget;
+  /**
+   * Most bytes all files together (std streams included) may hold, when no `budget` is given.
+   * @default three quarters of the machine's memory
    */
   maxBytes?: number;
 }
@@ -51,13 +58,22 @@ export class VirtualFileSystem {
   readonly root: DirectoryNode;
   readonly #streams: Record<StdStream, FileNode>;
   #nextInode = 3;
-  /** The byte budget shared by every file of this tree. */
+  /** The memory budget of the computation this tree belongs to. */
+  readonly budget: MemoryBudget;
+  /** The files' account of the budget (contents and NODE_BYTES per name). */
   readonly quota: StorageQuota;
 
   constructor(options: VirtualFileSystemOptions = {}) {
-    this.quota = new StorageQuota(options.maxBytes ?? Math.floor(totalmem() * 0.75));
+    // Without an isolate around it (vc-fee, tests) nothing serves principals: no serving reserve.
+    this.budget = options.budget ?? new MemoryBudget(options.maxBytes ?? Math.floor(totalmem() * 0.75), 0);
+    this.quota = new StorageQuota(this.budget, 'files');
     this.root = { kind: 'directory', inode: 2, entries: new Map(), times: zeroTimes() };
-    this.#streams = { stdin: this.newFile(), stdout: this.newFile(), stderr: this.newFile() };
+    // Each stream has an account of its own, so that a refusal names it ("stdout"), not "files".
+    this.#streams = {
+      stdin: this.newFile(new StorageQuota(this.budget, 'stdin')),
+      stdout: this.newFile(new StorageQuota(this.budget, 'stdout')),
+      stderr: this.newFile(new StorageQuota(this.budget, 'stderr')),
+    };
     for (const spec of options.services ?? []) {
       const components = pathComponents(spec.specialFile);
       const name = components.pop();
@@ -79,10 +95,10 @@ export class VirtualFileSystem {
     return this.#streams[name];
   }
 
-  /** A new detached empty file (not yet linked into the tree); counts NODE_BYTES against the quota. */
-  newFile(): FileNode {
+  /** A new detached empty file (not yet linked into the tree); counts NODE_BYTES against the files' quota. */
+  newFile(account: StorageQuota = this.quota): FileNode {
     this.quota.reserve(NODE_BYTES);
-    return { kind: 'file', inode: this.#nextInode++, data: new ChunkedData(this.quota), times: zeroTimes() };
+    return { kind: 'file', inode: this.#nextInode++, data: new ChunkedData(account), times: zeroTimes() };
   }
 
   /** A new detached empty directory; counts NODE_BYTES against the quota. */

@@ -96,7 +96,7 @@ describe('PrincipalView', () => {
     const vfs = new VirtualFileSystem({ maxBytes: 100 + 5 * NODE_BYTES });
     const view = vfs.view([{ file_name: '/', rights: ALL_RIGHTS }]);
     view.writeFile('/a', new Uint8Array(60));
-    assert.throws(() => view.writeFile('/b', new Uint8Array(41)), denied(Code.LimitExceeded, /^write \/b: the file system is full \(\d+ bytes\)$/));
+    assert.throws(() => view.writeFile('/b', new Uint8Array(41)), denied(Code.LimitExceeded, /^write \/b: the isolate's memory budget \(\d+ bytes\) cannot hold \d+ more bytes of files$/));
     assert.throws(() => view.appendFile('/a', new Uint8Array(NODE_BYTES + 41)), denied(Code.LimitExceeded, /^append \/a/));
     assert.equal(view.fileSize('/a'), 60);
     assert.equal(view.exists('/b'), false, 'a refused write leaves no empty file');
@@ -105,7 +105,31 @@ describe('PrincipalView', () => {
     view.writeFile('/a', new Uint8Array(NODE_BYTES + 100));
     view.writeFile('/a', new Uint8Array(10));
     view.writeFile('/b', new Uint8Array(90));
-    assert.equal(vfs.quota.used, 100 + 5 * NODE_BYTES, 'contents plus three streams and two files');
+    assert.equal(vfs.budget.used, 100 + 5 * NODE_BYTES, 'contents plus three streams and two files');
+  });
+
+  it('counts the std streams in the same budget and names the stream that was refused', () => {
+    const vfs = new VirtualFileSystem({ maxBytes: 1000 + 4 * NODE_BYTES });
+    const view = vfs.view([{ file_name: '/', rights: ALL_RIGHTS }, { file_name: 'stdin', rights: ALL_RIGHTS }]);
+    view.writeFile('/a', new Uint8Array(600));
+    assert.throws(() => view.writeFile('stdin', new Uint8Array(401)), denied(Code.LimitExceeded, /^write stdin: .* cannot hold 401 more bytes of stdin$/));
+    view.writeFile('stdin', new Uint8Array(400));
+    assert.deepEqual({ ...vfs.budget.usage(), files: undefined }, { ...vfs.budget.usage(), stdin: 400, files: undefined });
+    assert.equal(vfs.budget.free, 0);
+    view.writeFile('stdin', new Uint8Array(0));
+    assert.equal(vfs.budget.free, 400, 'replacing a stream returns its bytes');
+  });
+
+  it('keeps the old contents and creates no file when a write is refused because the budget filled meanwhile', () => {
+    const vfs = new VirtualFileSystem({ maxBytes: 200 + 5 * NODE_BYTES });
+    const view = vfs.view([{ file_name: '/', rights: ALL_RIGHTS }]);
+    view.writeFile('/a', new Uint8Array(100).fill(7));
+    // Another holder of the budget (a running program's memory, a session) takes what is left.
+    assert.ok(vfs.budget.tryReserve(vfs.budget.free - 50, 'program memory'));
+    assert.throws(() => view.writeFile('/a', new Uint8Array(151)), denied(Code.LimitExceeded, /^write \/a: .*51 more bytes of files$/));
+    assert.deepEqual(view.readFile('/a'), new Uint8Array(100).fill(7));
+    assert.throws(() => view.appendFile('/new', new Uint8Array(10)), denied(Code.LimitExceeded, /^append \/new/));
+    assert.equal(view.exists('/new'), false);
   });
 
   it('refuses to write a file where a directory is, or under a file', () => {

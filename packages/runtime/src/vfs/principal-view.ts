@@ -1,5 +1,6 @@
 import type { FileRights } from '@veracruz-ts/policy';
 import { Code, Right, VeracruzError, isStdStream, missingRights, normalizePath, resolveRights } from '@veracruz-ts/policy';
+import { BudgetExceeded } from '../budget/memory-budget.ts';
 import { Errno, FsFailure } from './errno.ts';
 import type { FileNode } from './nodes.ts';
 import type { VirtualFileSystem } from './file-system.ts';
@@ -32,22 +33,22 @@ export class PrincipalView {
 
   /** Replaces the file's contents (creating it and missing parent directories), or the std stream's. */
   writeFile(path: string, data: Uint8Array): void {
-    const node = this.#writable('write', path, WRITE_NEEDS, data.length);
+    const { node, undo } = this.#writable('write', path, WRITE_NEEDS, data.length);
     if (node.service !== undefined) {
       this.#serve('write', path, node, data);
       return;
     }
-    this.#withinQuota('write', path, () => node.data.replace(data));
+    this.#withinQuota('write', path, () => node.data.replace(data), undo);
   }
 
   /** Appends to the file (creating it and missing parent directories), or to the std stream. */
   appendFile(path: string, data: Uint8Array): void {
-    const node = this.#writable('append', path, APPEND_NEEDS, data.length);
+    const { node, undo } = this.#writable('append', path, APPEND_NEEDS, data.length);
     if (node.service !== undefined) {
       this.#serve('append', path, node, data);
       return;
     }
-    this.#withinQuota('append', path, () => node.data.append(data));
+    this.#withinQuota('append', path, () => node.data.append(data), undo);
   }
 
   /** The whole file (or std stream). */
@@ -115,11 +116,14 @@ export class PrincipalView {
     return node;
   }
 
-  /** The file to write (created if needed, only when `incoming` bytes would fit with it). */
-  #writable(operation: string, path: string, need: number, incoming: number): FileNode {
+  /**
+   * The file to write (created if needed, only when `incoming` bytes would fit with it), and for a
+   * created file how to remove it again should the write still be refused.
+   */
+  #writable(operation: string, path: string, need: number, incoming: number): { node: FileNode; undo?: () => void } {
     if (isStdStream(path)) {
       this.#authorize(operation, path, Right.FD_WRITE);
-      return this.#vfs.stream(path);
+      return { node: this.#vfs.stream(path) };
     }
     const target = normalizePath(path);
     const components = pathComponents(target);
@@ -133,7 +137,7 @@ export class PrincipalView {
     this.#authorize(operation, target, node === undefined ? need | Right.PATH_CREATE_FILE : need);
     if (node !== undefined) {
       if (node.kind !== 'file') throw new VeracruzError(Code.InvalidRequest, `${operation} ${target}: is a directory`);
-      return node;
+      return { node };
     }
     const name = components.pop();
     if (name === undefined) throw new VeracruzError(Code.InvalidRequest, `${operation} ${target}: is a directory`);
@@ -151,16 +155,25 @@ export class PrincipalView {
       }
       const created = this.#vfs.newFile();
       parent.entries.set(name, created);
-      return created;
+      const undo = (): void => {
+        // The budget is shared with running programs: space checked above may be gone by the write.
+        if (parent.entries.get(name) !== created) return;
+        parent.entries.delete(name);
+        this.#vfs.releaseNode(created);
+      };
+      return { node: created, undo };
     });
   }
 
-  #withinQuota<T>(operation: string, path: string, change: () => T): T {
+  /** Runs `change`; a refusal by the memory budget becomes LimitExceeded (after `undo`), naming the budget. */
+  #withinQuota<T>(operation: string, path: string, change: () => T, undo?: () => void): T {
     try {
       return change();
     } catch (reason) {
       if (reason instanceof FsFailure && reason.errno === Errno.NOSPC) {
-        throw new VeracruzError(Code.LimitExceeded, `${operation} ${normalizePath(path)}: the file system is full (${this.#vfs.quota.limit} bytes)`);
+        undo?.();
+        const why = reason instanceof BudgetExceeded ? reason.sentence : `the file system is full (${this.#vfs.quota.limit} bytes)`;
+        throw new VeracruzError(Code.LimitExceeded, `${operation} ${normalizePath(path)}: ${why}`);
       }
       throw reason;
     }

@@ -1,40 +1,53 @@
-import { Errno, FsFailure } from './errno.ts';
+import { MemoryBudget } from '../budget/memory-budget.ts';
+import type { BudgetResource } from '../budget/memory-budget.ts';
 
 /**
- * The byte budget of one VFS: the sum of its files' lengths (std streams included) may not pass
- * `limit`, so a program writing without end gets ENOSPC instead of exhausting the runtime's memory.
- * A removed file's bytes are returned at once; a removed file still open keeps counting what it
- * grows by (never less: the count may overestimate, never underestimate).
+ * One account of the isolate's {@link MemoryBudget}: the bytes of the files (or of one std stream) of a
+ * VFS. A write that does not fit fails with ENOSPC ({@link BudgetExceeded}) before anything changes,
+ * so a program writing without end meets a full disk instead of exhausting the isolate. A removed
+ * file's bytes are returned at once; a removed file still open keeps counting what it grows by (never
+ * less: the count may overestimate, never underestimate).
  */
 export class StorageQuota {
-  /** Most bytes the VFS may hold. */
-  readonly limit: number;
+  /** The budget this account draws on. */
+  readonly budget: MemoryBudget;
+  /** What the account's bytes are for. */
+  readonly resource: BudgetResource;
   #used = 0;
 
-  constructor(limit: number) {
-    this.limit = limit;
+  /** `budget`: a shared budget, or a byte limit for a budget of this account's own. */
+  constructor(budget: MemoryBudget | number, resource: BudgetResource = 'files') {
+    this.budget = typeof budget === 'number' ? new MemoryBudget(budget, 0) : budget;
+    this.resource = resource;
   }
 
-  /** Bytes counted now. */
+  /** The whole budget, in bytes. */
+  get limit(): number {
+    return this.budget.limit;
+  }
+
+  /** Bytes this account holds now. */
   get used(): number {
     return this.#used;
   }
 
-  /** Throws ENOSPC unless `bytes` more fit. */
+  /** Throws ENOSPC unless `bytes` more would fit now (reserves nothing). */
   check(bytes: number): void {
-    if (bytes > 0 && this.#used + bytes > this.limit) {
-      throw new FsFailure(Errno.NOSPC, `file system full (${this.limit} bytes)`);
-    }
+    this.budget.check(bytes, this.resource);
   }
 
-  /** Counts `bytes` more (checked first). */
+  /** Reserves `bytes` more, or throws ENOSPC having reserved nothing. */
   reserve(bytes: number): void {
-    this.check(bytes);
+    if (bytes <= 0) return;
+    this.budget.reserve(bytes, this.resource);
     this.#used += bytes;
   }
 
   /** Returns `bytes`. */
   release(bytes: number): void {
-    this.#used = Math.max(0, this.#used - bytes);
+    const returned = Math.min(bytes, this.#used);
+    if (returned <= 0) return;
+    this.#used -= returned;
+    this.budget.release(returned, this.resource);
   }
 }

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { ALL_RIGHTS, RIGHTS_READ } from '@veracruz-ts/policy';
 import { compileC } from '../engine/compile-c.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
+import { PAGE_SIZE, prepareModule } from '../engine/prepare-module.ts';
 import { NODE_BYTES, VirtualFileSystem } from '../vfs/file-system.ts';
 import { PROBE_RIGHTS, SUPERUSER, probeFileSystem, runProbe } from './probe-harness.ts';
 import { WASI_PROBE_SOURCE } from './wasi-probe.c.ts';
@@ -141,14 +142,19 @@ int main(void) {
     assert.equal(run.stdout, 'xxx\nhostile 28 0 21\n');
   });
 
-  it('fails writes past the VFS byte budget with ENOSPC, whole, and returns removed files\' bytes', async () => {
-    // A few nodes (NODE_BYTES each) and the input use part of the budget: 15 blocks fit, not 16.
+  it('fails writes past the memory budget with ENOSPC, whole, returns removed files\' bytes, and ends the run as a limit', async () => {
+    // The program's own memory draws on the budget too; on top of it, a few nodes (NODE_BYTES each)
+    // and the input use part of 1 MiB: 15 blocks fit, not 16.
     assert.ok(16 * NODE_BYTES < 65536);
-    const vfs = new VirtualFileSystem({ maxBytes: 1024 * 1024 });
+    const programMemory = prepareModule(program, { maxPages: 65536, fuel: false }).initialPages * PAGE_SIZE;
+    const vfs = new VirtualFileSystem({ maxBytes: 1024 * 1024 + programMemory });
     vfs.view(SUPERUSER).writeFile('/input/data.txt', new TextEncoder().encode('secret-data'));
     const run = await runProbe(engine, program, vfs, ['fill']);
-    assert.deepEqual(run.outcome, EXITED_0);
-    assert.equal(run.stdout, `fill ${15 * 65536} 51 65536\n`);
+    assert.equal(run.stdout, `fill ${15 * 65536} 51 65536\n`, 'the program handled ENOSPC and carried on');
+    assert.equal(run.outcome.kind, 'limit');
+    assert.match(run.outcome.kind === 'limit' ? `${run.outcome.limit}: ${run.outcome.message}` : '',
+      /^budget: the isolate's memory budget \(\d+ bytes\) refused 65536 more bytes of files; the program then exited with code 0$/);
+    assert.equal(vfs.budget.used, vfs.budget.usage().files + vfs.budget.usage().stdout, 'the program\'s memory was given back');
   });
 
   it('logs each system call with strace', async () => {

@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { FileRights } from '@veracruz-ts/policy';
 import { ALL_RIGHTS, Right, resolveRights } from '@veracruz-ts/policy';
+import { BudgetExceeded } from '../budget/memory-budget.ts';
 import { Errno, FsFailure, errnoName } from '../vfs/errno.ts';
 import type { VirtualFileSystem } from '../vfs/file-system.ts';
 import { joinComponents } from '../vfs/file-system.ts';
@@ -102,6 +103,8 @@ export class WasiProcess {
   readonly #strace: ((line: string) => void) | undefined;
   readonly #streams: StreamHooks;
   #memory: WebAssembly.Memory | undefined;
+  #budgetRefusals = 0;
+  #firstBudgetRefusal: BudgetExceeded | undefined;
   /** Set once the program called proc_exit. */
   exitCode: number | undefined;
 
@@ -114,6 +117,16 @@ export class WasiProcess {
     this.#enableClock = options.enableClock;
     this.#strace = options.strace;
     this.#streams = options.streams ?? {};
+  }
+
+  /** How many calls the memory budget refused (each answered ENOSPC). */
+  get budgetRefusals(): number {
+    return this.#budgetRefusals;
+  }
+
+  /** The first call the memory budget refused: what was asked for, and for which resource. */
+  get firstBudgetRefusal(): BudgetExceeded | undefined {
+    return this.#firstBudgetRefusal;
   }
 
   /** Attaches the program's (shared) linear memory. */
@@ -133,6 +146,10 @@ export class WasiProcess {
     try {
       result = handler === undefined ? Errno.NOSYS : handler(...args);
     } catch (reason) {
+      if (reason instanceof BudgetExceeded) {
+        this.#budgetRefusals++;
+        this.#firstBudgetRefusal ??= reason;
+      }
       if (reason instanceof FsFailure) result = reason.errno;
       else if (reason instanceof RangeError) result = Errno.FAULT;
       else throw reason;

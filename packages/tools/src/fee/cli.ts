@@ -224,7 +224,8 @@ export async function main(argv: readonly string[], io: FeeIo): Promise<number> 
   const snapshots = new Map<DirMapping, LoadSnapshot>();
   try {
     if (policy !== undefined) services = servicesFromPolicy(policy.native_modules);
-    vfs = new VirtualFileSystem({ services });
+    // Under a policy, the isolate's memory budget (max_memory_mib) applies as it would in the isolate.
+    vfs = new VirtualFileSystem({ services, ...(policy === undefined ? {} : { maxBytes: policy.max_memory_mib * 1024 * 1024 }) });
     for (const mapping of options.dirs) {
       const snapshot: LoadSnapshot = new Map();
       loadHostDirectory(vfs, mapping, snapshot);
