@@ -136,8 +136,15 @@ export class VeracruzClient {
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('secureConnect', resolve);
-        socket.once('error', (error) =>
-          reject(alertError(error) ?? new VeracruzError(Code.Unavailable, `TLS handshake with the isolate failed: ${error.message}`, { cause: error })));
+        socket.once('error', (error: NodeJS.ErrnoException) => {
+          // Closed before the isolate's first handshake byte: the host or the isolate turned the
+          // connection away (vc-server at --max-sessions, an isolate whose memory budget cannot hold
+          // another session, or one that is stopping). The host is untrusted: this is a likely reason, not proof.
+          const early = error.code === 'ECONNRESET' && socket.bytesRead === 0;
+          reject(alertError(error) ?? new VeracruzError(Code.Unavailable, early
+            ? `the connection was closed before the TLS handshake began: the server turned it away (it may be at its session limit, or the isolate cannot take another session now); retry later (${error.message})`
+            : `TLS handshake with the isolate failed: ${error.message}`, { cause: error }));
+        });
         socket.once('close', () => reject(new VeracruzError(Code.Unavailable, 'the connection closed during the TLS handshake')));
       });
       // Taken over at once: in TLS 1.3 an isolate that refuses this identity says so with an alert
@@ -210,9 +217,15 @@ export class VeracruzClient {
       first = false;
       return request;
     });
-    for await (const chunk of requests) {
-      bytes += chunk.length;
-      options.onProgress?.(options.total === undefined ? { bytes } : { bytes, total: options.total });
+    try {
+      for await (const chunk of requests) {
+        bytes += chunk.length;
+        options.onProgress?.(options.total === undefined ? { bytes } : { bytes, total: options.total });
+      }
+    } catch (error) {
+      // Each chunk is stored whole or not at all; say how far a refused stream got.
+      if (bytes === 0 || !(error instanceof VeracruzError)) throw error;
+      throw new VeracruzError(error.code, `${error.rawMessage} (the first ${bytes} bytes of ${path} were stored before the refusal)`, { cause: error });
     }
   }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
@@ -250,10 +251,27 @@ describe('SessionManager (in-process TLS 1.3 over duplex pairs)', () => {
     session.socket.end();
   });
 
-  it('drops a client whose certificate is not in the policy before it can send anything', async () => {
+  it('refuses a client whose certificate is not in the policy with a certificate_unknown alert, before it can send anything', async () => {
     const session = await RawSession.open(computation, outsider);
+    // TLS 1.3: the client's handshake is done before the server judges its certificate; the alert
+    // arrives at its first read.
+    const alert = once(session.socket, 'error') as Promise<[NodeJS.ErrnoException]>;
     await assert.rejects(session.send({ kind: 'request_policy_hash' }), /session closed/);
-    assert.ok(computation.sessionErrors.some((message) => /TLS handshake refused/.test(message)), computation.sessionErrors.join('\n'));
+    const [error] = await alert;
+    assert.match(String(error.code), /ALERT_CERTIFICATE_UNKNOWN$/);
+    assert.match(error.message, /SSL alert number 46/);
+    assert.ok(computation.sessionErrors.some((message) =>
+      message === '[permission_denied] TLS handshake refused: the client certificate is not one of the policy identities (sent TLS alert certificate_unknown)'),
+    computation.sessionErrors.join('\n'));
+  });
+
+  it('refuses a client that sends no certificate with a certificate_required alert', async () => {
+    const socket = tls.connect({
+      socket: computation.openSession(), ca: [computation.policy.proxy_service_cert], minVersion: 'TLSv1.3', checkServerIdentity: () => undefined,
+    });
+    const [error] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
+    assert.match(String(error.code), /ALERT_CERTIFICATE_REQUIRED$/);
+    socket.destroy();
   });
 
   it('drops a client that has a policy certificate but the wrong key', async () => {
@@ -273,5 +291,79 @@ describe('SessionManager (in-process TLS 1.3 over duplex pairs)', () => {
     const later = await session.send({ kind: 'request_policy_hash' });
     assert.equal(later.errorDetail?.code, 'unavailable');
     session.socket.end();
+  });
+});
+
+describe('SessionManager under the isolate\'s memory budget', () => {
+  const MIB = 1024 * 1024;
+  let pki: TestPki;
+  let owner: TestPrincipal;
+  let computation: InProcessComputation;
+
+  before(async () => {
+    pki = await createTestPki();
+    owner = await createTestPrincipal('owner', [{ file_name: '/data/', rights: RIGHTS_WRITE | RIGHTS_READ }]);
+    // 24 MiB: 12 MiB for data, 12 MiB kept for serving principals (sessions, requests, responses).
+    const policy = testPolicyText({ principals: [owner], pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash, maxMemoryMib: 24 });
+    computation = await startInProcess(policy, pki);
+  });
+  after(async () => computation.close());
+
+  it('refuses a write that does not fit before storing anything, names the resource, and keeps the session', async () => {
+    const session = await RawSession.open(computation, owner);
+    assert.equal((await session.send({ kind: 'write_file', fileName: '/data/a', data: new Uint8Array(6 * MIB).fill(1) })).status, ResponseStatus.SUCCESS);
+    const refused = await session.send({ kind: 'write_file', fileName: '/data/b', data: new Uint8Array(7 * MIB) });
+    assert.equal(refused.errorDetail?.code, 'limit_exceeded');
+    assert.match(refused.errorDetail?.message ?? '', /^write \/data\/b: the isolate's memory budget \(24 MiB\) cannot hold \d+ more bytes of files/);
+    const appended = await session.send({ kind: 'append_file', fileName: '/data/a', data: new Uint8Array(7 * MIB) });
+    assert.equal(appended.errorDetail?.code, 'limit_exceeded');
+    // Outputs that fill the data part of the budget can still be read: responses use the serving reserve.
+    const read = await session.send({ kind: 'read_file', fileName: '/data/a' });
+    assert.equal(read.body?.kind === 'result' ? read.body.data.length : -1, 6 * MIB);
+    assert.equal((await session.send({ kind: 'request_file_size', fileName: '/data/b' })).errorDetail?.code, 'not_found', 'no empty /data/b left behind');
+    assert.equal((await session.send({ kind: 'write_file', fileName: '/data/a', data: new Uint8Array(0) })).status, ResponseStatus.SUCCESS);
+    session.socket.end();
+  });
+
+  it('charges each open session, refuses one the budget cannot hold, and returns the charge when it closes', async () => {
+    const budget = computation.vfs.budget;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = budget.usage().sessions;
+    const sessions: RawSession[] = [];
+    let refusal: unknown;
+    for (let count = 0; count < 64 && refusal === undefined; count++) {
+      try {
+        sessions.push(await RawSession.open(computation, owner));
+      } catch (reason) {
+        refusal = reason;
+      }
+    }
+    assert.match(String(refusal), /limit_exceeded.*session refused: the isolate's memory budget \(24 MiB\) cannot hold \d+ more bytes of sessions/);
+    assert.ok(sessions.length >= 3 && sessions.length < 16, `${sessions.length} sessions fitted`);
+    await Promise.all(sessions.map(async (session) => {
+      session.socket.end();
+      await session.closed;
+      session.socket.destroy();
+    }));
+    while (budget.usage().sessions > before) await new Promise((resolve) => setTimeout(resolve, 10));
+    const again = await RawSession.open(computation, owner);
+    assert.equal((await again.send({ kind: 'request_policy_hash' })).status, ResponseStatus.SUCCESS);
+    again.socket.end();
+  });
+
+  it('ends a session whose request the budget cannot hold, with limit_exceeded, leaving others as they were', async () => {
+    const budget = computation.vfs.budget;
+    const session = await RawSession.open(computation, owner);
+    const taken = budget.free - 64 * 1024;
+    assert.ok(budget.tryReserve(taken, 'responses'));
+    try {
+      const refused = await session.send({ kind: 'write_file', fileName: '/data/c', data: new Uint8Array(MIB) });
+      assert.equal(refused.errorDetail?.code, 'limit_exceeded');
+      assert.match(refused.errorDetail?.message ?? '', /^request: the isolate's memory budget \(24 MiB\) cannot hold \d+ more bytes of requests/);
+      await session.closed;
+    } finally {
+      budget.release(taken, 'responses');
+    }
+    assert.equal(budget.usage().requests, 0, 'the session\'s partial request was given back');
   });
 });

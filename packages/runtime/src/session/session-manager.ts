@@ -10,9 +10,14 @@ import {
   FrameDecoder,
   type RuntimeManagerResponse,
 } from '@veracruz-ts/protocol';
+import { DEFAULT_SESSION_WINDOW } from '@veracruz-ts/protocol/channel';
+import { BudgetHold } from '../budget/budget-hold.ts';
+import { BudgetExceeded, type MemoryBudget } from '../budget/memory-budget.ts';
 import type { ExecutionEngine, VirtualFileSystem } from '../index.ts';
 import { RequestDispatcher, type SessionPrincipal } from './dispatch.ts';
 import { errorResponse } from './responses.ts';
+import { createSessionSecureContext, createSessionTlsServer } from './session-tls-server.ts';
+import { HandshakeRecordWatch, type TlsAlertName } from './tls-alert.ts';
 import { identityCertificates, type PolicyIdentityCertificate, tlsServerOptions } from './tls-options.ts';
 
 /** What a {@link SessionManager} is built from. */
@@ -43,9 +48,13 @@ export interface SessionManagerOptions {
  */
 export class SessionManager {
   readonly #tlsOptions: tls.TlsOptions;
+  /** Made once: a context per session piled up native memory under connection churn (see session-tls-server.ts). */
+  readonly #secureContext: tls.SecureContext;
   readonly #identities: readonly PolicyIdentityCertificate[];
   readonly #dispatcher: RequestDispatcher;
   readonly #vfs: VirtualFileSystem;
+  /** The computation's memory budget (the VFS's): sessions, requests and responses draw on it. */
+  readonly #budget: MemoryBudget;
   readonly #maxMessageBytes: number;
   readonly #onShutdown: () => void;
   readonly #onSessionError: ((sessionId: number, error: VeracruzError) => void) | undefined;
@@ -55,11 +64,13 @@ export class SessionManager {
   constructor(options: SessionManagerOptions) {
     this.#identities = identityCertificates(options.policy);
     this.#tlsOptions = tlsServerOptions(options.policy, options.certificateChainPem, options.privateKeyPem, this.#identities);
+    this.#secureContext = createSessionSecureContext(this.#tlsOptions);
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#dispatcher = new RequestDispatcher({
       policy: options.policy, vfs: options.vfs, engine: options.engine, maxMessageBytes: this.#maxMessageBytes,
     });
     this.#vfs = options.vfs;
+    this.#budget = options.vfs.budget;
     this.#onShutdown = options.onShutdown;
     this.#onSessionError = options.onSessionError;
   }
@@ -72,10 +83,18 @@ export class SessionManager {
   /**
    * Takes over one client's ciphertext stream: runs the TLS 1.3 handshake as the server (client
    * certificate required), then serves requests until the client closes or the stream fails.
+   * A client whose certificate is not one of the policy's identities gets a fatal TLS alert
+   * (`certificate_unknown`; see {@link admission}) and nothing else.
    */
   accept(ciphertext: Duplex, sessionId: number): void {
+    // What a session may hold whatever it sends (its channel window, TLS read-ahead and state) is
+    // reserved up front; a session the budget cannot hold is refused before its handshake.
+    if (!this.#budget.tryReserve(SESSION_BYTES, 'sessions')) {
+      throw new VeracruzError(Code.LimitExceeded, `session refused: ${new BudgetExceeded('sessions', SESSION_BYTES, this.#budget.limit).sentence}`);
+    }
+    ciphertext.once('close', () => this.#budget.release(SESSION_BYTES, 'sessions'));
     this.#sessions.set(sessionId, ciphertext);
-    let secured = false;
+    let decided = false;
     let reported = false;
     const fail = (reason: unknown): void => {
       if (reported) return;
@@ -84,21 +103,41 @@ export class SessionManager {
     };
     ciphertext.once('close', () => {
       this.#sessions.delete(sessionId);
-      // Node drops a client whose certificate fails verification without an event of its own.
-      if (!secured) fail(new VeracruzError(Code.PermissionDenied, 'TLS handshake refused or abandoned (is the client certificate a policy identity?)'));
+      if (!decided) fail(new VeracruzError(Code.Unavailable, 'TLS handshake abandoned: the stream closed before it completed'));
     });
-    // One tls.Server per session: through `emit('connection')` the server verifies the client
-    // certificate (a bare `new TLSSocket(duplex, { isServer })` would skip that), and its events
+    // node:tls cannot refuse a client certificate with an alert, so the session does it itself; to
+    // know the sequence number to send it at, it watches the records TLS writes until the verdict.
+    const watch = new HandshakeRecordWatch(ciphertext);
+    // One tls.Server per session: through `emit('connection')` the server asks for and checks the
+    // client certificate (a bare `new TLSSocket(duplex, { isServer })` would not), and its events
     // then belong to this session alone.
-    const server = tls.createServer(this.#tlsOptions);
+    const server = createSessionTlsServer(this.#tlsOptions, this.#secureContext);
+    server.on('keylog', (line: Buffer) => watch.keylog(line));
     server.on('secureConnection', (socket: tls.TLSSocket) => {
-      secured = true;
-      this.#serve(socket, fail).then(() => {}, fail).finally(() => {
+      decided = true;
+      const verdict = admission(socket, this.#identities);
+      if ('refusal' in verdict) {
+        fail(new VeracruzError(Code.PermissionDenied, `TLS handshake refused: ${verdict.refusal} (sent TLS alert ${verdict.alert})`));
+        socket.on('error', () => {}); // the session is over; its reason is reported above
+        const suite = socket.getCipher().standardName;
+        void watch.refuse(suite, verdict.alert).then(() => {
+          socket.destroy();
+          ciphertext.destroy();
+        });
+        return;
+      }
+      watch.release();
+      const principal: SessionPrincipal = {
+        id: verdict.identity.id, fileRights: verdict.identity.fileRights, view: this.#vfs.view(verdict.identity.fileRights),
+      };
+      this.#serve(socket, principal, fail).then(() => {}, fail).finally(() => {
         socket.destroy();
         ciphertext.destroy();
       });
     });
     server.on('tlsClientError', (error: Error) => {
+      decided = true;
+      watch.release();
       fail(new VeracruzError(Code.PermissionDenied, `TLS handshake refused: ${error.message}`));
       ciphertext.destroy();
     });
@@ -110,26 +149,18 @@ export class SessionManager {
     this.#onSessionError?.(sessionId, VeracruzError.from(reason, Code.Unavailable));
   }
 
-  #principalOf(socket: tls.TLSSocket): SessionPrincipal {
-    const peer = socket.getPeerX509Certificate();
-    const identity = peer === undefined
-      ? undefined
-      : this.#identities.find((candidate) => candidate.der.equals(peer.raw));
-    if (identity === undefined) {
-      throw new VeracruzError(Code.PermissionDenied, 'the client certificate is not one of the policy identities');
-    }
-    return { id: identity.id, fileRights: identity.fileRights, view: this.#vfs.view(identity.fileRights) };
-  }
-
-  async #serve(socket: tls.TLSSocket, fail: (reason: unknown) => void): Promise<void> {
-    const principal = this.#principalOf(socket);
+  async #serve(socket: tls.TLSSocket, principal: SessionPrincipal, fail: (reason: unknown) => void): Promise<void> {
     const decoder = new FrameDecoder({ maxMessageBytes: this.#maxMessageBytes });
+    // What this session's requests hold in the isolate's memory budget: bytes received that are not
+    // yet a whole message, and the message being served.
+    const requests = new BudgetHold(this.#budget, 'requests');
     socket.on('error', () => {}); // reported through the iterator below
     try {
       // Pulling chunks one at a time, and awaiting each request's dispatch, is the backpressure:
       // while a request runs little more is read, so TLS and the host channel stop sending.
       // The loop leaves the socket open when it exits on an error, so the reason can still be sent.
       for await (const chunk of readChunks(socket)) {
+        requests.set(requests.bytes + chunk.byteLength);
         for (const message of decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
           let response: RuntimeManagerResponse;
           try {
@@ -137,7 +168,7 @@ export class SessionManager {
           } catch (reason) {
             response = errorResponse(VeracruzError.from(reason, Code.InvalidRequest));
           }
-          const written = writeResponse(socket, response);
+          const written = this.#respond(socket, response);
           if (this.#dispatcher.shutDown && !this.#shutdownSignalled) {
             // The reply must be on its way before the isolate starts to stop.
             await written.catch(() => {});
@@ -149,16 +180,21 @@ export class SessionManager {
             if (socket.writableLength > MAX_UNFLUSHED_RESPONSE_BYTES) await drained(socket);
           }
         }
+        requests.set(decoder.bufferedBytes);
       }
-    } catch (reason) {
-      // A frame over the limit: the stream cannot be resynchronised; say why, then end the session.
+    } catch (caught) {
+      // A frame over the limit, or a request the budget cannot hold: the stream cannot be
+      // resynchronised; say why, then end the session.
+      const reason = caught instanceof BudgetExceeded ? new VeracruzError(Code.LimitExceeded, `request: ${caught.sentence}`) : caught;
       if (reason instanceof VeracruzError && !socket.destroyed) {
+        requests.set(0);
         await writeResponse(socket, errorResponse(reason)).catch(() => {});
         fail(reason);
         return;
       }
       throw reason;
     } finally {
+      requests.set(0);
       if (!socket.destroyed) {
         // close_notify, then give the client a moment to close its side.
         socket.end();
@@ -168,6 +204,47 @@ export class SessionManager {
       }
     }
   }
+
+  /**
+   * Writes a response whose bytes the memory budget holds until TLS has taken them; a response the
+   * budget cannot hold now is replaced by an error saying so (its data is dropped, not queued).
+   */
+  #respond(socket: tls.TLSSocket, response: RuntimeManagerResponse): Promise<void> {
+    const parts = encodeResponseParts(response);
+    const bytes = parts.reduce((total, part) => total + part.length, 0);
+    if (!this.#budget.tryReserve(bytes, 'responses')) {
+      const refusal = new BudgetExceeded('responses', bytes, this.#budget.limit);
+      return writeResponse(socket, errorResponse(new VeracruzError(Code.LimitExceeded,
+        `response: ${refusal.sentence} now; read the file in smaller ranges, or retry when other requests are done`)));
+    }
+    return writeParts(socket, parts).finally(() => this.#budget.release(bytes, 'responses'));
+  }
+}
+
+/** Whether a handshake's client may have a session: its policy identity, or why not and the alert that says so. */
+type Admission = { identity: PolicyIdentityCertificate } | { refusal: string; alert: TlsAlertName };
+
+/**
+ * The verdict on a completed handshake's client certificate. The deciding check is byte-for-byte
+ * equality with one of the policy's identity certificates; OpenSSL's own verification against
+ * them (validity period, key usage) must pass too, as `rejectUnauthorized` would have required.
+ */
+function admission(socket: tls.TLSSocket, identities: readonly PolicyIdentityCertificate[]): Admission {
+  const peer = socket.getPeerX509Certificate();
+  if (peer === undefined) return { refusal: 'the client sent no certificate', alert: 'certificate_required' };
+  const identity = identities.find((candidate) => candidate.der.equals(peer.raw));
+  if (identity === undefined) {
+    return { refusal: 'the client certificate is not one of the policy identities', alert: 'certificate_unknown' };
+  }
+  if (!socket.authorized) {
+    const reason = String(socket.authorizationError);
+    const expired = reason === 'CERT_HAS_EXPIRED' || reason === 'CERT_NOT_YET_VALID';
+    return {
+      refusal: `the client certificate is policy identity ${identity.id}, but TLS verification refused it (${reason})`,
+      alert: expired ? 'certificate_expired' : 'bad_certificate',
+    };
+  }
+  return { identity };
 }
 
 /** How long an ended session waits for the client to close before its stream is dropped. */
@@ -178,6 +255,13 @@ const MAX_UNFLUSHED_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /** Chunks a session may read ahead of the request being dispatched (TLS records of 16 KiB at most). */
 const READ_AHEAD_CHUNKS = 64;
+
+/**
+ * What one session is charged in the memory budget for as long as it is open: the ciphertext the
+ * host may send ahead (the channel window), the plaintext records read ahead (READ_AHEAD_CHUNKS TLS
+ * records of at most 16 KiB), and TLS state. Requests and responses are charged as they come.
+ */
+export const SESSION_BYTES = DEFAULT_SESSION_WINDOW + READ_AHEAD_CHUNKS * 16 * 1024 + 64 * 1024;
 
 /**
  * The socket's chunks as TLS hands them over. Unlike the stream's own iterator, which takes all that
@@ -242,9 +326,12 @@ function drained(socket: tls.TLSSocket): Promise<void> {
 }
 
 /** Writes one framed response; resolves once TLS has taken all of it. */
-async function writeResponse(socket: tls.TLSSocket, response: RuntimeManagerResponse): Promise<void> {
-  // A read's data goes to TLS as it is, not copied into the message.
-  const parts = encodeResponseParts(response);
+function writeResponse(socket: tls.TLSSocket, response: RuntimeManagerResponse): Promise<void> {
+  return writeParts(socket, encodeResponseParts(response));
+}
+
+/** Writes one framed response's encoded parts (a read's data goes to TLS as it is, not copied into the message). */
+async function writeParts(socket: tls.TLSSocket, parts: readonly Uint8Array[]): Promise<void> {
   const length = parts.reduce((total, part) => total + part.length, 0);
   socket.cork();
   socket.write(encodeFrameHeader(length));

@@ -17,10 +17,18 @@ export function identityCertificates(policy: Policy): PolicyIdentityCertificate[
   });
 }
 
+/** How long a client may take to complete its TLS handshake (a real one takes milliseconds). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /**
  * The TLS server settings of every session: TLS 1.3 only, the policy's ciphersuite alone, the
- * isolate's chain and key, and a client certificate required and verified against the identities'
- * (self-signed) certificates.
+ * isolate's chain and key, and a client certificate asked for and verified by OpenSSL against the
+ * identities' (self-signed) certificates.
+ *
+ * These settings admit every client whose handshake completes: the caller must refuse those whose
+ * certificate is not a policy identity (the SessionManager does, byte for byte, and requires
+ * `socket.authorized` too). node:tls would otherwise drop them itself, but silently; refusing
+ * them after the handshake lets the session manager send a TLS alert that says why.
  */
 export function tlsServerOptions(
   policy: Policy,
@@ -33,10 +41,14 @@ export function tlsServerOptions(
     cert: certificateChainPem,
     ca: identities.map((identity) => identity.pem),
     requestCert: true,
-    rejectUnauthorized: true,
+    // Not `true`: node:tls would then drop a refused client without an alert (see tls-alert.ts).
+    rejectUnauthorized: false,
     minVersion: 'TLSv1.3',
     maxVersion: 'TLSv1.3',
     // TLS 1.3 suites go in `ciphers` in Node; with only a TLS 1.3 name no TLS 1.2 suite remains.
     ciphers: opensslCiphersuite(policy.ciphersuite),
+    // A session holds its budget charge until it ends: one that never completes its handshake is
+    // dropped after this, not after node:tls's default of two minutes.
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   };
 }
