@@ -46,7 +46,8 @@ async function upload(deployment: TestDeployment, mib: number): Promise<{ ready:
   }
 }
 
-const deployment = await createTestDeployment();
+// The isolate holds the whole upload: its memory budget must too.
+const deployment = await createTestDeployment({ maxMemoryMib: 2048 });
 try {
   console.log('vc-server (host process) memory over an upload, TLS end to end, isolate in its own process');
   console.log('| upload | MB/s | host resident once ready, MiB (baseline) | host peak, MiB | peak / ready |');

@@ -2,13 +2,13 @@
 // vc-server: the untrusted host. Launches an isolate, has it certified by the policy's PAS, and relays
 // clients' TLS connections to it. Usage:
 //   vc-server policy.json [--platform linux|sev-snp|tdx] [--runtime PATH] [--dev-key PATH] [--pas URL] [--listen HOST:PORT]
-//             [--network auto|required|off] [--isolate-flag FLAG]... (a Node/V8 flag for the isolate, e.g. --max-old-space-size=512)
+//             [--network auto|required|off] [--max-sessions N] [--isolate-flag FLAG]... (a Node/V8 flag for the isolate)
 import { parseArgs } from 'node:util';
 import { VeracruzError } from '@veracruz-ts/policy';
 import { startServer } from '../src/index.ts';
 import type { ServerPlatform } from '../src/index.ts';
 
-const usage = 'usage: vc-server policy.json [--platform linux|sev-snp|tdx] [--runtime PATH] [--dev-key PATH] [--pas URL] [--listen HOST:PORT] [--network auto|required|off] [--isolate-flag FLAG]...';
+const usage = 'usage: vc-server policy.json [--platform linux|sev-snp|tdx] [--runtime PATH] [--dev-key PATH] [--pas URL] [--listen HOST:PORT] [--network auto|required|off] [--max-sessions N (default 256)] [--isolate-flag FLAG]...';
 
 async function main(): Promise<number> {
   let parsed;
@@ -22,6 +22,7 @@ async function main(): Promise<number> {
         pas: { type: 'string' },
         listen: { type: 'string' },
         network: { type: 'string', default: 'auto' },
+        'max-sessions': { type: 'string' },
         'isolate-flag': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -49,6 +50,11 @@ async function main(): Promise<number> {
     console.error(`vc-server: --network must be auto, required or off\n${usage}`);
     return 2;
   }
+  const maxSessions = values['max-sessions'] === undefined ? undefined : Number(values['max-sessions']);
+  if (maxSessions !== undefined && (!Number.isSafeInteger(maxSessions) || maxSessions < 1)) {
+    console.error(`vc-server: --max-sessions must be a positive integer\n${usage}`);
+    return 2;
+  }
   let server;
   try {
     server = await startServer({
@@ -59,6 +65,7 @@ async function main(): Promise<number> {
       ...(values['dev-key'] === undefined ? {} : { devKeyPath: values['dev-key'] }),
       ...(values.pas === undefined ? {} : { pasUrl: values.pas }),
       ...(values.listen === undefined ? {} : { listen: values.listen }),
+      ...(maxSessions === undefined ? {} : { maxSessions }),
       ...(values['isolate-flag'] === undefined ? {} : { nodeFlags: values['isolate-flag'] }),
     });
   } catch (error) {

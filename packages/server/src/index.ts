@@ -3,7 +3,7 @@
  * it, hands it the policy, and relays clients' TLS bytes to it over one multiplexed channel. It holds
  * no key of the isolate's and parses nothing inside TLS.
  */
-export { startServer, parseHostPort } from './server.ts';
+export { DEFAULT_MAX_SESSIONS, startServer, parseHostPort } from './server.ts';
 export type { BootTimings, RunningServer, ServerExit, ServerOptions, ServerPlatform } from './server.ts';
 export type { FaultInjector, RelayDirection, RelayStats, RelayTap } from './relay.ts';
 export { SessionRelay } from './relay.ts';
@@ -11,7 +11,7 @@ export { buildRuntimeBundle, DEFAULT_RUNTIME_BUNDLE, RUNTIME_ENTRY, REPOSITORY_R
 export type { BuildRuntimeOptions, RuntimeBundle } from './runtime-bundle.ts';
 export { defaultDevKeyPath, devPublicKeyPath, loadOrCreateDevKey } from './dev-key.ts';
 export type { LoadedDevKey } from './dev-key.ts';
-export { canUnshareNetwork, ISOLATE_NODE_FLAGS, launchLinuxIsolate } from './platforms/linux.ts';
+export { canUnshareNetwork, ISOLATE_MEMORY_OVERHEAD_BYTES, ISOLATE_NODE_FLAGS, launchLinuxIsolate } from './platforms/linux.ts';
 export type { LinuxLaunchOptions, NetworkIsolation } from './platforms/linux.ts';
 export { launchSevSnpIsolate } from './platforms/sev-snp.ts';
 export { launchTdxIsolate } from './platforms/tdx.ts';

@@ -15,7 +15,7 @@ const WINDOW = 64 * 1024;
  * The host relay and the isolate's session streams, joined by a real channel (in-process pipes) and
  * fed by real TCP clients on loopback. The isolate side's consumer is given per test.
  */
-async function setup(onSession: (stream: ChannelSessionStream) => void, tap?: (direction: RelayDirection, sessionId: number, bytes: Uint8Array) => void) {
+async function setup(onSession: (stream: ChannelSessionStream) => void, tap?: (direction: RelayDirection, sessionId: number, bytes: Uint8Array) => void, halfClosedGraceMs?: number) {
   const hostToIsolate = new PassThrough();
   const isolateToHost = new PassThrough();
   const isolateSessions = new Map<number, ChannelSessionStream>();
@@ -49,7 +49,7 @@ async function setup(onSession: (stream: ChannelSessionStream) => void, tap?: (d
     onError: (error) => assert.fail(error),
     onEnd: () => {},
   });
-  const relay: SessionRelay = new SessionRelay({ send: (message) => hostChannel.send(message), window: WINDOW, tap });
+  const relay: SessionRelay = new SessionRelay({ send: (message) => hostChannel.send(message), window: WINDOW, tap, halfClosedGraceMs });
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => relay.add(socket));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -65,7 +65,7 @@ async function setup(onSession: (stream: ChannelSessionStream) => void, tap?: (d
     hostChannel.close();
     isolateChannel.close();
   };
-  return { relay, client, stop, isolateSessions, hostChannel, isolateToHost };
+  return { relay, client, stop, isolateSessions, hostChannel, isolateToHost, port };
 }
 
 /** Polls `value` until it stops changing (the pipeline has stalled); the assertions are on counters. */
@@ -213,6 +213,24 @@ describe('SessionRelay with the isolate session streams', () => {
       socket.destroy();
     } finally {
       second.stop();
+    }
+  });
+
+  it('drops a client that keeps its side open after the isolate ended the session, once the grace has passed', async () => {
+    const { port, relay, stop } = await setup((stream) => stream.end(Buffer.from('bye')), undefined, 200);
+    try {
+      // Half-open: the client never ends its side.
+      const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      await once(socket, 'connect');
+      socket.resume();
+      await once(socket, 'end');
+      assert.equal(relay.stats().sessions, 1, 'still open during the grace');
+      const deadline = Date.now() + 5000;
+      while (relay.stats().sessions > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(relay.stats().sessions, 0, 'dropped after the grace');
+      socket.destroy();
+    } finally {
+      stop();
     }
   });
 

@@ -25,6 +25,11 @@ export interface SessionRelayOptions {
   window?: number | undefined;
   tap?: RelayTap | undefined;
   faultInjector?: FaultInjector | undefined;
+  /**
+   * How long a client may keep its side of the connection open after the isolate ended the session,
+   * before the host drops it. @default HALF_CLOSED_GRACE_MS (10 s)
+   */
+  halfClosedGraceMs?: number | undefined;
 }
 
 /** Counters of what the host holds, for bounds checks. */
@@ -143,7 +148,7 @@ export class SessionRelay {
         if (session === undefined) return true;
         // The isolate is done with this session: flush what it sent, then end the connection.
         session.closeSent = true;
-        session.socket.end();
+        endWithin(session.socket, this.#options.halfClosedGraceMs ?? HALF_CLOSED_GRACE_MS);
         return true;
       }
       default:
@@ -218,6 +223,21 @@ export class SessionRelay {
     session.acks.stop();
     this.#sessions.delete(sessionId);
   }
+}
+
+/**
+ * How long a client may keep its side open after the isolate ended the session: long enough to read
+ * the last bytes, not for ever (a client that never closes would hold the connection and its file
+ * descriptor).
+ */
+export const HALF_CLOSED_GRACE_MS = 10_000;
+
+/** Ends a client connection (FIN after the queued bytes), and drops it if the client has not closed its side by then. */
+function endWithin(socket: Socket, graceMs: number): void {
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), graceMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 /** Closes a client connection with a TCP RST, which tells the client it was cut off, not closed. */

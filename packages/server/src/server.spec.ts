@@ -50,6 +50,41 @@ describe('vc-server with a real isolate process and a real PAS', () => {
     assert.match(exit.reason, /shut down/);
   });
 
+  it('refuses connections past --max-sessions at once, says so in its log, and accepts again once one closes', async () => {
+    const lines: string[] = [];
+    const server = await start({ maxSessions: 2, log: (line) => lines.push(line) });
+    try {
+      assert.ok(lines.some((line) => /^linux isolate: outer memory limits: V8 heap limit \d+ MiB/.test(line)), lines.join('\n'));
+      const port = Number(server.url.split(':')[1]);
+      const open = async () => {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => {});
+        await once(socket, 'connect');
+        return socket;
+      };
+      const first = await open();
+      const second = await open();
+      const third = await open();
+      await once(third, 'end');
+      assert.ok(lines.some((line) => /refused 1 connection\(s\): 2 sessions are open \(the --max-sessions limit\)/.test(line)), lines.join('\n'));
+      await assert.rejects(client(server), (error: unknown) => {
+        assert.ok(error instanceof VeracruzError);
+        assert.equal(error.code, Code.Unavailable);
+        assert.match(error.message, /closed before the TLS handshake began: the server turned it away \(it may be at its session limit/);
+        return true;
+      });
+      first.destroy();
+      while (server.stats().sessions > 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      const principal = await client(server);
+      assert.equal((await principal.policyHash()).length, 64);
+      await principal.close();
+      second.destroy();
+      third.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('relays only ciphertext: no plaintext of a principal ever crosses the host', async () => {
     const relayed: Record<RelayDirection, Buffer[]> = { 'to-isolate': [], 'to-client': [] };
     const server = await start({ relayTap: (direction, _sessionId, bytes) => relayed[direction].push(Buffer.from(bytes)) });
@@ -96,15 +131,14 @@ describe('vc-server with a real isolate process and a real PAS', () => {
     }
   });
 
-  it('when the isolate dies, clients see their connection closed and the server exits non-zero', async () => {
+  it('when the isolate dies, clients see their connection reset and the server exits non-zero', async () => {
     const lines: string[] = [];
     const server = await start({ log: (line) => lines.push(line) });
     const socket = connect(Number(server.url.split(':')[1]), '127.0.0.1');
     await once(socket, 'connect');
     socket.resume();
-    const closed = once(socket, 'close');
-    process.kill(server.isolatePid!, 'SIGKILL');
-    await closed;
+    const [reset] = (await Promise.all([once(socket, 'error'), process.kill(server.isolatePid!, 'SIGKILL')]))[0] as [NodeJS.ErrnoException];
+    assert.equal(reset.code, 'ECONNRESET', 'a reset, not an orderly close: the isolate did not end the session');
     const exit = await server.exited;
     assert.equal(exit.code, 1);
     assert.match(exit.reason, /the isolate exited unexpectedly \(signal SIGKILL\)/);

@@ -45,6 +45,11 @@ export interface ServerOptions {
    * in bytes. The isolate grants its own window for uploads. @default DEFAULT_SESSION_WINDOW
    */
   window?: number;
+  /**
+   * Most client connections relayed at once; more are closed at once (and logged), so a flood of
+   * connections costs the host and the isolate nothing that grows. @default DEFAULT_MAX_SESSIONS
+   */
+  maxSessions?: number;
   /** Sees every relayed chunk (tests: prove no plaintext crosses the host). */
   relayTap?: RelayTap;
   /** May alter relayed chunks (tests: flip a byte in transit). */
@@ -99,6 +104,9 @@ export interface RunningServer {
 
 const DEFAULT_BOOT_TIMEOUT_MS = 30_000;
 
+/** Default cap on client connections relayed at once (each may hold a window of bytes on both sides). */
+export const DEFAULT_MAX_SESSIONS = 256;
+
 /** How long an exited isolate's channel may take to deliver its last messages. */
 const CHANNEL_DRAIN_AFTER_EXIT_MS = 1000;
 
@@ -129,7 +137,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // The PAS session and the isolate's boot (process start, key pair) proceed in parallel.
   const pasSession = pasStart(pasUrl);
   pasSession.catch(() => {});
-  const launchOptions = { runtimePath: options.runtimePath ?? DEFAULT_RUNTIME_BUNDLE, log: (line: string) => log(line), nodeFlags: options.nodeFlags };
+  const launchOptions = {
+    runtimePath: options.runtimePath ?? DEFAULT_RUNTIME_BUNDLE, log: (line: string) => log(line), nodeFlags: options.nodeFlags,
+    memoryBudgetBytes: policy.max_memory_mib * 1024 * 1024,
+  };
   const isolate: LaunchedIsolate =
     platform === 'linux'
       ? await launchLinuxIsolate({ ...launchOptions, devKey: devKey!.privateKey, network: options.network })
@@ -203,11 +214,15 @@ class Host {
   #server: Server | undefined;
   #stopping: ServerExit | undefined;
   readonly #bootTimeoutMs: number;
+  readonly #maxSessions: number;
+  #refusedSince = 0;
+  #refusalLogged = 0;
 
   constructor(isolate: LaunchedIsolate, options: ServerOptions, log: (line: string) => void) {
     this.#isolate = isolate;
     this.#log = log;
     this.#bootTimeoutMs = options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
+    this.#maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
     let channelEnded = (): void => {};
     const channelEnd = new Promise<void>((resolve) => (channelEnded = resolve));
@@ -253,6 +268,19 @@ class Host {
         socket.destroy();
         return;
       }
+      if (this.#relay.stats().sessions >= this.#maxSessions) {
+        // Closed before any byte: the client's handshake fails at once instead of waiting in a queue.
+        socket.on('error', () => {});
+        socket.end();
+        this.#refusedSince++;
+        // One line a second at most: a flood must not flood the log too.
+        if (Date.now() - this.#refusalLogged >= 1000) {
+          this.#log(`refused ${this.#refusedSince} connection(s): ${this.#maxSessions} sessions are open (the --max-sessions limit)`);
+          this.#refusalLogged = Date.now();
+          this.#refusedSince = 0;
+        }
+        return;
+      }
       this.#relay.add(socket);
     });
     this.#server = server;
@@ -260,6 +288,9 @@ class Host {
       server.once('error', (error) => reject(new VeracruzError(Code.Unavailable, `cannot listen on ${address.host}:${address.port}: ${error.message}`)));
       server.listen(address.port, address.host, () => resolve());
     });
+    // Once listening, an accept can still fail (out of file descriptors, say): that connection is lost,
+    // the server is not.
+    server.on('error', (error) => this.#log(`a client connection could not be accepted: ${error.message}`));
     const bound = server.address();
     const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
     return `${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}`;
@@ -323,7 +354,7 @@ class Host {
   }
 
   #isolateExited(exit: IsolateExit): void {
-    const how = exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
+    const how = (exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`) + (exit.cause === undefined ? '' : `: ${exit.cause}`);
     const orderly = this.#stopping !== undefined && this.#stopping.code === 0;
     if (this.#stopping === undefined) this.#stopping = { code: 1, reason: `the isolate exited unexpectedly (${how})` };
     const result = this.#stopping;

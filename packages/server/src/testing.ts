@@ -36,7 +36,7 @@ const RIGHTS_READ_WRITE = 24582 | 534084;
  * Sets up a deployment; `enroll: false` leaves the host's dev key unknown to the PAS; `runtimePath`
  * uses an already built bundle instead of building the default one.
  */
-export async function createTestDeployment(options: { enroll?: boolean; runtimePath?: string } = {}): Promise<TestDeployment> {
+export async function createTestDeployment(options: { enroll?: boolean; runtimePath?: string; maxMemoryMib?: number } = {}): Promise<TestDeployment> {
   const dir = await mkdtemp(join(tmpdir(), 'vc-server-test-'));
   let [bundle, pas, devKey, identity] = await Promise.all([
     options.runtimePath === undefined ? buildRuntimeBundle() : existingBundle(options.runtimePath),
@@ -59,7 +59,7 @@ export async function createTestDeployment(options: { enroll?: boolean; runtimeP
     { file_name: '/output', rights: RIGHTS_READ_WRITE },
   ];
   const principal = { ...identity, rights };
-  const policyText = policyFor({ principal, pasCertificatePem: pas.caCertificatePem, pasAddress: new URL(pas.url).host, runtimeHash: bundle.measurement });
+  const policyText = policyFor({ principal, pasCertificatePem: pas.caCertificatePem, pasAddress: new URL(pas.url).host, runtimeHash: bundle.measurement, ...(options.maxMemoryMib === undefined ? {} : { maxMemoryMib: options.maxMemoryMib }) });
   const policyPath = join(dir, 'policy.json');
   await writeFile(policyPath, policyText);
   return {
@@ -76,7 +76,11 @@ async function existingBundle(path: string): Promise<RuntimeBundle> {
 }
 
 /** A minimal Veracruz policy (as vc-pgen writes them) for one principal. */
-export function policyFor(options: { principal: Identity & { rights: FileRights[] }; pasCertificatePem: string; pasAddress: string; runtimeHash: string; serverAddress?: string }): string {
+export function policyFor(options: {
+  principal: Identity & { rights: FileRights[] }; pasCertificatePem: string; pasAddress: string; runtimeHash: string; serverAddress?: string;
+  /** The isolate's memory budget. @default 256 */
+  maxMemoryMib?: number;
+}): string {
   return JSON.stringify({
     ciphersuite: 'TLS1_3_CHACHA20_POLY1305_SHA256',
     debug: false,
@@ -85,7 +89,7 @@ export function policyFor(options: { principal: Identity & { rights: FileRights[
     execution_strategy: 'JIT',
     file_hashes: [],
     identities: [{ certificate: options.principal.certificatePem.trim(), file_rights: options.principal.rights, id: 0 }],
-    max_memory_mib: 256,
+    max_memory_mib: options.maxMemoryMib ?? 256,
     native_modules: [],
     pipelines: [],
     programs: [],
@@ -97,3 +101,5 @@ export function policyFor(options: { principal: Identity & { rights: FileRights[
     veracruz_server_url: options.serverAddress ?? '127.0.0.1:3011',
   }, null, 2);
 }
+
+export { fullCollector, GARBAGE, PARTIAL_RECORD, pool, residentMiB, tcpChurn } from './connection-churn.ts';

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { webcrypto } from 'node:crypto';
 import { createLinuxEvidence } from '@veracruz-ts/attestation/evidence';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { createMemoryCgroup } from './memory-cgroup.ts';
 import type { IsolateExit, LaunchOptions, LaunchedIsolate } from './types.ts';
 
 /** How the `linux` isolate is kept off the network. */
@@ -35,6 +36,13 @@ export interface LinuxLaunchOptions extends LaunchOptions {
  * WebAssembly and cannot reach it).
  */
 export const ISOLATE_NODE_FLAGS = ['--no-liftoff', '--external-memory-accounted-in-global-limit', '--expose-gc'] as const;
+
+/**
+ * What the isolate process needs besides its memory budget: Node and V8 themselves, compiled code,
+ * the engine's worker threads, TLS contexts, and garbage not yet collected. The outer memory limit is
+ * the budget plus this; measured idle RSS is about 120 MiB.
+ */
+export const ISOLATE_MEMORY_OVERHEAD_BYTES = 384 * 1024 * 1024;
 
 /**
  * New user, network, IPC and UTS namespaces: no network interface but a downed loopback, no shared
@@ -78,8 +86,11 @@ export function canUnshareNetwork(): boolean {
  *   Node 24's permission model does not restrict sockets itself;
  * - its only channel to the host on an inherited socket pair (fd 3); stdout/stderr are diagnostics.
  *
- * Not enforced: memory and CPU use of the process (use cgroups or `nodeFlags: ['--max-old-space-size=N']`),
- * and anything a local root user can do to a process. This is a development isolate: its evidence is
+ * - memory: given the policy's budget, V8's heap limit and, where the host lets this process create
+ *   one, a memory cgroup (v2, else v1) of the budget plus {@link ISOLATE_MEMORY_OVERHEAD_BYTES}, so a
+ *   fault in the runtime's own accounting ends the isolate, not the host. Which applied is logged.
+ *
+ * Not enforced: CPU use of the process, and anything a local root user can do to a process. This is a development isolate: its evidence is
  * signed by a host-local key and marked insecure.
  */
 export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<LaunchedIsolate> {
@@ -95,8 +106,13 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
   await mkdir(workDirectory, { mode: 0o500 });
   await chmod(directory, 0o700);
 
+  const budget = options.memoryBudgetBytes;
+  // V8 counts ArrayBuffers (file chunks, buffers) in its heap limit with the flags above: past this
+  // limit the isolate stops with an out-of-memory error instead of growing.
+  const heapLimit = budget === undefined ? [] : [`--max-old-space-size=${Math.ceil((budget + ISOLATE_MEMORY_OVERHEAD_BYTES) / (1024 * 1024))}`];
   const nodeArguments = [
     ...ISOLATE_NODE_FLAGS,
+    ...heapLimit,
     ...(options.nodeFlags ?? []),
     '--permission',
     '--allow-worker',
@@ -124,22 +140,45 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
     }
   }
 
+  // The kernel's limit, where this host lets us set one: a cgroup the isolate is moved into at once.
+  const cgroup = budget === undefined ? undefined : await createMemoryCgroup(`veracruz-isolate-${process.pid}-${Date.now()}`, budget + ISOLATE_MEMORY_OVERHEAD_BYTES);
   const child = spawn(command, commandArguments, {
     cwd: workDirectory,
     env: {},
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
+  let outerLimits = heapLimit.length === 0 ? 'none (no memory budget given)' : `V8 heap limit ${heapLimit[0]!.split('=')[1]} MiB`;
+  if (cgroup !== undefined && 'kind' in cgroup) {
+    if (child.pid !== undefined) {
+      await cgroup.add(child.pid).then(
+        () => (outerLimits += `, ${cgroup.kind} memory limit ${cgroup.limitBytes / (1024 * 1024)} MiB`),
+        (error: Error) => (outerLimits += `; the ${cgroup.kind} memory limit could not be applied: ${error.message}`),
+      );
+    }
+  } else if (cgroup !== undefined) {
+    outerLimits += `; no memory cgroup (${cgroup.unavailable}); RLIMIT_AS is not used: WebAssembly reserves far more address space than it uses`;
+  }
+  options.log(`linux isolate: outer memory limits: ${outerLimits}`);
   const channel = child.stdio[3] as Socket;
   for (const stream of [child.stdout, child.stderr]) {
     if (stream !== null) createInterface({ input: stream }).on('line', (line) => options.log(line));
   }
   const exited = new Promise<IsolateExit>((resolve) => {
     child.once('exit', (code, signal) => {
-      void rm(directory, { recursive: true, force: true }).finally(() => resolve({ code, signal }));
+      void (async () => {
+        let cause: string | undefined;
+        if (cgroup !== undefined && 'kind' in cgroup) {
+          if (await cgroup.oomKilled()) cause = `its memory exceeded the ${cgroup.kind} limit of ${cgroup.limitBytes / (1024 * 1024)} MiB`;
+          await cgroup.remove();
+        }
+        await rm(directory, { recursive: true, force: true });
+        resolve(cause === undefined ? { code, signal } : { code, signal, cause });
+      })();
     });
     child.once('error', (error) => {
       options.log(`linux isolate: could not start: ${error.message}`);
-      void rm(directory, { recursive: true, force: true }).finally(() => resolve({ code: 127, signal: null }));
+      const removeCgroup = cgroup !== undefined && 'kind' in cgroup ? cgroup.remove() : Promise.resolve();
+      void removeCgroup.then(() => rm(directory, { recursive: true, force: true })).finally(() => resolve({ code: 127, signal: null }));
     });
   });
 
@@ -151,6 +190,7 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
     evidenceFor: ({ csrHash, nonce }) => createLinuxEvidence({ devKey: options.devKey, nonce, measurement, csrHash }),
     exited,
     pid: child.pid,
+    outerLimits,
     kill: () => {
       child.kill('SIGKILL');
     },

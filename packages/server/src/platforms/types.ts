@@ -7,6 +7,8 @@ export interface IsolateExit {
   code: number | null;
   /** The signal that ended it, if any. */
   signal: string | null;
+  /** What the launcher knows of why, when it knows more than the code (e.g. its memory limit killed it). */
+  cause?: string;
 }
 
 /** A running isolate as its launcher sees it. */
@@ -30,6 +32,8 @@ export interface LaunchedIsolate {
   pid: number | undefined;
   /** Stops the isolate at once. */
   kill(): void;
+  /** The limits the launcher applied from outside, in words (for the operator's log). */
+  outerLimits?: string;
 }
 
 /** Options every launcher understands. */
@@ -40,4 +44,10 @@ export interface LaunchOptions {
   log: (line: string) => void;
   /** Extra V8/Node flags for the isolate. */
   nodeFlags?: readonly string[] | undefined;
+  /**
+   * The isolate's memory budget in bytes (the policy's `max_memory_mib`). The runtime enforces it
+   * itself; launchers that can also enforce a limit from outside (linux: a memory cgroup and V8's
+   * heap limit) set it to this plus a fixed overhead, so a bug in the accounting cannot take the host down.
+   */
+  memoryBudgetBytes?: number | undefined;
 }

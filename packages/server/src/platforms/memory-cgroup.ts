@@ -1,0 +1,121 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A memory cgroup made for one process, and how to remove it once the process is gone. */
+export interface MemoryCgroup {
+  /** Which controller holds the limit: `cgroup v2` or `cgroup v1`. */
+  kind: 'cgroup v2' | 'cgroup v1';
+  /** The cgroup's directory. */
+  path: string;
+  /** The limit written, in bytes. */
+  limitBytes: number;
+  /** Moves a process into it (before it allocates much). */
+  add(pid: number): Promise<void>;
+  /** Whether the kernel killed a process of it for exceeding the limit. */
+  oomKilled(): Promise<boolean>;
+  /** Removes the (empty) cgroup. */
+  remove(): Promise<void>;
+}
+
+/** Where a process sits in the cgroup v2 hierarchy and the v1 memory hierarchy, from its /proc/PID/cgroup. */
+export function ownCgroups(procSelfCgroup: string): { v2?: string; v1Memory?: string } {
+  const found: { v2?: string; v1Memory?: string } = {};
+  for (const line of procSelfCgroup.split('\n')) {
+    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (path === undefined) continue;
+    if (controllers === '') found.v2 = path;
+    else if (controllers?.split(',').includes('memory')) found.v1Memory = path;
+  }
+  return found;
+}
+
+/** The mount point of a cgroup hierarchy (`cgroup2`, or v1 with the memory controller), from /proc/PID/mountinfo. */
+export function mountPoint(mountinfo: string, v2: boolean): string | undefined {
+  for (const line of mountinfo.split('\n')) {
+    const [before, after] = line.split(' - ');
+    if (before === undefined || after === undefined) continue;
+    const [fsType, , options = ''] = after.split(' ');
+    const point = before.split(' ')[4];
+    if (v2 && fsType === 'cgroup2') return point;
+    if (!v2 && fsType === 'cgroup' && options.split(',').includes('memory')) return point;
+  }
+  return undefined;
+}
+
+/**
+ * Creates a memory cgroup of `limitBytes` beside this process's own (a child of it), where the
+ * machine lets this process do so: cgroup v2 when its cgroup delegates the memory controller, else
+ * the cgroup v1 memory controller. Returns undefined, with the reason, when neither is writable
+ * (containers without delegation, unprivileged users): the caller then relies on its other limits.
+ */
+export async function createMemoryCgroup(name: string, limitBytes: number): Promise<MemoryCgroup | { unavailable: string }> {
+  let procCgroup: string;
+  let mountinfo: string;
+  try {
+    procCgroup = readFileSync('/proc/self/cgroup', 'utf8');
+    mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return { unavailable: 'no /proc/self/cgroup' };
+  }
+  const own = ownCgroups(procCgroup);
+  const reasons: string[] = [];
+
+  const v2Mount = mountPoint(mountinfo, true);
+  if (own.v2 !== undefined && v2Mount !== undefined) {
+    const parent = join(v2Mount, own.v2);
+    const controllers = existsSync(join(parent, 'cgroup.subtree_control')) ? await readFile(join(parent, 'cgroup.subtree_control'), 'utf8').catch(() => '') : '';
+    if (controllers.split(/\s+/).includes('memory')) {
+      const path = join(parent, name);
+      try {
+        await mkdir(path);
+        await writeFile(join(path, 'memory.max'), String(limitBytes));
+        await writeFile(join(path, 'memory.swap.max'), '0').catch(() => {});
+        return cgroup('cgroup v2', path, limitBytes, async () => /oom_kill [1-9]/.test(await readFile(join(path, 'memory.events'), 'utf8').catch(() => '')));
+      } catch (error) {
+        await rmdir(path).catch(() => {});
+        reasons.push(`cgroup v2: ${(error as Error).message}`);
+      }
+    } else {
+      reasons.push('cgroup v2: the memory controller is not delegated to this cgroup');
+    }
+  }
+
+  const v1Mount = mountPoint(mountinfo, false);
+  if (own.v1Memory !== undefined && v1Mount !== undefined) {
+    const path = join(v1Mount, own.v1Memory, name);
+    try {
+      await mkdir(path);
+      await writeFile(join(path, 'memory.limit_in_bytes'), String(limitBytes));
+      // Count swap too where the kernel accounts it, and move charges made before the move.
+      await writeFile(join(path, 'memory.memsw.limit_in_bytes'), String(limitBytes)).catch(() => {});
+      await writeFile(join(path, 'memory.move_charge_at_immigrate'), '3').catch(() => {});
+      return cgroup('cgroup v1', path, limitBytes, async () => /oom_kill [1-9]/.test(await readFile(join(path, 'memory.oom_control'), 'utf8').catch(() => '')));
+    } catch (error) {
+      await rmdir(path).catch(() => {});
+      reasons.push(`cgroup v1: ${(error as Error).message}`);
+    }
+  } else if (reasons.length === 0) {
+    reasons.push('no memory cgroup hierarchy is mounted');
+  }
+  return { unavailable: reasons.join('; ') };
+}
+
+function cgroup(kind: MemoryCgroup['kind'], path: string, limitBytes: number, oomKilled: () => Promise<boolean>): MemoryCgroup {
+  return {
+    kind, path, limitBytes, oomKilled,
+    add: (pid) => writeFile(join(path, 'cgroup.procs'), String(pid)),
+    // The kernel removes a cgroup only once its last process is gone; a process still exiting is retried briefly.
+    remove: async () => {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        try {
+          await rmdir(path);
+          return;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+    },
+  };
+}
