@@ -218,11 +218,14 @@ function cpuMeter(isolatePid: number | undefined): (bytes: number) => { host: nu
   };
 }
 
+/** The isolate's memory budget in the benchmark's policies: it holds the whole transferred file. */
+const budgetMib = (bytes: number): number => Math.max(256, Math.ceil((2 * bytes) / MIB));
+
 async function sessionLayerThroughput(bytes: number): Promise<{ up: number; down: number }> {
   const pki = await createTestPki();
   const principal = { name: 'bench', rights: [{ file_name: '/data/', rights: RIGHTS_READ | RIGHTS_WRITE }], ...(await createIdentity('bench')) };
   const policy = testPolicyText({ principals: [principal], pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash,
-    ciphersuite: 'TLS1_3_AES_256_GCM_SHA384' });
+    ciphersuite: 'TLS1_3_AES_256_GCM_SHA384', maxMemoryMib: budgetMib(bytes) });
   const computation = await startInProcess(policy, pki);
   try {
     const client = await VeracruzClient.connect({ policy, certificatePem: principal.certificatePem, privateKeyPem: principal.privateKeyPem,
@@ -269,7 +272,7 @@ async function main(): Promise<void> {
   const principal = { name: 'bench', rights: [{ file_name: '/data/', rights: RIGHTS_READ | RIGHTS_WRITE }], ...(await createIdentity('bench')) };
   const policy = testPolicyText({
     principals: [principal], pasCertificatePem: pas.caCertificatePem, runtimeHashLinux: bundle.measurement,
-    pasAddress: pas.url.replace('http://', ''), ciphersuite: 'TLS1_3_AES_256_GCM_SHA384',
+    pasAddress: pas.url.replace('http://', ''), ciphersuite: 'TLS1_3_AES_256_GCM_SHA384', maxMemoryMib: budgetMib(bytes),
   });
   const server = await startServer({
     policyText: policy, platform: 'linux', runtimePath: bundle.path, devKeyPath: devKey.privateKeyPath,
