@@ -285,6 +285,7 @@ test('shows the memory budget, what counts against it, and each program cap draw
   value['pipelines'][0].pipeline = '/program/stats.wasm;/program/report.wasm;/program/extra.wasm';
   const explanation = await explain(value);
   assert.equal(explanation.memoryBudget.mib, 256);
+  assert.equal(explanation.memoryBudget.servingReserveMib, 32);
   assert.deepEqual(explanation.memoryBudget.programs, [
     { path: '/program/stats.wasm', maxMemoryMib: 256 },
     { path: '/program/report.wasm', maxMemoryMib: 64 },
@@ -303,6 +304,10 @@ test('shows the memory budget, what counts against it, and each program cap draw
         '    per-session buffers',
         '    requests being received and responses pending',
         "    running programs' memory",
+        "Files, streams and programs' memory together may use 224 MiB of it: the last 32 MiB",
+        'are kept for sessions, requests and responses, so that results filling the rest can still be read.',
+        'Whatever would not fit is refused before it is stored: a write gets limit_exceeded; a program',
+        'gets ENOSPC or a failed allocation, and its run ends with limit_exceeded naming the resource.',
         "Each program's own memory cap, drawn from the same budget:",
         '    /program/stats.wasm   256 MiB (the whole budget, which it shares with everything above)',
         '    /program/report.wasm  64 MiB',

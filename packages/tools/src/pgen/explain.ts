@@ -36,7 +36,7 @@ import {
   type ProgramLimits,
   unknownTopLevelKeys,
 } from '@veracruz-ts/policy';
-import { NODE_BYTES } from '@veracruz-ts/runtime';
+import { NODE_BYTES, servingReserve } from '@veracruz-ts/runtime';
 
 /** How much a finding matters to a party deciding whether to agree. */
 export type Severity = 'high' | 'medium' | 'low' | 'info';
@@ -113,6 +113,8 @@ export interface MemoryBudgetSummary {
   mib: number;
   /** What counts against it, one phrase each. */
   holds: string[];
+  /** MiB of it that data (files, streams, programs' memory) may not use: kept for serving principals. */
+  servingReserveMib: number;
   /** Each program's own memory cap (`programLimits(policy, path).maxMemoryMib`), drawn from the same budget. */
   programs: { path: string; maxMemoryMib: number }[];
 }
@@ -541,6 +543,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
         'requests being received and responses pending',
         "running programs' memory",
       ],
+      servingReserveMib: servingReserve(policy.max_memory_mib * 1024 * 1024) / (1024 * 1024),
       programs: budgetPrograms,
     },
     risks,
@@ -667,6 +670,10 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
   const budget = explanation.memoryBudget;
   lines.push(`${budget.mib} MiB (max_memory_mib) is all the memory the isolate holds for principals. It counts:`);
   for (const item of budget.holds) lines.push(`    ${item}`);
+  lines.push(`Files, streams and programs' memory together may use ${budget.mib - budget.servingReserveMib} MiB of it: the last ${budget.servingReserveMib} MiB`);
+  lines.push('are kept for sessions, requests and responses, so that results filling the rest can still be read.');
+  lines.push('Whatever would not fit is refused before it is stored: a write gets limit_exceeded; a program');
+  lines.push('gets ENOSPC or a failed allocation, and its run ends with limit_exceeded naming the resource.');
   if (budget.programs.length > 0) {
     lines.push("Each program's own memory cap, drawn from the same budget:");
     const paths = budget.programs.map((program) => safe(program.path));
