@@ -1,191 +1,36 @@
-// `npm run demo`: a whole multi-party computation on this machine, step by step.
-//
-// An advertiser knows which customers saw an advertisement; a shop knows what its customers spent.
-// Neither will show its list to the other, but both agree that an analyst may learn one number:
-// how much the customers who saw the advertisement spent. A program provider supplies the program
-// (examples/programs/intersection-set-sum). All four agree on a policy; the computation runs in an
-// isolate (here the `linux` development platform: a separate process, attested by a key on this
-// host that the proxy attestation service was told to trust). Each party checks the isolate before
-// sending anything. The host in the middle relays only ciphertext.
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { devKeyId } from '@veracruz-ts/attestation/evidence';
-import { VeracruzClient } from '@veracruz-ts/client';
-import { type PasHandle, startPas } from '@veracruz-ts/pas';
-import { createIdentity, VeracruzError } from '@veracruz-ts/policy';
-import { buildRuntimeBundle, loadOrCreateDevKey, REPOSITORY_ROOT, type RunningServer, startServer } from '@veracruz-ts/server';
+// `npm run demo [-- NAME]`: runs a named demo end to end on this machine (real processes, loopback
+// only), each checking its result against the same computation done here in the clear. Without a
+// name, the default: a four-party computation.
+import { intersectionDemo } from './demos/intersection.ts';
+import { limitsDemo } from './demos/limits.ts';
 
-const PROGRAM = join(REPOSITORY_ROOT, 'examples/build/wasm/intersection-set-sum.wasm');
-const REMOTE_PROGRAM = '/program/intersection-set-sum.wasm';
-const VIEWERS_PATH = '/input/intersection-advertisement-viewer.dat';
-const CUSTOMERS_PATH = '/input/intersection-customer.dat';
-const RESULT_PATH = '/output/intersection-set-sum.dat';
+/** The demos, the default first. */
+const DEMOS: readonly { name: string; summary: string; run: () => Promise<void> }[] = [
+  { name: 'intersection', summary: 'four parties: an advertiser and a shop learn how much their shared customers spent, and nothing else (default)', run: intersectionDemo },
+  { name: 'limits', summary: 'programs the parties agreed to run flood stdout and memory: refused within the isolate\'s memory budget, data intact', run: limitsDemo },
+];
 
-// The parties' secrets: small enough to read, so the result can be checked by eye.
-const VIEWER_IDS = [101n, 103n, 105n, 107n, 109n];
-const CUSTOMERS: [bigint, number][] = [[101n, 10.5], [102n, 99], [103n, 20.25], [108n, 5], [109n, 4.25]];
-
-const bold = (text: string): string => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
-let stepNumber = 0;
-const step = (text: string): void => console.log(`\n${bold(`[${++stepNumber}/9] ${text}`)}`);
-const say = (text: string): void => console.log(`      ${text}`);
-const short = (hex: string): string => `${hex.slice(0, 16)}…`;
-
-function encodeViewers(ids: readonly bigint[]): Uint8Array {
-  const bytes = new Uint8Array(ids.length * 8);
-  const view = new DataView(bytes.buffer);
-  ids.forEach((id, index) => view.setBigUint64(index * 8, id, true));
-  return bytes;
+function usage(): string {
+  const width = Math.max(...DEMOS.map((demo) => demo.name.length));
+  return `usage: npm run demo [-- NAME]\n\ndemos:\n${DEMOS.map((demo) => `  ${demo.name.padEnd(width)}  ${demo.summary}`).join('\n')}\n`;
 }
 
-function encodeCustomers(customers: readonly [bigint, number][]): Uint8Array {
-  const bytes = new Uint8Array(customers.length * 16);
-  const view = new DataView(bytes.buffer);
-  customers.forEach(([id, spend], index) => {
-    view.setBigUint64(index * 16, id, true);
-    view.setFloat64(index * 16 + 8, spend, true);
-  });
-  return bytes;
+const args = process.argv.slice(2);
+if (args.length > 1 || (args[0] !== undefined && args[0].startsWith('-') && args[0] !== '--help' && args[0] !== '-h')) {
+  process.stderr.write(`demo: expected at most one demo name\n${usage()}`);
+  process.exit(2);
 }
-
-function run(command: string, args: string[], what: string): string {
-  const result = spawnSync(command, args, { cwd: REPOSITORY_ROOT, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${what} failed:\n${result.stderr}${result.stdout}`);
-  return result.stdout;
+if (args[0] === '--help' || args[0] === '-h' || args[0] === 'list') {
+  process.stdout.write(usage());
+  process.exit(0);
 }
-
-async function main(): Promise<void> {
-  console.log(bold('Veracruz-ts demo: the intersection set sum of two parties\' secrets, computed in an attested isolate'));
-  const work = await mkdtemp(join(tmpdir(), 'veracruz-demo-'));
-  let pas: PasHandle | undefined;
-  let server: RunningServer | undefined;
-  try {
-    step('Building the trusted runtime bundle (its SHA-256 is the linux runtime measurement)');
-    const bundle = await buildRuntimeBundle();
-    say(`${bundle.rebuilt ? 'built' : 'up to date'}: ${relative(REPOSITORY_ROOT, bundle.path)}`);
-    say(`runtime hash ${bundle.measurement}`);
-
-    step('Building the example programs (C to wasm32-wasip1)');
-    run(process.execPath, ['examples/build.ts'], 'building the examples');
-    const program = await readFile(PROGRAM);
-    say(`${relative(REPOSITORY_ROOT, PROGRAM)}: ${program.length} bytes, sha256 ${short(createHash('sha256').update(program).digest('hex'))}`);
-
-    step('Creating an identity (key pair + self-signed certificate) for each party');
-    const names = ['program-provider', 'advertiser', 'shop', 'analyst'] as const;
-    const parties = Object.fromEntries(await Promise.all(names.map(async (name) => {
-      const identity = await createIdentity(name);
-      await writeFile(join(work, `${name}.crt`), identity.certificatePem);
-      await writeFile(join(work, `${name}.key`), identity.privateKeyPem, { mode: 0o600 });
-      return [name, identity] as const;
-    }))) as Record<(typeof names)[number], { certificatePem: string; privateKeyPem: string }>;
-    say(names.join(', '));
-
-    step('Starting the proxy attestation service (vc-pas) and enrolling this host\'s development key');
-    pas = await startPas({ dir: join(work, 'pas'), initialize: true, listen: '127.0.0.1:0' });
-    const devKey = await loadOrCreateDevKey(join(work, 'host', 'dev-key.pem'));
-    const devPublicKeyPem = await readFile(devKey.publicKeyPath, 'utf8');
-    const keyId = Buffer.from(await devKeyId(devPublicKeyPem)).toString('hex');
-    pas.store.enrollDevKey('demo-host', keyId, devPublicKeyPem, new Date());
-    await writeFile(join(work, 'pas-ca.crt'), pas.caCertificatePem);
-    say(`vc-pas at ${pas.url} (SQLite in a temporary directory); enrolled key ${short(keyId)}`);
-    say('linux evidence is for development: the PAS marks it insecure');
-
-    step('Agreeing on a policy (vc-pgen): who may write, execute and read what');
-    const pasAddress = pas.url.replace(/^http:\/\//, '');
-    const policyPath = join(work, 'policy.json');
-    const pgenArgs = [
-      'packages/tools/bin/vc-pgen.ts',
-      '-c', join(work, 'program-provider.crt'), '-p', '/program/:w',
-      '-c', join(work, 'advertiser.crt'), '-p', `${VIEWERS_PATH}:w`,
-      '-c', join(work, 'shop.crt'), '-p', `${CUSTOMERS_PATH}:w`,
-      '-c', join(work, 'analyst.crt'), '-p', '/output/:r,/program/:x',
-      '-w', `${REMOTE_PROGRAM}=${PROGRAM}`, '-p', '/input/:r,/output/:w',
-      '-s', '127.0.0.1:3011', '-t', pasAddress,
-      '--proxy-attestation-server-cert', join(work, 'pas-ca.crt'),
-      '-b', bundle.path,
-      '-x', new Date(Date.now() + 24 * 3600 * 1000).toISOString(),
-      '-o', policyPath,
-    ];
-    run(process.execPath, pgenArgs, 'vc-pgen');
-    const policyText = await readFile(policyPath, 'utf8');
-    const policyHash = createHash('sha256').update(policyText).digest('hex');
-    say(`program-provider  /program/ w          advertiser  ${VIEWERS_PATH} w`);
-    say(`analyst           /output/ r, /program/ x   shop  ${CUSTOMERS_PATH} w`);
-    say(`program ${REMOTE_PROGRAM} (hash fixed by the policy) reads /input/, writes /output/`);
-    say(`policy hash ${policyHash}`);
-
-    step('Starting vc-server on the linux platform: launch, attest and certify the isolate');
-    server = await startServer({
-      policyText,
-      platform: 'linux',
-      runtimePath: bundle.path,
-      devKeyPath: devKey.privateKeyPath,
-      pasUrl: pas.url,
-      listen: '127.0.0.1:0',
-      log: () => {},
-    });
-    say(`isolate pid ${server.isolatePid}, measured ${short(server.measurement)}, certified by the PAS`);
-    say(`listening at ${server.url} (relays TLS bytes only)`);
-    const address = server.url;
-
-    const connect = async (name: (typeof names)[number]): Promise<VeracruzClient> => {
-      const client = await VeracruzClient.connect({ policy: policyText, ...parties[name], address });
-      say(`${name}: isolate verified (chain to the policy's PAS CA, runtime hash ${short(client.attestation.runtimeHash)}, ` +
-        `policy hash ${short(client.attestation.policyHash)})`);
-      return client;
-    };
-
-    step('Provisioning: each party connects, checks the isolate, then sends its secret');
-    const provider = await connect('program-provider');
-    await provider.writeFile(REMOTE_PROGRAM, program);
-    say(`program-provider: uploaded ${REMOTE_PROGRAM}`);
-    const [advertiser, shop] = await Promise.all([connect('advertiser'), connect('shop')]);
-    await Promise.all([
-      advertiser.writeFile(VIEWERS_PATH, encodeViewers(VIEWER_IDS)),
-      shop.writeFile(CUSTOMERS_PATH, encodeCustomers(CUSTOMERS)),
-    ]);
-    say(`advertiser: uploaded ${VIEWER_IDS.length} viewer ids   (${VIEWER_IDS.join(', ')})`);
-    say(`shop: uploaded ${CUSTOMERS.length} customers        (${CUSTOMERS.map(([id, spend]) => `${id}: ${spend.toFixed(2)}`).join(', ')})`);
-    try {
-      await shop.readFile(VIEWERS_PATH);
-      throw new Error('the shop could read the advertiser\'s list: the policy was not enforced');
-    } catch (reason) {
-      if (!(reason instanceof VeracruzError)) throw reason;
-      say(`shop tries to read the advertiser's list: refused, ${reason.message}`);
-    }
-    await Promise.all([provider.close(), advertiser.close(), shop.close()]);
-
-    step('Computing: the analyst runs the program and reads the one number it may see');
-    const analyst = await connect('analyst');
-    const exitCode = await analyst.execute(REMOTE_PROGRAM);
-    say(`analyst: executed ${REMOTE_PROGRAM}, exit code ${exitCode}`);
-    const resultBytes = await analyst.readFile(RESULT_PATH);
-    const result = new DataView(resultBytes.buffer, resultBytes.byteOffset, resultBytes.byteLength).getFloat64(0, true);
-    const viewers = new Set(VIEWER_IDS);
-    const expected = CUSTOMERS.filter(([id]) => viewers.has(id)).reduce((sum, [, spend]) => sum + spend, 0);
-    say(`analyst: read ${RESULT_PATH} = ${bold(result.toFixed(2))} (spend of customers who saw the advertisement)`);
-    if (Math.abs(result - expected) > 1e-9) throw new Error(`expected ${expected}, the isolate computed ${result}`);
-    say(`matches the sum computed here in the clear: ${expected.toFixed(2)}`);
-
-    step('Shutting down: any party may end the computation');
-    await analyst.shutdown();
-    await analyst.close();
-    const exit = await server.exited;
-    server = undefined;
-    say(`analyst requested shutdown; vc-server exited (${exit.code}: ${exit.reason})`);
-    console.log(`\n${bold('Done.')} Try it by hand: packages/client/README.md shows the same steps with vc-client.`);
-  } finally {
-    await server?.close().catch(() => {});
-    await pas?.close().catch(() => {});
-    await rm(work, { recursive: true, force: true });
-  }
+const demo = args[0] === undefined ? DEMOS[0]! : DEMOS.find((candidate) => candidate.name === args[0]);
+if (demo === undefined) {
+  process.stderr.write(`demo: no demo named '${args[0]}'\n${usage()}`);
+  process.exit(2);
 }
-
 try {
-  await main();
+  await demo.run();
 } catch (reason) {
   console.error(`\ndemo failed: ${reason instanceof Error ? reason.message : String(reason)}`);
   process.exitCode = 1;

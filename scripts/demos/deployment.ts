@@ -1,0 +1,46 @@
+// The pieces every demo deploys: the runtime bundle, the parties' identities, a proxy attestation
+// service that trusts this host's development key, and vc-server on the linux platform.
+import { writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { devKeyId } from '@veracruz-ts/attestation/evidence';
+import { type PasHandle, startPas } from '@veracruz-ts/pas';
+import { createIdentity } from '@veracruz-ts/policy';
+import { loadOrCreateDevKey, type LoadedDevKey, type RunningServer, type RuntimeBundle, startServer } from '@veracruz-ts/server';
+
+/** A party's identity, also written to `<work>/<name>.crt` and `<name>.key` for vc-pgen and vc-client. */
+export interface DemoParty {
+  certificatePem: string;
+  privateKeyPem: string;
+  certificatePath: string;
+}
+
+/** Creates an identity per name, written to files in `work`. */
+export async function createParties<N extends string>(work: string, names: readonly N[]): Promise<Record<N, DemoParty>> {
+  return Object.fromEntries(await Promise.all(names.map(async (name) => {
+    const identity = await createIdentity(name);
+    const certificatePath = join(work, `${name}.crt`);
+    await writeFile(certificatePath, identity.certificatePem);
+    await writeFile(join(work, `${name}.key`), identity.privateKeyPem, { mode: 0o600 });
+    return [name, { ...identity, certificatePath }] as const;
+  }))) as Record<N, DemoParty>;
+}
+
+/** A PAS in `work/pas` that trusts this host's development key; its CA certificate in `work/pas-ca.crt`. */
+export async function startDemoPas(work: string): Promise<{ pas: PasHandle; devKey: LoadedDevKey; keyId: string; caPath: string; address: string }> {
+  const pas = await startPas({ dir: join(work, 'pas'), initialize: true, listen: '127.0.0.1:0' });
+  const devKey = await loadOrCreateDevKey(join(work, 'host', 'dev-key.pem'));
+  const devPublicKeyPem = await readFile(devKey.publicKeyPath, 'utf8');
+  const keyId = Buffer.from(await devKeyId(devPublicKeyPem)).toString('hex');
+  pas.store.enrollDevKey('demo-host', keyId, devPublicKeyPem, new Date());
+  const caPath = join(work, 'pas-ca.crt');
+  await writeFile(caPath, pas.caCertificatePem);
+  return { pas, devKey, keyId, caPath, address: pas.url.replace(/^http:\/\//, '') };
+}
+
+/** vc-server on the linux platform for `policyText`, on a free loopback port. */
+export function startDemoServer(policyText: string, bundle: RuntimeBundle, devKey: LoadedDevKey, pas: PasHandle): Promise<RunningServer> {
+  return startServer({
+    policyText, platform: 'linux', runtimePath: bundle.path, devKeyPath: devKey.privateKeyPath, pasUrl: pas.url, listen: '127.0.0.1:0', log: () => {},
+  });
+}
+
