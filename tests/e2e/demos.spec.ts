@@ -1,0 +1,44 @@
+// The demos users run (`npm run demo [-- NAME]`) run end to end here as real processes, so they
+// cannot rot: each must exit 0 having checked its result against the computation in the clear.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { REPOSITORY_ROOT } from '@veracruz-ts/server';
+
+function demo(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['scripts/demo.ts', ...args], { cwd: REPOSITORY_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run demo', () => {
+  it('runs the default demo: four parties, the result checked in the clear', async () => {
+    const { code, stdout, stderr } = await demo();
+    assert.equal(code, 0, stderr + stdout);
+    assert.match(stdout, /matches the sum computed here in the clear: 35\.00/);
+    assert.match(stdout, /shop tries to read the advertiser's list: refused, \[permission_denied\]/);
+  });
+
+  it('runs the limits demo: floods refused within the budget, data intact, the regression checked in the clear', async () => {
+    const { code, stdout, stderr } = await demo('limits');
+    assert.equal(code, 0, stderr + stdout);
+    assert.match(stdout, /stdout-flood: \[limit_exceeded\] .* refused 1048576 more bytes of stdout/);
+    assert.match(stdout, /memory-flood: \[limit_exceeded\] .* refused more program memory/);
+    assert.match(stdout, /data-owner: read back its points, same sha256/);
+    assert.match(stdout, /matches the regression computed here in the clear/);
+  });
+
+  it('refuses an unknown demo name with a usage error that lists the demos', async () => {
+    const { code, stderr } = await demo('no-such-demo');
+    assert.equal(code, 2);
+    assert.match(stderr, /no demo named 'no-such-demo'/);
+    assert.match(stderr, /intersection +four parties/);
+    assert.match(stderr, /limits +programs/);
+  });
+});
