@@ -36,6 +36,7 @@ export { AWS_NITRO_ROOT_G1_PEM, AWS_NITRO_ROOT_G1_SHA256 } from './roots/aws-nit
 export { AMD_ROOTS, type AmdFamily, type AmdFamilyRoots } from './roots/amd.ts';
 export { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from './roots/intel.ts';
 export { verifyPsa, psaMeasurementComponent } from './psa/verify.ts';
+export { readPsaEndorsement, psaInstanceIdOfKey, type PsaEndorsedKey } from './psa/endorsement.ts';
 export { decodePsaClaims, PSA_LIFECYCLE, PSA_PROFILE_2, type PsaClaims, type PsaSoftwareComponent, type PsaLifecycleState } from './psa/token.ts';
 export { verifySevSnp } from './sev-snp/verify.ts';
 export { parseSnpReport, decodeTcb, familyFromCpuid, SNP_REPORT_LENGTH, type SnpReport, type SnpTcb, type SnpFamily } from './sev-snp/report.ts';

@@ -10,7 +10,7 @@ export interface VerifyOptions {
   /** Trust anchors as PEM text; default: the vendor's pinned public roots for the platform. */
   trustAnchors?: string[];
   /**
-   * Platform-specific endorsements and collateral: the PSA instance's attestation public key (PEM),
+   * Platform-specific endorsements and collateral: PSA attestation public keys (PEM or DER) or CoMIDs (JSON),
    * the SEV-SNP VCEK/VLEK (DER or PEM) plus optional ASK/ARK, the DCAP TCB info / QE identity JSON,
    * CRLs and signing chains. Each verifier documents what it reads.
    */

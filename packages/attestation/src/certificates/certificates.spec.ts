@@ -13,6 +13,7 @@ import {
   loadCertificateAuthority,
   measurementForCertificate,
   readRuntimeHash,
+  runtimeHashMatches,
   splitDerChain,
   verifyCsr,
 } from './index.ts';
@@ -189,6 +190,49 @@ describe('measurementForCertificate', () => {
     const pcr0 = new Uint8Array(48).map((_, index) => index);
     assert.deepEqual(measurementForCertificate(pcr0), pcr0.slice(0, 32));
     assert.throws(() => measurementForCertificate(new Uint8Array(20)), rejectsWith(Code.InvalidRequest, /20 bytes/));
+  });
+});
+
+describe('SEV-SNP runtime hashes', () => {
+  const launchMeasurement = new Uint8Array(48).map((_, index) => 0xa0 ^ index);
+
+  it('carries the whole 48-byte launch measurement for sev-snp, and still 32 bytes for every other platform', () => {
+    assert.deepEqual(measurementForCertificate(launchMeasurement, 'sev-snp'), launchMeasurement);
+    for (const platform of ['nitro', 'tdx', 'linux', 'psa', 'sgx'] as const) {
+      assert.deepEqual(measurementForCertificate(launchMeasurement, platform), launchMeasurement.slice(0, 32), platform);
+    }
+    assert.deepEqual(measurementForCertificate(measurement, 'sev-snp'), measurement);
+  });
+
+  it('issues and reads back a certificate carrying the 48 bytes, as 04 30 in the extension', async () => {
+    const caPem = await createCertificateAuthority({ notBefore: new Date('2026-01-01T00:00:00Z') });
+    const identity = await createIsolateIdentity();
+    const notBefore = new Date('2026-06-01T00:00:00Z');
+    const der = await issueIsolateCertificate({ csrDer: identity.csrDer, measurement: launchMeasurement, platform: 'sev-snp', ca: caPem, notBefore });
+    assert.deepEqual(readRuntimeHash(der), launchMeasurement);
+    assert.ok(Buffer.from(der).includes(Buffer.concat([Buffer.from('0603551e010430', 'hex'), Buffer.from(launchMeasurement)])));
+    // 48 bytes only when the caller says the evidence was SEV-SNP's: a Nitro PCR0 or TDX MRTD is truncated first.
+    await assert.rejects(
+      issueIsolateCertificate({ csrDer: identity.csrDer, measurement: launchMeasurement, platform: 'tdx', ca: caPem, notBefore }),
+      rejectsWith(Code.InvalidRequest, /^measurement is 48 bytes; the certificate carries 32 \(48 for sev-snp only/),
+    );
+    await assert.rejects(
+      issueIsolateCertificate({ csrDer: identity.csrDer, measurement: new Uint8Array(64), platform: 'sev-snp', ca: caPem, notBefore }),
+      rejectsWith(Code.InvalidRequest, /measurement is 64 bytes/),
+    );
+  });
+
+  it('matches a policy hash of either case against the carried bytes; a 64-digit one names the first half of a 48-byte one', () => {
+    const full = Buffer.from(launchMeasurement).toString('hex');
+    assert.equal(runtimeHashMatches(full, launchMeasurement), true);
+    assert.equal(runtimeHashMatches(full.toUpperCase(), launchMeasurement), true);
+    assert.equal(runtimeHashMatches(full.slice(0, 64), launchMeasurement), true, 'older policies list the first 32 bytes');
+    assert.equal(runtimeHashMatches(full.slice(0, 64).replace(/^./, 'f'), launchMeasurement), false);
+    assert.equal(runtimeHashMatches(`${full.slice(0, 94)}00`, launchMeasurement), false, 'all 48 bytes count');
+    const hash32 = Buffer.from(measurement).toString('hex');
+    assert.equal(runtimeHashMatches(hash32.toUpperCase(), measurement), true);
+    assert.equal(runtimeHashMatches(`${hash32}${'00'.repeat(16)}`, measurement), false, 'a 96-digit hash never matches 32 bytes');
+    assert.equal(runtimeHashMatches(hash32.slice(0, 62), measurement), false);
   });
 });
 

@@ -22,4 +22,11 @@ export {
   randomSerialNumber,
 } from './issue.ts';
 export { certificateDer, derToPem, pemToDer, pemToDerAll } from './pem.ts';
-export { measurementForCertificate, readRuntimeHash, RUNTIME_HASH_EXTENSION_OID, RUNTIME_HASH_LENGTH } from './runtime-hash.ts';
+export {
+  measurementForCertificate,
+  readRuntimeHash,
+  runtimeHashMatches,
+  RUNTIME_HASH_EXTENSION_OID,
+  RUNTIME_HASH_LENGTH,
+  SEV_SNP_RUNTIME_HASH_LENGTH,
+} from './runtime-hash.ts';

@@ -1,8 +1,9 @@
 import { Code, sameBytes, VeracruzError } from '@veracruz-ts/policy';
 import { type CertificateAuthority, type CertificateAuthorityPem, loadCertificateAuthority } from './authority.ts';
 import { type VerifiedCsr, verifyCsr } from './csr.ts';
-import { RUNTIME_HASH_EXTENSION_OID, RUNTIME_HASH_LENGTH } from './runtime-hash.ts';
+import { RUNTIME_HASH_EXTENSION_OID, RUNTIME_HASH_LENGTH, SEV_SNP_RUNTIME_HASH_LENGTH } from './runtime-hash.ts';
 import { ECDSA_P256_SHA256, x509 } from './x509.ts';
+import type { Platform } from '../platform.ts';
 
 /** Default lifetime of an isolate certificate: 24 hours, as Veracruz's PAS. */
 export const DEFAULT_ISOLATE_CERTIFICATE_VALIDITY_MS = 24 * 60 * 60 * 1000;
@@ -11,8 +12,10 @@ export const DEFAULT_ISOLATE_CERTIFICATE_VALIDITY_MS = 24 * 60 * 60 * 1000;
 export interface IssueIsolateCertificateOptions {
   /** The isolate's CSR (DER). Its self-signature is verified before anything is signed. */
   csrDer: Uint8Array;
-  /** The runtime measurement, 32 bytes (see `measurementForCertificate` for 48-byte ones). */
+  /** The runtime measurement as the certificate carries it: 32 bytes, or 48 for SEV-SNP (see `measurementForCertificate`). */
   measurement: Uint8Array;
+  /** The platform whose evidence was verified; a 48-byte measurement is carried only for `sev-snp`. */
+  platform?: Platform;
   /** The issuing CA, loaded or as PEM. */
   ca: CertificateAuthority | CertificateAuthorityPem;
   /** Start of validity (the PAS passes its clock, slightly backdated for clock skew). */
@@ -63,8 +66,8 @@ export function randomSerialNumber(): string {
 
 /**
  * Issues the isolate's certificate, as the PAS does once the evidence is verified: subject and
- * key from the CSR, the runtime measurement in extension 2.5.30.1 (32 raw bytes, non-critical),
- * keyUsage digitalSignature, basicConstraints CA=false, extKeyUsage serverAuth, a random serial,
+ * key from the CSR, the runtime measurement in extension 2.5.30.1 (32 raw bytes, 48 for SEV-SNP;
+ * non-critical), keyUsage digitalSignature, basicConstraints CA=false, extKeyUsage serverAuth, a random serial,
  * signed by the CA with ECDSA P-256/SHA-256. Returns the DER.
  */
 export async function issueIsolateCertificate(options: IssueIsolateCertificateOptions): Promise<Uint8Array> {
@@ -73,10 +76,11 @@ export async function issueIsolateCertificate(options: IssueIsolateCertificateOp
 
 /** {@link issueIsolateCertificate}, also returning the serial, subject and validity it chose. */
 export async function issueIsolateCertificateDetailed(options: IssueIsolateCertificateOptions): Promise<IssuedCertificate> {
-  if (options.measurement.length !== RUNTIME_HASH_LENGTH) {
+  const carried = options.platform === 'sev-snp' ? [RUNTIME_HASH_LENGTH, SEV_SNP_RUNTIME_HASH_LENGTH] : [RUNTIME_HASH_LENGTH];
+  if (!carried.includes(options.measurement.length)) {
     throw new VeracruzError(
       Code.InvalidRequest,
-      `measurement is ${options.measurement.length} bytes; the certificate carries ${RUNTIME_HASH_LENGTH} (see measurementForCertificate)`,
+      `measurement is ${options.measurement.length} bytes; the certificate carries ${RUNTIME_HASH_LENGTH} (${SEV_SNP_RUNTIME_HASH_LENGTH} for sev-snp only; see measurementForCertificate)`,
     );
   }
   const validityMs = options.validityMs ?? DEFAULT_ISOLATE_CERTIFICATE_VALIDITY_MS;

@@ -42,7 +42,7 @@ export interface PsaClaims {
   keySet: 'psa-2.0.0' | 'psa-iot-1';
   /** The challenge (32, 48 or 64 bytes). */
   nonce: Uint8Array;
-  /** The instance id (UEID): 0x01 followed by the SHA-256 of the attestation public key. */
+  /** The instance id (UEID): 0x01 followed by 32 bytes (TF-M derives them from the attestation key; a CoMID may bind any). */
   instanceId: Uint8Array;
   /** The implementation id (32 bytes). */
   implementationId: Uint8Array;

@@ -1,35 +1,37 @@
 /**
  * Verifier of Arm PSA initial attestation tokens: COSE_Sign1 (tag 18, ES256) signed by the
- * instance's Initial Attestation Key, whose public key is the endorsement.
+ * instance's Initial Attestation Key, endorsed as a bare public key or by a CoMID (see endorsement.ts).
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { decodeCoseSign1, verifyCoseSign1 } from '../cose.ts';
 import { checkBoundReportData } from '../binding.ts';
 import { attestationFailure, bytesEqual, refuseDebug, refuseUnexpected, requireTime, toHex, type EvidenceClaims, type VerifyOptions } from '../platform.ts';
 import { decodePsaClaims, type PsaClaims, type PsaSoftwareComponent } from './token.ts';
+import { readPsaEndorsement, type PsaEndorsedKey } from './endorsement.ts';
 
 const PLATFORM = 'psa';
 
 /** The lifecycle states in which the PSA RoT's secrets are exposed to a debugger. */
 const DEBUG_STATES = new Set(['non-psa-rot-debug', 'recoverable-psa-rot-debug']);
 
-interface EndorsedKey {
-  key: KeyObject;
-  instanceId: Uint8Array;
-}
-
-function endorsedKey(bytes: Uint8Array, index: number): EndorsedKey {
-  let key: KeyObject;
-  try {
-    const text = Buffer.from(bytes).toString('latin1');
-    key = text.startsWith('-----BEGIN') ? createPublicKey(text) : createPublicKey({ key: Buffer.from(bytes), format: 'der', type: 'spki' });
-  } catch (error) {
-    throw attestationFailure(PLATFORM, `endorsements[${index}] is not a public key (PEM or DER SubjectPublicKeyInfo)`, error);
+/**
+ * The endorsed keys that may have signed a token: those endorsed for its instance id and, when the
+ * endorsement names an implementation id, for its implementation too.
+ */
+function keysForToken(keys: readonly PsaEndorsedKey[], claims: PsaClaims): PsaEndorsedKey[] {
+  const forInstance = keys.filter((candidate) => bytesEqual(candidate.instanceId, claims.instanceId));
+  if (forInstance.length === 0) {
+    throw attestationFailure(PLATFORM, `instance id ${toHex(claims.instanceId)} matches none of the ${keys.length} endorsed attestation keys`);
   }
-  const jwk = key.export({ format: 'jwk' });
-  if (key.asymmetricKeyType !== 'ec' || jwk.crv !== 'P-256') throw attestationFailure(PLATFORM, `endorsements[${index}] is not an ECDSA P-256 public key`);
-  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]);
-  return { key, instanceId: new Uint8Array(Buffer.concat([Buffer.from([1]), createHash('sha256').update(point).digest()])) };
+  const forImplementation = forInstance.filter((candidate) => candidate.implementationId === undefined || bytesEqual(candidate.implementationId, claims.implementationId));
+  if (forImplementation.length === 0) {
+    const [first] = forInstance as [PsaEndorsedKey];
+    throw attestationFailure(
+      PLATFORM,
+      `instance id ${toHex(claims.instanceId)} is endorsed (${first.source}) for implementation id ${toHex(first.implementationId as Uint8Array)}, ` +
+        `but the token's implementation id is ${toHex(claims.implementationId)}`,
+    );
+  }
+  return forImplementation;
 }
 
 /**
@@ -42,9 +44,12 @@ export function psaMeasurementComponent(components: readonly PsaSoftwareComponen
 
 /**
  * Verifies an Arm PSA attestation token (COSE_Sign1, tag 18 or untagged, ES256). The attestation
- * public keys are `options.endorsements` (PEM or DER SubjectPublicKeyInfo, P-256); the key used is
- * the one whose instance id (0x01 || SHA-256 of the uncompressed point) equals the token's
- * instance id claim. Checks the signature, the claims' types, the lifecycle (secured; debug states
+ * keys come from `options.endorsements`, each either a bare public key (PEM or DER
+ * SubjectPublicKeyInfo, P-256), endorsed for the instance id 0x01 || SHA-256 of its uncompressed
+ * point, or a CoMID JSON whose attester-verification-keys triples bind instance ids (`ueid`), and
+ * optionally implementation ids, to keys. Only a key endorsed for the token's own instance id (and
+ * implementation id, when named) is tried, so a token is never checked against another device's
+ * key. Checks the signature, the claims' types, the lifecycle (secured; debug states
  * refused unless `allowDebug`; other states refused), and the nonce claim: `expectedCsrHash ||
  * expectedNonce` for a 64-byte nonce, or `expectedNonce` itself. `at` is required although a bare
  * key has no validity window. Claims: measurement = the ARoT component's (else the first
@@ -67,15 +72,21 @@ async function verifyPsaUnguarded(evidence: Uint8Array, options: VerifyOptions):
 
   const endorsements = options.endorsements ?? [];
   if (endorsements.length === 0) throw attestationFailure(PLATFORM, 'no attestation public key given (options.endorsements)');
-  const keys = endorsements.map(endorsedKey);
-  const signer = keys.find((candidate) => bytesEqual(candidate.instanceId, claims.instanceId));
-  if (signer === undefined) {
-    throw attestationFailure(PLATFORM, `instance id ${toHex(claims.instanceId)} matches none of the ${keys.length} endorsed attestation keys`);
+  const candidates = keysForToken(endorsements.flatMap((bytes, index) => readPsaEndorsement(bytes, index)), claims);
+  let signer: PsaEndorsedKey | undefined;
+  let lastError: unknown;
+  for (const candidate of candidates) {
+    try {
+      await verifyCoseSign1(sign1, candidate.key.toCryptoKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']), { alg: 'ES256' });
+      signer = candidate;
+      break;
+    } catch (error) {
+      lastError = error;
+    }
   }
-  try {
-    await verifyCoseSign1(sign1, signer.key.toCryptoKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']), { alg: 'ES256' });
-  } catch (error) {
-    throw attestationFailure(PLATFORM, 'COSE_Sign1: ES256 signature does not verify with the attestation key', error);
+  if (signer === undefined) {
+    const keys = candidates.length === 1 ? 'the attestation key' : `any of the ${candidates.length} attestation keys endorsed for this instance`;
+    throw attestationFailure(PLATFORM, `COSE_Sign1: ES256 signature does not verify with ${keys}`, lastError);
   }
 
   const debug = DEBUG_STATES.has(claims.lifecycleState);
@@ -98,6 +109,7 @@ async function verifyPsaUnguarded(evidence: Uint8Array, options: VerifyOptions):
       profile: claims.profile,
       keySet: claims.keySet,
       instanceId: toHex(claims.instanceId),
+      endorsedBy: signer.source,
       implementationId: toHex(claims.implementationId),
       lifecycle: claims.lifecycle,
       lifecycleState: claims.lifecycleState,
