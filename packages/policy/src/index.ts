@@ -7,3 +7,5 @@ export * from './certificate.ts';
 export * from './policy.ts';
 export * from './json-duplicates.ts';
 export * from './unknown-keys.ts';
+export * from './command-line.ts';
+export * from './native-modules.ts';

@@ -15,6 +15,8 @@ import {
   policyHash,
   programLimits,
   runtimeHash,
+  TLS12_CIPHERSUITES,
+  tls13Ciphersuite,
 } from './policy.ts';
 
 const AT = new Date('2026-06-01T00:00:00Z');
@@ -215,6 +217,26 @@ test('maps ciphersuites to OpenSSL names', () => {
   assert.throws(() => opensslCiphersuite('toString'), VeracruzError);
 });
 
+test('accepts a TLS 1.2 ciphersuite name as Veracruz did, standing for the TLS 1.3 suite with the same cipher', async () => {
+  for (const name of ['TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256', 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256']) {
+    const value = examplePolicy();
+    value['ciphersuite'] = name;
+    const policy = await parse(value);
+    assert.equal(policy.ciphersuite, name, 'kept as written: the policy hash covers it');
+    assert.equal(tls13Ciphersuite(name), 'TLS1_3_CHACHA20_POLY1305_SHA256');
+    assert.equal(opensslCiphersuite(name), 'TLS_CHACHA20_POLY1305_SHA256');
+  }
+  assert.equal(opensslCiphersuite('TLS1_2_ECDHE_RSA_WITH_AES_256_GCM_SHA384'), 'TLS_AES_256_GCM_SHA384');
+  assert.equal(opensslCiphersuite('TLS_DHE_RSA_WITH_AES_128_CCM_8'), 'TLS_AES_128_CCM_8_SHA256');
+  assert.equal(tls13Ciphersuite('TLS1_3_AES_128_GCM_SHA256'), 'TLS1_3_AES_128_GCM_SHA256');
+  // Only AEAD suites: a CBC suite has no TLS 1.3 counterpart, and ECDHE_RSA has no CCM suite.
+  assert.equal(tls13Ciphersuite('TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256'), undefined);
+  assert.equal(tls13Ciphersuite('TLS1_2_ECDHE_RSA_WITH_AES_128_CCM'), undefined);
+  assert.equal(tls13Ciphersuite('toString'), undefined);
+  assert.ok(Object.values(TLS12_CIPHERSUITES).every((tls13) => Object.hasOwn(CIPHERSUITES, tls13)));
+  await rejects((p) => (p['ciphersuite'] = 'TLS1_2_RSA_WITH_RC4_128_SHA'), /^ciphersuite: unknown ciphersuite "TLS1_2_RSA_WITH_RC4_128_SHA" \(known: .*; or a TLS 1\.2 AEAD suite such as TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256/);
+});
+
 test('certificate faults name the path and the dates', async () => {
   await rejects((p) => (p['identities'][2].certificate = 'hello'), 'identities[2].certificate: not a PEM certificate');
   await rejects(
@@ -264,6 +286,8 @@ test('structure, id, rights and hash faults name the path and the reason', async
   await rejects((p) => (p['identities'][2].id = -1), 'identities[2].id: -1 is out of range (0 to 4294967295)');
   await rejects((p) => (p['identities'][2].id = '2'), 'identities[2].id: expected an integer, got "2"');
   await rejects((p) => (p['identities'][0].file_rights[0].rights = 2 ** 30), 'identities[0].file_rights[0].rights: unknown rights bits 0x40000000 in 1073741824 (known bits are 0 to 29)');
+  await rejects((p) => (p['identities'][0].file_rights[0].rights = 0xffffffff), 'identities[0].file_rights[0].rights: unknown rights bits 0xc0000000 in 4294967295 (known bits are 0 to 29)');
+  await rejects((p) => (p['identities'][0].file_rights[0].rights = 2 ** 40 + 3), 'identities[0].file_rights[0].rights: unknown rights bits 0x10000000000 in 1099511627779 (known bits are 0 to 29)');
   await rejects((p) => (p['identities'][0].file_rights[0].rights = 'rw'), 'identities[0].file_rights[0].rights: expected rights as an unsigned integer, got "rw"');
   await rejects((p) => (p['identities'][0].file_rights[0].file_name = ''), 'identities[0].file_rights[0].file_name: must not be empty');
   await rejects(
@@ -315,4 +339,34 @@ test('pipeline, module, url, expiry, ciphersuite, runtime hash and setting fault
   await rejects((p) => (p['programs'][0].limits = { max_memory_mib: 5000 }), 'programs[0].limits.max_memory_mib: 5000 is out of range (1 to 4096)');
   await rejects((p) => (p['programs'][0].limits = { fuel: -3 }), 'programs[0].limits.fuel: expected a positive integer (or a decimal string above 2^53), got -3');
   await rejects((p) => (p['limits'] = []), 'limits: expected an object, got an array');
+});
+
+test('runtime hashes in uppercase are accepted and read in lowercase, for every platform', async () => {
+  const value = examplePolicy();
+  value['runtime_manager_hash_linux'] = 'AB'.repeat(32);
+  value['runtime_manager_hash_nitro'] = 'F2AE0DE7BEC92BCDBD4A96E2AE08D85A575f1aa64acb797bc4afa6b1d3cc8798';
+  value['runtime_manager_hash_sevsnp'] = 'CD'.repeat(48);
+  value['runtime_manager_hash_tdx'] = 'Ef'.repeat(32);
+  const policy = await parse(value);
+  assert.equal(policy.runtime_manager_hash_linux, 'ab'.repeat(32));
+  assert.equal(policy.runtime_manager_hash_nitro, 'f2ae0de7bec92bcdbd4a96e2ae08d85a575f1aa64acb797bc4afa6b1d3cc8798');
+  assert.equal(policy.runtime_manager_hash_sevsnp, 'cd'.repeat(48));
+  assert.equal(policy.runtime_manager_hash_tdx, 'ef'.repeat(32));
+  assert.equal(runtimeHash(policy, 'sev-snp'), 'cd'.repeat(48));
+});
+
+test('runtime_manager_hash_sevsnp is the 96-digit SHA-384 launch measurement (64 digits from older policies); the others stay 64', async () => {
+  const value = examplePolicy();
+  value['runtime_manager_hash_sevsnp'] = 'a'.repeat(96);
+  assert.equal((await parse(value)).runtime_manager_hash_sevsnp, 'a'.repeat(96));
+  value['runtime_manager_hash_sevsnp'] = 'b'.repeat(64);
+  assert.equal((await parse(value)).runtime_manager_hash_sevsnp, 'b'.repeat(64));
+  const sevsnpError = 'expected 96 hex digits (the SHA-384 launch measurement; older policies give its first 64) or null';
+  await rejects((p) => (p['runtime_manager_hash_sevsnp'] = 'a'.repeat(40)), `runtime_manager_hash_sevsnp: ${sevsnpError}, got "${'a'.repeat(40)}"`);
+  await rejects((p) => (p['runtime_manager_hash_sevsnp'] = 'a'.repeat(80)), /^runtime_manager_hash_sevsnp: expected 96 hex digits/);
+  await rejects((p) => (p['runtime_manager_hash_sevsnp'] = `${'a'.repeat(95)}g`), new RegExp(`^runtime_manager_hash_sevsnp: ${sevsnpError.replace(/[()]/g, '\\$&')}`));
+  await rejects((p) => (p['runtime_manager_hash_sevsnp'] = 42), /^runtime_manager_hash_sevsnp: expected 96 hex digits/);
+  for (const field of ['runtime_manager_hash_linux', 'runtime_manager_hash_nitro', 'runtime_manager_hash_tdx']) {
+    await rejects((p) => (p[field] = 'a'.repeat(96)), new RegExp(`^${field}: expected 64 lowercase hex digits \\(SHA-256\\) or null, got "a{40}`));
+  }
 });

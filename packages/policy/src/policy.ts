@@ -12,7 +12,7 @@ import { Code, VeracruzError } from './errors.ts';
 import { readCertificatePem, validityProblem, type CertificateInfo } from './certificate.ts';
 import { findDuplicateKey } from './json-duplicates.ts';
 import { parsePipeline, type PipelineExpr } from './pipeline.ts';
-import { isStdStream, isValidRights, normalizePath, type FileRights, ALL_RIGHTS } from './rights.ts';
+import { formatUnknownRights, isStdStream, isValidRights, normalizePath, type FileRights, ALL_RIGHTS } from './rights.ts';
 
 /** The Veracruz ciphersuite names a policy may use, mapped to the names OpenSSL (node:tls) uses. */
 export const CIPHERSUITES: Readonly<Record<string, string>> = Object.freeze({
@@ -23,9 +23,47 @@ export const CIPHERSUITES: Readonly<Record<string, string>> = Object.freeze({
   TLS1_3_AES_128_CCM_8_SHA256: 'TLS_AES_128_CCM_8_SHA256',
 });
 
-/** The OpenSSL (node:tls `ciphers`) name of a policy's Veracruz ciphersuite name. */
+/** The TLS 1.3 suite with the same AEAD cipher as a TLS 1.2 suite ending in that cipher's name. */
+const TLS13_FOR_TLS12_CIPHER: Readonly<Record<string, string>> = {
+  CHACHA20_POLY1305_SHA256: 'TLS1_3_CHACHA20_POLY1305_SHA256',
+  AES_128_GCM_SHA256: 'TLS1_3_AES_128_GCM_SHA256',
+  AES_256_GCM_SHA384: 'TLS1_3_AES_256_GCM_SHA384',
+  AES_128_CCM: 'TLS1_3_AES_128_CCM_SHA256',
+  AES_128_CCM_8: 'TLS1_3_AES_128_CCM_8_SHA256',
+};
+
+/**
+ * TLS 1.2 ciphersuite names a Veracruz policy may carry (Veracruz looked the name up in mbedTLS, so
+ * its TLS 1.2 suites passed), in IANA form (`TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256`) and
+ * with a version prefix (`TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256`): the AEAD suites with
+ * forward secrecy. Each maps to the TLS 1.3 suite (Veracruz name) with the same AEAD cipher, which
+ * is what the isolate and the clients then use: they speak TLS 1.3 only.
+ */
+export const TLS12_CIPHERSUITES: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(
+    ['ECDHE_ECDSA', 'ECDHE_RSA', 'DHE_RSA'].flatMap((exchange) =>
+      Object.entries(TLS13_FOR_TLS12_CIPHER)
+        // IANA defines the CCM suites for ECDHE_ECDSA and DHE_RSA only.
+        .filter(([cipher]) => !(exchange === 'ECDHE_RSA' && cipher.includes('CCM')))
+        .flatMap(([cipher, tls13]) => ['TLS', 'TLS1_2'].map((prefix) => [`${prefix}_${exchange}_WITH_${cipher}`, tls13])),
+    ),
+  ),
+);
+
+/**
+ * The TLS 1.3 suite (Veracruz name, a key of {@link CIPHERSUITES}) that a policy's `ciphersuite`
+ * puts in use: the name itself, or for a {@link TLS12_CIPHERSUITES} name the TLS 1.3 suite with the
+ * same AEAD cipher. Undefined for a name no Veracruz policy could carry.
+ */
+export function tls13Ciphersuite(veracruzName: string): string | undefined {
+  if (Object.hasOwn(CIPHERSUITES, veracruzName)) return veracruzName;
+  return Object.hasOwn(TLS12_CIPHERSUITES, veracruzName) ? TLS12_CIPHERSUITES[veracruzName] : undefined;
+}
+
+/** The OpenSSL (node:tls `ciphers`) name of the TLS 1.3 suite a policy's ciphersuite puts in use. */
 export function opensslCiphersuite(veracruzName: string): string {
-  const name = Object.hasOwn(CIPHERSUITES, veracruzName) ? CIPHERSUITES[veracruzName] : undefined;
+  const tls13 = tls13Ciphersuite(veracruzName);
+  const name = tls13 === undefined ? undefined : CIPHERSUITES[tls13];
   if (name === undefined) throw new VeracruzError(Code.InvalidPolicy, `ciphersuite: unknown ciphersuite ${JSON.stringify(veracruzName)}`);
   return name;
 }
@@ -112,7 +150,12 @@ export function nativeModuleSpecialFile(module: NativeModule): string | undefine
   return undefined;
 }
 
-/** Veracruz's `enclave_cert_expiry` (range-checked; the isolate certificate lifetime comes from the PAS). */
+/**
+ * Veracruz's `enclave_cert_expiry`, in UTC: the latest time the isolate's certificate may be valid
+ * until. vc-server asks the PAS to cap the certificate it issues at this time (and refuses to start
+ * once it has passed); clients refuse an isolate whose certificate has expired. Veracruz only
+ * range-checked it.
+ */
 export interface EnclaveCertExpiry {
   year: number;
   month: number;
@@ -134,6 +177,7 @@ export interface Policy {
   proxy_attestation_server_url: string;
   proxy_service_cert: string;
   enclave_cert_expiry: EnclaveCertExpiry;
+  /** As written: a {@link CIPHERSUITES} name, or a TLS 1.2 name standing for {@link tls13Ciphersuite}'s suite. */
   ciphersuite: string;
   runtime_manager_hash_linux: string | null;
   runtime_manager_hash_nitro: string | null;
@@ -267,7 +311,7 @@ function readFileRights(value: unknown, path: string, unknown: Record<string, un
     if (!isValidRights(rights)) {
       const reason =
         typeof rights === 'number' && Number.isInteger(rights) && rights > ALL_RIGHTS
-          ? `unknown rights bits 0x${(rights & ~ALL_RIGHTS).toString(16)} in ${rights} (known bits are 0 to 29)`
+          ? `unknown rights bits ${formatUnknownRights(rights)} in ${rights} (known bits are 0 to 29)`
           : `expected rights as an unsigned integer, got ${show(rights)}`;
       invalid(entry.at('rights'), reason);
     }
@@ -493,18 +537,29 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
   expiry.collectUnknown(unknownFields);
 
   const ciphersuite = root.string('ciphersuite');
-  if (!Object.hasOwn(CIPHERSUITES, ciphersuite)) {
-    invalid('ciphersuite', `unknown ciphersuite ${show(ciphersuite)} (known: ${Object.keys(CIPHERSUITES).join(', ')})`);
+  if (tls13Ciphersuite(ciphersuite) === undefined) {
+    invalid(
+      'ciphersuite',
+      `unknown ciphersuite ${show(ciphersuite)} (known: ${Object.keys(CIPHERSUITES).join(', ')}; ` +
+        'or a TLS 1.2 AEAD suite such as TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, for which the TLS 1.3 suite with the same cipher is used)',
+    );
   }
 
   const runtimeHash = (key: string): string | null => {
     const value = root.raw(key);
     // Older policies write "" for a platform they do not use; it means the same as null.
     if (value === undefined || value === null || value === '') return null;
-    if (typeof value !== 'string' || !HEX_SHA256.test(value)) {
+    // SEV-SNP's launch measurement is SHA-384: Veracruz's build passes all 96 digits, which the isolate
+    // certificate carries whole; policies written before gave its first 64, which still match.
+    if (key === 'runtime_manager_hash_sevsnp') {
+      if (typeof value !== 'string' || !/^([0-9a-fA-F]{64}|[0-9a-fA-F]{96})$/.test(value)) {
+        invalid(key, `expected 96 hex digits (the SHA-384 launch measurement; older policies give its first 64) or null, got ${show(value)}`);
+      }
+    } else if (typeof value !== 'string' || !/^[0-9a-fA-F]{64}$/.test(value)) {
       invalid(key, `expected 64 lowercase hex digits (SHA-256) or null, got ${show(value)}`);
     }
-    return value;
+    // Build tools print hex in either case; every comparison uses the lowercase form.
+    return value.toLowerCase();
   };
   const hashes = {
     runtime_manager_hash_linux: runtimeHash('runtime_manager_hash_linux'),

@@ -9,6 +9,7 @@ import {
   Right,
   STD_STREAMS,
   formatRights,
+  formatUnknownRights,
   hasRights,
   isValidRights,
   missingRights,
@@ -54,6 +55,14 @@ test('parseRights accepts shorthands, their combinations, decimals and names', (
     ['FD_EXECUTE | PATH_OPEN', 536879104],
   ];
   for (const [text, expected] of cases) assert.equal(parseRights(text), expected, text);
+});
+
+test('formatUnknownRights shows the bits from 30 up as unsigned hex, whatever the width', () => {
+  assert.equal(formatUnknownRights(2 ** 30), '0x40000000');
+  assert.equal(formatUnknownRights(0xffffffff), '0xc0000000');
+  assert.equal(formatUnknownRights(2 ** 31 + ALL_RIGHTS), '0x80000000');
+  assert.equal(formatUnknownRights(2 ** 40 + 3), '0x10000000000');
+  assert.equal(formatUnknownRights(ALL_RIGHTS), '0x0');
 });
 
 test('parseRights refuses unknown bits, letters and names with InvalidPolicy', () => {

@@ -125,6 +125,15 @@ export function isValidRights(bits: unknown): bits is number {
   return typeof bits === 'number' && Number.isInteger(bits) && bits >= 0 && bits <= ALL_RIGHTS;
 }
 
+/**
+ * The bits of a rights value that name no right (bit 30 and up), as unsigned hex, for error
+ * messages: `0xc0000000` for 0xffffffff. `bits` is a non-negative integer of any size.
+ */
+export function formatUnknownRights(bits: number): string {
+  // BigInt, not `bits & ~ALL_RIGHTS`: JavaScript's bitwise operators work on signed 32-bit values.
+  return `0x${((BigInt(bits) >> 30n) << 30n).toString(16)}`;
+}
+
 /** The names of the bits set in `bits`, in bit order; unknown bits are shown as `BIT_<n>`. */
 export function rightNames(bits: number): string[] {
   const names: string[] = [];

@@ -1,0 +1,22 @@
+import type { NativeModule } from './policy.ts';
+
+/** The three kinds of Veracruz native module, as the keys of `NativeModuleType` in the JSON. */
+export type NativeModuleKind = 'Static' | 'Dynamic' | 'Provisioned';
+
+/**
+ * Which kind a policy's native module is: `Static` (a service built into the runtime, reached
+ * through its special file), `Dynamic` (native code at `entry_point`, reached through its special
+ * file) or `Provisioned` (native code uploaded as a program and run like one).
+ */
+export function nativeModuleKind(module: NativeModule): NativeModuleKind {
+  if ('Static' in module.type) return 'Static';
+  if ('Dynamic' in module.type) return 'Dynamic';
+  return 'Provisioned';
+}
+
+/** The native code a Dynamic or Provisioned module names (none for Static modules). */
+export function nativeModuleEntryPoint(module: NativeModule): string | undefined {
+  if ('Dynamic' in module.type) return module.type.Dynamic.entry_point;
+  if ('Provisioned' in module.type) return module.type.Provisioned.entry_point;
+  return undefined;
+}
