@@ -5,7 +5,7 @@ import { compileC } from '../engine/compile-c.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
 import { BudgetHold } from './budget-hold.ts';
-import { BudgetExceeded, MemoryBudget, servingReserve } from './memory-budget.ts';
+import { BudgetExceeded, isolateBudget, MemoryBudget, servingReserve } from './memory-budget.ts';
 
 const MIB = 1024 * 1024;
 
@@ -136,5 +136,12 @@ int main(void) {
     const outcome = await engine.execute({ vfs, program: memoryFlood, rights });
     assert.equal(outcome.kind, 'limit');
     assert.match(outcome.kind === 'limit' ? outcome.message : '', /cannot hold the program's initial memory/);
+  });
+});
+
+describe('isolateBudget', () => {
+  it('makes the policy\'s budget, and refuses one too small to serve, naming the field', () => {
+    assert.equal(isolateBudget({ max_memory_mib: 64 }).limit, 64 * MIB);
+    assert.throws(() => isolateBudget({ max_memory_mib: 8 }), /\[invalid_policy\] max_memory_mib 8: the isolate's memory budget must be at least 16 MiB/);
   });
 });

@@ -1,3 +1,4 @@
+import { Code, VeracruzError } from '@veracruz-ts/policy';
 import { Errno, FsFailure } from '../vfs/errno.ts';
 
 /**
@@ -59,6 +60,18 @@ export class BudgetExceeded extends FsFailure {
   }
 }
 
+/**
+ * Takes `amount` from the count at `index` if it is there, with compare-and-exchange: a reservation
+ * that does not fit never changes the count, so it cannot make another that fits fail meanwhile.
+ */
+function take(counters: BigInt64Array, index: number, amount: bigint): boolean {
+  for (;;) {
+    const current = Atomics.load(counters, index);
+    if (current < amount) return false;
+    if (Atomics.compareExchange(counters, index, current, current - amount) === current) return true;
+  }
+}
+
 /** `268435456` -> `256 MiB`; other sizes in bytes. */
 export function formatBytes(bytes: number): string {
   const mib = bytes / (1024 * 1024);
@@ -77,8 +90,8 @@ export function formatBytes(bytes: number): string {
  * Both counts of free bytes live in a shared WebAssembly memory (all free at offset 0, free for data
  * at offset 8, i64 each) so that a running program's `memory.grow`, rewritten by the engine, reserves
  * from the same counters with atomic instructions in the program's own thread; the runtime thread
- * reserves with `Atomics`. Reservations never wait and never overshoot: each count is subtracted
- * first and given back when it went below zero.
+ * reserves with `Atomics`. Reservations never wait and never overshoot: each count is taken with
+ * compare-and-exchange only when it holds enough, so a refused reservation changes nothing.
  */
 export class MemoryBudget {
   /** The whole budget in bytes. */
@@ -128,12 +141,8 @@ export class MemoryBudget {
     if (bytes <= 0) return true;
     const amount = BigInt(bytes);
     const data = !SERVING_RESOURCES.has(resource);
-    if (data && Atomics.sub(this.#counters, 1, amount) < amount) {
-      Atomics.add(this.#counters, 1, amount);
-      return false;
-    }
-    if (Atomics.sub(this.#counters, 0, amount) < amount) {
-      Atomics.add(this.#counters, 0, amount);
+    if (data && !take(this.#counters, 1, amount)) return false;
+    if (!take(this.#counters, 0, amount)) {
       if (data) Atomics.add(this.#counters, 1, amount);
       return false;
     }
@@ -173,4 +182,19 @@ export class MemoryBudget {
   adopt(bytes: number, resource: BudgetResource): void {
     if (bytes > 0) this.#used.set(resource, (this.#used.get(resource) ?? 0) + bytes);
   }
+}
+
+/** The smallest budget an isolate runs with: below it not even a few sessions and a small program fit. */
+export const MIN_ISOLATE_BUDGET_MIB = 16;
+
+/**
+ * The memory budget of an isolate enforcing a policy: its `max_memory_mib`. A policy asking for less
+ * than {@link MIN_ISOLATE_BUDGET_MIB} is refused, naming the field, rather than started unusable.
+ */
+export function isolateBudget(policy: { max_memory_mib: number }): MemoryBudget {
+  if (policy.max_memory_mib < MIN_ISOLATE_BUDGET_MIB) {
+    throw new VeracruzError(Code.InvalidPolicy,
+      `max_memory_mib ${policy.max_memory_mib}: the isolate's memory budget must be at least ${MIN_ISOLATE_BUDGET_MIB} MiB (its sessions alone need several)`);
+  }
+  return new MemoryBudget(policy.max_memory_mib * 1024 * 1024);
 }

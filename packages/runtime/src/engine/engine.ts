@@ -121,6 +121,8 @@ export class ExecutionEngine {
   readonly #workerUrl: URL | string;
   readonly #running = new Set<Worker>();
   readonly #prewarm: boolean;
+  /** Settles when every finished run's memory has gone back to its budget. */
+  #settling: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(options: ExecutionEngineOptions = {}) {
@@ -152,8 +154,11 @@ export class ExecutionEngine {
     }
     const budget = request.vfs.budget;
     const initialBytes = compiled.initialPages * PAGE_SIZE;
+    // The last run's memory is given back once it is really free (see #run).
+    await this.#settling;
     if (!budget.tryReserve(initialBytes, 'program memory')) {
-      return { kind: 'limit', limit: 'budget', message: `the isolate's memory budget (${formatBytes(budget.limit)}) cannot hold the program's initial memory (${formatBytes(initialBytes)}; ${formatBytes(budget.available('program memory'))} free for data)` };
+      // How much is free is not said: it would tell the size of other parties' data.
+      return { kind: 'limit', limit: 'budget', message: `the isolate's memory budget (${formatBytes(budget.limit)}) cannot hold the program's initial memory (${formatBytes(initialBytes)})` };
     }
     if (request.resetStdStreams !== false) resetStdStreams(request.vfs, request.rights, request.streams);
     const process = new WasiProcess({
@@ -165,7 +170,13 @@ export class ExecutionEngine {
       ...(request.strace === undefined ? {} : { strace: request.strace }),
       ...(request.streams === undefined ? {} : { streams: request.streams }),
     });
-    const memory = new WebAssembly.Memory({ initial: compiled.initialPages, maximum: compiled.maximumPages, shared: true });
+    let memory: WebAssembly.Memory;
+    try {
+      memory = new WebAssembly.Memory({ initial: compiled.initialPages, maximum: compiled.maximumPages, shared: true });
+    } catch (reason) {
+      budget.release(initialBytes, 'program memory');
+      return { kind: 'limit', limit: 'memory', message: `the program's memory could not be allocated: ${reason instanceof Error ? reason.message : String(reason)}` };
+    }
     process.attachMemory(memory);
     return this.#run(compiled, memory, process, budget, { timeoutMs, maxMemoryMib, fuel });
   }
@@ -273,16 +284,8 @@ export class ExecutionEngine {
   }
 
   /** Returns the worker to the pool or stops it; resolves once it runs no more of the program. */
-  #releaseWorker(worker: Worker, reusable: boolean, memory: WebAssembly.Memory): Promise<void> {
+  #releaseWorker(worker: Worker, reusable: boolean): Promise<void> {
     this.#running.delete(worker);
-    if (collectGarbage !== undefined && memory.buffer.byteLength >= COLLECT_AFTER_MEMORY_BYTES) {
-      // The program's memory is shared with this thread, where V8 does not count it as heap
-      // pressure: without a collection it lingers until some unrelated GC, and repeated runs pile
-      // up gigabytes (ten runs of a 300 MiB program held 3 GiB and ran 4x slower). The idle worker
-      // collects its side too. Processes started with --expose-gc (the isolate, vc-fee,
-      // benchmarks) reclaim it once this run's callers are done with it.
-      setTimeout(collectGarbage, 0);
-    }
     if (reusable && !this.#closed && this.#idle.length < this.#maxIdle) {
       worker.removeAllListeners('message');
       worker.removeAllListeners('error');
@@ -313,11 +316,15 @@ export class ExecutionEngine {
         Atomics.notify(state, Control.state);
         // The program reserved its grown pages in the budget itself; all of its memory goes back once
         // it can grow no more (a stopped worker may still be running until terminate() resolves).
-        void this.#releaseWorker(worker, reusable, memory).then(() => {
+        const released = this.#releaseWorker(worker, reusable).then(() => {
+          // So do the files only its descriptors kept (anonymous, unlinked): it exited, trapped or was stopped.
+          process.close();
           const bytes = memory.buffer.byteLength;
           budget.adopt(bytes - compiled.initialPages * PAGE_SIZE, 'program memory');
-          budget.release(bytes, 'program memory');
+          return releaseProgramMemory(budget, bytes);
         });
+        // An accounting fault must not stop every later run from starting: it is an uncaught error instead.
+        this.#settling = Promise.all([this.#settling, released.catch((reason: unknown) => queueMicrotask(() => { throw reason; }))]).then(() => undefined);
         resolve(outcome);
       };
       const timer = setTimeout(() => {
@@ -405,6 +412,29 @@ export class ExecutionEngine {
         return { kind: 'trapped', message: result.message };
     }
   }
+}
+
+/**
+ * Gives a finished program's memory back to the budget. A large memory is shared with this thread,
+ * where V8 does not count it as heap pressure: without a collection it lingers until some unrelated
+ * GC (ten runs of a 300 MiB program held 3 GiB and ran 4x slower), so it is collected first, once
+ * this run's callers are done with it, and only then given back. (Module level, so that the pending
+ * callback holds no reference to the memory; the idle worker collects its side too.) Processes
+ * without --expose-gc give it back at once.
+ */
+function releaseProgramMemory(budget: MemoryBudget, bytes: number): Promise<void> {
+  const collect = collectGarbage;
+  if (collect === undefined || bytes < COLLECT_AFTER_MEMORY_BYTES) {
+    budget.release(bytes, 'program memory');
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    setTimeout(() => {
+      collect();
+      budget.release(bytes, 'program memory');
+      resolve();
+    }, 0);
+  });
 }
 
 /**

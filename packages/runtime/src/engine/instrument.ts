@@ -21,7 +21,11 @@ function skipMemarg(reader: WasmReader): void {
   reader.skipLeb();
 }
 
-/** Skips the immediates of a 0xfd (SIMD) instruction. */
+/**
+ * Skips the immediates of a 0xfd (SIMD) instruction. Sub-opcodes beyond SIMD and relaxed SIMD (which
+ * has no immediates) are refused: the rewrite must never fall out of step with V8's decoder, or bytes
+ * it took for immediates could run as instructions.
+ */
 function skipSimd(reader: WasmReader): void {
   const op = reader.u32();
   if (op <= 0x0b || op === 0x5c || op === 0x5d) skipMemarg(reader);
@@ -30,6 +34,10 @@ function skipSimd(reader: WasmReader): void {
   else if (op >= 0x54 && op <= 0x5b) {
     skipMemarg(reader);
     reader.skip(1);
+  } else if (op > 0x113) {
+    // Past SIMD (0x00-0xff) and relaxed SIMD (0x100-0x113): proposals behind V8 flags (fp16, ...)
+    // whose immediates this reader does not know. Gaps below are refused by validating the original.
+    throw new WasmFormatError(`unsupported instruction 0xfd ${op}`);
   }
 }
 
@@ -49,11 +57,12 @@ function skipMisc(reader: WasmReader): void {
   throw new WasmFormatError(`unsupported instruction 0xfc ${op}`);
 }
 
-/** Skips the immediates of a 0xfe (atomics) instruction. */
+/** Skips the immediates of a 0xfe (atomics) instruction; unknown sub-opcodes are refused (see skipSimd). */
 function skipAtomic(reader: WasmReader): void {
   const op = reader.u32();
   if (op === 0x03) reader.skip(1);
-  else skipMemarg(reader);
+  else if (op <= 0x02 || (op >= 0x10 && op <= 0x4e)) skipMemarg(reader);
+  else throw new WasmFormatError(`unsupported instruction 0xfe ${op}`);
 }
 
 /** Reads one instruction at the reader's offset (opcode and immediates); returns the opcode. */
@@ -384,34 +393,42 @@ function countEntries(bytes: Uint8Array, section: Section | undefined): number {
 
 /**
  * The code that replaces `memory.grow 0` (delta on the stack, old size or -1 left). It first takes the
- * pages' bytes from the isolate's memory budget (i64 counts of bytes free for data at offset 8 and
- * free at all at offset 0 of memory 1) with atomic subtractions; when they were not there, it gives
- * them back, records the refusal and fails as a grow past the maximum does. Otherwise it grows, and when the grow itself fails (the
- * program's own cap) gives the bytes back and records that. The engine gives a finished program's
- * memory back to the budget.
+ * pages' bytes from the isolate's memory budget: from the count of bytes free for data (i64 at offset
+ * 8 of memory 1), then from the count of bytes free at all (offset 0), each with a compare-and-exchange
+ * loop that takes only what is there (as the runtime thread does), so a refused grow changes nothing
+ * another thread could see. When either count is short it records the refusal and fails as a grow
+ * past the maximum does (giving the data bytes back if it had taken them). Otherwise it grows, and
+ * when the grow itself fails (the program's own cap) gives both back and records that. The engine
+ * gives a finished program's memory back to the budget.
  */
-function growSequence(delta: number, result: number, refused: number, budgetRefused: number): Uint8Array {
+function growSequence(globals: { delta: number; result: number; current: number; refused: number; budgetRefused: number }): Uint8Array {
+  const { delta, result, current, refused, budgetRefused } = globals;
   const bytesOfDelta = [0x23, ...encodeU32(delta), 0xad, 0x42, 0x10, 0x86]; // i64(delta) << 16
   const allFree = [0x43, 0x01, 0x00]; // memarg: align 8 with a memory index, memory 1, offset 0
   const dataFree = [0x43, 0x01, 0x08]; // the same at offset 8
-  const subtract = (counter: number[]) => [0x41, 0x00, ...bytesOfDelta, 0xfe, 0x26, ...counter]; // i64.atomic.rmw.sub: free before
   const giveBack = (counter: number[]) => [0x41, 0x00, ...bytesOfDelta, 0xfe, 0x1f, ...counter, 0x1a]; // i64.atomic.rmw.add; drop
-  const refuse = (flag: number) => [0x41, 0x01, 0x24, ...encodeU32(flag)];
+  const flag = (global: number) => [0x41, 0x01, 0x24, ...encodeU32(global)];
+  // loop: current = atomic load; if current < bytes: (on refusal) -1, br to the outer block;
+  // cmpxchg(current -> current - bytes); retry unless it returned current.
+  const takeFrom = (counter: number[], onRefusal: number[]) => [
+    0x03, 0x40,
+    0x41, 0x00, 0xfe, 0x11, ...counter, 0x24, ...encodeU32(current), // current = i64.atomic.load
+    0x23, ...encodeU32(current), ...bytesOfDelta, 0x53, // current < bytes?
+    0x04, 0x40, ...onRefusal, ...flag(budgetRefused), 0x41, 0x7f, 0x0c, 0x02, 0x0b, // then: -1, br out (if, loop, block)
+    0x41, 0x00, 0x23, ...encodeU32(current), 0x23, ...encodeU32(current), ...bytesOfDelta, 0x7d, // addr, expected, current - bytes
+    0xfe, 0x49, ...counter, // i64.atomic.rmw.cmpxchg: the value it found
+    0x23, ...encodeU32(current), 0x52, 0x0d, 0x00, // retry while it found another value
+    0x0b,
+  ];
   return Uint8Array.from([
     0x24, ...encodeU32(delta), // delta = the operand
-    ...subtract(dataFree), ...bytesOfDelta, 0x53, // free for data before < bytes?
-    0x04, 0x7f, // if (result i32): no room for data
-    ...giveBack(dataFree), ...refuse(budgetRefused), 0x41, 0x7f,
-    0x05,
-    ...subtract(allFree), ...bytesOfDelta, 0x53, // free before < bytes?
-    0x04, 0x7f, // if (result i32): no room at all
-    ...giveBack(allFree), ...giveBack(dataFree), ...refuse(budgetRefused), 0x41, 0x7f,
-    0x05, // else: grow
-    0x23, ...encodeU32(delta), 0x40, 0x00, 0x24, ...encodeU32(result),
+    0x02, 0x7f, // block (result i32)
+    ...takeFrom(dataFree, []),
+    ...takeFrom(allFree, giveBack(dataFree)),
+    0x23, ...encodeU32(delta), 0x40, 0x00, 0x24, ...encodeU32(result), // result = memory.grow 0 (delta)
     0x23, ...encodeU32(result), 0x41, 0x7f, 0x46, // result == -1 (the program's own cap)?
-    0x04, 0x40, ...refuse(refused), ...giveBack(allFree), ...giveBack(dataFree), 0x0b,
+    0x04, 0x40, ...flag(refused), ...giveBack(allFree), ...giveBack(dataFree), 0x0b,
     0x23, ...encodeU32(result),
-    0x0b,
     0x0b,
   ]);
 }
@@ -435,17 +452,19 @@ export function instrumentCode(bytes: Uint8Array, sections: readonly Section[], 
   const refusedGlobal = fuelGlobal + 2;
   const budgetRefusedGlobal = fuelGlobal + 3;
   const resultGlobal = fuelGlobal + 4;
+  const currentGlobal = fuelGlobal + 5;
 
   const result = new Map<number, Uint8Array>();
   const i32Global = [0x7f, 0x01, 0x41, 0x00, 0x0b];
-  const newGlobals = [0x7e, 0x01, 0x42, 0x00, 0x0b, ...i32Global, ...i32Global, ...i32Global, ...i32Global];
+  const i64Global = [0x7e, 0x01, 0x42, 0x00, 0x0b];
+  const newGlobals = [...i64Global, ...i32Global, ...i32Global, ...i32Global, ...i32Global, ...i64Global];
   if (globalSection === undefined) {
-    result.set(SectionId.global, encodeSection(SectionId.global, [5, ...newGlobals]));
+    result.set(SectionId.global, encodeSection(SectionId.global, [6, ...newGlobals]));
   } else {
     const reader = new WasmReader(bytes, globalSection.payloadStart, globalSection.end);
     const count = reader.u32();
     result.set(SectionId.global, encodeSection(SectionId.global, concatBytes([
-      Uint8Array.from(encodeU32(count + 5)), bytes.subarray(reader.offset, globalSection.end), Uint8Array.from(newGlobals),
+      Uint8Array.from(encodeU32(count + 6)), bytes.subarray(reader.offset, globalSection.end), Uint8Array.from(newGlobals),
     ])));
   }
   const exportSection = find(SectionId.export);
@@ -464,7 +483,9 @@ export function instrumentCode(bytes: Uint8Array, sections: readonly Section[], 
     ])));
   }
 
-  const growReplacement = growSequence(scratchGlobal, resultGlobal, refusedGlobal, budgetRefusedGlobal);
+  const growReplacement = growSequence({
+    delta: scratchGlobal, result: resultGlobal, current: currentGlobal, refused: refusedGlobal, budgetRefused: budgetRefusedGlobal,
+  });
   const codeSection = find(SectionId.code);
   if (codeSection !== undefined) {
     const types = readTypes(bytes, find(SectionId.type));

@@ -3,6 +3,20 @@ import { describe, it } from 'node:test';
 import { CHUNK_SIZE, ChunkedData } from './chunked-data.ts';
 import { StorageQuota } from './storage-quota.ts';
 
+const collect = (globalThis as { gc?: () => void }).gc;
+
+/** Bytes of ArrayBuffers that `run` leaves allocated (after full collections). */
+function measureArrayBuffers(run: () => void): number {
+  const gc = collect as () => void;
+  gc();
+  gc();
+  const before = process.memoryUsage().arrayBuffers;
+  run();
+  gc();
+  gc();
+  return process.memoryUsage().arrayBuffers - before;
+}
+
 function pattern(length: number, seed: number): Uint8Array {
   return Uint8Array.from({ length }, (_, index) => (index * 31 + seed) & 0xff);
 }
@@ -56,22 +70,86 @@ describe('ChunkedData', () => {
     assert.deepEqual(data.toBytes(), expected);
   });
 
-  it('counts its length against a quota, all or nothing, and returns it when detached', () => {
+  it('counts the larger of its length and its storage, all or nothing, and gives all of it back when discarded', () => {
     const quota = new StorageQuota(CHUNK_SIZE + 10);
     const data = new ChunkedData(quota);
     data.write(0, pattern(CHUNK_SIZE, 1));
     assert.throws(() => data.write(CHUNK_SIZE - 5, pattern(20, 2)), /ENOSPC/);
     assert.deepEqual(data.toBytes(), pattern(CHUNK_SIZE, 1));
     data.write(CHUNK_SIZE, pattern(10, 2));
-    assert.equal(quota.used, CHUNK_SIZE + 10);
+    assert.equal(quota.used, CHUNK_SIZE + 10, 'near the end of the budget a slab holds only what is written');
     data.truncate(5);
     assert.equal(quota.used, 5);
-    data.detach();
-    assert.equal(quota.used, 0);
-    data.write(5, pattern(5, 3));
-    assert.equal(quota.used, 5, 'growth after detach still counts');
-    data.truncate(0);
-    assert.equal(quota.used, 5, 'shrinking after detach returns nothing (never undercount)');
+    // A hole counts (its length), though nothing is allocated for it.
+    data.truncate(CHUNK_SIZE);
+    assert.deepEqual([quota.used, data.capacity], [CHUNK_SIZE, 5]);
+    data.discard();
+    assert.deepEqual([quota.used, data.size, data.capacity], [0, 0, 0]);
+  });
+
+  it('writes all buffers of a gathered write or none of them', () => {
+    const quota = new StorageQuota(100);
+    const data = new ChunkedData(quota);
+    assert.throws(() => data.writeAll(0, [pattern(60, 1), pattern(41, 2)]), /ENOSPC/);
+    assert.deepEqual([data.size, quota.used], [0, 0]);
+    data.writeAll(10, [pattern(60, 1), pattern(30, 2)]);
+    assert.deepEqual(data.toBytes(), Uint8Array.from([...new Uint8Array(10), ...pattern(60, 1), ...pattern(30, 2)]));
+    data.writeAll(500, []);
+    assert.equal(data.size, 100, 'an empty write does not extend the file');
+  });
+
+  it('charges the storage a file holds: a file just past a slab boundary pays for the slab it started', () => {
+    const data = new ChunkedData(new StorageQuota(1 << 30));
+    for (let index = 0; index < 17; index++) data.append(pattern(CHUNK_SIZE, index));
+    // 1 MiB in slabs of 64, 64, 128, 256 and 512 KiB, then a 1 MiB slab for the 17th chunk.
+    assert.equal(data.capacity, 2 * 16 * CHUNK_SIZE);
+    assert.equal(data.charged, data.capacity);
+    // A whole replacement holds only what it needs.
+    data.replace(pattern(17 * CHUNK_SIZE, 3));
+    assert.deepEqual([data.capacity, data.charged], [17 * CHUNK_SIZE, 17 * CHUNK_SIZE]);
+    assert.deepEqual(data.toBytes(), pattern(17 * CHUNK_SIZE, 3));
+  });
+
+  it('gives storage back when it shrinks: a kept byte does not pin its slab, and regrowing reads zeros', () => {
+    const quota = new StorageQuota(1 << 30);
+    const data = new ChunkedData(quota);
+    for (let index = 0; index < 20; index++) data.append(pattern(CHUNK_SIZE, index));
+    data.truncate(1);
+    assert.deepEqual([data.capacity, data.charged, quota.used], [1, 1, 1]);
+    assert.deepEqual(data.toBytes(), pattern(1, 0));
+    // A shrink inside a slab that stays mostly used keeps the slab and zeroes the dropped bytes.
+    data.replace(pattern(3 * CHUNK_SIZE, 5));
+    data.truncate(3 * CHUNK_SIZE - 100);
+    assert.equal(data.capacity, 3 * CHUNK_SIZE);
+    data.truncate(3 * CHUNK_SIZE);
+    assert.deepEqual(data.read(3 * CHUNK_SIZE - 100, 100), new Uint8Array(100));
+    // Shrinking to a quarter of a slab or less copies what is kept into a buffer of that size.
+    data.truncate(2 * CHUNK_SIZE + 1000);
+    assert.equal(data.capacity, 2 * CHUNK_SIZE + 1000);
+    data.write(2 * CHUNK_SIZE + 2000, pattern(10, 6));
+    assert.deepEqual(data.read(2 * CHUNK_SIZE, 2010), Uint8Array.from([...pattern(3 * CHUNK_SIZE, 5).subarray(2 * CHUNK_SIZE, 2 * CHUNK_SIZE + 1000), ...new Uint8Array(1000), ...pattern(10, 6)]));
+  });
+
+  it('holds no more memory than it is charged (measured; needs --expose-gc)', { skip: collect === undefined }, () => {
+    const quota = new StorageQuota(1 << 30);
+    const kept: ChunkedData[] = [];
+    const block = new Uint8Array(CHUNK_SIZE).fill(7);
+    const held = measureArrayBuffers(() => {
+      // 100 one-byte files that were 1 MiB, and 20 files just past 16 chunks.
+      for (let file = 0; file < 100; file++) {
+        const data = new ChunkedData(quota);
+        for (let index = 0; index < 16; index++) data.append(block);
+        data.truncate(1);
+        kept.push(data);
+      }
+      for (let file = 0; file < 20; file++) {
+        const data = new ChunkedData(quota);
+        for (let index = 0; index < 17; index++) data.append(block);
+        kept.push(data);
+      }
+    });
+    assert.ok(held <= quota.used + CHUNK_SIZE, `held ${held} bytes, charged ${quota.used}`);
+    assert.equal(kept.length, 120);
   });
 
   it('appends', () => {

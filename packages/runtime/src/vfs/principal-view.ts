@@ -2,9 +2,11 @@ import type { FileRights } from '@veracruz-ts/policy';
 import { Code, Right, VeracruzError, isStdStream, missingRights, normalizePath, resolveRights } from '@veracruz-ts/policy';
 import { BudgetExceeded } from '../budget/memory-budget.ts';
 import { Errno, FsFailure } from './errno.ts';
-import type { FileNode } from './nodes.ts';
-import type { VirtualFileSystem } from './file-system.ts';
-import { NODE_BYTES, pathComponents } from './file-system.ts';
+import type { DirectoryNode, FileNode } from './nodes.ts';
+import type { CreatedDirectory, VirtualFileSystem } from './file-system.ts';
+import { NODE_BYTES, joinComponents } from './file-system.ts';
+import type { Resolution } from './path-resolution.ts';
+import { MAX_NAME_BYTES, MAX_PATH_BYTES, PathFailure, byteLength, nameTooLong } from './path-resolution.ts';
 
 /** Rights a whole-file write needs (Veracruz: open, truncate, write, seek). */
 const WRITE_NEEDS = Right.PATH_OPEN | Right.FD_WRITE | Right.FD_SEEK | Right.PATH_FILESTAT_SET_SIZE;
@@ -81,36 +83,75 @@ export class PrincipalView {
   exists(path: string): boolean {
     const target = this.#authorize('stat', path, Right.PATH_OPEN);
     if (isStdStream(target)) return true;
+    let resolution: Resolution;
     try {
-      return this.#vfs.lookup(pathComponents(target)) !== undefined;
-    } catch {
+      resolution = this.#resolve('stat', target, Right.PATH_OPEN);
+    } catch (reason) {
+      if (reason instanceof VeracruzError && reason.code === Code.PermissionDenied) throw reason;
       return false;
     }
+    this.#requireReached('stat', resolution, Right.PATH_OPEN);
+    return resolution.node !== undefined;
   }
 
-  /** Checks rights; returns the normalized path. */
+  /** Checks the path's length and the rights on the path as named; returns the normalized path. */
   #authorize(operation: string, path: string, need: number): string {
+    // A path is not echoed when too long: the message would be as long.
+    if (path.length > MAX_PATH_BYTES || byteLength(path) > MAX_PATH_BYTES) {
+      throw new VeracruzError(Code.LimitExceeded, `${operation}: the path is longer than ${MAX_PATH_BYTES} bytes`);
+    }
     const target = normalizePath(path);
+    if (target.split('/').some(nameTooLong)) {
+      throw new VeracruzError(Code.LimitExceeded, `${operation} ${target}: a name is longer than ${MAX_NAME_BYTES} bytes`);
+    }
     const resolved = resolveRights(this.rights, target);
     if (resolved === undefined) {
       throw new VeracruzError(Code.PermissionDenied, `${operation} ${target}: no right covers this path`);
     }
-    const missing = missingRights(resolved.rights, need);
-    if (missing.length > 0) {
-      throw new VeracruzError(Code.PermissionDenied, `${operation} ${target}: missing ${missing.join(', ')}`);
-    }
+    this.#require(operation, target, resolved.rights, need);
     return target;
+  }
+
+  #require(operation: string, shown: string, granted: number, need: number): void {
+    const missing = missingRights(granted, need);
+    if (missing.length > 0) throw new VeracruzError(Code.PermissionDenied, `${operation} ${shown}: missing ${missing.join(', ')}`);
+  }
+
+  /**
+   * Resolves a normalized absolute path in the tree, following symbolic links (their `..` may not
+   * climb above `/`). A failure is reported only where the principal holds `need`, else as
+   * PermissionDenied, so that it tells nothing about paths the principal cannot reach.
+   */
+  #resolve(operation: string, target: string, need: number, missingParents = false): Resolution {
+    try {
+      return this.#vfs.resolve({ start: [], root: [], follow: true, missingParents }, target === '/' ? '.' : target.slice(1));
+    } catch (reason) {
+      if (!(reason instanceof PathFailure)) throw reason;
+      const at = joinComponents(reason.at);
+      this.#require(operation, at, resolveRights(this.rights, at)?.rights ?? 0, need);
+      if (reason.errno === Errno.LOOP) throw new VeracruzError(Code.InvalidRequest, `${operation} ${target}: too many levels of symbolic links`);
+      if (reason.errno === Errno.PERM) throw new VeracruzError(Code.InvalidRequest, `${operation} ${target}: a symbolic link leads outside the tree`);
+      if (reason.errno === Errno.NOTDIR) throw new VeracruzError(Code.NotFound, `${operation} ${target}: a parent is not a directory`);
+      if (reason.errno === Errno.NAMETOOLONG) throw new VeracruzError(Code.LimitExceeded, `${operation} ${target}: a symbolic link leads to a name longer than ${MAX_NAME_BYTES} bytes`);
+      throw new VeracruzError(Code.NotFound, `${operation} ${target}: no such file`);
+    }
+  }
+
+  /**
+   * Checks `need` on what a resolution reached: the rights of the reached path (where a link
+   * led), and for a file with several names the rights on every name (`VirtualFileSystem.rightsOver`).
+   */
+  #requireReached(operation: string, resolution: Resolution, need: number): void {
+    const reached = joinComponents(resolution.components);
+    this.#require(operation, reached, this.#vfs.rightsOver(this.rights, resolution.components, resolution.node), need);
   }
 
   #readable(operation: string, path: string, need: number): FileNode {
     const target = this.#authorize(operation, path, isStdStream(path) ? Right.FD_READ : need);
     if (isStdStream(target)) return this.#vfs.stream(target);
-    let node;
-    try {
-      node = this.#vfs.lookup(pathComponents(target));
-    } catch {
-      throw new VeracruzError(Code.NotFound, `${operation} ${target}: a parent is not a directory`);
-    }
+    const resolution = this.#resolve(operation, target, need);
+    this.#requireReached(operation, resolution, need);
+    const { node } = resolution;
     if (node === undefined) throw new VeracruzError(Code.NotFound, `${operation} ${target}: no such file`);
     if (node.kind !== 'file') throw new VeracruzError(Code.InvalidRequest, `${operation} ${target}: is a directory`);
     return node;
@@ -125,44 +166,36 @@ export class PrincipalView {
       this.#authorize(operation, path, Right.FD_WRITE);
       return { node: this.#vfs.stream(path) };
     }
-    const target = normalizePath(path);
-    const components = pathComponents(target);
-    let node;
-    try {
-      node = this.#vfs.lookup(components);
-    } catch {
-      this.#authorize(operation, target, need);
-      throw new VeracruzError(Code.NotFound, `${operation} ${target}: a parent is not a directory`);
-    }
-    this.#authorize(operation, target, node === undefined ? need | Right.PATH_CREATE_FILE : need);
+    const target = this.#authorize(operation, path, 0);
+    const resolution = this.#resolve(operation, target, need, true);
+    const { node, components } = resolution;
+    // A new file also needs PATH_CREATE_FILE, on the path named and where a link led.
+    const full = node === undefined ? need | Right.PATH_CREATE_FILE : need;
+    this.#authorize(operation, target, full);
+    this.#requireReached(operation, resolution, full);
     if (node !== undefined) {
       if (node.kind !== 'file') throw new VeracruzError(Code.InvalidRequest, `${operation} ${target}: is a directory`);
       return { node };
     }
-    const name = components.pop();
-    if (name === undefined) throw new VeracruzError(Code.InvalidRequest, `${operation} ${target}: is a directory`);
+    const name = components[components.length - 1];
+    if (name === undefined || resolution.directoryOnly) throw new VeracruzError(Code.InvalidRequest, `${operation} ${target}: is a directory`);
+    const parents = components.slice(0, -1);
+    const missing = components.slice(resolution.missingFrom ?? parents.length);
+    // Directories made for this write: a write refused in the end leaves none of them behind.
+    const created: CreatedDirectory[] = [];
     return this.#withinQuota(operation, target, () => {
       // A write that cannot fit must not leave an empty new file behind.
-      this.#vfs.quota.check(NODE_BYTES * (components.length + 1) + incoming);
-      let parent;
-      try {
-        parent = this.#vfs.makeDirectories(components);
-      } catch (reason) {
-        if (reason instanceof FsFailure && reason.errno === Errno.NOTDIR) {
-          throw new VeracruzError(Code.NotFound, `${operation} ${target}: a parent is not a directory`);
-        }
-        throw reason;
-      }
-      const created = this.#vfs.newFile();
-      parent.entries.set(name, created);
+      this.#vfs.quota.check(missing.reduce((sum, part) => sum + NODE_BYTES + byteLength(part), 0) + incoming);
+      const parent: DirectoryNode = resolution.parent ?? this.#vfs.makeDirectories(parents, created);
+      const file = this.#vfs.newFile();
+      this.#vfs.insert(parent, name, file);
       const undo = (): void => {
         // The budget is shared with running programs: space checked above may be gone by the write.
-        if (parent.entries.get(name) !== created) return;
-        parent.entries.delete(name);
-        this.#vfs.releaseNode(created);
+        if (parent.entries.get(name) === file) this.#vfs.remove(parent, name);
+        this.#vfs.removeCreated(created);
       };
-      return { node: created, undo };
-    });
+      return { node: file, undo };
+    }, () => this.#vfs.removeCreated(created));
   }
 
   /** Runs `change`; a refusal by the memory budget becomes LimitExceeded (after `undo`), naming the budget. */
@@ -173,7 +206,7 @@ export class PrincipalView {
       if (reason instanceof FsFailure && reason.errno === Errno.NOSPC) {
         undo?.();
         const why = reason instanceof BudgetExceeded ? reason.sentence : `the file system is full (${this.#vfs.quota.limit} bytes)`;
-        throw new VeracruzError(Code.LimitExceeded, `${operation} ${normalizePath(path)}: ${why}`);
+        throw new VeracruzError(Code.LimitExceeded, `${operation} ${normalizePath(path)}: ${why}`, { cause: reason });
       }
       throw reason;
     }
@@ -181,7 +214,8 @@ export class PrincipalView {
 
   #serve(operation: string, path: string, node: FileNode, data: Uint8Array): void {
     try {
-      this.#vfs.writeNode(node, 0, data, this.rights);
+      // A service refused by the memory budget is a limit, as for any write.
+      this.#withinQuota(operation, path, () => this.#vfs.writeNode(node, 0, data, this.rights));
     } catch (reason) {
       if (reason instanceof FsFailure && reason.errno === Errno.CANCELED) {
         throw new VeracruzError(Code.InvalidRequest, `${operation} ${normalizePath(path)}: service failed: ${reason.message}`);

@@ -4,9 +4,8 @@ import type { BudgetResource } from '../budget/memory-budget.ts';
 /**
  * One account of the isolate's {@link MemoryBudget}: the bytes of the files (or of one std stream) of a
  * VFS. A write that does not fit fails with ENOSPC ({@link BudgetExceeded}) before anything changes,
- * so a program writing without end meets a full disk instead of exhausting the isolate. A removed
- * file's bytes are returned at once; a removed file still open keeps counting what it grows by (never
- * less: the count may overestimate, never underestimate).
+ * so a program writing without end meets a full disk instead of exhausting the isolate. A file counts
+ * until it is gone: no name and no open descriptor left.
  */
 export class StorageQuota {
   /** The budget this account draws on. */
@@ -43,11 +42,15 @@ export class StorageQuota {
     this.#used += bytes;
   }
 
-  /** Returns `bytes`. */
+  /**
+   * Returns `bytes`. Returning more than the account holds is a bug in the accounting: what it
+   * holds is returned and an error is thrown, so that the bug is seen rather than hidden.
+   */
   release(bytes: number): void {
+    if (bytes <= 0) return;
     const returned = Math.min(bytes, this.#used);
-    if (returned <= 0) return;
     this.#used -= returned;
     this.budget.release(returned, this.resource);
+    if (returned < bytes) throw new Error(`internal: ${bytes} bytes of ${this.resource} returned to the memory budget, but only ${returned} were held`);
   }
 }

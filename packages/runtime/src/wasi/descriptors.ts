@@ -111,10 +111,17 @@ export class DescriptorTable {
     return descriptor;
   }
 
-  /** Moves `from` onto `to`, closing what `to` held (if anything). */
+  /** Closes every descriptor (the program's run is over) and returns what they were. */
+  closeAll(): Descriptor[] {
+    const descriptors = [...this.#descriptors.values()];
+    this.#descriptors.clear();
+    return descriptors;
+  }
+
+  /** Moves `from` onto `to`, closing what `to` held; EBADF unless both are open (as wasmtime). */
   renumber(from: number, to: number): void {
     const descriptor = this.#descriptors.get(from);
-    if (descriptor === undefined || to < 0 || to >= MAX_DESCRIPTORS) throw new FsFailure(Errno.BADF, `fd ${from} -> ${to}`);
+    if (descriptor === undefined || !this.#descriptors.has(to)) throw new FsFailure(Errno.BADF, `fd ${from} -> ${to}`);
     if (from === to) return;
     this.#descriptors.set(to, descriptor);
     this.#descriptors.delete(from);

@@ -19,6 +19,11 @@ export const WASI_PROBE_SOURCE = String.raw`
 __attribute__((import_module("veracruz_si"), import_name("fd_create")))
 uint32_t veracruz_fd_create(uint32_t *fd);
 
+/* path_open with an explicit path length (wasi-libc's wrapper stops at the first NUL). */
+__attribute__((import_module("wasi_snapshot_preview1"), import_name("path_open")))
+int32_t raw_path_open(int32_t fd, int32_t dirflags, const char *path, size_t path_len, int32_t oflags,
+                      uint64_t base, uint64_t inheriting, int32_t fdflags, __wasi_fd_t *result);
+
 static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int files(void) {
@@ -114,10 +119,11 @@ static int fdcreate(void) {
 
 static int escape(void) {
   __wasi_fd_t fd;
-  /* fd 3 is the first pre-open (sorted: /input). Raw calls bypass wasi-libc's path handling. */
+  /* fd 3 is the first pre-open (sorted: /input), 4 is /output. Raw calls bypass wasi-libc's path handling. */
+  mkdir("/output/sub", 0755);
   __wasi_errno_t e1 = __wasi_path_open(3, 0, "../output/a.txt", 0, __WASI_RIGHTS_FD_READ, 0, 0, &fd);
   __wasi_errno_t e2 = __wasi_path_open(3, 0, "/output/a.txt", 0, __WASI_RIGHTS_FD_READ, 0, 0, &fd);
-  __wasi_errno_t e3 = __wasi_path_open(3, 0, "sub/../../x", 0, __WASI_RIGHTS_FD_READ, 0, 0, &fd);
+  __wasi_errno_t e3 = __wasi_path_open(4, 0, "sub/../../x", 0, __WASI_RIGHTS_FD_READ, 0, 0, &fd);
   errno = 0;
   FILE *f = fopen("/input/../output/a.txt", "r");
   printf("escape %d %d %d %d\n", e1, e2, e3, f == NULL ? errno : 0);
@@ -128,6 +134,189 @@ static int escape(void) {
   int l = link("/input/data.txt", "/output/hard");
   int lerr = errno;
   printf("links %d %d %d %d\n", s, serr, l, lerr);
+  return 0;
+}
+
+
+/* Prints errno of a failed call as "name -1 errno", or "name 0". */
+static void show(const char *name, int result) {
+  printf("%s %d %d\n", name, result < 0 ? -1 : result, result < 0 ? errno : 0);
+  errno = 0;
+}
+
+static void put(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (f) { fputs(text, f); fclose(f); }
+}
+
+static const char *slurp(const char *path) {
+  static char buf[64];
+  memset(buf, 0, sizeof buf);
+  FILE *f = fopen(path, "r");
+  if (!f) { snprintf(buf, sizeof buf, "(errno %d)", errno); errno = 0; return buf; }
+  fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  return buf;
+}
+
+static const char *kind_at(const char *dir, const char *name) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  const char *kind = "none";
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, name) != 0) continue;
+    kind = e->d_type == DT_LNK ? "link" : e->d_type == DT_DIR ? "dir" : e->d_type == DT_REG ? "file" : "other";
+  }
+  closedir(d);
+  return kind;
+}
+
+static int symlinks(void) {
+  char buf[64] = {0};
+  struct stat st;
+  __wasi_fd_t fd;
+  __wasi_size_t used = 0;
+  put("/output/t.txt", "target-data");
+  show("symlink", symlink("t.txt", "/output/l"));
+  ssize_t n = readlink("/output/l", buf, sizeof buf);
+  printf("readlink %zd %s\n", n, buf);
+  memset(buf, 0, sizeof buf);
+  __wasi_errno_t short_read = __wasi_path_readlink(4, "l", buf, 3, &used);
+  printf("readlink-short %d %u %s\n", short_read, used, buf);
+  show("readlink-file", (int)readlink("/output/t.txt", buf, sizeof buf));
+  show("readlink-missing", (int)readlink("/output/none", buf, sizeof buf));
+  printf("follow %s\n", slurp("/output/l"));
+  lstat("/output/l", &st);
+  printf("lstat link %d size %lld nlink %llu\n", S_ISLNK(st.st_mode) ? 1 : 0, (long long)st.st_size, (unsigned long long)st.st_nlink);
+  stat("/output/l", &st);
+  printf("stat file %d size %lld\n", S_ISREG(st.st_mode) ? 1 : 0, (long long)st.st_size);
+  /* No LOOKUP_SYMLINK_FOLLOW: the link itself cannot be opened (O_NOFOLLOW). */
+  printf("nofollow %d %d\n", __wasi_path_open(4, 0, "l", 0, __WASI_RIGHTS_FD_READ, 0, 0, &fd),
+         __wasi_path_open(4, 0, "l", __WASI_OFLAGS_DIRECTORY, 0, 0, 0, &fd));
+  printf("kind %s %s\n", kind_at("/output", "l"), kind_at("/output", "t.txt"));
+  show("dangling", symlink("missing.txt", "/output/d"));
+  show("open-dangling", open("/output/d", O_RDONLY));
+  show("stat-dangling", stat("/output/d", &st));
+  show("lstat-dangling", lstat("/output/d", &st));
+  show("excl-dangling", open("/output/d", O_WRONLY | O_CREAT | O_EXCL, 0644));
+  int created = open("/output/d", O_WRONLY | O_CREAT, 0644);
+  write(created, "made", 4);
+  close(created);
+  printf("created-through %s\n", slurp("/output/missing.txt"));
+  show("self-loop", symlink("loop", "/output/loop"));
+  show("open-loop", open("/output/loop", O_RDONLY));
+  symlink("b", "/output/a"); symlink("a", "/output/b");
+  show("open-cycle", open("/output/a", O_RDONLY));
+  show("escape-link", symlink("../input/data.txt", "/output/esc"));
+  show("open-escape", open("/output/esc", O_RDONLY));
+  show("absolute-link", symlink("/input/data.txt", "/output/abs"));
+  mkdir("/output/sub", 0755);
+  show("dir-link", symlink("sub", "/output/ls"));
+  put("/output/ls/inner.txt", "inner");
+  printf("through-dir %s\n", slurp("/output/sub/inner.txt"));
+  show("unlink-link", unlink("/output/l"));
+  printf("target-kept %s\n", slurp("/output/t.txt"));
+  show("open-trailing", open("/output/t.txt/", O_RDONLY));
+  show("unlink-trailing", unlink("/output/t.txt/"));
+  show("unlink-dir-trailing", unlink("/output/sub/"));
+  show("exists", symlink("x", "/output/t.txt"));
+  show("exists-dir-slash", symlink("x", "/output/sub/"));
+  show("exists-file-slash", symlink("x", "/output/t.txt/"));
+  show("new-slash", symlink("x", "/output/fresh/"));
+  show("rmdir-link", rmdir("/output/ls"));
+  return 0;
+}
+
+static int hardlinks(void) {
+  struct stat a, b;
+  put("/output/h1", "data");
+  show("link", link("/output/h1", "/output/h2"));
+  stat("/output/h1", &a);
+  stat("/output/h2", &b);
+  printf("nlink %llu %llu same %d\n", (unsigned long long)a.st_nlink, (unsigned long long)b.st_nlink, a.st_ino == b.st_ino ? 1 : 0);
+  FILE *f = fopen("/output/h2", "a"); fputs("+more", f); fclose(f);
+  printf("shared %s\n", slurp("/output/h1"));
+  show("unlink-first", unlink("/output/h1"));
+  stat("/output/h2", &b);
+  printf("kept %s nlink %llu\n", slurp("/output/h2"), (unsigned long long)b.st_nlink);
+  put("/output/other", "o");
+  show("link-existing", link("/output/h2", "/output/other"));
+  show("link-self", link("/output/h2", "/output/h2"));
+  mkdir("/output/dir", 0755);
+  show("link-dir", link("/output/dir", "/output/dirlink"));
+  show("link-new-slash", link("/output/h2", "/output/h3/"));
+  show("link-missing", link("/output/none", "/output/h4"));
+  printf("follow-flag %d\n", __wasi_path_link(4, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "h2", 4, "h5"));
+  symlink("h2", "/output/sl");
+  show("link-to-symlink", link("/output/sl", "/output/sl2"));
+  struct stat l;
+  lstat("/output/sl2", &l);
+  printf("symlink-linked %d\n", S_ISLNK(l.st_mode) ? 1 : 0);
+  show("link-from-input", link("/input/data.txt", "/output/stolen"));
+  return 0;
+}
+
+/* Errors that follow wasmtime's answers. */
+static int errors(void) {
+  __wasi_fd_t fd;
+  __wasi_fd_t dir;
+  __wasi_filesize_t pos;
+  mkdir("/output/d", 0755);
+  put("/output/f", "x");
+  printf("dir-write %d %d\n",
+         __wasi_path_open(4, 0, "d", __WASI_OFLAGS_DIRECTORY, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0, 0, &fd),
+         __wasi_path_open(4, 0, "d", __WASI_OFLAGS_DIRECTORY | __WASI_OFLAGS_CREAT, 0, 0, 0, &fd));
+  __wasi_errno_t opened = __wasi_path_open(4, 0, "d", __WASI_OFLAGS_DIRECTORY, __WASI_RIGHTS_FD_READ, 0, 0, &dir);
+  printf("dir-seek %d %d %d\n", opened, __wasi_fd_seek(dir, 0, __WASI_WHENCE_CUR, &pos), __wasi_fd_tell(dir, &pos));
+  printf("renumber-closed %d\n", __wasi_fd_renumber(dir, 200));
+  printf("renumber-closed-from %d\n", __wasi_fd_renumber(201, dir));
+  __wasi_fd_t file;
+  __wasi_path_open(4, 0, "f", 0, __WASI_RIGHTS_FD_READ, 0, 0, &file);
+  printf("sock %d %d\n", __wasi_sock_shutdown(200, __WASI_SDFLAGS_WR), __wasi_sock_shutdown(file, __WASI_SDFLAGS_WR));
+  printf("truncate %d %d\n", __wasi_fd_filestat_set_size(file, 0),
+         __wasi_path_open(3, 0, "data.txt", __WASI_OFLAGS_TRUNC, __WASI_RIGHTS_FD_READ, 0, 0, &fd));
+  printf("renumber %d %d\n", __wasi_fd_renumber(file, dir), __wasi_fd_close(file));
+  /* Rights reported are the rights held: never more than the policy's r (24582) on /input. */
+  __wasi_fdstat_t st, input;
+  __wasi_fd_fdstat_get(3, &st);
+  __wasi_path_open(3, 0, "data.txt", 0, ~(__wasi_rights_t)0, ~(__wasi_rights_t)0, 0, &fd);
+  __wasi_fd_fdstat_get(fd, &input);
+  printf("rights %llu %llu %llu\n", (unsigned long long)st.fs_rights_base, (unsigned long long)input.fs_rights_base, (unsigned long long)input.fs_rights_inheriting);
+  printf("nul %d empty %d\n", raw_path_open(4, 0, "f\0", 2, 0, 0, 0, 0, &fd), raw_path_open(4, 0, "", 0, 0, 0, 0, 0, &fd));
+  return 0;
+}
+
+/* File times: set, read back, do arithmetic on them. */
+static int times(void) {
+  struct stat st;
+  put("/output/t", "x");
+  stat("/output/t", &st);
+  long long before = (long long)st.st_mtim.tv_sec;
+  struct timespec set[2] = {{before - 100, 5}, {before - 3600, 7}};
+  show("utimensat", utimensat(AT_FDCWD, "/output/t", set, 0));
+  stat("/output/t", &st);
+  printf("times %lld %ld %lld %ld positive %d\n", before - (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+         before - (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, before > 3600 ? 1 : 0);
+  int fd = open("/output/t", O_RDWR);
+  struct timespec later[2] = {{0, UTIME_OMIT}, {before + 10, 0}};
+  show("futimens", futimens(fd, later));
+  fstat(fd, &st);
+  printf("fd-times %lld %lld\n", (long long)st.st_mtim.tv_sec - before, before - (long long)st.st_atim.tv_sec);
+  struct timespec now[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+  show("now", futimens(fd, now));
+  return 0;
+}
+
+/* What this principal can do with PATH: its contents (or errno), and the WASI errno of appending to it. */
+static int access_probe(const char *path) {
+  printf("read %s\n", slurp(path));
+  int fd = open(path, O_WRONLY | O_APPEND);
+  if (fd < 0) { printf("write open %d\n", errno); return 0; }
+  /* Raw: wasi-libc's write() reports ENOTCAPABLE as EBADF. */
+  __wasi_ciovec_t iov = {(const uint8_t *)"+w", 2};
+  __wasi_size_t n = 0;
+  printf("write %d\n", __wasi_fd_write(fd, &iov, 1, &n));
+  close(fd);
   return 0;
 }
 
@@ -272,6 +461,14 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "sleep")) return sleep_probe();
   if (!strcmp(c, "fdcreate")) return fdcreate();
   if (!strcmp(c, "escape")) return escape();
+  if (!strcmp(c, "symlinks")) return symlinks();
+  if (!strcmp(c, "hardlinks")) return hardlinks();
+  if (!strcmp(c, "errors")) return errors();
+  if (!strcmp(c, "times")) return times();
+  if (!strcmp(c, "link") && argc > 3) { show("link", link(argv[2], argv[3])); return 0; }
+  if (!strcmp(c, "symlink") && argc > 3) { show("symlink", symlink(argv[2], argv[3])); return 0; }
+  if (!strcmp(c, "unlink") && argc > 2) { show("unlink", unlink(argv[2])); return 0; }
+  if (!strcmp(c, "access") && argc > 2) return access_probe(argv[2]);
   if (!strcmp(c, "readonly")) return readonly();
   if (!strcmp(c, "narrow")) return narrow();
   if (!strcmp(c, "streams")) return streams();

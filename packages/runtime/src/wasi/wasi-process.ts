@@ -3,9 +3,11 @@ import type { FileRights } from '@veracruz-ts/policy';
 import { ALL_RIGHTS, Right, resolveRights } from '@veracruz-ts/policy';
 import { BudgetExceeded } from '../budget/memory-budget.ts';
 import { Errno, FsFailure, errnoName } from '../vfs/errno.ts';
-import type { VirtualFileSystem } from '../vfs/file-system.ts';
+import type { CreatedDirectory, VirtualFileSystem } from '../vfs/file-system.ts';
 import { joinComponents } from '../vfs/file-system.ts';
 import type { DirectoryNode, FileNode, VfsNode } from '../vfs/nodes.ts';
+import type { Resolution } from '../vfs/path-resolution.ts';
+import { MAX_PATH_BYTES, PathFailure } from '../vfs/path-resolution.ts';
 import type { Descriptor, OpenDirectory, OpenFile } from './descriptors.ts';
 import { DescriptorTable } from './descriptors.ts';
 import { SYSTEM_CALLS } from './signatures.ts';
@@ -28,13 +30,17 @@ export interface WasiProcessOptions {
   /** argv, including argv[0]. */
   args: readonly string[];
   env: Readonly<Record<string, string>>;
-  /** Whether the clocks may be read (policy `enable_clock`); else clock calls return EACCES as in Veracruz. */
+  /**
+   * Whether the clocks may be read (policy `enable_clock`); else clock calls return EACCES as in
+   * Veracruz (no WASI right governs clocks, so ENOTCAPABLE, the answer to a missing right, would misdescribe it).
+   */
   enableClock: boolean;
   strace?: (line: string) => void;
   streams?: StreamHooks;
 }
 
-const FILETYPE = { UNKNOWN: 0, CHARACTER_DEVICE: 2, DIRECTORY: 3, REGULAR_FILE: 4 } as const;
+const FILETYPE = { UNKNOWN: 0, CHARACTER_DEVICE: 2, DIRECTORY: 3, REGULAR_FILE: 4, SYMBOLIC_LINK: 7 } as const;
+const LOOKUP_SYMLINK_FOLLOW = 1;
 const OFLAGS = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
 const FDFLAGS = { APPEND: 1, DSYNC: 2, NONBLOCK: 4, RSYNC: 8, SYNC: 16 } as const;
 const FSTFLAGS = { ATIM: 1, ATIM_NOW: 2, MTIM: 4, MTIM_NOW: 8 } as const;
@@ -84,6 +90,11 @@ function fail(errno: number, what = ''): never {
   throw new FsFailure(errno, what);
 }
 
+/** A rights test: all of `need`. */
+function has(need: number): (rights: number) => boolean {
+  return (rights) => (rights & need) === need;
+}
+
 function nowNanoseconds(): bigint {
   return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 }
@@ -105,6 +116,8 @@ export class WasiProcess {
   #memory: WebAssembly.Memory | undefined;
   #budgetRefusals = 0;
   #firstBudgetRefusal: BudgetExceeded | undefined;
+  /** Set by {@link close}. */
+  #ended = false;
   /** Set once the program called proc_exit. */
   exitCode: number | undefined;
 
@@ -129,6 +142,26 @@ export class WasiProcess {
     return this.#firstBudgetRefusal;
   }
 
+  /**
+   * The run is over (however it ended): closes every descriptor the program left open, as process
+   * exit does, so that its anonymous (`fd_create`) and unlinked files return their bytes to the budget
+   * and partial service requests are discarded. Call it once the program can make no more calls;
+   * any call after it fails (ECANCELED).
+   */
+  close(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    let failure: unknown;
+    for (const descriptor of this.#table.closeAll()) {
+      try {
+        this.#closed(descriptor);
+      } catch (reason) {
+        failure ??= reason;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
   /** Attaches the program's (shared) linear memory. */
   attachMemory(memory: WebAssembly.Memory): void {
     this.#memory = memory;
@@ -141,6 +174,7 @@ export class WasiProcess {
   dispatch(call: number, args: readonly (number | bigint)[]): number | Promise<number> {
     const entry = SYSTEM_CALLS[call];
     if (entry === undefined) return Errno.NOSYS;
+    if (this.#ended) return Errno.CANCELED;
     const handler = this.#handlers[entry.name];
     let result: number | Promise<number>;
     try {
@@ -253,16 +287,19 @@ export class WasiProcess {
 
   // ---- descriptor helpers ----
 
+  /** The open descriptor `fd` holding `need`: EBADF if not open, ENOTCAPABLE without the rights. */
   #descriptor(fd: number, need: number): Descriptor {
     const descriptor = this.#table.get(fd);
     if (descriptor === undefined) fail(Errno.BADF);
-    if ((descriptor.rightsBase & need) !== need) fail(Errno.ACCES);
+    if ((descriptor.rightsBase & need) !== need) fail(Errno.NOTCAPABLE);
     return descriptor;
   }
 
+  /** A file or stream descriptor: a directory is EBADF, as wasmtime answers for file operations on one. */
   #file(fd: number, need: number): OpenFile | Extract<Descriptor, { type: 'stream' }> {
-    const descriptor = this.#descriptor(fd, need);
-    if (descriptor.type === 'directory') fail(Errno.ISDIR);
+    const descriptor = this.#table.get(fd);
+    if (descriptor === undefined || descriptor.type === 'directory') fail(Errno.BADF);
+    if ((descriptor.rightsBase & need) !== need) fail(Errno.NOTCAPABLE);
     return descriptor;
   }
 
@@ -270,29 +307,47 @@ export class WasiProcess {
     const descriptor = this.#table.get(fd);
     if (descriptor === undefined) fail(Errno.BADF);
     if (descriptor.type !== 'directory') fail(Errno.NOTDIR);
-    if ((descriptor.rightsBase & need) !== need) fail(Errno.ACCES);
+    if ((descriptor.rightsBase & need) !== need) fail(Errno.NOTCAPABLE);
     return descriptor;
   }
 
-  /**
-   * Resolves a path relative to a directory descriptor to absolute components, refusing absolute
-   * paths and any `..` that would climb above the descriptor's pre-open (ENOTCAPABLE).
-   */
-  #resolve(directory: OpenDirectory, pointer: number, length: number): string[] {
+  /** A path argument: UTF-8 (else EILSEQ) without NUL (EINVAL, as wasmtime answers on Unix). */
+  #pathString(pointer: number, length: number): string {
+    // Measured before it is decoded: a hostile length costs nothing.
+    if (length > MAX_PATH_BYTES) fail(Errno.NAMETOOLONG);
     const path = this.#string(pointer, length);
-    if (path.includes('\0')) fail(Errno.ILSEQ);
-    if (path.startsWith('/')) fail(Errno.NOTCAPABLE, path);
-    const components = [...directory.components];
-    for (const part of path.split('/')) {
-      if (part === '' || part === '.') continue;
-      if (part === '..') {
-        if (components.length <= directory.root.length) fail(Errno.NOTCAPABLE, path);
-        components.pop();
-      } else {
-        components.push(part);
-      }
+    if (path.includes('\0')) fail(Errno.INVAL);
+    return path;
+  }
+
+  /**
+   * Resolves a path argument from a directory descriptor (see `resolvePath`: symbolic links are
+   * followed within the descriptor's pre-open, never outside it: EPERM) and checks the rights
+   * `permitted` wants: those of the descriptor, and the policy's over what the path reaches. With
+   * `content` (operations on the node: open, stat, set times, link source, readlink) these are the
+   * rights over the node, which for a file with several names means on every name
+   * (`VirtualFileSystem.rightsOver`); without it (operations on the name: create, unlink, rename)
+   * those of the path. A lookup that fails is reported only where the rights allow, else
+   * ENOTCAPABLE, so that errors tell nothing about paths the principal has no rights on.
+   */
+  #lookupPath(
+    directory: OpenDirectory,
+    pointer: number,
+    length: number,
+    options: { follow: boolean; permitted: (rights: number) => boolean; content?: boolean; missingParents?: boolean },
+  ): Resolution {
+    if (!options.permitted(directory.rightsBase)) fail(Errno.NOTCAPABLE);
+    const path = this.#pathString(pointer, length);
+    let resolution: Resolution;
+    try {
+      resolution = this.#vfs.resolve({ start: directory.components, root: directory.root, follow: options.follow, missingParents: options.missingParents ?? false }, path);
+    } catch (reason) {
+      if (reason instanceof PathFailure && !options.permitted(directory.rightsBase & this.#pathRights(reason.at))) fail(Errno.NOTCAPABLE);
+      throw reason;
     }
-    return components;
+    const granted = options.content === false ? this.#pathRights(resolution.components) : this.#vfs.rightsOver(this.#rights, resolution.components, resolution.node);
+    if (!options.permitted(directory.rightsBase & granted)) fail(Errno.NOTCAPABLE);
+    return resolution;
   }
 
   /**
@@ -304,23 +359,8 @@ export class WasiProcess {
     return resolveRights(this.#rights, joinComponents(components))?.rights ?? 0;
   }
 
-  #hasPath(directory: OpenDirectory, components: readonly string[], need: number): boolean {
-    return (directory.rightsBase & need) === need && (this.#pathRights(components) & need) === need;
-  }
-
-  #requirePath(directory: OpenDirectory, components: readonly string[], need: number): void {
-    if ((directory.rightsBase & need) !== need || (this.#pathRights(components) & need) !== need) fail(Errno.ACCES);
-  }
-
   #lookup(components: readonly string[]): VfsNode | undefined {
     return this.#vfs.lookup(components);
-  }
-
-  #parentDirectory(components: readonly string[]): DirectoryNode {
-    const parent = this.#lookup(components.slice(0, -1));
-    if (parent === undefined) fail(Errno.NOENT);
-    if (parent.kind !== 'directory') fail(Errno.NOTDIR);
-    return parent;
   }
 
   #filestat(pointer: number, node: VfsNode | undefined, filetype: number, size: number): void {
@@ -329,7 +369,8 @@ export class WasiProcess {
     view.setBigUint64(pointer + 8, BigInt(node?.inode ?? 0), true);
     view.setUint8(pointer + 16, filetype);
     for (let pad = 17; pad < 24; pad++) view.setUint8(pointer + pad, 0);
-    view.setBigUint64(pointer + 24, 1n, true);
+    // Directories answer 1, as btrfs does (they have no hard links; POSIX tools read < 2 as "unknown").
+    view.setBigUint64(pointer + 24, BigInt(node === undefined || node.kind === 'directory' ? 1 : node.nlink), true);
     view.setBigUint64(pointer + 32, BigInt(size), true);
     view.setBigUint64(pointer + 40, node?.times.accessed ?? 0n, true);
     view.setBigUint64(pointer + 48, node?.times.modified ?? 0n, true);
@@ -338,16 +379,19 @@ export class WasiProcess {
 
   #nodeStat(pointer: number, node: VfsNode): void {
     if (node.kind === 'directory') this.#filestat(pointer, node, FILETYPE.DIRECTORY, 0);
+    else if (node.kind === 'symlink') this.#filestat(pointer, node, FILETYPE.SYMBOLIC_LINK, encoder.encode(node.target).length);
     else this.#filestat(pointer, node, FILETYPE.REGULAR_FILE, node.data.size);
   }
 
   #setTimes(node: VfsNode, accessed: bigint, modified: bigint, flags: number): void {
     if ((flags & FSTFLAGS.ATIM && flags & FSTFLAGS.ATIM_NOW) || (flags & FSTFLAGS.MTIM && flags & FSTFLAGS.MTIM_NOW)) fail(Errno.INVAL);
+    // *_NOW reads the clock: refused like a clock read when the policy disables clocks.
     if ((flags & (FSTFLAGS.ATIM_NOW | FSTFLAGS.MTIM_NOW)) !== 0 && !this.#enableClock) fail(Errno.ACCES);
     const now = flags & (FSTFLAGS.ATIM_NOW | FSTFLAGS.MTIM_NOW) ? nowNanoseconds() : 0n;
-    if (flags & FSTFLAGS.ATIM) node.times.accessed = accessed;
+    // i64 arguments arrive signed; a timestamp is a u64, stored as such so it reads back unchanged.
+    if (flags & FSTFLAGS.ATIM) node.times.accessed = BigInt.asUintN(64, accessed);
     if (flags & FSTFLAGS.ATIM_NOW) node.times.accessed = now;
-    if (flags & FSTFLAGS.MTIM) node.times.modified = modified;
+    if (flags & FSTFLAGS.MTIM) node.times.modified = BigInt.asUintN(64, modified);
     if (flags & FSTFLAGS.MTIM_NOW) node.times.modified = now;
   }
 
@@ -368,13 +412,9 @@ export class WasiProcess {
       const node = this.#streamNode(descriptor);
       const start = descriptor.stream === 'stdin' ? descriptor.offset : node.data.size;
       if (start + total > MAX_OFFSET) fail(Errno.FBIG);
-      node.data.checkGrowth(start + total);
-      let at = start;
-      for (const buffer of buffers) {
-        node.data.write(at, buffer);
-        at += buffer.length;
-      }
-      if (descriptor.stream === 'stdin') descriptor.offset = at;
+      // All or nothing: the whole write is reserved at once (see ChunkedData.writeAll).
+      node.data.writeAll(start, buffers);
+      if (descriptor.stream === 'stdin') descriptor.offset = start + total;
       return total;
     }
     const node = descriptor.node;
@@ -390,15 +430,12 @@ export class WasiProcess {
       return total;
     }
     const append = position === undefined && (descriptor.flags & FDFLAGS.APPEND) !== 0;
-    let at = append ? node.data.size : (position ?? descriptor.offset);
+    const at = append ? node.data.size : (position ?? descriptor.offset);
     if (at + total > MAX_OFFSET) fail(Errno.FBIG);
-    // All or nothing: a write that does not fit changes nothing.
-    node.data.checkGrowth(at + total);
-    for (const buffer of buffers) {
-      node.data.write(at, buffer);
-      at += buffer.length;
-    }
-    if (position === undefined) descriptor.offset = at;
+    // All or nothing: the whole write is reserved at once, so that a write that does not fit changes
+    // nothing, even when a program's memory.grow in another thread takes budget meanwhile.
+    node.data.writeAll(at, buffers);
+    if (position === undefined) descriptor.offset = at + total;
     return total;
   }
 
@@ -486,11 +523,7 @@ export class WasiProcess {
       return Errno.SUCCESS;
     },
     fd_close: (fd) => {
-      const descriptor = this.#table.close(fd as number);
-      // Veracruz: closing a service file discards a partial request.
-      if (descriptor.type === 'file' && descriptor.node.service !== undefined) descriptor.node.data.truncate(0);
-      // An anonymous (fd_create) file is unreachable once closed: return its bytes.
-      if (descriptor.type === 'file' && descriptor.path === '') this.#vfs.releaseNode(descriptor.node);
+      this.#closed(this.#table.close(fd as number));
       return Errno.SUCCESS;
     },
     fd_datasync: (fd) => {
@@ -511,7 +544,7 @@ export class WasiProcess {
       return Errno.SUCCESS;
     },
     fd_fdstat_set_flags: (fd, flags) => {
-      const descriptor = this.#descriptor(fd as number, Right.FD_FDSTAT_SET_FLAGS);
+      const descriptor = this.#file(fd as number, Right.FD_FDSTAT_SET_FLAGS);
       if (((flags as number) & ~0x1f) !== 0) return Errno.INVAL;
       descriptor.flags = flags as number;
       return Errno.SUCCESS;
@@ -530,7 +563,7 @@ export class WasiProcess {
       // FD_FILESTAT_GET, or FD_SEEK (seeking to the end reveals the size anyway): Veracruz's r and w
       // shorthands lack FD_FILESTAT_GET, and fstat() is everyday libc behaviour.
       const descriptor = this.#descriptor(fd as number, 0);
-      if ((descriptor.rightsBase & (Right.FD_FILESTAT_GET | Right.FD_SEEK)) === 0) return Errno.ACCES;
+      if ((descriptor.rightsBase & (Right.FD_FILESTAT_GET | Right.FD_SEEK)) === 0) return Errno.NOTCAPABLE;
       if (descriptor.type === 'directory') this.#nodeStat(result as number, this.#openDirectoryNode(descriptor));
       else if (descriptor.type === 'stream') {
         const hooked = descriptor.stream === 'stdin' ? this.#streams.stdin : descriptor.stream === 'stdout' ? this.#streams.stdout : this.#streams.stderr;
@@ -597,14 +630,17 @@ export class WasiProcess {
     },
     fd_readdir: (fd, buffer, length, cookie, result) => this.#readdir(fd as number, buffer as number, length as number, cookie as bigint, result as number),
     fd_renumber: (from, to) => {
+      // Both must be open (EBADF otherwise, as wasmtime; POSIX dup2 would open `to`).
+      const replaced = from === to ? undefined : this.#table.get(to as number);
       this.#table.renumber(from as number, to as number);
+      if (replaced !== undefined) this.#closed(replaced);
       return Errno.SUCCESS;
     },
     fd_seek: (fd, offset, whence, result) => {
       const delta = Number(offset as bigint);
       const tellOnly = whence === WHENCE.CUR && delta === 0;
       const descriptor = this.#file(fd as number, tellOnly ? 0 : Right.FD_SEEK);
-      if (tellOnly && (descriptor.rightsBase & (Right.FD_SEEK | Right.FD_TELL)) === 0) return Errno.ACCES;
+      if (tellOnly && (descriptor.rightsBase & (Right.FD_SEEK | Right.FD_TELL)) === 0) return Errno.NOTCAPABLE;
       if (descriptor.type === 'stream') return Errno.SPIPE;
       const base = whence === WHENCE.SET ? 0 : whence === WHENCE.CUR ? descriptor.offset : whence === WHENCE.END ? descriptor.node.data.size : NaN;
       if (Number.isNaN(base)) return Errno.INVAL;
@@ -622,7 +658,7 @@ export class WasiProcess {
     fd_tell: (fd, result) => {
       // FD_TELL, or FD_SEEK (which reveals the position anyway through fd_seek(0, CUR)).
       const descriptor = this.#file(fd as number, 0);
-      if ((descriptor.rightsBase & (Right.FD_TELL | Right.FD_SEEK)) === 0) return Errno.ACCES;
+      if ((descriptor.rightsBase & (Right.FD_TELL | Right.FD_SEEK)) === 0) return Errno.NOTCAPABLE;
       if (descriptor.type === 'stream') return Errno.SPIPE;
       this.#u64(result as number, descriptor.offset);
       return Errno.SUCCESS;
@@ -635,88 +671,83 @@ export class WasiProcess {
 
     path_create_directory: (fd, path, length) => {
       const directory = this.#directory(fd as number, 0);
-      const components = this.#resolve(directory, path as number, length as number);
-      this.#requirePath(directory, components, Right.PATH_CREATE_DIRECTORY);
-      if (components.length === 0) return Errno.EXIST;
-      const parent = this.#parentDirectory(components);
-      const name = components[components.length - 1] as string;
-      if (parent.entries.has(name)) return Errno.EXIST;
-      parent.entries.set(name, this.#vfs.newDirectory());
+      const target = this.#lookupPath(directory, path as number, length as number, { follow: false, permitted: has(Right.PATH_CREATE_DIRECTORY), content: false });
+      if (target.parent === undefined || target.name === undefined || target.node !== undefined) return Errno.EXIST;
+      this.#vfs.insert(target.parent, target.name, this.#vfs.newDirectory());
       return Errno.SUCCESS;
     },
-    path_filestat_get: (fd, _flags, path, length, result) => {
+    path_filestat_get: (fd, flags, path, length, result) => {
       const directory = this.#directory(fd as number, 0);
-      const components = this.#resolve(directory, path as number, length as number);
       // PATH_FILESTAT_GET, or PATH_OPEN (opening the path and fstat-ing it tells the same): so that
       // stat() and Rust's Path::exists() work under Veracruz's r/w/x shorthands.
-      if (!this.#hasPath(directory, components, Right.PATH_FILESTAT_GET)) this.#requirePath(directory, components, Right.PATH_OPEN);
-      const node = this.#lookup(components);
+      const permitted = (rights: number): boolean => has(Right.PATH_FILESTAT_GET)(rights) || has(Right.PATH_OPEN)(rights);
+      const { node, directoryOnly } = this.#lookupPath(directory, path as number, length as number, { follow: ((flags as number) & LOOKUP_SYMLINK_FOLLOW) !== 0, permitted });
       if (node === undefined) return Errno.NOENT;
+      if (directoryOnly && node.kind !== 'directory') return Errno.NOTDIR;
       this.#nodeStat(result as number, node);
       return Errno.SUCCESS;
     },
-    path_filestat_set_times: (fd, _flags, path, length, accessed, modified, flags) => {
+    path_filestat_set_times: (fd, flags, path, length, accessed, modified, fstflags) => {
       const directory = this.#directory(fd as number, 0);
-      const components = this.#resolve(directory, path as number, length as number);
-      this.#requirePath(directory, components, Right.PATH_FILESTAT_SET_TIMES);
-      const node = this.#lookup(components);
+      const { node, directoryOnly } = this.#lookupPath(directory, path as number, length as number, {
+        follow: ((flags as number) & LOOKUP_SYMLINK_FOLLOW) !== 0,
+        permitted: has(Right.PATH_FILESTAT_SET_TIMES),
+      });
       if (node === undefined) return Errno.NOENT;
-      this.#setTimes(node, accessed as bigint, modified as bigint, flags as number);
+      if (directoryOnly && node.kind !== 'directory') return Errno.NOTDIR;
+      this.#setTimes(node, accessed as bigint, modified as bigint, fstflags as number);
       return Errno.SUCCESS;
     },
-    path_link: (oldFd, _flags, oldPath, oldLength, newFd, newPath, newLength) => {
-      // The VFS keeps one name per file: a hard link would let a second path (with other
-      // rights) reach the same bytes, so links are refused after the rights check.
-      const source = this.#directory(oldFd as number, 0);
-      const target = this.#directory(newFd as number, 0);
-      this.#requirePath(source, this.#resolve(source, oldPath as number, oldLength as number), Right.PATH_LINK_SOURCE);
-      this.#requirePath(target, this.#resolve(target, newPath as number, newLength as number), Right.PATH_LINK_TARGET);
-      return Errno.NOTSUP;
-    },
-    path_open: (fd, _lookup, path, length, oflags, base, inheriting, fdflags, result) =>
-      this.#open(fd as number, path as number, length as number, oflags as number, base as bigint, inheriting as bigint, fdflags as number, result as number),
-    path_readlink: (fd, path, length) => {
+    path_link: (oldFd, oldFlags, oldPath, oldLength, newFd, newPath, newLength) =>
+      this.#link(oldFd as number, oldFlags as number, oldPath as number, oldLength as number, newFd as number, newPath as number, newLength as number),
+    path_open: (fd, lookup, path, length, oflags, base, inheriting, fdflags, result) =>
+      this.#open(fd as number, lookup as number, path as number, length as number, oflags as number, base as bigint, inheriting as bigint, fdflags as number, result as number),
+    path_readlink: (fd, path, length, buffer, bufferLength, result) => {
       const directory = this.#directory(fd as number, 0);
-      const components = this.#resolve(directory, path as number, length as number);
-      this.#requirePath(directory, components, Right.PATH_READLINK);
-      // There are no symbolic links: every existing path is "not a link".
-      return this.#lookup(components) === undefined ? Errno.NOENT : Errno.INVAL;
+      const { node } = this.#lookupPath(directory, path as number, length as number, { follow: false, permitted: has(Right.PATH_READLINK) });
+      if (node === undefined) return Errno.NOENT;
+      if (node.kind !== 'symlink') return Errno.INVAL;
+      // A buffer too small gets the start of the target (wasmtime truncates silently too).
+      const target = encoder.encode(node.target).subarray(0, bufferLength as number);
+      this.#range(buffer as number, target.length).set(target);
+      this.#u32(result as number, target.length);
+      return Errno.SUCCESS;
     },
     path_remove_directory: (fd, path, length) => {
       const directory = this.#directory(fd as number, 0);
-      const components = this.#resolve(directory, path as number, length as number);
-      this.#requirePath(directory, components, Right.PATH_REMOVE_DIRECTORY);
-      if (components.length <= directory.root.length) return Errno.BUSY;
-      const parent = this.#parentDirectory(components);
-      const name = components[components.length - 1] as string;
-      const node = parent.entries.get(name);
-      if (node === undefined) return Errno.NOENT;
-      if (node.kind !== 'directory') return Errno.NOTDIR;
-      if (node.entries.size > 0) return Errno.NOTEMPTY;
-      parent.entries.delete(name);
-      this.#vfs.releaseNode(node);
+      const target = this.#lookupPath(directory, path as number, length as number, { follow: false, permitted: has(Right.PATH_REMOVE_DIRECTORY), content: false });
+      if (target.components.length <= directory.root.length) return Errno.BUSY;
+      if (target.parent === undefined || target.name === undefined) return Errno.INVAL;
+      if (target.node === undefined) return Errno.NOENT;
+      if (target.node.kind !== 'directory') return Errno.NOTDIR;
+      if (target.node.entries.size > 0) return Errno.NOTEMPTY;
+      this.#vfs.remove(target.parent, target.name);
       return Errno.SUCCESS;
     },
     path_rename: (oldFd, oldPath, oldLength, newFd, newPath, newLength) =>
       this.#rename(oldFd as number, oldPath as number, oldLength as number, newFd as number, newPath as number, newLength as number),
-    path_symlink: (_oldPath, _oldLength, fd, newPath, newLength) => {
+    path_symlink: (oldPath, oldLength, fd, newPath, newLength) => {
       const directory = this.#directory(fd as number, 0);
-      this.#requirePath(directory, this.#resolve(directory, newPath as number, newLength as number), Right.PATH_SYMLINK);
-      return Errno.NOTSUP;
+      const contents = this.#pathString(oldPath as number, oldLength as number);
+      const target = this.#lookupPath(directory, newPath as number, newLength as number, { follow: false, permitted: has(Right.PATH_SYMLINK), content: false });
+      // wasmtime refuses absolute targets: such a link could only ever escape.
+      if (contents.startsWith('/')) return Errno.PERM;
+      if (contents === '') return Errno.NOENT;
+      if (target.node !== undefined) return target.directoryOnly && target.node.kind !== 'directory' ? Errno.NOTDIR : Errno.EXIST;
+      if (target.parent === undefined || target.name === undefined) return Errno.EXIST;
+      if (target.directoryOnly) return Errno.NOENT;
+      this.#vfs.insert(target.parent, target.name, this.#vfs.newSymlink(contents));
+      return Errno.SUCCESS;
     },
     path_unlink_file: (fd, path, length) => {
       const directory = this.#directory(fd as number, 0);
-      const components = this.#resolve(directory, path as number, length as number);
-      this.#requirePath(directory, components, Right.PATH_UNLINK_FILE);
-      if (components.length === 0) return Errno.ISDIR;
-      const parent = this.#parentDirectory(components);
-      const name = components[components.length - 1] as string;
-      const node = parent.entries.get(name);
-      if (node === undefined) return Errno.NOENT;
-      if (node.kind === 'directory') return Errno.ISDIR;
-      if (node.service !== undefined) return Errno.PERM;
-      parent.entries.delete(name);
-      this.#vfs.releaseNode(node);
+      const target = this.#lookupPath(directory, path as number, length as number, { follow: false, permitted: has(Right.PATH_UNLINK_FILE), content: false });
+      if (target.parent === undefined || target.name === undefined) return Errno.ISDIR;
+      if (target.node === undefined) return Errno.NOENT;
+      if (target.node.kind === 'directory') return Errno.ISDIR;
+      if (target.directoryOnly) return Errno.NOTDIR;
+      if (target.node.kind === 'file' && target.node.service !== undefined) return Errno.PERM;
+      this.#vfs.remove(target.parent, target.name);
       return Errno.SUCCESS;
     },
 
@@ -734,29 +765,49 @@ export class WasiProcess {
       target.set(random);
       return Errno.SUCCESS;
     },
-    sock_accept: (fd) => this.#socket(fd as number, 0),
-    sock_recv: (fd) => this.#socket(fd as number, Right.FD_READ),
-    sock_send: (fd) => this.#socket(fd as number, Right.FD_WRITE),
-    sock_shutdown: (fd) => this.#socket(fd as number, Right.SOCK_SHUTDOWN),
+    sock_accept: (fd) => this.#socket(fd as number),
+    sock_recv: (fd) => this.#socket(fd as number),
+    sock_send: (fd) => this.#socket(fd as number),
+    sock_shutdown: (fd) => this.#socket(fd as number),
 
     fd_create: (result) => {
       // Veracruz's anonymous read-write file: every file right, not linked into the tree.
       const node = this.#vfs.newFile();
+      node.nlink = 0; // no name: fstat answers 0, like an unlinked open file
       const rights = ALL_RIGHTS & ~(Right.FD_EXECUTE | Right.SOCK_SHUTDOWN);
-      const fd = this.#table.add({ type: 'file', node, path: '', rightsBase: rights, rightsInheriting: rights, offset: 0, flags: 0 });
-      this.#u32(result as number, fd);
+      this.#u32(result as number, this.#addFile({ type: 'file', node, path: '', rightsBase: rights, rightsInheriting: rights, offset: 0, flags: 0 }));
       return Errno.SUCCESS;
     },
   };
+
+  /** What closing a descriptor does besides forgetting it. */
+  #closed(descriptor: Descriptor): void {
+    if (descriptor.type !== 'file') return;
+    // Veracruz: closing a service file discards a partial request.
+    if (descriptor.node.service !== undefined) descriptor.node.data.truncate(0);
+    // An anonymous (fd_create) or unlinked file is gone with its last descriptor: its bytes return.
+    this.#vfs.closed(descriptor.node);
+  }
+
+  /** Installs a file descriptor, counting it on its file (see VirtualFileSystem.opened); EMFILE when the table is full. */
+  #addFile(descriptor: OpenFile): number {
+    this.#vfs.opened(descriptor.node);
+    try {
+      return this.#table.add(descriptor);
+    } catch (reason) {
+      this.#vfs.closed(descriptor.node);
+      throw reason;
+    }
+  }
 
   #streamHooked(stream: 'stdout' | 'stderr'): boolean {
     return (stream === 'stdout' ? this.#streams.stdout : this.#streams.stderr) !== undefined;
   }
 
-  #socket(fd: number, need: number): number {
-    // No descriptor is ever a socket: an open descriptor is "not a socket" (ENOTSUP as wasmtime does).
-    this.#descriptor(fd, need);
-    return Errno.NOTSUP;
+  #socket(fd: number): number {
+    // No descriptor is ever a socket: EBADF for no descriptor, else ENOTSOCK (as wasmtime answers).
+    if (this.#table.get(fd) === undefined) return Errno.BADF;
+    return Errno.NOTSOCK;
   }
 
   #putSizes(strings: readonly Uint8Array[], countPointer: number, sizePointer: number): number {
@@ -775,56 +826,95 @@ export class WasiProcess {
     return Errno.SUCCESS;
   }
 
-  #open(fd: number, path: number, length: number, oflags: number, base: bigint, inheriting: bigint, fdflags: number, result: number): number {
+  #open(fd: number, lookup: number, path: number, length: number, oflags: number, base: bigint, inheriting: bigint, fdflags: number, result: number): number {
     const directory = this.#directory(fd, 0);
-    const components = this.#resolve(directory, path, length);
     let need = Right.PATH_OPEN;
     if (oflags & OFLAGS.CREAT) need |= Right.PATH_CREATE_FILE;
     if (oflags & OFLAGS.TRUNC) need |= Right.PATH_FILESTAT_SET_SIZE;
-    this.#requirePath(directory, components, need);
-    const limit = directory.rightsInheriting & this.#pathRights(components);
-    const rightsBase = Number(BigInt.asUintN(64, base) & KNOWN_RIGHTS) & limit;
-    const rightsInheriting = Number(BigInt.asUintN(64, inheriting) & KNOWN_RIGHTS) & limit;
-    let node = this.#lookup(components);
-    if (node !== undefined && oflags & OFLAGS.CREAT && oflags & OFLAGS.EXCL) return Errno.EXIST;
+    // CREAT|EXCL never follows a last link: a link there, even dangling, is EEXIST (POSIX).
+    const exclusive = (oflags & OFLAGS.CREAT) !== 0 && (oflags & OFLAGS.EXCL) !== 0;
+    const follow = (lookup & LOOKUP_SYMLINK_FOLLOW) !== 0 && !exclusive;
+    const target = this.#lookupPath(directory, path, length, { follow, permitted: has(need), missingParents: (oflags & OFLAGS.CREAT) !== 0 });
+    // As wasmtime: O_DIRECTORY cannot create or truncate.
+    if (oflags & OFLAGS.DIRECTORY && oflags & (OFLAGS.CREAT | OFLAGS.EXCL | OFLAGS.TRUNC)) return Errno.INVAL;
+    let node = target.node;
+    if (node !== undefined && exclusive) return Errno.EXIST;
+    // A last symbolic link that is not followed cannot be opened (POSIX O_NOFOLLOW).
+    if (node?.kind === 'symlink') return Errno.LOOP;
     if (node === undefined) {
-      if ((oflags & OFLAGS.CREAT) === 0 || components.length === 0) return Errno.NOENT;
-      if (oflags & OFLAGS.DIRECTORY) return Errno.INVAL;
-      // Veracruz creates missing parent directories of a created file.
-      const parent = this.#vfs.makeDirectories(components.slice(0, -1));
-      const created = this.#vfs.newFile();
-      parent.entries.set(components[components.length - 1] as string, created);
-      node = created;
+      const name = target.components[target.components.length - 1];
+      if ((oflags & OFLAGS.CREAT) === 0) return Errno.NOENT;
+      if (name === undefined || target.directoryOnly) return Errno.ISDIR;
+      // Veracruz creates missing parent directories of a created file (none are left if it cannot be).
+      const directories: CreatedDirectory[] = [];
+      const parent = target.parent ?? this.#vfs.makeDirectories(target.components.slice(0, -1), directories);
+      try {
+        const created = this.#vfs.newFile();
+        this.#vfs.insert(parent, name, created);
+        node = created;
+      } catch (reason) {
+        this.#vfs.removeCreated(directories);
+        throw reason;
+      }
     }
+    if (target.directoryOnly && node.kind !== 'directory') return Errno.NOTDIR;
+    const limit = directory.rightsInheriting & this.#vfs.rightsOver(this.#rights, target.components, node);
+    const requested = BigInt.asUintN(64, base);
+    const rightsBase = Number(requested & KNOWN_RIGHTS) & limit;
+    const rightsInheriting = Number(BigInt.asUintN(64, inheriting) & KNOWN_RIGHTS) & limit;
     if (node.kind === 'directory') {
-      if (oflags & OFLAGS.TRUNC) return Errno.ISDIR;
-      this.#u32(result, this.#table.add({ type: 'directory', components, root: directory.root, rightsBase, rightsInheriting, flags: fdflags & 0x1f }));
+      // A directory is not opened for writing (wasmtime: EISDIR, as the host's open() answers).
+      if (oflags & OFLAGS.TRUNC || (requested & BigInt(Right.FD_WRITE)) !== 0n) return Errno.ISDIR;
+      this.#u32(result, this.#table.add({ type: 'directory', components: target.components, root: directory.root, rightsBase, rightsInheriting, flags: fdflags & 0x1f }));
       return Errno.SUCCESS;
     }
     if (oflags & OFLAGS.DIRECTORY) return Errno.NOTDIR;
     if (oflags & OFLAGS.TRUNC) node.data.truncate(0);
-    this.#u32(result, this.#table.add({ type: 'file', node, path: joinComponents(components), rightsBase, rightsInheriting, offset: 0, flags: fdflags & 0x1f }));
+    this.#u32(result, this.#addFile({ type: 'file', node, path: joinComponents(target.components), rightsBase, rightsInheriting, offset: 0, flags: fdflags & 0x1f }));
+    return Errno.SUCCESS;
+  }
+
+  /**
+   * path_link. Rights are per path and a hard link gives one file several, so besides PATH_LINK_SOURCE
+   * and PATH_LINK_TARGET the linking principal must hold exactly the same rights at the new name as
+   * over the file (ENOTCAPABLE otherwise): a link can neither widen its rights nor narrow those of
+   * the name it copies. Other principals' policies may still tell the two names apart; for them
+   * `VirtualFileSystem.rightsOver` grants only what every name grants.
+   */
+  #link(oldFd: number, oldFlags: number, oldPath: number, oldLength: number, newFd: number, newPath: number, newLength: number): number {
+    const source = this.#directory(oldFd, Right.PATH_LINK_SOURCE);
+    const target = this.#directory(newFd, Right.PATH_LINK_TARGET);
+    // As wasmtime: a hard link is made to the name given, never through a last symbolic link.
+    if (oldFlags & LOOKUP_SYMLINK_FOLLOW) return Errno.INVAL;
+    const from = this.#lookupPath(source, oldPath, oldLength, { follow: false, permitted: has(Right.PATH_LINK_SOURCE) });
+    const to = this.#lookupPath(target, newPath, newLength, { follow: false, permitted: has(Right.PATH_LINK_TARGET), content: false });
+    if (from.node === undefined) return Errno.NOENT;
+    if (from.node.kind === 'directory') return Errno.PERM;
+    if (from.directoryOnly) return Errno.NOTDIR;
+    if (from.node.kind === 'file' && from.node.service !== undefined) return Errno.PERM;
+    if (to.node !== undefined || to.name === undefined) return Errno.EXIST;
+    if (to.directoryOnly || to.parent === undefined) return Errno.NOENT;
+    if (from.parent === undefined || from.name === undefined) return Errno.NOENT;
+    if (this.#vfs.rightsOver(this.#rights, from.components, from.node) !== this.#pathRights(to.components)) return Errno.NOTCAPABLE;
+    this.#vfs.link(from.node, from.parent, from.name, to.parent, to.name);
     return Errno.SUCCESS;
   }
 
   #rename(oldFd: number, oldPath: number, oldLength: number, newFd: number, newPath: number, newLength: number): number {
     const source = this.#directory(oldFd, 0);
     const target = this.#directory(newFd, 0);
-    const from = this.#resolve(source, oldPath, oldLength);
-    const to = this.#resolve(target, newPath, newLength);
-    this.#requirePath(source, from, Right.PATH_RENAME_SOURCE);
-    this.#requirePath(target, to, Right.PATH_RENAME_TARGET);
-    // A pre-open root (or anything above it) never moves.
-    if (from.length <= source.root.length || to.length <= target.root.length) return Errno.BUSY;
-    const fromParent = this.#parentDirectory(from);
-    const fromName = from[from.length - 1] as string;
-    const node = fromParent.entries.get(fromName);
+    const from = this.#lookupPath(source, oldPath, oldLength, { follow: false, permitted: has(Right.PATH_RENAME_SOURCE), content: false });
+    const to = this.#lookupPath(target, newPath, newLength, { follow: false, permitted: has(Right.PATH_RENAME_TARGET), content: false });
+    // A pre-open root (or anything above it) never moves; nor does a directory named by `.` or `..`.
+    if (from.components.length <= source.root.length || to.components.length <= target.root.length) return Errno.BUSY;
+    if (from.parent === undefined || from.name === undefined || to.parent === undefined || to.name === undefined) return Errno.BUSY;
+    const node = from.node;
     if (node === undefined) return Errno.NOENT;
     if (node.kind === 'file' && node.service !== undefined) return Errno.PERM;
-    const toParent = this.#parentDirectory(to);
-    const toName = to[to.length - 1] as string;
-    if (from.length < to.length && from.every((part, index) => to[index] === part)) return Errno.INVAL;
-    const existing = toParent.entries.get(toName);
+    if (node.kind !== 'directory' && (from.directoryOnly || to.directoryOnly)) return Errno.NOTDIR;
+    if (node.kind === 'directory' && from.components.length < to.components.length && from.components.every((part, index) => to.components[index] === part)) return Errno.INVAL;
+    const existing = to.node;
+    // The same name, or another name of the same file: nothing to do (POSIX).
     if (existing === node) return Errno.SUCCESS;
     if (existing !== undefined) {
       if (existing.kind === 'file' && existing.service !== undefined) return Errno.PERM;
@@ -835,9 +925,8 @@ export class WasiProcess {
         return Errno.ISDIR;
       }
     }
-    fromParent.entries.delete(fromName);
-    toParent.entries.set(toName, node);
-    if (existing !== undefined) this.#vfs.releaseNode(existing);
+    // Replaces what the new name held; a longer name's bytes are reserved first (ENOSPC changes nothing).
+    this.#vfs.move(from.parent, from.name, to.parent, to.name);
     return Errno.SUCCESS;
   }
 
@@ -857,7 +946,7 @@ export class WasiProcess {
       recordView.setBigUint64(0, BigInt(index + 1), true);
       recordView.setBigUint64(8, BigInt(entry.inode), true);
       recordView.setUint32(16, encoded.length, true);
-      recordView.setUint8(20, entry.kind === 'directory' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE);
+      recordView.setUint8(20, entry.kind === 'directory' ? FILETYPE.DIRECTORY : entry.kind === 'symlink' ? FILETYPE.SYMBOLIC_LINK : FILETYPE.REGULAR_FILE);
       record.set(encoded, 24);
       const count = Math.min(record.length, length - used);
       output.set(record.subarray(0, count), used);
@@ -902,7 +991,7 @@ export class WasiProcess {
         let error: number = Errno.SUCCESS;
         let nbytes = 0n;
         if (descriptor === undefined) error = Errno.BADF;
-        else if ((descriptor.rightsBase & Right.POLL_FD_READWRITE) === 0 && (descriptor.rightsBase & (tag === 1 ? Right.FD_READ : Right.FD_WRITE)) === 0) error = Errno.ACCES;
+        else if ((descriptor.rightsBase & Right.POLL_FD_READWRITE) === 0 && (descriptor.rightsBase & (tag === 1 ? Right.FD_READ : Right.FD_WRITE)) === 0) error = Errno.NOTCAPABLE;
         else if (tag === 1 && descriptor.type === 'file') nbytes = BigInt(Math.max(0, descriptor.node.data.size - descriptor.offset));
         events.push({ userdata, error, type: tag, nbytes });
       } else {
