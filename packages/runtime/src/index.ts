@@ -4,7 +4,7 @@
  */
 export { VirtualFileSystem, NODE_BYTES, pathComponents, joinComponents } from './vfs/file-system.ts';
 export { StorageQuota } from './vfs/storage-quota.ts';
-export { MemoryBudget, BudgetExceeded, BUDGET_RESOURCES, formatBytes, servingReserve } from './budget/memory-budget.ts';
+export { MemoryBudget, BudgetExceeded, BUDGET_RESOURCES, formatBytes, isolateBudget, MIN_ISOLATE_BUDGET_MIB, servingReserve } from './budget/memory-budget.ts';
 export type { BudgetResource } from './budget/memory-budget.ts';
 export { BudgetHold } from './budget/budget-hold.ts';
 export type { VirtualFileSystemOptions } from './vfs/file-system.ts';

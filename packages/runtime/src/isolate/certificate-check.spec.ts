@@ -58,6 +58,16 @@ describe('checkIsolateCertificate', () => {
     await assert.rejects(check({ platform: 'sev-snp', ownMeasurement: undefined }), refusedWith(/runtime_manager_hash_sevsnp/));
   });
 
+  it('checks a SEV-SNP certificate, which carries the whole 48-byte launch measurement, against runtime_manager_hash_sevsnp', async () => {
+    const launch = new Uint8Array(48).fill(0x3c);
+    const sevChain = [await issueIsolateCertificate({ csrDer: identity.csrDer, measurement: launch, platform: 'sev-snp', ca, notBefore: new Date(now.getTime() - 60_000) }), chain[1]!];
+    const sev = (hash: string) => check({ chain: sevChain, platform: 'sev-snp', ownMeasurement: undefined, policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_sevsnp: hash } });
+    await sev('3c'.repeat(48));
+    await sev('3C'.repeat(48));
+    await sev('3c'.repeat(32)); // older policies: the first 32 bytes
+    await assert.rejects(sev(`${'3c'.repeat(47)}3d`), refusedWith(/runtime hash (3c){48} is not the policy's runtime_manager_hash_sevsnp/));
+  });
+
   it('refuses a certificate whose runtime hash is not its own measurement', async () => {
     await assert.rejects(check({ ownMeasurement: new Uint8Array(32).fill(1) }), refusedWith(/is not this isolate's measurement 0101/));
   });

@@ -1,6 +1,6 @@
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { verifyCertificateChain } from '@veracruz-ts/attestation';
-import { readRuntimeHash } from '@veracruz-ts/attestation/certificates';
+import { readRuntimeHash, runtimeHashMatches } from '@veracruz-ts/attestation/certificates';
 import { Code, sameBytes, VeracruzError } from '@veracruz-ts/policy';
 import { POLICY_RUNTIME_HASH_FIELD } from './platform.ts';
 import type { IsolatePlatform } from './platform.ts';
@@ -60,7 +60,7 @@ export async function checkIsolateCertificate(check: CertificateCheck): Promise<
   const hex = Buffer.from(runtimeHash).toString('hex');
   const field = POLICY_RUNTIME_HASH_FIELD[check.platform];
   const listed = check.policy[field];
-  if (typeof listed !== 'string' || listed.toLowerCase() !== hex) {
+  if (typeof listed !== 'string' || !runtimeHashMatches(listed, runtimeHash)) {
     throw new VeracruzError(Code.AttestationFailed, `isolate certificate: runtime hash ${hex} is not the policy's ${field} (${typeof listed === 'string' ? listed : 'absent'})`);
   }
   if (check.ownMeasurement !== undefined && !sameBytes(check.ownMeasurement, runtimeHash)) {

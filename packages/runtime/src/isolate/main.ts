@@ -12,12 +12,12 @@ import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
-import { Code, VeracruzError, nativeModuleSpecialFile, parsePolicy } from '@veracruz-ts/policy';
+import { Code, VeracruzError, parsePolicy } from '@veracruz-ts/policy';
 import type { Policy } from '@veracruz-ts/policy';
 import { ChannelConnection, countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
-import { ExecutionEngine } from '../index.ts';
+import { ExecutionEngine, servicesFromPolicy } from '../index.ts';
 import { SessionManager } from '../session/index.ts';
-import { MemoryBudget } from '../budget/memory-budget.ts';
+import { isolateBudget } from '../budget/memory-budget.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
 import { Isolate } from './isolate.ts';
 import { isIsolatePlatform } from './platform.ts';
@@ -53,15 +53,14 @@ function main(): void {
     send: (message) => channel.send(message),
     parsePolicy: (text) => parsePolicy(text),
     createSessionHandler: (setup) => {
-      // Engine workers re-enter this very file (the bundle), which starts their loop when they load it.
-      engine = new ExecutionEngine({ workerUrl: new URL(import.meta.url) });
-      const services = setup.policy.native_modules.flatMap((module) => {
-        const specialFile = nativeModuleSpecialFile(module);
-        return specialFile === undefined ? [] : [{ name: module.name, specialFile }];
-      });
+      // First, before anything is started: a native module this runtime cannot run refuses the
+      // policy (InvalidPolicy naming the module), which initialize reports to the host.
+      const services = servicesFromPolicy(setup.policy.native_modules);
       // Veracruz sized the enclave by max_memory_mib; here it is the isolate's whole memory budget:
       // files, streams, sessions, requests, responses and programs' memory all draw on it.
-      const vfs = new VirtualFileSystem({ services, budget: new MemoryBudget(setup.policy.max_memory_mib * 1024 * 1024) });
+      const vfs = new VirtualFileSystem({ services, budget: isolateBudget(setup.policy) });
+      // Engine workers re-enter this very file (the bundle), which starts their loop when they load it.
+      engine ??= new ExecutionEngine({ workerUrl: new URL(import.meta.url) });
       return new SessionManager({
         ...setup, engine, vfs,
         // The isolate's stderr goes to the (untrusted) host: session errors may name principals'

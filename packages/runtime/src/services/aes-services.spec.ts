@@ -111,6 +111,6 @@ describe('native services', () => {
     const full = encodeAeadRequest({ key, iv, aad: Uint8Array.of(9), inputPath: '/a', outputPath: '/b', isEncryption: true });
     assert.equal(parseAeadRequest(full.subarray(0, full.length - 1)), undefined);
     assert.equal(parseAeadRequest(full)?.outputPath, '/b');
-    assert.throws(() => new VirtualFileSystem({ services: [{ name: 'Postcard Service', specialFile: '/services/p.dat' }] }), /no such static service/);
+    assert.throws(() => new VirtualFileSystem({ services: [{ name: 'Darknet Inference Service', specialFile: '/services/d.dat' }] }), /no such static service/);
   });
 });

@@ -19,7 +19,7 @@ export interface NativeService {
 
 /** A service to mount: the policy `native_modules` entry's name and its special file path. */
 export interface ServiceSpec {
-  /** `AEAD Service` or `Counter mode AES Service`. */
+  /** A built-in service's name: `AEAD Service`, `Counter mode AES Service` or `Postcard Service`. */
   name: string;
   /** Absolute path of the special file, e.g. `/services/aead.dat`. */
   specialFile: string;

@@ -1,9 +1,12 @@
 import { encodeUnsignedLeb128 } from '../leb128.ts';
 
 /**
- * A reader for the postcard (Rust `postcard` crate) encodings the native services' requests use:
- * fixed byte arrays raw, `Vec<u8>`/`String`/`PathBuf` as a LEB128 length then the bytes, `bool`
- * as one byte. Reading past the end returns `undefined` (the request is not complete yet).
+ * A reader for the postcard (Rust `postcard` crate, 1.x wire format) encodings the native services'
+ * requests use: fixed byte arrays raw, `Vec<u8>`/`String`/`PathBuf` as a LEB128 length then the
+ * bytes, `bool` as one byte, integers wider than a byte as LEB128 varints (signed ones zigzag
+ * encoded first), `f64` as 8 little-endian bytes, `char` as a one-character string, enum
+ * variants as a varint index. Reading past the end returns `undefined` (the request is not
+ * complete yet); bytes that can never be valid throw.
  */
 export class PostcardReader {
   readonly #bytes: Uint8Array;
@@ -53,9 +56,137 @@ export class PostcardReader {
     if (byte[0] !== 0 && byte[0] !== 1) throw new Error('bool is neither 0 nor 1');
     return byte[0] === 1;
   }
+
+  /** A `u16` (varint of at most 3 bytes). */
+  u16(): number | undefined {
+    const value = this.#unsigned(16, 'u16');
+    return value === undefined ? undefined : Number(value);
+  }
+
+  /** A `u32` (varint of at most 5 bytes); also an enum's variant index. */
+  u32(): number | undefined {
+    const value = this.#unsigned(32, 'u32');
+    return value === undefined ? undefined : Number(value);
+  }
+
+  /** A `u64` (varint of at most 10 bytes); also a `usize` length, as the 64-bit runtimes of Veracruz read it. */
+  u64(): bigint | undefined {
+    return this.#unsigned(64, 'u64');
+  }
+
+  /** An `i32` (zigzag varint). */
+  i32(): number | undefined {
+    const value = this.#unsigned(32, 'i32');
+    return value === undefined ? undefined : Number(unzigzag(value));
+  }
+
+  /** An `i64` (zigzag varint). */
+  i64(): bigint | undefined {
+    const value = this.#unsigned(64, 'i64');
+    return value === undefined ? undefined : unzigzag(value);
+  }
+
+  /** An `f64` (8 bytes, little-endian). */
+  f64(): number | undefined {
+    const bytes = this.fixedBytes(8);
+    return bytes === undefined ? undefined : new DataView(bytes.buffer).getFloat64(0, true);
+  }
+
+  /**
+   * A `char`: a length (1 to 4) then the UTF-8 bytes of exactly one Unicode scalar value. The
+   * postcard crate would take the first character of a longer string; such bytes come from no
+   * Rust `char`, so they are refused here.
+   */
+  char(): string | undefined {
+    const length = this.u64();
+    if (length === undefined) return undefined;
+    if (length < 1n || length > 4n) throw new Error(`char of ${length} bytes (1 to 4 expected)`);
+    const bytes = this.fixedBytes(Number(length));
+    if (bytes === undefined) return undefined;
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      throw new Error('char is not UTF-8');
+    }
+    if ([...text].length !== 1) throw new Error('char holds more than one character');
+    return text;
+  }
+
+  /** A LEB128 varint of a `bits`-bit integer: at most ceil(bits / 7) bytes, and no bit beyond `bits`. */
+  #unsigned(bits: number, type: string): bigint | undefined {
+    const maxBytes = Math.ceil(bits / 7);
+    let value = 0n;
+    for (let index = 0; index < maxBytes; index++) {
+      const byte = this.#bytes[this.#offset];
+      if (byte === undefined) return undefined;
+      this.#offset++;
+      value |= BigInt(byte & 0x7f) << BigInt(7 * index);
+      if ((byte & 0x80) === 0) {
+        if (value >> BigInt(bits) !== 0n) throw new Error(`varint overflows ${type}`);
+        return value;
+      }
+    }
+    throw new Error(`varint of ${type} longer than ${maxBytes} bytes`);
+  }
+}
+
+/** Zigzag decoding: 0, 1, 2, 3, ... become 0, -1, 1, -2, ... */
+function unzigzag(value: bigint): bigint {
+  return (value & 1n) === 0n ? value >> 1n : -(value >> 1n) - 1n;
 }
 
 /** Postcard encoding of a `Vec<u8>`/`String` length prefix (LEB128). */
 export function encodeVarint(value: number): Uint8Array {
   return Uint8Array.from(encodeUnsignedLeb128(value));
+}
+
+/**
+ * A writer of the same postcard encodings, for the request encoders (what a program, or a test,
+ * writes to a special file). Values out of their type's range throw.
+ */
+export class PostcardWriter {
+  readonly #bytes: number[] = [];
+
+  /** The bytes written so far. */
+  finish(): Uint8Array {
+    return Uint8Array.from(this.#bytes);
+  }
+
+  /** An unsigned varint of a `bits`-bit integer (also lengths and variant indices). */
+  unsigned(value: number | bigint, bits: number): this {
+    let rest = BigInt(value);
+    if (rest < 0n || rest >> BigInt(bits) !== 0n) throw new RangeError(`${value} is not a u${bits}`);
+    do {
+      const low = Number(rest & 0x7fn);
+      rest >>= 7n;
+      this.#bytes.push(rest === 0n ? low : low | 0x80);
+    } while (rest !== 0n);
+    return this;
+  }
+
+  /** A signed (zigzag) varint of a `bits`-bit integer. */
+  signed(value: number | bigint, bits: number): this {
+    const wide = BigInt(value);
+    const limit = 1n << BigInt(bits - 1);
+    if (wide < -limit || wide >= limit) throw new RangeError(`${value} is not an i${bits}`);
+    return this.unsigned(wide < 0n ? -2n * wide - 1n : 2n * wide, bits);
+  }
+
+  /** An `f64`, little-endian. */
+  f64(value: number): this {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setFloat64(0, value, true);
+    this.#bytes.push(...bytes);
+    return this;
+  }
+
+  /** A `char` (exactly one Unicode scalar value). */
+  char(value: string): this {
+    if ([...value].length !== 1 || /\p{Surrogate}/u.test(value)) throw new RangeError(`${JSON.stringify(value)} is not one char`);
+    const bytes = new TextEncoder().encode(value);
+    this.unsigned(bytes.length, 64);
+    this.#bytes.push(...bytes);
+    return this;
+  }
 }

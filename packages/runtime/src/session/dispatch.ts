@@ -13,7 +13,7 @@ import {
 import { DEFAULT_MAX_MESSAGE_BYTES, ResponseStatus, type RuntimeManagerRequest, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
 import type { ExecutionEngine, ExecutionOutcome, PrincipalView, VirtualFileSystem } from '../index.ts';
 import { BudgetExceeded } from '../budget/memory-budget.ts';
-import { asVeracruzError, errorResponse, exitCodeBytes, successResponse } from './responses.ts';
+import { asVeracruzError, errorResponse, exitCodeBytes, successResponse, withReservation } from './responses.ts';
 
 /** The principal a session speaks for: a policy identity and its view of the shared file tree. */
 export interface SessionPrincipal {
@@ -103,9 +103,8 @@ export class RequestDispatcher {
           throw new VeracruzError(Code.LimitExceeded,
             `read ${path}: the file has ${size} bytes, more than one message carries (${this.#maxPayloadBytes}); read it in ranges`);
         }
-        this.#checkResponseFits(`read ${path}`, size);
         // An empty file is an empty `result` (Veracruz sent none, and its client then failed).
-        return successResponse(view.readFile(path));
+        return this.#reservedResponse(`read ${path}`, size, () => view.readFile(path));
       }
       case 'read_file_range': {
         const path = this.#path(request.fileName);
@@ -113,8 +112,8 @@ export class RequestDispatcher {
           throw new VeracruzError(Code.LimitExceeded,
             `read ${path}: a range of ${request.length} bytes is more than one message carries (${this.#maxPayloadBytes})`);
         }
-        this.#checkResponseFits(`read ${path}`, Math.min(request.length, Math.max(0, view.fileSize(path) - request.offset)));
-        return successResponse(view.readRange(path, request.offset, request.length));
+        const bytes = Math.min(request.length, Math.max(0, view.fileSize(path) - request.offset));
+        return this.#reservedResponse(`read ${path}`, bytes, () => view.readRange(path, request.offset, request.length));
       }
       case 'request_file_size': {
         const path = this.#path(request.fileName);
@@ -143,11 +142,22 @@ export class RequestDispatcher {
     return normalizePath(name);
   }
 
-  /** Refuses a read whose copy the memory budget could not hold now, before the copy is made. */
-  #checkResponseFits(what: string, bytes: number): void {
-    if (bytes + RESPONSE_OVERHEAD_BYTES <= this.#vfs.budget.free) return;
-    const refusal = new BudgetExceeded('responses', bytes, this.#vfs.budget.limit);
-    throw new VeracruzError(Code.LimitExceeded, `${what}: ${refusal.sentence} now; read it in smaller ranges`);
+  /**
+   * A response carrying a copy of `bytes` bytes, reserved in the memory budget before the copy is made
+   * (refused when it does not fit now); the session writing it takes the reservation over.
+   */
+  #reservedResponse(what: string, bytes: number, copy: () => Uint8Array): RuntimeManagerResponse {
+    const reserved = bytes + RESPONSE_OVERHEAD_BYTES;
+    if (!this.#vfs.budget.tryReserve(reserved, 'responses')) {
+      const refusal = new BudgetExceeded('responses', bytes, this.#vfs.budget.limit);
+      throw new VeracruzError(Code.LimitExceeded, `${what}: ${refusal.sentence} now; read it in smaller ranges`);
+    }
+    try {
+      return withReservation(successResponse(copy()), reserved);
+    } catch (reason) {
+      this.#vfs.budget.release(reserved, 'responses');
+      throw reason;
+    }
   }
 
   #checkHash(path: string, data: Uint8Array): void {

@@ -49,3 +49,19 @@ export function exitCodeBytes(exitCode: number): Uint8Array {
   new DataView(bytes.buffer).setUint32(0, exitCode >>> 0, true);
   return bytes;
 }
+
+/** Budget bytes reserved for responses while they were made, until the session that writes them takes them over. */
+const reservations = new WeakMap<RuntimeManagerResponse, number>();
+
+/** Marks `response` as holding `bytes` reserved in the memory budget (as 'responses'). */
+export function withReservation(response: RuntimeManagerResponse, bytes: number): RuntimeManagerResponse {
+  reservations.set(response, bytes);
+  return response;
+}
+
+/** Takes over the reservation a response holds (0 if none): the caller now releases it. */
+export function takeReservation(response: RuntimeManagerResponse): number {
+  const bytes = reservations.get(response) ?? 0;
+  reservations.delete(response);
+  return bytes;
+}

@@ -16,6 +16,7 @@ import {
 import {
   createTestPki,
   createTestPrincipal,
+  EXIT_7_PROGRAM,
   type InProcessComputation,
   startInProcess,
   type TestPki,
@@ -74,13 +75,7 @@ class RawSession {
   }
 }
 
-// A program that exits with code 7 through WASI proc_exit (hand-assembled wasm).
-const EXIT_7 = Uint8Array.from(Buffer.from(
-  '0061736d01000000' + '01080260017f00600000' +
-  '0224' + '01' + '16' + Buffer.from('wasi_snapshot_preview1').toString('hex') + '09' + Buffer.from('proc_exit').toString('hex') + '0000' +
-  '03020101' + '0503010001' +
-  '0713' + '02' + '06' + Buffer.from('memory').toString('hex') + '0200' + '06' + Buffer.from('_start').toString('hex') + '0001' +
-  '0a08010600410710000b', 'hex'));
+const EXIT_7 = EXIT_7_PROGRAM;
 // A program whose _start hits `unreachable`.
 const TRAP = Uint8Array.from(Buffer.from(
   '0061736d01000000' + '010401600000' + '03020100' + '0503010001' +
@@ -333,7 +328,9 @@ describe('SessionManager under the isolate\'s memory budget', () => {
     let refusal: unknown;
     for (let count = 0; count < 64 && refusal === undefined; count++) {
       try {
-        sessions.push(await RawSession.open(computation, owner));
+        const session = await RawSession.open(computation, owner);
+        sessions.push(session);
+        await session.send({ kind: 'request_policy_hash' }); // admitted: no longer in its handshake
       } catch (reason) {
         refusal = reason;
       }
@@ -349,6 +346,26 @@ describe('SessionManager under the isolate\'s memory budget', () => {
     const again = await RawSession.open(computation, owner);
     assert.equal((await again.send({ kind: 'request_policy_hash' })).status, ResponseStatus.SUCCESS);
     again.socket.end();
+  });
+
+  it('lets sessions still in their handshake hold only part of the serving reserve, never the data\'s part', async () => {
+    const budget = computation.vfs.budget;
+    const dataBefore = budget.available('files');
+    const sessionsBefore = budget.usage().sessions;
+    const idle: ReturnType<typeof computation.openSession>[] = [];
+    let refusal: unknown;
+    for (let count = 0; count < 64 && refusal === undefined; count++) {
+      try {
+        idle.push(computation.openSession()); // connected, never says a word
+      } catch (reason) {
+        refusal = reason;
+      }
+    }
+    assert.match(String(refusal), /limit_exceeded.*session refused: \d+ sessions are in their TLS handshake, the most the isolate's memory budget allows/);
+    assert.ok(idle.length >= 4 && idle.length <= 8, `${idle.length} handshakes were let in`);
+    assert.equal(budget.available('files'), dataBefore, 'the data\'s part is untouched');
+    for (const stream of idle) stream.destroy();
+    while (budget.usage().sessions > sessionsBefore) await new Promise((resolve) => setTimeout(resolve, 10));
   });
 
   it('ends a session whose request the budget cannot hold, with limit_exceeded, leaving others as they were', async () => {

@@ -15,7 +15,7 @@ import { BudgetHold } from '../budget/budget-hold.ts';
 import { BudgetExceeded, type MemoryBudget } from '../budget/memory-budget.ts';
 import type { ExecutionEngine, VirtualFileSystem } from '../index.ts';
 import { RequestDispatcher, type SessionPrincipal } from './dispatch.ts';
-import { errorResponse } from './responses.ts';
+import { errorResponse, takeReservation } from './responses.ts';
 import { createSessionSecureContext, createSessionTlsServer } from './session-tls-server.ts';
 import { HandshakeRecordWatch, type TlsAlertName } from './tls-alert.ts';
 import { identityCertificates, type PolicyIdentityCertificate, tlsServerOptions } from './tls-options.ts';
@@ -55,6 +55,9 @@ export class SessionManager {
   readonly #vfs: VirtualFileSystem;
   /** The computation's memory budget (the VFS's): sessions, requests and responses draw on it. */
   readonly #budget: MemoryBudget;
+  /** Bytes charged to sessions whose client is not admitted yet, and the most they may hold. */
+  #handshakeBytes = 0;
+  readonly #handshakeLimit: number;
   readonly #maxMessageBytes: number;
   readonly #onShutdown: () => void;
   readonly #onSessionError: ((sessionId: number, error: VeracruzError) => void) | undefined;
@@ -71,6 +74,8 @@ export class SessionManager {
     });
     this.#vfs = options.vfs;
     this.#budget = options.vfs.budget;
+    const reserve = this.#budget.reservedForServing;
+    this.#handshakeLimit = Math.max(Math.floor(reserve / 2), Math.min(4 * SESSION_BYTES, reserve));
     this.#onShutdown = options.onShutdown;
     this.#onSessionError = options.onSessionError;
   }
@@ -89,10 +94,26 @@ export class SessionManager {
   accept(ciphertext: Duplex, sessionId: number): void {
     // What a session may hold whatever it sends (its channel window, TLS read-ahead and state) is
     // reserved up front; a session the budget cannot hold is refused before its handshake.
+    // Until its client is admitted a session is anyone's: all such sessions together may hold at most
+    // part of the serving reserve, so that connections that never authenticate cannot take the memory
+    // of the parties' data and programs.
+    if (this.#handshakeBytes + SESSION_BYTES > this.#handshakeLimit) {
+      throw new VeracruzError(Code.LimitExceeded, `session refused: ${this.#handshakeBytes / SESSION_BYTES} sessions are in their TLS handshake, the most the isolate's memory budget allows`);
+    }
     if (!this.#budget.tryReserve(SESSION_BYTES, 'sessions')) {
       throw new VeracruzError(Code.LimitExceeded, `session refused: ${new BudgetExceeded('sessions', SESSION_BYTES, this.#budget.limit).sentence}`);
     }
-    ciphertext.once('close', () => this.#budget.release(SESSION_BYTES, 'sessions'));
+    this.#handshakeBytes += SESSION_BYTES;
+    let handshaking = true;
+    const handshakeOver = (): void => {
+      if (!handshaking) return;
+      handshaking = false;
+      this.#handshakeBytes -= SESSION_BYTES;
+    };
+    ciphertext.once('close', () => {
+      handshakeOver();
+      this.#budget.release(SESSION_BYTES, 'sessions');
+    });
     this.#sessions.set(sessionId, ciphertext);
     let decided = false;
     let reported = false;
@@ -116,6 +137,7 @@ export class SessionManager {
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       decided = true;
       const verdict = admission(socket, this.#identities);
+      if (!('refusal' in verdict)) handshakeOver();
       if ('refusal' in verdict) {
         fail(new VeracruzError(Code.PermissionDenied, `TLS handshake refused: ${verdict.refusal} (sent TLS alert ${verdict.alert})`));
         socket.on('error', () => {}); // the session is over; its reason is reported above
@@ -210,14 +232,18 @@ export class SessionManager {
    * budget cannot hold now is replaced by an error saying so (its data is dropped, not queued).
    */
   #respond(socket: tls.TLSSocket, response: RuntimeManagerResponse): Promise<void> {
+    const reserved = takeReservation(response);
     const parts = encodeResponseParts(response);
     const bytes = parts.reduce((total, part) => total + part.length, 0);
-    if (!this.#budget.tryReserve(bytes, 'responses')) {
+    // A read's copy was reserved before it was made; what else a response holds is reserved here.
+    if (bytes > reserved && !this.#budget.tryReserve(bytes - reserved, 'responses')) {
+      this.#budget.release(reserved, 'responses');
       const refusal = new BudgetExceeded('responses', bytes, this.#budget.limit);
       return writeResponse(socket, errorResponse(new VeracruzError(Code.LimitExceeded,
         `response: ${refusal.sentence} now; read the file in smaller ranges, or retry when other requests are done`)));
     }
-    return writeParts(socket, parts).finally(() => this.#budget.release(bytes, 'responses'));
+    const held = Math.max(bytes, reserved);
+    return writeParts(socket, parts).finally(() => this.#budget.release(held, 'responses'));
   }
 }
 

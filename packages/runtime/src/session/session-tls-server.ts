@@ -31,9 +31,11 @@ class SharedContextServer extends tls.Server {
 
 /**
  * The one context every session's server shares, from the sessions' TLS options: what a tls.Server
- * would make of them (server cipher order, a session id context), and no session tickets. With a
- * context per session a ticket could never resume another session; with one shared context it could,
- * and a resumed TLS 1.3 session presents no client certificate to check: so none resumes.
+ * would make of them (server cipher order, a session id context), and no stateless session tickets.
+ * With a context per session a ticket could never resume another session; with one shared context a
+ * stateless one could, and a resumed TLS 1.3 session presents no client certificate to check: so none
+ * resumes. (OpenSSL still sends stateful tickets, which name a server-side session cache entry; the
+ * servers here keep no cache, no 'resumeSession' listener, so they resume nothing: the spec checks it.)
  */
 export function createSessionSecureContext(options: tls.TlsOptions): tls.SecureContext {
   return tls.createSecureContext({

@@ -5,6 +5,8 @@
  * real TLS 1.3 to it without sockets or processes.
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { type Duplex, duplexPair } from 'node:stream';
 import {
   type CertificateAuthorityPem,
@@ -158,8 +160,47 @@ export async function startInProcess(
     openSession(): Duplex {
       const [client, isolate] = duplexPair();
       manager.accept(isolate, nextSession++);
+      // As the host does when a client disconnects: the isolate's side of the session ends too.
+      client.once('close', () => isolate.destroy());
       return client;
     },
     close: () => engine.close(),
   };
+}
+
+/** A program that exits with code 7 through WASI proc_exit (hand-assembled wasm). */
+export const EXIT_7_PROGRAM = Uint8Array.from(Buffer.from(
+  '0061736d01000000' + '01080260017f00600000' +
+  '0224' + '01' + '16' + Buffer.from('wasi_snapshot_preview1').toString('hex') + '09' + Buffer.from('proc_exit').toString('hex') + '0000' +
+  '03020101' + '0503010001' +
+  '0713' + '02' + '06' + Buffer.from('memory').toString('hex') + '0200' + '06' + Buffer.from('_start').toString('hex') + '0001' +
+  '0a08010600410710000b', 'hex'));
+
+/**
+ * A stand-in for vc-server on loopback: relays each TCP connection to a new session of `computation`,
+ * and may misbehave after the isolate has sent `afterBytes`: `reset` the client's connection, or
+ * `stall` (pass nothing more on).
+ */
+export async function relayOverTcp(
+  computation: InProcessComputation,
+  misbehave: { afterBytes?: number; how?: 'reset' | 'stall' } = {},
+): Promise<{ port: number; server: Server }> {
+  const server = createServer((socket) => {
+    const isolate = computation.openSession();
+    let relayed = 0;
+    socket.on('error', () => {});
+    socket.on('close', () => isolate.destroy());
+    socket.on('data', (chunk: Buffer) => isolate.write(chunk));
+    isolate.on('data', (chunk: Buffer) => {
+      relayed += chunk.length;
+      if (misbehave.afterBytes !== undefined && relayed > misbehave.afterBytes) {
+        if (misbehave.how !== 'stall' && !socket.destroyed) socket.resetAndDestroy();
+        return;
+      }
+      socket.write(chunk);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as AddressInfo).port, server };
 }
