@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { readRuntimeHash, RUNTIME_HASH_EXTENSION_OID } from '@veracruz-ts/attestation/certificates';
+import { readRuntimeHash, RUNTIME_HASH_EXTENSION_OID, runtimeHashMatches } from '@veracruz-ts/attestation/certificates';
 import { Code, type Policy, type PolicyPlatform, RUNTIME_HASH_FIELDS, runtimeHash, VeracruzError } from '@veracruz-ts/policy';
 
 /** The runtime hashes a policy trusts, by platform (`linux`, `nitro`, `sev-snp`, `tdx`), lowercase hex. */
@@ -25,7 +25,7 @@ export function checkRuntimeHash(isolateCertificateDer: Uint8Array, policy: Poli
   }
   const hash = Buffer.from(found).toString('hex');
   const trusted = trustedRuntimeHashes(policy);
-  for (const [platform, candidate] of trusted) if (candidate === hash) return { platform, hash };
+  for (const [platform, candidate] of trusted) if (runtimeHashMatches(candidate, found)) return { platform, hash };
   const listed = [...trusted].map(([platform, candidate]) => `${platform}: ${candidate}`).join(', ');
   throw new VeracruzError(Code.AttestationFailed,
     `runtime hash ${hash} is not one the policy trusts (${listed === '' ? 'the policy lists none' : listed})`);

@@ -1,24 +1,28 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { type AddressInfo, connect, createServer } from 'node:net';
 import { type Duplex, PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
+import { RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import {
   createTestPki,
   createTestPrincipal,
+  EXIT_7_PROGRAM,
   type InProcessComputation,
+  relayOverTcp,
   startInProcess,
+  type TestPki,
   testPolicyText,
 } from '../../../runtime/src/session/test-fixture.ts';
 import { parseClientArguments } from './arguments.ts';
-import { runClient } from './run.ts';
+import { type ClientReport, runClient } from './run.ts';
 
-function capture(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
+function capture(extra: { isTTY?: boolean; columns?: number } = {}): { stream: PassThrough & { isTTY?: boolean; columns?: number }; text: () => string } {
+  const stream = Object.assign(new PassThrough(), extra);
   const parts: Buffer[] = [];
   stream.on('data', (part: Buffer) => parts.push(part));
   return { stream, text: () => Buffer.concat(parts).toString('utf8') };
@@ -26,37 +30,62 @@ function capture(): { stream: PassThrough; text: () => string } {
 
 describe('vc-client against an in-process computation', () => {
   let dir: string;
+  let pki: TestPki;
   let computation: InProcessComputation;
+  /** A second computation with a program, for executions and for being shut down. */
+  let withProgram: InProcessComputation;
 
-  const run = async (args: string[], stdin = '', options: { identity?: string; transport?: () => Duplex } = {}): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const run = async (args: string[], stdin = '', options: { identity?: string; transport?: () => Duplex; policy?: string; stderr?: ReturnType<typeof capture> } = {}): Promise<{ code: number; stdout: string; stderr: string }> => {
     const identity = options.identity ?? 'me';
-    const plan = parseClientArguments([join(dir, 'policy.json'), '-i', join(dir, `${identity}.crt`), '-k', join(dir, `${identity}.key`), ...args]);
-    assert.ok(plan !== 'help');
+    const plan = parseClientArguments([join(dir, options.policy ?? 'policy.json'), '-i', join(dir, `${identity}.crt`), '-k', join(dir, `${identity}.key`), ...args]);
+    assert.ok(typeof plan === 'object');
     const stdout = capture();
-    const stderr = capture();
+    const stderr = options.stderr ?? capture();
     const code = await runClient(plan, {
       stdin: Readable.from([Buffer.from(stdin)]), stdout: stdout.stream, stderr: stderr.stream,
-      transport: options.transport ?? (() => computation.openSession()),
+      transport: options.transport ?? (() => (options.policy === 'program-policy.json' ? withProgram : computation).openSession()),
     });
     return { code, stdout: stdout.text(), stderr: stderr.text() };
   };
+  const runWithProgram = (args: string[], options: { identity?: string } = {}) => run(args, '', { ...options, policy: 'program-policy.json' });
+  const temporaries = async (): Promise<string[]> => (await readdir(dir)).filter((name) => name.includes('.tmp-'));
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vc-client-test-'));
-    const pki = await createTestPki();
+    pki = await createTestPki();
     const me = await createTestPrincipal('me', [{ file_name: '/data/', rights: RIGHTS_READ | RIGHTS_WRITE }]);
-    const policy = testPolicyText({ principals: [me], pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash });
+    // Rights over the whole tree, to see where an upload without REMOTE= lands.
+    const root = await createTestPrincipal('root', [{ file_name: '/', rights: RIGHTS_READ | RIGHTS_WRITE }]);
+    const policy = testPolicyText({ principals: [me, root], pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash });
     await writeFile(join(dir, 'policy.json'), policy);
-    await writeFile(join(dir, 'me.crt'), me.certificatePem);
-    await writeFile(join(dir, 'me.key'), me.privateKeyPem);
+    for (const principal of [me, root]) {
+      await writeFile(join(dir, `${principal.name}.crt`), principal.certificatePem);
+      await writeFile(join(dir, `${principal.name}.key`), principal.privateKeyPem);
+    }
     const stranger = await createTestPrincipal('stranger', []);
     await writeFile(join(dir, 'stranger.crt'), stranger.certificatePem);
     await writeFile(join(dir, 'stranger.key'), stranger.privateKeyPem);
     await writeFile(join(dir, 'a.txt'), 'from a file');
     computation = await startInProcess(policy, pki);
+
+    const owner = await createTestPrincipal('owner', [
+      { file_name: '/program/', rights: RIGHTS_WRITE | RIGHTS_EXECUTE },
+      { file_name: '/data/', rights: RIGHTS_READ | RIGHTS_WRITE },
+      { file_name: '/output/', rights: RIGHTS_READ },
+    ]);
+    await writeFile(join(dir, 'owner.crt'), owner.certificatePem);
+    await writeFile(join(dir, 'owner.key'), owner.privateKeyPem);
+    await writeFile(join(dir, 'exit7.wasm'), EXIT_7_PROGRAM);
+    const programPolicy = testPolicyText({
+      principals: [owner], pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash,
+      programs: [{ path: '/program/exit7.wasm', binary: EXIT_7_PROGRAM, rights: [] }],
+    });
+    await writeFile(join(dir, 'program-policy.json'), programPolicy);
+    withProgram = await startInProcess(programPolicy, pki);
   });
   after(async () => {
     await computation.close();
+    await withProgram.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -68,6 +97,8 @@ describe('vc-client against an in-process computation', () => {
     assert.match(result.stderr, /Loaded policy .* [0-9a-f]{64}/);
     assert.match(result.stderr, /isolate verified \(linux runtime [0-9a-f]{64}, policy hash matches\)/);
     assert.match(result.stderr, /Uploaded data \/data\/b \(10 bytes from stdin\)/);
+    assert.match(result.stderr, /Read \/data\/b into .*b\.out \(10 bytes\)/);
+    assert.doesNotMatch(result.stderr, /shuts the computation down/, '-n: nothing to announce');
   });
 
   it('warns about a result it cannot read, goes on, and exits with 1', async () => {
@@ -77,7 +108,72 @@ describe('vc-client against an in-process computation', () => {
     assert.equal(result.stdout, 'from a file');
   });
 
-  it('exits with 2 when there is nothing to do, and 1 with the code when a file is missing', async () => {
+  it('leaves a local file untouched, and creates none, when the read is refused', async () => {
+    await writeFile(join(dir, 'keep.txt'), 'precious');
+    const result = await run(['-r', `/secret/x=${join(dir, 'keep.txt')}`, '-r', `/secret/y=${join(dir, 'new.txt')}`, '-n', '-q']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^\[warn\] \[permission_denied\] .*\/secret\/x/m);
+    assert.equal(await readFile(join(dir, 'keep.txt'), 'utf8'), 'precious', 'not emptied');
+    assert.equal(existsSync(join(dir, 'new.txt')), false, 'no empty file where none existed');
+    assert.deepEqual(await temporaries(), []);
+  });
+
+  it('leaves a local file untouched, and no temporary file, when the connection breaks midway through a read', async () => {
+    const big = Buffer.alloc(4 * 1024 * 1024, 7);
+    await writeFile(join(dir, 'big.bin'), big);
+    assert.equal((await run(['-d', `/data/big=${join(dir, 'big.bin')}`, '-n', '-q'])).code, 0);
+    await writeFile(join(dir, 'keep-big.bin'), 'the previous result');
+    const relay = await relayOverTcp(computation, { afterBytes: 2 * 1024 * 1024 });
+    let result;
+    try {
+      result = await run(['-r', `/data/big=${join(dir, 'keep-big.bin')}`, '-n'], '', {
+        transport: () => connect(relay.port, '127.0.0.1'),
+      });
+    } finally {
+      relay.server.close();
+    }
+    assert.equal(await readFile(join(dir, 'keep-big.bin'), 'utf8'), 'the previous result');
+    assert.deepEqual(await temporaries(), []);
+    // The session is gone: that ends the run (nothing more can be read, nor shut down).
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^vc-client: \[unavailable\] the connection to the isolate was lost mid-request \(read_file_range \/data\/big\)/m);
+    // And when it does not break, the file is replaced whole.
+    assert.equal((await run(['-r', `/data/big=${join(dir, 'keep-big.bin')}`, '-n', '-q'])).code, 0);
+    assert.ok(big.equals(await readFile(join(dir, 'keep-big.bin'))));
+  });
+
+  it('uploads a file given without REMOTE= to the path as given, as Veracruz does', async () => {
+    const local = join(dir, 'a.txt');
+    const result = await run(['-d', local, '-r', `${local}=-`, '-n'], '', { identity: 'root' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'from a file');
+    assert.match(result.stderr, new RegExp(`Uploaded data ${local.replace(/[.]/g, '\\.')} \\(11 bytes from ${local.replace(/[.]/g, '\\.')}\\)`));
+  });
+
+  it('uploads stdin with -d - to /-, as Veracruz does', async () => {
+    const result = await run(['-d', '-', '-r', '/-=-', '-n'], 'piped', { identity: 'root' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'piped');
+    assert.match(result.stderr, /Uploaded data \/- \(5 bytes from stdin\)/);
+  });
+
+  it('draws progress within a narrow terminal and leaves no trace of it', async () => {
+    await writeFile(join(dir, 'nine.bin'), Buffer.alloc(9 * 1024 * 1024, 1));
+    const terminal = capture({ isTTY: true, columns: 60 });
+    const result = await run(['-d', `/data/nine=${join(dir, 'nine.bin')}`, '-r', `/data/nine=${join(dir, 'nine.out')}`, '-n'], '', { stderr: terminal });
+    assert.equal(result.code, 0, result.stderr);
+    const segments = result.stderr.split(/[\r\n]/);
+    for (const segment of segments) assert.ok(segment.length <= 59 || !segment.includes('%'), `a bar wider than 59 columns: ${JSON.stringify(segment)}`);
+    assert.ok(segments.some((segment) => /^upload \/data\/nine \[[#.]+\] +\d+% .*ETA /.test(segment)), result.stderr);
+    assert.ok(segments.some((segment) => /^download \/data\/nine \[[#.]+\] +\d+% .*ETA /.test(segment)), result.stderr);
+    // Each bar is blanked before the status line that follows it.
+    assert.match(result.stderr, /\r +\rUploaded data \/data\/nine/);
+    assert.match(result.stderr, /\r +\rRead \/data\/nine/);
+    const plain = await run(['-r', `/data/nine=${join(dir, 'nine.out')}`, '-n']);
+    assert.doesNotMatch(plain.stderr, /\r|%/, 'no bar when stderr is not a terminal');
+  });
+
+  it('exits 2 when there is nothing to do, and 1 with the code when a file is missing', async () => {
     assert.equal((await run([])).code, 2);
     const missing = await run(['-d', `/data/c=${join(dir, 'nope')}`]);
     assert.equal(missing.code, 1);
@@ -119,9 +215,68 @@ describe('vc-client against an in-process computation', () => {
     }
   });
 
+  it('exits 0 whatever the program returned, saying how to get its code; --exit-code returns it, even with -q', async () => {
+    const plain = await runWithProgram(['-p', `/program/exit7.wasm=${join(dir, 'exit7.wasm')}`, '-c', '/program/exit7.wasm'], { identity: 'owner' });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /Executed \/program\/exit7\.wasm: exit code 7 \(vc-client still exits 0; --exit-code makes it exit with this code\)/);
+    const quiet = await runWithProgram(['-c', 'program/exit7.wasm', '--exit-code', '-q'], { identity: 'owner' });
+    assert.deepEqual([quiet.code, quiet.stderr], [7, '']);
+  });
+
+  it('describes the whole run in one JSON document with --json', async () => {
+    const result = await runWithProgram(['--json', '-q', '-d', `/data/x=${join(dir, 'a.txt')}`, '-c', '/program/exit7.wasm',
+      '-r', `/output/none=${join(dir, 'none.out')}`, '-r', `/data/x=${join(dir, 'x.out')}`], { identity: 'owner' });
+    assert.equal(result.code, 1, 'a result could not be read');
+    const report = JSON.parse(result.stdout) as ClientReport;
+    assert.equal(report.vcClient, '0.1.0');
+    assert.match(report.policy.hash ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(report.attestation?.platform, 'linux');
+    assert.equal(report.attestation?.runtimeHash, pki.runtimeHash);
+    assert.equal(report.attestation?.policyHash, report.policy.hash);
+    assert.match(report.attestation?.isolateCertificateSha256 ?? '', /^[0-9a-f]{64}$/);
+    const unread = report.operations[2];
+    assert.ok(unread?.operation === 'read' && unread.error !== undefined);
+    assert.equal(unread.error.code, 'not_found');
+    assert.match(unread.error.message, /\/output\/none/);
+    assert.doesNotMatch(unread.error.message, /^\[/, 'the code is a field, not a prefix of the message');
+    assert.deepEqual(report.operations, [
+      { operation: 'upload', kind: 'data', remote: '/data/x', local: join(dir, 'a.txt'), status: 'ok', bytes: 11 },
+      { operation: 'execute', remote: '/program/exit7.wasm', status: 'ok', exitCode: 7 },
+      { operation: 'read', remote: '/output/none', local: join(dir, 'none.out'), status: 'failed', error: unread.error },
+      { operation: 'read', remote: '/data/x', local: join(dir, 'x.out'), status: 'ok', bytes: 11 },
+      {
+        operation: 'shutdown', reason: 'after-results', status: 'skipped',
+        note: 'not shutting the computation down: 1 result could not be read; run with -s to shut it down anyway',
+      },
+    ]);
+    assert.equal(report.error, undefined);
+    assert.equal(report.exitStatus, 1);
+  });
+
+  it('reports in JSON the error that ended the run, and the operations it left undone', async () => {
+    const result = await run(['--json', '-q', '-d', `/data/c=${join(dir, 'nope')}`, '-s']);
+    assert.equal(result.code, 1);
+    const report = JSON.parse(result.stdout) as ClientReport;
+    assert.equal(report.error?.code, 'not_found');
+    assert.match(report.error?.message ?? '', /^cannot read .*nope: ENOENT$/);
+    assert.deepEqual(report.operations.map((operation) => [operation.operation, operation.status, operation.error?.code]),
+      [['upload', 'failed', 'not_found'], ['shutdown', 'skipped', undefined]]);
+    assert.equal(report.exitStatus, 1);
+  });
+
+  it('announces before anything happens that reading results shuts the computation down, then does', async () => {
+    const result = await runWithProgram(['-r', `/data/x=${join(dir, 'x2.out')}`], { identity: 'owner' });
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stderr.trim().split('\n');
+    assert.match(lines[0]!, /^Note: after reading results, vc-client shuts the computation down for every party \(as Veracruz does\); pass -n\/--no-shutdown to keep it running$/);
+    assert.equal(lines.at(-1), 'Requested shutdown');
+    await withProgram.shutdown;
+  });
+
   it('shuts the computation down with -s', async () => {
     const result = await run(['-s']);
     assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /Note:/, 'a shutdown asked for needs no warning');
     await computation.shutdown;
   });
 });

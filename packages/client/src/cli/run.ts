@@ -1,24 +1,85 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
 import { countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
+import { writeFileAtomically } from '@veracruz-ts/policy/node';
 import { type ConnectOptions, VeracruzClient } from '../client.ts';
-import { type ClientPlan, planHasWork } from './arguments.ts';
-import { ProgressBar } from './progress.ts';
+import { type ClientPlan, planHasWork, type Transfer } from './arguments.ts';
+import { ProgressBar, type ProgressStream } from './progress.ts';
+import { CLIENT_VERSION } from './version.ts';
 
 /** Where vc-client reads and writes, so it can run inside a test. */
 export interface ClientIo {
   stdin: Readable;
-  stdout: Writable;
-  stderr: Writable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean };
+  /** Status lines, warnings, errors and the progress bar (when a terminal). */
+  stderr: Writable & ProgressStream;
   /** A transport to use instead of TCP (tests). */
   transport?: () => Duplex;
 }
 
 /** Files at least this large get a progress bar (on a terminal). */
 const PROGRESS_THRESHOLD_BYTES = 8 * 1024 * 1024;
+
+/** An error as `--json` reports it: the code to switch on, the sentence to read. */
+export interface ReportedError {
+  code: Code;
+  message: string;
+}
+
+/** How an operation went; `skipped` means it was not attempted (an earlier error ended the run). */
+export type OperationStatus = 'ok' | 'failed' | 'skipped';
+
+/** One operation of the run, as `--json` reports it. */
+export type ClientOperation =
+  | { operation: 'upload'; kind: 'program' | 'data'; remote: string; local: string; status: OperationStatus; bytes?: number; error?: ReportedError }
+  | { operation: 'execute'; remote: string; status: OperationStatus; exitCode?: number; error?: ReportedError }
+  | { operation: 'read'; remote: string; local: string; status: OperationStatus; bytes?: number; error?: ReportedError }
+  | {
+    operation: 'shutdown';
+    /** `requested` by -s, or Veracruz's implicit shutdown `after-results`. */
+    reason: 'requested' | 'after-results';
+    status: OperationStatus;
+    /** Why it was skipped, when that was vc-client's choice. */
+    note?: string;
+    error?: ReportedError;
+  };
+
+/** The document `vc-client --json` prints on stdout. */
+export interface ClientReport {
+  /** vc-client's version. */
+  vcClient: string;
+  /** The policy file and the SHA-256 of its bytes (when it could be read). */
+  policy: { path: string; hash?: string };
+  /** The address connected to. */
+  server?: string;
+  /** What was verified about the isolate before anything was sent (absent if that failed). */
+  attestation?: {
+    platform: string;
+    runtimeHash: string;
+    policyHash: string;
+    /** SHA-256 of the isolate certificate (DER). */
+    isolateCertificateSha256: string;
+  };
+  /** Every operation the command line asked for, in the order they run. */
+  operations: ClientOperation[];
+  /** What ended the run early, if anything did. */
+  error?: ReportedError;
+  /** vc-client's exit status. */
+  exitStatus: number;
+}
+
+function reported(reason: unknown): ReportedError {
+  const error = VeracruzError.from(reason);
+  return { code: error.code, message: error.rawMessage };
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
 
 function readAll(stream: Readable): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
@@ -37,28 +98,54 @@ async function readLocalFile(path: string, what: string): Promise<string> {
   }
 }
 
+function plannedOperations(plan: ClientPlan): ClientOperation[] {
+  return [
+    ...plan.programs.map(({ remote, local }) => ({ operation: 'upload' as const, kind: 'program' as const, remote, local, status: 'skipped' as const })),
+    ...plan.data.map(({ remote, local }) => ({ operation: 'upload' as const, kind: 'data' as const, remote, local, status: 'skipped' as const })),
+    ...plan.computes.map((remote) => ({ operation: 'execute' as const, remote, status: 'skipped' as const })),
+    ...plan.results.map(({ remote, local }) => ({ operation: 'read' as const, remote, local, status: 'skipped' as const })),
+    ...(plan.shutdown ? [{ operation: 'shutdown' as const, reason: plan.shutdownAfterResults ? 'after-results' as const : 'requested' as const, status: 'skipped' as const }] : []),
+  ];
+}
+
 /**
  * Carries out a vc-client plan: connect and verify, upload programs then data, execute, read
- * results, shut down. Returns the exit status (0 ok, 1 error, 2 nothing to do); errors are
- * printed on stderr with their code.
+ * results, shut down. Returns the exit status (0 ok; 1 an error, or a result that could not be
+ * read; 2 nothing to do; with `exitCode`, the programs' last non-zero exit code). Errors are
+ * printed on stderr with their code; with `json`, the whole run is also described on stdout.
  */
 export async function runClient(plan: ClientPlan, io: ClientIo): Promise<number> {
   const status = (line: string): void => {
     if (!plan.quiet) io.stderr.write(`${line}\n`);
   };
+  const operations = plannedOperations(plan);
+  const report: ClientReport = { vcClient: CLIENT_VERSION, policy: { path: plan.policyPath }, operations, exitStatus: 0 };
+  const finish = (exitStatus: number): number => {
+    report.exitStatus = exitStatus;
+    if (plan.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return exitStatus;
+  };
   if (!planHasWork(plan)) {
     io.stderr.write('Nothing to do\n');
-    return 2;
+    report.error = { code: Code.InvalidRequest, message: 'nothing to do: no program, data, compute, result or shutdown was asked for' };
+    return finish(2);
+  }
+  if (plan.shutdownAfterResults) {
+    status('Note: after reading results, vc-client shuts the computation down for every party (as Veracruz does); ' +
+      'pass -n/--no-shutdown to keep it running');
   }
   // A transfer allocates a buffer per TLS record; with V8's default, that means a full collection
   // every 64 MiB of them (see countBufferMemoryInHeapLimit). This process exists for the transfer.
   countBufferMemoryInHeapLimit();
   let client: VeracruzClient | undefined;
-  let warnings = 0;
+  let unreadResults = 0;
+  let programExitCode: number | undefined;
+  let next = 0;
   try {
     const policy = await readFile(plan.policyPath).catch((reason: NodeJS.ErrnoException) => {
       throw new VeracruzError(Code.NotFound, `cannot read the policy ${plan.policyPath}: ${reason.code ?? String(reason)}`);
     });
+    report.policy.hash = sha256Hex(policy);
     const options: ConnectOptions = {
       policy,
       certificatePem: await readLocalFile(plan.identityPath, 'identity certificate'),
@@ -67,79 +154,141 @@ export async function runClient(plan: ClientPlan, io: ClientIo): Promise<number>
     if (plan.server !== undefined) options.address = plan.server;
     if (io.transport !== undefined) options.transport = io.transport();
     client = await VeracruzClient.connect(options);
+    report.server = plan.server ?? client.policy.veracruz_server_url;
+    report.attestation = {
+      platform: client.attestation.platform,
+      runtimeHash: client.attestation.runtimeHash,
+      policyHash: client.attestation.policyHash,
+      isolateCertificateSha256: sha256Hex(client.attestation.certificate),
+    };
     status(`Loaded policy ${plan.policyPath} ${client.policy.hash}`);
-    status(`Connected to ${plan.server ?? client.policy.veracruz_server_url}: isolate verified ` +
+    status(`Connected to ${report.server}: isolate verified ` +
       `(${client.attestation.platform} runtime ${client.attestation.runtimeHash}, policy hash matches)`);
     const showProgress = !plan.quiet && io.stderr.isTTY === true;
 
     for (const [kind, transfers] of [['program', plan.programs], ['data', plan.data]] as const) {
-      for (const { remote, local } of transfers) {
-        if (local === '-') {
-          const data = await readAll(io.stdin);
-          await client.writeFile(remote, data);
-          status(`Uploaded ${kind} ${remote} (${data.length} bytes from stdin)`);
-          continue;
-        }
-        const size = (await stat(local).catch((reason: NodeJS.ErrnoException) => {
-          throw new VeracruzError(Code.NotFound, `cannot read ${local}: ${reason.code ?? String(reason)}`);
-        })).size;
-        const bar = showProgress && size >= PROGRESS_THRESHOLD_BYTES ? new ProgressBar(`upload ${remote}`, (text) => io.stderr.write(text)) : undefined;
-        await client.writeFileStream(remote, createReadStream(local, { highWaterMark: 1024 * 1024 }), {
-          total: size,
-          ...(bar === undefined ? {} : { onProgress: ({ bytes, total }) => bar.update(bytes, total) }),
-        });
-        bar?.finish();
-        status(`Uploaded ${kind} ${remote} (${size} bytes from ${local})`);
+      for (const transfer of transfers) {
+        const operation = operations[next++]!;
+        operation.status = 'failed';
+        const bytes = await upload(client, transfer, io, showProgress);
+        Object.assign(operation, { status: 'ok', bytes });
+        status(`Uploaded ${kind} ${transfer.remote} (${bytes} bytes from ${transfer.local === '-' ? 'stdin' : transfer.local})`);
       }
     }
 
     for (const program of plan.computes) {
+      const operation = operations[next++]!;
+      operation.status = 'failed';
       const exitCode = await client.execute(program);
-      status(`Executed ${program}: exit code ${exitCode}`);
+      Object.assign(operation, { status: 'ok', exitCode });
+      if (exitCode !== 0) programExitCode = exitCode;
+      status(`Executed ${program}: exit code ${exitCode}${exitCode !== 0 && !plan.exitCode ? ' (vc-client still exits 0; --exit-code makes it exit with this code)' : ''}`);
     }
 
-    for (const { remote, local } of plan.results) {
+    for (const transfer of plan.results) {
+      const operation = operations[next++]!;
       try {
-        await readResult(client, remote, local, io, showProgress);
-        status(`Read ${remote} into ${local === '-' ? 'stdout' : local}`);
+        const bytes = await readResult(client, transfer, io, showProgress);
+        Object.assign(operation, { status: 'ok', bytes });
+        status(`Read ${transfer.remote} into ${transfer.local === '-' ? 'stdout' : transfer.local} (${bytes} bytes)`);
       } catch (reason) {
+        const error = VeracruzError.from(reason);
+        // The session is gone: nothing else can be read, and the run ends here.
+        if (error.code === Code.Unavailable) {
+          operation.status = 'failed';
+          throw error;
+        }
         // As Veracruz: a result that cannot be read is a warning; the rest goes on.
-        warnings++;
-        io.stderr.write(`[warn] ${VeracruzError.from(reason).message}\n`);
+        unreadResults++;
+        Object.assign(operation, { status: 'failed', error: reported(error) });
+        io.stderr.write(`[warn] ${error.message}\n`);
       }
     }
 
     if (plan.shutdown) {
-      await client.shutdown();
-      status('Requested shutdown');
+      const operation = operations[next++]!;
+      if (plan.shutdownAfterResults && unreadResults > 0) {
+        // Shutting down would end the only chance to read what was not read: Veracruz does, we do not.
+        const note = `not shutting the computation down: ${unreadResults} result${unreadResults === 1 ? '' : 's'} could not be read; run with -s to shut it down anyway`;
+        Object.assign(operation, { status: 'skipped', note });
+        io.stderr.write(`[warn] ${note}\n`);
+      } else {
+        operation.status = 'failed';
+        await client.shutdown();
+        operation.status = 'ok';
+        status('Requested shutdown');
+      }
     }
     await client.close();
-    return warnings === 0 ? 0 : 1;
   } catch (reason) {
-    io.stderr.write(`vc-client: ${VeracruzError.from(reason).message}\n`);
+    const error = VeracruzError.from(reason);
+    const failed = operations.find((operation) => operation.status === 'failed' && operation.error === undefined);
+    if (failed !== undefined) failed.error = reported(error);
+    report.error = reported(error);
+    io.stderr.write(`vc-client: ${error.message}\n`);
     await client?.close().catch(() => {});
-    return 1;
+    return finish(1);
   }
+  if (unreadResults > 0) return finish(1);
+  // Exit statuses are 8 bits: a larger code must not read as success.
+  return finish(plan.exitCode && programExitCode !== undefined ? Math.min(programExitCode, 255) : 0);
 }
 
-async function readResult(client: VeracruzClient, remote: string, local: string, io: ClientIo, showProgress: boolean): Promise<void> {
+async function upload(client: VeracruzClient, { remote, local }: Transfer, io: ClientIo, showProgress: boolean): Promise<number> {
+  if (local === '-') {
+    const data = await readAll(io.stdin);
+    await client.writeFile(remote, data);
+    return data.length;
+  }
+  const size = (await stat(local).catch((reason: NodeJS.ErrnoException) => {
+    throw new VeracruzError(Code.NotFound, `cannot read ${local}: ${reason.code ?? String(reason)}`);
+  })).size;
+  const bar = showProgress && size >= PROGRESS_THRESHOLD_BYTES ? new ProgressBar(`upload ${remote}`, io.stderr) : undefined;
+  try {
+    await client.writeFileStream(remote, createReadStream(local, { highWaterMark: 1024 * 1024 }), {
+      total: size,
+      ...(bar === undefined ? {} : { onProgress: ({ bytes, total }) => bar.update(bytes, total) }),
+    });
+  } finally {
+    bar?.clear();
+  }
+  return size;
+}
+
+/**
+ * Reads one result into a local file or stdout; returns its size. A file is replaced only once
+ * the whole result has arrived (writeFileAtomically): a refused or broken read leaves it as it was.
+ * Stdout cannot be taken back, so a read that breaks midway leaves there what had arrived.
+ */
+async function readResult(client: VeracruzClient, { remote, local }: Transfer, io: ClientIo, showProgress: boolean): Promise<number> {
   // Large results are streamed in ranges; a runtime without ranged reads (Veracruz) is read whole.
   const size = await client.fileSize(remote).catch(() => undefined);
-  const output = local === '-' ? io.stdout : createWriteStream(local);
-  try {
+  // A result printed on the terminal the bar is drawn on would tangle with it.
+  const bar = showProgress && size !== undefined && size >= PROGRESS_THRESHOLD_BYTES && !(local === '-' && io.stdout.isTTY === true)
+    ? new ProgressBar(`download ${remote}`, io.stderr) : undefined;
+  let bytes = 0;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
     if (size === undefined) {
-      output.write(await client.readFile(remote));
-    } else {
-      const bar = showProgress && size >= PROGRESS_THRESHOLD_BYTES ? new ProgressBar(`download ${remote}`, (text) => io.stderr.write(text)) : undefined;
-      for await (const part of client.readFileStream(remote, bar === undefined ? {} : { onProgress: ({ bytes, total }) => bar.update(bytes, total) })) {
-        if (!output.write(part)) await new Promise<void>((resolve) => output.once('drain', () => resolve()));
-      }
-      bar?.finish();
+      const data = await client.readFile(remote);
+      bytes = data.length;
+      yield data;
+      return;
     }
-  } finally {
-    if (output !== io.stdout) {
-      output.end();
-      await finished(output);
+    for await (const part of client.readFileStream(remote, bar === undefined ? {} : { onProgress: (progress) => bar.update(progress.bytes, progress.total) })) {
+      bytes += part.length;
+      yield part;
     }
   }
+  try {
+    if (local !== '-') {
+      await writeFileAtomically(local, chunks());
+    } else {
+      for await (const part of chunks()) {
+        if (!io.stdout.write(part)) await once(io.stdout, 'drain');
+      }
+    }
+  } finally {
+    bar?.clear();
+  }
+  return bytes;
 }
