@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { FileRights, PipelineExpr, Policy } from '@veracruz-ts/policy';
 import {
-  ALL_RIGHTS, Code, Right, VeracruzError, findIdentity, findPipeline, findProgram, normalizePath, parsePipeline, parsePolicy, programLimits,
+  ALL_RIGHTS, Code, Right, UsageError, VeracruzError, findIdentity, findPipeline, findProgram, normalizePath, parsePipeline, parsePolicy, programLimits,
+  usageErrorLine, versionLine,
 } from '@veracruz-ts/policy';
 import type { ExecutionLimits, ExecutionOutcome, ServiceSpec, StreamHooks } from '@veracruz-ts/runtime';
-import { DEFAULT_SERVICES, ExecutionEngine, VirtualFileSystem, servicesFromPolicy } from '@veracruz-ts/runtime';
+import { DEFAULT_SERVICES, ExecutionEngine, VirtualFileSystem, pathComponents, servicesFromPolicy } from '@veracruz-ts/runtime';
 import type { DirMapping, LoadSnapshot } from './host-dirs.ts';
-import { loadHostDirectory, parseDirArgument, writeBackHostDirectory } from './host-dirs.ts';
+import { loadHostDirectory, writeBackHostDirectory } from './host-dirs.ts';
+import { USAGE, parseFeeArguments, type FeeOptions } from './arguments.ts';
+import packageJson from '../../package.json' with { type: 'json' };
 import { createStdinReader } from './stdin-reader.ts';
 
 /** Exit status for a program stopped by a limit (fuel, time, memory). */
@@ -28,110 +31,35 @@ export interface FeeIo {
   terminals?: { stdin: boolean; stdout: boolean; stderr: boolean };
 }
 
-export const USAGE = `usage:
-  vc-fee run [OPTIONS] PROGRAM.wasm [ARGS...]
-  vc-fee pipeline [OPTIONS] "SCRIPT"
+export { USAGE };
 
-Runs a WebAssembly/WASI program (or a Veracruz pipeline) on the Veracruz execution engine, without
-an isolate: the same VFS, WASI, rights checks, limits and services as inside the runtime.
-
-options (before PROGRAM):
-  --dir HOST[::GUEST]    load host directory HOST into the VFS at GUEST (default: HOST as written,
-                         made absolute: 'in' -> /in, '.' -> /); changes are written back after the run
-  --env KEY=VALUE        environment variable for the program (repeatable)
-  --fuel N               instruction budget (deterministic); exhausted -> exit 125
-  --max-memory-mib N     linear memory cap (default 4096)
-  --timeout-ms N         wall-clock limit (default 600000; 0 = none)
-  --strace               log each system call to stderr as name(args) = ERRNO
-  --enable-clock         allow clock reads (the default here)
-  --disable-clock        clock reads return EACCES, as under a policy without enable_clock
-  --policy FILE --as program:PATH|identity:N|pipeline:NAME
-                         run with that principal's rights, the policy's limits, clock setting and
-                         native modules, instead of full rights on every --dir
-exit status: the program's; 125 limit; 126 rejected; 134 trapped; 2 usage error.
-`;
-
-interface FeeOptions {
-  dirs: DirMapping[];
-  env: Record<string, string>;
-  limits: ExecutionLimits;
-  strace: boolean;
-  enableClock: boolean | undefined;
-  policyFile?: string;
-  as?: string;
-  rest: string[];
+/** A host directory in the VFS: loaded before the run (--dir, -i), written back after it (--dir, -o), or both. */
+interface Mount {
+  mapping: DirMapping;
+  load: boolean;
+  writeBack: boolean;
 }
 
-function parseNumber(flag: string, text: string | undefined): number {
-  const value = Number(text);
-  if (text === undefined || !Number.isSafeInteger(value) || value < 0) throw new VeracruzError(Code.InvalidRequest, `${flag}: expected a non-negative integer`);
-  return value;
+/** The directories of `options`, one mount per guest path. */
+function mountsOf(options: FeeOptions): Mount[] {
+  const mounts = new Map<string, Mount>();
+  const add = (mapping: DirMapping, load: boolean, writeBack: boolean) => {
+    const known = mounts.get(mapping.guest);
+    if (known !== undefined && known.mapping.host !== mapping.host) {
+      throw new UsageError(`${mapping.guest} is mapped from both ${known.mapping.host} and ${mapping.host}`);
+    }
+    mounts.set(mapping.guest, { mapping: known?.mapping ?? mapping, load: load || (known?.load ?? false), writeBack: writeBack || (known?.writeBack ?? false) });
+  };
+  for (const mapping of options.dirs) add(mapping, true, true);
+  for (const mapping of options.inputs) add(mapping, true, false);
+  for (const mapping of options.outputs) add(mapping, false, true);
+  return [...mounts.values()];
 }
 
-function parseOptions(argv: readonly string[], cwd: string): FeeOptions {
-  const options: FeeOptions = { dirs: [], env: {}, limits: {}, strace: false, enableClock: undefined, rest: [] };
-  let index = 0;
-  for (; index < argv.length; index++) {
-    const argument = argv[index] as string;
-    if (!argument.startsWith('--')) break;
-    if (argument === '--') {
-      index++;
-      break;
-    }
-    const equals = argument.indexOf('=');
-    const flag = equals === -1 ? argument : argument.slice(0, equals);
-    const takeValue = (): string => {
-      if (equals !== -1) return argument.slice(equals + 1);
-      const value = argv[++index];
-      if (value === undefined) throw new VeracruzError(Code.InvalidRequest, `${flag}: missing value`);
-      return value;
-    };
-    switch (flag) {
-      case '--dir':
-        options.dirs.push(parseDirArgument(takeValue(), cwd));
-        break;
-      case '--env': {
-        const pair = takeValue();
-        const at = pair.indexOf('=');
-        if (at <= 0) throw new VeracruzError(Code.InvalidRequest, `--env ${pair}: expected KEY=VALUE`);
-        options.env[pair.slice(0, at)] = pair.slice(at + 1);
-        break;
-      }
-      case '--fuel': {
-        const text = takeValue();
-        if (!/^[0-9]+$/.test(text)) throw new VeracruzError(Code.InvalidRequest, '--fuel: expected a non-negative integer');
-        options.limits.fuel = BigInt(text);
-        break;
-      }
-      case '--max-memory-mib':
-        options.limits.maxMemoryMib = parseNumber(flag, takeValue());
-        break;
-      case '--timeout-ms': {
-        const value = parseNumber(flag, takeValue());
-        options.limits.timeoutMs = value === 0 ? 2 ** 31 - 1 : value;
-        break;
-      }
-      case '--strace':
-        options.strace = true;
-        break;
-      case '--enable-clock':
-        options.enableClock = true;
-        break;
-      case '--disable-clock':
-        options.enableClock = false;
-        break;
-      case '--policy':
-        options.policyFile = takeValue();
-        break;
-      case '--as':
-        options.as = takeValue();
-        break;
-      default:
-        throw new VeracruzError(Code.InvalidRequest, `unknown option ${flag}`);
-    }
-  }
-  options.rest = argv.slice(index);
-  return options;
+/** Veracruz's freestanding-execution-engine dump of a captured stream (`-d`, `-e`). */
+function dump(name: 'stdout' | 'stderr', chunks: readonly Uint8Array[]): Uint8Array {
+  const text = (marker: string) => new TextEncoder().encode(marker);
+  return Buffer.concat([text(`---- ${name} dump ----\n`), ...chunks, text(`---- ${name} dump end ----\n`)]);
 }
 
 /**
@@ -193,25 +121,34 @@ function reportOutcome(outcome: ExecutionOutcome, io: FeeIo): number {
 
 /** Runs vc-fee with `argv` (without node and script); resolves to the exit status. */
 export async function main(argv: readonly string[], io: FeeIo): Promise<number> {
-  const command = argv[0];
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    (command === undefined ? io.stderr : io.stdout)(USAGE);
-    return command === undefined ? EXIT_USAGE : 0;
-  }
-  if (command !== 'run' && command !== 'pipeline') {
-    io.stderr(`vc-fee: unknown command ${command}\n${USAGE}`);
+  let options: FeeOptions;
+  let mounts: Mount[];
+  try {
+    const request = parseFeeArguments(argv, io.cwd);
+    if (request.kind === 'help') {
+      io.stdout(`${USAGE}\n`);
+      return 0;
+    }
+    if (request.kind === 'version') {
+      io.stdout(versionLine('vc-fee', packageJson.version));
+      return 0;
+    }
+    options = request.options;
+    mounts = mountsOf(options);
+  } catch (reason) {
+    if (!(reason instanceof UsageError)) throw reason;
+    io.stderr(usageErrorLine('vc-fee', reason.message));
     return EXIT_USAGE;
   }
-  let options: FeeOptions;
+  const command = options.command;
   let policy: Policy | undefined;
   let principal: PolicyPrincipal | undefined;
+  let services: readonly ServiceSpec[] = DEFAULT_SERVICES;
   try {
-    options = parseOptions(argv.slice(1), io.cwd);
-    if ((options.policyFile === undefined) !== (options.as === undefined)) {
-      throw new VeracruzError(Code.InvalidRequest, '--policy and --as go together');
-    }
     if (options.policyFile !== undefined && options.as !== undefined) {
       policy = await parsePolicy(readFileSync(options.policyFile, 'utf8'));
+      // A native module this runtime cannot run refuses the policy here, as the isolate would.
+      services = servicesFromPolicy(policy.native_modules);
       principal = principalFromPolicy(policy, options.as);
     }
   } catch (reason) {
@@ -219,17 +156,16 @@ export async function main(argv: readonly string[], io: FeeIo): Promise<number> 
     return EXIT_USAGE;
   }
 
-  let services: readonly ServiceSpec[] = DEFAULT_SERVICES;
   let vfs: VirtualFileSystem;
   const snapshots = new Map<DirMapping, LoadSnapshot>();
   try {
-    if (policy !== undefined) services = servicesFromPolicy(policy.native_modules);
     // Under a policy, the isolate's memory budget (max_memory_mib) applies as it would in the isolate.
     vfs = new VirtualFileSystem({ services, ...(policy === undefined ? {} : { maxBytes: policy.max_memory_mib * 1024 * 1024 }) });
-    for (const mapping of options.dirs) {
+    for (const { mapping, load, writeBack } of mounts) {
       const snapshot: LoadSnapshot = new Map();
-      loadHostDirectory(vfs, mapping, snapshot);
-      snapshots.set(mapping, snapshot);
+      if (load) loadHostDirectory(vfs, mapping, snapshot);
+      else vfs.makeDirectories(pathComponents(mapping.guest));
+      if (writeBack) snapshots.set(mapping, snapshot);
     }
   } catch (reason) {
     io.stderr(`vc-fee: ${reason instanceof Error ? reason.message : String(reason)}\n`);
@@ -237,15 +173,22 @@ export async function main(argv: readonly string[], io: FeeIo): Promise<number> 
   }
   const fullRights: FileRights[] = [
     ...streamRights(io.terminals),
-    ...options.dirs.map((mapping) => ({ file_name: mapping.guest, rights: ALL_RIGHTS })),
+    ...mounts.map(({ mapping }) => ({ file_name: mapping.guest, rights: ALL_RIGHTS })),
     ...[...new Set(services.map((spec) => normalizePath(spec.specialFile).replace(/\/[^/]*$/, '') || '/'))].map((directory) => ({ file_name: directory, rights: ALL_RIGHTS })),
   ];
   const rights = principal?.rights ?? fullRights;
   const limits: ExecutionLimits = { ...principal?.limits, ...options.limits };
-  const enableClock = options.enableClock ?? policy?.enable_clock ?? true;
+  // Veracruz's form keeps Veracruz's default: no clock unless -c.
+  const enableClock = options.enableClock ?? policy?.enable_clock ?? !options.veracruzForm;
+  // -d/-e: captured and printed after the run; in Veracruz's form, otherwise not shown at all.
+  const captured = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[] };
+  const output = (name: 'stdout' | 'stderr', dumped: boolean) => (data: Uint8Array): void => {
+    if (dumped) captured[name].push(new Uint8Array(data));
+    else if (!options.veracruzForm) io[name](data);
+  };
   const streams: StreamHooks = {
-    stdout: (data) => io.stdout(data),
-    stderr: (data) => io.stderr(data),
+    stdout: output('stdout', options.dumpStdout),
+    stderr: output('stderr', options.dumpStderr),
     stdin: createStdinReader(io.stdin as unknown as import('node:stream').Readable),
   };
   const strace = options.strace ? (line: string) => io.stderr(`${line}\n`) : undefined;
@@ -255,7 +198,7 @@ export async function main(argv: readonly string[], io: FeeIo): Promise<number> 
     if (command === 'run') {
       const [programPath, ...args] = options.rest;
       if (programPath === undefined) {
-        io.stderr(`vc-fee: run needs a PROGRAM.wasm\n${USAGE}`);
+        io.stderr(usageErrorLine('vc-fee', 'run needs a PROGRAM.wasm'));
         return EXIT_USAGE;
       }
       let program: Uint8Array;
@@ -270,13 +213,12 @@ export async function main(argv: readonly string[], io: FeeIo): Promise<number> 
         ...(strace === undefined ? {} : { strace }),
       });
     } else {
-      const script = options.rest[0];
+      const script = options.script ?? options.rest[0];
       let pipeline: PipelineExpr;
       try {
-        if (options.rest.length > 1) throw new VeracruzError(Code.InvalidRequest, 'pipeline takes one SCRIPT argument (quote it)');
         if (script !== undefined) pipeline = parsePipeline(script);
         else if (principal?.pipeline !== undefined) pipeline = principal.pipeline;
-        else throw new VeracruzError(Code.InvalidRequest, 'pipeline needs a SCRIPT');
+        else throw new VeracruzError(Code.InvalidRequest, 'pipeline needs a SCRIPT (as its argument or with -r)');
       } catch (reason) {
         io.stderr(`vc-fee: ${reason instanceof VeracruzError ? reason.rawMessage : String(reason)}\n`);
         return EXIT_USAGE;
@@ -292,6 +234,8 @@ export async function main(argv: readonly string[], io: FeeIo): Promise<number> 
     return EXIT_USAGE;
   }
   await engine.close();
+  if (options.dumpStdout) io.stdout(dump('stdout', captured.stdout));
+  if (options.dumpStderr) io.stderr(dump('stderr', captured.stderr));
   for (const [mapping, snapshot] of snapshots) writeBackHostDirectory(vfs, mapping, snapshot);
   return reportOutcome(outcome, io);
 }

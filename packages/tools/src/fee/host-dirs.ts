@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Code, VeracruzError, normalizePath } from '@veracruz-ts/policy';
-import type { VirtualFileSystem } from '@veracruz-ts/runtime';
+import type { ChunkedData, VirtualFileSystem } from '@veracruz-ts/runtime';
 import { pathComponents } from '@veracruz-ts/runtime';
+import { writeFileAtomicallySync } from '@veracruz-ts/policy/node';
 
 /** A host directory mapped into the VFS (`--dir HOST[::GUEST]`). */
 export interface DirMapping {
@@ -45,7 +46,7 @@ export function loadHostDirectory(vfs: VirtualFileSystem, mapping: DirMapping, s
         const bytes = readFileSync(hostChild);
         const node = vfs.newFile();
         node.data.write(0, bytes);
-        directory.entries.set(entry.name, node);
+        vfs.insert(directory, entry.name, node); // its name counts in the budget too
         snapshot.set(`/${[...guestComponents, entry.name].join('/')}`, digest(bytes));
       }
     }
@@ -67,19 +68,35 @@ export interface WriteBackReport {
   removed: string[];
 }
 
+/** A file's contents in chunks of one reused buffer (each written before the next is read). */
+function* chunksOf(data: ChunkedData): Generator<Uint8Array> {
+  const buffer = new Uint8Array(1 << 20);
+  for (let offset = 0; offset < data.size; offset += buffer.length) yield buffer.subarray(0, data.readInto(offset, buffer));
+}
+
 /**
  * Writes the guest tree back to the host directory: new and changed files are written, files that
  * were loaded and are gone are removed (and directories the run removed, when empty on the host).
+ * Each file is replaced whole or not at all (a temporary file beside it, renamed into place): a
+ * full disk leaves the host's copy as it was. Every file is tried; if some could not be written,
+ * a VeracruzError naming each of them is thrown at the end. Symbolic links the run made are not
+ * written back: a link made inside the isolate could point anywhere on the host.
  */
 export function writeBackHostDirectory(vfs: VirtualFileSystem, mapping: DirMapping, snapshot: LoadSnapshot): WriteBackReport {
   const report: WriteBackReport = { written: [], removed: [] };
+  const failures: VeracruzError[] = [];
   const present = new Set<string>();
   const base = pathComponents(mapping.guest);
   const walk = (components: string[], hostPath: string): void => {
     const node = vfs.lookup(components);
-    if (node === undefined) return;
+    if (node === undefined || node.kind === 'symlink') return;
     if (node.kind === 'directory') {
-      mkdirSync(hostPath, { recursive: true });
+      try {
+        mkdirSync(hostPath, { recursive: true });
+      } catch (reason) {
+        failures.push(new VeracruzError(Code.Internal, `cannot create ${hostPath}: ${(reason as NodeJS.ErrnoException).code ?? String(reason)}`));
+        return;
+      }
       for (const [name, child] of node.entries) {
         if (child.kind === 'file' && child.service !== undefined) continue;
         walk([...components, name], join(hostPath, name));
@@ -89,22 +106,15 @@ export function writeBackHostDirectory(vfs: VirtualFileSystem, mapping: DirMappi
     const guestPath = `/${components.join('/')}`;
     present.add(guestPath);
     const hash = createHash('sha256');
-    const buffer = new Uint8Array(1 << 20);
-    for (let offset = 0; offset < node.data.size; offset += buffer.length) {
-      const count = node.data.readInto(offset, buffer);
-      hash.update(buffer.subarray(0, count));
-    }
+    for (const chunk of chunksOf(node.data)) hash.update(chunk);
     if (snapshot.get(guestPath) === hash.digest('hex')) return;
-    const fd = openSync(hostPath, 'w');
     try {
-      for (let offset = 0; offset < node.data.size; offset += buffer.length) {
-        const count = node.data.readInto(offset, buffer);
-        writeSync(fd, buffer, 0, count);
-      }
-    } finally {
-      closeSync(fd);
+      // A new file gets the usual mode (the umask decides); one that exists keeps its own.
+      writeFileAtomicallySync(hostPath, chunksOf(node.data), { mode: 0o666 });
+      report.written.push(hostPath);
+    } catch (reason) {
+      failures.push(VeracruzError.from(reason));
     }
-    report.written.push(hostPath);
   };
   walk(base, mapping.host);
   for (const guestPath of snapshot.keys()) {
@@ -123,6 +133,11 @@ export function writeBackHostDirectory(vfs: VirtualFileSystem, mapping: DirMappi
         break;
       }
     }
+  }
+  const first = failures[0];
+  if (first !== undefined) {
+    throw new VeracruzError(first.code, `--dir ${mapping.host}: ${failures.length} file${failures.length === 1 ? '' : 's'} could not be written back ` +
+      `(${report.written.length} written): ${failures.map((failure) => failure.rawMessage).join('; ')}`);
   }
   return report;
 }

@@ -35,7 +35,7 @@ function generateArgs(...extra: string[]): string[] {
   return [
     '-c', 'alice.pem', '-p', '/input/:w,/program/:wx,stdin:w',
     '-c', 'bob.pem', '-p', '/output/:r,/program/:x,stdout:r',
-    '-w', 'build/sum.wasm', '-p', '/input/:r,/output/:rw,stdout:w,stderr:w',
+    '-w', '/program/sum.wasm=build/sum.wasm', '-p', '/input/:r,/output/:rw,stdout:w,stderr:w',
     '-s', '127.0.0.1:3011', '-t', '127.0.0.1:3010', '--proxy-attestation-server-cert', 'ca/pas.pem',
     '-b', 'runtime.js', '-x', 'Tue, 1 Jul 2031 10:52:37 +0200', '-e', 'Interpretation', '-d',
     ...extra,
@@ -128,7 +128,9 @@ test('broken inputs give precise errors and a non-zero exit', async () => {
     [generateArgs('-x', 'someday'), 1, /--certificate-expiry "someday": not a date/],
     [generateArgs('--tdx-hash', 'xyz'), 1, /--tdx-hash: expected 64 hex digits \(SHA-256\), got "xyz"/],
     [generateArgs('-s', 'no-port'), 1, /the generated policy does not parse: veracruz_server_url: expected host:port/],
-    [generateArgs('--bogus'), 2, /Unknown option '--bogus'/],
+    [generateArgs('--bogus'), 2, /^vc-pgen: unknown option '--bogus' \(see vc-pgen --help\)\n$/],
+    [generateArgs('--ciphersuite'), 2, /^vc-pgen: option '--ciphersuite' needs a value \(for a value that starts with '-', write --ciphersuite=VALUE\) \(see vc-pgen --help\)\n$/],
+    [generateArgs('-t', '127.0.0.1:3011'), 1, /--veracruz-server-ip and --proxy-attestation-server-ip are both 127\.0\.0\.1:3011: vc-server and the PAS cannot listen on one address/],
     [withoutFlag(generateArgs(), '-x'), 2, /--certificate-expiry \(-x\) is required/],
     [['-c', 'alice.pem'], 2, /--veracruz-server-ip \(-s\) is required/],
     [['-o', 'x.json'], 2, /at least one --certificate is required/],
@@ -142,15 +144,69 @@ test('broken inputs give precise errors and a non-zero exit', async () => {
   });
   const nothing = await run(directory);
   assert.equal(nothing.code, 2);
-  assert.match(nothing.stderr, /^vc-pgen: nothing to do\nRun "vc-pgen --help" for usage\.\n$/);
+  assert.equal(nothing.stderr, 'vc-pgen: nothing to do (see vc-pgen --help)\n');
   await assert.rejects(stat(join(directory, 'broken.json')), /ENOENT/, 'no policy is written on failure');
   const capability = await run(directory, ...generateArgs().map((arg) => (arg === '/input/:r,/output/:rw,stdout:w,stderr:w' ? '/input/:r,/output/:rwz' : arg)));
   assert.equal(capability.code, 1);
   assert.match(capability.stderr, /--capability 3 of 3 \(program \/program\/sum\.wasm\): "\/output\/:rwz": rights "rwz"/);
 });
 
-test('--help prints the usage', async () => {
+test('--help prints the usage, every option with its default, and says -h is --hashes', async () => {
   const result = await run(directory, '--help');
   assert.equal(result.code, 0);
   assert.match(result.stdout, /^Usage:\n {2}vc-pgen \[generate\]/);
+  const source = await readFile(fileURLToPath(new URL('./cli.ts', import.meta.url)), 'utf8');
+  const flags = [...source.matchAll(/^ {6}'?([a-z-]+)'?: \{ type: '(?:string|boolean)'/gm)].map((match) => `--${match[1]}`);
+  assert.ok(flags.length >= 24, flags.join(' '));
+  for (const flag of flags) assert.match(result.stdout, new RegExp(`${flag}[ ,]`), `${flag} is described`);
+  for (const [flag, fallback] of [['--output-policy-file', 'output.json'], ['--max-memory-mib', '256'], ['--execution-strategy', 'JIT'], ['--ciphersuite', 'TLS1_3_CHACHA20_POLY1305_SHA256'], ['--expiring-days', '30'], ['--days', '365']]) {
+    // The option's own line: `  --flag VALUE` or `  -x, --flag VALUE`.
+    const start = Math.max(result.stdout.indexOf(`\n  ${flag} `), result.stdout.indexOf(`, ${flag} `));
+    const end = result.stdout.indexOf('\n  -', start + 1);
+    assert.match(result.stdout.slice(start, end).replace(/\s+/g, ' '), new RegExp(`Default: ${fallback}\\.`), `${flag} states its default`);
+  }
+  assert.match(result.stdout, /-h, --hashes \[PATH=\]FILE/);
+  assert.match(result.stdout.replace(/\s+/g, ' '), /-h is --hashes, as in Veracruz's vc-pgen/);
+  assert.equal((await run(directory, '-h')).code, 2, '-h is --hashes: without a value it is a usage error');
+});
+
+test('-V and --version print the name and the package version', async () => {
+  const { version } = JSON.parse(await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  for (const flag of ['-V', '--version']) {
+    const result = await run(directory, flag);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, `vc-pgen ${version}\n`);
+  }
+});
+
+test('a program is placed at the path as given, with a leading slash, as Veracruz does', async () => {
+  const args = generateArgs('-o', '-').map((arg) => (arg === '/program/sum.wasm=build/sum.wasm' ? 'build/sum.wasm' : arg));
+  const result = await run(directory, ...args.map((arg) => (arg === '/program/:wx' ? '/build/:wx' : arg)));
+  assert.equal(result.code, 0, result.stderr);
+  const policy = await parsePolicy(result.stdout);
+  assert.equal(policy.programs[0]?.program_file_name, '/build/sum.wasm');
+  assert.deepEqual(policy.file_hashes, [{ file_path: '/build/sum.wasm', hash: programHash }]);
+});
+
+test('warns about an enclave_cert_expiry in the past and a TLS 1.2 ciphersuite, and still writes the policy', async () => {
+  const args = generateArgs('-o', 'warned.json', '--ciphersuite', 'TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256').map((arg) => (arg === 'Tue, 1 Jul 2031 10:52:37 +0200' ? '2020-01-01T00:00:00Z' : arg));
+  const result = await run(directory, ...args);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /^vc-pgen: warning: --certificate-expiry 2020-01-01T00:00:00\.000Z is in the past: vc-server cannot start an isolate for this policy/m);
+  assert.match(result.stderr, /^vc-pgen: warning: --ciphersuite TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 is a TLS 1\.2 suite: the isolate speaks TLS 1\.3 only, so TLS1_3_CHACHA20_POLY1305_SHA256 \(the same cipher\) is used$/m);
+  const policy = await parsePolicy(new Uint8Array(await readFile(join(directory, 'warned.json'))));
+  assert.equal(policy.ciphersuite, 'TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256');
+  const quiet = await run(directory, ...generateArgs('-o', 'quiet.json'));
+  assert.equal(quiet.stderr, '', 'no warning for a future expiry and the default ciphersuite');
+});
+
+test('--sevsnp-hash takes the 96 hex digits of the SHA-384 launch measurement, in either case', async () => {
+  const measurement = 'A1b2'.repeat(24);
+  const result = await run(directory, ...generateArgs('--sevsnp-hash', measurement, '-o', 'sevsnp.json'));
+  assert.equal(result.code, 0, result.stderr);
+  const policy = await parsePolicy(new Uint8Array(await readFile(join(directory, 'sevsnp.json'))));
+  assert.equal(policy.runtime_manager_hash_sevsnp, measurement.toLowerCase());
+  const short = await run(directory, ...generateArgs('--sevsnp-hash', 'ab'.repeat(40), '-o', 'short.json'));
+  assert.equal(short.code, 1);
+  assert.match(short.stderr, /--sevsnp-hash: expected 96 hex digits \(the SHA-384 launch measurement; 64, its first half, from older policies\), got "(ab){40}"/);
 });

@@ -8,10 +8,34 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Code, VeracruzError, createIdentity, parsePolicy } from '@veracruz-ts/policy';
+import {
+  CIPHERSUITES,
+  Code,
+  EXIT_USAGE,
+  UsageError,
+  VeracruzError,
+  createIdentity,
+  formatOptions,
+  parseArgsErrorMessage,
+  parsePolicy,
+  usageErrorLine,
+  versionLine,
+  type OptionHelp,
+} from '@veracruz-ts/policy';
+import packageJson from '../../package.json' with { type: 'json' };
 import { explainPolicy, renderExplanation } from './explain.ts';
-import { baseName, buildPolicy, parseRenamablePaths, withLeadingSlash, type HashedFile, type NativeModuleInput } from './generate.ts';
+import {
+  DEFAULT_CIPHERSUITE,
+  DEFAULT_MAX_MEMORY_MIB,
+  buildPolicy,
+  generationWarnings,
+  parseRenamablePaths,
+  withLeadingSlash,
+  type HashedFile,
+  type NativeModuleInput,
+} from './generate.ts';
 import { stringifySorted } from './json.ts';
+import { writeFileAtomically } from '@veracruz-ts/policy/node';
 
 /** Where the CLI writes; replaceable for tests. */
 export interface CliIO {
@@ -21,43 +45,117 @@ export interface CliIO {
   isTTY: boolean;
 }
 
-const USAGE = `Usage:
-  vc-pgen [generate] -c CERT -p CAPS [-c CERT -p CAPS ...] -w [PATH=]FILE -p CAPS ...
+const GENERATE_OPTIONS: readonly OptionHelp[] = [
+  { names: ['-c', '--certificate'], value: 'FILE', help: "a principal's certificate (PEM); repeat, one per principal: ids follow the order", default: 'required, at least one' },
+  {
+    names: ['-p', '--capability'], value: 'CAPS',
+    help: "'path:rights,...' with rights r, w, x combinations, a number or right names: one per certificate, then one per program, then one per pipeline, in that order",
+    default: 'required, one per certificate, program and pipeline',
+  },
+  {
+    names: ['-w', '--program-binary'], value: '[PATH=]FILE',
+    help: "a program (repeat, or a comma list); its SHA-256 goes to file_hashes. Without PATH=, the path as given with a leading '/', as in Veracruz: '-w build/sum.wasm' is /build/sum.wasm",
+    default: 'no programs',
+  },
+  { names: ['--pipeline'], value: 'SCRIPT', help: 'a pipeline script (repeat; named "0", "1", ... by position)', default: 'no pipelines' },
+  {
+    names: ['-s', '--veracruz-server-ip'], value: 'HOST:PORT',
+    help: "veracruz_server_url: where vc-server listens and clients connect (Veracruz's examples use 127.0.0.1:3011); must differ from -t",
+    default: 'required',
+  },
+  {
+    names: ['-t', '--proxy-attestation-server-ip'], value: 'HOST:PORT',
+    help: 'proxy_attestation_server_url: the proxy attestation service (PAS); vc-pas serve listens on 127.0.0.1:3010 unless told otherwise',
+    default: 'required',
+  },
+  { names: ['--proxy-attestation-server-cert'], value: 'FILE', help: "the PAS CA certificate (PEM; vc-pas init writes it as ca.pem): the parties' trust anchor", default: 'required' },
+  {
+    names: ['-b', '--css-file'], value: 'FILE',
+    help: 'the linux runtime bundle (build/runtime/veracruz-runtime.mjs): its SHA-256 is runtime_manager_hash_linux',
+    default: 'linux isolates not trusted. At least one of -b, -l, --sevsnp-hash, --tdx-hash is required',
+  },
+  { names: ['-l', '--pcr-file'], value: 'FILE', help: "a Nitro enclave's PCR0 (hex): its first 64 digits are runtime_manager_hash_nitro", default: 'Nitro not trusted' },
+  { names: ['--sevsnp-hash'], value: 'HEX', help: 'runtime_manager_hash_sevsnp: the SHA-384 launch measurement (96 hex digits; 64, its first half, as older policies give it)', default: 'SEV-SNP not trusted' },
+  { names: ['--tdx-hash'], value: 'HEX', help: 'runtime_manager_hash_tdx (64 hex digits; left out of the policy when not given)', default: 'TDX not trusted' },
+  {
+    names: ['-x', '--certificate-expiry'], value: 'DATE',
+    help: "enclave_cert_expiry, written in UTC: the latest time the isolate's certificate may be valid until. vc-server asks the PAS to cap the certificate there and cannot start an isolate after it. RFC 2822 or ISO 8601; a date in the past is warned about",
+    default: 'required',
+  },
+  { names: ['-d', '--enclave-debug-mode'], help: "debug: true (the runtime may print diagnostics to the host's stderr)", default: 'false' },
+  { names: ['-e', '--execution-strategy'], value: 'Interpretation|JIT', help: 'kept for Veracruz compatibility: both mean the same engine here', default: 'JIT' },
+  { names: ['-n', '--enable-clock'], help: 'enable_clock: true (programs may read clocks)', default: 'false' },
+  {
+    names: ['-m', '--max-memory-mib'], value: 'N',
+    help: "the isolate's whole memory budget, and each program's default memory cap (at most 4096)",
+    default: String(DEFAULT_MAX_MEMORY_MIB),
+  },
+  {
+    names: ['-h', '--hashes'], value: '[PATH=]FILE',
+    help: "fix a data file's content (repeat, or a comma list); without PATH=, the path as given with a leading '/'. (-h is --hashes, as in Veracruz's vc-pgen; help is --help)",
+    default: 'no other hashes',
+  },
+  { names: ['--native-module-name'], value: 'NAME', help: 'a native module (repeat; the next two flags are repeated in parallel, empty allowed)', default: 'none' },
+  { names: ['--native-module-special-file'], value: 'PATH', help: 'its special file: alone, a Static module; with an entry point, Dynamic', default: 'none' },
+  { names: ['--native-module-entry-point'], value: 'PATH', help: 'its entry point: alone, a Provisioned module', default: 'none' },
+  { names: ['--program-limits'], value: 'PATH:timeout_ms=N,fuel=N,max_memory_mib=N', help: "one program's limits (any subset)", default: 'the policy-wide limits' },
+  {
+    names: ['--limits'], value: 'timeout_ms=N,fuel=N,max_memory_mib=N',
+    help: "policy-wide default limits (any subset)",
+    default: 'memory max_memory_mib (at most 4096 MiB), timeout 60000 ms, unlimited fuel',
+  },
+  {
+    names: ['--ciphersuite'], value: 'NAME',
+    help: `${Object.keys(CIPHERSUITES).join(', ')}; a TLS 1.2 name Veracruz accepted is written with a warning (the TLS 1.3 suite with the same cipher is used)`,
+    default: DEFAULT_CIPHERSUITE,
+  },
+  { names: ['-o', '--output-policy-file'], value: 'FILE', help: "where to write the policy; '-' writes it to stdout", default: 'output.json' },
+];
+
+const EXPLAIN_OPTIONS: readonly OptionHelp[] = [
+  { names: ['--at'], value: 'ISO-DATE', help: 'judge certificates and enclave_cert_expiry at this time', default: 'now' },
+  { names: ['--expiring-days'], value: 'N', help: 'flag a certificate or enclave_cert_expiry this close to its end', default: '30' },
+  { names: ['--json'], help: 'print the analysis as JSON, for tools', default: 'text' },
+  { names: ['--fail-on'], value: 'high|medium|low|info', help: 'exit 3 when a risk of this severity or worse is found', default: 'exit 0 whatever the risks' },
+];
+
+const IDENTITY_OPTIONS: readonly OptionHelp[] = [
+  { names: ['--out-dir'], value: 'DIR', help: 'where to write NAME.pem and NAME.key.pem', default: 'the current directory' },
+  { names: ['--days'], value: 'N', help: 'how long the certificate is valid', default: '365' },
+  { names: ['--force'], help: 'replace existing files', default: 'refuse to replace them' },
+];
+
+const COMMON_OPTIONS: readonly OptionHelp[] = [
+  { names: ['-V', '--version'], help: 'print the version and exit' },
+  { names: ['--help'], help: 'this text (-h is --hashes, as in Veracruz\'s vc-pgen)' },
+];
+
+/** vc-pgen's `--help` text: every option of every command, with its default. */
+export const USAGE = `Usage:
+  vc-pgen [generate] -c CERT -p CAPS [-c CERT -p CAPS ...] [-w [PATH=]FILE -p CAPS ...]
           -s HOST:PORT -t HOST:PORT --proxy-attestation-server-cert FILE -x DATE
           (-b FILE | -l FILE | --sevsnp-hash HEX | --tdx-hash HEX) [options]
-  vc-pgen explain POLICY.json [--at ISO-DATE] [--expiring-days N] [--json] [--fail-on high|medium|low|info]
+  vc-pgen explain POLICY.json [--at ISO-DATE] [--expiring-days N] [--json] [--fail-on SEVERITY]
   vc-pgen identity NAME [--out-dir DIR] [--days N] [--force]
 
-Generate options (Veracruz's vc-pgen flags):
-  -c, --certificate FILE          identity certificate (repeat; ids in order)
-  -p, --capability CAPS           "path:rights,..." rights = r|w|x combos or a number; one per
-                                  certificate, then per program, then per pipeline, in order
-  -w, --program-binary [PATH=]FILE  program (repeat or comma list); PATH defaults to /program/<basename>
-      --pipeline SCRIPT           pipeline script (repeat; named "0", "1", ...)
-  -s, --veracruz-server-ip HOST:PORT
-  -t, --proxy-attestation-server-ip HOST:PORT
-      --proxy-attestation-server-cert FILE   PAS CA certificate (PEM)
-  -b, --css-file FILE             linux runtime bundle; its SHA-256 is runtime_manager_hash_linux
-  -l, --pcr-file FILE             nitro PCR0 (hex); first 64 digits are runtime_manager_hash_nitro
-      --sevsnp-hash HEX           runtime_manager_hash_sevsnp
-      --tdx-hash HEX              runtime_manager_hash_tdx
-  -x, --certificate-expiry DATE   RFC 2822 or ISO 8601 (enclave_cert_expiry)
-  -d, --enclave-debug-mode        debug: true
-  -e, --execution-strategy S      Interpretation | JIT (default JIT)
-  -n, --enable-clock              enable_clock: true
-  -m, --max-memory-mib N          default 256
-  -h, --hashes [PATH=]FILE        fix a data file's content (repeat or comma list); PATH defaults to /FILE
-      --native-module-name NAME, --native-module-special-file PATH, --native-module-entry-point PATH
-                                  (repeat each in parallel; no entry point = Static)
-      --program-limits PATH:timeout_ms=N,fuel=N,max_memory_mib=N   limits of one program
-      --limits timeout_ms=N,fuel=N,max_memory_mib=N                default limits
-      --ciphersuite NAME          default TLS1_3_CHACHA20_POLY1305_SHA256
-  -o, --output-policy-file FILE   default output.json; "-" writes to stdout
-      --help
-Prints "<policy sha256>  <file>" when done. Exit status: 0 success, 1 invalid input, 2 bad usage,
-3 (explain --fail-on) a risk at or above that severity was found.`;
+generate writes a policy with Veracruz's vc-pgen flags, re-parsed before it is written, and prints
+"<policy sha256>  <file>". explain prints what a party should read before agreeing to a policy.
+identity writes a test identity: a P-256 key (NAME.key.pem, mode 0600) and a self-signed
+certificate (NAME.pem).
 
-class UsageError extends Error {}
+Generate options:
+${formatOptions(GENERATE_OPTIONS)}
+
+Explain options:
+${formatOptions(EXPLAIN_OPTIONS)}
+
+Identity options:
+${formatOptions(IDENTITY_OPTIONS)}
+
+${formatOptions(COMMON_OPTIONS)}
+
+Exit status: 0 success; 1 invalid input (the message names the flag and value); 2 a usage error;
+3 (explain --fail-on) a risk at or above that severity was found.`;
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -97,6 +195,15 @@ function hexHash(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;
   const hex = value.trim().toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new VeracruzError(Code.InvalidPolicy, `${flag}: expected 64 hex digits (SHA-256), got ${JSON.stringify(value)}`);
+  return hex;
+}
+
+/** `--sevsnp-hash`: SEV-SNP's launch measurement is SHA-384, as Veracruz's build prints it (96 hex digits). */
+function sevSnpHash(value: string): string {
+  const hex = value.trim().toLowerCase();
+  if (!/^([0-9a-f]{64}|[0-9a-f]{96})$/.test(hex)) {
+    throw new VeracruzError(Code.InvalidPolicy, `--sevsnp-hash: expected 96 hex digits (the SHA-384 launch measurement; 64, its first half, from older policies), got ${JSON.stringify(value)}`);
+  }
   return hex;
 }
 
@@ -142,12 +249,13 @@ async function generate(args: string[], io: CliIO): Promise<number> {
   if (Number.isNaN(certificateExpiry.getTime())) {
     throw new VeracruzError(Code.InvalidPolicy, `--certificate-expiry ${JSON.stringify(expiryText)}: not a date (expected RFC 2822 or ISO 8601)`);
   }
-  const maxMemoryText = values['max-memory-mib'] ?? '256';
+  const maxMemoryText = values['max-memory-mib'] ?? String(DEFAULT_MAX_MEMORY_MIB);
   if (!/^[0-9]+$/.test(maxMemoryText)) throw new VeracruzError(Code.InvalidPolicy, `--max-memory-mib: expected a positive integer, got ${JSON.stringify(maxMemoryText)}`);
 
   const certificates = [];
   for (const file of certificateFiles) certificates.push({ source: file, pem: (await readInput(file, '--certificate')).toString('utf8') });
-  const programs = await hashFiles(values['program-binary'], '--program-binary', (file) => `/program/${baseName(file)}`);
+  // Veracruz's vc-pgen: the path as given, with a leading '/' ('-w build/sum.wasm' is /build/sum.wasm).
+  const programs = await hashFiles(values['program-binary'], '--program-binary', (file) => withLeadingSlash(file));
   const hashes = await hashFiles(values.hashes, '--hashes', (file) => withLeadingSlash(file));
 
   let nitro: string | undefined;
@@ -184,7 +292,7 @@ async function generate(args: string[], io: CliIO): Promise<number> {
     runtimeHashes: {
       ...(linux === undefined ? {} : { linux }),
       ...(nitro === undefined ? {} : { nitro }),
-      ...(values['sevsnp-hash'] === undefined ? {} : { sevsnp: hexHash(values['sevsnp-hash'], '--sevsnp-hash')! }),
+      ...(values['sevsnp-hash'] === undefined ? {} : { sevsnp: sevSnpHash(values['sevsnp-hash']) }),
       ...(values['tdx-hash'] === undefined ? {} : { tdx: hexHash(values['tdx-hash'], '--tdx-hash')! }),
     },
     certificateExpiry,
@@ -207,18 +315,26 @@ async function generate(args: string[], io: CliIO): Promise<number> {
   } catch (error) {
     throw new VeracruzError(Code.InvalidPolicy, `the generated policy does not parse: ${VeracruzError.from(error).rawMessage}`, { cause: error });
   }
+  const warned = { certificateExpiry, ...(values.ciphersuite === undefined ? {} : { ciphersuite: values.ciphersuite }) };
+  for (const warning of generationWarnings(warned, new Date())) io.stderr(`vc-pgen: warning: ${warning}\n`);
   const output = values['output-policy-file'] ?? 'output.json';
   if (output === '-') {
     io.stdout(text);
     io.stderr(`${policy.hash}  -\n`);
     return 0;
   }
-  await writeFile(output, bytes);
-  const written = await readFile(output);
-  if (sha256Hex(written) !== policy.hash) {
-    throw new VeracruzError(Code.Internal, `${output}: the file on disk differs from the policy generated (hash mismatch)`);
-  }
-  await parsePolicy(written);
+  // Replaced whole or not at all, and only by a file that reads back as the policy generated. A
+  // policy is public: a new file gets the usual mode (the umask decides), an existing one keeps its own.
+  await writeFileAtomically(output, bytes, {
+    mode: 0o666,
+    verify: async (temporary) => {
+      const written = await readFile(temporary);
+      if (sha256Hex(written) !== policy.hash) {
+        throw new VeracruzError(Code.Internal, `${output}: the file written differs from the policy generated (hash mismatch); ${output} was left as it is`);
+      }
+      await parsePolicy(written);
+    },
+  });
   io.stdout(`${policy.hash}  ${output}\n`);
   return 0;
 }
@@ -295,6 +411,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       io.stdout(`${USAGE}\n`);
       return 0;
     }
+    if (argv.includes('-V') || argv.includes('--version')) {
+      io.stdout(versionLine('vc-pgen', packageJson.version));
+      return 0;
+    }
     const [command, ...rest] = argv;
     if (command === 'explain') return await explain(rest, io);
     if (command === 'identity') return await identity(rest, io);
@@ -302,9 +422,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     if (argv.length === 0) throw new UsageError('nothing to do');
     return await generate(argv, io);
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof Error && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))) {
-      io.stderr(`vc-pgen: ${error.message}\nRun "vc-pgen --help" for usage.\n`);
-      return 2;
+    const usage = error instanceof UsageError ? error.message : parseArgsErrorMessage(error);
+    if (usage !== undefined) {
+      io.stderr(usageErrorLine('vc-pgen', usage));
+      return EXIT_USAGE;
     }
     const failure = VeracruzError.from(error);
     io.stderr(`vc-pgen: ${failure.message}\n`);

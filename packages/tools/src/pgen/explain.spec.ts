@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIdentity, parsePolicy, unknownTopLevelKeys } from '@veracruz-ts/policy';
 import { displaySafe, explainPolicy, renderExplanation, type Explanation } from './explain.ts';
+import { DEFAULT_CIPHERSUITE, DEFAULT_MAX_MEMORY_MIB, buildPolicy } from './generate.ts';
+import { stringifySorted } from './json.ts';
 
 const AT = new Date('2026-06-01T00:00:00Z');
 const validity = { notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z') };
@@ -91,12 +93,81 @@ test('a clean two-hospital policy: flows through two programs, no high risk', as
   ]);
   assert.deepEqual(explanation.pipelines[0]?.runnableBy, [2, 3]);
   assert.deepEqual(explanation.runtimes, [{ platform: 'sev-snp', hash: 'd'.repeat(64) }]);
-  assert.deepEqual(explanation.ciphersuite, { veracruz: 'TLS1_3_AES_128_GCM_SHA256', openssl: 'TLS_AES_128_GCM_SHA256' });
+  assert.deepEqual(explanation.ciphersuite, { veracruz: 'TLS1_3_AES_128_GCM_SHA256', inUse: 'TLS1_3_AES_128_GCM_SHA256', openssl: 'TLS_AES_128_GCM_SHA256', tls12: false });
   assert.deepEqual(explanation.settings.defaultLimits, { maxMemoryMib: 256, timeoutMs: 60_000 });
   assert.equal(explanation.principals[0]?.validity, 'valid');
-  assert.deepEqual(messages(explanation, 'info'), [
-    'execution_strategy "Interpretation" is kept for Veracruz compatibility and changes nothing here: every program runs on V8 with the same limits either way.',
+  // execution_strategy changes nothing here: it is a setting, not a finding.
+  assert.deepEqual(messages(explanation, 'low'), []);
+  assert.deepEqual(messages(explanation, 'info'), []);
+});
+
+test("flags no risk for vc-pgen's own defaults (JIT, no debug, no clock, its ciphersuite and memory)", async () => {
+  const value = buildPolicy({
+    certificates: [{ source: 'a.pem', pem: hospitalA!.certificatePem }],
+    capabilities: ['/input/:w,/output/:r,/program/:wx', '/input/:r,/output/:rw'],
+    programs: [{ policyPath: '/program/stats.wasm', source: 'stats.wasm', sha256: HASH }],
+    pipelines: [],
+    hashes: [],
+    veracruzServer: '127.0.0.1:3011',
+    proxyAttestationServer: '127.0.0.1:3010',
+    proxyServiceCertPem: pas!.certificatePem,
+    runtimeHashes: { sevsnp: 'd'.repeat(64) },
+    certificateExpiry: new Date('2026-12-01T00:00:00Z'),
+    debug: false,
+    executionStrategy: 'JIT',
+    enableClock: false,
+    maxMemoryMib: DEFAULT_MAX_MEMORY_MIB,
+    nativeModules: [],
+    programLimits: [],
+  });
+  const policy = await parsePolicy(stringifySorted(value), { at: AT });
+  assert.equal(policy.ciphersuite, DEFAULT_CIPHERSUITE);
+  const explanation = explainPolicy(policy, { at: AT });
+  assert.deepEqual(explanation.risks, []);
+  assert.match(renderExplanation(explanation), /\nRisks \(0\)\n-+\n\(none found\)\n/);
+});
+
+test('enclave_cert_expiry: past is a high risk, near is a low one, and the summary says what it does', async () => {
+  const value = basePolicy();
+  value['enclave_cert_expiry'] = { year: 2026, month: 5, day: 31, hour: 23, minute: 59 };
+  const past = await explain(value);
+  assert.deepEqual(messages(past, 'high'), [
+    'enclave_cert_expiry (2026-05-31 23:59 UTC) has passed: vc-server cannot start an isolate for this policy, and the certificate of an isolate started before it has expired, so every party refuses that isolate.',
   ]);
+  assert.equal(past.enclaveCertExpiryValidity, 'expired');
+  value['enclave_cert_expiry'] = { year: 2026, month: 6, day: 11, hour: 0, minute: 0 };
+  const near = await explain(value);
+  assert.deepEqual(messages(near, 'low'), [
+    "enclave_cert_expiry (2026-06-11 00:00 UTC) expires in 10 days: after it, parties refuse the isolate's certificate and no isolate can be started for this policy.",
+  ]);
+  value['enclave_cert_expiry'] = { year: 4000000000, month: 1, day: 1, hour: 0, minute: 0 };
+  assert.equal((await explain(value)).enclaveCertExpiryValidity, 'valid', 'a year past what Date holds is far in the future');
+  const text = renderExplanation(await explain(basePolicy())).replace(/\n {20}/g, ' ');
+  assert.match(text, /\nenclave_cert_expiry 2026-12-01 00:00 UTC: valid\. The isolate's certificate expires by then at the latest \(vc-server asks the PAS for that cap\)/);
+  assert.doesNotMatch(text, /not enforced/);
+});
+
+test('a TLS 1.2 ciphersuite is accepted, with a warning naming the TLS 1.3 suite used instead', async () => {
+  const value = basePolicy();
+  value['ciphersuite'] = 'TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256';
+  const explanation = await explain(value);
+  assert.deepEqual(explanation.ciphersuite, {
+    veracruz: 'TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256', inUse: 'TLS1_3_CHACHA20_POLY1305_SHA256', openssl: 'TLS_CHACHA20_POLY1305_SHA256', tls12: true,
+  });
+  assert.deepEqual(messages(explanation, 'low'), [
+    'ciphersuite "TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" is a TLS 1.2 suite, which Veracruz accepted: the isolate speaks TLS 1.3 only, so TLS1_3_CHACHA20_POLY1305_SHA256 (TLS_CHACHA20_POLY1305_SHA256, the same AEAD cipher) is used for every connection.',
+  ]);
+  assert.match(renderExplanation(explanation), /\nTLS {9}TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 is TLS 1\.2: TLS 1\.3 TLS1_3_CHACHA20_POLY1305_SHA256 \(TLS_CHACHA20_POLY1305_SHA256\) is used instead\n/);
+  assert.match(renderExplanation(await explain(basePolicy())), /\nTLS {9}TLS 1\.3 TLS1_3_AES_128_GCM_SHA256 \(TLS_AES_128_GCM_SHA256\)\n/);
+});
+
+test('defines its terms once, before they are used', async () => {
+  const text = renderExplanation(await explain(basePolicy()));
+  const terms = text.indexOf('\nTerms\n');
+  assert.ok(terms > 0 && terms < text.indexOf('\nPrincipals ('), 'Terms come first');
+  for (const term of ['principal', 'isolate', 'runtime hash', 'PAS', 'data flow']) {
+    assert.equal(text.split('\n').filter((line) => line.startsWith(`${term.padEnd(14)}`)).length, 1, `${term} is defined once`);
+  }
 });
 
 test('flags direct disclosure, shared writes, missing hashes, rights on "/", certificates, debug, clock, linux and unknown fields', async () => {
@@ -146,7 +217,7 @@ test('a single party computing on its own data has no cross-party flow', async (
 
 test('renders every section as plain text without colour codes', async () => {
   const text = renderExplanation(await explain(basePolicy()), { source: 'policy.json' });
-  for (const heading of ['Policy policy.json', 'Principals (4)', 'Programs (2)', 'Pipelines (1)', 'Trust', 'Settings', 'Data flows between parties (2)', 'Risks (3)']) {
+  for (const heading of ['Policy policy.json', 'Principals (4)', 'Programs (2)', 'Pipelines (1)', 'Trust', 'Settings', 'Data flows between parties (2)', 'Risks (2)']) {
     assert.ok(text.includes(`\n${heading}\n`) || text.startsWith(`${heading}\n`), heading);
   }
   assert.match(text, /SHA-256 {5}[0-9a-f]{64}/);
@@ -298,7 +369,7 @@ test('shows the memory budget, what counts against it, and each program cap draw
         'Memory budget',
         '-------------',
         '256 MiB (max_memory_mib) is all the memory the isolate holds for principals. It counts:',
-        '    files: their contents plus 256 bytes for each file or directory',
+        '    files: their contents plus 256 bytes and the name\'s length for each file or directory',
         '    input given to programs on stdin',
         '    captured stdout and stderr',
         '    per-session buffers',

@@ -24,6 +24,7 @@ import {
   nativeModuleSpecialFile,
   normalizePath,
   opensslCiphersuite,
+  tls13Ciphersuite,
   pipelineConditions,
   pipelinePrograms,
   programLimits,
@@ -130,9 +131,16 @@ export interface Explanation {
   runtimes: { platform: string; hash: string }[];
   pas: { url: string; subject: string; commonName: string; notBefore: Date; notAfter: Date; validity: string };
   server: string;
-  ciphersuite: { veracruz: string; openssl: string };
+  /**
+   * The policy's ciphersuite as written, and the TLS 1.3 suite in use (Veracruz and OpenSSL names):
+   * the same suite, unless the policy names a TLS 1.2 suite (the isolate speaks TLS 1.3 only).
+   */
+  ciphersuite: { veracruz: string; inUse: string; openssl: string; tls12: boolean };
   settings: { debug: boolean; enableClock: boolean; executionStrategy: string; maxMemoryMib: number; limits: PolicyLimits | undefined; defaultLimits: ProgramLimits };
+  /** `enclave_cert_expiry` as `YYYY-MM-DD HH:MM` (UTC). */
   enclaveCertExpiry: string;
+  /** `valid`, `expired` or `expires in N days`, at {@link Explanation.at}. */
+  enclaveCertExpiryValidity: string;
   flows: DataFlow[];
   /** Every field this version ignores, by JSON path. */
   unknownFields: string[];
@@ -430,10 +438,6 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   if (policy.enable_clock) {
     risk('low', 'enable_clock is true: programs can read the time, so results may differ between runs and timing can reveal information about the data.');
   }
-  risk(
-    'info',
-    `execution_strategy "${displaySafe(policy.execution_strategy, '"')}" is kept for Veracruz compatibility and changes nothing here: every program runs on V8 with the same limits either way.`,
-  );
   const ignoredTopLevelKeys = unknownTopLevelKeys(policy);
   // A top-level `__proto__` is ignored too, but policy.unknownFields cannot hold it as its own key.
   const unknownFields = [...Object.keys(policy.unknownFields), ...ignoredTopLevelKeys.filter((key) => !Object.hasOwn(policy.unknownFields, key))];
@@ -447,6 +451,28 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   }
   const expiry = policy.enclave_cert_expiry;
   const expiryText = `${expiry.year}-${String(expiry.month).padStart(2, '0')}-${String(expiry.day).padStart(2, '0')} ${String(expiry.hour).padStart(2, '0')}:${String(expiry.minute).padStart(2, '0')}`;
+  const expiryAt = new Date(Date.UTC(expiry.year, expiry.month - 1, expiry.day, expiry.hour, expiry.minute));
+  // enclave_cert_expiry caps the isolate certificate's notAfter (vc-server passes it to the PAS).
+  const expiryDays = Math.floor((expiryAt.getTime() - at.getTime()) / DAY_MS);
+  // A year past what Date holds (the policy allows any u32) is NaN here: valid.
+  const expiryValidity =
+    expiryAt.getTime() <= at.getTime() ? 'expired' : expiryDays < soonDays ? `expires in ${expiryDays} day${expiryDays === 1 ? '' : 's'}` : 'valid';
+  if (expiryValidity === 'expired') {
+    risk(
+      'high',
+      `enclave_cert_expiry (${expiryText} UTC) has passed: vc-server cannot start an isolate for this policy, and the certificate of an isolate started before it has expired, so every party refuses that isolate.`,
+    );
+  } else if (expiryValidity !== 'valid') {
+    risk('low', `enclave_cert_expiry (${expiryText} UTC) ${expiryValidity}: after it, parties refuse the isolate's certificate and no isolate can be started for this policy.`);
+  }
+  const ciphersuiteInUse = tls13Ciphersuite(policy.ciphersuite) ?? policy.ciphersuite;
+  const tls12 = ciphersuiteInUse !== policy.ciphersuite;
+  if (tls12) {
+    risk(
+      'low',
+      `ciphersuite "${displaySafe(policy.ciphersuite, '"')}" is a TLS 1.2 suite, which Veracruz accepted: the isolate speaks TLS 1.3 only, so ${ciphersuiteInUse} (${opensslCiphersuite(policy.ciphersuite)}, the same AEAD cipher) is used for every connection.`,
+    );
+  }
 
   // Text a party reads that could display as something else: one finding per distinct text, naming
   // every place it is written so the party can find it in the file.
@@ -520,7 +546,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     runtimes,
     pas: { url: policy.proxy_attestation_server_url, subject: pasInfo.subject, commonName: pasInfo.commonName, notBefore: pasInfo.notBefore, notAfter: pasInfo.notAfter, validity: pasValidity },
     server: policy.veracruz_server_url,
-    ciphersuite: { veracruz: policy.ciphersuite, openssl: opensslCiphersuite(policy.ciphersuite) },
+    ciphersuite: { veracruz: policy.ciphersuite, inUse: ciphersuiteInUse, openssl: opensslCiphersuite(policy.ciphersuite), tls12 },
     settings: {
       debug: policy.debug,
       enableClock: policy.enable_clock,
@@ -530,13 +556,14 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
       defaultLimits: programLimits({ programs: [], max_memory_mib: policy.max_memory_mib, ...(policy.limits === undefined ? {} : { limits: policy.limits }) }, '/'),
     },
     enclaveCertExpiry: expiryText,
+    enclaveCertExpiryValidity: expiryValidity,
     flows,
     unknownFields,
     ignoredTopLevelKeys,
     memoryBudget: {
       mib: policy.max_memory_mib,
       holds: [
-        `files: their contents plus ${NODE_BYTES} bytes for each file or directory`,
+        `files: their contents plus ${NODE_BYTES} bytes and the name's length for each file or directory`,
         'input given to programs on stdin',
         'captured stdout and stderr',
         'per-session buffers',
@@ -549,6 +576,24 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     risks,
   };
 }
+
+/** The words the summary uses, defined once for a reader who is not a specialist. */
+const TERMS: readonly (readonly [string, string])[] = [
+  ['principal', 'a party to the computation, known by its certificate (#0, #1, ... below); programs and pipelines are principals too, with rights of their own while they run.'],
+  [
+    'isolate',
+    "where the programs run and the parties' data is decrypted: a confidential VM or enclave whose memory its host cannot read (AMD SEV-SNP, Intel TDX, AWS Nitro), or, on the 'linux' platform, a sandboxed process that its host can read.",
+  ],
+  [
+    'runtime hash',
+    "the SHA-256 measurement of the software an isolate runs. Parties connect only to an isolate whose certificate carries a runtime hash this policy lists, so the policy fixes which builds are trusted.",
+  ],
+  [
+    'PAS',
+    "the proxy attestation service: it checks an isolate's platform evidence and certifies the isolate's key. Parties trust isolates certified by the PAS CA certificate this policy holds, and nothing else.",
+  ],
+  ['data flow', "a route by which data one party writes can reach another party, through programs that read it and write results."],
+];
 
 /** Options of {@link renderExplanation}. */
 export interface RenderOptions {
@@ -609,6 +654,12 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
   for (const item of explanation.risks) counts[item.severity]++;
   lines.push(`Findings    ${counts.high} high, ${counts.medium} medium, ${counts.low} low, ${counts.info} info (see Risks)`);
 
+  heading('Terms');
+  for (const [term, meaning] of TERMS) {
+    const [first, ...rest] = wrap(meaning, 84);
+    lines.push(`${term.padEnd(14)}${first}`, ...rest.map((line) => `${' '.repeat(14)}${line}`));
+  }
+
   heading(`Principals (${explanation.principals.length})`);
   for (const principal of explanation.principals) {
     lines.push(`${who(principal.id)}  ${safe(principal.subject)}`);
@@ -655,16 +706,25 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
   for (const runtime of explanation.runtimes) lines.push(`    ${runtime.platform.padEnd(8)} ${safe(runtime.hash)}${runtime.platform === 'linux' ? '  (software isolate, not hardware-protected)' : ''}`);
   lines.push(`PAS         ${safe(explanation.pas.url)}, CA ${safe(explanation.pas.subject)}, ${day(explanation.pas.notBefore)} to ${day(explanation.pas.notAfter)}: ${explanation.pas.validity}`);
   lines.push(`Server      ${safe(explanation.server)}`);
-  lines.push(`TLS         ${safe(explanation.ciphersuite.veracruz)} (${safe(explanation.ciphersuite.openssl)})`);
+  const suite = explanation.ciphersuite;
+  lines.push(
+    suite.tls12
+      ? `TLS         ${safe(suite.veracruz)} is TLS 1.2: TLS 1.3 ${suite.inUse} (${suite.openssl}) is used instead`
+      : `TLS         TLS 1.3 ${safe(suite.veracruz)} (${safe(suite.openssl)})`,
+  );
 
   heading('Settings');
   const settings = explanation.settings;
   lines.push(`debug               ${settings.debug}`);
   lines.push(`enable_clock        ${settings.enableClock}`);
-  lines.push(`execution_strategy  ${safe(settings.executionStrategy)} (no effect here)`);
+  lines.push(`execution_strategy  ${safe(settings.executionStrategy)} (kept for Veracruz compatibility: both values mean the same engine here)`);
   lines.push(`max_memory_mib      ${settings.maxMemoryMib} (the isolate's whole memory budget: see Memory budget)`);
   lines.push(`default limits      ${formatLimits(settings.defaultLimits)}${settings.limits === undefined ? ' (policy sets none)' : ''}`);
-  lines.push(`enclave_cert_expiry ${explanation.enclaveCertExpiry} UTC (not enforced; the PAS sets isolate certificate lifetimes)`);
+  lines.push(
+    `enclave_cert_expiry ${explanation.enclaveCertExpiry} UTC: ${explanation.enclaveCertExpiryValidity}. The isolate's certificate expires by then at the latest`,
+    "                    (vc-server asks the PAS for that cap), so parties refuse the isolate after it and no isolate",
+    '                    can be started for this policy. A host that does not ask gets the PAS\'s own lifetime.',
+  );
 
   heading('Memory budget');
   const budget = explanation.memoryBudget;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, VeracruzError, createIdentity, parsePolicy } from '@veracruz-ts/policy';
-import { buildPolicy, collapseCertificate, parseCapability, parseLimits, parseRenamablePaths, type PolicyInputs } from './generate.ts';
+import { buildPolicy, collapseCertificate, generationWarnings, parseCapability, parseLimits, parseRenamablePaths, withLeadingSlash, type PolicyInputs } from './generate.ts';
 import { stringifySorted } from './json.ts';
 
 const [alice, bob, pas] = await Promise.all([createIdentity('alice'), createIdentity('bob'), createIdentity('pas')]);
@@ -149,4 +149,37 @@ test('refuses bad input naming the flag and the value', () => {
   refuses({ programLimits: ['fuel=1'] }, '--program-limits "fuel=1": expected path:timeout_ms=..,fuel=..,max_memory_mib=..');
   refuses({ certificateExpiry: new Date('nope') }, '--certificate-expiry: not a date (expected RFC 2822 or ISO 8601)');
   refuses({ maxMemoryMib: 0 }, '--max-memory-mib: expected a positive integer, got 0');
+});
+
+test("places a program at the path as given, with a leading slash, as Veracruz's vc-pgen does", () => {
+  assert.deepEqual(parseRenamablePaths('build/sum.wasm,/abs/b.wasm,/program/c.wasm=out/c.wasm', withLeadingSlash), [
+    { policyPath: '/build/sum.wasm', file: 'build/sum.wasm' },
+    { policyPath: '/abs/b.wasm', file: '/abs/b.wasm' },
+    { policyPath: '/program/c.wasm', file: 'out/c.wasm' },
+  ]);
+});
+
+test('refuses one address for vc-server and the PAS, and accepts a TLS 1.2 ciphersuite name', () => {
+  refuses({ proxyAttestationServer: '127.0.0.1:3011' }, /^--veracruz-server-ip and --proxy-attestation-server-ip are both 127\.0\.0\.1:3011: vc-server and the PAS cannot listen on one address/);
+  const value = buildPolicy(inputs({ ciphersuite: 'TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256' })) as Record<string, unknown>;
+  assert.equal(value['ciphersuite'], 'TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256');
+  refuses({ ciphersuite: 'TLS1_2_RSA_WITH_RC4_128_SHA' }, /^--ciphersuite: unknown "TLS1_2_RSA_WITH_RC4_128_SHA" \(known: TLS1_3_CHACHA20_POLY1305_SHA256, .*or a TLS 1\.2 AEAD suite/);
+});
+
+test('warns about an expiry already past (to the minute the policy keeps) and a TLS 1.2 suite; nothing for the defaults', () => {
+  const now = new Date('2026-06-01T12:00:30Z');
+  assert.deepEqual(generationWarnings({ certificateExpiry: new Date('2027-01-01T00:00:00Z') }, now), []);
+  const [past] = generationWarnings({ certificateExpiry: new Date('2026-06-01T12:00:59Z') }, now);
+  assert.match(past ?? '', /^--certificate-expiry 2026-06-01T12:00:00\.000Z is in the past: vc-server cannot start an isolate for this policy/);
+  assert.deepEqual(generationWarnings({ certificateExpiry: new Date('2027-01-01T00:00:00Z'), ciphersuite: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' }, now), [
+    '--ciphersuite TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 is a TLS 1.2 suite: the isolate speaks TLS 1.3 only, so TLS1_3_AES_256_GCM_SHA384 (the same cipher) is used',
+  ]);
+});
+
+test('--sevsnp-hash takes the 96-digit SHA-384 launch measurement (64 digits from older policies); the other platforms 64', async () => {
+  const policy = await parsePolicy(stringifySorted(buildPolicy(inputs({ runtimeHashes: { sevsnp: 'c'.repeat(96) } }))));
+  assert.equal(policy.runtime_manager_hash_sevsnp, 'c'.repeat(96));
+  assert.equal((await parsePolicy(stringifySorted(buildPolicy(inputs({ runtimeHashes: { sevsnp: 'c'.repeat(64) } }))))).runtime_manager_hash_sevsnp, 'c'.repeat(64));
+  refuses({ runtimeHashes: { sevsnp: 'c'.repeat(80) } }, `runtime hash for sevsnp: expected 96 (or 64) lowercase hex digits, got "${'c'.repeat(80)}"`);
+  refuses({ runtimeHashes: { tdx: 'c'.repeat(96) } }, `runtime hash for tdx: expected 64 lowercase hex digits, got "${'c'.repeat(96)}"`);
 });

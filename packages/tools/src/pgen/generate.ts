@@ -13,6 +13,7 @@ import {
   parsePipeline,
   parseRights,
   readCertificatePem,
+  tls13Ciphersuite,
   type FileRights,
   type PolicyLimits,
 } from '@veracruz-ts/policy';
@@ -63,7 +64,7 @@ export interface PolicyInputs {
   executionStrategy: string;
   enableClock: boolean;
   maxMemoryMib: number;
-  /** @default 'TLS1_3_CHACHA20_POLY1305_SHA256' (what Veracruz's vc-pgen always writes) */
+  /** @default DEFAULT_CIPHERSUITE (what Veracruz's vc-pgen always writes) */
   ciphersuite?: string;
   nativeModules: NativeModuleInput[];
   /** Per-program limits (`path:timeout_ms=..,fuel=..,max_memory_mib=..`), raw. */
@@ -72,6 +73,12 @@ export interface PolicyInputs {
   limits?: string;
 }
 
+/** What Veracruz's vc-pgen always writes as `ciphersuite`. */
+export const DEFAULT_CIPHERSUITE = 'TLS1_3_CHACHA20_POLY1305_SHA256';
+
+/** vc-pgen's default `max_memory_mib` (Veracruz's). */
+export const DEFAULT_MAX_MEMORY_MIB = 256;
+
 function fail(message: string): never {
   throw new VeracruzError(Code.InvalidPolicy, message);
 }
@@ -79,12 +86,6 @@ function fail(message: string): never {
 /** Veracruz's `enforce_leading_slash`: std stream names stay as they are. */
 export function withLeadingSlash(path: string): string {
   return isStdStream(path) || path.startsWith('/') ? path : `/${path}`;
-}
-
-/** The last path component of a local file name (either separator). */
-export function baseName(file: string): string {
-  const parts = file.split(/[\\/]/).filter((part) => part !== '');
-  return parts[parts.length - 1] ?? file;
 }
 
 /**
@@ -252,7 +253,11 @@ export function buildPolicy(inputs: PolicyInputs): JsonValue {
   });
 
   for (const [platform, value] of Object.entries(inputs.runtimeHashes)) {
-    if (value !== undefined && !HEX_SHA256.test(value)) fail(`runtime hash for ${platform}: expected 64 lowercase hex digits, got ${JSON.stringify(value)}`);
+    // SEV-SNP's launch measurement is SHA-384: 96 digits (64, its first half, as older policies give it).
+    const sevSnp = platform === 'sevsnp';
+    if (value !== undefined && !(sevSnp ? /^([0-9a-f]{64}|[0-9a-f]{96})$/ : HEX_SHA256).test(value)) {
+      fail(`runtime hash for ${platform}: expected ${sevSnp ? '96 (or 64)' : '64'} lowercase hex digits, got ${JSON.stringify(value)}`);
+    }
   }
   const { linux, nitro, sevsnp, tdx } = inputs.runtimeHashes;
   if (linux === undefined && nitro === undefined && sevsnp === undefined && tdx === undefined) {
@@ -261,9 +266,15 @@ export function buildPolicy(inputs: PolicyInputs): JsonValue {
   if (inputs.executionStrategy !== 'Interpretation' && inputs.executionStrategy !== 'JIT') {
     fail(`--execution-strategy: expected Interpretation or JIT, got ${JSON.stringify(inputs.executionStrategy)}`);
   }
-  const ciphersuite = inputs.ciphersuite ?? 'TLS1_3_CHACHA20_POLY1305_SHA256';
-  if (!Object.hasOwn(CIPHERSUITES, ciphersuite)) {
-    fail(`--ciphersuite: unknown ${JSON.stringify(ciphersuite)} (known: ${Object.keys(CIPHERSUITES).join(', ')})`);
+  const ciphersuite = inputs.ciphersuite ?? DEFAULT_CIPHERSUITE;
+  if (tls13Ciphersuite(ciphersuite) === undefined) {
+    fail(`--ciphersuite: unknown ${JSON.stringify(ciphersuite)} (known: ${Object.keys(CIPHERSUITES).join(', ')}, or a TLS 1.2 AEAD suite such as TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256)`);
+  }
+  if (inputs.veracruzServer === inputs.proxyAttestationServer) {
+    fail(
+      `--veracruz-server-ip and --proxy-attestation-server-ip are both ${inputs.veracruzServer}: vc-server and the PAS cannot listen on one address ` +
+        '(vc-pas serve listens on 127.0.0.1:3010 unless told otherwise; Veracruz\'s examples put vc-server on 127.0.0.1:3011)',
+    );
   }
   if (!Number.isInteger(inputs.maxMemoryMib) || inputs.maxMemoryMib < 1 || inputs.maxMemoryMib > 0xffff_ffff) {
     fail(`--max-memory-mib: expected a positive integer, got ${inputs.maxMemoryMib}`);
@@ -299,4 +310,28 @@ export function buildPolicy(inputs: PolicyInputs): JsonValue {
     runtime_manager_hash_tdx: tdx,
     veracruz_server_url: inputs.veracruzServer,
   };
+}
+
+/**
+ * What a party should hear about a policy that is valid but may not do what its author meant: an
+ * `enclave_cert_expiry` already past at `now` (vc-server then cannot start an isolate for it), and a
+ * TLS 1.2 ciphersuite name (the TLS 1.3 suite with the same cipher is used instead). One sentence each.
+ */
+export function generationWarnings(inputs: Pick<PolicyInputs, 'certificateExpiry' | 'ciphersuite'>, now: Date): string[] {
+  const warnings: string[] = [];
+  const expiry = inputs.certificateExpiry;
+  // Minutes are what the policy keeps: compare what will be written.
+  const written = Date.UTC(expiry.getUTCFullYear(), expiry.getUTCMonth(), expiry.getUTCDate(), expiry.getUTCHours(), expiry.getUTCMinutes());
+  if (written <= now.getTime()) {
+    warnings.push(
+      `--certificate-expiry ${new Date(written).toISOString()} is in the past: vc-server cannot start an isolate for this policy ` +
+        "(the isolate's certificate may not be valid after enclave_cert_expiry); give a later date",
+    );
+  }
+  const ciphersuite = inputs.ciphersuite ?? DEFAULT_CIPHERSUITE;
+  const tls13 = tls13Ciphersuite(ciphersuite);
+  if (tls13 !== undefined && tls13 !== ciphersuite) {
+    warnings.push(`--ciphersuite ${ciphersuite} is a TLS 1.2 suite: the isolate speaks TLS 1.3 only, so ${tls13} (the same cipher) is used`);
+  }
+  return warnings;
 }

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { EXIT_USAGE, UsageError, formatOptions, parseArgsErrorMessage, usageErrorLine, versionLine, type OptionHelp } from '@veracruz-ts/policy';
 import { checkImports } from '@veracruz-ts/runtime';
+import packageJson from '../../package.json' with { type: 'json' };
 
 /** Where the CLI talks to. */
 export interface WcIo {
@@ -7,31 +10,109 @@ export interface WcIo {
   stderr: (text: string) => void;
 }
 
-export const USAGE = `usage: vc-wc PROGRAM.wasm
-Checks that the runtime can run PROGRAM.wasm: every import must be a wasi_snapshot_preview1 function
-(or veracruz_si.fd_create) with the right signature, and it must export _start and memory.
-Prints "ok" and exits 0, or lists each problem and exits 1 (2 on a usage error).
-`;
+const OPTIONS: readonly OptionHelp[] = [
+  {
+    names: ['-c', '--configuration'], value: 'FILE',
+    help: 'a configuration as Veracruz\'s wasm-checker reads it: JSON with "allowed_imports", the import names a program may use (module names are not checked, as in Veracruz). Each import not listed is reported as forbidden',
+    default: "no list: only what the runtime provides is checked (Veracruz's wasm-checker read ./wasm-checker-config.json)",
+  },
+  { names: ['-V', '--version'], help: 'print the version and exit' },
+  { names: ['-h', '--help'], help: 'this text' },
+];
 
-/** Runs vc-wc with `argv` (without node and script); returns the exit status. */
-export function main(argv: readonly string[], io: WcIo): number {
-  if (argv.length !== 1 || argv[0] === '--help' || argv[0] === '-h') {
-    (argv[0] === '--help' || argv[0] === '-h' ? io.stdout : io.stderr)(USAGE);
-    return argv.length === 1 ? 0 : 2;
+/** vc-wc's `--help` text. */
+export const USAGE = `Usage: vc-wc [-c CONFIG.json] PROGRAM.wasm
+
+Checks that the runtime can run PROGRAM.wasm: every import must be a wasi_snapshot_preview1 function
+(or veracruz_si.fd_create) with the right signature, and it must export _start and memory. With -c,
+its imports must also be in the configuration's allow-list.
+
+Options:
+${formatOptions(OPTIONS)}
+
+Prints "ok", or one line per problem: "unsupported: MODULE.NAME" (the runtime cannot satisfy it) or
+"forbidden: MODULE.NAME (not in CONFIG's allowed_imports)".
+Exit status: 0 ok; 1 problems found; 2 a usage error or a file that cannot be read.`;
+
+/** Reads a wasm-checker configuration: the allowed import names. Throws UsageError naming the fault. */
+function readAllowedImports(path: string): ReadonlySet<string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`--configuration ${path}: cannot be read`);
   }
-  const path = argv[0] as string;
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--configuration ${path}: not JSON (${(error as Error).message})`);
+  }
+  const allowed = typeof config === 'object' && config !== null ? (config as Record<string, unknown>)['allowed_imports'] : undefined;
+  if (!Array.isArray(allowed) || !allowed.every((name) => typeof name === 'string')) {
+    throw new UsageError(`--configuration ${path}: expected {"allowed_imports": ["fd_write", ...]}`);
+  }
+  return new Set(allowed);
+}
+
+/** `WebAssembly.Module.imports`, which the project's WebAssembly declarations (runtime package) leave out. */
+const moduleImports = (WebAssembly.Module as unknown as { imports(module: WebAssembly.Module): { module: string; name: string }[] }).imports;
+
+/** The imports a module declares, or undefined when it does not compile. */
+function declaredImports(bytes: Uint8Array): { module: string; name: string }[] | undefined {
+  try {
+    return moduleImports(new WebAssembly.Module(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+function run(argv: readonly string[], io: WcIo): number {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: { configuration: { type: 'string', short: 'c' }, version: { type: 'boolean', short: 'V' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help === true) {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.version === true) {
+    io.stdout(versionLine('vc-wc', packageJson.version));
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing PROGRAM.wasm' : 'takes one PROGRAM.wasm');
+  const allowed = values.configuration === undefined ? undefined : readAllowedImports(values.configuration);
+  const path = positionals[0]!;
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch {
-    io.stderr(`vc-wc: cannot read ${path}\n`);
-    return 2;
+    throw new UsageError(`cannot read ${path}`);
   }
-  const { unsupported } = checkImports(bytes);
-  if (unsupported.length === 0) {
+  const problems = checkImports(bytes).unsupported.map((problem) => `unsupported: ${problem}`);
+  if (allowed !== undefined) {
+    for (const entry of declaredImports(bytes) ?? []) {
+      if (!allowed.has(entry.name)) problems.push(`forbidden: ${entry.module}.${entry.name} (not in ${values.configuration}'s allowed_imports)`);
+    }
+  }
+  if (problems.length === 0) {
     io.stdout('ok\n');
     return 0;
   }
-  for (const problem of unsupported) io.stdout(`unsupported: ${problem}\n`);
+  for (const problem of problems) io.stdout(`${problem}\n`);
   return 1;
+}
+
+/** Runs vc-wc with `argv` (without node and script); returns the exit status. */
+export function main(argv: readonly string[], io: WcIo): number {
+  try {
+    return run(argv, io);
+  } catch (error) {
+    const usage = error instanceof UsageError ? error.message : parseArgsErrorMessage(error);
+    if (usage === undefined) throw error;
+    io.stderr(usageErrorLine('vc-wc', usage));
+    return EXIT_USAGE;
+  }
 }
