@@ -21,7 +21,8 @@ describe('vc-pas CLI', () => {
   it('init creates the CA (key 0600), the database and the configuration, and refuses to run twice', async () => {
     const result = await runCli(['init', '--dir', dir]);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /CA certificate SHA-256 [0-9a-f]{64}/);
+    assert.match(result.stdout, /CA certificate SHA-256 [0-9a-f]{64}: \S+\/ca\.pem, for vc-pgen --proxy-attestation-server-cert\n/);
+    assert.ok(result.stdout.endsWith(`serve it with: npx vc-pas serve --dir ${dir}\n`), result.stdout);
     assert.equal((await stat(join(dir, 'ca.key'))).mode & 0o777, 0o600);
     assert.match(await readFile(join(dir, 'ca.pem'), 'utf8'), /^-----BEGIN CERTIFICATE-----/);
     assert.equal((await stat(join(dir, 'pas.db'))).isFile(), true);
@@ -84,10 +85,14 @@ describe('vc-pas CLI', () => {
     assert.doesNotMatch(nitroOnly.stdout, /sev-snp/);
 
     const badHex = await runCli(['reference', 'add', '--dir', dir, '--platform', 'nitro', '--measurement', 'xyz']);
-    assert.equal(badHex.code, 1);
-    assert.match(badHex.stderr, /64 or 96 hex digits/);
+    assert.equal(badHex.code, 2, 'a malformed flag value is a usage error');
+    assert.match(badHex.stderr, /^vc-pas: --measurement: measurement must be 64 or 96 hex digits .* \(see vc-pas --help\)\n$/);
     const badPlatform = await runCli(['reference', 'add', '--dir', dir, '--platform', 'vax', '--measurement', full]);
+    assert.equal(badPlatform.code, 2);
     assert.match(badPlatform.stderr, /unknown platform "vax"/);
+    const badAction = await runCli(['reference', 'frob', '--dir', dir]);
+    assert.equal(badAction.code, 2);
+    assert.equal(badAction.stderr, 'vc-pas: reference takes one action: add, remove or list, not "frob" (see vc-pas --help)\n');
     const noAction = await runCli(['reference', '--dir', dir]);
     assert.equal(noAction.code, 2);
 
@@ -119,6 +124,11 @@ describe('vc-pas CLI', () => {
       assert.equal(await pas.stop(), 0);
       await writeFile(configPath, original);
     }
+    // Every log line of the service starts with an ISO 8601 time.
+    const log = pas.log().trimEnd().split('\n');
+    assert.ok(log.some((line) => /refusing Start: 1 sessions open \(maxOpenSessions 1\)/.test(line)), log.join('\n'));
+    for (const line of log) assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S/, line);
+    assert.match(log[log.length - 1]!, /Z vc-pas: SIGTERM, shutting down$/);
     for (const [flag, value] of [['--start-burst', '0'], ['--start-rate-per-second', 'fast'], ['--max-open-sessions', '1e3'], ['--start-rate-max-clients', '']]) {
       const bad = await runCli(['serve', '--dir', dir, '--listen', '127.0.0.1:0', flag as string, value as string]);
       assert.equal(bad.code, 2, bad.stderr);
@@ -129,14 +139,38 @@ describe('vc-pas CLI', () => {
     assert.match(notServe.stderr, /issued does not take --start-burst/);
   });
 
-  it('reports usage errors with exit code 2', async () => {
+  it('reports usage errors with exit code 2, in one line pointing at --help', async () => {
     for (const args of [[], ['frobnicate'], ['init'], ['issued', '--dir', dir, '--bogus'], ['enroll', '--dir', dir, '--name', 'x']]) {
       const result = await runCli(args);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /^vc-pas: .* \(see vc-pas --help\)\n$/);
+      assert.equal(result.stdout, '');
     }
+    assert.equal((await runCli(['issued', '--dir', dir, '--bogus'])).stderr, "vc-pas: unknown option '--bogus' (see vc-pas --help)\n");
+    assert.equal((await runCli(['keys', '--dir'])).stderr, "vc-pas: option '--dir' needs a value (see vc-pas --help)\n");
+    assert.equal((await runCli(['verify', '--platform', 'nitro', '--evidence', 'x', '--nonce', 'zz'])).code, 2);
     const missingDir = await runCli(['issued', '--dir', join(workspace.dir, 'nowhere')]);
     assert.equal(missingDir.code, 1);
     assert.match(missingDir.stderr, /does not exist; run vc-pas init/);
+  });
+});
+
+describe('vc-pas --help and --version', () => {
+  it('prints the version, and every option with its default', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['-V', '--version']) assert.equal((await runCli([flag])).stdout, `vc-pas ${version}\n`);
+    for (const args of [['--help'], ['-h'], ['help'], ['serve', '--help']]) {
+      const result = await runCli(args);
+      assert.equal(result.code, 0, args.join(' '));
+      assert.match(result.stdout, /^Usage:\n {2}vc-pas init --dir DIR\n/);
+    }
+    const flat = (await runCli(['--help'])).stdout.replace(/\s+/g, ' ');
+    for (const flag of ['--dir', '--listen', '--max-open-sessions', '--start-rate-per-second', '--start-burst', '--start-rate-max-clients', '--name', '--platform', '--measurement', '--deny', '--json', '--evidence', '--at', '--nonce', '--csr-hash', '--endorsement', '--trust-anchor', '--allow-debug']) {
+      const start = flat.indexOf(` ${flag} `, flat.indexOf('Options:'));
+      assert.ok(start > 0, `${flag} is described`);
+      assert.match(flat.slice(start, flat.indexOf(' --', start + flag.length + 2)), /Default: /, `${flag} states its default`);
+    }
+    assert.match(flat, /--listen HOST:PORT serve: where to listen; port 0 picks a free one\. Default: pas\.json's listen, 127\.0\.0\.1:3010 as init writes it\./);
   });
 });
 
@@ -193,6 +227,25 @@ describe('vc-pas verify', () => {
     const debugTd = await runCli(['verify', '--platform', 'tdx', '--evidence', join(VECTORS, 'tdx/trustee-tdx-quote-4.dat'), '--at', '2026-03-01T00:00:00Z']);
     assert.equal(debugTd.code, 1);
     assert.match(debugTd.stderr, /refused: .*debug evidence refused/);
+  });
+
+  it("accepts Veraison's PSA sample with its CoMID, and refuses a tampered copy and another instance's token", async () => {
+    const comid = ['--endorsement', join(VECTORS, 'psa/veraison-services-comid-psa-ta.json')];
+    const [ok, tampered, otherInstance] = await Promise.all([
+      runCli(['verify', '--platform', 'psa', '--evidence', join(VECTORS, 'psa/tam-over-http-psa-evidence.cbor'), ...comid]),
+      runCli(['verify', '--platform', 'psa', '--evidence', join(VECTORS, 'psa/tam-over-http-psa-evidence.tampered.cbor'), ...comid]),
+      runCli(['verify', '--platform', 'psa', '--evidence', join(VECTORS, 'psa/evcli-psa-p2-token.cbor'), ...comid]),
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const claims = JSON.parse(ok.stdout) as { platform: string; measurement: string; details: { instanceId: string; endorsedBy: string } };
+    assert.equal(claims.platform, 'psa');
+    assert.equal(claims.measurement, 'a3a5e715f0cc574a73c3f9bebb6bc24f32ffd5b67b387244c2c909da779a1478');
+    assert.equal(claims.details.instanceId, '01ceebae7b8927a3227e5303cf5e0f1f7b34bb542ad7250ac03fbcde36ec2f1508');
+    assert.equal(claims.details.endorsedBy, 'endorsements[0] CoMID attester-verification-keys[0].verification-keys[0]');
+    assert.equal(tampered.code, 1);
+    assert.equal(tampered.stderr.trim(), 'vc-pas: refused: [attestation_failed] psa: COSE_Sign1: ES256 signature does not verify with the attestation key');
+    assert.equal(otherInstance.code, 1);
+    assert.match(otherInstance.stderr, /refused: \[attestation_failed\] psa: instance id 01a0a1a2a3\w+ matches none of the 1 endorsed attestation keys/);
   });
 
   it('reads base64 evidence and refuses debug documents unless --allow-debug', async () => {

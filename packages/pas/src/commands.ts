@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { EvidenceClaims, Platform } from '@veracruz-ts/attestation';
 import { devKeyId, importDevPublicKey } from '@veracruz-ts/attestation/evidence';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { defaultPasConfig } from './config.ts';
 import { initPasDirectory, openPasStore } from './directory.ts';
 import { parseMeasurementHex, toHex } from './measurement-policy.ts';
 import type { ReferenceKind } from './store.ts';
@@ -26,7 +28,12 @@ export async function initCommand(dir: string): Promise<string> {
   const { caCertificatePem, configPath } = await initPasDirectory(dir);
   const der = Buffer.from(caCertificatePem.replace(/-----[^-]+-----|\s+/g, ''), 'base64');
   const fingerprint = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', der)));
-  return `initialised PAS in ${dir} (configuration ${configPath})\nCA certificate SHA-256 ${fingerprint}\n`;
+  const caPath = join(dir, defaultPasConfig().caCertificate);
+  return (
+    `initialised PAS in ${dir} (configuration ${configPath})\n` +
+    `CA certificate SHA-256 ${fingerprint}: ${caPath}, for vc-pgen --proxy-attestation-server-cert\n` +
+    `serve it with: npx vc-pas serve --dir ${dir}\n`
+  );
 }
 
 /** `vc-pas enroll`: trusts a `linux` development public key under a name. */

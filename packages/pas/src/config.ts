@@ -9,7 +9,7 @@ export interface PlatformConfig {
   enabled: boolean;
   /** Trust anchor PEM files (relative to the PAS directory); empty = the vendor's pinned roots. */
   trustAnchors: string[];
-  /** Endorsement files (VCEK/VLEK, DCAP collateral JSON, PSA instance public key, ...) passed to the verifier. */
+  /** Endorsement files passed to the verifier: VCEK/VLEK, DCAP collateral JSON, a PSA instance's public key or a CoMID JSON binding PSA instance ids to keys, ... */
   endorsements: string[];
 }
 

@@ -1,7 +1,7 @@
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
-import type { Platform } from '@veracruz-ts/attestation';
+import { type Platform, readPsaEndorsement } from '@veracruz-ts/attestation';
 import {
   type CertificateAuthority,
   createCertificateAuthority,
@@ -10,6 +10,7 @@ import {
 import { defaultPasConfig, type PasConfig, parsePasConfig } from './config.ts';
 import { PLATFORMS } from './platforms.ts';
 import { PasStore } from './store.ts';
+import { writeFileAtomically } from '@veracruz-ts/policy/node';
 
 /** The configuration file's name inside a PAS directory. */
 export const CONFIG_FILE = 'pas.json';
@@ -49,6 +50,24 @@ function errnoCode(error: unknown): string | undefined {
 }
 
 /**
+ * Reads a configured PSA endorsement (an IAK public key, or a CoMID binding instance ids to keys)
+ * as the verifier will, so that one that cannot be read stops the PAS at start rather than refusing
+ * every PSA request. Throws `InvalidRequest` naming the file and what is wrong in it.
+ */
+function checkPsaEndorsement(bytes: Uint8Array, index: number, path: string): void {
+  try {
+    readPsaEndorsement(bytes, index);
+  } catch (error) {
+    const reason = error instanceof VeracruzError ? error.rawMessage : String(error);
+    throw new VeracruzError(
+      Code.InvalidRequest,
+      `PAS configuration: ${reason.replace(/^psa: endorsements\[\d+\]/, `platforms.psa.endorsements[${index}] (${path})`)}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
  * Creates a PAS directory: a fresh CA (key in a 0600 file, certificate), the configuration
  * with its defaults, and the database. Refuses a directory that already holds a configuration.
  */
@@ -60,16 +79,34 @@ export async function initPasDirectory(dir: string): Promise<{ caCertificatePem:
   if (exists) throw new VeracruzError(Code.AlreadyExists, `${configPath} exists: this directory is already a PAS`);
   const ca = await createCertificateAuthority();
   const keyPath = resolveIn(dir, config.caKey);
+  const databasePath = resolveIn(dir, config.database);
+  // Each file appears whole or not at all, and never replaces one that exists. If init fails
+  // midway, what it created is removed: a leftover CA key would make the next init refuse.
+  const created: string[] = [];
+  const create = async (path: string, text: string, mode: number): Promise<void> => {
+    await writeFileAtomically(path, text, { mode, exclusive: true });
+    created.push(path);
+  };
   try {
-    await writeFile(keyPath, ca.privateKeyPem, { mode: 0o600, flag: 'wx' });
+    try {
+      await create(keyPath, ca.privateKeyPem, 0o600);
+    } catch (error) {
+      if (error instanceof VeracruzError && error.code === Code.AlreadyExists) {
+        throw new VeracruzError(Code.AlreadyExists, `${keyPath} exists; refusing to overwrite a CA key`);
+      }
+      throw error;
+    }
+    await chmod(keyPath, 0o600); // the umask may have narrowed, never widened, but be explicit
+    await create(resolveIn(dir, config.caCertificate), ca.certificatePem, 0o666);
+    if (!(await stat(databasePath).then(() => true, () => false))) {
+      created.push(databasePath, `${databasePath}-wal`, `${databasePath}-shm`, `${databasePath}-journal`);
+    }
+    new PasStore(databasePath).close();
+    await create(configPath, `${JSON.stringify(config, null, 2)}\n`, 0o666);
   } catch (error) {
-    if (errnoCode(error) === 'EEXIST') throw new VeracruzError(Code.AlreadyExists, `${keyPath} exists; refusing to overwrite a CA key`);
+    await Promise.all(created.map((path) => rm(path, { force: true })));
     throw error;
   }
-  await chmod(keyPath, 0o600); // the umask may have narrowed, never widened, but be explicit
-  await writeFile(resolveIn(dir, config.caCertificate), ca.certificatePem, { flag: 'wx' });
-  new PasStore(resolveIn(dir, config.database)).close();
-  await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`, { flag: 'wx' });
   return { caCertificatePem: ca.certificatePem, configPath };
 }
 
@@ -120,6 +157,7 @@ export async function openPasDirectory(dir: string): Promise<PasDirectory> {
     const settings = config.platforms[platform];
     const anchors = await Promise.all(settings.trustAnchors.map(async (file) => (await readInput(resolveIn(dir, file), `${platform} trust anchor`)).toString('utf8')));
     const endorsements = await Promise.all(settings.endorsements.map(async (file) => new Uint8Array(await readInput(resolveIn(dir, file), `${platform} endorsement`))));
+    if (platform === 'psa') endorsements.forEach((bytes, index) => checkPsaEndorsement(bytes, index, resolveIn(dir, settings.endorsements[index] as string)));
     trust[platform] = { enabled: settings.enabled, endorsements, ...(anchors.length > 0 ? { trustAnchors: anchors } : {}) };
   }
   const store = new PasStore(resolveIn(dir, config.database));

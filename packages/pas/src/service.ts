@@ -268,7 +268,8 @@ export function createPasApp(options: PasServiceOptions): Hono {
       const issued = await issueIsolateCertificateDetailed({
         csrDer,
         verifiedCsr: csr,
-        measurement: measurementForCertificate(claims.measurement),
+        measurement: measurementForCertificate(claims.measurement, platform),
+        platform,
         ca,
         // Backdated for clients whose clocks lag, but never before the CA itself is valid.
         notBefore: new Date(Math.max(now.getTime() - clockSkewMs, ca.certificate.notBefore.getTime())),
