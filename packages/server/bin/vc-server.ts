@@ -1,20 +1,71 @@
 #!/usr/bin/env node
 // vc-server: the untrusted host. Launches an isolate, has it certified by the policy's PAS, and relays
-// clients' TLS connections to it. Usage:
-//   vc-server policy.json [--platform linux|sev-snp|tdx] [--runtime PATH] [--dev-key PATH] [--pas URL] [--listen HOST:PORT]
-//             [--network auto|required|off] [--max-sessions N] [--isolate-flag FLAG]... (a Node/V8 flag for the isolate)
+// clients' TLS connections to it. See packages/server/README.md, or vc-server --help.
 import { parseArgs } from 'node:util';
-import { VeracruzError } from '@veracruz-ts/policy';
-import { startServer } from '../src/index.ts';
+import {
+  EXIT_USAGE,
+  UsageError,
+  VeracruzError,
+  asUsageError,
+  formatOptions,
+  timestamped,
+  usageErrorLine,
+  versionLine,
+  type OptionHelp,
+} from '@veracruz-ts/policy';
+import packageJson from '../package.json' with { type: 'json' };
+import { DEFAULT_MAX_SESSIONS, DEFAULT_RUNTIME_BUNDLE, defaultDevKeyPath, loadOrCreateDevKey, startServer } from '../src/index.ts';
 import type { ServerPlatform } from '../src/index.ts';
+import { devKeyName, enrollCommand } from '../src/operator-hints.ts';
 
-const usage = 'usage: vc-server policy.json [--platform linux|sev-snp|tdx] [--runtime PATH] [--dev-key PATH] [--pas URL] [--listen HOST:PORT] [--network auto|required|off] [--max-sessions N (default 256)] [--isolate-flag FLAG]...';
+const OPTIONS: readonly OptionHelp[] = [
+  { names: ['--platform'], value: 'linux|sev-snp|tdx', help: "where the isolate runs; 'linux' is for development (a sandboxed process, not hardware-protected)", default: 'linux' },
+  { names: ['--runtime'], value: 'PATH', help: "the runtime bundle to launch: its SHA-256 is the policy's runtime_manager_hash_linux", default: DEFAULT_RUNTIME_BUNDLE },
+  {
+    names: ['--dev-key'], value: 'PATH',
+    help: "linux: this host's development key, which signs its evidence; created (mode 0600, public key beside it as .pub.pem) on first use. A PAS accepts the evidence once the public key is enrolled: see 'vc-server dev-key'",
+    default: '$XDG_CONFIG_HOME/veracruz-ts/dev-key.pem, else ~/.config/veracruz-ts/dev-key.pem',
+  },
+  { names: ['--pas'], value: 'HOST:PORT|URL', help: 'the PAS to certify the isolate with', default: "the policy's proxy_attestation_server_url" },
+  { names: ['--listen'], value: 'HOST:PORT', help: 'where to listen for clients (port 0 picks a free one); clients use the policy\'s address, so change it only behind a forwarder', default: "the policy's veracruz_server_url" },
+  { names: ['--network'], value: 'auto|required|off', help: 'linux: keep the isolate off the network in its own namespace; auto uses it when the host allows, required refuses to start without it', default: 'auto' },
+  { names: ['--max-sessions'], value: 'N', help: 'client connections relayed at once; more are closed at once (the log counts them)', default: String(DEFAULT_MAX_SESSIONS) },
+  { names: ['--isolate-flag'], value: 'FLAG', help: 'a Node/V8 flag for the isolate process, e.g. --isolate-flag=--max-semi-space-size=16 (repeat)', default: 'none' },
+  { names: ['-V', '--version'], help: 'print the version and exit' },
+  { names: ['-h', '--help'], help: 'this text' },
+];
 
-async function main(): Promise<number> {
-  let parsed;
+const USAGE = `Usage:
+  vc-server POLICY.json [options]
+  vc-server dev-key [--dev-key PATH]
+
+Starts an isolate for the policy, has the policy's PAS certify it, and relays clients' TLS
+connections to it (TLS ends inside the isolate). Prints "Veracruz server running on HOST:PORT" on
+stdout once ready; its log goes to stderr, one line per event (boot steps, each client connection
+opened and closed with its peer, bytes each way, duration and reason; never what it carried), each
+led by an ISO 8601 time. Stops on SIGINT or SIGTERM, or when a principal shuts the computation down.
+
+vc-server dev-key creates this host's development key if it has none, and prints its public key's
+path and the vc-pas enroll command that makes a PAS accept it: run that before the first boot.
+(A policy file named dev-key is given as ./dev-key.)
+
+Options:
+${formatOptions(OPTIONS)}
+
+Exit status: 0 stopped by a signal or a principal's shutdown; 1 the isolate could not start or died;
+2 a usage error.`;
+
+/** A line of vc-server's log on stderr, led by the time (ISO 8601, UTC). */
+function logLine(line: string): void {
+  process.stderr.write(`${timestamped(line, new Date())}\n`);
+}
+
+function parse(argv: string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
+      args: argv,
       allowPositionals: true,
+      strict: true,
       options: {
         platform: { type: 'string', default: 'linux' },
         runtime: { type: 'string' },
@@ -24,36 +75,53 @@ async function main(): Promise<number> {
         network: { type: 'string', default: 'auto' },
         'max-sessions': { type: 'string' },
         'isolate-flag': { type: 'string', multiple: true },
+        version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
-    console.error(`vc-server: ${(error as Error).message}\n${usage}`);
-    return 2;
+    throw asUsageError(error);
   }
-  const { values, positionals } = parsed;
+}
+
+/** `vc-server dev-key`: the key, its public half, and the command that enrolls it. */
+async function devKey(path: string | undefined): Promise<number> {
+  const key = await loadOrCreateDevKey(path ?? defaultDevKeyPath());
+  process.stdout.write(
+    `dev key ${key.privateKeyPath} (${key.created ? 'created now' : 'exists'}; keep it private: it signs this host's evidence)\n` +
+      `public key ${key.publicKeyPath}\n` +
+      `Enroll it once in each PAS this host uses: on the PAS host (copy the public key there first if it is another\n` +
+      `machine), with PAS_DIR set to the directory of its vc-pas init, run\n` +
+      `  ${enrollCommand(key.publicKeyPath, await devKeyName(key.publicKeyPath))}\n`,
+  );
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv);
   if (values.help === true) {
-    console.log(usage);
+    process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (positionals.length !== 1) {
-    console.error(usage);
-    return 2;
+  if (values.version === true) {
+    process.stdout.write(versionLine('vc-server', packageJson.version));
+    return 0;
   }
+  if (positionals[0] === 'dev-key') {
+    // --platform and --network always have a value (their defaults); only a changed one was given.
+    const given = Object.keys(values).filter((name) => name !== 'dev-key' && !(name === 'platform' && values.platform === 'linux') && !(name === 'network' && values.network === 'auto'));
+    if (given.length > 0) throw new UsageError(`dev-key takes only --dev-key PATH, not --${given[0]}`);
+    if (positionals.length > 1) throw new UsageError(`dev-key takes no argument '${positionals[1]}'`);
+    return devKey(values['dev-key']);
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the policy file' : `expected one policy file, got ${positionals.length} arguments`);
   const platform = values.platform;
-  if (platform !== 'linux' && platform !== 'sev-snp' && platform !== 'tdx') {
-    console.error(`vc-server: unknown platform '${platform}'\n${usage}`);
-    return 2;
-  }
+  if (platform !== 'linux' && platform !== 'sev-snp' && platform !== 'tdx') throw new UsageError(`--platform: expected linux, sev-snp or tdx, got '${platform}'`);
   const network = values.network;
-  if (network !== 'auto' && network !== 'required' && network !== 'off') {
-    console.error(`vc-server: --network must be auto, required or off\n${usage}`);
-    return 2;
-  }
+  if (network !== 'auto' && network !== 'required' && network !== 'off') throw new UsageError(`--network: expected auto, required or off, got '${network}'`);
   const maxSessions = values['max-sessions'] === undefined ? undefined : Number(values['max-sessions']);
-  if (maxSessions !== undefined && (!Number.isSafeInteger(maxSessions) || maxSessions < 1)) {
-    console.error(`vc-server: --max-sessions must be a positive integer\n${usage}`);
-    return 2;
+  if (maxSessions !== undefined && (!/^\d+$/.test(values['max-sessions']!) || !Number.isSafeInteger(maxSessions) || maxSessions < 1)) {
+    throw new UsageError(`--max-sessions: expected a positive integer, got '${values['max-sessions']}'`);
   }
   let server;
   try {
@@ -61,6 +129,7 @@ async function main(): Promise<number> {
       policyPath: positionals[0]!,
       platform: platform satisfies ServerPlatform,
       network,
+      log: logLine,
       ...(values.runtime === undefined ? {} : { runtimePath: values.runtime }),
       ...(values['dev-key'] === undefined ? {} : { devKeyPath: values['dev-key'] }),
       ...(values.pas === undefined ? {} : { pasUrl: values.pas }),
@@ -69,23 +138,33 @@ async function main(): Promise<number> {
       ...(values['isolate-flag'] === undefined ? {} : { nodeFlags: values['isolate-flag'] }),
     });
   } catch (error) {
-    console.error(`vc-server: ${error instanceof VeracruzError ? error.message : String(error)}`);
+    logLine(`vc-server: ${error instanceof VeracruzError ? error.message : String(error)}`);
     return 1;
   }
-  if (server.devPublicKeyPath !== undefined) console.error(`dev key (public, for vc-pas enroll): ${server.devPublicKeyPath}`);
-  console.error(`runtime measurement ${server.measurement}${server.isolatePid === undefined ? '' : `, isolate pid ${server.isolatePid}`}`);
+  if (server.devPublicKeyPath !== undefined) {
+    logLine(`dev key: public key ${server.devPublicKeyPath} (a PAS enrolls it with: ${enrollCommand(server.devPublicKeyPath, await devKeyName(server.devPublicKeyPath))})`);
+  }
+  logLine(`runtime measurement ${server.measurement}${server.isolatePid === undefined ? '' : `, isolate pid ${server.isolatePid}`}`);
   const timings = server.bootTimings;
-  console.error(`ready in ${timings.ready.toFixed(0)} ms (isolate started ${timings.launched.toFixed(0)}, attested ${timings.attested.toFixed(0)}, certified ${timings.certified.toFixed(0)}, initialized ${timings.initialized.toFixed(0)})`);
+  logLine(`ready in ${timings.ready.toFixed(0)} ms (isolate started ${timings.launched.toFixed(0)}, attested ${timings.attested.toFixed(0)}, certified ${timings.certified.toFixed(0)}, initialized ${timings.initialized.toFixed(0)})`);
   // Handlers first: stdout to a pipe is written synchronously, so whoever waits for the line below
   // may signal before the next statement runs, and an unhandled SIGTERM would kill the process.
   const stop = (): void => void server.close();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  console.log(`Veracruz server running on ${server.url}`);
+  // The readiness line on stdout stays as it is (scripts wait for it); the log is on stderr.
+  process.stdout.write(`Veracruz server running on ${server.url}\n`);
+  logLine(`listening on ${server.url}`);
   const exit = await server.exited;
-  if (exit.code === 0) console.error(`vc-server: ${exit.reason}`);
-  else console.error(`vc-server: ${exit.reason}; stopping`);
+  if (exit.code === 0) logLine(`vc-server: ${exit.reason}`);
+  else logLine(`vc-server: ${exit.reason}; stopping`);
   return exit.code;
 }
 
-process.exitCode = await main();
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(usageErrorLine('vc-server', error.message));
+  process.exitCode = EXIT_USAGE;
+}

@@ -190,7 +190,8 @@ describe('vc-server refusals', () => {
           assert.ok(error instanceof VeracruzError);
           assert.equal(error.code, Code.AttestationFailed);
           assert.match(error.message, /refused to certify the isolate/);
-          assert.ok(error.message.includes(`vc-pas enroll ${deployment.devKey.publicKeyPath}`), error.message);
+          assert.match(error.message, /vc-pas enroll --dir "\$PAS_DIR" --name [\w.@-]+-[0-9a-f]{8} /);
+          assert.ok(error.message.includes(` ${deployment.devKey.publicKeyPath})`), error.message);
           return true;
         },
       );

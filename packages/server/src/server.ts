@@ -3,11 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { pasCertify, pasStart } from '@veracruz-ts/pas';
-import { Code, VeracruzError, parsePolicy } from '@veracruz-ts/policy';
+import { Code, VeracruzError, parsePolicy, timestamped } from '@veracruz-ts/policy';
+import type { EnclaveCertExpiry } from '@veracruz-ts/policy';
 import { ChannelConnection, EvidenceSource, countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 import { loadOrCreateDevKey } from './dev-key.ts';
 import type { LoadedDevKey } from './dev-key.ts';
+import { enrollHint } from './operator-hints.ts';
 import { launchLinuxIsolate } from './platforms/linux.ts';
 import type { NetworkIsolation } from './platforms/linux.ts';
 import { launchSevSnpIsolate } from './platforms/sev-snp.ts';
@@ -56,7 +58,11 @@ export interface ServerOptions {
   faultInjector?: FaultInjector;
   /** How long the isolate may take to answer each boot message. @default 30000 */
   bootTimeoutMs?: number;
-  /** Diagnostics (isolate stderr, lifecycle). @default lines on stderr */
+  /**
+   * Diagnostics: lifecycle, the isolate's stderr, and one line when each client connection opens and
+   * closes (session id, peer address, bytes each way, duration, why it ended; never what it carried).
+   * @default lines on stderr, each led by an ISO 8601 time
+   */
   log?: (line: string) => void;
 }
 
@@ -121,18 +127,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   countBufferMemoryInHeapLimit();
   const started = performance.now();
   const elapsed = (): number => performance.now() - started;
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = options.log ?? ((line: string) => process.stderr.write(`${timestamped(line, new Date())}\n`));
   const policyText = options.policyText ?? (options.policyPath !== undefined ? await readPolicyFile(options.policyPath) : undefined);
   if (policyText === undefined) throw new VeracruzError(Code.InvalidRequest, 'startServer: give policyPath or policyText');
   const policy = await parsePolicy(policyText);
   const pasUrl = httpUrl(options.pasUrl ?? policy.proxy_attestation_server_url);
   const listenAddress = parseHostPort(options.listen ?? policy.veracruz_server_url);
+  const pasAddress = new URL(pasUrl);
+  if (listenAddress.port !== 0 && String(listenAddress.port) === (pasAddress.port || '80') && sameHost(listenAddress.host, pasAddress.hostname)) {
+    const listenFrom = options.listen === undefined ? "the policy's veracruz_server_url" : '--listen';
+    const pasFrom = options.pasUrl === undefined ? "the policy's proxy_attestation_server_url" : '--pas';
+    throw new VeracruzError(
+      Code.InvalidRequest,
+      `vc-server would listen on ${listenAddress.host}:${listenAddress.port} (${listenFrom}), where the PAS is (${pasFrom}): give vc-server another port (Veracruz's examples use 3011; vc-pas serve listens on 3010 by default)`,
+    );
+  }
+  // The isolate's certificate may not outlive the policy's enclave_cert_expiry: past it, no PAS can certify one.
+  const notAfterCap = expiryDate(policy.enclave_cert_expiry);
+  if (notAfterCap.getTime() <= Date.now()) {
+    throw new VeracruzError(
+      Code.InvalidPolicy,
+      `the policy's enclave_cert_expiry (${notAfterCap.toISOString()}) has passed: the isolate's certificate may not be valid after it, so no isolate can be started for this policy; the parties need a policy with a later enclave_cert_expiry (vc-pgen -x)`,
+    );
+  }
   const platform = options.platform ?? 'linux';
 
   let devKey: LoadedDevKey | undefined;
   if (platform === 'linux') {
     devKey = await loadOrCreateDevKey(options.devKeyPath);
-    if (devKey.created) log(`created dev key ${devKey.privateKeyPath}; enroll its public key in the PAS: vc-pas enroll ${devKey.publicKeyPath}`);
+    if (devKey.created) log(`created dev key ${devKey.privateKeyPath}; a PAS accepts this host's evidence once its public key is enrolled: ${await enrollHint(devKey.publicKeyPath)}`);
   }
   // The PAS session and the isolate's boot (process start, key pair) proceed in parallel.
   const pasSession = pasStart(pasUrl);
@@ -163,15 +186,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const attested = elapsed();
     let chain: Uint8Array[];
     try {
-      // The certificate may not outlive the policy's enclave_cert_expiry.
-      const expiry = policy.enclave_cert_expiry;
-      const notAfterCap = new Date(Date.UTC(expiry.year, expiry.month - 1, expiry.day, expiry.hour, expiry.minute));
-      chain = await withIsolate(host, pasCertify(pasUrl, isolate.attestationPlatform, sessionId, evidence, response.csr, { notAfterCap }));
+      // A year past what Date holds (the policy allows any u32) caps nothing.
+      const cap = Number.isNaN(notAfterCap.getTime()) ? {} : { notAfterCap };
+      chain = await withIsolate(host, pasCertify(pasUrl, isolate.attestationPlatform, sessionId, evidence, response.csr, cap));
     } catch (error) {
       const refusal = VeracruzError.from(error, Code.Unavailable);
       const refused = refusal.code === Code.AttestationFailed || refusal.code === Code.PermissionDenied;
-      const hint = refused && devKey !== undefined ? ` If the PAS does not know this host's dev key, enroll it: vc-pas enroll ${devKey.publicKeyPath}` : '';
-      throw new VeracruzError(refusal.code, `the PAS at ${pasUrl} ${refused ? 'refused to certify' : 'could not certify'} the isolate: ${refusal.rawMessage}.${hint}`, { cause: error });
+      const hint = refused && devKey !== undefined ? ` If the PAS does not know this host's dev key, enroll it (${await enrollHint(devKey.publicKeyPath)}).` : '';
+      // The PAS names the cap vc-server sent it; the operator knows it as the policy's field.
+      const reason = refusal.rawMessage.replace(/certificate expiry cap (\S+) is not after (\S+)/, "the policy's enclave_cert_expiry ($1) is not after the certificate's start ($2, by the PAS's clock)");
+      throw new VeracruzError(refusal.code, `the PAS at ${pasUrl} ${refused ? 'refused to certify' : 'could not certify'} the isolate: ${reason}.${hint}`, { cause: error });
     }
     const certified = elapsed();
     const status = await host.request({ type: 'initialize', policy: new TextEncoder().encode(policyText), certificateChain: chain }, 'status');
@@ -281,7 +305,7 @@ class Host {
         }
         return;
       }
-      this.#relay.add(socket);
+      this.#logSession(socket, this.#relay.add(socket));
     });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
@@ -298,6 +322,23 @@ class Host {
 
   stats(): RelayStats & { channelBuffered: number } {
     return { ...this.#relay.stats(), channelBuffered: this.#channel.outputBufferedBytes };
+  }
+
+  /** One log line when a client connection opens and one when it closes: who, how much, how long, why; never what. */
+  #logSession(socket: Socket, sessionId: number): void {
+    const opened = performance.now();
+    const peer = socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`;
+    this.#log(`session ${sessionId} opened: client ${peer}`);
+    // The first of these says why it ended; a connection destroyed without any was dropped by vc-server.
+    let reason: string | undefined;
+    socket.once('end', () => (reason ??= 'the client closed the connection'));
+    socket.once('finish', () => (reason ??= this.#stopping === undefined ? 'the isolate ended the session' : `vc-server is stopping (${this.#stopping.reason})`));
+    socket.once('error', (error: NodeJS.ErrnoException) => (reason ??= `connection error ${error.code ?? error.message}`));
+    socket.once('close', () => {
+      const why = reason ?? (this.#stopping === undefined ? 'dropped by vc-server' : `vc-server is stopping (${this.#stopping.reason})`);
+      const milliseconds = Math.round(performance.now() - opened);
+      this.#log(`session ${sessionId} closed: client ${peer}, ${socket.bytesRead} bytes from the client, ${socket.bytesWritten} bytes to it, ${milliseconds} ms, ${why}`);
+    });
   }
 
   /** Orderly stop: ask the isolate to stop, end client connections, stop listening. */
@@ -396,6 +437,20 @@ export function parseHostPort(value: string): { host: string; port: number } {
   const port = match === null ? -1 : Number(match[3]);
   if (match === null || port > 65535) throw new VeracruzError(Code.InvalidRequest, `expected host:port, got '${value}'`);
   return { host: match[1] ?? match[2]!, port };
+}
+
+/** Whether two host names are one listening address (loopback names count as one). */
+function sameHost(a: string, b: string): boolean {
+  const normal = (host: string) => {
+    const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+    return bare === 'localhost' || bare === '::1' || bare.startsWith('127.') ? 'loopback' : bare;
+  };
+  return normal(a) === normal(b) || normal(a) === '0.0.0.0' || normal(b) === '0.0.0.0' || normal(a) === '::' || normal(b) === '::';
+}
+
+/** The moment `enclave_cert_expiry` names (UTC). */
+function expiryDate(expiry: EnclaveCertExpiry): Date {
+  return new Date(Date.UTC(expiry.year, expiry.month - 1, expiry.day, expiry.hour, expiry.minute));
 }
 
 function httpUrl(value: string): string {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -9,6 +9,8 @@ import type { Socket } from 'node:net';
 import type { webcrypto } from 'node:crypto';
 import { createLinuxEvidence } from '@veracruz-ts/attestation/evidence';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { buildRuntimeCommand } from '../operator-hints.ts';
+import { DEFAULT_RUNTIME_BUNDLE, REPOSITORY_ROOT } from '../runtime-bundle.ts';
 import { createMemoryCgroup } from './memory-cgroup.ts';
 import type { IsolateExit, LaunchOptions, LaunchedIsolate } from './types.ts';
 
@@ -95,7 +97,9 @@ export function canUnshareNetwork(): boolean {
  */
 export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<LaunchedIsolate> {
   const bundle = await readFile(options.runtimePath).catch((error: unknown) => {
-    throw new VeracruzError(Code.NotFound, `runtime bundle ${options.runtimePath} cannot be read (build it with: node scripts/build-runtime.ts)`, { cause: error });
+    const build = buildRuntimeCommand(REPOSITORY_ROOT);
+    const hint = options.runtimePath === DEFAULT_RUNTIME_BUNDLE ? `build it with: ${build}` : `the default bundle is built with: ${build}`;
+    throw new VeracruzError(Code.NotFound, `runtime bundle ${options.runtimePath} cannot be read (${hint})`, { cause: error });
   });
   const measurement = new Uint8Array(createHash('sha256').update(bundle).digest());
   // Launch the exact bytes we measured: a private copy, read-only, in a fresh directory.
@@ -141,28 +145,13 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
   }
 
   // The kernel's limit, where this host lets us set one: a cgroup the isolate is moved into at once.
-  const cgroup = budget === undefined ? undefined : await createMemoryCgroup(`veracruz-isolate-${process.pid}-${Date.now()}`, budget + ISOLATE_MEMORY_OVERHEAD_BYTES);
+  const cgroup = budget === undefined ? undefined : await createMemoryCgroup(`veracruz-isolate-${randomUUID()}`, budget + ISOLATE_MEMORY_OVERHEAD_BYTES);
   const child = spawn(command, commandArguments, {
     cwd: workDirectory,
     env: {},
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
-  let outerLimits = heapLimit.length === 0 ? 'none (no memory budget given)' : `V8 heap limit ${heapLimit[0]!.split('=')[1]} MiB`;
-  if (cgroup !== undefined && 'kind' in cgroup) {
-    if (child.pid !== undefined) {
-      await cgroup.add(child.pid).then(
-        () => (outerLimits += `, ${cgroup.kind} memory limit ${cgroup.limitBytes / (1024 * 1024)} MiB`),
-        (error: Error) => (outerLimits += `; the ${cgroup.kind} memory limit could not be applied: ${error.message}`),
-      );
-    }
-  } else if (cgroup !== undefined) {
-    outerLimits += `; no memory cgroup (${cgroup.unavailable}); RLIMIT_AS is not used: WebAssembly reserves far more address space than it uses`;
-  }
-  options.log(`linux isolate: outer memory limits: ${outerLimits}`);
-  const channel = child.stdio[3] as Socket;
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream !== null) createInterface({ input: stream }).on('line', (line) => options.log(line));
-  }
+  // Listened for before anything is awaited: an isolate that dies at once must still be seen to.
   const exited = new Promise<IsolateExit>((resolve) => {
     child.once('exit', (code, signal) => {
       void (async () => {
@@ -182,6 +171,22 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
     });
   });
 
+  const channel = child.stdio[3] as Socket;
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream !== null) createInterface({ input: stream }).on('line', (line) => options.log(line));
+  }
+  let outerLimits = heapLimit.length === 0 ? 'none (no memory budget given)' : `V8 heap limit ${heapLimit[0]!.split('=')[1]} MiB`;
+  if (cgroup !== undefined && 'kind' in cgroup) {
+    if (child.pid !== undefined) {
+      await cgroup.add(child.pid).then(
+        () => (outerLimits += `, ${cgroup.kind} memory limit ${cgroup.limitBytes / (1024 * 1024)} MiB`),
+        (error: Error) => (outerLimits += `; the ${cgroup.kind} memory limit could not be applied: ${error.message}`),
+      );
+    }
+  } else if (cgroup !== undefined) {
+    outerLimits += `; no memory cgroup (${cgroup.unavailable}); RLIMIT_AS is not used: WebAssembly reserves far more address space than it uses`;
+  }
+  options.log(`linux isolate: outer memory limits: ${outerLimits}`);
   return {
     input: channel,
     output: channel,

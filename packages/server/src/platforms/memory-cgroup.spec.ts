@@ -14,9 +14,11 @@ describe('memory cgroup for the linux isolate', () => {
       '35 30 0:32 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices',
       '40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
     ].join('\n');
-    assert.equal(mountPoint(mountinfo, false), '/sys/fs/cgroup/memory');
-    assert.equal(mountPoint(mountinfo, true), '/sys/fs/cgroup/unified');
+    assert.deepEqual(mountPoint(mountinfo, false), { point: '/sys/fs/cgroup/memory', root: '/' });
+    assert.deepEqual(mountPoint(mountinfo, true), { point: '/sys/fs/cgroup/unified', root: '/' });
     assert.equal(mountPoint('35 30 0:32 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices', false), undefined);
+    // Inside a container the hierarchy's own path may be mounted, and paths are octal-escaped.
+    assert.deepEqual(mountPoint('50 40 0:27 /kubepods/pod\\0401 /sys/fs/cgroup rw - cgroup2 cgroup2 rw', true), { point: '/sys/fs/cgroup', root: '/kubepods/pod 1' });
   });
 
   it('kills a process that exceeds the limit and says so, then removes the cgroup', async (t) => {
