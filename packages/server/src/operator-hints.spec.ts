@@ -32,5 +32,5 @@ test('the enroll command has --dir and --name as vc-pas needs them, and a name v
 });
 
 test('the runtime is built from the repository with the Node that npm installs', () => {
-  assert.equal(buildRuntimeCommand('/work/veracruz ts'), "cd '/work/veracruz ts' && npx node scripts/build-runtime.ts");
+  assert.equal(buildRuntimeCommand('/work/veracruz ts'), "npm run --prefix '/work/veracruz ts' build:runtime");
 });

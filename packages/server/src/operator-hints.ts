@@ -43,9 +43,9 @@ export async function enrollHint(publicKeyPath: string): Promise<string> {
 }
 
 /**
- * The command that builds the default runtime bundle, from anywhere: npm's `npx` puts the Node 24
- * that `npm ci` installs on PATH, which the build script needs (the system Node may be older).
+ * The command that builds the default runtime bundle, from anywhere: npm runs the script on the
+ * Node 24 that `npm ci` installs (the system Node may be older).
  */
 export function buildRuntimeCommand(repositoryRoot: string): string {
-  return `cd ${shellWord(repositoryRoot)} && npx node scripts/build-runtime.ts`;
+  return `npm run --prefix ${shellWord(repositoryRoot)} build:runtime`;
 }
