@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,12 @@ test('identity writes a certificate and a 0600 key, and refuses to overwrite the
   const again = await run(directory, 'identity', 'alice');
   assert.equal(again.code, 1);
   assert.match(again.stderr, /^vc-pgen: \[already_exists\] .*alice\.key\.pem: exists already \(use --force to replace it\)/);
+  // --force replaces both files with a new pair, each whole; the key keeps mode 0600.
+  const before = await readFile(join(directory, 'alice.pem'), 'utf8');
+  assert.equal((await run(directory, 'identity', 'alice', '--force')).code, 0);
+  assert.notEqual(await readFile(join(directory, 'alice.pem'), 'utf8'), before);
+  assert.equal((await stat(join(directory, 'alice.key.pem'))).mode & 0o777, 0o600);
+  assert.deepEqual((await readdir(directory)).filter((entry) => entry.includes('.tmp-')), [], 'no temporary file left');
   const badName = await run(directory, 'identity', '../escape');
   assert.equal(badName.code, 2);
   assert.match(badName.stderr, /identity NAME "\.\.\/escape": use letters/);

@@ -5,7 +5,8 @@
  * live in generate.ts and explain.ts.
  */
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -389,17 +390,13 @@ async function identity(args: string[], io: CliIO): Promise<number> {
   const created = await createIdentity(name, { notBefore, notAfter: new Date(notBefore.getTime() + days * 86_400_000) });
   const certificateFile = join(directory, `${name}.pem`);
   const keyFile = join(directory, `${name}.key.pem`);
-  const flag = values.force ? 'w' : 'wx';
-  try {
-    await writeFile(keyFile, created.privateKeyPem, { mode: 0o600, flag });
-    await chmod(keyFile, 0o600);
-    await writeFile(certificateFile, created.certificatePem, { flag });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new VeracruzError(Code.AlreadyExists, `${(error as NodeJS.ErrnoException).path ?? name}: exists already (use --force to replace it)`);
-    }
-    throw error;
+  // Each file appears whole or not at all; without --force neither replaces an existing one.
+  for (const file of values.force ? [] : [keyFile, certificateFile]) {
+    if (existsSync(file)) throw new VeracruzError(Code.AlreadyExists, `${file}: exists already (use --force to replace it)`);
   }
+  await writeFileAtomically(keyFile, created.privateKeyPem, { mode: 0o600, exclusive: values.force !== true });
+  await chmod(keyFile, 0o600);
+  await writeFileAtomically(certificateFile, created.certificatePem, { mode: 0o644, exclusive: values.force !== true });
   io.stdout(`certificate ${certificateFile}\nprivate key ${keyFile} (mode 0600; keep it secret)\n`);
   return 0;
 }
