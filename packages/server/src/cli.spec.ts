@@ -154,10 +154,12 @@ describe('vc-server CLI', () => {
   it('says how to build a missing runtime with the Node npm installs', async () => {
     const server = vcServer([deployment.policyPath, '--runtime', join(deployment.dir, 'missing.mjs'), '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0']);
     assert.equal(await server.exited, 1);
-    const command = /the default bundle is built with: (cd \S+ && npx node scripts\/build-runtime\.ts)\)/.exec(server.stderr.join('\n'))?.[1];
+    const command = /the default bundle is built with: (npm run --prefix \S+ build:runtime)\)/.exec(server.stderr.join('\n'))?.[1];
     assert.ok(command !== undefined, server.stderr.join('\n'));
-    assert.ok(command.startsWith(`cd ${REPOSITORY_ROOT} && `));
-    assert.ok((await readFile(join(REPOSITORY_ROOT, 'scripts', 'build-runtime.ts'), 'utf8')).includes('buildRuntimeBundle'));
+    assert.equal(command, `npm run --prefix ${REPOSITORY_ROOT} build:runtime`);
+    // The script it names exists and builds the bundle.
+    const scripts = (JSON.parse(await readFile(join(REPOSITORY_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    assert.match(scripts['build:runtime'] ?? '', /scripts\/build-runtime\.ts/);
   });
 
   it('refuses bad usage with exit 2 in one line, and has -V and --help', async () => {

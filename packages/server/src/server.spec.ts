@@ -257,7 +257,7 @@ describe('vc-server refusals', () => {
     try {
       await assert.rejects(
         startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, runtimePath: `${deployment.dir}/missing.mjs`, listen: '127.0.0.1:0', log: quiet }),
-        (error: unknown) => error instanceof VeracruzError && error.code === Code.NotFound && /build-runtime/.test(error.message),
+        (error: unknown) => error instanceof VeracruzError && error.code === Code.NotFound && /build:runtime/.test(error.message),
       );
     } finally {
       await deployment.remove();
