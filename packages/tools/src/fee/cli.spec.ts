@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,29 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import { RIGHTS_READ, RIGHTS_WRITE, createIdentity } from '@veracruz-ts/policy';
 import { compileC } from '../../../runtime/src/engine/compile-c.ts';
 import { WASI_PROBE_SOURCE } from '../../../runtime/src/wasi/wasi-probe.c.ts';
+import { runTool } from '../run-tool.ts';
 
 const FEE = new URL('../../bin/vc-fee.ts', import.meta.url).pathname;
 const WC = new URL('../../bin/vc-wc.ts', import.meta.url).pathname;
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a CLI in a child process (the running Node, with the engine's flags). */
-function run(script: string, args: readonly string[], options: { cwd?: string; stdin?: string } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-liftoff', script, ...args], { cwd: options.cwd ?? process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(options.stdin ?? '');
-  });
-}
+const run = runTool;
 
 let work: string;
 let probePath: string;

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,21 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RIGHTS_READ, RIGHTS_WRITE, createIdentity } from '@veracruz-ts/policy';
 import { compileC } from '../../../runtime/src/engine/compile-c.ts';
+import { runTool } from '../run-tool.ts';
 
 const FEE = new URL('../../bin/vc-fee.ts', import.meta.url).pathname;
 
-/** Runs vc-fee in a child process (the running Node, with the engine's flags). */
-function fee(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-liftoff', FEE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** Runs vc-fee in a child process. */
+const fee = (args: readonly string[]) => runTool(FEE, args);
 
 /** Veracruz's postcard-native example in C: /input/postcard.dat -> the service -> /output/postcard_native.txt. */
 const POSTCARD_NATIVE = String.raw`
