@@ -11,8 +11,8 @@ import type { LaunchOptions, LaunchedIsolate } from './types.ts';
  * - a guest image whose initrd starts Node 24 with the runtime bundle as PID 1's only job
  *   (`node --no-liftoff veracruz-runtime.mjs --platform sev-snp --channel-fd N`), the channel on a
  *   vsock or virtio-serial port that the host connects to this server's channel;
- * - the launch measurement of that image (`sev-snp-measure`), whose first 32 bytes go in the policy's
- *   `runtime_manager_hash_sevsnp`.
+ * - the launch measurement of that image (`sev-snp-measure`): all 48 bytes (96 hex digits) go in the
+ *   policy's `runtime_manager_hash_sevsnp`.
  * The guest side is implemented: the isolate reads its report through configfs-tsm
  * (`/sys/kernel/config/tsm/report`) with report data = sha256(CSR) || PAS nonce and returns it as its
  * own evidence; the PAS verifies it against AMD's VCEK chain.
