@@ -81,8 +81,8 @@ export interface OptionHelp {
   default?: string;
 }
 
-/** Splits text into lines of at most `width` characters at spaces (longer words stay whole). */
-function wrapWords(text: string, width: number): string[] {
+/** Splits text into lines of at most `width` characters at spaces (longer words stay whole; empty text is one empty line). */
+export function wrapWords(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
@@ -91,7 +91,7 @@ function wrapWords(text: string, width: number): string[] {
       line = word;
     } else line = line === '' ? word : `${line} ${word}`;
   }
-  if (line !== '') lines.push(line);
+  lines.push(line);
   return lines;
 }
 

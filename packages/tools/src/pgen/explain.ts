@@ -36,6 +36,7 @@ import {
   type PolicyLimits,
   type ProgramLimits,
   unknownTopLevelKeys,
+  wrapWords,
 } from '@veracruz-ts/policy';
 import { NODE_BYTES, servingReserve } from '@veracruz-ts/runtime';
 
@@ -608,20 +609,6 @@ function formatLimits(limits: ProgramLimits): string {
   return `${memory}, timeout ${limits.timeoutMs} ms, fuel ${limits.fuel === undefined ? 'unlimited' : String(limits.fuel)}`;
 }
 
-/** Splits text into lines of at most `width` characters at spaces (longer words stay whole). */
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let current = '';
-  for (const word of text.split(' ')) {
-    if (current !== '' && current.length + 1 + word.length > width) {
-      lines.push(current);
-      current = word;
-    } else current = current === '' ? word : `${current} ${word}`;
-  }
-  lines.push(current);
-  return lines;
-}
-
 /**
  * Lays out an explanation as plain text, sections in the order a party reads them. Text from the
  * policy is escaped here ({@link displaySafe}); risk messages arrive escaped already.
@@ -656,7 +643,7 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
 
   heading('Terms');
   for (const [term, meaning] of TERMS) {
-    const [first, ...rest] = wrap(meaning, 84);
+    const [first, ...rest] = wrapWords(meaning, 84);
     lines.push(`${term.padEnd(14)}${first}`, ...rest.map((line) => `${' '.repeat(14)}${line}`));
   }
 
@@ -772,7 +759,7 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
   const colours: Record<Severity, string> = { high: '31;1', medium: '33', low: '36', info: '2' };
   if (explanation.risks.length === 0) lines.push('(none found)');
   for (const item of explanation.risks) {
-    const [first, ...rest] = wrap(item.message, 92);
+    const [first, ...rest] = wrapWords(item.message, 92);
     lines.push(`${paint(colours[item.severity], item.severity.toUpperCase().padEnd(6))}  ${first}`);
     for (const line of rest) lines.push(`        ${line}`);
   }
