@@ -1,9 +1,10 @@
-import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { randomUUID, type webcrypto } from 'node:crypto';
+import type { webcrypto } from 'node:crypto';
 import { generateDevKey, importDevPrivateKey } from '@veracruz-ts/attestation/evidence';
 import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { writeFileAtomically } from '@veracruz-ts/policy/node';
 
 /** The default place of the host's development key: `$XDG_CONFIG_HOME/veracruz-ts/dev-key.pem` (or ~/.config). */
 export function defaultDevKeyPath(): string {
@@ -50,21 +51,16 @@ export async function loadOrCreateDevKey(path: string = defaultDevKeyPath()): Pr
     }
     const pair = await generateDevKey();
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    // Written whole under a private name, then linked into place: link() fails if the key exists,
-    // and a concurrent vc-server never sees a created but still empty key file.
-    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    // Written whole beside it and linked into place only if no key exists: a concurrent vc-server
+    // never sees a created but still empty key file, nor replaces one.
     try {
-      await writeFile(temporary, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
-      await chmod(temporary, 0o600);
-      await link(temporary, path);
+      await writeFileAtomically(path, pair.privateKeyPem, { mode: 0o600, exclusive: true });
     } catch (writeError) {
       // Another vc-server created it first: use that one.
-      if ((writeError as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateDevKey(path);
+      if (writeError instanceof VeracruzError && writeError.code === Code.AlreadyExists) return loadOrCreateDevKey(path);
       throw new VeracruzError(Code.Unavailable, `dev key ${path} cannot be created: ${(writeError as Error).message}`);
-    } finally {
-      await unlink(temporary).catch(() => {});
     }
-    await writeFile(publicKeyPath, pair.publicKeyPem, { mode: 0o644 });
+    await writeFileAtomically(publicKeyPath, pair.publicKeyPem, { mode: 0o644 });
     privateKeyPem = pair.privateKeyPem;
     created = true;
   }
