@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import { RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import type { VeracruzClient } from '@veracruz-ts/client';
 import { ISOLATE_MEMORY_OVERHEAD_BYTES, type RunningServer } from '@veracruz-ts/server';
+import { residentMemory } from '@veracruz-ts/server/testing';
 import { compileC } from '../../packages/runtime/src/engine/compile-c.ts';
 import { type Party, type TestPas, connect, e2ePolicy, party, rejectsWith, startComputation, startTestPas } from './harness.ts';
 
@@ -19,13 +20,6 @@ const MIB = 1024 * 1024;
 /** The isolate's budget in this test: small, so that each flood meets it within a second or two. */
 const BUDGET_MIB = 64;
 const PROGRAMS = ['stdout-flood', 'append-flood', 'file-flood', 'memory-flood', 'write-ok'] as const;
-
-/** A process's current and peak resident memory, from /proc. */
-function residentMemory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { rss: field('VmRSS'), peak: field('VmHWM') };
-}
 
 describe('bounded resources: no permitted program can exhaust the isolate (real processes)', () => {
   let pas: TestPas;
@@ -75,7 +69,7 @@ describe('bounded resources: no permitted program can exhaust the isolate (real 
   /** Runs a flood program; it must end with limit_exceeded naming `resource`; reports the isolate's memory. */
   async function flood(t: TestContext, name: string, resource: RegExp): Promise<void> {
     await assert.rejects(runnerClient.execute(`/program/${name}.wasm`), rejectsWith('limit_exceeded', resource));
-    const memory = residentMemory(server.isolatePid!);
+    const memory = await residentMemory(server.isolatePid!);
     t.diagnostic(`${name}: isolate RSS ${(memory.rss / MIB).toFixed(0)} MiB, peak ${(memory.peak / MIB).toFixed(0)} MiB (budget ${BUDGET_MIB} MiB + overhead ${ISOLATE_MEMORY_OVERHEAD_BYTES / MIB} MiB)`);
     assert.ok(memory.peak < BUDGET_MIB * MIB + ISOLATE_MEMORY_OVERHEAD_BYTES, `peak RSS ${memory.peak} bytes`);
   }

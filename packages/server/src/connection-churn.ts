@@ -44,10 +44,16 @@ export function tcpChurn(host: string, port: number, index: number): Promise<voi
   });
 }
 
+/** A process's resident memory now (VmRSS) and at its peak (VmHWM), in bytes. */
+export async function residentMemory(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: field('VmRSS'), peak: field('VmHWM') };
+}
+
 /** Resident memory (VmRSS) of a process, in MiB. */
 export async function residentMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
+  return (await residentMemory(pid)).rss / (1024 * 1024);
 }
 
 type Collector = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;

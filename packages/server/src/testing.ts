@@ -102,4 +102,4 @@ export function policyFor(options: {
   }, null, 2);
 }
 
-export { fullCollector, GARBAGE, PARTIAL_RECORD, pool, residentMiB, tcpChurn } from './connection-churn.ts';
+export { fullCollector, GARBAGE, PARTIAL_RECORD, pool, residentMemory, residentMiB, tcpChurn } from './connection-churn.ts';
