@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { VeracruzClient } from '@veracruz-ts/client';
 import type { PasHandle } from '@veracruz-ts/pas';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { buildRuntimeBundle, REPOSITORY_ROOT, type RunningServer } from '@veracruz-ts/server';
 import { createParties, startDemoPas, startDemoServer } from './deployment.ts';
 import { narrator, run } from './narration.ts';

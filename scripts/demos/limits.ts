@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { VeracruzClient } from '@veracruz-ts/client';
 import type { PasHandle } from '@veracruz-ts/pas';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { buildRuntimeBundle, ISOLATE_MEMORY_OVERHEAD_BYTES, REPOSITORY_ROOT, type RunningServer } from '@veracruz-ts/server';
 import { residentMiB } from '@veracruz-ts/server/testing';
 import { linearRegression } from '../../examples/reference/linear-regression.ts';

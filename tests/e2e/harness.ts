@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { devKeyId } from '@veracruz-ts/attestation/evidence';
 import { type ConnectOptions, VeracruzClient } from '@veracruz-ts/client';
 import { type PasHandle, startPas } from '@veracruz-ts/pas';
-import { createIdentity, type FileRights, VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
+import { createIdentity, type FileRights } from '@veracruz-ts/policy';
 import {
   buildRuntimeBundle,
   type FaultInjector,

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createCertificateAuthority } from '@veracruz-ts/attestation/certificates';
-import { Code, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
+import { Code } from '@veracruz-ts/core';
+import { RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import type { RelayDirection, RunningServer } from '@veracruz-ts/server';
 import {
   connect,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { bindReportData, splitReportData, checkBoundReportData } from './binding.ts';
 
 test('binds the CSR hash then the nonce into 64 bytes, and splits them back', () => {

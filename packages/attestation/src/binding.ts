@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 
 /** Length of the report data that SEV-SNP and TDX sign, and of its two halves. */
 export const REPORT_DATA_LENGTH = 64;

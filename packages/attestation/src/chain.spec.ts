@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import * as x509 from '@peculiar/x509';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { verifyCertificateChain, pemCertificates, certificateToPem, parseCertificate } from './chain.ts';
 import { createTestCertificate } from './roots/test-pki.ts';
 

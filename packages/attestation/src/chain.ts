@@ -11,7 +11,7 @@ import { X509Certificate as NodeCertificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Certificate, KeyUsage, KeyUsageFlags } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
-import { Code, sameBytes, toPem, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, toPem, VeracruzError } from '@veracruz-ts/core';
 import { isoTime, isValidDate } from './platform.ts';
 
 /** One extension of a certificate, undecoded. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encode, Tag } from 'cbor2';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { decodeCoseSign1, signCoseSign1, verifyCoseSign1, coseAlgorithmForKey } from './cose.ts';
 import { generateEcKeys } from './roots/test-pki.ts';
 

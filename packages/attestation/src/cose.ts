@@ -4,7 +4,7 @@
  */
 import type { webcrypto } from 'node:crypto';
 import { decode, encode, Tag } from 'cbor2';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 
 /** The COSE_Sign1 CBOR tag (RFC 9052 §2). */
 export const COSE_SIGN1_TAG = 18;

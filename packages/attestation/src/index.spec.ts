@@ -45,7 +45,7 @@ test('no verifier depends on the clock: results are the same under a clock set t
 });
 
 test('corrupted evidence is refused with AttestationFailed, never another error', async () => {
-  const { VeracruzError } = await import('@veracruz-ts/policy');
+  const { VeracruzError } = await import('@veracruz-ts/core');
   const samples: [string, (evidence: Uint8Array) => Promise<unknown>, Uint8Array][] = [
     ['nitro', (e) => attestation.verifyNitro(e, { at: new Date('2025-01-06T16:07:05.472Z') }), vectorBytes('nitro/yawn-nitro-attest.attestation.cose')],
     ['psa', (e) => attestation.verifyPsa(e, { at: new Date('2025-01-01T00:00:00Z'), endorsements: [vectorBytes('psa/tfm-iak-public.pem')] }), vectorBytes('psa/psatoken-tfm-psa-2_0_0.sign1.cbor')],

@@ -1,4 +1,4 @@
-import { Code, sameBytes, toHex, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, toHex, VeracruzError } from '@veracruz-ts/core';
 
 /** The isolate kinds whose evidence the project understands. */
 export type Platform = 'linux' | 'nitro' | 'psa' | 'sev-snp' | 'tdx' | 'sgx';

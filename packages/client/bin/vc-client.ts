@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // vc-client: a principal's command line. Veracruz's flags, plus every isolate check before any
 // data leaves (chain to the policy's PAS CA, runtime hash, policy hash). See `vc-client --help`.
-import { Code, EXIT_USAGE, UsageError, usageErrorLine, versionLine } from '@veracruz-ts/policy';
+import { Code } from '@veracruz-ts/core';
+import { EXIT_USAGE, UsageError, usageErrorLine, versionLine } from '@veracruz-ts/policy';
 import { parseClientArguments, USAGE } from '../src/cli/arguments.ts';
 import { runClient } from '../src/cli/run.ts';
 import { CLIENT_VERSION } from '../src/cli/version.ts';

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { readRuntimeHash, RUNTIME_HASH_EXTENSION_OID, runtimeHashMatches } from '@veracruz-ts/attestation/certificates';
-import { Code, type Policy, type PolicyPlatform, RUNTIME_HASH_FIELDS, runtimeHash, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { type Policy, type PolicyPlatform, RUNTIME_HASH_FIELDS, runtimeHash } from '@veracruz-ts/policy';
 
 /** The runtime hashes a policy trusts, by platform (`linux`, `nitro`, `sev-snp`, `tdx`), lowercase hex. */
 export function trustedRuntimeHashes(policy: Policy): Map<string, string> {

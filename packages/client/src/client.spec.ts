@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Code, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 // The in-process computation of the session manager's tests: real TLS, real certificates, no sockets.
 import {
   createTestPki,

@@ -2,7 +2,8 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { verifyCertificateChain } from '@veracruz-ts/attestation';
-import { Code, isStdStream, normalizePath, opensslCiphersuite, parsePolicy, type Policy, VeracruzError } from '@veracruz-ts/policy';
+import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
+import { isStdStream, normalizePath, opensslCiphersuite, parsePolicy, type Policy } from '@veracruz-ts/policy';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@veracruz-ts/protocol';
 import { checkIdentityKeyPair, checkPolicyHash, checkRuntimeHash } from './checks.ts';
 import { alertError, FramedConnection } from './connection.ts';
@@ -57,14 +58,8 @@ export interface IsolateAttestation {
   policyHash: string;
 }
 
-function parseAddress(address: string): { host: string; port: number } {
-  const match = /^(?:\[(.+)\]|([^:]+)):(\d+)$/.exec(address.trim());
-  if (match === null) throw new VeracruzError(Code.InvalidRequest, `server address ${JSON.stringify(address)} is not host:port`);
-  return { host: match[1] ?? match[2] ?? '', port: Number(match[3]) };
-}
-
 async function openTransport(address: string): Promise<net.Socket> {
-  const { host, port } = parseAddress(address);
+  const { host, port } = parseHostPort(address, 'server address');
   const socket = net.connect({ host, port });
   socket.setNoDelay(true);
   await new Promise<void>((resolve, reject) => {

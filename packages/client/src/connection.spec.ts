@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Code } from '@veracruz-ts/policy';
+import { Code } from '@veracruz-ts/core';
 import { alertError, receivedTlsAlert } from './connection.ts';
 
 const tlsError = (code: string, message: string): Error => Object.assign(new Error(message), { code });

@@ -1,5 +1,5 @@
 import type { TLSSocket } from 'node:tls';
-import { Code, isCode, VeracruzError } from '@veracruz-ts/policy';
+import { Code, isCode, VeracruzError } from '@veracruz-ts/core';
 import {
   decodeResponse,
   DEFAULT_MAX_MESSAGE_BYTES,

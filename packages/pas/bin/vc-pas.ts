@@ -1,18 +1,8 @@
 #!/usr/bin/env node
 // vc-pas: the proxy attestation service and its operator commands. See packages/pas/README.md.
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import {
-  Code,
-  EXIT_USAGE,
-  UsageError,
-  VeracruzError,
-  asUsageError,
-  formatOptions,
-  timestamped,
-  usageErrorLine,
-  versionLine,
-  type OptionHelp,
-} from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { EXIT_USAGE, UsageError, asUsageError, formatOptions, timestamped, usageErrorLine, versionLine, type OptionHelp } from '@veracruz-ts/policy';
 import packageJson from '../package.json' with { type: 'json' };
 import {
   enrollCommand,

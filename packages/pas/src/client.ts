@@ -1,6 +1,6 @@
 import type { Platform } from '@veracruz-ts/attestation';
 import { splitDerChain } from '@veracruz-ts/attestation/certificates';
-import { Code, isCode, VeracruzError } from '@veracruz-ts/policy';
+import { Code, isCode, VeracruzError } from '@veracruz-ts/core';
 import { ROUTE_NAMES } from './platforms.ts';
 
 /** A PAS session: its id and the nonce the evidence must bind. */

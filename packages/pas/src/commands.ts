@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvidenceClaims, Platform } from '@veracruz-ts/attestation';
 import { devKeyId, importDevPublicKey } from '@veracruz-ts/attestation/evidence';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { defaultPasConfig } from './config.ts';
 import { initPasDirectory, openPasStore } from './directory.ts';
 import { parseMeasurementHex, toHex } from './measurement-policy.ts';

@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import type { Platform } from '@veracruz-ts/attestation';
 import { PLATFORMS } from './platforms.ts';
 import { DEFAULT_START_LIMITS, START_LIMIT_NAMES, startLimitProblem, type StartLimits } from './start-limits.ts';
@@ -147,8 +147,5 @@ export function parsePasConfig(text: string): PasConfig {
 
 /** Splits `host:port` (IPv6 as `[::1]:3010`); port 0 asks the OS for a free one. */
 export function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
-  const port = Number(match?.[3]);
-  if (match === null || port > 65535) throw new VeracruzError(Code.InvalidRequest, `listen address ${JSON.stringify(listen)} is not host:port`);
-  return { host: (match[1] ?? match[2]) as string, port };
+  return parseHostPort(listen, 'listen address');
 }

@@ -1,4 +1,4 @@
-import { Code, toHex, VeracruzError } from '@veracruz-ts/policy';
+import { Code, toHex, VeracruzError } from '@veracruz-ts/core';
 import { measurementForCertificate } from '@veracruz-ts/attestation/certificates';
 import type { Platform } from '@veracruz-ts/attestation';
 import type { ReferenceValueRecord } from './store.ts';

@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import type { Platform } from '@veracruz-ts/attestation';
 
 /** Every platform the PAS knows, in the project's spelling. */

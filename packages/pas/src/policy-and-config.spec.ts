@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { defaultPasConfig, parseListen, parsePasConfig } from './config.ts';
 import { checkMeasurement, parseMeasurementHex } from './measurement-policy.ts';
 import { parsePlatform, platformOfRouteName } from './platforms.ts';

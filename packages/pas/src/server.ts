@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { parseListen } from './config.ts';
 import { initPasDirectory, openPasDirectory } from './directory.ts';
 import { createPasApp } from './service.ts';

@@ -12,7 +12,7 @@ import {
   loadCertificateAuthority,
   readRuntimeHash,
 } from '@veracruz-ts/attestation/certificates';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { pasCertify, pasStart } from './client.ts';
 import { type PasHandle, startPas } from './server.ts';
 import { createPasApp } from './service.ts';

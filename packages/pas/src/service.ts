@@ -11,7 +11,7 @@ import {
   verifyCsr,
 } from '@veracruz-ts/attestation/certificates';
 import { type EnrolledDevKey, prepareEnrolledKeys } from '@veracruz-ts/attestation/evidence';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import type { PlatformTrust } from './directory.ts';
 import { nodeClientAddress, rateLimitKey } from './client-address.ts';
 import { checkMeasurement, toHex } from './measurement-policy.ts';

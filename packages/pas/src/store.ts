@@ -1,5 +1,5 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import type { Platform } from '@veracruz-ts/attestation';
 
 /** The schema version this code writes and reads (SQLite `user_version`). */

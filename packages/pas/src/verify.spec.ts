@@ -3,7 +3,7 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { initPasDirectory, openPasDirectory } from './directory.ts';
 import { linuxIsolate, temporaryDirectory } from './testing.ts';
 import { verifyEvidence } from './verify.ts';

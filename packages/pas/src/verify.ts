@@ -9,7 +9,7 @@ import {
   verifyTdx,
 } from '@veracruz-ts/attestation';
 import { type EnrolledDevKey, verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
-import { Code, sameBytes, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, VeracruzError } from '@veracruz-ts/core';
 import type { webcrypto } from 'node:crypto';
 import { toHex } from './measurement-policy.ts';
 

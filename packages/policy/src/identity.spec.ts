@@ -4,7 +4,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { once } from 'node:events';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { Code, VeracruzError } from './errors.ts';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { readCertificatePem } from './certificate.ts';
 import { createIdentity } from './identity.ts';
 

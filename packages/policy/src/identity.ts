@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { Code, VeracruzError } from './errors.ts';
+import { Code, toPem, VeracruzError } from '@veracruz-ts/core';
 
 /** When a created identity's certificate is valid. */
 export interface IdentityOptions {
@@ -25,15 +25,6 @@ export interface Identity {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
-/** Wraps DER bytes as PEM with 64-column lines. */
-export function toPem(der: ArrayBuffer | Uint8Array, label: string): string {
-  const bytes = der instanceof Uint8Array ? der : new Uint8Array(der);
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  const lines = btoa(binary).match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
 
 function randomSerial(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));

@@ -1,5 +1,3 @@
-export * from './errors.ts';
-export * from './bytes.ts';
 export * from './rights.ts';
 export * from './pipeline.ts';
 export * from './identity.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Code, VeracruzError } from './errors.ts';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { formatPipeline, parsePipeline, pipelineConditions, pipelinePrograms, type PipelineExpr } from './pipeline.ts';
 
 /** The tree without positions, to compare shapes. */

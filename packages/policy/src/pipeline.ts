@@ -20,7 +20,7 @@
  *
  * Positions are 0-based offsets (UTF-16 code units) into the script.
  */
-import { Code, VeracruzError } from './errors.ts';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 
 /** A parsed pipeline script. */
 export type PipelineExpr =

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import { Code, VeracruzError } from './errors.ts';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { createIdentity } from './identity.ts';
 import {
   CIPHERSUITES,

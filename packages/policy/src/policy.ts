@@ -7,8 +7,8 @@
  * an error, so newer policies load in older tools. Errors name the JSON path and the reason:
  * `identities[2].certificate: not a PEM certificate`.
  */
-import { sameBytes, toHex } from './bytes.ts';
-import { Code, VeracruzError } from './errors.ts';
+import { sameBytes, toHex } from '@veracruz-ts/core';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { readCertificatePem, validityProblem, type CertificateInfo } from './certificate.ts';
 import { findDuplicateKey } from './json-duplicates.ts';
 import { parsePipeline, type PipelineExpr } from './pipeline.ts';

@@ -15,7 +15,7 @@
  *   one, as it is for the WASI programs that open it. Silently normalising would let two
  *   different byte strings reach the same file and surprise whoever audited the policy.
  */
-import { Code, VeracruzError } from './errors.ts';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 
 /** The rights bits by their Veracruz (WASI `Rights`) names; bit 29 is Veracruz's FD_EXECUTE. */
 export const Right = {

@@ -2,17 +2,8 @@
 // vc-server: the untrusted host. Launches an isolate, has it certified by the policy's PAS, and relays
 // clients' TLS connections to it. See packages/server/README.md, or vc-server --help.
 import { parseArgs } from 'node:util';
-import {
-  EXIT_USAGE,
-  UsageError,
-  VeracruzError,
-  asUsageError,
-  formatOptions,
-  timestamped,
-  usageErrorLine,
-  versionLine,
-  type OptionHelp,
-} from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
+import { EXIT_USAGE, UsageError, asUsageError, formatOptions, timestamped, usageErrorLine, versionLine, type OptionHelp } from '@veracruz-ts/policy';
 import packageJson from '../package.json' with { type: 'json' };
 import { DEFAULT_MAX_SESSIONS, DEFAULT_RUNTIME_BUNDLE, defaultDevKeyPath, loadOrCreateDevKey, startServer } from '../src/index.ts';
 import type { ServerPlatform } from '../src/index.ts';

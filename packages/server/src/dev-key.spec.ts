@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLinuxEvidence, verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { defaultDevKeyPath, devPublicKeyPath, loadOrCreateDevKey } from './dev-key.ts';
 
 describe('the host dev key', () => {

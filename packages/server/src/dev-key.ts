@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { webcrypto } from 'node:crypto';
 import { generateDevKey, importDevPrivateKey } from '@veracruz-ts/attestation/evidence';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
 
 /** The default place of the host's development key: `$XDG_CONFIG_HOME/veracruz-ts/dev-key.pem` (or ~/.config). */

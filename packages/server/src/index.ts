@@ -3,7 +3,7 @@
  * it, hands it the policy, and relays clients' TLS bytes to it over one multiplexed channel. It holds
  * no key of the isolate's and parses nothing inside TLS.
  */
-export { DEFAULT_MAX_SESSIONS, startServer, parseHostPort } from './server.ts';
+export { DEFAULT_MAX_SESSIONS, startServer } from './server.ts';
 export type { BootTimings, RunningServer, ServerExit, ServerOptions, ServerPlatform } from './server.ts';
 export type { FaultInjector, RelayDirection, RelayStats, RelayTap } from './relay.ts';
 export { SessionRelay } from './relay.ts';

@@ -6,7 +6,8 @@ import { copyFile, mkdtemp, readFile, readlink, readdir, rm } from 'node:fs/prom
 import { createIsolateIdentity, createCertificateAuthority, issueIsolateCertificate, pemToDer } from '@veracruz-ts/attestation/certificates';
 import type { CertificateAuthorityPem } from '@veracruz-ts/attestation/certificates';
 import { verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
-import { Code, createIdentity } from '@veracruz-ts/policy';
+import { Code } from '@veracruz-ts/core';
+import { createIdentity } from '@veracruz-ts/policy';
 import { ChannelConnection, DEFAULT_SESSION_WINDOW, EvidenceSource, encodeMessage } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 import { generateDevKey, importDevPrivateKey } from '@veracruz-ts/attestation/evidence';

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devKeyId, generateDevKey } from '@veracruz-ts/attestation/evidence';
-import { toHex } from '@veracruz-ts/policy';
+import { toHex } from '@veracruz-ts/core';
 import { buildRuntimeCommand, devKeyName, enrollCommand, shellWord } from './operator-hints.ts';
 
 test('shellWord leaves plain words alone and single-quotes the rest', () => {

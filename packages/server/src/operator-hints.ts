@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { devKeyId } from '@veracruz-ts/attestation/evidence';
-import { toHex } from '@veracruz-ts/policy';
+import { toHex } from '@veracruz-ts/core';
 
 /** A word as a POSIX shell reads it: unquoted when it is plain, else in single quotes. */
 export function shellWord(word: string): string {

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { pasCertify, pasStart } from '@veracruz-ts/pas';
-import { Code, VeracruzError, parsePolicy, timestamped } from '@veracruz-ts/policy';
+import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
+import { parsePolicy, timestamped } from '@veracruz-ts/policy';
 import type { EnclaveCertExpiry } from '@veracruz-ts/policy';
 import { ChannelConnection, EvidenceSource, countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
@@ -431,13 +432,6 @@ async function readPolicyFile(path: string): Promise<string> {
   }
 }
 
-/** `host:port` or `[v6]:port` -> parts. */
-export function parseHostPort(value: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  const port = match === null ? -1 : Number(match[3]);
-  if (match === null || port > 65535) throw new VeracruzError(Code.InvalidRequest, `expected host:port, got '${value}'`);
-  return { host: match[1] ?? match[2]!, port };
-}
 
 /** Whether two host names are one listening address (loopback names count as one). */
 function sameHost(a: string, b: string): boolean {

@@ -1,5 +1,5 @@
 import type { webcrypto } from 'node:crypto';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { derToPem, pemToDer } from './pem.ts';
 import { ECDSA_P256_SHA256, x509 } from './x509.ts';
 

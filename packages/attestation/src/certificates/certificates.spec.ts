@@ -2,7 +2,7 @@ import type { webcrypto } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { X509Certificate as NodeX509 } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import {
   createCertificateAuthority,
   createIsolateIdentity,

@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { x509 } from './x509.ts';
 
 /** A CSR whose self-signature has been checked. */

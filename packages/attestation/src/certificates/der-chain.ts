@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 
 /**
  * Splits concatenated DER certificates (Veracruz's PAS reply: DER(isolate certificate) ‖

@@ -1,4 +1,4 @@
-import { Code, sameBytes, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, VeracruzError } from '@veracruz-ts/core';
 import { type CertificateAuthority, type CertificateAuthorityPem, loadCertificateAuthority } from './authority.ts';
 import { type VerifiedCsr, verifyCsr } from './csr.ts';
 import { RUNTIME_HASH_EXTENSION_OID, RUNTIME_HASH_LENGTH, SEV_SNP_RUNTIME_HASH_LENGTH } from './runtime-hash.ts';

@@ -1,4 +1,4 @@
-import { Code, toPem, VeracruzError } from '@veracruz-ts/policy';
+import { Code, toPem, VeracruzError } from '@veracruz-ts/core';
 
 /** Wraps DER bytes in PEM armour with the given label (e.g. `CERTIFICATE`, `PRIVATE KEY`). */
 export const derToPem: (der: Uint8Array, label: string) => string = toPem;

@@ -1,4 +1,4 @@
-import { Code, toHex, VeracruzError } from '@veracruz-ts/policy';
+import { Code, toHex, VeracruzError } from '@veracruz-ts/core';
 import type { Platform } from '../platform.ts';
 import { certificateDer } from './pem.ts';
 import { x509 } from './x509.ts';

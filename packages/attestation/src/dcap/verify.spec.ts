@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { verifyTdx, verifySgx } from './verify.ts';
 import { rawJsonMember } from './collateral.ts';
 import { toHex, type VerifyOptions, type EvidenceClaims } from '../platform.ts';

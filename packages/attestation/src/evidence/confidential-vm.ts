@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { bindReportData } from '../binding.ts';
 import { requestTsmReport, type TsmFileSystem } from './tsm.ts';
 

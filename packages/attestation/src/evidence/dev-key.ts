@@ -1,5 +1,5 @@
 import type { webcrypto } from 'node:crypto';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { derToPem, pemToDer } from '../certificates/pem.ts';
 
 type CryptoKey = webcrypto.CryptoKey;

@@ -2,7 +2,7 @@ import type { webcrypto } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decode, encode, Tag } from 'cbor2';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { decodeCoseSign1, signCoseSign1 } from '../cose.ts';
 import {
   createLinuxEvidence,

@@ -1,6 +1,6 @@
 import type { webcrypto } from 'node:crypto';
 import { decode, encode } from 'cbor2';
-import { Code, sameBytes, toHex, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, toHex, VeracruzError } from '@veracruz-ts/core';
 import { type CoseSign1, decodeCoseSign1, signCoseSign1, verifyCoseSign1 } from '../cose.ts';
 import type { EvidenceClaims, VerifyOptions } from '../platform.ts';
 import { devKeyId, devPublicKeyFor, type EnrolledDevKey, importDevPrivateKey, prepareEnrolledKeys } from './dev-key.ts';

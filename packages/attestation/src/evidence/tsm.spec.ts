@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { createConfidentialVmEvidence, requestTsmReport, TsmTestDouble } from './index.ts';
 
 const csrHash = new Uint8Array(32).fill(0xaa);

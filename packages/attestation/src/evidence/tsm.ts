@@ -1,6 +1,6 @@
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 
 /** Where Linux exposes configfs-tsm attestation reports (CONFIG_TSM_REPORTS). */
 export const TSM_REPORT_ROOT = '/sys/kernel/config/tsm/report';

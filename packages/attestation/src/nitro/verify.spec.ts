@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encode } from 'cbor2';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { verifyNitro } from './verify.ts';
 import { signCoseSign1 } from '../cose.ts';
 import { toHex } from '../platform.ts';

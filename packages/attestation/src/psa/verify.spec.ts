@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, type webcrypto } from 'node:crypto';
 import { encode } from 'cbor2';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { verifyPsa } from './verify.ts';
 import { psaInstanceIdOfKey, readPsaEndorsement } from './endorsement.ts';
 import { signCoseSign1 } from '../cose.ts';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sign as signData } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { verifySevSnp } from './verify.ts';
 import { bindReportData } from '../binding.ts';
 import { toHex } from '../platform.ts';

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
 import { type ConnectOptions, VeracruzClient } from '../client.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { VeracruzError } from '../errors.ts';
+import { VeracruzError } from '@veracruz-ts/core';
 import { isAtomicTemporaryName, writeFileAtomically, writeFileAtomicallySync } from './atomic-file.ts';
 
 const HELPER = fileURLToPath(new URL('./atomic-file.ts', import.meta.url));

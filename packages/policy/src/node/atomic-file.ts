@@ -27,7 +27,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Code, VeracruzError } from '../errors.ts';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 
 /** Options of {@link writeFileAtomically} and {@link writeFileAtomicallySync}. */
 export interface AtomicWriteOptions {

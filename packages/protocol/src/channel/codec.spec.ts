@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FrameDecoder, decodeFrame, encodeMessage, encodeTlsDataHeader } from './codec.ts';
 import { EvidenceSource, MessageType } from './messages.ts';
 import type { ChannelMessage } from './messages.ts';

@@ -1,4 +1,4 @@
-import { Code, VeracruzError, isCode } from '@veracruz-ts/policy';
+import { Code, VeracruzError, isCode } from '@veracruz-ts/core';
 import { EvidenceSource, MessageType, tagOfKind } from './messages.ts';
 import type { ChannelMessage, StatusCode } from './messages.ts';
 

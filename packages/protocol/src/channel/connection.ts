@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeMessage, encodeTlsDataHeader } from './codec.ts';
 import type { ChannelMessage } from './messages.ts';
 

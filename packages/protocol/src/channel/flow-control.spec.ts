@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { AckBatcher, ReceiveWindow, SessionSender } from './flow-control.ts';
 import type { ChannelMessage } from './messages.ts';
 

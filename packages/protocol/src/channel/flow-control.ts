@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { MAX_TLS_DATA_CHUNK } from './codec.ts';
 import type { ChannelMessage } from './messages.ts';
 

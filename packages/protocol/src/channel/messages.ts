@@ -1,4 +1,4 @@
-import type { Code } from '@veracruz-ts/policy';
+import type { Code } from '@veracruz-ts/core';
 
 /**
  * The messages of the host <-> isolate channel. The host (vc-server) is untrusted: it only relays

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { decodeRequest, decodeResponse, encodeRequest, encodeRequestParts, encodeResponse, encodeResponseParts } from './codec.ts';
 import { ResponseStatus, responseStatusName, type RuntimeManagerRequest, type RuntimeManagerResponse } from './messages.ts';
 

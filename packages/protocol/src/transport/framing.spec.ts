@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { VeracruzError } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
 import { encodeFrameHeader, FrameDecoder, frameMessage } from './framing.ts';
 
 describe('length framing', () => {

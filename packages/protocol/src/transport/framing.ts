@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 
 /** Bytes of the length prefix before every message: a u64, big-endian (Veracruz's framing). */
 export const FRAME_HEADER_BYTES = 8;

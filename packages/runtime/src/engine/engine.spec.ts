@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ALL_RIGHTS, Code, RIGHTS_EXECUTE, RIGHTS_READ, VeracruzError, parsePipeline } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { ALL_RIGHTS, RIGHTS_EXECUTE, RIGHTS_READ, parsePipeline } from '@veracruz-ts/policy';
 import { PROBE_RIGHTS, SUPERUSER, probeFileSystem, runProbe } from '../wasi/probe-harness.ts';
 import { WASI_PROBE_SOURCE } from '../wasi/wasi-probe.c.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';

@@ -2,7 +2,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCertificateAuthority, createIsolateIdentity, issueIsolateCertificate, pemToDer } from '@veracruz-ts/attestation/certificates';
 import type { CertificateAuthorityPem, IsolateIdentity } from '@veracruz-ts/attestation/certificates';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { checkIsolateCertificate } from './certificate-check.ts';
 import type { CertificateCheck } from './certificate-check.ts';
 

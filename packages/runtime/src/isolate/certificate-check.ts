@@ -1,7 +1,7 @@
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { verifyCertificateChain } from '@veracruz-ts/attestation';
 import { readRuntimeHash, runtimeHashMatches } from '@veracruz-ts/attestation/certificates';
-import { Code, sameBytes, VeracruzError } from '@veracruz-ts/policy';
+import { Code, sameBytes, VeracruzError } from '@veracruz-ts/core';
 import { POLICY_RUNTIME_HASH_FIELD } from './platform.ts';
 import type { IsolatePlatform } from './platform.ts';
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { EvidenceSource } from '@veracruz-ts/protocol/channel';
 // The kernel-like configfs-tsm double lives with the attestation package's evidence code (not exported).
 import { TsmTestDouble } from '../../../attestation/src/evidence/tsm-double.ts';

@@ -1,6 +1,6 @@
 import { createIsolateIdentity, derToPem } from '@veracruz-ts/attestation/certificates';
 import type { IsolateIdentity } from '@veracruz-ts/attestation/certificates';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 import type { Duplex } from 'node:stream';
 import { checkIsolateCertificate } from './certificate-check.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Code, Right, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { Right } from '@veracruz-ts/policy';
 import type { NativeModule } from '@veracruz-ts/policy';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
 import { DEFAULT_SERVICES, decideNativeModules, servicesFromPolicy } from './registry.ts';

@@ -1,4 +1,5 @@
-import { Code, VeracruzError, nativeModuleEntryPoint, nativeModuleKind, nativeModuleSpecialFile } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { nativeModuleEntryPoint, nativeModuleKind, nativeModuleSpecialFile } from '@veracruz-ts/policy';
 import type { NativeModule, NativeModuleKind } from '@veracruz-ts/policy';
 import { aeadService, aesCounterModeService } from './aes-services.ts';
 import type { NativeService, ServiceSpec } from './native-service.ts';

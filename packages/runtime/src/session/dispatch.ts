@@ -1,15 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  Code,
-  type FileRights,
-  findPipeline,
-  findProgram,
-  isStdStream,
-  normalizePath,
-  type Policy,
-  programLimits,
-  VeracruzError,
-} from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { type FileRights, findPipeline, findProgram, isStdStream, normalizePath, type Policy, programLimits } from '@veracruz-ts/policy';
 import { DEFAULT_MAX_MESSAGE_BYTES, ResponseStatus, type RuntimeManagerRequest, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
 import type { ExecutionEngine, ExecutionOutcome, PrincipalView, VirtualFileSystem } from '../index.ts';
 import { BudgetExceeded } from '../budget/memory-budget.ts';

@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { ResponseStatus, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
 
 /**

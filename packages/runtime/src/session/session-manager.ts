@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { Code, type Policy, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { type Policy } from '@veracruz-ts/policy';
 import {
   decodeRequest,
   DEFAULT_MAX_MESSAGE_BYTES,

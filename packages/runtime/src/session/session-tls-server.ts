@@ -1,6 +1,6 @@
 import { constants } from 'node:crypto';
 import tls from 'node:tls';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 
 /**
  * A `tls.Server` for one session that uses `secureContext` instead of making a context of its own.

@@ -1,5 +1,6 @@
 import type tls from 'node:tls';
-import { type FileRights, opensslCiphersuite, type Policy, toPem } from '@veracruz-ts/policy';
+import { toPem } from '@veracruz-ts/core';
+import { type FileRights, opensslCiphersuite, type Policy } from '@veracruz-ts/policy';
 
 /** A policy identity's certificate, parsed once, for matching client certificates by DER. */
 export interface PolicyIdentityCertificate {

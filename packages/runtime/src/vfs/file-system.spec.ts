@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALL_RIGHTS, Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { ALL_RIGHTS } from '@veracruz-ts/policy';
 import { Errno } from './errno.ts';
 import { NODE_BYTES, VirtualFileSystem } from './file-system.ts';
 import type { CreatedDirectory } from './file-system.ts';

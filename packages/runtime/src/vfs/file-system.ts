@@ -1,5 +1,6 @@
 import type { FileRights, StdStream } from '@veracruz-ts/policy';
-import { VeracruzError, normalizePath, resolveRights } from '@veracruz-ts/policy';
+import { VeracruzError } from '@veracruz-ts/core';
+import { normalizePath, resolveRights } from '@veracruz-ts/policy';
 import { totalmem } from 'node:os';
 import { BudgetExceeded, MemoryBudget } from '../budget/memory-budget.ts';
 import { ChunkedData } from './chunked-data.ts';

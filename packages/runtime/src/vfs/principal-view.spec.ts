@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALL_RIGHTS, Code, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, Right, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { ALL_RIGHTS, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, Right } from '@veracruz-ts/policy';
 import { MemoryBudget } from '../budget/memory-budget.ts';
 import { DEFAULT_SERVICES } from '../services/registry.ts';
 import { encodeAesCtrRequest } from '../services/aes-services.ts';

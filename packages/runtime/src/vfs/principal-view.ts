@@ -1,5 +1,6 @@
 import type { FileRights } from '@veracruz-ts/policy';
-import { Code, Right, VeracruzError, isStdStream, missingRights, normalizePath, resolveRights } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { Right, isStdStream, missingRights, normalizePath, resolveRights } from '@veracruz-ts/policy';
 import { BudgetExceeded } from '../budget/memory-budget.ts';
 import { Errno, FsFailure } from './errno.ts';
 import type { DirectoryNode, FileNode } from './nodes.ts';

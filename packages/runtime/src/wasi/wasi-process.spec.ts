@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ALL_RIGHTS, Code, RIGHTS_READ, Right, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { ALL_RIGHTS, RIGHTS_READ, Right } from '@veracruz-ts/policy';
 import { compileC } from '../engine/compile-c.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
 import { PAGE_SIZE, prepareModule } from '../engine/prepare-module.ts';

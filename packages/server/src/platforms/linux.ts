@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
 import type { webcrypto } from 'node:crypto';
 import { createLinuxEvidence } from '@veracruz-ts/attestation/evidence';
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import { buildRuntimeCommand } from '../operator-hints.ts';
 import { DEFAULT_RUNTIME_BUNDLE, REPOSITORY_ROOT } from '../runtime-bundle.ts';
 import { createMemoryCgroup } from './memory-cgroup.ts';

@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
 import type { LaunchOptions, LaunchedIsolate } from './types.ts';
 
 /**

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FileRights, PipelineExpr, Policy } from '@veracruz-ts/policy';
-import {
-  ALL_RIGHTS, Code, Right, UsageError, VeracruzError, findIdentity, findPipeline, findProgram, normalizePath, parsePipeline, parsePolicy, programLimits,
-  usageErrorLine, versionLine,
-} from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { ALL_RIGHTS, Right, UsageError, findIdentity, findPipeline, findProgram, normalizePath, parsePipeline, parsePolicy, programLimits, usageErrorLine, versionLine } from '@veracruz-ts/policy';
 import type { ExecutionLimits, ExecutionOutcome, ServiceSpec, StreamHooks } from '@veracruz-ts/runtime';
 import { DEFAULT_SERVICES, ExecutionEngine, VirtualFileSystem, pathComponents, servicesFromPolicy } from '@veracruz-ts/runtime';
 import type { DirMapping, LoadSnapshot } from './host-dirs.ts';

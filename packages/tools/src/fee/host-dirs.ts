@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Code, VeracruzError, normalizePath } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { normalizePath } from '@veracruz-ts/policy';
 import type { ChunkedData, VirtualFileSystem } from '@veracruz-ts/runtime';
 import { pathComponents } from '@veracruz-ts/runtime';
 import { writeFileAtomicallySync } from '@veracruz-ts/policy/node';

@@ -9,20 +9,8 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  CIPHERSUITES,
-  Code,
-  EXIT_USAGE,
-  UsageError,
-  VeracruzError,
-  createIdentity,
-  formatOptions,
-  parseArgsErrorMessage,
-  parsePolicy,
-  usageErrorLine,
-  versionLine,
-  type OptionHelp,
-} from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { CIPHERSUITES, EXIT_USAGE, UsageError, createIdentity, formatOptions, parseArgsErrorMessage, parsePolicy, usageErrorLine, versionLine, type OptionHelp } from '@veracruz-ts/policy';
 import packageJson from '../../package.json' with { type: 'json' };
 import { explainPolicy, renderExplanation } from './explain.ts';
 import {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Code, VeracruzError, createIdentity, parsePolicy } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { createIdentity, parsePolicy } from '@veracruz-ts/policy';
 import { buildPolicy, collapseCertificate, generationWarnings, parseCapability, parseLimits, parseRenamablePaths, withLeadingSlash, type PolicyInputs } from './generate.ts';
 import { stringifySorted } from './json.ts';
 

@@ -3,20 +3,8 @@
  * into the policy JSON value Veracruz's vc-pgen would write. Pure: no file or clock access, so
  * every rule is tested without processes.
  */
-import {
-  CIPHERSUITES,
-  Code,
-  VeracruzError,
-  WASM32_MAX_MEMORY_MIB,
-  isStdStream,
-  normalizePath,
-  parsePipeline,
-  parseRights,
-  readCertificatePem,
-  tls13Ciphersuite,
-  type FileRights,
-  type PolicyLimits,
-} from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { CIPHERSUITES, WASM32_MAX_MEMORY_MIB, isStdStream, normalizePath, parsePipeline, parseRights, readCertificatePem, tls13Ciphersuite, type FileRights, type PolicyLimits } from '@veracruz-ts/policy';
 import type { JsonValue } from './json.ts';
 
 /** A file given on the command line, already read: where it goes in the policy and its SHA-256. */
