@@ -16,7 +16,7 @@ import { buildRuntimeBundle, ISOLATE_MEMORY_OVERHEAD_BYTES, REPOSITORY_ROOT, typ
 import { residentMiB } from '@veracruz-ts/server/testing';
 import { linearRegression } from '../../examples/reference/linear-regression.ts';
 import { generateLinearRegression } from '../../examples/generators/linear-regression.ts';
-import { compileC } from '../../packages/runtime/src/engine/compile-c.ts';
+import { compileC } from '@veracruz-ts/runtime/testing';
 import { createParties, startDemoPas, startDemoServer } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 

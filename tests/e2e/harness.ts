@@ -24,7 +24,7 @@ import {
   type RuntimeBundle,
   startServer,
 } from '@veracruz-ts/server';
-import { type TestPolicyOptions, testPolicyText } from '../../packages/runtime/src/session/test-fixture.ts';
+import { type TestPolicyOptions, testPolicyText } from '@veracruz-ts/runtime/testing';
 
 export { testPolicyText };
 

@@ -13,7 +13,7 @@ import { RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import type { VeracruzClient } from '@veracruz-ts/client';
 import { ISOLATE_MEMORY_OVERHEAD_BYTES, type RunningServer } from '@veracruz-ts/server';
 import { residentMemory } from '@veracruz-ts/server/testing';
-import { compileC } from '../../packages/runtime/src/engine/compile-c.ts';
+import { compileC } from '@veracruz-ts/runtime/testing';
 import { type Party, type TestPas, connect, e2ePolicy, party, rejectsWith, startComputation, startTestPas } from './harness.ts';
 
 const MIB = 1024 * 1024;

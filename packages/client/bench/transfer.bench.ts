@@ -19,7 +19,7 @@ import { VeracruzClient } from '@veracruz-ts/client';
 import { startPas } from '@veracruz-ts/pas';
 import { createIdentity, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import { buildRuntimeBundle, loadOrCreateDevKey, startServer } from '@veracruz-ts/server';
-import { createTestPki, startInProcess, testPolicyText } from '../../runtime/src/session/test-fixture.ts';
+import { createTestPki, startInProcess, testPolicyText } from '@veracruz-ts/runtime/testing';
 
 const MIB = 1024 * 1024;
 const CHUNK = MIB;

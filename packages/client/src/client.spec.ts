@@ -14,7 +14,7 @@ import {
   type TestPki,
   type TestPrincipal,
   testPolicyText,
-} from '../../runtime/src/session/test-fixture.ts';
+} from '@veracruz-ts/runtime/testing';
 import { rechunk, VeracruzClient } from './client.ts';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);

@@ -34,4 +34,3 @@ export {
   type TsmReport,
   type TsmReportOptions,
 } from './tsm.ts';
-export { TsmTestDouble, type TsmTestDoubleOptions } from './tsm-double.ts';

@@ -3,7 +3,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { createConfidentialVmEvidence, requestTsmReport, TsmTestDouble } from './index.ts';
+import { createConfidentialVmEvidence, requestTsmReport } from './index.ts';
+import { TsmTestDouble } from '../testing.ts';
 
 const csrHash = new Uint8Array(32).fill(0xaa);
 const nonce = new Uint8Array(32).fill(0xbb);

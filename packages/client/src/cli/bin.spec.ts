@@ -17,7 +17,7 @@ import {
   relayOverTcp,
   startInProcess,
   testPolicyText,
-} from '../../../runtime/src/session/test-fixture.ts';
+} from '@veracruz-ts/runtime/testing';
 
 const BIN = fileURLToPath(new URL('../../bin/vc-client.ts', import.meta.url));
 

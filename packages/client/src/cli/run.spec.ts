@@ -17,7 +17,7 @@ import {
   startInProcess,
   type TestPki,
   testPolicyText,
-} from '../../../runtime/src/session/test-fixture.ts';
+} from '@veracruz-ts/runtime/testing';
 import { parseClientArguments } from './arguments.ts';
 import { type ClientReport, runClient } from './run.ts';
 

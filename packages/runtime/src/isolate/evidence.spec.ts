@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { EvidenceSource } from '@veracruz-ts/protocol/channel';
 // The kernel-like configfs-tsm double lives with the attestation package's evidence code (not exported).
-import { TsmTestDouble } from '../../../attestation/src/evidence/tsm-double.ts';
+import { TsmTestDouble } from '@veracruz-ts/attestation/testing';
 import { produceEvidence } from './evidence.ts';
 
 const csrHash = new Uint8Array(32).fill(0xc5);

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RIGHTS_READ, RIGHTS_WRITE, createIdentity } from '@veracruz-ts/policy';
-import { compileC } from '../../../runtime/src/engine/compile-c.ts';
-import { WASI_PROBE_SOURCE } from '../../../runtime/src/wasi/wasi-probe.c.ts';
+import { compileC, WASI_PROBE_SOURCE } from '@veracruz-ts/runtime/testing';
 import { runTool } from '../run-tool.ts';
 
 const FEE = new URL('../../bin/vc-fee.ts', import.meta.url).pathname;
