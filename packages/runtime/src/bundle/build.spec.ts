@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPOSITORY_ROOT, buildRuntimeBundle, sha256 } from './runtime-bundle.ts';
+import { REPOSITORY_ROOT, buildRuntimeBundle, sha256 } from './build.ts';
 
 describe('buildRuntimeBundle', () => {
   let dir: string;

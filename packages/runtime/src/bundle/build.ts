@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleFigures, type BundleFigures } from './figures.ts';
+
+/** The repository root (this file is packages/runtime/src/bundle/build.ts). */
+export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/** Where the isolate bundle is built: its SHA-256 is the `linux` runtime measurement. */
+export const DEFAULT_RUNTIME_BUNDLE = join(REPOSITORY_ROOT, 'build/runtime/veracruz-runtime.mjs');
+
+/** The isolate's process entry point. */
+export const RUNTIME_ENTRY = 'packages/runtime/src/isolate/main.ts';
+
+/** Outcome of {@link buildRuntimeBundle}. */
+export interface RuntimeBundle {
+  /** Absolute path of the bundle. */
+  path: string;
+  /** Lowercase hex SHA-256 of the bundle: the `linux` measurement (`runtime_manager_hash_linux`). */
+  measurement: string;
+  /** False when the inputs were unchanged and the existing bundle was kept. */
+  rebuilt: boolean;
+}
+
+/** A bundle {@link buildRuntimeBundle} built or found up to date, with what it is made of. */
+export interface BuiltRuntimeBundle extends RuntimeBundle {
+  /** Size, third-party share, own files and lines, in bundle order. */
+  figures: BundleFigures;
+}
+
+/** Options of {@link buildRuntimeBundle}. */
+export interface BuildRuntimeOptions {
+  /** Where to write the bundle. @default DEFAULT_RUNTIME_BUNDLE */
+  outFile?: string;
+  /** Rebuild even if the inputs are unchanged. @default false */
+  force?: boolean;
+}
+
+interface Stamp {
+  recipe: string;
+  inputs: Record<string, string>;
+  output: string;
+  figures: BundleFigures;
+}
+
+// Node built-ins stay external; CommonJS dependencies inside an ES module bundle need `require`.
+const BANNER = "import { createRequire as __veracruzCreateRequire } from 'node:module';\nconst require = __veracruzCreateRequire(import.meta.url);";
+
+/**
+ * Bundles the isolate into one ES module with esbuild. The output depends only on the input files'
+ * bytes and this recipe (paths are relative to the repository, no timestamps, no minification so the
+ * trusted computing base stays readable: each file starts with a `// path` line), so every build of
+ * the same sources has the same SHA-256. A stamp beside the bundle records each input's hash and the
+ * bundle's figures; when no input changed, the build is skipped.
+ */
+export async function buildRuntimeBundle(options: BuildRuntimeOptions = {}): Promise<BuiltRuntimeBundle> {
+  const outFile = resolve(options.outFile ?? DEFAULT_RUNTIME_BUNDLE);
+  const stampFile = `${outFile}.inputs.json`;
+  const { build, version } = await import('esbuild');
+  const recipe = JSON.stringify({ esbuild: version, entry: RUNTIME_ENTRY, banner: BANNER, format: 'esm', target: 'node24' });
+
+  if (options.force !== true) {
+    const kept = await unchangedBundle(outFile, stampFile, recipe);
+    if (kept !== undefined) return { path: outFile, measurement: kept.output, rebuilt: false, figures: kept.figures };
+  }
+
+  const result = await build({
+    absWorkingDir: REPOSITORY_ROOT,
+    entryPoints: [RUNTIME_ENTRY],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    write: false,
+    metafile: true,
+    sourcemap: false,
+    minify: false,
+    legalComments: 'none',
+    charset: 'utf8',
+    banner: { js: BANNER },
+    logLevel: 'silent',
+  });
+  const output = result.outputFiles[0];
+  if (output === undefined) throw new Error('esbuild produced no output');
+  const bytes = output.contents;
+  const measurement = sha256(bytes);
+  const inputs: Record<string, string> = {};
+  const sources = new Map<string, Uint8Array>();
+  for (const input of Object.keys(result.metafile.inputs).sort()) {
+    const source = await readFile(join(REPOSITORY_ROOT, input));
+    sources.set(input, source);
+    inputs[input] = sha256(source);
+  }
+  const [outputMeta] = Object.values(result.metafile.outputs);
+  if (outputMeta === undefined) throw new Error('esbuild produced no metadata');
+  const figures = bundleFigures(bytes, outputMeta.inputs, sources);
+  await mkdir(dirname(outFile), { recursive: true });
+  // Write then rename, so a running isolate or a concurrent reader never sees half a bundle.
+  await writeThenRename(outFile, bytes);
+  const stamp: Stamp = { recipe, inputs, output: measurement, figures };
+  await writeThenRename(stampFile, JSON.stringify(stamp, null, 1));
+  return { path: outFile, measurement, rebuilt: true, figures };
+}
+
+async function writeThenRename(file: string, data: Uint8Array | string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, data);
+  await rename(temporary, file);
+}
+
+/** The stamp of the existing bundle if it and all its recorded inputs are unchanged. */
+async function unchangedBundle(outFile: string, stampFile: string, recipe: string): Promise<Stamp | undefined> {
+  let stamp: Stamp;
+  let bundle: Uint8Array;
+  try {
+    stamp = JSON.parse(await readFile(stampFile, 'utf8')) as Stamp;
+    bundle = await readFile(outFile);
+  } catch {
+    return undefined;
+  }
+  if (stamp.recipe !== recipe || stamp.figures === undefined || sha256(bundle) !== stamp.output) return undefined;
+  for (const [input, hash] of Object.entries(stamp.inputs)) {
+    let current: Uint8Array;
+    try {
+      current = await readFile(join(REPOSITORY_ROOT, input));
+    } catch {
+      return undefined;
+    }
+    if (sha256(current) !== hash) return undefined;
+  }
+  return stamp;
+}
+
+/** Lowercase hex SHA-256. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

@@ -1,0 +1,84 @@
+/** One input file of the bundle, as an auditor reads it. */
+export interface BundleFile {
+  /** Path relative to the repository root, as the `// path` line in the bundle names it. */
+  path: string;
+  /** Bytes of the bundle that came from this file (after tree shaking, comments dropped). */
+  bytes: number;
+  /** Lines of the source file as written (comments included): what there is to read. */
+  sourceLines: number;
+  /** Whether the file is a dependency (under node_modules) rather than this project's own. */
+  thirdParty: boolean;
+}
+
+/** What the runtime bundle is made of. */
+export interface BundleFigures {
+  /** Size of the bundle in bytes. */
+  bytes: number;
+  /** Bundle bytes from dependencies. */
+  thirdPartyBytes: number;
+  /** `thirdPartyBytes / bytes`. */
+  thirdPartyShare: number;
+  /** Number of this project's own source files in the bundle. */
+  ownFiles: number;
+  /** Lines of those own source files. */
+  ownSourceLines: number;
+  /** Bundle bytes per dependency package, largest first. */
+  packages: { name: string; bytes: number }[];
+  /** Every input that contributes bytes, in the order it appears in the bundle. */
+  files: BundleFile[];
+}
+
+/**
+ * The figures of a bundle from esbuild's per-input byte counts and the inputs' sources. Files are
+ * ordered as they appear in the bundle (by esbuild's `// path` line before each file's code), which
+ * is the order to read it in.
+ */
+export function bundleFigures(
+  bundle: Uint8Array,
+  inputs: Record<string, { bytesInOutput: number }>,
+  sources: ReadonlyMap<string, Uint8Array>,
+): BundleFigures {
+  const text = new TextDecoder().decode(bundle);
+  const position = (path: string): number => {
+    const at = text.indexOf(`\n// ${path}\n`);
+    return at < 0 ? Number.MAX_SAFE_INTEGER : at;
+  };
+  const files: BundleFile[] = Object.entries(inputs)
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([path, input]) => ({
+      path,
+      bytes: input.bytesInOutput,
+      sourceLines: countLines(sources.get(path)),
+      thirdParty: path.startsWith('node_modules/') || path.includes('/node_modules/'),
+    }))
+    .sort((a, b) => position(a.path) - position(b.path) || a.path.localeCompare(b.path));
+  const packageBytes = new Map<string, number>();
+  for (const file of files.filter((candidate) => candidate.thirdParty)) {
+    const name = packageName(file.path);
+    packageBytes.set(name, (packageBytes.get(name) ?? 0) + file.bytes);
+  }
+  const own = files.filter((file) => !file.thirdParty);
+  const thirdPartyBytes = files.reduce((sum, file) => sum + (file.thirdParty ? file.bytes : 0), 0);
+  return {
+    bytes: bundle.byteLength,
+    thirdPartyBytes,
+    thirdPartyShare: bundle.byteLength === 0 ? 0 : thirdPartyBytes / bundle.byteLength,
+    ownFiles: own.length,
+    ownSourceLines: own.reduce((sum, file) => sum + file.sourceLines, 0),
+    packages: [...packageBytes].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes),
+    files,
+  };
+}
+
+/** The npm package a node_modules path belongs to (`@scope/name` or `name`). */
+export function packageName(path: string): string {
+  const tail = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length).split('/');
+  return tail[0]?.startsWith('@') === true ? `${tail[0]}/${tail[1] ?? ''}` : (tail[0] ?? path);
+}
+
+function countLines(source: Uint8Array | undefined): number {
+  if (source === undefined || source.byteLength === 0) return 0;
+  let lines = 0;
+  for (const byte of source) if (byte === 0x0a) lines++;
+  return source[source.byteLength - 1] === 0x0a ? lines : lines + 1;
+}
