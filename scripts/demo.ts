@@ -16,7 +16,7 @@ function usage(): string {
 }
 
 const args = process.argv.slice(2);
-if (args.length > 1 || (args[0] !== undefined && args[0].startsWith('-') && args[0] !== '--help' && args[0] !== '-h')) {
+if (args.length > 1 || (args[0]?.startsWith('-') && args[0] !== '--help' && args[0] !== '-h')) {
   process.stderr.write(`demo: expected at most one demo name\n${usage()}`);
   process.exit(2);
 }

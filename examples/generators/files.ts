@@ -30,7 +30,9 @@ export function writeGeneratedFiles(directory: string, files: GeneratedFiles): s
 export function encodeF64(values: readonly number[] | Float64Array): Uint8Array {
   const out = new Uint8Array(values.length * 8);
   const view = new DataView(out.buffer);
-  values.forEach((value, i) => view.setFloat64(i * 8, value, true));
+  values.forEach((value, i) => {
+    view.setFloat64(i * 8, value, true);
+  });
   return out;
 }
 

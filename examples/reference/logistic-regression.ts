@@ -11,9 +11,13 @@ export function logisticRegression(input: LogisticRegressionInput): number[] {
       const z = x.reduce((sum, value, k) => sum + weights[k + 1]! * value, weights[0]!);
       const error = 1 / (1 + Math.exp(-z)) - input.labels[i]!;
       gradient[0]! += error;
-      x.forEach((value, k) => (gradient[k + 1]! += error * value));
+      x.forEach((value, k) => {
+        gradient[k + 1]! += error * value;
+      });
     });
-    gradient.forEach((g, k) => (weights[k]! -= (input.learningRate * g) / n));
+    gradient.forEach((g, k) => {
+      weights[k]! -= (input.learningRate * g) / n;
+    });
   }
   return weights;
 }

@@ -9,7 +9,9 @@ export interface MacdPoint {
 export function exponentialMovingAverage(values: readonly number[], period: number): number[] {
   const alpha = 2 / (period + 1);
   const out: number[] = [];
-  values.forEach((value, t) => out.push(t === 0 ? value : out[t - 1]! + alpha * (value - out[t - 1]!)));
+  values.forEach((value, t) => {
+    out.push(t === 0 ? value : out[t - 1]! + alpha * (value - out[t - 1]!));
+  });
   return out;
 }
 

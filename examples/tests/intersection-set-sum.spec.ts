@@ -11,7 +11,9 @@ const OUTPUT = '/output/intersection-set-sum.dat';
 
 function viewers(ids: number[]): Uint8Array {
   const out = new Uint8Array(ids.length * 8);
-  ids.forEach((id, i) => new DataView(out.buffer).setBigUint64(i * 8, BigInt(id), true));
+  ids.forEach((id, i) => {
+    new DataView(out.buffer).setBigUint64(i * 8, BigInt(id), true);
+  });
   return out;
 }
 

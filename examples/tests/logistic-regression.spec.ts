@@ -19,7 +19,9 @@ describe('logistic-regression', () => {
     const weights = decodeF64(run.read(OUTPUT));
     const expected = logisticRegression(input);
     assert.equal(weights.length, expected.length);
-    expected.forEach((w, k) => assertClose(weights[k]!, w, `weight ${k}`));
+    expected.forEach((w, k) => {
+      assertClose(weights[k]!, w, `weight ${k}`);
+    });
     const correct = input.features.filter((x, i) => {
       const z = x.reduce((sum, value, k) => sum + weights[k + 1]! * value, weights[0]!);
       return (z > 0 ? 1 : 0) === input.labels[i];

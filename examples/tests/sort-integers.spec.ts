@@ -10,7 +10,9 @@ function sortedCopy(bytes: Uint8Array): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const values = Array.from({ length: bytes.length / 4 }, (_, i) => view.getUint32(i * 4, true)).sort((a, b) => a - b);
   const out = new Uint8Array(bytes.length);
-  values.forEach((value, i) => new DataView(out.buffer).setUint32(i * 4, value, true));
+  values.forEach((value, i) => {
+    new DataView(out.buffer).setUint32(i * 4, value, true);
+  });
   return out;
 }
 

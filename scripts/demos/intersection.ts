@@ -33,7 +33,9 @@ const { bold, step, say, short } = narrator(9);
 function encodeViewers(ids: readonly bigint[]): Uint8Array {
   const bytes = new Uint8Array(ids.length * 8);
   const view = new DataView(bytes.buffer);
-  ids.forEach((id, index) => view.setBigUint64(index * 8, id, true));
+  ids.forEach((id, index) => {
+    view.setBigUint64(index * 8, id, true);
+  });
   return bytes;
 }
 

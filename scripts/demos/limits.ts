@@ -71,7 +71,7 @@ export async function limitsDemo(): Promise<void> {
     const policyText = await readFile(policyPath, 'utf8');
     const explained = run(process.execPath, ['packages/tools/bin/vc-pgen.ts', 'explain', policyPath], 'vc-pgen explain');
     const budgetLines = explained.split('\n');
-    const budgetAt = budgetLines.findIndex((line) => line === 'Memory budget');
+    const budgetAt = budgetLines.indexOf('Memory budget');
     for (const line of budgetLines.slice(budgetAt + 2, budgetAt + 13)) say(`explain | ${line}`);
 
     step('Starting vc-server: the isolate is launched under outer limits too');

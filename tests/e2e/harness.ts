@@ -139,7 +139,9 @@ export function connect(server: RunningServer, policyText: string, who: Party, o
 export function f64s(...values: number[]): Uint8Array {
   const bytes = new Uint8Array(values.length * 8);
   const view = new DataView(bytes.buffer);
-  values.forEach((value, index) => view.setFloat64(index * 8, value, true));
+  values.forEach((value, index) => {
+    view.setFloat64(index * 8, value, true);
+  });
   return bytes;
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCertificateAuthority, createIsolateIdentity, issueIsolateCertificate } from '@veracruz-ts/attestation/certificates';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { type Policy } from '@veracruz-ts/policy';
+import type { Policy } from '@veracruz-ts/policy';
 import { checkRuntimeHash } from './checks.ts';
 
 function policyWith(hashes: Partial<Pick<Policy, 'runtime_manager_hash_linux' | 'runtime_manager_hash_sevsnp'>>): Policy {

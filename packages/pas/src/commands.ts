@@ -46,7 +46,7 @@ export async function enrollCommand(dir: string, name: string, publicKeyPath: st
   const keyId = toHex(await devKeyId(key));
   const store = await openPasStore(dir);
   try {
-    store.enrollDevKey(name, keyId, publicKeyPem.trim() + '\n', now);
+    store.enrollDevKey(name, keyId, `${publicKeyPem.trim()}\n`, now);
   } finally {
     store.close();
   }

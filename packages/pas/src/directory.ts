@@ -157,7 +157,11 @@ export async function openPasDirectory(dir: string): Promise<PasDirectory> {
     const settings = config.platforms[platform];
     const anchors = await Promise.all(settings.trustAnchors.map(async (file) => (await readInput(resolveIn(dir, file), `${platform} trust anchor`)).toString('utf8')));
     const endorsements = await Promise.all(settings.endorsements.map(async (file) => new Uint8Array(await readInput(resolveIn(dir, file), `${platform} endorsement`))));
-    if (platform === 'psa') endorsements.forEach((bytes, index) => checkPsaEndorsement(bytes, index, resolveIn(dir, settings.endorsements[index] as string)));
+    if (platform === 'psa') {
+      endorsements.forEach((bytes, index) => {
+        checkPsaEndorsement(bytes, index, resolveIn(dir, settings.endorsements[index] as string));
+      });
+    }
     trust[platform] = { enabled: settings.enabled, endorsements, ...(anchors.length > 0 ? { trustAnchors: anchors } : {}) };
   }
   const store = new PasStore(resolveIn(dir, config.database));

@@ -1,4 +1,4 @@
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import { Code, type VeracruzError } from '@veracruz-ts/core';
 
 /** An RFC 7807 problem document, plus the project's error code. */
 export interface Problem {

@@ -414,7 +414,7 @@ describe('Start limits (in process: injected clock and limits, real HTTP and SQL
 
   function limitedPas(limits: Partial<StartLimits>, clock: () => Date, log?: (line: string) => void): Promise<PasHandle> {
     return startPas({
-      dir: join(workspace.dir, `pas-${(count += 1)}`),
+      dir: join(workspace.dir, `pas-${count++}`),
       initialize: true,
       listen: '127.0.0.1:0',
       clock,

@@ -10,7 +10,7 @@ describe('PasStore', async () => {
   const workspace = await temporaryDirectory('pas-store-');
   after(() => workspace.remove());
   let count = 0;
-  const fresh = () => new PasStore(join(workspace.dir, `store-${(count += 1)}.db`));
+  const fresh = () => new PasStore(join(workspace.dir, `store-${count++}.db`));
   const t0 = new Date('2026-06-01T00:00:00Z');
   const later = (ms: number) => new Date(t0.getTime() + ms);
 

@@ -28,5 +28,5 @@ test('accepts distinct keys, the same key in different objects, and odd layouts'
 test('deep nesting does not overflow the stack', () => {
   const depth = 200_000;
   assert.equal(findDuplicateKey('['.repeat(depth) + ']'.repeat(depth)), undefined);
-  assert.deepEqual(findDuplicateKey('['.repeat(depth) + '{"a":1,"a":2}' + ']'.repeat(depth))?.key, 'a');
+  assert.deepEqual(findDuplicateKey(`${'['.repeat(depth)}{"a":1,"a":2}${']'.repeat(depth)}`)?.key, 'a');
 });

@@ -159,7 +159,9 @@ function collect(argv: readonly string[]): { values: Collected; positionals: str
       (values as Record<string, boolean>)[name] = true;
       return;
     }
-    const list = ((values as Record<string, string[]>)[name] ??= []);
+    const lists = values as Record<string, string[]>;
+    lists[name] ??= [];
+    const list = lists[name];
     if (list.length > 0 && spec.repeatable !== true) throw new UsageError(`${spellings(name)} given twice (${spelling})`);
     list.push(value);
   };

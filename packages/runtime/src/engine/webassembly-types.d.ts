@@ -22,7 +22,7 @@ declare namespace WebAssembly {
   class RuntimeError extends Error {}
   class CompileError extends Error {}
   class LinkError extends Error {}
-  type ImportValue = Function | Global | Memory | number | bigint;
+  type ImportValue = ((...args: never[]) => unknown) | Global | Memory | number | bigint;
   type Imports = Record<string, Record<string, ImportValue>>;
   class Instance {
     constructor(module: Module, imports?: Imports);

@@ -86,7 +86,8 @@ function run(message: RunMessage): WorkerResult {
     [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: message.memory, [BUDGET_IMPORT.name]: message.budget },
   };
   SYSTEM_CALLS.forEach((entry, call) => {
-    const module = (imports[entry.module] ??= {});
+    imports[entry.module] ??= {};
+    const module = imports[entry.module] as Record<string, unknown>;
     module[entry.name] = entry.name === 'proc_exit'
       ? (code: number) => {
         syscall(call, [code]);

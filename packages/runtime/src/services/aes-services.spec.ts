@@ -27,7 +27,7 @@ function fileSystem() {
 }
 
 /** A program that writes its stdin (a request) to a service file in one write(). */
-const WRITER = String.raw`
+const WRITER = `
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>

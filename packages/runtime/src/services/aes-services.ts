@@ -1,7 +1,6 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import type { NativeService } from './native-service.ts';
+import type { NativeService, ServiceFiles } from './native-service.ts';
 import { PostcardReader, encodeVarint } from './postcard-reader.ts';
-import type { PrincipalView } from '../vfs/principal-view.ts';
 
 /** A parsed "Counter mode AES Service" request. */
 export interface AesCtrRequest {
@@ -51,7 +50,7 @@ const TAG_LENGTH = 16;
 export const aesCounterModeService: NativeService = {
   name: 'Counter mode AES Service',
   parse: parseAesCtrRequest,
-  serve(request: unknown, writer: PrincipalView): void {
+  serve(request: unknown, writer: ServiceFiles): void {
     const { key, iv, inputPath, outputPath } = request as AesCtrRequest;
     const input = writer.readFile(inputPath);
     // CTR is its own inverse: encryption and decryption are the same keystream XOR.
@@ -65,7 +64,7 @@ export const aesCounterModeService: NativeService = {
 export const aeadService: NativeService = {
   name: 'AEAD Service',
   parse: parseAeadRequest,
-  serve(request: unknown, writer: PrincipalView): void {
+  serve(request: unknown, writer: ServiceFiles): void {
     const { key, iv, aad, inputPath, outputPath, isEncryption } = request as AeadRequest;
     const input = writer.readFile(inputPath);
     let output: Uint8Array;

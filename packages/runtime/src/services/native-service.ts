@@ -1,4 +1,15 @@
-import type { PrincipalView } from '../vfs/principal-view.ts';
+/**
+ * The files a service may touch: the writer's view of the file system, with the writer's rights
+ * checked on every call (a refusal throws). The one way services reach files.
+ */
+export interface ServiceFiles {
+  /** The whole contents of the file at `path`. */
+  readFile(path: string): Uint8Array;
+  /** Replaces the contents of the file at `path`, creating it. */
+  writeFile(path: string, data: Uint8Array): void;
+  /** Appends to the file at `path`, creating it. */
+  appendFile(path: string, data: Uint8Array): void;
+}
 
 /**
  * A native service reached through a special file (Veracruz "static native module"): a program
@@ -14,7 +25,7 @@ export interface NativeService {
    */
   parse(bytes: Uint8Array): unknown;
   /** Serves a parsed request with the writer's view of the file system. */
-  serve(request: unknown, writer: PrincipalView): void;
+  serve(request: unknown, writer: ServiceFiles): void;
 }
 
 /** A service to mount: the policy `native_modules` entry's name and its special file path. */

@@ -126,7 +126,7 @@ const HAND_ASSEMBLED_JSON = '[{"e1":{"ENUM2_3":300},"e2":{"ENUM2_2":[0,1,127,128
   + '"array1":[0,1,2,3,4,5,6],"array2":[-1,0,0,0,0,0,0,0,0,0,0,0,2147483647],"e1":{"ENUM1_1":0}}}}]';
 
 /** Veracruz's postcard-native example (a Rust program), the same steps in C: input -> service -> result -> output. */
-const POSTCARD_NATIVE = String.raw`
+const POSTCARD_NATIVE = `
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

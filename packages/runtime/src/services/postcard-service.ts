@@ -1,7 +1,6 @@
-import type { NativeService } from './native-service.ts';
+import type { NativeService, ServiceFiles } from './native-service.ts';
 import { PostcardReader, PostcardWriter } from './postcard-reader.ts';
 import { formatJsonF64, formatJsonString } from './serde-json-format.ts';
-import type { PrincipalView } from '../vfs/principal-view.ts';
 
 /*
  * Veracruz's "Postcard Service" (execution-engine native_modules/postcard.rs): a demonstration
@@ -161,7 +160,7 @@ export function postcardResultJson(values: readonly PostcardStruct3[]): string {
 export const postcardService: NativeService = {
   name: 'Postcard Service',
   parse: parsePostcardRequest,
-  serve(request: unknown, writer: PrincipalView): void {
+  serve(request: unknown, writer: ServiceFiles): void {
     writer.writeFile(POSTCARD_RESULT_PATH, new TextEncoder().encode(postcardResultJson(request as PostcardStruct3[])));
   },
 };

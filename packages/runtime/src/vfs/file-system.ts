@@ -11,6 +11,9 @@ import { DEFAULT_FILE_TIME } from './nodes.ts';
 import type { Resolution, ResolveOptions } from './path-resolution.ts';
 import { MAX_PATH_BYTES, byteLength, nameTooLong, resolvePath } from './path-resolution.ts';
 import { PrincipalView } from './principal-view.ts';
+import { type CreatedDirectory, type FileTree, joinComponents, NODE_BYTES } from './file-tree.ts';
+
+export { type CreatedDirectory, joinComponents, NODE_BYTES } from './file-tree.ts';
 import type { ServiceSpec } from '../services/native-service.ts';
 import { createService } from '../services/registry.ts';
 
@@ -32,13 +35,6 @@ export interface VirtualFileSystemOptions {
 }
 
 /**
- * What each file, directory or symbolic link, and each further name of a file (hard link), counts
- * against the budget besides its contents, its name's bytes and a link's target, so that a program
- * creating names without end also meets the budget.
- */
-export const NODE_BYTES = 256;
-
-/**
  * Most names one file may have (POSIX LINK_MAX; more is EMLINK). Bounds the work of checking a
  * hard-linked file's rights, which looks at every one of its names.
  */
@@ -53,18 +49,13 @@ export function pathComponents(path: string): string[] {
   return normalizePath(path).split('/').filter((part) => part !== '');
 }
 
-/** The absolute path of a component list. */
-export function joinComponents(components: readonly string[]): string {
-  return `/${components.join('/')}`;
-}
-
 /**
  * The in-memory file tree shared by every principal of a runtime (identities, programs, pipelines),
  * plus the three standard streams, which live outside the tree as in Veracruz. Rights are not
  * checked here: each principal reaches the tree through its own {@link PrincipalView} (host side)
  * or descriptor table (programs), built from its policy rights.
  */
-export class VirtualFileSystem {
+export class VirtualFileSystem implements FileTree {
   /** The root directory. */
   readonly root: DirectoryNode;
   readonly #streams: Record<StdStream, FileNode>;
@@ -395,13 +386,6 @@ export class VirtualFileSystem {
       throw new FsFailure(Errno.CANCELED, `${service.name}: ${reason instanceof Error ? reason.message : String(reason)}`);
     }
   }
-}
-
-/** A directory {@link VirtualFileSystem.makeDirectories} created: where, and which. */
-export interface CreatedDirectory {
-  parent: DirectoryNode;
-  name: string;
-  directory: DirectoryNode;
 }
 
 function addName(node: LinkableNode, directory: DirectoryNode, name: string): void {

@@ -4,8 +4,7 @@ import { Right, isStdStream, missingRights, normalizePath, resolveRights } from 
 import { BudgetExceeded } from '../budget/memory-budget.ts';
 import { Errno, FsFailure } from './errno.ts';
 import type { DirectoryNode, FileNode } from './nodes.ts';
-import type { CreatedDirectory, VirtualFileSystem } from './file-system.ts';
-import { NODE_BYTES, joinComponents } from './file-system.ts';
+import { type CreatedDirectory, type FileTree, joinComponents, NODE_BYTES } from './file-tree.ts';
 import type { Resolution } from './path-resolution.ts';
 import { MAX_NAME_BYTES, MAX_PATH_BYTES, PathFailure, byteLength, nameTooLong } from './path-resolution.ts';
 
@@ -25,11 +24,11 @@ const EXECUTE_NEEDS = Right.PATH_OPEN | Right.FD_EXECUTE | Right.FD_SEEK;
  * fails with a VeracruzError naming the operation, the path and the missing rights, never contents.
  */
 export class PrincipalView {
-  readonly #vfs: VirtualFileSystem;
+  readonly #vfs: FileTree;
   /** The principal's `file_rights` entries. */
   readonly rights: readonly FileRights[];
 
-  constructor(vfs: VirtualFileSystem, rights: readonly FileRights[]) {
+  constructor(vfs: FileTree, rights: readonly FileRights[]) {
     this.#vfs = vfs;
     this.rights = rights;
   }

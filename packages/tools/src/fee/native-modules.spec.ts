@@ -14,7 +14,7 @@ const FEE = new URL('../../bin/vc-fee.ts', import.meta.url).pathname;
 const fee = (args: readonly string[]) => runTool(FEE, args);
 
 /** Veracruz's postcard-native example in C: /input/postcard.dat -> the service -> /output/postcard_native.txt. */
-const POSTCARD_NATIVE = String.raw`
+const POSTCARD_NATIVE = `
 #include <stdio.h>
 int main(void) {
   static char buf[65536];
