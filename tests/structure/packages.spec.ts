@@ -1,0 +1,56 @@
+// The packages' dependencies point one way, down the layers the README's table of pieces lists:
+// tools on top, then server/client, runtime/pas, protocol/attestation, policy, and core at the bottom.
+// Biome checks that every import is declared in its package.json and that no module cycle exists
+// inside a package; this spec checks what joins the packages, so no cycle can run through them.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPOSITORY_ROOT } from '@veracruz-ts/runtime/bundle';
+
+const LAYERS: Record<string, number> = {
+  core: 0,
+  policy: 1,
+  protocol: 2,
+  attestation: 2,
+  runtime: 3,
+  pas: 3,
+  server: 4,
+  client: 4,
+  tools: 5,
+};
+
+interface Manifest {
+  name: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  sideEffects?: boolean;
+}
+
+const manifests = new Map<string, Manifest>();
+for (const workspace of (JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces) {
+  if (!workspace.startsWith('packages/')) continue;
+  manifests.set(workspace.slice('packages/'.length), JSON.parse(readFileSync(join(REPOSITORY_ROOT, workspace, 'package.json'), 'utf8')) as Manifest);
+}
+
+const ownDependencies = (dependencies: Record<string, string> | undefined): string[] =>
+  Object.keys(dependencies ?? {}).filter((name) => name.startsWith('@veracruz-ts/')).map((name) => name.slice('@veracruz-ts/'.length));
+
+describe('package layering', () => {
+  it('every package has a layer, and is named after its directory', () => {
+    assert.deepEqual([...manifests.keys()].sort(), Object.keys(LAYERS).sort());
+    for (const [directory, manifest] of manifests) assert.equal(manifest.name, `@veracruz-ts/${directory}`);
+  });
+
+  it('production dependencies only point to lower layers, so they cannot form a cycle', () => {
+    for (const [name, manifest] of manifests) {
+      for (const dependency of ownDependencies(manifest.dependencies)) {
+        assert.ok((LAYERS[dependency] ?? Number.POSITIVE_INFINITY) < (LAYERS[name] ?? 0), `${name} (layer ${LAYERS[name]}) depends on ${dependency} (layer ${LAYERS[dependency]})`);
+      }
+    }
+  });
+
+  it('core depends on nothing, not even a third-party package', () => {
+    assert.deepEqual(Object.keys(manifests.get('core')?.dependencies ?? {}), []);
+  });
+});
