@@ -14,10 +14,6 @@ import { PAGE_SIZE, prepareModule } from './prepare-module.ts';
 import type { RunMessage, WorkerResult } from './worker.ts';
 import { COLLECT_AFTER_MEMORY_BYTES, CONTROL_BYTES, Control, ControlState, ENGINE_WORKER_MARKER } from './worker.ts';
 
-// A program's hot loop often sits in a function called once (main); V8 would keep it in the
-// baseline (Liftoff) tier. Flags are process-wide and apply to modules compiled afterwards.
-setFlagsFromString('--no-liftoff');
-
 /** How a program run ended. */
 export type ExecutionOutcome =
   | { kind: 'exited'; exitCode: number }
@@ -127,6 +123,10 @@ export class ExecutionEngine {
   #closed = false;
 
   constructor(options: ExecutionEngineOptions = {}) {
+    // A program's hot loop often sits in a function called once (main); V8 would keep it in the
+    // baseline (Liftoff) tier. Set by the engine that compiles programs, not on import: flags are
+    // process-wide and apply to modules compiled afterwards.
+    setFlagsFromString('--no-liftoff');
     this.#cacheSize = options.moduleCacheSize ?? 16;
     this.#maxIdle = options.idleWorkers ?? 2;
     this.#workerUrl = options.workerUrl ?? new URL('./worker.ts', import.meta.url);
