@@ -1,4 +1,5 @@
-import type { NativeModule } from './policy.ts';
+import type { NativeModule } from './policy-model.ts';
+import { normalizePath } from './rights.ts';
 
 /** The three kinds of Veracruz native module, as the keys of `NativeModuleType` in the JSON. */
 export type NativeModuleKind = 'Static' | 'Dynamic' | 'Provisioned';
@@ -18,5 +19,12 @@ export function nativeModuleKind(module: NativeModule): NativeModuleKind {
 export function nativeModuleEntryPoint(module: NativeModule): string | undefined {
   if ('Dynamic' in module.type) return module.type.Dynamic.entry_point;
   if ('Provisioned' in module.type) return module.type.Provisioned.entry_point;
+  return undefined;
+}
+
+/** The normalized special file through which a native module is invoked (none for Provisioned modules). */
+export function nativeModuleSpecialFile(module: NativeModule): string | undefined {
+  if ('Static' in module.type) return normalizePath(module.type.Static.special_file);
+  if ('Dynamic' in module.type) return normalizePath(module.type.Dynamic.special_file);
   return undefined;
 }

@@ -3,7 +3,7 @@
  * every unknown field by JSON path, but a path cannot tell a nested field (`identities[0].note`)
  * from a top-level key spelled the same way, so the top level is read from the policy text itself.
  */
-import type { Policy } from './policy.ts';
+import type { Policy } from './policy-model.ts';
 
 /**
  * The top-level keys of a parsed policy that this version does not read, in the order `JSON.parse`

@@ -2,7 +2,7 @@
  * vc-pgen's command line: `vc-pgen [generate] FLAGS` writes a policy (Veracruz's flags),
  * `vc-pgen explain POLICY` summarises one for a party about to agree to it, `vc-pgen identity
  * NAME` creates a principal's key and certificate. File and console I/O live here; the rules
- * live in generate.ts and explain.ts.
+ * live in generate.ts, explain-analysis.ts and explain-render.ts.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { CIPHERSUITES, EXIT_USAGE, UsageError, createIdentity, formatOptions, parseArgsErrorMessage, parsePolicy, usageErrorLine, versionLine, type OptionHelp } from '@veracruz-ts/policy';
 import packageJson from '../../package.json' with { type: 'json' };
-import { explainPolicy, renderExplanation } from './explain.ts';
+import { explainPolicy } from './explain-analysis.ts';
+import { renderExplanation, renderExplanationJson } from './explain-render.ts';
 import {
   DEFAULT_CIPHERSUITE,
   DEFAULT_MAX_MEMORY_MIB,
@@ -348,7 +349,7 @@ async function explain(args: string[], io: CliIO): Promise<number> {
   const policy = await parsePolicy(new Uint8Array(bytes), { at, checkValidity: false, requireProgramHashes: false });
   const explanation = explainPolicy(policy, { at, expiringWithinDays: days });
   if (values.json) {
-    io.stdout(`${JSON.stringify(explanation, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2)}\n`);
+    io.stdout(renderExplanationJson(explanation));
   } else {
     io.stdout(renderExplanation(explanation, { color: io.isTTY && process.env['NO_COLOR'] === undefined, source: file }));
   }

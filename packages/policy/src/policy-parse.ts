@@ -1,203 +1,29 @@
 /**
- * The Veracruz policy: its types, parsing with precise errors, its hash, and lookups.
- *
- * The JSON layout is Veracruz's (crates/policy-utils, current schema), so a Veracruz policy loads
- * unchanged. Added, all optional: `runtime_manager_hash_tdx`, a top-level `limits` object and a
- * per-program `limits` object. Unknown fields are kept (see {@link Policy.unknownFields}), never
- * an error, so newer policies load in older tools. Errors name the JSON path and the reason:
+ * Parsing and validating a policy file: the hash covers the bytes as given, the JSON is read field
+ * by field, and the first fault is refused naming the JSON path and the reason:
  * `identities[2].certificate: not a PEM certificate`.
  */
-import { sameBytes, toHex } from '@veracruz-ts/core';
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import { sameBytes, VeracruzError, Code } from '@veracruz-ts/core';
 import { readCertificatePem, validityProblem, type CertificateInfo } from './certificate.ts';
 import { findDuplicateKey } from './json-duplicates.ts';
+import { nativeModuleSpecialFile } from './native-modules.ts';
 import { parsePipeline, type PipelineExpr } from './pipeline.ts';
+import { CIPHERSUITES, tls13Ciphersuite } from './policy-ciphersuite.ts';
+import { policyHash } from './policy-hash.ts';
+import { invalid, join, ObjectReader, show } from './policy-json-reader.ts';
+import {
+  WASM32_MAX_MEMORY_MIB,
+  type EnclaveCertExpiry,
+  type FileHash,
+  type NativeModule,
+  type NativeModuleType,
+  type Policy,
+  type PolicyIdentity,
+  type PolicyLimits,
+  type PolicyPipeline,
+  type PolicyProgram,
+} from './policy-model.ts';
 import { formatUnknownRights, isStdStream, isValidRights, normalizePath, type FileRights, ALL_RIGHTS } from './rights.ts';
-
-/** The Veracruz ciphersuite names a policy may use, mapped to the names OpenSSL (node:tls) uses. */
-export const CIPHERSUITES: Readonly<Record<string, string>> = Object.freeze({
-  TLS1_3_CHACHA20_POLY1305_SHA256: 'TLS_CHACHA20_POLY1305_SHA256',
-  TLS1_3_AES_128_GCM_SHA256: 'TLS_AES_128_GCM_SHA256',
-  TLS1_3_AES_256_GCM_SHA384: 'TLS_AES_256_GCM_SHA384',
-  TLS1_3_AES_128_CCM_SHA256: 'TLS_AES_128_CCM_SHA256',
-  TLS1_3_AES_128_CCM_8_SHA256: 'TLS_AES_128_CCM_8_SHA256',
-});
-
-/** The TLS 1.3 suite with the same AEAD cipher as a TLS 1.2 suite ending in that cipher's name. */
-const TLS13_FOR_TLS12_CIPHER: Readonly<Record<string, string>> = {
-  CHACHA20_POLY1305_SHA256: 'TLS1_3_CHACHA20_POLY1305_SHA256',
-  AES_128_GCM_SHA256: 'TLS1_3_AES_128_GCM_SHA256',
-  AES_256_GCM_SHA384: 'TLS1_3_AES_256_GCM_SHA384',
-  AES_128_CCM: 'TLS1_3_AES_128_CCM_SHA256',
-  AES_128_CCM_8: 'TLS1_3_AES_128_CCM_8_SHA256',
-};
-
-/**
- * TLS 1.2 ciphersuite names a Veracruz policy may carry (Veracruz looked the name up in mbedTLS, so
- * its TLS 1.2 suites passed), in IANA form (`TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256`) and
- * with a version prefix (`TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256`): the AEAD suites with
- * forward secrecy. Each maps to the TLS 1.3 suite (Veracruz name) with the same AEAD cipher, which
- * is what the isolate and the clients then use: they speak TLS 1.3 only.
- */
-export const TLS12_CIPHERSUITES: Readonly<Record<string, string>> = Object.freeze(
-  Object.fromEntries(
-    ['ECDHE_ECDSA', 'ECDHE_RSA', 'DHE_RSA'].flatMap((exchange) =>
-      Object.entries(TLS13_FOR_TLS12_CIPHER)
-        // IANA defines the CCM suites for ECDHE_ECDSA and DHE_RSA only.
-        .filter(([cipher]) => !(exchange === 'ECDHE_RSA' && cipher.includes('CCM')))
-        .flatMap(([cipher, tls13]) => ['TLS', 'TLS1_2'].map((prefix) => [`${prefix}_${exchange}_WITH_${cipher}`, tls13])),
-    ),
-  ),
-);
-
-/**
- * The TLS 1.3 suite (Veracruz name, a key of {@link CIPHERSUITES}) that a policy's `ciphersuite`
- * puts in use: the name itself, or for a {@link TLS12_CIPHERSUITES} name the TLS 1.3 suite with the
- * same AEAD cipher. Undefined for a name no Veracruz policy could carry.
- */
-export function tls13Ciphersuite(veracruzName: string): string | undefined {
-  if (Object.hasOwn(CIPHERSUITES, veracruzName)) return veracruzName;
-  return Object.hasOwn(TLS12_CIPHERSUITES, veracruzName) ? TLS12_CIPHERSUITES[veracruzName] : undefined;
-}
-
-/** The OpenSSL (node:tls `ciphers`) name of the TLS 1.3 suite a policy's ciphersuite puts in use. */
-export function opensslCiphersuite(veracruzName: string): string {
-  const tls13 = tls13Ciphersuite(veracruzName);
-  const name = tls13 === undefined ? undefined : CIPHERSUITES[tls13];
-  if (name === undefined) throw new VeracruzError(Code.InvalidPolicy, `ciphersuite: unknown ciphersuite ${JSON.stringify(veracruzName)}`);
-  return name;
-}
-
-/** How programs are executed, as Veracruz names it. Both mean the same engine here (V8's tiers). */
-export type ExecutionStrategy = 'Interpretation' | 'JIT';
-
-/** The platforms a policy can list a runtime hash for, and the field holding it. */
-export const RUNTIME_HASH_FIELDS = {
-  linux: 'runtime_manager_hash_linux',
-  nitro: 'runtime_manager_hash_nitro',
-  'sev-snp': 'runtime_manager_hash_sevsnp',
-  tdx: 'runtime_manager_hash_tdx',
-} as const;
-
-/** A platform with a runtime hash field in the policy. */
-export type PolicyPlatform = keyof typeof RUNTIME_HASH_FIELDS;
-
-/** The most linear memory a wasm32 program can have: 65536 pages of 64 KiB. */
-export const WASM32_MAX_MEMORY_MIB = 4096;
-/** The wall-clock limit for one program run when the policy sets none. */
-export const DEFAULT_TIMEOUT_MS = 60_000;
-
-/** Resource limits as written in a policy (`limits` at the top level or in a program entry). */
-export interface PolicyLimits {
-  /** Linear memory cap, MiB, 1 to 4096. */
-  max_memory_mib?: number;
-  /** Wall-clock limit per run, milliseconds. */
-  timeout_ms?: number;
-  /** Instruction budget; a JSON number, or a decimal string for values above 2^53 (then a bigint). */
-  fuel?: number | bigint;
-}
-
-/** A principal: a party identified by its TLS client certificate. */
-export interface PolicyIdentity {
-  certificate: string;
-  id: number;
-  file_rights: FileRights[];
-  /** Derived (not in the JSON): the parsed certificate. */
-  certificateInfo: CertificateInfo;
-}
-
-/** A program the policy allows to run, and the rights it has while it runs. */
-export interface PolicyProgram {
-  program_file_name: string;
-  id: number;
-  file_rights: FileRights[];
-  limits?: PolicyLimits;
-}
-
-/** A file whose content is fixed by the policy (programs, reference data). */
-export interface FileHash {
-  file_path: string;
-  /** Lowercase hex SHA-256. */
-  hash: string;
-}
-
-/** A pipeline script and the rights its programs run with. */
-export interface PolicyPipeline {
-  name: string;
-  id: number;
-  pipeline: string;
-  file_rights: FileRights[];
-  /** Derived (not in the JSON): the parsed script. */
-  expr: PipelineExpr;
-}
-
-/** A native module ("service"), Veracruz's `NativeModuleType` as written in the JSON. */
-export type NativeModuleType =
-  | { Static: { special_file: string } }
-  | { Dynamic: { special_file: string; entry_point: string } }
-  | { Provisioned: { entry_point: string } };
-
-/** A native module entry. */
-export interface NativeModule {
-  name: string;
-  type: NativeModuleType;
-}
-
-/** The normalized special file through which a native module is invoked (none for Provisioned modules). */
-export function nativeModuleSpecialFile(module: NativeModule): string | undefined {
-  if ('Static' in module.type) return normalizePath(module.type.Static.special_file);
-  if ('Dynamic' in module.type) return normalizePath(module.type.Dynamic.special_file);
-  return undefined;
-}
-
-/**
- * Veracruz's `enclave_cert_expiry`, in UTC: the latest time the isolate's certificate may be valid
- * until. vc-server asks the PAS to cap the certificate it issues at this time (and refuses to start
- * once it has passed); clients refuse an isolate whose certificate has expired. Veracruz only
- * range-checked it.
- */
-export interface EnclaveCertExpiry {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-}
-
-/** A parsed, validated policy. JSON fields keep their snake_case names; derived ones are camelCase. */
-export interface Policy {
-  identities: PolicyIdentity[];
-  programs: PolicyProgram[];
-  file_hashes: FileHash[];
-  /** Absent in older policies: then []. */
-  pipelines: PolicyPipeline[];
-  /** Absent in older policies: then []. */
-  native_modules: NativeModule[];
-  veracruz_server_url: string;
-  proxy_attestation_server_url: string;
-  proxy_service_cert: string;
-  enclave_cert_expiry: EnclaveCertExpiry;
-  /** As written: a {@link CIPHERSUITES} name, or a TLS 1.2 name standing for {@link tls13Ciphersuite}'s suite. */
-  ciphersuite: string;
-  runtime_manager_hash_linux: string | null;
-  runtime_manager_hash_nitro: string | null;
-  runtime_manager_hash_sevsnp: string | null;
-  runtime_manager_hash_tdx: string | null;
-  debug: boolean;
-  execution_strategy: ExecutionStrategy;
-  enable_clock: boolean;
-  max_memory_mib: number;
-  /** Default limits for every program (a program's own `limits` override them field by field). */
-  limits?: PolicyLimits;
-  /** Derived: the PAS CA certificate. */
-  proxyServiceCertInfo: CertificateInfo;
-  /** Fields this version does not know, by JSON path (`runtime_manager_hash_sgx`, `identities[0].note`), kept as they were. */
-  unknownFields: Record<string, unknown>;
-  /** The exact text the policy was parsed from. */
-  text: string;
-  /** Lowercase hex SHA-256 of the exact bytes. */
-  hash: string;
-}
 
 /** Options of {@link parsePolicy}. */
 export interface ParsePolicyOptions {
@@ -212,93 +38,6 @@ export interface ParsePolicyOptions {
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?):([0-9]{1,5})$/;
 const U32_MAX = 0xffff_ffff;
-
-function invalid(path: string, reason: string): never {
-  throw new VeracruzError(Code.InvalidPolicy, `${path}: ${reason}`);
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-function join(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  return path === '' ? key : `${path}.${key}`;
-}
-
-/** A JSON object whose fields are read one by one; the rest are reported as unknown. */
-class ObjectReader {
-  readonly path: string;
-  private readonly value: Record<string, unknown>;
-  private readonly seen = new Set<string>();
-
-  constructor(value: unknown, path: string) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      invalid(path === '' ? '(policy)' : path, `expected an object, got ${show(value)}`);
-    }
-    this.value = value as Record<string, unknown>;
-    this.path = path;
-  }
-
-  has(key: string): boolean {
-    return Object.hasOwn(this.value, key);
-  }
-
-  at(key: string): string {
-    return join(this.path, key);
-  }
-
-  raw(key: string): unknown {
-    this.seen.add(key);
-    return Object.hasOwn(this.value, key) ? this.value[key] : undefined;
-  }
-
-  required(key: string): unknown {
-    if (!this.has(key)) invalid(this.at(key), 'missing');
-    return this.raw(key);
-  }
-
-  string(key: string): string {
-    const value = this.required(key);
-    if (typeof value !== 'string') invalid(this.at(key), `expected a string, got ${show(value)}`);
-    return value;
-  }
-
-  nonEmptyString(key: string): string {
-    const value = this.string(key);
-    if (value.trim() === '') invalid(this.at(key), 'must not be empty');
-    return value;
-  }
-
-  boolean(key: string): boolean {
-    const value = this.required(key);
-    if (typeof value !== 'boolean') invalid(this.at(key), `expected true or false, got ${show(value)}`);
-    return value;
-  }
-
-  integer(key: string, min: number, max: number): number {
-    const value = this.required(key);
-    if (typeof value !== 'number' || !Number.isInteger(value)) invalid(this.at(key), `expected an integer, got ${show(value)}`);
-    if (value < min || value > max) invalid(this.at(key), `${value} is out of range (${min} to ${max})`);
-    return value;
-  }
-
-  array(key: string, optional = false): unknown[] {
-    if (optional && !this.has(key)) return [];
-    const value = this.required(key);
-    if (!Array.isArray(value)) invalid(this.at(key), `expected an array, got ${show(value)}`);
-    return value;
-  }
-
-  collectUnknown(into: Record<string, unknown>): void {
-    for (const key of Object.keys(this.value)) if (!this.seen.has(key)) into[this.at(key)] = this.value[key];
-  }
-}
 
 function readFileRights(value: unknown, path: string, unknown: Record<string, unknown>): FileRights[] {
   if (!Array.isArray(value)) invalid(path, `expected an array, got ${show(value)}`);
@@ -386,12 +125,6 @@ function checkUniqueIds(items: readonly { id: number }[], path: string): void {
     if (previous !== undefined) invalid(`${path}[${index}].id`, `duplicate id ${item.id} (also ${path}[${previous}].id)`);
     seen.set(item.id, index);
   });
-}
-
-/** Lowercase hex SHA-256 of the policy file's exact bytes (a string is hashed as UTF-8). */
-export async function policyHash(bytes: string | Uint8Array): Promise<string> {
-  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
-  return toHex(await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
 }
 
 /**
@@ -602,72 +335,4 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
   };
   if (limits !== undefined) policy.limits = limits;
   return policy;
-}
-
-/** The limits a program runs under, resolved from the policy with defaults filled in. */
-export interface ProgramLimits {
-  /** Linear memory cap, MiB (at most {@link WASM32_MAX_MEMORY_MIB}). */
-  maxMemoryMib: number;
-  /** Wall-clock limit per run, milliseconds. */
-  timeoutMs: number;
-  /** Instruction budget; absent = unlimited. */
-  fuel?: bigint | number;
-}
-
-/**
- * The limits for running `programFileName`: its program entry's `limits`, else the policy's
- * top-level `limits`, else the defaults: memory = policy `max_memory_mib` capped at 4096 MiB,
- * timeout 60 000 ms, unlimited fuel. Programs not in `programs` (pipeline steps) get the
- * policy-level values.
- */
-export function programLimits(policy: Pick<Policy, 'programs' | 'limits' | 'max_memory_mib'>, programFileName: string): ProgramLimits {
-  const own = findProgram(policy, programFileName)?.limits ?? {};
-  const shared = policy.limits ?? {};
-  const limits: ProgramLimits = {
-    maxMemoryMib: own.max_memory_mib ?? shared.max_memory_mib ?? Math.min(policy.max_memory_mib, WASM32_MAX_MEMORY_MIB),
-    timeoutMs: own.timeout_ms ?? shared.timeout_ms ?? DEFAULT_TIMEOUT_MS,
-  };
-  const fuel = own.fuel ?? shared.fuel;
-  if (fuel !== undefined) limits.fuel = fuel;
-  return limits;
-}
-
-/** The program entry for a path (compared after {@link normalizePath}), if the policy lists it. */
-export function findProgram<P extends Pick<Policy, 'programs'>>(policy: P, path: string): P['programs'][number] | undefined {
-  const target = normalizePath(path);
-  return policy.programs.find((program) => normalizePath(program.program_file_name) === target);
-}
-
-/** The identity whose certificate is exactly these DER bytes (what the TLS peer presented). */
-export function findIdentityByCertificate(policy: Pick<Policy, 'identities'>, der: Uint8Array): PolicyIdentity | undefined {
-  return policy.identities.find((identity) => sameBytes(identity.certificateInfo.der, der));
-}
-
-/** The identity with this id. */
-export function findIdentity(policy: Pick<Policy, 'identities'>, id: number): PolicyIdentity | undefined {
-  return policy.identities.find((identity) => identity.id === id);
-}
-
-/**
- * The pipeline a request names: Veracruz clients send the pipeline's index as a decimal string
- * (vc-pgen names pipelines "0", "1", ...); otherwise the name is matched exactly.
- */
-export function findPipeline(policy: Pick<Policy, 'pipelines'>, reference: string | number): PolicyPipeline | undefined {
-  const text = String(reference);
-  if (/^(0|[1-9][0-9]*)$/.test(text)) {
-    const byIndex = policy.pipelines[Number(text)];
-    if (byIndex !== undefined) return byIndex;
-  }
-  return policy.pipelines.find((pipeline) => pipeline.name === text);
-}
-
-/** The expected SHA-256 (lowercase hex) of the file at `path`, if the policy fixes one. */
-export function expectedFileHash(policy: Pick<Policy, 'file_hashes'>, path: string): string | undefined {
-  const target = normalizePath(path);
-  return policy.file_hashes.find((entry) => normalizePath(entry.file_path) === target)?.hash;
-}
-
-/** The runtime hash the policy trusts for a platform, or undefined when it trusts none there. */
-export function runtimeHash(policy: Pick<Policy, (typeof RUNTIME_HASH_FIELDS)[PolicyPlatform]>, platform: PolicyPlatform): string | undefined {
-  return policy[RUNTIME_HASH_FIELDS[platform]] ?? undefined;
 }

@@ -1,125 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, X509Certificate } from 'node:crypto';
-import { Code, VeracruzError } from '@veracruz-ts/core';
-import { createIdentity } from './identity.ts';
-import {
-  CIPHERSUITES,
-  expectedFileHash,
-  findIdentity,
-  findIdentityByCertificate,
-  findPipeline,
-  findProgram,
-  opensslCiphersuite,
-  parsePolicy,
-  policyHash,
-  programLimits,
-  runtimeHash,
-  TLS12_CIPHERSUITES,
-  tls13Ciphersuite,
-} from './policy.ts';
-
-const AT = new Date('2026-06-01T00:00:00Z');
-const validity = { notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z') };
-const [dataOwner, resultReader, programProvider, pas] = await Promise.all([
-  createIdentity('data owner', validity),
-  createIdentity('result reader', validity),
-  createIdentity('program provider', validity),
-  createIdentity('PAS CA', validity),
-]);
-const expired = await createIdentity('old', { notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2023-04-11T16:46:00Z') });
-
-/** Veracruz's vc-pgen layout for a certificate: the base64 body on one line. */
-function oneLine(pem: string): string {
-  return pem.trim().replace(/\n(?!-----END)/g, '').replace('-----BEGIN CERTIFICATE-----', '-----BEGIN CERTIFICATE-----\n').replace(/-----END/, '\n-----END');
-}
-
-/** A policy in the shape of Veracruz's committed example (spec §1.8) with real certificates. */
-function examplePolicy(): Record<string, any> {
-  return {
-    ciphersuite: 'TLS1_3_CHACHA20_POLY1305_SHA256',
-    debug: true,
-    enable_clock: true,
-    execution_strategy: 'JIT',
-    max_memory_mib: 2000,
-    programs: [
-      {
-        file_rights: [
-          { file_name: '/program_data/', rights: 24582 },
-          { file_name: '/s3_app_input/', rights: 24582 },
-          { file_name: '/user_input/', rights: 24582 },
-          { file_name: '/output/', rights: 550470 },
-          { file_name: '/program_internal/', rights: 550470 },
-          { file_name: 'stdout', rights: 534084 },
-          { file_name: 'stderr', rights: 534084 },
-        ],
-        id: 0,
-        program_file_name: '/program/detector.wasm',
-      },
-    ],
-    identities: [
-      { certificate: oneLine(dataOwner.certificatePem), file_rights: [{ file_name: '/s3_app_input/', rights: 534084 }], id: 0 },
-      {
-        certificate: oneLine(resultReader.certificatePem),
-        file_rights: [
-          { file_name: '/user_input/', rights: 534084 },
-          { file_name: '/output/', rights: 24582 },
-          { file_name: 'stdout', rights: 24582 },
-          { file_name: 'stderr', rights: 24582 },
-          { file_name: '/program/', rights: 536879104 },
-        ],
-        id: 1,
-      },
-      {
-        certificate: programProvider.certificatePem,
-        file_rights: [
-          { file_name: '/program/', rights: 534084 },
-          { file_name: '/program_data/', rights: 534084 },
-        ],
-        id: 2,
-      },
-    ],
-    file_hashes: [
-      { file_path: '/program/detector.wasm', hash: '7612e3490f14a9ee523f357e86f97098a94678f4e06c8202cf307d163db9f7aa' },
-      { file_path: '/program_data/coco.names', hash: '634a1132eb33f8091d60f2c346ababe8b905ae08387037aed883953b7329af84' },
-    ],
-    enclave_cert_expiry: { day: 11, hour: 16, minute: 46, month: 4, year: 2023 },
-    proxy_attestation_server_url: 'veracruz-nitro-proxy:3010',
-    proxy_service_cert: oneLine(pas.certificatePem),
-    runtime_manager_hash_nitro: 'f2ae0de7bec92bcdbd4a96e2ae08d85a575f1aa64acb797bc4afa6b1d3cc8798',
-    runtime_manager_hash_sgx: '',
-    runtime_manager_hash_tz: '',
-    veracruz_server_url: 'ec2-54-216-123-218.eu-west-1.compute.amazonaws.com:3014',
-    pipelines: [
-      {
-        file_rights: [
-          { file_name: '/output/', rights: 550470 },
-          { file_name: 'stdout', rights: 534084 },
-        ],
-        id: 0,
-        name: '0',
-        pipeline: '/program/detector.wasm ; if /output/found { /program/detector.wasm ; }',
-      },
-    ],
-    native_modules: [{ name: 'Counter mode AES Service', type: { Static: { special_file: '/services/aesctr.dat' } } }],
-  };
-}
-
-async function parse(value: unknown, options = {}) {
-  return parsePolicy(JSON.stringify(value, null, 2), { at: AT, ...options });
-}
-
-async function rejects(mutate: (policy: Record<string, any>) => unknown, expected: string | RegExp, options = {}) {
-  const policy = examplePolicy();
-  mutate(policy);
-  await assert.rejects(parse(policy, options), (error: unknown) => {
-    assert.ok(error instanceof VeracruzError, `a VeracruzError, got ${String(error)}`);
-    assert.equal(error.code, Code.InvalidPolicy);
-    if (typeof expected === 'string') assert.equal(error.rawMessage, expected);
-    else assert.match(error.rawMessage, expected);
-    return true;
-  });
-}
+import type { VeracruzError } from '@veracruz-ts/core';
+import { programLimits, runtimeHash } from './policy-lookup.ts';
+import { parsePolicy } from './policy-parse.ts';
+import { AT, dataOwner, examplePolicy, expired, parse, rejects, resultReader } from './test-fixture.ts';
 
 test('parses a Veracruz policy (example shape) with real certificates', async () => {
   const policy = await parse(examplePolicy());
@@ -135,20 +19,6 @@ test('parses a Veracruz policy (example shape) with real certificates', async ()
   assert.deepEqual(policy.enclave_cert_expiry, { day: 11, hour: 16, minute: 46, month: 4, year: 2023 });
   assert.equal(policy.proxyServiceCertInfo.commonName, 'PAS CA');
   assert.deepEqual(policy.native_modules, [{ name: 'Counter mode AES Service', type: { Static: { special_file: '/services/aesctr.dat' } } }]);
-});
-
-test('the hash is the SHA-256 of the exact bytes, as text or bytes, BOM included', async () => {
-  const text = JSON.stringify(examplePolicy(), null, 2);
-  const expected = createHash('sha256').update(text).digest('hex');
-  assert.equal(await policyHash(text), expected);
-  assert.equal((await parsePolicy(text, { at: AT })).hash, expected);
-  assert.equal((await parsePolicy(text, { at: AT })).text, text);
-  const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]);
-  const fromBytes = await parsePolicy(withBom, { at: AT });
-  assert.equal(fromBytes.hash, createHash('sha256').update(withBom).digest('hex'));
-  assert.notEqual(fromBytes.hash, expected);
-  // Reformatting changes the hash: there is no canonicalisation.
-  assert.notEqual((await parse(JSON.parse(text))).hash, (await parsePolicy(JSON.stringify(JSON.parse(text)), { at: AT })).hash);
 });
 
 test('keeps unknown and legacy fields, and loads older policies without pipelines or native_modules', async () => {
@@ -180,61 +50,6 @@ test('accepts the new optional fields', async () => {
   assert.equal(runtimeHash(policy, 'nitro'), undefined);
   assert.deepEqual(programLimits(policy, '/program/detector.wasm'), { maxMemoryMib: 64, timeoutMs: 5000, fuel: 18446744073709551615n });
   assert.deepEqual(programLimits(policy, 'program/other.wasm'), { maxMemoryMib: 2000, timeoutMs: 5000 });
-});
-
-test('program limits default to the policy memory capped to wasm32, 60 s and unlimited fuel', async () => {
-  const value = examplePolicy();
-  value['max_memory_mib'] = 100_000;
-  const policy = await parse(value);
-  assert.deepEqual(programLimits(policy, '/program/detector.wasm'), { maxMemoryMib: 4096, timeoutMs: 60_000 });
-  value['max_memory_mib'] = 256;
-  value['limits'] = { fuel: 1000, max_memory_mib: 32 };
-  value['programs'][0].limits = { timeout_ms: 10 };
-  const limited = await parse(value);
-  assert.deepEqual(programLimits(limited, '/program/detector.wasm'), { maxMemoryMib: 32, timeoutMs: 10, fuel: 1000 });
-});
-
-test('lookups: identity by certificate DER and id, program, pipeline, file hash', async () => {
-  const policy = await parse(examplePolicy());
-  const der = new Uint8Array(new X509Certificate(resultReader.certificatePem).raw);
-  assert.equal(findIdentityByCertificate(policy, der)?.id, 1);
-  assert.equal(findIdentityByCertificate(policy, new Uint8Array(new X509Certificate(expired.certificatePem).raw)), undefined);
-  assert.equal(findIdentity(policy, 2)?.certificateInfo.commonName, 'program provider');
-  assert.equal(findIdentity(policy, 9), undefined);
-  assert.equal(findProgram(policy, 'program/./detector.wasm')?.id, 0);
-  assert.equal(findProgram(policy, '/program/other.wasm'), undefined);
-  assert.equal(findPipeline(policy, '0')?.name, '0');
-  assert.equal(findPipeline(policy, 0)?.name, '0');
-  assert.equal(findPipeline(policy, '1'), undefined);
-  assert.equal(expectedFileHash(policy, '/program_data//coco.names'), '634a1132eb33f8091d60f2c346ababe8b905ae08387037aed883953b7329af84');
-  assert.equal(expectedFileHash(policy, '/program_data/other'), undefined);
-});
-
-test('maps ciphersuites to OpenSSL names', () => {
-  assert.equal(opensslCiphersuite('TLS1_3_CHACHA20_POLY1305_SHA256'), 'TLS_CHACHA20_POLY1305_SHA256');
-  assert.equal(opensslCiphersuite('TLS1_3_AES_128_GCM_SHA256'), 'TLS_AES_128_GCM_SHA256');
-  assert.equal(CIPHERSUITES['TLS1_3_AES_256_GCM_SHA384'], 'TLS_AES_256_GCM_SHA384');
-  assert.throws(() => opensslCiphersuite('toString'), VeracruzError);
-});
-
-test('accepts a TLS 1.2 ciphersuite name as Veracruz did, standing for the TLS 1.3 suite with the same cipher', async () => {
-  for (const name of ['TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256', 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256']) {
-    const value = examplePolicy();
-    value['ciphersuite'] = name;
-    const policy = await parse(value);
-    assert.equal(policy.ciphersuite, name, 'kept as written: the policy hash covers it');
-    assert.equal(tls13Ciphersuite(name), 'TLS1_3_CHACHA20_POLY1305_SHA256');
-    assert.equal(opensslCiphersuite(name), 'TLS_CHACHA20_POLY1305_SHA256');
-  }
-  assert.equal(opensslCiphersuite('TLS1_2_ECDHE_RSA_WITH_AES_256_GCM_SHA384'), 'TLS_AES_256_GCM_SHA384');
-  assert.equal(opensslCiphersuite('TLS_DHE_RSA_WITH_AES_128_CCM_8'), 'TLS_AES_128_CCM_8_SHA256');
-  assert.equal(tls13Ciphersuite('TLS1_3_AES_128_GCM_SHA256'), 'TLS1_3_AES_128_GCM_SHA256');
-  // Only AEAD suites: a CBC suite has no TLS 1.3 counterpart, and ECDHE_RSA has no CCM suite.
-  assert.equal(tls13Ciphersuite('TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256'), undefined);
-  assert.equal(tls13Ciphersuite('TLS1_2_ECDHE_RSA_WITH_AES_128_CCM'), undefined);
-  assert.equal(tls13Ciphersuite('toString'), undefined);
-  assert.ok(Object.values(TLS12_CIPHERSUITES).every((tls13) => Object.hasOwn(CIPHERSUITES, tls13)));
-  await rejects((p) => (p['ciphersuite'] = 'TLS1_2_RSA_WITH_RC4_128_SHA'), /^ciphersuite: unknown ciphersuite "TLS1_2_RSA_WITH_RC4_128_SHA" \(known: .*; or a TLS 1\.2 AEAD suite such as TLS1_2_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256/);
 });
 
 test('certificate faults name the path and the dates', async () => {

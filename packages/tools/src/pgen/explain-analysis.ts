@@ -1,7 +1,6 @@
 /**
- * `vc-pgen explain`: what a party should understand before agreeing to a policy. The analysis
- * ({@link explainPolicy}) is pure and returns a structured summary; {@link renderExplanation}
- * lays it out as plain text.
+ * The analysis behind `vc-pgen explain`: what a party should understand before agreeing to a
+ * policy, computed from the parsed policy as a structured {@link Explanation}. Pure: no I/O.
  *
  * Data-flow analysis: every file-rights prefix of every principal (identities, programs,
  * pipelines) splits the file tree into regions in which each principal's rights are constant
@@ -10,14 +9,12 @@
  * the identities that can read it, and other programs. Every path from one party's writable
  * region to a different party's readable region is reported.
  *
- * Every string taken from the policy (or from a certificate it holds) reaches the reader through
- * {@link displaySafe}: a policy is written by someone the reader may not trust, and a path that a
- * terminal draws as something else would make the summary lie.
+ * Every string taken from the policy (or from a certificate it holds) that a risk message quotes
+ * goes through {@link displaySafe}, so the messages are safe to print as they are.
  */
 import {
   Right,
   STD_STREAMS,
-  WASM32_MAX_MEMORY_MIB,
   formatPipeline,
   formatRights,
   isStdStream,
@@ -33,124 +30,11 @@ import {
   expectedFileHash,
   type FileRights,
   type Policy,
-  type PolicyLimits,
-  type ProgramLimits,
   unknownTopLevelKeys,
-  wrapWords,
 } from '@veracruz-ts/policy';
 import { NODE_BYTES, servingReserve } from '@veracruz-ts/runtime';
-
-/** How much a finding matters to a party deciding whether to agree. */
-export type Severity = 'high' | 'medium' | 'low' | 'info';
-
-/** One finding of the analysis. */
-export interface Risk {
-  severity: Severity;
-  message: string;
-}
-
-/** One file-rights entry, explained. */
-export interface RightsLine {
-  /** Normalized path or stream name. */
-  path: string;
-  rights: number;
-  /** `read, write`, `execute`, `no access`, ... */
-  verbs: string;
-  /** Short form: `rw`, `x`, `r+FD_TELL`, ... */
-  short: string;
-}
-
-/** An identity (party), explained. */
-export interface PrincipalSummary {
-  id: number;
-  commonName: string;
-  subject: string;
-  notBefore: Date;
-  notAfter: Date;
-  /** `valid`, `expired`, `not yet valid`, or `expires in N days`. */
-  validity: string;
-  rights: RightsLine[];
-}
-
-/** A program entry, explained. */
-export interface ProgramSummary {
-  path: string;
-  id: number;
-  /** The SHA-256 its binary must have, or undefined when any content is accepted. */
-  hash: string | undefined;
-  rights: RightsLine[];
-  limits: ProgramLimits;
-  /** Identities that can upload (write) the binary. */
-  writableBy: number[];
-  /** Identities that can run it (FD_EXECUTE and FD_SEEK on its path). */
-  runnableBy: number[];
-}
-
-/** A pipeline, explained. */
-export interface PipelineSummary {
-  index: number;
-  name: string;
-  id: number;
-  script: string;
-  programs: string[];
-  conditions: string[];
-  rights: RightsLine[];
-  /** Identities that can run every program of the script. */
-  runnableBy: number[];
-}
-
-/** A route by which one party's data can reach another party. */
-export interface DataFlow {
-  /** The identity whose data it is. */
-  from: number;
-  /** Alternating regions and programs: [region written by `from`, program, region, program, ..., region read by `to`]. */
-  route: string[];
-  /** The identity that can read the result. */
-  to: number;
-}
-
-/** The isolate's one memory budget, as a party should understand it before agreeing. */
-export interface MemoryBudgetSummary {
-  /** The policy's `max_memory_mib`: all the memory the isolate may hold for principals, in MiB. */
-  mib: number;
-  /** What counts against it, one phrase each. */
-  holds: string[];
-  /** MiB of it that data (files, streams, programs' memory) may not use: kept for serving principals. */
-  servingReserveMib: number;
-  /** Each program's own memory cap (`programLimits(policy, path).maxMemoryMib`), drawn from the same budget. */
-  programs: { path: string; maxMemoryMib: number }[];
-}
-
-/** Everything `vc-pgen explain` reports. */
-export interface Explanation {
-  hash: string;
-  at: Date;
-  principals: PrincipalSummary[];
-  programs: ProgramSummary[];
-  pipelines: PipelineSummary[];
-  nativeModules: { name: string; kind: string; specialFile?: string; entryPoint?: string }[];
-  runtimes: { platform: string; hash: string }[];
-  pas: { url: string; subject: string; commonName: string; notBefore: Date; notAfter: Date; validity: string };
-  server: string;
-  /**
-   * The policy's ciphersuite as written, and the TLS 1.3 suite in use (Veracruz and OpenSSL names):
-   * the same suite, unless the policy names a TLS 1.2 suite (the isolate speaks TLS 1.3 only).
-   */
-  ciphersuite: { veracruz: string; inUse: string; openssl: string; tls12: boolean };
-  settings: { debug: boolean; enableClock: boolean; executionStrategy: string; maxMemoryMib: number; limits: PolicyLimits | undefined; defaultLimits: ProgramLimits };
-  /** `enclave_cert_expiry` as `YYYY-MM-DD HH:MM` (UTC). */
-  enclaveCertExpiry: string;
-  /** `valid`, `expired` or `expires in N days`, at {@link Explanation.at}. */
-  enclaveCertExpiryValidity: string;
-  flows: DataFlow[];
-  /** Every field this version ignores, by JSON path. */
-  unknownFields: string[];
-  /** The top-level keys among them, as written. */
-  ignoredTopLevelKeys: string[];
-  memoryBudget: MemoryBudgetSummary;
-  /** Most severe first. Messages are display-safe: policy text in them is already escaped. */
-  risks: Risk[];
-}
+import { displaySafe, hasHiddenCharacters } from './display-safe.ts';
+import type { DataFlow, Explanation, PipelineSummary, PrincipalSummary, ProgramSummary, RightsLine, Risk, Severity } from './explain-model.ts';
 
 /** Options of {@link explainPolicy}. */
 export interface ExplainOptions {
@@ -162,33 +46,6 @@ export interface ExplainOptions {
 
 const DAY_MS = 86_400_000;
 const EXECUTE_NEEDS = Right.FD_EXECUTE | Right.FD_SEEK;
-
-/**
- * Characters a reader cannot see for what they are: C0/C1 controls and DEL (Cc), bidirectional
- * controls and other format characters such as zero-width spaces (Cf), lone surrogates (Cs),
- * private-use and unassigned code points (Co, Cn: no standard glyph), line and paragraph separators,
- * and whatever else Unicode says to draw as nothing (variation selectors, Hangul fillers).
- */
-const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
-/** {@link HIDDEN} and the backslash, which must be escaped for the escapes to be unambiguous. */
-const ESCAPED = /[\\\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
-const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/**
- * Text from a policy, made safe to print: every character a terminal would hide, reorder the line
- * around, or draw as something else is shown as an escape (`\u{202E}`; `\n`, `\r`, `\t`), and a
- * backslash as `\\`, so every backslash in the result starts an escape. With `quote`, that quote
- * character is escaped too (`\"`), for text shown between quotes.
- */
-export function displaySafe(text: string, quote?: '"' | "'"): string {
-  const escaped = text.replace(ESCAPED, (char) => SHORT_ESCAPES[char] ?? `\\u{${char.codePointAt(0)!.toString(16).toUpperCase()}}`);
-  return quote === undefined ? escaped : escaped.replaceAll(quote, `\\${quote}`);
-}
-
-/** Whether {@link displaySafe} would have to escape more than backslashes. */
-function hasHiddenCharacters(text: string): boolean {
-  return HIDDEN.test(text);
-}
 
 function verbs(bits: number): string {
   const parts: string[] = [];
@@ -213,10 +70,6 @@ function validityText(notBefore: Date, notAfter: Date, at: Date, soonDays: numbe
   if (problem !== undefined) return problem.startsWith('expired') ? 'expired' : 'not yet valid';
   const days = Math.floor((notAfter.getTime() - at.getTime()) / DAY_MS);
   return days < soonDays ? `expires in ${days} day${days === 1 ? '' : 's'}` : 'valid';
-}
-
-function day(date: Date): string {
-  return date.toISOString().slice(0, 10);
 }
 
 /** A principal of the data-flow model. */
@@ -482,7 +335,9 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     if (hasHiddenCharacters(text)) hidden.set(text, [...(hidden.get(text) ?? []), where]);
   };
   const noteRights = (entries: readonly FileRights[], where: string) =>
-    entries.forEach((entry, index) => noteHidden(entry.file_name, `${where}.file_rights[${index}].file_name`));
+    entries.forEach((entry, index) => {
+      noteHidden(entry.file_name, `${where}.file_rights[${index}].file_name`);
+    });
   const noteCertificate = (info: { subject: string; commonName: string }, where: string) => {
     if (hasHiddenCharacters(info.commonName) && !hasHiddenCharacters(info.subject)) noteHidden(info.commonName, `common name in ${where}`);
     else noteHidden(info.subject, `subject of ${where}`);
@@ -495,7 +350,9 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     noteHidden(program.program_file_name, `programs[${index}].program_file_name`);
     noteRights(program.file_rights, `programs[${index}]`);
   });
-  policy.file_hashes.forEach((entry, index) => noteHidden(entry.file_path, `file_hashes[${index}].file_path`));
+  policy.file_hashes.forEach((entry, index) => {
+    noteHidden(entry.file_path, `file_hashes[${index}].file_path`);
+  });
   policy.pipelines.forEach((pipeline, index) => {
     noteHidden(pipeline.name, `pipelines[${index}].name`);
     noteHidden(pipeline.pipeline, `pipelines[${index}].pipeline`);
@@ -576,192 +433,4 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     },
     risks,
   };
-}
-
-/** The words the summary uses, defined once for a reader who is not a specialist. */
-const TERMS: readonly (readonly [string, string])[] = [
-  ['principal', 'a party to the computation, known by its certificate (#0, #1, ... below); programs and pipelines are principals too, with rights of their own while they run.'],
-  [
-    'isolate',
-    "where the programs run and the parties' data is decrypted: a confidential VM or enclave whose memory its host cannot read (AMD SEV-SNP, Intel TDX, AWS Nitro), or, on the 'linux' platform, a sandboxed process that its host can read.",
-  ],
-  [
-    'runtime hash',
-    "the SHA-256 measurement of the software an isolate runs. Parties connect only to an isolate whose certificate carries a runtime hash this policy lists, so the policy fixes which builds are trusted.",
-  ],
-  [
-    'PAS',
-    "the proxy attestation service: it checks an isolate's platform evidence and certifies the isolate's key. Parties trust isolates certified by the PAS CA certificate this policy holds, and nothing else.",
-  ],
-  ['data flow', "a route by which data one party writes can reach another party, through programs that read it and write results."],
-];
-
-/** Options of {@link renderExplanation}. */
-export interface RenderOptions {
-  /** Use ANSI colour for severities (only for a terminal). @default false */
-  color?: boolean;
-  /** The file name shown in the title. */
-  source?: string;
-}
-
-function formatLimits(limits: ProgramLimits): string {
-  const memory = `memory ${limits.maxMemoryMib} MiB${limits.maxMemoryMib === WASM32_MAX_MEMORY_MIB ? ' (wasm32 maximum)' : ''}`;
-  return `${memory}, timeout ${limits.timeoutMs} ms, fuel ${limits.fuel === undefined ? 'unlimited' : String(limits.fuel)}`;
-}
-
-/**
- * Lays out an explanation as plain text, sections in the order a party reads them. Text from the
- * policy is escaped here ({@link displaySafe}); risk messages arrive escaped already.
- */
-export function renderExplanation(explanation: Explanation, options: RenderOptions = {}): string {
-  const lines: string[] = [];
-  // One argument, so that it can be passed to map() without the index becoming a quote.
-  const safe = (text: string) => displaySafe(text);
-  const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
-  const heading = (text: string) => {
-    lines.push('', paint('1', text), '-'.repeat(text.length));
-  };
-  const names = new Map(explanation.principals.map((principal) => [principal.id, principal.commonName]));
-  const who = (id: number) => (names.get(id) ? `#${id} (${safe(names.get(id)!)})` : `#${id}`);
-  const whoList = (ids: number[]) => (ids.length === 0 ? 'nobody' : ids.map(who).join(', '));
-  const rightsBlock = (rights: RightsLine[], indent: string) => {
-    if (rights.length === 0) lines.push(`${indent}(no file rights)`);
-    const paths = rights.map((line) => safe(line.path));
-    const width = Math.max(0, ...paths.map((path) => path.length));
-    const verbWidth = Math.max(0, ...rights.map((line) => line.verbs.length));
-    rights.forEach((line, index) => lines.push(`${indent}${paths[index]!.padEnd(width)}  ${line.verbs.padEnd(verbWidth)}  [${line.short}]`));
-  };
-
-  // A file name can hold control characters as well as a policy can.
-  const title = `Policy ${safe(options.source ?? '')}`.trim();
-  lines.push(paint('1', title), '='.repeat(title.length));
-  lines.push(`SHA-256     ${safe(explanation.hash)}`);
-  lines.push(`Checked at  ${explanation.at.toISOString()}`);
-  const counts = { high: 0, medium: 0, low: 0, info: 0 };
-  for (const item of explanation.risks) counts[item.severity]++;
-  lines.push(`Findings    ${counts.high} high, ${counts.medium} medium, ${counts.low} low, ${counts.info} info (see Risks)`);
-
-  heading('Terms');
-  for (const [term, meaning] of TERMS) {
-    const [first, ...rest] = wrapWords(meaning, 84);
-    lines.push(`${term.padEnd(14)}${first}`, ...rest.map((line) => `${' '.repeat(14)}${line}`));
-  }
-
-  heading(`Principals (${explanation.principals.length})`);
-  for (const principal of explanation.principals) {
-    lines.push(`${who(principal.id)}  ${safe(principal.subject)}`);
-    lines.push(`    certificate ${day(principal.notBefore)} to ${day(principal.notAfter)}: ${principal.validity}`);
-    rightsBlock(principal.rights, '    ');
-  }
-
-  heading(`Programs (${explanation.programs.length})`);
-  if (explanation.programs.length === 0) lines.push('(none)');
-  for (const program of explanation.programs) {
-    lines.push(`${safe(program.path)}  (program id ${program.id})`);
-    lines.push(`    binary SHA-256  ${program.hash === undefined ? 'NOT FIXED: any content is accepted' : safe(program.hash)}`);
-    lines.push(`    uploaded by     ${whoList(program.writableBy)}`);
-    lines.push(`    run by          ${whoList(program.runnableBy)}`);
-    lines.push(`    limits          ${formatLimits(program.limits)}`);
-    lines.push('    rights while it runs:');
-    rightsBlock(program.rights, '      ');
-  }
-
-  heading(`Pipelines (${explanation.pipelines.length})`);
-  if (explanation.pipelines.length === 0) lines.push('(none)');
-  for (const pipeline of explanation.pipelines) {
-    lines.push(`${pipeline.index}: "${displaySafe(pipeline.name, '"')}" (id ${pipeline.id})`);
-    lines.push(`    script      ${safe(pipeline.script)}`);
-    lines.push(`    programs    ${pipeline.programs.map(safe).join(', ') || '(none)'}`);
-    if (pipeline.conditions.length > 0) lines.push(`    tests       ${pipeline.conditions.map(safe).join(', ')} (exists, as seen by the caller)`);
-    lines.push(`    run by      ${whoList(pipeline.runnableBy)}`);
-    lines.push('    rights of its programs:');
-    rightsBlock(pipeline.rights, '      ');
-  }
-
-  if (explanation.nativeModules.length > 0) {
-    heading(`Native modules (${explanation.nativeModules.length})`);
-    for (const module of explanation.nativeModules) {
-      const where = [module.specialFile ? `special file ${safe(module.specialFile)}` : '', module.entryPoint ? `entry point ${safe(module.entryPoint)}` : '']
-        .filter(Boolean)
-        .join(', ');
-      lines.push(`"${displaySafe(module.name, '"')}"  ${safe(module.kind)}  ${where}`);
-    }
-  }
-
-  heading('Trust');
-  lines.push('Isolates accepted (runtime hashes):');
-  for (const runtime of explanation.runtimes) lines.push(`    ${runtime.platform.padEnd(8)} ${safe(runtime.hash)}${runtime.platform === 'linux' ? '  (software isolate, not hardware-protected)' : ''}`);
-  lines.push(`PAS         ${safe(explanation.pas.url)}, CA ${safe(explanation.pas.subject)}, ${day(explanation.pas.notBefore)} to ${day(explanation.pas.notAfter)}: ${explanation.pas.validity}`);
-  lines.push(`Server      ${safe(explanation.server)}`);
-  const suite = explanation.ciphersuite;
-  lines.push(
-    suite.tls12
-      ? `TLS         ${safe(suite.veracruz)} is TLS 1.2: TLS 1.3 ${suite.inUse} (${suite.openssl}) is used instead`
-      : `TLS         TLS 1.3 ${safe(suite.veracruz)} (${safe(suite.openssl)})`,
-  );
-
-  heading('Settings');
-  const settings = explanation.settings;
-  lines.push(`debug               ${settings.debug}`);
-  lines.push(`enable_clock        ${settings.enableClock}`);
-  lines.push(`execution_strategy  ${safe(settings.executionStrategy)} (kept for Veracruz compatibility: both values mean the same engine here)`);
-  lines.push(`max_memory_mib      ${settings.maxMemoryMib} (the isolate's whole memory budget: see Memory budget)`);
-  lines.push(`default limits      ${formatLimits(settings.defaultLimits)}${settings.limits === undefined ? ' (policy sets none)' : ''}`);
-  lines.push(
-    `enclave_cert_expiry ${explanation.enclaveCertExpiry} UTC: ${explanation.enclaveCertExpiryValidity}. The isolate's certificate expires by then at the latest`,
-    "                    (vc-server asks the PAS for that cap), so parties refuse the isolate after it and no isolate",
-    '                    can be started for this policy. A host that does not ask gets the PAS\'s own lifetime.',
-  );
-
-  heading('Memory budget');
-  const budget = explanation.memoryBudget;
-  lines.push(`${budget.mib} MiB (max_memory_mib) is all the memory the isolate holds for principals. It counts:`);
-  for (const item of budget.holds) lines.push(`    ${item}`);
-  lines.push(`Files, streams and programs' memory together may use ${budget.mib - budget.servingReserveMib} MiB of it: the last ${budget.servingReserveMib} MiB`);
-  lines.push('are kept for sessions, requests and responses, so that results filling the rest can still be read.');
-  lines.push('Whatever would not fit is refused before it is stored: a write gets limit_exceeded; a program');
-  lines.push('gets ENOSPC or a failed allocation, and its run ends with limit_exceeded naming the resource.');
-  if (budget.programs.length > 0) {
-    lines.push("Each program's own memory cap, drawn from the same budget:");
-    const paths = budget.programs.map((program) => safe(program.path));
-    const width = Math.max(...paths.map((path) => path.length));
-    budget.programs.forEach((program, index) => {
-      const share =
-        program.maxMemoryMib > budget.mib
-          ? ' (more than the whole budget: the budget stops it first)'
-          : program.maxMemoryMib === budget.mib
-            ? ' (the whole budget, which it shares with everything above)'
-            : '';
-      lines.push(`    ${paths[index]!.padEnd(width)}  ${program.maxMemoryMib} MiB${share}`);
-    });
-  }
-
-  const topLevel = new Set(explanation.ignoredTopLevelKeys);
-  const ignored = [
-    ...explanation.ignoredTopLevelKeys.map((key) => `ignored: unknown top-level key '${displaySafe(key, "'")}'`),
-    ...explanation.unknownFields.filter((field) => !topLevel.has(field)).map((field) => `ignored: unknown field '${displaySafe(field, "'")}'`),
-  ];
-  heading(`Ignored by this version (${ignored.length})`);
-  if (ignored.length === 0) lines.push('(none: this version reads every field of the policy)');
-  lines.push(...ignored);
-
-  heading(`Data flows between parties (${explanation.flows.length})`);
-  if (explanation.flows.length === 0) lines.push('(none: no program carries one party\'s data to another party)');
-  for (const flow of explanation.flows) {
-    const [first, ...rest] = flow.route.map(safe);
-    lines.push(`${who(flow.from)} writes ${first}`);
-    for (let index = 0; index + 1 < rest.length; index += 2) lines.push(`    -> ${rest[index]} reads it and writes ${rest[index + 1]}`);
-    lines.push(`    -> ${who(flow.to)} reads ${rest[rest.length - 1]}`);
-  }
-  if (explanation.flows.length > 0) lines.push('', 'Each party above learns whatever those programs derive from the other party\'s data: review the programs.');
-
-  heading(`Risks (${explanation.risks.length})`);
-  const colours: Record<Severity, string> = { high: '31;1', medium: '33', low: '36', info: '2' };
-  if (explanation.risks.length === 0) lines.push('(none found)');
-  for (const item of explanation.risks) {
-    const [first, ...rest] = wrapWords(item.message, 92);
-    lines.push(`${paint(colours[item.severity], item.severity.toUpperCase().padEnd(6))}  ${first}`);
-    for (const line of rest) lines.push(`        ${line}`);
-  }
-  return `${lines.join('\n')}\n`;
 }

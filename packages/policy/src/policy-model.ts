@@ -1,0 +1,147 @@
+/**
+ * The Veracruz policy as a value: who may do what, on which isolate, under which limits.
+ *
+ * The JSON layout is Veracruz's (crates/policy-utils, current schema), so a Veracruz policy loads
+ * unchanged. Added, all optional: `runtime_manager_hash_tdx`, a top-level `limits` object and a
+ * per-program `limits` object. Unknown fields are kept (see {@link Policy.unknownFields}), never
+ * an error, so newer policies load in older tools.
+ */
+import type { CertificateInfo } from './certificate.ts';
+import type { PipelineExpr } from './pipeline.ts';
+import type { CIPHERSUITES, tls13Ciphersuite } from './policy-ciphersuite.ts';
+import type { FileRights } from './rights.ts';
+
+/** How programs are executed, as Veracruz names it. Both mean the same engine here (V8's tiers). */
+export type ExecutionStrategy = 'Interpretation' | 'JIT';
+
+/** The platforms a policy can list a runtime hash for, and the field holding it. */
+export const RUNTIME_HASH_FIELDS = {
+  linux: 'runtime_manager_hash_linux',
+  nitro: 'runtime_manager_hash_nitro',
+  'sev-snp': 'runtime_manager_hash_sevsnp',
+  tdx: 'runtime_manager_hash_tdx',
+} as const;
+
+/** A platform with a runtime hash field in the policy. */
+export type PolicyPlatform = keyof typeof RUNTIME_HASH_FIELDS;
+
+/** The most linear memory a wasm32 program can have: 65536 pages of 64 KiB. */
+export const WASM32_MAX_MEMORY_MIB = 4096;
+/** The wall-clock limit for one program run when the policy sets none. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Resource limits as written in a policy (`limits` at the top level or in a program entry). */
+export interface PolicyLimits {
+  /** Linear memory cap, MiB, 1 to 4096. */
+  max_memory_mib?: number;
+  /** Wall-clock limit per run, milliseconds. */
+  timeout_ms?: number;
+  /** Instruction budget; a JSON number, or a decimal string for values above 2^53 (then a bigint). */
+  fuel?: number | bigint;
+}
+
+/** A principal: a party identified by its TLS client certificate. */
+export interface PolicyIdentity {
+  certificate: string;
+  id: number;
+  file_rights: FileRights[];
+  /** Derived (not in the JSON): the parsed certificate. */
+  certificateInfo: CertificateInfo;
+}
+
+/** A program the policy allows to run, and the rights it has while it runs. */
+export interface PolicyProgram {
+  program_file_name: string;
+  id: number;
+  file_rights: FileRights[];
+  limits?: PolicyLimits;
+}
+
+/** A file whose content is fixed by the policy (programs, reference data). */
+export interface FileHash {
+  file_path: string;
+  /** Lowercase hex SHA-256. */
+  hash: string;
+}
+
+/** A pipeline script and the rights its programs run with. */
+export interface PolicyPipeline {
+  name: string;
+  id: number;
+  pipeline: string;
+  file_rights: FileRights[];
+  /** Derived (not in the JSON): the parsed script. */
+  expr: PipelineExpr;
+}
+
+/** A native module ("service"), Veracruz's `NativeModuleType` as written in the JSON. */
+export type NativeModuleType =
+  | { Static: { special_file: string } }
+  | { Dynamic: { special_file: string; entry_point: string } }
+  | { Provisioned: { entry_point: string } };
+
+/** A native module entry. */
+export interface NativeModule {
+  name: string;
+  type: NativeModuleType;
+}
+
+
+/**
+ * Veracruz's `enclave_cert_expiry`, in UTC: the latest time the isolate's certificate may be valid
+ * until. vc-server asks the PAS to cap the certificate it issues at this time (and refuses to start
+ * once it has passed); clients refuse an isolate whose certificate has expired. Veracruz only
+ * range-checked it.
+ */
+export interface EnclaveCertExpiry {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+}
+
+/** A parsed, validated policy. JSON fields keep their snake_case names; derived ones are camelCase. */
+export interface Policy {
+  identities: PolicyIdentity[];
+  programs: PolicyProgram[];
+  file_hashes: FileHash[];
+  /** Absent in older policies: then []. */
+  pipelines: PolicyPipeline[];
+  /** Absent in older policies: then []. */
+  native_modules: NativeModule[];
+  veracruz_server_url: string;
+  proxy_attestation_server_url: string;
+  proxy_service_cert: string;
+  enclave_cert_expiry: EnclaveCertExpiry;
+  /** As written: a {@link CIPHERSUITES} name, or a TLS 1.2 name standing for {@link tls13Ciphersuite}'s suite. */
+  ciphersuite: string;
+  runtime_manager_hash_linux: string | null;
+  runtime_manager_hash_nitro: string | null;
+  runtime_manager_hash_sevsnp: string | null;
+  runtime_manager_hash_tdx: string | null;
+  debug: boolean;
+  execution_strategy: ExecutionStrategy;
+  enable_clock: boolean;
+  max_memory_mib: number;
+  /** Default limits for every program (a program's own `limits` override them field by field). */
+  limits?: PolicyLimits;
+  /** Derived: the PAS CA certificate. */
+  proxyServiceCertInfo: CertificateInfo;
+  /** Fields this version does not know, by JSON path (`runtime_manager_hash_sgx`, `identities[0].note`), kept as they were. */
+  unknownFields: Record<string, unknown>;
+  /** The exact text the policy was parsed from. */
+  text: string;
+  /** Lowercase hex SHA-256 of the exact bytes. */
+  hash: string;
+}
+
+/** The limits a program runs under, resolved from the policy with defaults filled in. */
+export interface ProgramLimits {
+  /** Linear memory cap, MiB (at most {@link WASM32_MAX_MEMORY_MIB}). */
+  maxMemoryMib: number;
+  /** Wall-clock limit per run, milliseconds. */
+  timeoutMs: number;
+  /** Instruction budget; absent = unlimited. */
+  fuel?: bigint | number;
+}

@@ -1,0 +1,118 @@
+/**
+ * What `vc-pgen explain` reports about a policy: a structured summary of who may do what, and the
+ * risks (findings) a party should weigh before agreeing. Plain data: the analysis fills it in, the
+ * text and JSON renderings lay it out.
+ */
+import type { PolicyLimits, ProgramLimits } from '@veracruz-ts/policy';
+
+/** How much a finding matters to a party deciding whether to agree. */
+export type Severity = 'high' | 'medium' | 'low' | 'info';
+
+/** One finding of the analysis. */
+export interface Risk {
+  severity: Severity;
+  message: string;
+}
+
+/** One file-rights entry, explained. */
+export interface RightsLine {
+  /** Normalized path or stream name. */
+  path: string;
+  rights: number;
+  /** `read, write`, `execute`, `no access`, ... */
+  verbs: string;
+  /** Short form: `rw`, `x`, `r+FD_TELL`, ... */
+  short: string;
+}
+
+/** An identity (party), explained. */
+export interface PrincipalSummary {
+  id: number;
+  commonName: string;
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** `valid`, `expired`, `not yet valid`, or `expires in N days`. */
+  validity: string;
+  rights: RightsLine[];
+}
+
+/** A program entry, explained. */
+export interface ProgramSummary {
+  path: string;
+  id: number;
+  /** The SHA-256 its binary must have, or undefined when any content is accepted. */
+  hash: string | undefined;
+  rights: RightsLine[];
+  limits: ProgramLimits;
+  /** Identities that can upload (write) the binary. */
+  writableBy: number[];
+  /** Identities that can run it (FD_EXECUTE and FD_SEEK on its path). */
+  runnableBy: number[];
+}
+
+/** A pipeline, explained. */
+export interface PipelineSummary {
+  index: number;
+  name: string;
+  id: number;
+  script: string;
+  programs: string[];
+  conditions: string[];
+  rights: RightsLine[];
+  /** Identities that can run every program of the script. */
+  runnableBy: number[];
+}
+
+/** A route by which one party's data can reach another party. */
+export interface DataFlow {
+  /** The identity whose data it is. */
+  from: number;
+  /** Alternating regions and programs: [region written by `from`, program, region, program, ..., region read by `to`]. */
+  route: string[];
+  /** The identity that can read the result. */
+  to: number;
+}
+
+/** The isolate's one memory budget, as a party should understand it before agreeing. */
+export interface MemoryBudgetSummary {
+  /** The policy's `max_memory_mib`: all the memory the isolate may hold for principals, in MiB. */
+  mib: number;
+  /** What counts against it, one phrase each. */
+  holds: string[];
+  /** MiB of it that data (files, streams, programs' memory) may not use: kept for serving principals. */
+  servingReserveMib: number;
+  /** Each program's own memory cap (`programLimits(policy, path).maxMemoryMib`), drawn from the same budget. */
+  programs: { path: string; maxMemoryMib: number }[];
+}
+
+/** Everything `vc-pgen explain` reports. */
+export interface Explanation {
+  hash: string;
+  at: Date;
+  principals: PrincipalSummary[];
+  programs: ProgramSummary[];
+  pipelines: PipelineSummary[];
+  nativeModules: { name: string; kind: string; specialFile?: string; entryPoint?: string }[];
+  runtimes: { platform: string; hash: string }[];
+  pas: { url: string; subject: string; commonName: string; notBefore: Date; notAfter: Date; validity: string };
+  server: string;
+  /**
+   * The policy's ciphersuite as written, and the TLS 1.3 suite in use (Veracruz and OpenSSL names):
+   * the same suite, unless the policy names a TLS 1.2 suite (the isolate speaks TLS 1.3 only).
+   */
+  ciphersuite: { veracruz: string; inUse: string; openssl: string; tls12: boolean };
+  settings: { debug: boolean; enableClock: boolean; executionStrategy: string; maxMemoryMib: number; limits: PolicyLimits | undefined; defaultLimits: ProgramLimits };
+  /** `enclave_cert_expiry` as `YYYY-MM-DD HH:MM` (UTC). */
+  enclaveCertExpiry: string;
+  /** `valid`, `expired` or `expires in N days`, at {@link Explanation.at}. */
+  enclaveCertExpiryValidity: string;
+  flows: DataFlow[];
+  /** Every field this version ignores, by JSON path. */
+  unknownFields: string[];
+  /** The top-level keys among them, as written. */
+  ignoredTopLevelKeys: string[];
+  memoryBudget: MemoryBudgetSummary;
+  /** Most severe first. Messages are display-safe: policy text in them is already escaped. */
+  risks: Risk[];
+}
