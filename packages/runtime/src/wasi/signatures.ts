@@ -65,6 +65,21 @@ export const VERACRUZ_SIGNATURES = {
 /** The name of a WASI preview1 function the runtime implements. */
 export type WasiFunctionName = keyof typeof WASI_SIGNATURES;
 
+/** Every system call (both modules) → its parameter kinds. */
+type SystemCallSignatures = typeof WASI_SIGNATURES & typeof VERACRUZ_SIGNATURES;
+
+/** The name of any system call the runtime implements, in either module. */
+export type SystemCallName = keyof SystemCallSignatures;
+
+/** A parameter of kind `Kind` as the runtime receives it: i32 as an unsigned number, i64 as a bigint. */
+type ParameterType<Kind extends string> = Kind extends 'I' ? bigint : Kind extends 'i' ? number : never;
+
+/** A string of parameter kinds (`'iIi'`) as the tuple of the parameters' types (`[number, bigint, number]`). */
+export type ParameterTypes<Kinds extends string> = Kinds extends `${infer Kind}${infer Rest}` ? [ParameterType<Kind>, ...ParameterTypes<Rest>] : [];
+
+/** The parameters of system call `Name`, typed from this table. */
+export type SystemCallParameters<Name extends SystemCallName> = ParameterTypes<SystemCallSignatures[Name]>;
+
 /** Every system call as `module.name` with its kinds, indexed by a stable call number. */
 export const SYSTEM_CALLS: readonly { module: string; name: string; kinds: string }[] = [
   ...Object.entries(WASI_SIGNATURES).map(([name, kinds]) => ({ module: WASI_MODULE, name, kinds })),

@@ -272,7 +272,11 @@ int main(void) {
     await engine.execute({
       vfs, program, args: ['stdin'], rights,
       streams: {
-        stdin: async () => (given ? null : ((given = true), new TextEncoder().encode('live'))),
+        stdin: async () => {
+          if (given) return null;
+          given = true;
+          return new TextEncoder().encode('live');
+        },
         stdout: (data) => chunks.push(new TextDecoder().decode(data)),
       },
     });
@@ -402,7 +406,9 @@ int main(void) {
     assert.equal(call('fd_create', 0), 0);
     const fd = view.getUint32(0, true);
     // Two iovecs of 1000 bytes each, at 1000 and 2000.
-    [1000, 1000, 2000, 1000].forEach((value, index) => view.setUint32(16 + index * 4, value, true));
+    [1000, 1000, 2000, 1000].forEach((value, index) => {
+      view.setUint32(16 + index * 4, value, true);
+    });
     new Uint8Array(memory.buffer, 1000, 2000).fill(7);
     budget.race = true;
     assert.equal(call('fd_write', fd, 16, 2, 8), 0, 'reserved at once, before the budget was taken');
