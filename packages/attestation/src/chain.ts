@@ -1,51 +1,18 @@
 /**
  * X.509 certificate path validation at an explicit time (RFC 5280 §6, the parts attestation
  * chains use): validity windows, issuer/subject links, signatures, CA basic constraints, path
- * length, key usage and unknown critical extensions. Structure is decoded by PeculiarVentures'
- * ASN.1 schemas (`@peculiar/asn1-x509`, the decoder under `@peculiar/x509`, used directly because
- * building the full `@peculiar/x509` object costs twice as much); signatures are checked by
- * `node:crypto`, which also handles the RSASSA-PSS links AMD uses.
+ * length, key usage and unknown critical extensions. Structure is decoded by the project's own
+ * strict DER/X.509 loader (`@veracruz-ts/core`), so this trusted code carries no third-party
+ * ASN.1; signatures are checked by `node:crypto`, which also handles the RSASSA-PSS links AMD uses.
  */
-import 'reflect-metadata';
 import { X509Certificate as NodeCertificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { BasicConstraints, Certificate, KeyUsage, KeyUsageFlags } from '@peculiar/asn1-x509';
-import * as x509 from '@peculiar/x509';
-import { Code, sameBytes, toPem, VeracruzError } from '@veracruz-ts/core';
+import { Code, KeyUsage, parseX509Certificate, readPemBlocks, sameBytes, toPem, VeracruzError, type PemBlock, type X509Certificate } from '@veracruz-ts/core';
 import { isoTime, isValidDate } from './platform.ts';
 
-/** One extension of a certificate, undecoded. */
-export interface CertificateExtension {
-  /** The extension's OID, e.g. "2.5.29.19". */
-  type: string;
-  critical: boolean;
-  /** The extnValue contents (the DER of the extension's own value). */
-  value: Uint8Array;
-}
-
-/** A certificate decoded once: names, validity, extensions, and OpenSSL's view for signatures. */
-export interface ParsedCertificate {
-  /** The DER bytes. */
-  der: Uint8Array;
-  /** The subject name, RFC 4514 style ("CN=…, O=…"). */
-  subject: string;
-  /** The issuer name, same style. */
-  issuer: string;
-  notBefore: Date;
-  notAfter: Date;
-  /** The serial number's INTEGER bytes in hex. */
-  serialNumber: string;
-  /** The OID of the signature algorithm, and its parameters' DER (RSASSA-PSS carries its hash there). */
-  signatureAlgorithm: { oid: string; parameters?: Uint8Array };
-  extensions: CertificateExtension[];
-  /** basicConstraints, when present. */
-  basicConstraints?: { ca: boolean; pathLength?: number };
-  /** keyUsage bits (`KeyUsageFlags`), when present. */
-  keyUsage?: number;
+/** A certificate decoded once: the X.509 fields, and OpenSSL's view for signatures and key identifiers. */
+export interface ParsedCertificate extends X509Certificate {
   /** Signature verification and key identifiers (OpenSSL). */
   native: NodeCertificate;
-  /** The full `@peculiar/x509` object, built on first use. */
-  readonly certificate: x509.X509Certificate;
 }
 
 /** Options of {@link verifyCertificateChain}. */
@@ -68,9 +35,6 @@ export interface VerifiedChain {
   /** The trust anchor the chain ends at. */
   anchor: ParsedCertificate;
 }
-
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
-const BASE64_BODY = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
 /** Extensions whose meaning this validator enforces or may safely ignore when marked critical. */
 const KNOWN_CRITICAL_EXTENSIONS = new Set([
@@ -117,24 +81,30 @@ export interface PemOptions {
   context?: string;
 }
 
+const NOT_BASE64 = /block (\d+) \(CERTIFICATE\) is not base64$/;
+
 /**
- * Every certificate in a PEM text, as DER, in order. A block whose body is not base64 is refused,
- * never skipped; with `strict`, so is any other text between the blocks.
+ * Every certificate in a PEM text, as DER, in order (core's PEM decoder, refusals as
+ * `AttestationFailed`). A block whose body is not base64 is refused, never skipped; with `strict`,
+ * so is any other text or block between them.
  */
 export function pemCertificates(pem: string, options: PemOptions = {}): Uint8Array[] {
   const context = options.context ?? 'PEM';
-  if (options.strict === true && pem.replace(PEM_BLOCK, '').trim() !== '') {
-    throw chainError(context, 'the PEM text holds something besides certificates');
+  let blocks: PemBlock[];
+  try {
+    blocks = readPemBlocks(pem, { label: 'CERTIFICATE', what: context, code: Code.AttestationFailed });
+  } catch (error) {
+    const index = error instanceof VeracruzError ? NOT_BASE64.exec(error.rawMessage)?.[1] : undefined;
+    throw index === undefined ? error : chainError(context, `certificate ${index} of the PEM text is not base64`, error);
   }
-  const out: Uint8Array[] = [];
-  for (const [index, match] of [...pem.matchAll(PEM_BLOCK)].entries()) {
-    const body = match[1] ?? '';
-    if (!BASE64_BODY.test(body)) throw chainError(context, `certificate ${index} of the PEM text is not base64`);
-    const der = new Uint8Array(Buffer.from(body.replace(/\s+/g, ''), 'base64'));
-    if (der.byteLength === 0) throw chainError(context, `certificate ${index} of the PEM text is empty`);
-    out.push(der);
+  if (options.strict === true) {
+    try {
+      readPemBlocks(pem, { label: 'CERTIFICATE', strict: true });
+    } catch (error) {
+      throw chainError(context, 'the PEM text holds something besides certificates', error);
+    }
   }
-  return out;
+  return blocks.map((block) => block.der);
 }
 
 /** PEM text of one DER certificate. */
@@ -153,60 +123,11 @@ function singleDer(input: Uint8Array | string): Uint8Array | undefined {
   return input;
 }
 
-/** The length a DER SEQUENCE says it has (header included), or undefined if the header is not DER. */
-function encodedLength(der: Uint8Array): number | undefined {
-  const first = der[1];
-  if (der[0] !== 0x30 || first === undefined) return undefined;
-  if (first < 0x80) return 2 + first;
-  const count = first & 0x7f;
-  if (count === 0 || count > 4 || der.byteLength < 2 + count) return undefined;
-  let length = 0;
-  for (let index = 0; index < count; index++) length = length * 256 + (der[2 + index] ?? 0);
-  return 2 + count + length;
-}
-
 function decodeCertificate(der: Uint8Array): ParsedCertificate {
-  const length = encodedLength(der);
-  if (length !== der.byteLength) {
-    throw new Error(length === undefined ? 'not a DER SEQUENCE' : `its encoding says ${length} bytes but ${der.byteLength} were given`);
-  }
-  const asn = AsnConvert.parse(der, Certificate);
-  const tbs = asn.tbsCertificate;
-  // That the two signature algorithm fields agree is left to OpenSSL's verify, which checks it.
+  const fields = parseX509Certificate(der);
   const native = new NodeCertificate(der);
   void native.publicKey; // decoded now, so an unusable key is refused at parse time
-  let full: x509.X509Certificate | undefined;
-  const parameters = asn.signatureAlgorithm.parameters;
-  const extensions = (tbs.extensions ?? []).map((extension) => ({
-    type: extension.extnID,
-    critical: extension.critical,
-    value: new Uint8Array(extension.extnValue.buffer),
-  }));
-  const extensionValue = (oid: string): Uint8Array | undefined => extensions.find((extension) => extension.type === oid)?.value;
-  const basicValue = extensionValue('2.5.29.19');
-  const basic = basicValue === undefined ? undefined : AsnConvert.parse(basicValue, BasicConstraints);
-  const usageValue = extensionValue('2.5.29.15');
-  const parsed: ParsedCertificate = {
-    der,
-    subject: new x509.Name(tbs.subject).toString(),
-    issuer: new x509.Name(tbs.issuer).toString(),
-    notBefore: tbs.validity.notBefore.getTime(),
-    notAfter: tbs.validity.notAfter.getTime(),
-    serialNumber: Buffer.from(tbs.serialNumber).toString('hex'),
-    signatureAlgorithm: {
-      oid: asn.signatureAlgorithm.algorithm,
-      ...(parameters === null || parameters === undefined ? {} : { parameters: new Uint8Array(parameters) }),
-    },
-    extensions,
-    native,
-    get certificate(): x509.X509Certificate {
-      full ??= new x509.X509Certificate(der);
-      return full;
-    },
-  };
-  if (basic !== undefined) parsed.basicConstraints = { ca: basic.cA, ...(basic.pathLenConstraint === undefined ? {} : { pathLength: basic.pathLenConstraint }) };
-  if (usageValue !== undefined) parsed.keyUsage = AsnConvert.parse(usageValue, KeyUsage).toNumber();
-  return parsed;
+  return { ...fields, native };
 }
 
 /**
@@ -223,7 +144,8 @@ export function parseCertificate(input: Uint8Array | string, name: string, conte
   try {
     parsed = decodeCertificate(new Uint8Array(der));
   } catch (error) {
-    throw chainError(context, `${name} is not a well-formed X.509 certificate (${(error as Error).message})`, error);
+    const reason = error instanceof VeracruzError ? error.rawMessage : (error as Error).message;
+    throw chainError(context, `${name} is not a well-formed X.509 certificate (${reason})`, error);
   }
   if (parseCache.size >= PARSE_CACHE_LIMIT) {
     const oldest = parseCache.keys().next().value;
@@ -262,8 +184,8 @@ function checkStructure(context: string, name: string, cert: ParsedCertificate, 
   const serial = cert.serialNumber.replace(/^0+/, '');
   if (serial === '' && !allowZeroSerial) throw chainError(context, `${name} has serial number 0 (RFC 5280 requires a positive serial)`);
   for (const extension of cert.extensions) {
-    if (extension.critical && !KNOWN_CRITICAL_EXTENSIONS.has(extension.type)) {
-      throw chainError(context, `${name} has an unsupported critical extension ${extension.type}`);
+    if (extension.critical && !KNOWN_CRITICAL_EXTENSIONS.has(extension.oid)) {
+      throw chainError(context, `${name} has an unsupported critical extension ${extension.oid}`);
     }
   }
 }
@@ -278,7 +200,7 @@ function checkIssuerRole(context: string, name: string, issuer: ParsedCertificat
   if (basic.pathLength !== undefined && intermediatesBelow > basic.pathLength) {
     throw chainError(context, `${name} allows a path length of ${basic.pathLength} but ${intermediatesBelow} CA certificates follow it`);
   }
-  if (issuer.keyUsage !== undefined && (issuer.keyUsage & KeyUsageFlags.keyCertSign) === 0) {
+  if (issuer.keyUsage !== undefined && (issuer.keyUsage & KeyUsage.keyCertSign) === 0) {
     throw chainError(context, `${name} key usage does not include keyCertSign`);
   }
 }
@@ -343,10 +265,10 @@ export async function verifyCertificateChain(
   const anchorName = pinned !== undefined ? nameOf(certificates.length - 1) : `trust anchor "${anchor.subject}"`;
 
   // Validity first: an expired certificate is the most useful thing to report.
-  path.forEach((cert, index) => checkValidity(context, nameOf(index), cert, at));
+  for (const [index, cert] of path.entries()) checkValidity(context, nameOf(index), cert, at);
   checkValidity(context, anchorName, anchor, at);
 
-  path.forEach((cert, index) => checkStructure(context, nameOf(index), cert, index === 0 && options.allowZeroSerialLeaf === true));
+  for (const [index, cert] of path.entries()) checkStructure(context, nameOf(index), cert, index === 0 && options.allowZeroSerialLeaf === true);
   checkStructure(context, anchorName, anchor, false);
 
   for (let index = 0; index < path.length; index++) {

@@ -1,9 +1,9 @@
 /**
  * Reading the PEM certificates a policy carries (identity certificates, the PAS CA) into the
- * facts the rest of the system needs: DER bytes, subject, validity. @peculiar/x509 only.
+ * facts the rest of the system needs: DER bytes, subject, validity. Core's PEM decoder and
+ * X.509 loader only, so it also runs in a browser.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import { parseX509Certificate, readPemBlocks, VeracruzError, type PemBlock } from '@veracruz-ts/core';
 
 /** What a policy needs to know about one certificate. */
 export interface CertificateInfo {
@@ -21,7 +21,11 @@ export interface CertificateInfo {
   notAfter: Date;
 }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END ([A-Z0-9 ]+)-----/g;
+/** Why core's PEM decoder refused a text, in the words of this module's messages. */
+function pemProblem(error: unknown): string {
+  const reason = error instanceof VeracruzError ? error.rawMessage.replace(/^PEM: /, '') : String(error);
+  return /is not base64$/.test(reason) ? 'the body is not base64' : reason;
+}
 
 /**
  * Parses one PEM certificate. Returns the reason as a string when it is not one, so the caller
@@ -31,34 +35,37 @@ const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END ([A-Z0-9 ]+)-----
  */
 export function readCertificatePem(pem: string): CertificateInfo | string {
   const text = pem.trim();
-  const blocks = [...text.matchAll(PEM_BLOCK)];
-  if (blocks.length === 0 || !text.startsWith('-----BEGIN ') || !text.endsWith('-----')) return 'not a PEM certificate';
-  const certificates = blocks.filter((block) => block[1] === 'CERTIFICATE');
-  if (certificates.length !== blocks.length || blocks.some((block) => block[1] !== block[3])) {
-    return `not a PEM certificate (found ${blocks.map((block) => `BEGIN ${block[1]}`).join(', ')})`;
-  }
-  if (certificates.length > 1) return `expected one certificate, found ${certificates.length}`;
-  const outside = text.replace(PEM_BLOCK, '').trim();
-  if (outside !== '') return 'not a PEM certificate (text outside the BEGIN/END lines)';
-  const body = blocks[0]![2]!.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0 || body === '') {
-    return 'not a PEM certificate (the body is not base64)';
-  }
-  const binary = atob(body);
-  const der = new Uint8Array(binary.length);
-  for (let index = 0; index < binary.length; index++) der[index] = binary.charCodeAt(index);
+  if (!text.startsWith('-----BEGIN ') || !text.endsWith('-----')) return 'not a PEM certificate';
+  let blocks: PemBlock[];
   try {
-    const certificate = new x509.X509Certificate(der);
+    blocks = readPemBlocks(text);
+  } catch (error) {
+    return `not a PEM certificate (${pemProblem(error)})`;
+  }
+  if (blocks.length === 0) return 'not a PEM certificate';
+  if (blocks.some((block) => block.label !== 'CERTIFICATE')) {
+    return `not a PEM certificate (found ${blocks.map((block) => `BEGIN ${block.label}`).join(', ')})`;
+  }
+  if (blocks.length > 1) return `expected one certificate, found ${blocks.length}`;
+  try {
+    // Only text between or around the blocks can fail the strict reading now.
+    readPemBlocks(text, { strict: true });
+  } catch {
+    return 'not a PEM certificate (text outside the BEGIN/END lines)';
+  }
+  const der = (blocks[0] as PemBlock).der;
+  try {
+    const certificate = parseX509Certificate(der);
     return {
       der,
       subject: certificate.subject,
-      commonName: certificate.subjectName.getField('CN')[0] ?? '',
+      commonName: certificate.commonName,
       issuer: certificate.issuer,
       notBefore: certificate.notBefore,
       notAfter: certificate.notAfter,
     };
   } catch (error) {
-    return `not an X.509 certificate (${error instanceof Error ? error.message : String(error)})`;
+    return `not an X.509 certificate (${error instanceof VeracruzError ? error.rawMessage : String(error)})`;
   }
 }
 

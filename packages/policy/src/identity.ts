@@ -1,11 +1,21 @@
 /**
  * Principal identities without openssl: an ECDSA P-256 key pair and a self-signed X.509
  * certificate a policy can list under `identities` and a client can present in mutual TLS.
- * WebCrypto and @peculiar/x509 only, so it also runs in a browser.
+ * WebCrypto and core's certificate builder only, so it also runs in a browser.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { Code, toPem, VeracruzError } from '@veracruz-ts/core';
+import {
+  basicConstraintsExtension,
+  Code,
+  createCertificate,
+  ExtendedKeyUsage,
+  extendedKeyUsageExtension,
+  KeyUsage,
+  keyUsageExtension,
+  randomSerialNumber,
+  subjectKeyIdentifierExtension,
+  toPem,
+  VeracruzError,
+} from '@veracruz-ts/core';
 
 /** When a created identity's certificate is valid. */
 export interface IdentityOptions {
@@ -25,21 +35,6 @@ export interface Identity {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
-function randomSerial(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[0] = bytes[0]! & 0x7f; // positive INTEGER
-  if (bytes[0] === 0) bytes[0] = 1;
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
-
-function escapeCommonName(commonName: string): string {
-  // RFC 4514 string form: escape the characters that would otherwise end or change the value.
-  return commonName
-    .replace(/[\\,+"<>;=]/g, (char) => `\\${char}`)
-    .replace(/^[ #]/, (char) => `\\${char}`)
-    .replace(/ $/, '\\ ');
-}
 
 /**
  * Creates a fresh principal identity: ECDSA P-256 key and a self-signed certificate with subject
@@ -62,23 +57,26 @@ export async function createIdentity(commonName: string, options: IdentityOption
     );
   }
   const keys = await crypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
+  const spki = new Uint8Array(await crypto.subtle.exportKey('spki', keys.publicKey));
+  // The name is built from the attribute, not from text, so no character of the name needs escaping.
+  const name = [[{ type: 'CN', value: commonName }]];
+  const certificate = await createCertificate(
     {
-      serialNumber: randomSerial(),
-      name: `CN=${escapeCommonName(commonName)}`,
+      serialNumber: randomSerialNumber(),
+      issuer: name,
+      subject: name,
       notBefore,
       notAfter,
-      keys,
-      signingAlgorithm: ALGORITHM,
+      publicKey: spki,
       extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth]),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+        basicConstraintsExtension(false),
+        keyUsageExtension(KeyUsage.digitalSignature | KeyUsage.keyCertSign),
+        extendedKeyUsageExtension([ExtendedKeyUsage.clientAuth, ExtendedKeyUsage.serverAuth]),
+        await subjectKeyIdentifierExtension(spki),
       ],
     },
-    crypto,
+    keys.privateKey,
   );
   const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { certificatePem: toPem(certificate.rawData, 'CERTIFICATE'), privateKeyPem: toPem(pkcs8, 'PRIVATE KEY') };
+  return { certificatePem: toPem(certificate, 'CERTIFICATE'), privateKeyPem: toPem(pkcs8, 'PRIVATE KEY') };
 }

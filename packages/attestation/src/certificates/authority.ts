@@ -1,7 +1,18 @@
 import type { webcrypto } from 'node:crypto';
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import {
+  basicConstraintsExtension,
+  Code,
+  createCertificate,
+  KeyUsage,
+  keyUsageExtension,
+  parseX509Certificate,
+  randomSerialNumber,
+  subjectKeyIdentifierExtension,
+  VeracruzError,
+  type X509Certificate,
+} from '@veracruz-ts/core';
+import { ECDSA_P256_SHA256 } from './ecdsa.ts';
 import { derToPem, pemToDer } from './pem.ts';
-import { ECDSA_P256_SHA256, x509 } from './x509.ts';
 
 /** A CA as files hold it: certificate and PKCS#8 private key, both PEM. */
 export interface CertificateAuthorityPem {
@@ -11,10 +22,10 @@ export interface CertificateAuthorityPem {
   privateKeyPem: string;
 }
 
-/** A CA loaded for signing: its parsed certificate and a non-extractable signing key. */
+/** A CA loaded for signing: its decoded certificate and a non-extractable signing key. */
 export interface CertificateAuthority {
-  /** The parsed CA certificate. */
-  certificate: x509.X509Certificate;
+  /** The decoded CA certificate (subject, validity, key, extensions). */
+  certificate: X509Certificate;
   /** The CA certificate's DER bytes (the second half of every PAS reply). */
   certificateDer: Uint8Array;
   /** The CA's ECDSA P-256 signing key. */
@@ -35,29 +46,35 @@ const TEN_YEARS_MS = 10 * 365 * 24 * 60 * 60 * 1000;
 
 /**
  * Creates a PAS certificate authority: a fresh ECDSA P-256 key and a self-signed certificate
- * with basicConstraints CA=true (path length 0: it signs isolate certificates only) and
- * keyUsage keyCertSign|cRLSign.
+ * with basicConstraints CA=true (path length 0: it signs isolate certificates only),
+ * keyUsage keyCertSign|cRLSign (both critical) and a subjectKeyIdentifier.
  */
 export async function createCertificateAuthority(options: CertificateAuthorityOptions = {}): Promise<CertificateAuthorityPem> {
   const keys = (await crypto.subtle.generateKey(ECDSA_P256_SHA256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const notBefore = options.notBefore ?? new Date(Date.now() - 60 * 60 * 1000);
   const notAfter = new Date(notBefore.getTime() + (options.validityMs ?? TEN_YEARS_MS));
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    name: options.subject ?? 'C=US, O=Veracruz, CN=Veracruz Proxy Attestation Service CA',
-    keys,
-    notBefore,
-    notAfter,
-    signingAlgorithm: ECDSA_P256_SHA256,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
+  const subject = options.subject ?? 'C=US, O=Veracruz, CN=Veracruz Proxy Attestation Service CA';
+  const spki = new Uint8Array(await crypto.subtle.exportKey('spki', keys.publicKey));
+  const certificate = await createCertificate(
+    {
+      serialNumber: randomSerialNumber(),
+      issuer: subject,
+      subject,
+      notBefore,
+      notAfter,
+      publicKey: spki,
+      extensions: [
+        basicConstraintsExtension(true, 0),
+        keyUsageExtension(KeyUsage.keyCertSign | KeyUsage.cRLSign),
+        await subjectKeyIdentifierExtension(spki),
+      ],
+    },
+    keys.privateKey,
+  );
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
   const privateKeyPem = derToPem(pkcs8, 'PRIVATE KEY');
   pkcs8.fill(0);
-  return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem };
+  return { certificatePem: derToPem(certificate, 'CERTIFICATE'), privateKeyPem };
 }
 
 /**
@@ -67,14 +84,14 @@ export async function createCertificateAuthority(options: CertificateAuthorityOp
  */
 export async function loadCertificateAuthority(pem: CertificateAuthorityPem): Promise<CertificateAuthority> {
   const certificateDer = pemToDer(pem.certificatePem, 'CERTIFICATE', 'CA certificate');
-  let certificate: x509.X509Certificate;
+  let certificate: X509Certificate;
   try {
-    certificate = new x509.X509Certificate(certificateDer);
-  } catch {
-    throw new VeracruzError(Code.InvalidRequest, 'CA certificate: not a DER X.509 certificate');
+    certificate = parseX509Certificate(certificateDer);
+  } catch (error) {
+    const reason = error instanceof VeracruzError ? ` (${error.rawMessage})` : '';
+    throw new VeracruzError(Code.InvalidRequest, `CA certificate: not a DER X.509 certificate${reason}`, { cause: error });
   }
-  const basicConstraints = certificate.getExtension(x509.BasicConstraintsExtension);
-  if (basicConstraints === null || !basicConstraints.ca) {
+  if (certificate.basicConstraints?.ca !== true) {
     throw new VeracruzError(Code.InvalidRequest, 'CA certificate: basicConstraints CA=true is missing');
   }
   const pkcs8 = pemToDer(pem.privateKeyPem, 'PRIVATE KEY', 'CA private key');
@@ -87,7 +104,7 @@ export async function loadCertificateAuthority(pem: CertificateAuthorityPem): Pr
   } finally {
     pkcs8.fill(0);
   }
-  const publicKey = await certificate.publicKey.export(ECDSA_P256_SHA256, ['verify']).catch(() => {
+  const publicKey = await crypto.subtle.importKey('spki', certificate.subjectPublicKeyInfo.slice(), ECDSA_P256_SHA256, true, ['verify']).catch(() => {
     throw new VeracruzError(Code.InvalidRequest, 'CA certificate: key is not ECDSA P-256');
   });
   const publicJwk = await crypto.subtle.exportKey('jwk', publicKey);

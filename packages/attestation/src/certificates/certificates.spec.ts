@@ -1,8 +1,24 @@
 import type { webcrypto } from 'node:crypto';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate as NodeX509 } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import {
+  Code,
+  createCertificate,
+  createCertificationRequest,
+  ExtendedKeyUsage,
+  findExtension,
+  KeyUsage,
+  parseX509Certificate,
+  randomSerialNumber,
+  readExtendedKeyUsage,
+  toPem,
+  VeracruzError,
+} from '@veracruz-ts/core';
 import {
   createCertificateAuthority,
   createIsolateIdentity,
@@ -12,12 +28,31 @@ import {
   joinDerChain,
   loadCertificateAuthority,
   measurementForCertificate,
+  parseCertificationRequest,
   readRuntimeHash,
   runtimeHashMatches,
   splitDerChain,
   verifyCsr,
 } from './index.ts';
-import { x509 } from './x509.ts';
+
+/**
+ * Runs openssl on a PEM file when it is installed (undefined when it is not) and returns what it
+ * printed on stdout and stderr: `req -verify` reports a bad signature there, not in its exit code.
+ */
+function openssl(args: readonly string[], pem: string): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'veracruz-openssl-'));
+  try {
+    const file = join(dir, 'input.pem');
+    writeFileSync(file, pem);
+    const result = spawnSync('openssl', [...args, '-in', file], { encoding: 'utf8' });
+    if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    if (result.error !== undefined) throw result.error;
+    assert.equal(result.status, 0, result.stderr);
+    return `${result.stdout}${result.stderr}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const HOUR = 60 * 60 * 1000;
 const measurement = new Uint8Array(32).map((_, index) => index + 1);
@@ -29,14 +64,32 @@ function rejectsWith(code: string, pattern: RegExp) {
 describe('isolate identity', () => {
   it('makes a P-256 key pair and a verifying SHA-256 CSR with the Veracruz subject', async () => {
     const identity = await createIsolateIdentity();
-    const csr = new x509.Pkcs10CertificateRequest(identity.csrDer);
+    const csr = parseCertificationRequest(identity.csrDer);
     assert.equal(csr.subject, ISOLATE_CSR_SUBJECT);
-    assert.equal(await csr.verify(), true);
-    assert.equal((csr.signatureAlgorithm as { hash?: { name?: string } }).hash?.name, 'SHA-256');
+    assert.equal((await verifyCsr(identity.csrDer)).subject, ISOLATE_CSR_SUBJECT, 'the self-signature verifies');
+    assert.equal(csr.signatureAlgorithm.oid, '1.2.840.10045.4.3.2', 'ecdsa-with-SHA256');
+    assert.equal(csr.signatureAlgorithm.parameters, undefined);
+    assert.deepEqual(csr.subjectPublicKeyInfo, new Uint8Array(await crypto.subtle.exportKey('spki', identity.keyPair.publicKey)));
     const expectedHash = new Uint8Array(await crypto.subtle.digest('SHA-256', identity.csrDer));
     assert.deepEqual(identity.csrHash, expectedHash);
     assert.match(identity.privateKeyPem, /^-----BEGIN PRIVATE KEY-----\n/);
     assert.equal((identity.keyPair.privateKey.algorithm as webcrypto.EcKeyAlgorithm).namedCurve, 'P-256');
+  });
+
+  it('makes a CSR that OpenSSL reads and verifies, with the Veracruz subject as PrintableStrings', async (t) => {
+    const identity = await createIsolateIdentity();
+    const text = openssl(['req', '-noout', '-text', '-verify'], toPem(identity.csrDer, 'CERTIFICATE REQUEST'));
+    if (text === undefined) return t.skip('openssl is not installed');
+    assert.match(text, /self-signature verify OK/);
+    assert.doesNotMatch(text, /verify failure/);
+    assert.match(text, /Subject: C ?= ?US, ST ?= ?Texas, L ?= ?Austin, O ?= ?Veracruz, OU ?= ?Compute Enclave, CN ?= ?VeracruzCompute/);
+    assert.match(text, /Public-Key: \(256 bit\)[\s\S]*NIST CURVE: P-256/);
+    assert.match(text, /Attributes:\s+\(none\)/);
+    assert.match(text, /Signature Algorithm: ecdsa-with-SHA256/);
+    const structure = openssl(['asn1parse'], toPem(identity.csrDer, 'CERTIFICATE REQUEST')) ?? '';
+    assert.equal(structure.match(/PRINTABLESTRING/g)?.length, 6);
+    assert.match(structure, /INTEGER +:00\n/, 'version 0');
+    assert.match(structure, /cont \[ 0 \] *\n/, 'an empty attributes set');
   });
 
   it('makes a different key at every boot', async () => {
@@ -60,8 +113,8 @@ describe('verifyCsr', () => {
   it('refuses a CSR for a key that is not ECDSA P-256/P-384', async () => {
     const rsa = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
     const keys = (await crypto.subtle.generateKey(rsa, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=rsa', keys, signingAlgorithm: rsa });
-    await assert.rejects(verifyCsr(new Uint8Array(csr.rawData)), rejectsWith(Code.AttestationFailed, /must be ECDSA/));
+    const csr = await createCertificationRequest({ subject: 'CN=rsa', keys });
+    await assert.rejects(verifyCsr(csr), rejectsWith(Code.AttestationFailed, /must be ECDSA/));
   });
 });
 
@@ -72,8 +125,8 @@ describe('certificate authority', () => {
     const node = new NodeX509(caPem.certificatePem);
     assert.equal(node.ca, true);
     assert.equal(node.verify(node.publicKey), true);
-    const usage = ca.certificate.getExtension(x509.KeyUsagesExtension);
-    assert.ok(usage !== null && (usage.usages & x509.KeyUsageFlags.keyCertSign) !== 0);
+    const usage = ca.certificate.keyUsage;
+    assert.ok(usage !== undefined && (usage & KeyUsage.keyCertSign) !== 0);
     assert.equal(ca.privateKey.extractable, false);
   });
 
@@ -89,7 +142,7 @@ describe('certificate authority', () => {
     const caPem = await createCertificateAuthority();
     const identity = await createIsolateIdentity();
     const leaf = await issueIsolateCertificate({ csrDer: identity.csrDer, measurement, ca: caPem, notBefore: new Date() });
-    const leafPem = new x509.X509Certificate(leaf).toString('pem');
+    const leafPem = toPem(leaf, 'CERTIFICATE');
     await assert.rejects(
       loadCertificateAuthority({ certificatePem: leafPem, privateKeyPem: identity.privateKeyPem }),
       rejectsWith(Code.InvalidRequest, /CA=true is missing/),
@@ -109,23 +162,46 @@ describe('issueIsolateCertificate', async () => {
     assert.equal(node.verify(new NodeX509(caPem.certificatePem).publicKey), true);
     assert.equal(node.checkIssued(new NodeX509(caPem.certificatePem)), true);
     assert.equal(node.ca, false);
-    const cert = new x509.X509Certificate(issued.der);
+    const cert = parseX509Certificate(issued.der);
     assert.equal(cert.subject, ISOLATE_CSR_SUBJECT);
     assert.equal(issued.subject, ISOLATE_CSR_SUBJECT);
     assert.equal(cert.serialNumber.toLowerCase(), issued.serialNumber);
     assert.ok(/^[4-7]/.test(issued.serialNumber), 'serial is positive with no leading zero octet');
     const spki = new Uint8Array(await crypto.subtle.exportKey('spki', identity.keyPair.publicKey));
-    assert.deepEqual(new Uint8Array(cert.publicKey.rawData), spki);
+    assert.deepEqual(cert.subjectPublicKeyInfo, spki);
     assert.deepEqual(readRuntimeHash(issued.der), measurement);
-    assert.deepEqual(readRuntimeHash(cert.toString('pem')), measurement);
-    const extension = cert.getExtension('2.5.30.1');
-    assert.ok(extension !== null && extension.critical === false);
-    const usage = cert.getExtension(x509.KeyUsagesExtension);
-    assert.equal(usage?.usages, x509.KeyUsageFlags.digitalSignature);
-    assert.deepEqual([...(cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])], [x509.ExtendedKeyUsage.serverAuth]);
-    assert.equal(cert.getExtension(x509.BasicConstraintsExtension)?.ca, false);
+    assert.deepEqual(readRuntimeHash(toPem(issued.der, 'CERTIFICATE')), measurement);
+    const extension = findExtension(cert, '2.5.30.1');
+    assert.ok(extension !== undefined && extension.critical === false);
+    const usage = cert.keyUsage;
+    assert.equal(usage, KeyUsage.digitalSignature);
+    const extendedUsage = findExtension(cert, '2.5.29.37');
+    assert.deepEqual(extendedUsage === undefined ? [] : readExtendedKeyUsage(extendedUsage.value), [ExtendedKeyUsage.serverAuth]);
+    assert.equal(cert.basicConstraints?.ca, false);
     assert.equal(cert.notBefore.getTime(), notBefore.getTime());
     assert.equal(cert.notAfter.getTime(), notBefore.getTime() + 24 * HOUR);
+  });
+
+  it('issues a certificate OpenSSL reads with the same extensions as before, in the same order', async (t) => {
+    const der = await issueIsolateCertificate({ csrDer: identity.csrDer, measurement, ca, notBefore });
+    const text = openssl(['x509', '-noout', '-text'], toPem(der, 'CERTIFICATE'));
+    if (text === undefined) return t.skip('openssl is not installed');
+    assert.match(text, /Signature Algorithm: ecdsa-with-SHA256/);
+    assert.match(text, /Issuer: C ?= ?US, O ?= ?Veracruz, CN ?= ?Veracruz Proxy Attestation Service CA/);
+    assert.match(text, /Subject: C ?= ?US, ST ?= ?Texas, L ?= ?Austin, O ?= ?Veracruz, OU ?= ?Compute Enclave, CN ?= ?VeracruzCompute/);
+    const order = [...text.matchAll(/^ {12}(X509v3 [A-Za-z ]+|2\.5\.30\.1): ?( critical)?$/gm)].map((match) => `${match[1]}${match[2] ?? ''}`);
+    assert.deepEqual(order, [
+      'X509v3 Basic Constraints critical',
+      'X509v3 Key Usage critical',
+      'X509v3 Extended Key Usage',
+      'X509v3 Subject Key Identifier',
+      'X509v3 Authority Key Identifier',
+      '2.5.30.1',
+    ]);
+    const caText = openssl(['x509', '-noout', '-text'], caPem.certificatePem) ?? '';
+    assert.match(caText, /X509v3 Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+    assert.match(caText, /X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign/);
+    assert.match(caText, /X509v3 Subject Key Identifier/);
   });
 
   it('places the raw 32 bytes directly in the extnValue OCTET STRING (Veracruz format)', async () => {
@@ -146,7 +222,7 @@ describe('issueIsolateCertificate', async () => {
     assert.equal(short.notAfter.getTime(), notBefore.getTime() + HOUR);
     const cap = new Date(notBefore.getTime() + 5 * 60 * 1000);
     const capped = await issueIsolateCertificateDetailed({ csrDer: identity.csrDer, measurement, ca, notBefore, notAfterCap: cap });
-    assert.equal(new x509.X509Certificate(capped.der).notAfter.getTime(), cap.getTime());
+    assert.equal(parseX509Certificate(capped.der).notAfter.getTime(), cap.getTime());
   });
 
   it('refuses a cap that is already past, a bad validity and a measurement that is not 32 bytes', async () => {
@@ -244,13 +320,19 @@ describe('readRuntimeHash', () => {
 
   it('refuses an extension that does not hold 32 bytes', async () => {
     const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-    const cert = await x509.X509CertificateGenerator.createSelfSigned({
-      name: 'CN=odd',
-      keys,
-      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-      extensions: [new x509.Extension('2.5.30.1', false, new Uint8Array(31))],
-    });
-    assert.throws(() => readRuntimeHash(new Uint8Array(cert.rawData)), rejectsWith(Code.AttestationFailed, /31 bytes/));
+    const cert = await createCertificate(
+      {
+        serialNumber: randomSerialNumber(),
+        issuer: 'CN=odd',
+        subject: 'CN=odd',
+        notBefore: new Date('2026-01-01T00:00:00Z'),
+        notAfter: new Date('2027-01-01T00:00:00Z'),
+        publicKey: keys.publicKey,
+        extensions: [{ oid: '2.5.30.1', critical: false, value: new Uint8Array(31) }],
+      },
+      keys.privateKey,
+    );
+    assert.throws(() => readRuntimeHash(cert), rejectsWith(Code.AttestationFailed, /31 bytes/));
   });
 
   it('refuses bytes that are not a certificate', () => {

@@ -10,7 +10,7 @@ export {
   createCertificateAuthority,
   loadCertificateAuthority,
 } from './authority.ts';
-export { type VerifiedCsr, verifyCsr } from './csr.ts';
+export { type CertificationRequest, parseCertificationRequest, type VerifiedCsr, verifyCsr } from './csr.ts';
 export { joinDerChain, splitDerChain } from './der-chain.ts';
 export { createIsolateIdentity, ISOLATE_CSR_SUBJECT, type IsolateIdentity, type IsolateIdentityOptions } from './identity.ts';
 export {

@@ -1,8 +1,22 @@
-import { Code, sameBytes, VeracruzError } from '@veracruz-ts/core';
+import {
+  authorityKeyIdentifierExtension,
+  basicConstraintsExtension,
+  Code,
+  createCertificate,
+  ExtendedKeyUsage,
+  extendedKeyUsageExtension,
+  KeyUsage,
+  keyUsageExtension,
+  parseX509Certificate,
+  randomSerialNumber as randomPositiveSerial,
+  sameBytes,
+  subjectKeyIdentifierExtension,
+  VeracruzError,
+  type X509Extension,
+} from '@veracruz-ts/core';
 import { type CertificateAuthority, type CertificateAuthorityPem, loadCertificateAuthority } from './authority.ts';
 import { type VerifiedCsr, verifyCsr } from './csr.ts';
 import { RUNTIME_HASH_EXTENSION_OID, RUNTIME_HASH_LENGTH, SEV_SNP_RUNTIME_HASH_LENGTH } from './runtime-hash.ts';
-import { ECDSA_P256_SHA256, x509 } from './x509.ts';
 import type { Platform } from '../platform.ts';
 
 /** Default lifetime of an isolate certificate: 24 hours, as Veracruz's PAS. */
@@ -45,30 +59,25 @@ export interface IssuedCertificate {
 }
 
 /** The authorityKeyIdentifier extension of each loaded CA, computed once. */
-const authorityKeyIdentifiers = new WeakMap<CertificateAuthority, x509.AuthorityKeyIdentifierExtension>();
+const authorityKeyIdentifiers = new WeakMap<CertificateAuthority, X509Extension>();
 
-async function authorityKeyIdentifier(ca: CertificateAuthority): Promise<x509.AuthorityKeyIdentifierExtension> {
+async function authorityKeyIdentifier(ca: CertificateAuthority): Promise<X509Extension> {
   let extension = authorityKeyIdentifiers.get(ca);
   if (extension === undefined) {
-    extension = await x509.AuthorityKeyIdentifierExtension.create(ca.certificate.publicKey);
+    extension = await authorityKeyIdentifierExtension(ca.certificate.subjectPublicKeyInfo);
     authorityKeyIdentifiers.set(ca, extension);
   }
   return extension;
 }
 
-/** A random positive 128-bit serial number as hex (RFC 5280 allows up to 20 octets). */
-export function randomSerialNumber(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  // Clear the sign bit (positive) and set the next one, so DER never needs a leading zero octet.
-  bytes[0] = ((bytes[0] as number) & 0x7f) | 0x40;
-  return Buffer.from(bytes).toString('hex');
-}
+/** A random positive 128-bit serial number as hex (RFC 5280 allows up to 20 octets), never needing a leading zero octet. */
+export const randomSerialNumber: () => string = randomPositiveSerial;
 
 /**
  * Issues the isolate's certificate, as the PAS does once the evidence is verified: subject and
  * key from the CSR, the runtime measurement in extension 2.5.30.1 (32 raw bytes, 48 for SEV-SNP;
  * non-critical), keyUsage digitalSignature, basicConstraints CA=false, extKeyUsage serverAuth, a random serial,
- * signed by the CA with ECDSA P-256/SHA-256. Returns the DER.
+ * signed by the CA with ECDSA P-256/SHA-256 (core's certificate builder). Returns the DER.
  */
 export async function issueIsolateCertificate(options: IssueIsolateCertificateOptions): Promise<Uint8Array> {
   return (await issueIsolateCertificateDetailed(options)).der;
@@ -106,33 +115,36 @@ export async function issueIsolateCertificateDetailed(options: IssueIsolateCerti
     notAfterMs = Math.min(notAfterMs, options.notAfterCap.getTime());
   }
   const notAfter = new Date(notAfterMs);
-  const csr = options.verifiedCsr !== undefined && sameBytes(new Uint8Array(options.verifiedCsr.request.rawData), options.csrDer)
+  const csr = options.verifiedCsr !== undefined && sameBytes(options.verifiedCsr.der, options.csrDer)
     ? options.verifiedCsr
     : await verifyCsr(options.csrDer);
   const serialNumber = options.serialNumber ?? randomSerialNumber();
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber,
-    subject: csr.request.subjectName,
-    issuer: ca.certificate.subjectName,
-    notBefore,
-    notAfter,
-    publicKey: csr.request.publicKey,
-    signingKey: ca.privateKey,
-    signingAlgorithm: ECDSA_P256_SHA256,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-      await x509.SubjectKeyIdentifierExtension.create(csr.request.publicKey),
-      await authorityKeyIdentifier(ca),
-      new x509.Extension(RUNTIME_HASH_EXTENSION_OID, false, options.measurement),
-    ],
-  });
+  const der = await createCertificate(
+    {
+      serialNumber,
+      subject: csr.subjectDer,
+      issuer: ca.certificate.subjectDer,
+      notBefore,
+      notAfter,
+      publicKey: csr.subjectPublicKeyInfo,
+      extensions: [
+        basicConstraintsExtension(false),
+        keyUsageExtension(KeyUsage.digitalSignature),
+        extendedKeyUsageExtension([ExtendedKeyUsage.serverAuth]),
+        await subjectKeyIdentifierExtension(csr.subjectPublicKeyInfo),
+        await authorityKeyIdentifier(ca),
+        { oid: RUNTIME_HASH_EXTENSION_OID, critical: false, value: options.measurement },
+      ],
+    },
+    ca.privateKey,
+    'SHA-256',
+  );
+  // Report what the certificate says (X.509 times have whole seconds).
+  const certificate = parseX509Certificate(der);
   return {
-    der: new Uint8Array(certificate.rawData),
-    serialNumber: certificate.serialNumber.toLowerCase(),
+    der,
+    serialNumber: certificate.serialNumber.replace(/^00(?=[89a-f])/, ''),
     subject: certificate.subject,
-    // X.509 times have whole seconds: report what the certificate says.
     notBefore: certificate.notBefore,
     notAfter: certificate.notAfter,
   };

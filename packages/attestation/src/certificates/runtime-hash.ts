@@ -1,7 +1,6 @@
-import { Code, toHex, VeracruzError } from '@veracruz-ts/core';
+import { Code, findExtension, parseX509Certificate, toHex, VeracruzError, type X509Certificate } from '@veracruz-ts/core';
 import type { Platform } from '../platform.ts';
 import { certificateDer } from './pem.ts';
-import { x509 } from './x509.ts';
 
 /**
  * The X.509 extension that carries the isolate's runtime measurement (Veracruz's
@@ -58,16 +57,17 @@ export function runtimeHashMatches(listed: string, carried: Uint8Array): boolean
  * `AttestationFailed` when the extension is there but holds neither 32 nor 48 (SEV-SNP) bytes.
  */
 export function readRuntimeHash(certificate: Uint8Array | string): Uint8Array | undefined {
-  let parsed: x509.X509Certificate;
+  const der = certificateDer(certificate);
+  let parsed: X509Certificate;
   try {
-    parsed = new x509.X509Certificate(certificateDer(certificate));
+    parsed = parseX509Certificate(der);
   } catch (error) {
-    if (error instanceof VeracruzError) throw error;
-    throw new VeracruzError(Code.InvalidRequest, 'certificate: not a DER X.509 certificate');
+    const reason = error instanceof VeracruzError ? error.rawMessage : String(error);
+    throw new VeracruzError(Code.InvalidRequest, `certificate: not a DER X.509 certificate (${reason})`, { cause: error });
   }
-  const extension = parsed.getExtension(RUNTIME_HASH_EXTENSION_OID);
-  if (extension === null) return undefined;
-  const value = new Uint8Array(extension.value);
+  const extension = findExtension(parsed, RUNTIME_HASH_EXTENSION_OID);
+  if (extension === undefined) return undefined;
+  const value = extension.value.slice();
   if (value.length !== RUNTIME_HASH_LENGTH && value.length !== SEV_SNP_RUNTIME_HASH_LENGTH) {
     throw new VeracruzError(
       Code.AttestationFailed,

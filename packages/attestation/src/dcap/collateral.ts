@@ -4,9 +4,8 @@
  * as Intel PCS returns them (`{"tcbInfo":…,"signature":…}`, `{"enclaveIdentity":…,"signature":…}`,
  * PEM chains, DER or PEM CRLs) or as one dcap-qvl `QuoteCollateralV3` JSON object.
  */
-import 'reflect-metadata';
 import { verify as verifySignature } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { parseX509Crl, readPemBlock, type X509Crl } from '@veracruz-ts/core';
 import { pemCertificates, parseCertificate, verifyCertificateChain, type ParsedCertificate } from '../chain.ts';
 import { attestationFailure, isoTime } from '../platform.ts';
 
@@ -88,7 +87,7 @@ export interface DcapCollateral {
   qeIdentity?: SignedJson<QeIdentity>;
   /** Certificates given on their own (the TCB signing chain). */
   certificates: Uint8Array[];
-  crls: x509.X509Crl[];
+  crls: X509Crl[];
 }
 
 function fail(platform: string, reason: string, cause?: unknown): never {
@@ -157,19 +156,19 @@ function hexBytes(platform: string, value: unknown, what: string): Uint8Array {
 }
 
 /** Parsed CRLs by their bytes: Intel's CRLs change daily at most, and parsing a long one is slow. */
-const crlCache = new Map<string, x509.X509Crl>();
+const crlCache = new Map<string, X509Crl>();
 const CRL_CACHE_LIMIT = 32;
 /** CRLs whose signature was verified, with the issuer that verified it. */
-const verifiedCrls = new WeakMap<x509.X509Crl, WeakSet<ParsedCertificate>>();
+const verifiedCrls = new WeakMap<X509Crl, WeakSet<ParsedCertificate>>();
 
 /** Parses a CRL (DER bytes or PEM text), or returns undefined if it is not one. */
-function tryParseCrl(bytes: Uint8Array | string): x509.X509Crl | undefined {
+function tryParseCrl(bytes: Uint8Array | string): X509Crl | undefined {
   const key = typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   const cached = crlCache.get(key);
   if (cached !== undefined) return cached;
-  let crl: x509.X509Crl;
+  let crl: X509Crl;
   try {
-    crl = new x509.X509Crl(typeof bytes === 'string' ? bytes : new Uint8Array(bytes));
+    crl = parseX509Crl(typeof bytes === 'string' ? readPemBlock(bytes, 'X509 CRL', 'CRL') : bytes.slice());
   } catch {
     return undefined;
   }
@@ -181,7 +180,7 @@ function tryParseCrl(bytes: Uint8Array | string): x509.X509Crl | undefined {
   return crl;
 }
 
-function parseCrl(platform: string, bytes: Uint8Array | string, what: string): x509.X509Crl {
+function parseCrl(platform: string, bytes: Uint8Array | string, what: string): X509Crl {
   return tryParseCrl(bytes) ?? fail(platform, `collateral: ${what} is not a CRL`);
 }
 
@@ -288,12 +287,33 @@ function normalSerial(serial: string): string {
   return serial.toLowerCase().replace(/^0+/, '');
 }
 
+/** The hash of the ECDSA and RSA PKCS#1 v1.5 signature algorithms a CRL may be signed with. */
+const CRL_SIGNATURE_HASHES: Readonly<Record<string, string>> = {
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+};
+
+/** Whether `issuer`'s key signed the CRL (node:crypto over the tbsCertList bytes). */
+function crlSignedBy(crl: X509Crl, issuer: ParsedCertificate): boolean {
+  const hash = CRL_SIGNATURE_HASHES[crl.signatureAlgorithm.oid];
+  if (hash === undefined) return false;
+  try {
+    return verifySignature(hash, crl.tbsDer, issuer.native.publicKey, crl.signature);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Checks the CRLs given against the PCK chain: each must be issued by the root (root CA CRL) or the
  * PCK CA (PCK CRL), signed by it, current at `at`, and must not list the PCK CA or PCK certificate.
  * Returns which CRLs were checked.
  */
-export async function checkCrls(platform: string, crls: readonly x509.X509Crl[], pckChain: readonly ParsedCertificate[], root: ParsedCertificate, at: Date): Promise<string[]> {
+export async function checkCrls(platform: string, crls: readonly X509Crl[], pckChain: readonly ParsedCertificate[], root: ParsedCertificate, at: Date): Promise<string[]> {
   const leaf = pckChain[0] as ParsedCertificate;
   const ca = pckChain[1] as ParsedCertificate;
   const checked: string[] = [];
@@ -303,8 +323,7 @@ export async function checkCrls(platform: string, crls: readonly x509.X509Crl[],
       : crl.issuer === ca.subject ? ['PCK CRL', ca, leaf] as const
       : fail(platform, `CRL issued by "${crl.issuer}" is neither the root CA's nor the PCK CA's`);
     if (verifiedCrls.get(crl)?.has(issuer) !== true) {
-      const valid = await crl.verify({ publicKey: issuer.certificate }).catch(() => false);
-      if (!valid) fail(platform, `${name} signature does not verify with its issuer's key`);
+      if (!crlSignedBy(crl, issuer)) fail(platform, `${name} signature does not verify with its issuer's key`);
       const issuers = verifiedCrls.get(crl) ?? new WeakSet<ParsedCertificate>();
       issuers.add(issuer);
       verifiedCrls.set(crl, issuers);
@@ -314,7 +333,7 @@ export async function checkCrls(platform: string, crls: readonly x509.X509Crl[],
       fail(platform, `${name} expired: nextUpdate ${crl.nextUpdate === undefined ? 'absent' : isoTime(crl.nextUpdate)} (verifying at ${isoTime(at)})`);
     }
     const serial = normalSerial(subject.serialNumber);
-    if (crl.entries.some((entry) => normalSerial(entry.serialNumber) === serial)) {
+    if (crl.revoked.some((entry) => normalSerial(entry.serialNumber) === serial)) {
       fail(platform, `${name} revokes the ${subject === leaf ? 'PCK certificate' : 'PCK CA certificate'} (serial ${subject.serialNumber})`);
     }
     checked.push(name);

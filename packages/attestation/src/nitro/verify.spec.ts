@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encode } from 'cbor2';

@@ -138,7 +138,7 @@ function comidKeys(text: string, source: string): PsaEndorsedKey[] {
         fail(keyAt, `has type ${JSON.stringify(entry['type'])}, which is not supported (a PSA IAK is endorsed as pkix-base64-key)`);
       }
       const pem = entry['value'];
-      if (typeof pem !== 'string' || (pem.match(/-----BEGIN /g) ?? []).length !== 1 || !/^\s*-----BEGIN PUBLIC KEY-----[^]*-----END PUBLIC KEY-----\s*$/.test(pem)) {
+      if (typeof pem !== 'string' || (pem.match(/-----BEGIN /g) ?? []).length !== 1 || !/^\s*-----BEGIN PUBLIC KEY-----[\s\S]*-----END PUBLIC KEY-----\s*$/.test(pem)) {
         fail(keyAt, 'is not one PEM "PUBLIC KEY" block');
       }
       const key = p256Key(keyAt, () => createPublicKey(pem), 'a PEM SubjectPublicKeyInfo');

@@ -22,13 +22,13 @@ export interface PsaSoftwareComponent {
 
 /** The security lifecycle states of the PSA Security Model (the high byte of the claim). */
 export const PSA_LIFECYCLE = {
-  0x0000: 'unknown',
-  0x1000: 'assembly-and-test',
-  0x2000: 'psa-rot-provisioning',
-  0x3000: 'secured',
-  0x4000: 'non-psa-rot-debug',
-  0x5000: 'recoverable-psa-rot-debug',
-  0x6000: 'decommissioned',
+  [0x0000]: 'unknown',
+  [0x1000]: 'assembly-and-test',
+  [0x2000]: 'psa-rot-provisioning',
+  [0x3000]: 'secured',
+  [0x4000]: 'non-psa-rot-debug',
+  [0x5000]: 'recoverable-psa-rot-debug',
+  [0x6000]: 'decommissioned',
 } as const;
 
 /** The name of a lifecycle state. */

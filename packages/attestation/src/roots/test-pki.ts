@@ -4,8 +4,22 @@
  * chains that do not end at a vendor's pinned root.
  */
 import type { webcrypto } from 'node:crypto';
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import {
+  basicConstraintsExtension,
+  createCertificate,
+  encodeBitString,
+  encodeInteger,
+  encodeName,
+  encodeSequence,
+  encodeTime,
+  encodeUnsignedInteger,
+  KeyUsage,
+  keyUsageExtension,
+  signatureSchemeFor,
+  signWithScheme,
+  toPem,
+  type X509Extension,
+} from '@veracruz-ts/core';
 
 /** A test certificate with its key pair. */
 export interface TestCertificate {
@@ -37,17 +51,15 @@ export interface TestCertificateOptions {
   ca?: boolean;
   /** basicConstraints pathLenConstraint. */
   pathLength?: number;
-  /** keyUsage flags; default keyCertSign|cRLSign for CAs, digitalSignature otherwise. */
+  /** keyUsage bits (core's `KeyUsage`); default keyCertSign|cRLSign for CAs, digitalSignature otherwise. */
   keyUsage?: number;
   /** Hex serial number. @default random */
   serialNumber?: string;
   /** Extra extensions (e.g. an unknown critical one). */
-  extensions?: x509.Extension[];
+  extensions?: X509Extension[];
   /** Leave out basicConstraints and keyUsage altogether. */
   bare?: boolean;
 }
-
-const HASH_FOR_CURVE = { 'P-256': 'SHA-256', 'P-384': 'SHA-384' } as const;
 
 /** Generates an ECDSA key pair (extractable, so tests can export it). */
 export function generateEcKeys(curve: 'P-256' | 'P-384' = 'P-256'): Promise<webcrypto.CryptoKeyPair> {
@@ -63,37 +75,63 @@ function generateKeys(kind: 'P-256' | 'P-384' | 'RSA-PSS'): Promise<webcrypto.Cr
   ) as Promise<webcrypto.CryptoKeyPair>;
 }
 
-/** The signature algorithm a signing key implies. */
-function signingAlgorithm(key: webcrypto.CryptoKey): webcrypto.EcdsaParams | webcrypto.RsaPssParams {
-  const algorithm = key.algorithm as webcrypto.EcKeyAlgorithm;
-  if (algorithm.name === 'RSA-PSS') return { name: 'RSA-PSS', saltLength: 48, hash: 'SHA-384' } as webcrypto.RsaPssParams;
-  return { name: 'ECDSA', hash: HASH_FOR_CURVE[algorithm.namedCurve as 'P-256' | 'P-384'] };
-}
-
-/** Builds one test certificate, self-signed when no issuer is given. */
+/**
+ * Builds one test certificate, self-signed when no issuer is given, signed as the issuer's key
+ * implies: ECDSA with SHA-256 (P-256) or SHA-384 (P-384), RSA-PSS with SHA-384 and a 48-byte salt.
+ */
 export async function createTestCertificate(options: TestCertificateOptions): Promise<TestCertificate> {
   const curve = options.curve ?? 'P-256';
   const keys = options.keys ?? (await generateKeys(curve));
   const isCa = options.ca ?? options.issuer === undefined;
-  const extensions: x509.Extension[] = [];
+  const extensions: X509Extension[] = [];
   if (options.bare !== true) {
-    extensions.push(new x509.BasicConstraintsExtension(isCa, options.pathLength, true));
-    const defaultUsage = isCa ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature;
-    extensions.push(new x509.KeyUsagesExtension(options.keyUsage ?? defaultUsage, true));
+    extensions.push(basicConstraintsExtension(isCa, options.pathLength));
+    const defaultUsage = isCa ? KeyUsage.keyCertSign | KeyUsage.cRLSign : KeyUsage.digitalSignature;
+    extensions.push(keyUsageExtension(options.keyUsage ?? defaultUsage));
   }
   extensions.push(...(options.extensions ?? []));
   const signer = options.issuer;
   const serialNumber = options.serialNumber ?? Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^0/, '1');
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber,
-    subject: options.subject,
-    issuer: signer?.subject ?? options.subject,
-    notBefore: options.notBefore ?? new Date('2020-01-01T00:00:00Z'),
-    notAfter: options.notAfter ?? new Date('2040-01-01T00:00:00Z'),
-    publicKey: keys.publicKey,
-    signingKey: (signer?.keys ?? keys).privateKey,
-    signingAlgorithm: signingAlgorithm((signer?.keys ?? keys).privateKey),
-    extensions,
-  });
-  return { der: new Uint8Array(certificate.rawData), pem: certificate.toString('pem'), keys, subject: options.subject };
+  const der = await createCertificate(
+    {
+      serialNumber,
+      subject: options.subject,
+      issuer: signer?.subject ?? options.subject,
+      notBefore: options.notBefore ?? new Date('2020-01-01T00:00:00Z'),
+      notAfter: options.notAfter ?? new Date('2040-01-01T00:00:00Z'),
+      publicKey: keys.publicKey,
+      extensions,
+    },
+    (signer?.keys ?? keys).privateKey,
+  );
+  return { der, pem: toPem(der, 'CERTIFICATE'), keys, subject: options.subject };
+}
+
+/** How to build one test CRL. */
+export interface TestCrlOptions {
+  /** The CA that issues and signs it. */
+  issuer: TestCertificate;
+  /** @default 2020-01-01 */
+  thisUpdate?: Date;
+  /** @default 2040-01-01; null leaves it out */
+  nextUpdate?: Date | null;
+  /** Serial numbers (hex) of the revoked certificates. */
+  revoked?: string[];
+}
+
+/** Builds a version 2 CRL (DER) signed by its issuer's key, as a CA publishes one. */
+export async function createTestCrl(options: TestCrlOptions): Promise<Uint8Array> {
+  const scheme = signatureSchemeFor(options.issuer.keys.privateKey);
+  const thisUpdate = options.thisUpdate ?? new Date('2020-01-01T00:00:00Z');
+  const entries = (options.revoked ?? []).map((serial) => encodeSequence(encodeUnsignedInteger(Buffer.from(serial, 'hex')), encodeTime(thisUpdate)));
+  const tbs = encodeSequence(
+    encodeInteger(1),
+    scheme.algorithmIdentifier,
+    encodeName(options.issuer.subject),
+    encodeTime(thisUpdate),
+    ...(options.nextUpdate === null ? [] : [encodeTime(options.nextUpdate ?? new Date('2040-01-01T00:00:00Z'))]),
+    ...(entries.length === 0 ? [] : [encodeSequence(...entries)]),
+  );
+  const signature = await signWithScheme(scheme, options.issuer.keys.privateKey, tbs);
+  return encodeSequence(tbs, scheme.algorithmIdentifier, encodeBitString(signature));
 }

@@ -52,9 +52,9 @@ function derIa5String(value: Uint8Array, name: string): string {
 export function readAmdKeyExtensions(certificate: ParsedCertificate): AmdKeyExtensions {
   const out: AmdKeyExtensions = {};
   for (const extension of certificate.extensions) {
-    if (!extension.type.startsWith(`${AMD_OID}.`)) continue;
+    if (!extension.oid.startsWith(`${AMD_OID}.`)) continue;
     const value = extension.value;
-    switch (extension.type.slice(AMD_OID.length + 1)) {
+    switch (extension.oid.slice(AMD_OID.length + 1)) {
       case '1': out.structVersion = derInteger(value, 'structVersion'); break;
       case '2': out.productName = derIa5String(value, 'productName'); break;
       case '3.1': out.blSpl = derInteger(value, 'blSPL'); break;

@@ -1,8 +1,6 @@
-import 'reflect-metadata';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sign as signData } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { VeracruzError } from '@veracruz-ts/core';
 import { verifySevSnp } from './verify.ts';
 import { bindReportData } from '../binding.ts';
@@ -150,19 +148,20 @@ test('truncated and malformed reports are refused', async () => {
 
 // A self-made AMD-like PKI lets the tests sign reports with chosen fields.
 const amdOid = '1.3.6.1.4.1.3704.1';
+const extension = (oid: string, value: Uint8Array) => ({ oid, critical: false, value });
 const integer = (value: number) => new Uint8Array(value < 0x80 ? [2, 1, value] : [2, 2, 0, value]);
 async function selfMadeVcek(family: 'Milan' | 'Turin', tcb: { bl: number; tee: number; snp: number; ucode: number; fmc?: number }, hwId: Uint8Array, keys: 'RSA-PSS' | 'P-384' = 'RSA-PSS') {
   const ark = await createTestCertificate({ subject: `CN=ARK-${family}`, curve: keys });
   const ask = await createTestCertificate({ subject: `CN=SEV-${family}`, issuer: ark, ca: true, curve: keys });
   const extensions = [
-    new x509.Extension(`${amdOid}.2`, false, new Uint8Array([0x16, family.length, ...Buffer.from(family)])),
-    new x509.Extension(`${amdOid}.3.1`, false, integer(tcb.bl)),
-    new x509.Extension(`${amdOid}.3.2`, false, integer(tcb.tee)),
-    new x509.Extension(`${amdOid}.3.3`, false, integer(tcb.snp)),
-    new x509.Extension(`${amdOid}.3.8`, false, integer(tcb.ucode)),
-    new x509.Extension(`${amdOid}.4`, false, hwId),
+    extension(`${amdOid}.2`, new Uint8Array([0x16, family.length, ...Buffer.from(family)])),
+    extension(`${amdOid}.3.1`, integer(tcb.bl)),
+    extension(`${amdOid}.3.2`, integer(tcb.tee)),
+    extension(`${amdOid}.3.3`, integer(tcb.snp)),
+    extension(`${amdOid}.3.8`, integer(tcb.ucode)),
+    extension(`${amdOid}.4`, hwId),
   ];
-  if (tcb.fmc !== undefined) extensions.push(new x509.Extension(`${amdOid}.3.9`, false, integer(tcb.fmc)));
+  if (tcb.fmc !== undefined) extensions.push(extension(`${amdOid}.3.9`, integer(tcb.fmc)));
   const vcek = await createTestCertificate({ subject: 'CN=SEV-VCEK', issuer: ask, curve: 'P-384', bare: true, extensions });
   return { ark, ask, vcek };
 }

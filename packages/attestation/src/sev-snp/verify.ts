@@ -3,8 +3,7 @@
  * certificate chains through the family's ASK (or ASVK) to the AMD Root Key.
  */
 import { verify as verifySignature } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { RsaSaPssParams } from '@peculiar/asn1-rsa';
+import { contextTag, decodeDer, DerReader, DerTag, readAlgorithmIdentifier } from '@veracruz-ts/core';
 import { pemCertificates, parseCertificate, verifyCertificateChain, type ParsedCertificate } from '../chain.ts';
 import { checkBoundReportData, splitReportData } from '../binding.ts';
 import { AMD_ROOTS } from '../roots/amd.ts';
@@ -24,7 +23,7 @@ function fail(reason: string, cause?: unknown): never {
 }
 
 function commonName(certificate: ParsedCertificate): string | undefined {
-  return /(?:^|, )CN=([^,]+)/.exec(certificate.subject)?.[1];
+  return certificate.commonName === '' ? undefined : certificate.commonName;
 }
 
 const RSASSA_PSS = '1.2.840.113549.1.1.10';
@@ -36,12 +35,27 @@ const SIGNATURE_NAMES: Readonly<Record<string, string>> = {
   '1.2.840.113549.1.1.12': 'RSA/SHA-384',
 };
 
+/**
+ * The hash OID of RSASSA-PSS-params (RFC 4055: SEQUENCE { hashAlgorithm [0] EXPLICIT
+ * AlgorithmIdentifier DEFAULT sha1, ... }), or undefined for the SHA-1 default.
+ */
+function pssHash(parameters: Uint8Array): string | undefined {
+  const params = decodeDer(parameters, 'RSASSA-PSS parameters');
+  if (params.tag !== DerTag.Sequence) fail('RSASSA-PSS parameters are not a SEQUENCE');
+  const hashField = new DerReader(params, 'RSASSA-PSS parameters').optional(contextTag(0), 'hashAlgorithm');
+  if (hashField === undefined) return undefined;
+  const inner = new DerReader(hashField, 'RSASSA-PSS parameters.hashAlgorithm');
+  const algorithm = readAlgorithmIdentifier(inner.next(DerTag.Sequence, 'algorithm'), 'RSASSA-PSS parameters.hashAlgorithm');
+  inner.end();
+  return algorithm.oid;
+}
+
 /** "RSASSA-PSS/SHA-384", "ECDSA/SHA-384", ... or the OID when unknown. */
 function describeSignatureAlgorithm(certificate: ParsedCertificate): string {
   const { oid, parameters } = certificate.signatureAlgorithm;
   if (oid !== RSASSA_PSS) return SIGNATURE_NAMES[oid] ?? oid;
-  if (parameters === undefined) return 'RSASSA-PSS/SHA-1';
-  const hash = AsnConvert.parse(parameters, RsaSaPssParams).hashAlgorithm.algorithm;
+  const hash = parameters === undefined ? undefined : pssHash(parameters);
+  if (hash === undefined) return 'RSASSA-PSS/SHA-1';
   return `RSASSA-PSS/${hash === SHA384 ? 'SHA-384' : hash}`;
 }
 

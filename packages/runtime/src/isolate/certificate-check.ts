@@ -1,5 +1,5 @@
 import { webcrypto, X509Certificate } from 'node:crypto';
-import { verifyCertificateChain } from '@veracruz-ts/attestation';
+import { verifyCertificateChain } from '@veracruz-ts/attestation/chain';
 import { readRuntimeHash, runtimeHashMatches } from '@veracruz-ts/attestation/certificates';
 import { Code, sameBytes, VeracruzError } from '@veracruz-ts/core';
 import { POLICY_RUNTIME_HASH_FIELD } from './platform.ts';
