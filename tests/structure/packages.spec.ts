@@ -23,8 +23,10 @@ const LAYERS: Record<string, number> = {
 interface Manifest {
   name: string;
   dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
-  sideEffects?: boolean;
+  sideEffects?: boolean | string[];
 }
 
 const manifests = new Map<string, Manifest>();
@@ -42,15 +44,24 @@ describe('package layering', () => {
     for (const [directory, manifest] of manifests) assert.equal(manifest.name, `@veracruz-ts/${directory}`);
   });
 
-  it('production dependencies only point to lower layers, so they cannot form a cycle', () => {
+  it('production dependencies (optional and peer ones too) only point to lower layers, so they cannot form a cycle', () => {
     for (const [name, manifest] of manifests) {
-      for (const dependency of ownDependencies(manifest.dependencies)) {
+      for (const dependency of ownDependencies({ ...manifest.dependencies, ...manifest.optionalDependencies, ...manifest.peerDependencies })) {
         assert.ok((LAYERS[dependency] ?? Number.POSITIVE_INFINITY) < (LAYERS[name] ?? 0), `${name} (layer ${LAYERS[name]}) depends on ${dependency} (layer ${LAYERS[dependency]})`);
       }
     }
   });
 
   it('core depends on nothing, not even a third-party package', () => {
-    assert.deepEqual(Object.keys(manifests.get('core')?.dependencies ?? {}), []);
+    const core = manifests.get('core');
+    assert.deepEqual(Object.keys({ ...core?.dependencies, ...core?.optionalDependencies, ...core?.peerDependencies }), []);
+  });
+
+  it('the packages bundled into the isolate say which of their modules act when imported', () => {
+    // A bundler drops unused modules only of packages that declare they have no side effects.
+    for (const name of ['core', 'policy', 'protocol', 'attestation', 'runtime']) {
+      const sideEffects = manifests.get(name)?.sideEffects;
+      assert.ok(sideEffects === false || Array.isArray(sideEffects), `${name} declares "sideEffects"`);
+    }
   });
 });

@@ -7,11 +7,12 @@ describe('parseHostPort', () => {
   it('reads host:port and [v6]:port', () => {
     assert.deepEqual(parseHostPort('127.0.0.1:3011'), { host: '127.0.0.1', port: 3011 });
     assert.deepEqual(parseHostPort('[::1]:0'), { host: '::1', port: 0 });
-    assert.deepEqual(parseHostPort(' localhost:65535 '), { host: 'localhost', port: 65535 });
+    assert.deepEqual(parseHostPort('localhost:65535'), { host: 'localhost', port: 65535 });
+    assert.deepEqual(parseHostPort('vc-server.example_1.org:3011'), { host: 'vc-server.example_1.org', port: 3011 });
   });
 
   it('refuses anything else with InvalidRequest, naming the input', () => {
-    for (const bad of ['localhost', ':80', 'host:', 'host:70000', 'http://host:80', '::1:80', 'host:80x', 'a b:1']) {
+    for (const bad of ['localhost', ':80', 'host:', 'host:70000', 'http://host:80', '::1:80', 'host:80x', 'a b:1', ' host:80', 'host:80\n', '[ ]:80', '[]:80', '-host:80', 'host.:80', '[::1:80']) {
       assert.throws(
         () => parseHostPort(bad, 'listen address'),
         (error: unknown) => error instanceof VeracruzError && error.code === Code.InvalidRequest && error.rawMessage.startsWith(`listen address ${JSON.stringify(bad)} is not host:port`),

@@ -44,3 +44,15 @@ describe('PEM', () => {
     assert.throws(() => readPemBlock(toPem(bytes(1), 'CERTIFICATE').repeat(2), 'CERTIFICATE', 'ca.pem'), refusedWith(/found 2/));
   });
 });
+
+describe('PEM framing', () => {
+  it('refuses a BEGIN line without an END line, and a dash inside a body, instead of skipping the block', () => {
+    const good = toPem(bytes(3), 'CERTIFICATE');
+    assert.throws(() => readPemBlocks(`${good}-----BEGIN CERTIFICATE-----\nAAAA\n`), refusedWith(/BEGIN CERTIFICATE has no END line after its body/));
+    assert.throws(() => readPemBlocks('-----BEGIN CERTIFICATE-----\nAA-A\n-----END CERTIFICATE-----\n'), refusedWith(/block 0 \(CERTIFICATE\) is not base64/));
+  });
+
+  it('refuses, when strict, an END line without a BEGIN line', () => {
+    assert.throws(() => readPemBlocks(`-----END CERTIFICATE-----\n${toPem(bytes(3), 'CERTIFICATE')}`, { strict: true }), refusedWith(/text outside the BEGIN\/END lines/));
+  });
+});

@@ -2,7 +2,9 @@ import { Code, VeracruzError } from './errors.ts';
 
 /** One PEM block: its label (`CERTIFICATE`, `PRIVATE KEY`, ...) and the DER bytes it armours. */
 export interface PemBlock {
+  /** The label of the BEGIN and END lines, e.g. `CERTIFICATE`. */
   label: string;
+  /** The bytes the base64 body encodes. */
   der: Uint8Array;
 }
 
@@ -18,7 +20,8 @@ export interface ReadPemOptions {
   code?: Code;
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END ([A-Z0-9 ]+)-----/g;
+const BEGIN = /-----BEGIN ([A-Z0-9 ]+)-----/g;
+const END = /-----END ([A-Z0-9 ]+)-----/y;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Wraps DER bytes in PEM armour with 64-column lines. */
@@ -42,19 +45,33 @@ export function readPemBlocks(text: string, options: ReadPemOptions = {}): PemBl
   const refuse = (reason: string): never => {
     throw new VeracruzError(options.code ?? Code.InvalidRequest, `${what}: ${reason}`);
   };
-  if (options.strict === true && text.replace(BLOCK, '').trim() !== '') refuse('text outside the BEGIN/END lines');
   const blocks: PemBlock[] = [];
-  for (const match of text.matchAll(BLOCK)) {
-    const [, label = '', rawBody = '', endLabel] = match;
+  let outside = '';
+  let position = 0;
+  BEGIN.lastIndex = 0;
+  for (let begin = BEGIN.exec(text); begin !== null; begin = BEGIN.exec(text)) {
+    const label = begin[1] ?? '';
+    outside += text.slice(position, begin.index);
+    const bodyStart = begin.index + begin[0].length;
+    const bodyEnd = text.indexOf('-----', bodyStart);
+    END.lastIndex = bodyEnd;
+    const end = bodyEnd < 0 ? null : END.exec(text);
+    // An unterminated block, or a dash inside a body, is refused rather than skipped over.
+    if (end === null) refuse(`BEGIN ${label} has no END line after its body`);
+    const endLabel = (end as RegExpExecArray)[1];
     if (label !== endLabel) refuse(`BEGIN ${label} ends with END ${endLabel}`);
+    position = END.lastIndex;
+    BEGIN.lastIndex = position;
     if (options.label !== undefined && label !== options.label) {
       if (options.strict === true) refuse(`expected "${options.label}" blocks, found BEGIN ${label}`);
       continue;
     }
-    const body = rawBody.replace(/\s+/g, '');
+    const body = text.slice(bodyStart, bodyEnd).replace(/\s+/g, '');
     if (body === '' || body.length % 4 !== 0 || !BASE64.test(body)) refuse(`block ${blocks.length} (${label}) is not base64`);
     blocks.push({ label, der: fromBase64(body) });
   }
+  outside += text.slice(position);
+  if (options.strict === true && outside.trim() !== '') refuse('text outside the BEGIN/END lines');
   return blocks;
 }
 

@@ -3,7 +3,7 @@
  * by field, and the first fault is refused naming the JSON path and the reason:
  * `identities[2].certificate: not a PEM certificate`.
  */
-import { sameBytes, VeracruzError, Code } from '@veracruz-ts/core';
+import { Code, parseHostPort, sameBytes, VeracruzError } from '@veracruz-ts/core';
 import { readCertificatePem, validityProblem, type CertificateInfo } from './certificate.ts';
 import { findDuplicateKey } from './json-duplicates.ts';
 import { nativeModuleSpecialFile } from './native-modules.ts';
@@ -36,7 +36,6 @@ export interface ParsePolicyOptions {
 }
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
-const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?):([0-9]{1,5})$/;
 const U32_MAX = 0xffff_ffff;
 
 function readFileRights(value: unknown, path: string, unknown: Record<string, unknown>): FileRights[] {
@@ -245,9 +244,13 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
 
   const url = (key: string): string => {
     const value = root.string(key);
-    const match = HOST_PORT.exec(value);
-    const port = match === null ? 0 : Number(match[1]);
-    if (match === null || port < 1 || port > 65535) invalid(key, `expected host:port (port 1 to 65535), got ${show(value)}`);
+    let port = 0;
+    try {
+      port = parseHostPort(value).port;
+    } catch {
+      // refused below, with the policy's own wording
+    }
+    if (port < 1) invalid(key, `expected host:port (port 1 to 65535), got ${show(value)}`);
     return value;
   };
   const veracruzServerUrl = url('veracruz_server_url');

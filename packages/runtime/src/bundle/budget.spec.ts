@@ -64,7 +64,7 @@ describe('bundle budget', () => {
     assert.throws(() => parseBundleBudget('[]'), /expected a JSON object/);
   });
 
-  it('the committed budget holds the goals: under 350 KB and under 40% third-party', () => {
+  it('the committed budget keeps the bundle under 350 KB and under 40% third-party', () => {
     const budget = parseBundleBudget(readFileSync(join(REPOSITORY_ROOT, 'packages/runtime/bundle-budget.json'), 'utf8'));
     assert.ok(budget.maxBytes <= 350_000);
     assert.ok(budget.maxThirdPartyShare <= 0.4);

@@ -39,6 +39,7 @@ describe('buildRuntimeBundle', () => {
     assert.ok(inputs.includes('packages/runtime/src/isolate/main.ts'), 'the entry is an input');
     assert.ok(inputs.some((input) => input.startsWith('packages/runtime/src/session/')), 'the session manager is bundled');
     assert.ok(inputs.some((input) => input.startsWith('node_modules/')), 'dependencies are bundled, not loaded at run time');
+    assert.ok(inputs.includes('packages/runtime/package.json'), 'package manifests (exports, sideEffects) are inputs too');
     stamp.inputs['packages/runtime/src/isolate/main.ts'] = '0'.repeat(64);
     await writeFile(stampFile, JSON.stringify(stamp));
     assert.equal((await buildRuntimeBundle({ outFile })).rebuilt, true);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
 import { bundleFigures, type BundleFigures } from './figures.ts';
 
 /** The repository root (this file is packages/runtime/src/bundle/build.ts). */
@@ -47,6 +48,20 @@ interface Stamp {
 // Node built-ins stay external; CommonJS dependencies inside an ES module bundle need `require`.
 const BANNER = "import { createRequire as __veracruzCreateRequire } from 'node:module';\nconst require = __veracruzCreateRequire(import.meta.url);";
 
+/** esbuild's options for the bundle, besides where it runs and what it reports. */
+const BUILD_OPTIONS: BuildOptions = {
+  entryPoints: [RUNTIME_ENTRY],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  sourcemap: false,
+  minify: false,
+  legalComments: 'none',
+  charset: 'utf8',
+  banner: { js: BANNER },
+};
+
 /**
  * Bundles the isolate into one ES module with esbuild. The output depends only on the input files'
  * bytes and this recipe (paths are relative to the repository, no timestamps, no minification so the
@@ -58,29 +73,20 @@ export async function buildRuntimeBundle(options: BuildRuntimeOptions = {}): Pro
   const outFile = resolve(options.outFile ?? DEFAULT_RUNTIME_BUNDLE);
   const stampFile = `${outFile}.inputs.json`;
   const { build, version } = await import('esbuild');
-  const recipe = JSON.stringify({ esbuild: version, entry: RUNTIME_ENTRY, banner: BANNER, format: 'esm', target: 'node24' });
+  // The recipe is everything besides the inputs that shapes the output or its figures: esbuild's
+  // version and options, and this file and the figures' code themselves.
+  const recipe = JSON.stringify({
+    esbuild: version,
+    options: BUILD_OPTIONS,
+    code: await Promise.all([import.meta.url, new URL('./figures.ts', import.meta.url).href].map(async (url) => sha256(await readFile(fileURLToPath(url))))),
+  });
 
   if (options.force !== true) {
     const kept = await unchangedBundle(outFile, stampFile, recipe);
     if (kept !== undefined) return { path: outFile, measurement: kept.output, rebuilt: false, figures: kept.figures };
   }
 
-  const result = await build({
-    absWorkingDir: REPOSITORY_ROOT,
-    entryPoints: [RUNTIME_ENTRY],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    write: false,
-    metafile: true,
-    sourcemap: false,
-    minify: false,
-    legalComments: 'none',
-    charset: 'utf8',
-    banner: { js: BANNER },
-    logLevel: 'silent',
-  });
+  const result = await build({ ...BUILD_OPTIONS, absWorkingDir: REPOSITORY_ROOT, write: false as const, metafile: true as const, logLevel: 'silent' });
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error('esbuild produced no output');
   const bytes = output.contents;
@@ -91,6 +97,10 @@ export async function buildRuntimeBundle(options: BuildRuntimeOptions = {}): Pro
     const source = await readFile(join(REPOSITORY_ROOT, input));
     sources.set(input, source);
     inputs[input] = sha256(source);
+  }
+  // How the inputs were resolved and shaken (exports, sideEffects) is in their packages' manifests.
+  for (const manifest of await packageManifests(Object.keys(result.metafile.inputs))) {
+    inputs[manifest] = sha256(await readFile(join(REPOSITORY_ROOT, manifest)));
   }
   const [outputMeta] = Object.values(result.metafile.outputs);
   if (outputMeta === undefined) throw new Error('esbuild produced no metadata');
@@ -130,6 +140,27 @@ async function unchangedBundle(outFile: string, stampFile: string, recipe: strin
     if (sha256(current) !== hash) return undefined;
   }
   return stamp;
+}
+
+/** The package.json nearest to each input (repository-relative, sorted, once each). */
+async function packageManifests(inputs: readonly string[]): Promise<string[]> {
+  const found = new Set<string>();
+  const checked = new Map<string, boolean>();
+  for (const input of inputs) {
+    for (let directory = dirname(input); directory !== '.' && directory !== '/'; directory = dirname(directory)) {
+      const manifest = join(directory, 'package.json');
+      let exists = checked.get(manifest);
+      if (exists === undefined) {
+        exists = await readFile(join(REPOSITORY_ROOT, manifest)).then(() => true, () => false);
+        checked.set(manifest, exists);
+      }
+      if (exists) {
+        found.add(manifest);
+        break;
+      }
+    }
+  }
+  return [...found].sort();
 }
 
 /** Lowercase hex SHA-256. */
