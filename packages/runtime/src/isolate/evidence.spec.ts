@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { EvidenceSource } from '@veracruz-ts/protocol/channel';
-// The kernel-like configfs-tsm double lives with the attestation package's evidence code (not exported).
+// The kernel-like configfs-tsm stand-in: test support of the attestation package.
 import { TsmTestDouble } from '@veracruz-ts/attestation/testing';
 import { produceEvidence } from './evidence.ts';
 
