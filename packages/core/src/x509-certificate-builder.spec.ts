@@ -1,15 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, X509Certificate as NodeCertificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeDer, DerReader, readBitString } from './der.ts';
-import { Code, VeracruzError } from './errors.ts';
+import { Code, } from './errors.ts';
 import { toPem } from './pem.ts';
 import { KeyUsage, parseX509Certificate } from './x509.ts';
-import type { WebCryptoKey } from './x509-builder.ts';
 import {
   authorityKeyIdentifierExtension,
   basicConstraintsExtension,
@@ -21,36 +16,10 @@ import {
   randomSerialNumber,
   subjectKeyIdentifierExtension,
 } from './x509-certificate-builder.ts';
+import { ecKeys, openssl, refusedWith } from './testing.ts';
 
-type KeyPair = { publicKey: WebCryptoKey; privateKey: WebCryptoKey };
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
-
-function refused(pattern: RegExp) {
-  return (error: unknown) => error instanceof VeracruzError && error.code === Code.InvalidRequest && pattern.test(error.rawMessage);
-}
-
-/**
- * Runs openssl on a PEM file when it is installed (undefined when it is not) and returns what it
- * printed on stdout and stderr: `req -verify` reports a bad signature there, not in its exit code.
- */
-function openssl(args: readonly string[], pem: string): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'veracruz-openssl-'));
-  try {
-    const file = join(dir, 'input.pem');
-    writeFileSync(file, pem);
-    const result = spawnSync('openssl', [...args, '-in', file], { encoding: 'utf8' });
-    if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
-    if (result.error !== undefined) throw result.error;
-    assert.equal(result.status, 0, result.stderr);
-    return `${result.stdout}${result.stderr}`;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function ecKeys(namedCurve = 'P-256'): Promise<KeyPair> {
-  return (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve }, true, ['sign', 'verify'])) as KeyPair;
-}
+const refused = (pattern: RegExp) => refusedWith(Code.InvalidRequest, pattern);
 
 describe('extensions', () => {
   it('encode as the PAS and identities have always carried them', () => {

@@ -1,10 +1,6 @@
 import type { webcrypto } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { X509Certificate as NodeX509 } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   Code,
@@ -34,25 +30,7 @@ import {
   splitDerChain,
   verifyCsr,
 } from './index.ts';
-
-/**
- * Runs openssl on a PEM file when it is installed (undefined when it is not) and returns what it
- * printed on stdout and stderr: `req -verify` reports a bad signature there, not in its exit code.
- */
-function openssl(args: readonly string[], pem: string): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'veracruz-openssl-'));
-  try {
-    const file = join(dir, 'input.pem');
-    writeFileSync(file, pem);
-    const result = spawnSync('openssl', [...args, '-in', file], { encoding: 'utf8' });
-    if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
-    if (result.error !== undefined) throw result.error;
-    assert.equal(result.status, 0, result.stderr);
-    return `${result.stdout}${result.stderr}`;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { openssl } from '@veracruz-ts/core/testing';
 
 const HOUR = 60 * 60 * 1000;
 const measurement = new Uint8Array(32).map((_, index) => index + 1);
