@@ -101,8 +101,12 @@ export async function e2ePolicy(pas: TestPas, options: Omit<TestPolicyOptions, '
   });
 }
 
-/** Starts vc-server (linux platform) for a policy. */
+/**
+ * Starts vc-server (linux platform) for a policy: clients' connections are handed to the isolate,
+ * unless `relay` (or a tap or fault injector, which see relayed bytes) asks for the relay.
+ */
 export async function startComputation(policyText: string, pas: TestPas, options: {
+  relay?: boolean;
   relayTap?: RelayTap;
   faultInjector?: FaultInjector;
 } = {}): Promise<RunningServer> {

@@ -3,6 +3,7 @@
 // differs by one byte, a host that flips a byte in transit, and a capture of every relayed byte.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { type AddressInfo, connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createCertificateAuthority } from '@veracruz-ts/attestation/certificates';
 import { Code } from '@veracruz-ts/core';
@@ -53,7 +54,9 @@ describe('what principals refuse, and what the host cannot do', { timeout: 120_0
         { file_name: 'stdout', rights: RIGHTS_WRITE },
       ] }],
     });
+    // Over the relay: the test plays the host, which sees and may change every byte it relays.
     server = await startComputation(policy, pas, {
+      relay: true,
       relayTap: (direction: RelayDirection, sessionId: number, bytes: Uint8Array) => {
         const key = `${sessionId}:${direction}`;
         const list = captured.get(key) ?? [];
@@ -151,5 +154,99 @@ describe('what principals refuse, and what the host cannot do', { timeout: 120_0
       principals: [alice], pasCertificatePem: pas.handle.caCertificatePem, runtimeHashLinux: server.measurement,
     });
     await assert.rejects(connect(server, other, alice), rejectsWith(Code.AttestationFailed, /enforces policy/));
+  });
+});
+
+// With the connection handed to the isolate (vc-server's default on linux), no byte of a session passes
+// through vc-server; the network path, or a host that forwards TCP in front of it, still carries them.
+describe('what the path in front of a handed-over connection cannot do', { timeout: 120_000 }, () => {
+  let pas: TestPas;
+  let alice: Party;
+  let policy: string;
+  let program: Uint8Array;
+  let server: RunningServer;
+  let proxy: Server;
+  const toIsolate: Buffer[] = [];
+  const toClient: Buffer[] = [];
+  let flipArmed = false;
+  let flipped = false;
+
+  before(async () => {
+    pas = await startTestPas();
+    program = await exampleProgram('read-file');
+    alice = await party('alice', [
+      { file_name: '/input/', rights: RIGHTS_WRITE }, { file_name: '/output/', rights: RIGHTS_READ },
+      { file_name: '/program/', rights: RIGHTS_WRITE | RIGHTS_EXECUTE }, { file_name: 'stdout', rights: RIGHTS_READ },
+    ]);
+    policy = await e2ePolicy(pas, {
+      parties: [alice],
+      programs: [{ path: '/program/read-file.wasm', binary: program, rights: [
+        { file_name: '/input/', rights: RIGHTS_READ }, { file_name: '/output/', rights: RIGHTS_READ | RIGHTS_WRITE },
+        { file_name: 'stdout', rights: RIGHTS_WRITE },
+      ] }],
+    });
+    server = await startComputation(policy, pas);
+    assert.equal(server.relayed, false);
+    // A TCP forwarder in front of vc-server: it records both directions and may flip a byte of a large client record.
+    proxy = createServer((downstream: Socket) => {
+      const upstream = connectTcp(Number(server.url.split(':').at(-1)), '127.0.0.1');
+      for (const socket of [downstream, upstream]) socket.on('error', () => {});
+      downstream.on('data', (chunk: Buffer) => {
+        toIsolate.push(Buffer.from(chunk));
+        if (flipArmed && !flipped && chunk.length > 1000) {
+          flipped = true;
+          chunk = Buffer.from(chunk);
+          chunk[chunk.length >> 1]! ^= 0x01;
+        }
+        upstream.write(chunk);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        toClient.push(Buffer.from(chunk));
+        downstream.write(chunk);
+      });
+      downstream.on('close', () => upstream.destroy());
+      upstream.on('close', () => downstream.destroy());
+    });
+    proxy.listen(0, '127.0.0.1');
+    await new Promise((resolve) => proxy.once('listening', resolve));
+  });
+
+  after(async () => {
+    proxy?.close();
+    await server?.close();
+    await pas?.close();
+  });
+
+  const viaProxy = (): Promise<Awaited<ReturnType<typeof connect>>> =>
+    connect(server, policy, alice, { address: `127.0.0.1:${(proxy.address() as AddressInfo).port}` });
+
+  it('a byte flipped on the way fails the session, and nothing of it is accepted', async () => {
+    const victim = await viaProxy();
+    flipArmed = true;
+    await assert.rejects(victim.writeFile('/input/hello-world-1.dat', new Uint8Array(64 * 1024).fill(0x41)));
+    flipArmed = false;
+    assert.ok(flipped, 'the fault was injected');
+    await victim.close().catch(() => {});
+    const client = await connect(server, policy, alice);
+    await client.writeFile('/program/read-file.wasm', program);
+    assert.equal(await client.execute('/program/read-file.wasm'), 2, 'exit code 2: input missing');
+    await client.close();
+  });
+
+  it('carries ciphertext only: no plaintext marker is ever on the wire', async () => {
+    toIsolate.length = 0;
+    toClient.length = 0;
+    const marker = 'PLAINTEXT-MARKER-3c9e1b';
+    const client = await viaProxy();
+    await client.writeFile('/program/read-file.wasm', program);
+    await client.writeFile('/input/hello-world-1.dat', text(`${marker} in the input`));
+    assert.equal(await client.execute('/program/read-file.wasm'), 0);
+    assert.ok(new TextDecoder().decode(await client.readFile('/output/hello-world-1.dat')).includes(marker));
+    await client.close();
+    for (const stream of [Buffer.concat(toIsolate), Buffer.concat(toClient)]) {
+      assert.ok(stream.length > 1000);
+      assert.equal(stream.indexOf(marker), -1);
+      assert.equal(stream.indexOf('/input/hello-world-1.dat'), -1, 'not even file names');
+    }
   });
 });

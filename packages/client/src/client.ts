@@ -243,7 +243,11 @@ export class VeracruzClient {
     return response.body?.kind === 'file_size' ? response.body.size : 0;
   }
 
-  /** Streams `path` out in ranges, several in flight, yielding chunks in order. */
+  /**
+   * Streams `path` out in ranges, several in flight, yielding its bytes in order, in chunks as they
+   * arrived (TLS records: not joined, so a large read allocates and copies nothing per range).
+   * Progress is reported once per range.
+   */
   async *readFileStream(path: string, options: TransferOptions = {}): AsyncGenerator<Uint8Array> {
     const total = await this.fileSize(path);
     const chunkBytes = this.#chunkBytes;
@@ -254,11 +258,12 @@ export class VeracruzClient {
     const requests = this.#pipelinedResponses(offsets(), (offset) => ({
       kind: 'read_file_range', fileName: path, offset, length: Math.min(chunkBytes, total - offset),
     }));
-    for await (const response of requests) {
-      const data = response.body?.kind === 'result' ? response.body.data : new Uint8Array(0);
-      bytes += data.length;
+    for await (const pieces of requests) {
+      for (const piece of pieces) {
+        bytes += piece.length;
+        yield piece;
+      }
       options.onProgress?.({ bytes, total });
-      yield data;
     }
   }
 
@@ -320,14 +325,15 @@ export class VeracruzClient {
     }
   }
 
+  // Sends one read per item with up to `window` in flight; yields each one's data (as pieces), in order.
   async *#pipelinedResponses<T>(
     items: Iterable<T>,
     request: (item: T) => Parameters<FramedConnection['call']>[0],
-  ) {
-    const inFlight: Promise<Awaited<ReturnType<FramedConnection['call']>>>[] = [];
+  ): AsyncGenerator<readonly Uint8Array[]> {
+    const inFlight: Promise<readonly Uint8Array[]>[] = [];
     try {
       for (const item of items) {
-        const response = this.#connection.call(request(item));
+        const response = this.#connection.callForPieces(request(item));
         response.catch(() => {});
         inFlight.push(response);
         if (inFlight.length >= this.#window) yield await inFlight.shift()!;

@@ -1,11 +1,13 @@
 import type { TLSSocket } from 'node:tls';
 import { Code, isCode, VeracruzError } from '@veracruz-ts/core';
 import {
-  decodeResponse,
+  decodeResponsePieces,
   DEFAULT_MAX_MESSAGE_BYTES,
   encodeFrameHeader,
   encodeRequestParts,
   FrameDecoder,
+  joinPieces,
+  type PiecewiseResultResponse,
   ResponseStatus,
   responseStatusName,
   type RuntimeManagerRequest,
@@ -15,8 +17,15 @@ import {
 interface Pending {
   /** The request, for error messages ("read_file /output/x"). */
   what: string;
-  resolve: (response: RuntimeManagerResponse) => void;
+  resolve: (response: RuntimeManagerResponse | PiecewiseResultResponse) => void;
   reject: (error: VeracruzError) => void;
+}
+
+/** A response with a result left in pieces as one with its result joined (the usual shape). */
+function joined(response: RuntimeManagerResponse | PiecewiseResultResponse): RuntimeManagerResponse {
+  if (!('resultPieces' in response)) return response;
+  const { resultPieces, ...rest } = response;
+  return { ...rest, body: { kind: 'result', data: joinPieces(resultPieces) } };
 }
 
 /** TLS alert names (RFC 8446 §6) by number: those an isolate refusing a principal sends, and a few more. */
@@ -138,23 +147,42 @@ export class FramedConnection {
 
   /** Sends a request and resolves with its response, whatever the status. */
   send(request: RuntimeManagerRequest): Promise<RuntimeManagerResponse> {
-    if (this.#closedError !== undefined) return Promise.reject(this.#closedError);
-    // The payload of a write is handed to TLS as it is, not copied into the message.
-    const parts = encodeRequestParts(request);
-    const length = parts.reduce((total, part) => total + part.length, 0);
-    const what = describeRequest(request);
-    const response = new Promise<RuntimeManagerResponse>((resolve, reject) => this.#pending.push({ what, resolve, reject }));
-    this.#socket.cork();
-    this.#socket.write(encodeFrameHeader(length));
-    for (const part of parts) this.#socket.write(part);
-    this.#socket.uncork();
-    return response;
+    return this.#send(request).then(joined);
   }
 
   /** Sends a request; resolves with the response if it is SUCCESS, else rejects with its error. */
   async call(request: RuntimeManagerRequest): Promise<RuntimeManagerResponse> {
     const response = await this.send(request);
     if (response.status !== ResponseStatus.SUCCESS) throw responseError(request, response);
+    return response;
+  }
+
+  /**
+   * {@link call} for a request answered with data (a read): resolves with the data as the pieces it
+   * arrived in (TLS records), not joined into one array, so that a stream of reads allocates and
+   * copies nothing per response. The pieces are the caller's.
+   */
+  async callForPieces(request: RuntimeManagerRequest): Promise<readonly Uint8Array[]> {
+    const response = await this.#send(request);
+    if ('resultPieces' in response) {
+      if (response.status !== ResponseStatus.SUCCESS) throw responseError(request, joined(response));
+      return response.resultPieces;
+    }
+    if (response.status !== ResponseStatus.SUCCESS) throw responseError(request, response);
+    return response.body?.kind === 'result' && response.body.data.length > 0 ? [response.body.data] : [];
+  }
+
+  #send(request: RuntimeManagerRequest): Promise<RuntimeManagerResponse | PiecewiseResultResponse> {
+    if (this.#closedError !== undefined) return Promise.reject(this.#closedError);
+    // The payload of a write is handed to TLS as it is, not copied into the message.
+    const parts = encodeRequestParts(request);
+    const length = parts.reduce((total, part) => total + part.length, 0);
+    const what = describeRequest(request);
+    const response = new Promise<RuntimeManagerResponse | PiecewiseResultResponse>((resolve, reject) => this.#pending.push({ what, resolve, reject }));
+    this.#socket.cork();
+    this.#socket.write(encodeFrameHeader(length));
+    for (const part of parts) this.#socket.write(part);
+    this.#socket.uncork();
     return response;
   }
 
@@ -183,9 +211,10 @@ export class FramedConnection {
   }
 
   #receive(chunk: Uint8Array): void {
-    let messages: Uint8Array[];
+    let messages: Uint8Array[][];
     try {
-      messages = this.#decoder.push(chunk);
+      // A response stays in the pieces (TLS records) it arrived in; only a caller that wants it whole joins it.
+      messages = this.#decoder.pushPieces(chunk);
     } catch (reason) {
       this.#fail(VeracruzError.from(reason, Code.InvalidRequest));
       this.#socket.destroy();
@@ -199,7 +228,7 @@ export class FramedConnection {
         return;
       }
       try {
-        pending.resolve(decodeResponse(message));
+        pending.resolve(decodeResponsePieces(message));
       } catch (reason) {
         pending.reject(VeracruzError.from(reason, Code.InvalidRequest));
       }

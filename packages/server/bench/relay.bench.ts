@@ -6,8 +6,9 @@
 import { once } from 'node:events';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { ChannelConnection, countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection } from '@veracruz-ts/protocol/channel';
 import { ChannelSessionStream } from '@veracruz-ts/runtime/isolate';
+import { countBufferMemoryInHeapLimit } from '../src/heap-tuning.ts';
 import { SessionRelay } from '../src/relay.ts';
 
 const SIZE = 256 * 1024 * 1024;

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// vc-server: the untrusted host. Launches an isolate, has it certified by the policy's PAS, and relays
+// vc-server: the untrusted host. Launches an isolate, has it certified by the policy's PAS, and passes
 // clients' TLS connections to it. See packages/server/README.md, or vc-server --help.
 import { parseArgs } from 'node:util';
 import { VeracruzError } from '@veracruz-ts/core';
 import { EXIT_USAGE, UsageError, asUsageError, formatOptions, timestamped, usageErrorLine, versionLine, type OptionHelp } from '@veracruz-ts/policy';
 import packageJson from '../package.json' with { type: 'json' };
-import { DEFAULT_MAX_SESSIONS, DEFAULT_RUNTIME_BUNDLE, defaultDevKeyPath, loadOrCreateDevKey, startServer } from '../src/index.ts';
+import { countBufferMemoryInHeapLimit, DEFAULT_MAX_SESSIONS, DEFAULT_RUNTIME_BUNDLE, defaultDevKeyPath, loadOrCreateDevKey, startServer } from '../src/index.ts';
 import type { ServerPlatform } from '../src/index.ts';
 import { devKeyName, enrollCommand } from '../src/operator-hints.ts';
 
@@ -20,7 +20,12 @@ const OPTIONS: readonly OptionHelp[] = [
   { names: ['--pas'], value: 'HOST:PORT|URL', help: 'the PAS to certify the isolate with', default: "the policy's proxy_attestation_server_url" },
   { names: ['--listen'], value: 'HOST:PORT', help: 'where to listen for clients (port 0 picks a free one); clients use the policy\'s address, so change it only behind a forwarder', default: "the policy's veracruz_server_url" },
   { names: ['--network'], value: 'auto|required|off', help: 'linux: keep the isolate off the network in its own namespace; auto uses it when the host allows, required refuses to start without it', default: 'auto' },
-  { names: ['--max-sessions'], value: 'N', help: 'client connections relayed at once; more are closed at once (the log counts them)', default: String(DEFAULT_MAX_SESSIONS) },
+  { names: ['--max-sessions'], value: 'N', help: 'client connections served at once; more are closed at once (the log counts them)', default: String(DEFAULT_MAX_SESSIONS) },
+  {
+    names: ['--relay'],
+    help: "linux: relay clients' TLS bytes to the isolate through vc-server, as sev-snp and tdx always do, instead of handing each client's connection to the isolate process (which then terminates TLS on it, several times faster); vc-server holds no key either way",
+    default: 'off on linux',
+  },
   { names: ['--isolate-flag'], value: 'FLAG', help: 'a Node/V8 flag for the isolate process, e.g. --isolate-flag=--max-semi-space-size=16 (repeat)', default: 'none' },
   { names: ['-V', '--version'], help: 'print the version and exit' },
   { names: ['-h', '--help'], help: 'this text' },
@@ -30,7 +35,7 @@ const USAGE = `Usage:
   vc-server POLICY.json [options]
   vc-server dev-key [--dev-key PATH]
 
-Starts an isolate for the policy, has the policy's PAS certify it, and relays clients' TLS
+Starts an isolate for the policy, has the policy's PAS certify it, and passes clients' TLS
 connections to it (TLS ends inside the isolate). Prints "Veracruz server running on HOST:PORT" on
 stdout once ready; its log goes to stderr, one line per event (boot steps, each client connection
 opened and closed with its peer, bytes each way, duration and reason; never what it carried), each
@@ -65,6 +70,7 @@ function parse(argv: string[]) {
         listen: { type: 'string' },
         network: { type: 'string', default: 'auto' },
         'max-sessions': { type: 'string' },
+        relay: { type: 'boolean' },
         'isolate-flag': { type: 'string', multiple: true },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -114,6 +120,8 @@ async function main(argv: string[]): Promise<number> {
   if (maxSessions !== undefined && (!/^\d+$/.test(values['max-sessions']!) || !Number.isSafeInteger(maxSessions) || maxSessions < 1)) {
     throw new UsageError(`--max-sessions: expected a positive integer, got '${values['max-sessions']}'`);
   }
+  // vc-server moves bulk TLS data (when it relays) and allocates a buffer per socket read.
+  countBufferMemoryInHeapLimit();
   let server;
   try {
     server = await startServer({
@@ -126,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
       ...(values.pas === undefined ? {} : { pasUrl: values.pas }),
       ...(values.listen === undefined ? {} : { listen: values.listen }),
       ...(maxSessions === undefined ? {} : { maxSessions }),
+      ...(values.relay === true ? { relay: true } : {}),
       ...(values['isolate-flag'] === undefined ? {} : { nodeFlags: values['isolate-flag'] }),
     });
   } catch (error) {

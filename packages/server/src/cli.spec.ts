@@ -67,7 +67,8 @@ describe('vc-server CLI', () => {
   });
 
   it('prints where it listens once ready, logs each client connection with ISO timestamps, and exits 0 on SIGTERM', async () => {
-    const server = vcServer([deployment.policyPath, '--runtime', deployment.bundle.path, '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0']);
+    // Relayed: the host itself sees which side ended the connection first (see below for handed-over ones).
+    const server = vcServer([deployment.policyPath, '--runtime', deployment.bundle.path, '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0', '--relay']);
     const ready = await server.line(/^Veracruz server running on /);
     assert.match(ready, /^Veracruz server running on 127\.0\.0\.1:\d+$/);
     assert.ok(server.stderr.some((line) => line.includes(deployment.bundle.measurement)));
@@ -87,6 +88,26 @@ describe('vc-server CLI', () => {
     assert.equal(await server.exited, 0);
     for (const line of server.stderr) assert.match(line, ISO_LINE, line);
     assert.deepEqual(server.stdout, [ready], 'stdout holds the readiness line only');
+  });
+
+  it('hands connections to the isolate by default and logs each as a relayed one, with the isolate\'s bytes and reason', async () => {
+    const server = vcServer([deployment.policyPath, '--runtime', deployment.bundle.path, '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0']);
+    const ready = await server.line(/^Veracruz server running on /);
+    assert.ok(server.stderr.some((line) => /Z clients' connections are handed to the isolate process/.test(line)), server.stderr.join('\n'));
+    const client = connect(Number(ready.split(':').pop()), '127.0.0.1');
+    client.on('error', () => {});
+    await once(client, 'connect');
+    const port = client.localPort;
+    client.end('hello');
+    const closed = await server.line(/ session \d+ closed: /);
+    const opened = server.stderr.find((line) => / session \d+ opened: /.test(line));
+    assert.match(opened ?? '', new RegExp(`Z session (\\d+) opened: client 127\\.0\\.0\\.1:${port}$`));
+    // Not TLS: the isolate's TLS refuses the bytes and ends the session, before it reads the client's end.
+    assert.match(closed, new RegExp(`Z session \\d+ closed: client 127\\.0\\.0\\.1:${port}, 5 bytes from the client, \\d+ bytes to it, \\d+ ms, the session ended$`));
+    assert.doesNotMatch(server.stderr.join('\n'), /hello/);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    for (const line of server.stderr) assert.match(line, ISO_LINE, line);
   });
 
   it('exits 1 and says so when the isolate dies', async () => {

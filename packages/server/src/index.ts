@@ -1,12 +1,14 @@
 /**
  * `@veracruz-ts/server`: vc-server, the untrusted host. It launches an isolate, has the PAS certify
- * it, hands it the policy, and relays clients' TLS bytes to it over one multiplexed channel. It holds
- * no key of the isolate's and parses nothing inside TLS.
+ * it, hands it the policy, and then hands clients' connections to it (linux) or relays their TLS
+ * bytes to it over one multiplexed channel. It holds no key of the isolate's and parses nothing
+ * inside TLS.
  */
 export { DEFAULT_MAX_SESSIONS, startServer } from './server.ts';
 export type { BootTimings, RunningServer, ServerExit, ServerOptions, ServerPlatform } from './server.ts';
 export type { FaultInjector, RelayDirection, RelayStats, RelayTap } from './relay.ts';
 export { SessionRelay } from './relay.ts';
+export { BUFFER_MEMORY_FLAG, countBufferMemoryInHeapLimit } from './heap-tuning.ts';
 export { buildRuntimeBundle, DEFAULT_RUNTIME_BUNDLE, RUNTIME_ENTRY, REPOSITORY_ROOT } from './runtime-bundle.ts';
 export type { BuildRuntimeOptions, RuntimeBundle } from './runtime-bundle.ts';
 export { defaultDevKeyPath, devPublicKeyPath, loadOrCreateDevKey } from './dev-key.ts';
@@ -15,4 +17,4 @@ export { canUnshareNetwork, ISOLATE_MEMORY_OVERHEAD_BYTES, ISOLATE_NODE_FLAGS, l
 export type { LinuxLaunchOptions, NetworkIsolation } from './platforms/linux.ts';
 export { launchSevSnpIsolate } from './platforms/sev-snp.ts';
 export { launchTdxIsolate } from './platforms/tdx.ts';
-export type { IsolateExit, LaunchedIsolate, LaunchOptions } from './platforms/types.ts';
+export type { IsolateExit, LaunchedIsolate, LaunchOptions, SessionSocketPort } from './platforms/types.ts';

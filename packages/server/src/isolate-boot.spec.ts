@@ -9,7 +9,12 @@ import { verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
 import { Code } from '@veracruz-ts/core';
 import { createIdentity } from '@veracruz-ts/policy';
 import { ChannelConnection, DEFAULT_SESSION_WINDOW, EvidenceSource, encodeMessage } from '@veracruz-ts/protocol/channel';
-import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
+import type { ChannelMessage, SessionSocketClosedMessage } from '@veracruz-ts/protocol/channel';
+import { decodeResponse, encodeRequest, FrameDecoder, frameMessage } from '@veracruz-ts/protocol';
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import tls from 'node:tls';
 import { generateDevKey, importDevPrivateKey } from '@veracruz-ts/attestation/evidence';
 import { canUnshareNetwork, launchLinuxIsolate } from './platforms/linux.ts';
 import type { LaunchedIsolate } from './platforms/types.ts';
@@ -26,11 +31,11 @@ class TestHost {
   readonly #inbox: ChannelMessage[] = [];
   #wake: (() => void) | undefined;
 
-  static async launch(runtimePath: string): Promise<TestHost> {
+  static async launch(runtimePath: string, options: { sessionSockets?: boolean } = {}): Promise<TestHost> {
     const pair = await generateDevKey();
     const devKey = await importDevPrivateKey(pair.privateKeyPem);
     const log: string[] = [];
-    const isolate = await launchLinuxIsolate({ runtimePath, devKey, log: (line) => log.push(line) });
+    const isolate = await launchLinuxIsolate({ runtimePath, devKey, log: (line) => log.push(line), ...options });
     return new TestHost(isolate, log, pair.publicKeyPem);
   }
 
@@ -72,6 +77,7 @@ describe('the isolate process (real child, channel spoken by the test)', () => {
   let bundle: RuntimeBundle;
   let ca: CertificateAuthorityPem;
   let policyText: string;
+  let principal: { certificatePem: string; privateKeyPem: string };
 
   let dir: string;
   before(async () => {
@@ -82,8 +88,8 @@ describe('the isolate process (real child, channel spoken by the test)', () => {
     await copyFile(shared.path, path);
     bundle = { path, measurement: sha256(await readFile(path)), rebuilt: false };
     ca = await createCertificateAuthority();
-    const principal = { ...(await createIdentity('principal')), rights: [] };
-    policyText = policyFor({ principal, pasCertificatePem: ca.certificatePem, pasAddress: '127.0.0.1:3010', runtimeHash: bundle.measurement });
+    principal = await createIdentity('principal');
+    policyText = policyFor({ principal: { ...principal, rights: [] }, pasCertificatePem: ca.certificatePem, pasAddress: '127.0.0.1:3010', runtimeHash: bundle.measurement });
   });
 
   after(async () => {
@@ -158,6 +164,69 @@ describe('the isolate process (real child, channel spoken by the test)', () => {
       const again = await host.next();
       assert.ok(again.type === 'status' && again.code === Code.InvalidRequest, JSON.stringify(again));
     } finally {
+      await host.stop();
+    }
+  });
+
+  it('takes clients\' sockets on its IPC channel: refuses them (and says so) until it serves, then terminates TLS on them itself', async () => {
+    const host = await TestHost.launch(bundle.path, { sessionSockets: true });
+    const listener = createServer({ pauseOnConnect: true });
+    listener.listen(0, '127.0.0.1');
+    await once(listener, 'listening');
+    try {
+      // Its environment holds only what names the IPC channel.
+      const environment = (await readFile(`/proc/${host.isolate.pid}/environ`, 'utf8')).split('\0').filter((entry) => entry !== '');
+      assert.deepEqual(environment.map((entry) => entry.split('=')[0]).sort(), ['NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE']);
+      const reports: SessionSocketClosedMessage[] = [];
+      let reported: () => void = () => {};
+      host.isolate.sessionSockets!.onClosed((message) => {
+        reports.push(message);
+        reported();
+      });
+      const report = (): Promise<void> => new Promise((resolve) => (reported = resolve));
+      /** A client connection, whose accepted end is handed to the isolate as `sessionId`. */
+      const handOver = async (sessionId: number): Promise<Socket> => {
+        const accepted = once(listener, 'connection') as Promise<[Socket]>;
+        const client = connect((listener.address() as AddressInfo).port, '127.0.0.1');
+        client.on('error', () => {});
+        const [socket] = await accepted;
+        await new Promise<void>((resolve, reject) => host.isolate.sessionSockets!.send(sessionId, socket, (error) => (error ? reject(error) : resolve())));
+        assert.equal(socket.destroyed, true, 'the host closed its copy once sent');
+        return client;
+      };
+
+      let closed = report();
+      const early = await handOver(1);
+      // The client may see the connection close before the isolate's report reaches the host.
+      const earlyClosed = once(early.resume(), 'close');
+      await closed;
+      assert.deepEqual(reports.at(-1), { type: 'session-socket-closed', sessionId: 1, bytesFromClient: 0, bytesToClient: 0, reason: 'refused: the isolate is not ready to serve (booting)' });
+      await earlyClosed;
+
+      const response = await attest(host);
+      host.send({ type: 'initialize', policy: new TextEncoder().encode(policyText), certificateChain: await chainFor(response.csr) });
+      assert.deepEqual(await host.next(), { type: 'status', code: 'ok', message: '' });
+
+      closed = report();
+      const session = tls.connect({
+        socket: await handOver(2), ca: [ca.certificatePem], cert: principal.certificatePem, key: principal.privateKeyPem,
+        minVersion: 'TLSv1.3', checkServerIdentity: () => undefined,
+      });
+      await once(session, 'secureConnect');
+      const decoder = new FrameDecoder();
+      session.write(frameMessage(encodeRequest({ kind: 'request_policy_hash' })));
+      const [chunk] = (await once(session, 'data')) as [Buffer];
+      const [message] = decoder.push(chunk);
+      const body = decodeResponse(message!).body;
+      assert.equal(body?.kind === 'policy_hash' ? new TextDecoder().decode(body.data) : undefined, sha256(new TextEncoder().encode(policyText)));
+      session.end();
+      await closed;
+      const last = reports.at(-1)!;
+      assert.equal(last.sessionId, 2);
+      assert.equal(last.reason, 'the session ended');
+      assert.ok(last.bytesFromClient > 500 && last.bytesToClient > 500, JSON.stringify(last));
+    } finally {
+      listener.close();
       await host.stop();
     }
   });

@@ -1,9 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { VeracruzClient } from '@veracruz-ts/client';
 import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
+import { createIdentity } from '@veracruz-ts/policy';
 import { DEFAULT_SESSION_WINDOW } from '@veracruz-ts/protocol/channel';
 import { startServer } from './server.ts';
 import { writeFile } from 'node:fs/promises';
@@ -29,9 +31,9 @@ describe('vc-server with a real isolate process and a real PAS', () => {
     return startServer({ policyPath: deployment.policyPath, devKeyPath: deployment.devKey.privateKeyPath, runtimePath: deployment.bundle.path, listen: '127.0.0.1:0', log: quiet, ...options });
   }
 
-  function client(server: RunningServer): Promise<VeracruzClient> {
+  function client(server: RunningServer, address = server.url): Promise<VeracruzClient> {
     return VeracruzClient.connect({
-      policy: deployment.policyText, certificatePem: deployment.principal.certificatePem, privateKeyPem: deployment.principal.privateKeyPem, address: server.url,
+      policy: deployment.policyText, certificatePem: deployment.principal.certificatePem, privateKeyPem: deployment.principal.privateKeyPem, address,
     });
   }
 
@@ -87,7 +89,8 @@ describe('vc-server with a real isolate process and a real PAS', () => {
 
   it('relays only ciphertext: no plaintext of a principal ever crosses the host', async () => {
     const relayed: Record<RelayDirection, Buffer[]> = { 'to-isolate': [], 'to-client': [] };
-    const server = await start({ relayTap: (direction, _sessionId, bytes) => relayed[direction].push(Buffer.from(bytes)) });
+    const server = await start({ relay: true, relayTap: (direction, _sessionId, bytes) => relayed[direction].push(Buffer.from(bytes)) });
+    assert.equal(server.relayed, true);
     try {
       const secret = Buffer.from('TOP-SECRET-MARKER-'.repeat(200));
       const principal = await client(server);
@@ -109,6 +112,7 @@ describe('vc-server with a real isolate process and a real PAS', () => {
   it('a byte flipped in transit is detected by TLS: the request fails, nothing is accepted', async () => {
     let armed = false;
     const server = await start({
+      relay: true,
       faultInjector: (direction, _sessionId, bytes) => {
         if (!armed || direction !== 'to-isolate' || bytes.length < 40) return bytes;
         armed = false;
@@ -133,7 +137,8 @@ describe('vc-server with a real isolate process and a real PAS', () => {
 
   it('when the isolate dies, clients see their connection reset and the server exits non-zero', async () => {
     const lines: string[] = [];
-    const server = await start({ log: (line) => lines.push(line) });
+    // The reset is the relay's (the host holds the client's connection); see below for handed-over connections.
+    const server = await start({ relay: true, log: (line) => lines.push(line) });
     const socket = connect(Number(server.url.split(':')[1]), '127.0.0.1');
     await once(socket, 'connect');
     socket.resume();
@@ -149,7 +154,7 @@ describe('vc-server with a real isolate process and a real PAS', () => {
   });
 
   it('keeps host buffers bounded when the isolate stops reading (a fast writer against a stalled isolate)', async () => {
-    const server = await start();
+    const server = await start({ relay: true });
     const socket = connect(Number(server.url.split(':')[1]), '127.0.0.1');
     await once(socket, 'connect');
     socket.on('error', () => {});
@@ -177,6 +182,111 @@ describe('vc-server with a real isolate process and a real PAS', () => {
       socket.destroy();
       await server.close();
     }
+  });
+
+  it('hands each connection to the isolate by default: the session works, vc-server relays none of it, and logs it', async () => {
+    const lines: string[] = [];
+    const server = await start({ log: (line) => lines.push(line) });
+    try {
+      assert.equal(server.relayed, false);
+      const principal = await client(server);
+      const data = Buffer.alloc(3 * 1024 * 1024 + 17, 0x42);
+      await principal.writeFile('/input/big', data);
+      assert.deepEqual(Buffer.from(await principal.readFile('/input/big')), data);
+      await principal.close();
+      while (server.stats().sessions > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      const stats = server.stats();
+      assert.deepEqual([stats.relayedToIsolate, stats.relayedToClients, stats.queuedToIsolate, stats.bufferedToClients], [0, 0, 0, 0]);
+      assert.ok(lines.includes("clients' connections are handed to the isolate process (bytes and reasons in their closing lines are its reports)"), lines.join('\n'));
+      assert.ok(lines.some((line) => /^session \d+ opened: client 127\.0\.0\.1:\d+$/.test(line)), lines.join('\n'));
+      const closed = lines.find((line) => /^session \d+ closed: /.test(line)) ?? '';
+      const [, fromClient] = /^session \d+ closed: client 127\.0\.0\.1:\d+, (\d+) bytes from the client, \d+ bytes to it, \d+ ms, the session ended$/.exec(closed) ?? [];
+      assert.ok(Number(fromClient) > data.length, closed);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with handed-over connections, refuses an identity not in the policy with its TLS alert (certificate_unknown)', async () => {
+    const server = await start();
+    try {
+      const stranger = await createIdentity('stranger');
+      await assert.rejects(VeracruzClient.connect({ policy: deployment.policyText, ...stranger, address: server.url }), (error: unknown) => {
+        assert.ok(error instanceof VeracruzError);
+        assert.equal(error.code, Code.PermissionDenied);
+        assert.match(error.message, /its certificate is not one of the policy's identities \(TLS alert certificate_unknown\)/);
+        return true;
+      });
+      // The isolate still serves the policy's principal.
+      const principal = await client(server);
+      assert.equal((await principal.policyHash()).length, 64);
+      await principal.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with handed-over connections, a byte flipped in transit (by a proxy in front of vc-server) fails the session, nothing is accepted', async () => {
+    const server = await start();
+    let armed = false;
+    let flipped = false;
+    // The untrusted network or host on the path: it sees and may change the TCP stream, nothing else.
+    const proxy = createServer((downstream: Socket) => {
+      const upstream = connect(Number(server.url.split(':')[1]), '127.0.0.1');
+      for (const socket of [downstream, upstream]) socket.on('error', () => {});
+      downstream.on('data', (chunk: Buffer) => {
+        if (armed && !flipped && chunk.length > 1000) {
+          flipped = true;
+          chunk = Buffer.from(chunk);
+          chunk[chunk.length >> 1]! ^= 0x01;
+        }
+        upstream.write(chunk);
+      });
+      upstream.pipe(downstream);
+      downstream.on('close', () => upstream.destroy());
+      upstream.on('close', () => downstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const principal = await client(server, `127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+      armed = true;
+      await assert.rejects(principal.writeFile('/input/flipped', new Uint8Array(64 * 1024).fill(7)));
+      assert.ok(flipped, 'the fault was injected');
+      await principal.close().catch(() => {});
+      const again = await client(server);
+      await assert.rejects(again.readFile('/input/flipped'), (error: unknown) => error instanceof VeracruzError && error.code === Code.NotFound);
+      await again.close();
+    } finally {
+      proxy.close();
+      await server.close();
+    }
+  });
+
+  it('with handed-over connections, when the isolate dies, clients see their connection end at once and the server exits non-zero', async () => {
+    const lines: string[] = [];
+    const server = await start({ log: (line) => lines.push(line) });
+    const principal = await client(server);
+    const socket = connect(Number(server.url.split(':')[1]), '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    socket.resume();
+    const started = performance.now();
+    // The connections were the isolate's alone: the kernel closes them with it (FIN, or RST where
+    // the isolate left bytes unread), so no client waits; vc-server has no copy to reset.
+    process.kill(server.isolatePid!, 'SIGKILL');
+    await once(socket, 'close');
+    await assert.rejects(principal.writeFile('/input/late', new Uint8Array(1024)), (error: unknown) => {
+      assert.ok(error instanceof VeracruzError);
+      assert.equal(error.code, Code.Unavailable);
+      return true;
+    });
+    assert.ok(performance.now() - started < 5000, 'the client did not hang');
+    const exit = await server.exited;
+    assert.equal(exit.code, 1);
+    assert.match(exit.reason, /the isolate exited unexpectedly \(signal SIGKILL\)/);
+    assert.equal(server.stats().sessions, 0);
+    assert.ok(lines.some((line) => /^session \d+ closed: .*bytes unknown, \d+ ms, the isolate exited, and its connections with it/.test(line)), lines.join('\n'));
+    await principal.close().catch(() => {});
   });
 });
 

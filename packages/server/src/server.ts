@@ -6,19 +6,20 @@ import { pasCertify, pasStart } from '@veracruz-ts/pas';
 import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import { parsePolicy, timestamped } from '@veracruz-ts/policy';
 import type { EnclaveCertExpiry } from '@veracruz-ts/policy';
-import { ChannelConnection, EvidenceSource, countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, EvidenceSource } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 import { loadOrCreateDevKey } from './dev-key.ts';
 import type { LoadedDevKey } from './dev-key.ts';
 import { enrollHint } from './operator-hints.ts';
 import { launchLinuxIsolate } from './platforms/linux.ts';
-import type { NetworkIsolation } from './platforms/linux.ts';
+import type { LinuxLaunchInternals, NetworkIsolation } from './platforms/linux.ts';
 import { launchSevSnpIsolate } from './platforms/sev-snp.ts';
 import { launchTdxIsolate } from './platforms/tdx.ts';
 import type { IsolateExit, LaunchedIsolate } from './platforms/types.ts';
 import { SessionRelay } from './relay.ts';
 import type { FaultInjector, RelayStats, RelayTap } from './relay.ts';
 import { DEFAULT_RUNTIME_BUNDLE } from './runtime-bundle.ts';
+import { SessionSockets } from './session-sockets.ts';
 
 /** The platforms vc-server can launch an isolate on. */
 export type ServerPlatform = 'linux' | 'sev-snp' | 'tdx';
@@ -53,9 +54,17 @@ export interface ServerOptions {
    * connections costs the host and the isolate nothing that grows. @default DEFAULT_MAX_SESSIONS
    */
   maxSessions?: number;
-  /** Sees every relayed chunk (tests: prove no plaintext crosses the host). */
+  /**
+   * Relay clients' TLS bytes to the isolate over the channel, instead of handing each client's
+   * connection to the isolate process, which then terminates TLS on the socket itself and no byte of
+   * a session passes through vc-server (linux; much faster). Platforms whose isolate is not a
+   * process on this host (sev-snp, tdx) always relay. Either way vc-server holds no key and can
+   * read or forge nothing. @default false, unless `relayTap` or `faultInjector` is given
+   */
+  relay?: boolean;
+  /** Sees every relayed chunk (tests: prove no plaintext crosses the host). Needs the relay: implies `relay: true`. */
   relayTap?: RelayTap;
-  /** May alter relayed chunks (tests: flip a byte in transit). */
+  /** May alter relayed chunks (tests: flip a byte in transit). Needs the relay: implies `relay: true`. */
   faultInjector?: FaultInjector;
   /** How long the isolate may take to answer each boot message. @default 30000 */
   bootTimeoutMs?: number;
@@ -97,11 +106,16 @@ export interface RunningServer {
   measurement: string;
   /** The isolate process id (linux). */
   isolatePid: number | undefined;
+  /** Whether clients' bytes are relayed over the channel (else their connections are handed to the isolate). */
+  relayed: boolean;
   /** Where the dev key's public half is, for `vc-pas enroll` (linux). */
   devPublicKeyPath: string | undefined;
   /** How long each boot step took, in milliseconds since startServer was called. */
   bootTimings: BootTimings;
-  /** What the relay holds right now (bounded by flow control). */
+  /**
+   * What the relay holds right now (bounded by flow control), and the sessions open (relayed, or
+   * handed to the isolate and not yet reported closed by it).
+   */
   stats(): RelayStats & { channelBuffered: number };
   /** Stops the isolate and the listener; resolves once both are gone. */
   close(): Promise<void>;
@@ -120,12 +134,22 @@ const CHANNEL_DRAIN_AFTER_EXIT_MS = 1000;
 /**
  * Starts vc-server: launches the isolate, has it certified by the PAS the policy names (the isolate
  * makes its key and CSR, evidence comes from the platform), sends it the policy and certificate chain,
- * and only then listens for clients, relaying their TLS bytes over the one channel with backpressure.
+ * and only then listens for clients, handing each client's connection to the isolate (linux) or
+ * relaying its TLS bytes over the one channel with backpressure (see `relay`).
  * Throws VeracruzError when any step fails; the isolate is stopped before the error is thrown.
  */
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  // The relay allocates a buffer per socket read: without this, V8 collects far too often.
-  countBufferMemoryInHeapLimit();
+export function startServer(options: ServerOptions): Promise<RunningServer> {
+  return startServerWith(options, {});
+}
+
+/** What only the server's `./testing` entry point asks of {@link startServerWith} (benchmarks). */
+export interface ServerInternals {
+  /** How to launch a linux isolate beyond the options (see LinuxLaunchInternals). */
+  linux?: LinuxLaunchInternals;
+}
+
+/** {@link startServer}, with what benchmarks may ask beyond its options; not exported by the package. */
+export async function startServerWith(options: ServerOptions, internals: ServerInternals): Promise<RunningServer> {
   const started = performance.now();
   const elapsed = (): number => performance.now() - started;
   const log = options.log ?? ((line: string) => process.stderr.write(`${timestamped(line, new Date())}\n`));
@@ -152,6 +176,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   }
   const platform = options.platform ?? 'linux';
+  const tapped = options.relayTap !== undefined || options.faultInjector !== undefined;
+  if (options.relay === false && tapped) {
+    throw new VeracruzError(Code.InvalidRequest, 'startServer: relayTap and faultInjector see relayed bytes, and relay: false hands connections to the isolate instead');
+  }
+  // Only a linux isolate is a process on this host that can take a socket.
+  const sessionSockets = platform === 'linux' && !(options.relay ?? tapped);
 
   let devKey: LoadedDevKey | undefined;
   if (platform === 'linux') {
@@ -163,11 +193,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   pasSession.catch(() => {});
   const launchOptions = {
     runtimePath: options.runtimePath ?? DEFAULT_RUNTIME_BUNDLE, log: (line: string) => log(line), nodeFlags: options.nodeFlags,
-    memoryBudgetBytes: policy.max_memory_mib * 1024 * 1024,
+    memoryBudgetBytes: policy.max_memory_mib * 1024 * 1024, sessionSockets,
   };
   const isolate: LaunchedIsolate =
     platform === 'linux'
-      ? await launchLinuxIsolate({ ...launchOptions, devKey: devKey!.privateKey, network: options.network })
+      ? await launchLinuxIsolate({ ...launchOptions, devKey: devKey!.privateKey, network: options.network }, internals.linux)
       : platform === 'sev-snp'
         ? await launchSevSnpIsolate(launchOptions)
         : await launchTdxIsolate(launchOptions);
@@ -211,6 +241,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       url,
       measurement: Buffer.from(isolate.measurement ?? new Uint8Array(0)).toString('hex'),
       isolatePid: isolate.pid,
+      relayed: !host.handsOverConnections,
       devPublicKeyPath: devKey?.publicKeyPath,
       stats: () => host.stats(),
       close: () => host.close(),
@@ -234,6 +265,8 @@ class Host {
   readonly #log: (line: string) => void;
   readonly #channel: ChannelConnection;
   readonly #relay: SessionRelay;
+  /** Where clients' connections go to the isolate itself instead of through the relay. */
+  readonly #sockets: SessionSockets | undefined;
   #resolveExit!: (exit: ServerExit) => void;
   #waiter: { kind: ChannelMessage['type']; resolve: (message: ChannelMessage) => void; reject: (error: VeracruzError) => void } | undefined;
   #server: Server | undefined;
@@ -259,6 +292,8 @@ class Host {
       onEnd: () => channelEnded(),
     });
     this.#relay = new SessionRelay({ send: (message) => this.#channel.send(message), window: options.window, tap: options.relayTap, faultInjector: options.faultInjector });
+    this.#sockets = isolate.sessionSockets === undefined ? undefined : new SessionSockets({ port: isolate.sessionSockets, log });
+    if (this.#sockets !== undefined) log("clients' connections are handed to the isolate process (bytes and reasons in their closing lines are its reports)");
     // The child's exit is often reported before the channel's last bytes (its shutdown notice) are
     // read: judge the exit only once the channel has ended too, or after a bounded wait.
     void isolate.exited.then(async (exit) => {
@@ -267,6 +302,11 @@ class Host {
       clearTimeout(timer);
       this.#isolateExited(exit);
     });
+  }
+
+  /** Whether clients' connections are handed to the isolate (else their bytes are relayed). */
+  get handsOverConnections(): boolean {
+    return this.#sockets !== undefined;
   }
 
   /** Sends a boot message and waits for the reply of kind `kind` (or a status error). */
@@ -288,12 +328,14 @@ class Host {
   }
 
   async listen(address: { host: string; port: number }): Promise<string> {
-    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+    const sockets = this.#sockets;
+    // A connection to hand over is not read from here: every byte of it is the isolate's to read.
+    const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: sockets !== undefined }, (socket: Socket) => {
       if (this.#stopping !== undefined) {
         socket.destroy();
         return;
       }
-      if (this.#relay.stats().sessions >= this.#maxSessions) {
+      if (this.#sessionCount() >= this.#maxSessions) {
         // Closed before any byte: the client's handshake fails at once instead of waiting in a queue.
         socket.on('error', () => {});
         socket.end();
@@ -306,7 +348,8 @@ class Host {
         }
         return;
       }
-      this.#logSession(socket, this.#relay.add(socket));
+      if (sockets !== undefined) sockets.add(socket);
+      else this.#logSession(socket, this.#relay.add(socket));
     });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
@@ -322,7 +365,11 @@ class Host {
   }
 
   stats(): RelayStats & { channelBuffered: number } {
-    return { ...this.#relay.stats(), channelBuffered: this.#channel.outputBufferedBytes };
+    return { ...this.#relay.stats(), sessions: this.#sessionCount(), channelBuffered: this.#channel.outputBufferedBytes };
+  }
+
+  #sessionCount(): number {
+    return this.#relay.stats().sessions + (this.#sockets?.sessions ?? 0);
   }
 
   /** One log line when a client connection opens and one when it closes: who, how much, how long, why; never what. */
@@ -403,6 +450,8 @@ class Host {
     this.#server?.close();
     this.#channel.close();
     this.#waiter?.reject(new VeracruzError(Code.Unavailable, result.reason));
+    // The connections handed over were the isolate's alone: the kernel closed them when it exited.
+    this.#sockets?.dropAll(orderly ? `the isolate stopped (${result.reason})` : `the isolate exited, and its connections with it (${result.reason})`);
     if (!orderly) {
       // Nothing more can reach the clients: drop their connections so they see it at once.
       this.#relay.destroyAll();

@@ -14,6 +14,8 @@ import { readFile } from 'node:fs/promises';
 import { loadOrCreateDevKey } from './dev-key.ts';
 import type { LoadedDevKey } from './dev-key.ts';
 import { buildRuntimeBundle, sha256 } from './runtime-bundle.ts';
+import { startServerWith } from './server.ts';
+import type { RunningServer, ServerOptions } from './server.ts';
 import type { RuntimeBundle } from './runtime-bundle.ts';
 
 /** A PAS, an enrolled host key, the runtime bundle and a policy, in a temporary directory. */
@@ -52,7 +54,7 @@ export async function createTestDeployment(options: { enroll?: boolean; runtimeP
   if (options.enroll !== false) {
     const publicKeyPem = await readFile(devKey.publicKeyPath, 'utf8');
     const keyId = Buffer.from(await devKeyId(await importDevPublicKey(publicKeyPem))).toString('hex');
-    pas.store.enrollDevKey('test-host', keyId, publicKeyPem.trim() + '\n', new Date());
+    pas.store.enrollDevKey('test-host', keyId, `${publicKeyPem.trim()}\n`, new Date());
   }
   const rights: FileRights[] = [
     { file_name: '/input', rights: RIGHTS_READ_WRITE },
@@ -103,3 +105,13 @@ export function policyFor(options: {
 }
 
 export { fullCollector, GARBAGE, PARTIAL_RECORD, pool, residentMemory, residentMiB, tcpChurn } from './connection-churn.ts';
+
+/**
+ * Benchmarks only: `startServer` with its linux isolate run WITHOUT the permission model and
+ * with V8's CPU profiler on, writing a `.cpuprofile` to `cpuProfileDirectory` when the isolate exits
+ * (`close()` the server). The permission model forbids writing the profile; everything else, the
+ * bundle and the data path, is what vc-server runs. Never reachable from vc-server's options.
+ */
+export function startProfiledServer(options: ServerOptions, cpuProfileDirectory: string): Promise<RunningServer> {
+  return startServerWith(options, { linux: { cpuProfileDirectory } });
+}

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { Duplex, Readable, Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
 import { type ConnectOptions, VeracruzClient } from '../client.ts';
 import { type ClientPlan, planHasWork, type Transfer } from './arguments.ts';
@@ -135,8 +135,9 @@ export async function runClient(plan: ClientPlan, io: ClientIo): Promise<number>
       'pass -n/--no-shutdown to keep it running');
   }
   // A transfer allocates a buffer per TLS record; with V8's default, that means a full collection
-  // every 64 MiB of them (see countBufferMemoryInHeapLimit). This process exists for the transfer.
-  countBufferMemoryInHeapLimit();
+  // every 64 MiB of them: counted in the heap's global limit instead. Process-wide, and this process
+  // (vc-client) exists for the transfer.
+  setFlagsFromString('--external-memory-accounted-in-global-limit');
   let client: VeracruzClient | undefined;
   let unreadResults = 0;
   let programExitCode: number | undefined;

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import { Code, type VeracruzError } from '@veracruz-ts/core';
 import { ChannelConnection } from './connection.ts';
 import type { ChannelMessage } from './messages.ts';
 

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VeracruzError } from '@veracruz-ts/core';
-import { decodeRequest, decodeResponse, encodeRequest, encodeRequestParts, encodeResponse, encodeResponseParts } from './codec.ts';
+import {
+  decodeRequest,
+  decodeRequestPieces,
+  decodeResponse,
+  decodeResponsePieces,
+  encodeRequest,
+  encodeRequestParts,
+  encodeResponse,
+  encodeResponseParts,
+} from './codec.ts';
 import { ResponseStatus, responseStatusName, type RuntimeManagerRequest, type RuntimeManagerResponse } from './messages.ts';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -112,5 +121,82 @@ describe('transport protocol codec', () => {
   it('names statuses', () => {
     assert.equal(responseStatusName(7), 'FAILED_INVALID_REQUEST');
     assert.equal(responseStatusName(99), 'STATUS_99');
+  });
+});
+
+describe('requests that arrived in pieces', () => {
+  /** `bytes` cut into pieces of `size` (as TLS records cut a stream). */
+  const cut = (bytes: Uint8Array, size: number): Uint8Array[] => {
+    const pieces: Uint8Array[] = [];
+    for (let offset = 0; offset < bytes.length; offset += size) pieces.push(bytes.subarray(offset, offset + size));
+    return pieces;
+  };
+  const joined = (pieces: readonly Uint8Array[]): string => hex(Buffer.concat(pieces));
+
+  it('leaves a write\'s payload in its pieces, uncopied, with the name and context decoded', () => {
+    const data = Uint8Array.from({ length: 50_000 }, (_, index) => index % 251);
+    for (const kind of ['write_file', 'append_file'] as const) {
+      for (const context of [0, 7]) {
+        const encoded = Buffer.concat(encodeRequestParts({ kind, fileName: '/input/ü-a', data, ...(context === 0 ? {} : { context }) }));
+        for (const size of [3, 16_384, 40_000]) {
+          const pieces = cut(encoded, size);
+          const decoded = decodeRequestPieces(pieces);
+          assert.ok('pieces' in decoded, `${kind}, context ${context}, pieces of ${size}`);
+          assert.equal(decoded.kind, kind);
+          assert.equal(decoded.fileName, '/input/ü-a');
+          assert.equal(decoded.context, context === 0 ? undefined : context);
+          assert.equal(joined(decoded.pieces), hex(data));
+          // Views of the pieces given, not copies.
+          assert.ok(decoded.pieces.every((piece) => pieces.some((given) => given.buffer === piece.buffer)));
+        }
+      }
+    }
+  });
+
+  it('decodes anything else as decodeRequest does the joined bytes, and every request to what decodeRequest finds', () => {
+    const unusual = [
+      // Payload before the name, and an unknown field after the operation: valid, but not the usual layout.
+      fromHex(`1a 0a 12 01 ff 0a 05 ${ascii('stdin')} 20 01`),
+      fromHex(`12 0f 0a 08 ${ascii('/input/a')} 12 03 01 02 03 ba 01 00`),
+    ];
+    for (const bytes of unusual) {
+      for (const size of [1, 2, 5]) assert.deepEqual(decodeRequestPieces(cut(bytes, size)), decodeRequest(bytes), hex(bytes));
+    }
+    for (const bytes of [...unusual, ...requestVectors.map(([, request]) => encodeRequest(request))]) {
+      for (const size of [1, 2, 5, 1000]) {
+        const decoded = decodeRequestPieces(cut(bytes, size));
+        const { pieces, ...rest } = 'pieces' in decoded ? decoded : { ...decoded, pieces: undefined };
+        const same = pieces === undefined ? rest : { ...rest, data: Uint8Array.from(Buffer.concat(pieces)) };
+        assert.deepEqual(same, decodeRequest(bytes), hex(bytes));
+      }
+    }
+    // Malformed bytes fail as they do whole.
+    assert.throws(() => decodeRequestPieces(cut(fromHex('12 ff ff ff ff 0f 00'), 2)), (error: unknown) => error instanceof VeracruzError && error.code === 'invalid_request');
+  });
+
+  it('leaves a result\'s payload in its pieces; decodes any other response as decodeResponse does', () => {
+    const data = Uint8Array.from({ length: 70_000 }, (_, index) => (index * 7) % 256);
+    for (const response of [
+      { status: ResponseStatus.SUCCESS, body: { kind: 'result' as const, data } },
+      { status: ResponseStatus.SUCCESS, context: 9, body: { kind: 'result' as const, data } },
+    ]) {
+      const encoded = Buffer.concat(encodeResponseParts(response));
+      for (const size of [2, 16_384]) {
+        const decoded = decodeResponsePieces(cut(encoded, size));
+        assert.ok('resultPieces' in decoded);
+        assert.equal(decoded.status, ResponseStatus.SUCCESS);
+        assert.equal(decoded.context, response.context);
+        assert.equal(joined(decoded.resultPieces), hex(data));
+      }
+    }
+    const others: RuntimeManagerResponse[] = [
+      { status: ResponseStatus.FAILED_INVALID_ROLE, errorDetail: { code: 'permission_denied', message: 'no' } },
+      { status: ResponseStatus.SUCCESS, body: { kind: 'file_size', size: 5 } },
+      { status: ResponseStatus.SUCCESS, body: { kind: 'policy_hash', data: new Uint8Array(64).fill(0x61) } },
+    ];
+    for (const response of others) {
+      const encoded = encodeResponse(response);
+      assert.deepEqual(decodeResponsePieces(cut(encoded, 3)), decodeResponse(encoded));
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { Code, VeracruzError } from '@veracruz-ts/core';
+import { joinPieces } from './framing.ts';
 import type {
   ErrorDetail,
   RequestMessage,
@@ -314,6 +315,132 @@ export function decodeRequest(bytes: Uint8Array): RuntimeManagerRequest {
   } catch (reason) {
     throw malformed('request', reason);
   }
+}
+
+/** A `write_file` or `append_file` request whose payload is left in the pieces it arrived in. */
+export interface PiecewiseWriteRequest {
+  kind: 'write_file' | 'append_file';
+  fileName: string;
+  /** The payload, in order: views of the pieces the message arrived in. */
+  pieces: readonly Uint8Array[];
+  context?: number;
+}
+
+/** The fields a write carries before its payload fit in this much: the context, a tag, lengths, a path. */
+const WRITE_HEAD_BYTES = 8 * 1024;
+
+/**
+ * Decodes a request that arrived in pieces (see FrameDecoder.pushPieces). A write or append laid out
+ * as every encoder of Veracruz's protocol lays it out (context, then the operation, its file name,
+ * then its payload, last) keeps its payload in the pieces, uncopied; any other request is joined and
+ * decoded by {@link decodeRequest}, with the same result it would have had.
+ */
+export function decodeRequestPieces(pieces: readonly Uint8Array[]): RuntimeManagerRequest | PiecewiseWriteRequest {
+  return (pieces.length > 1 ? piecewiseWrite(pieces) : undefined) ?? decodeRequest(joinPieces(pieces));
+}
+
+/** The write or append in `pieces` if its payload is the last thing in the message; else undefined. */
+function piecewiseWrite(pieces: readonly Uint8Array[]): PiecewiseWriteRequest | undefined {
+  let total = 0;
+  for (const piece of pieces) total += piece.length;
+  try {
+    const reader = new BinaryReader(headOf(pieces, WRITE_HEAD_BYTES));
+    let context = 0;
+    let [field, wireType] = reader.tag();
+    if (field === RequestField.context && wireType === WireType.Varint) {
+      context = reader.uint32();
+      [field, wireType] = reader.tag();
+    }
+    const kind = field === RequestField.write_file ? 'write_file' : field === RequestField.append_file ? 'append_file' : undefined;
+    if (kind === undefined || wireType !== WireType.LengthDelimited) return undefined;
+    const innerLength = reader.uint32();
+    if (reader.pos + innerLength !== total) return undefined;
+    let fileName = '';
+    [field, wireType] = reader.tag();
+    if (field === 1 && wireType === WireType.LengthDelimited) {
+      fileName = reader.string();
+      [field, wireType] = reader.tag();
+    }
+    if (field !== 2 || wireType !== WireType.LengthDelimited) return undefined;
+    const dataLength = reader.uint32();
+    if (reader.pos + dataLength !== total) return undefined;
+    const request: PiecewiseWriteRequest = { kind, fileName, pieces: slicePieces(pieces, reader.pos) };
+    return context === 0 ? request : { ...request, context };
+  } catch {
+    // Cut short in the head (a path longer than it, say): joined and decoded the usual way.
+    return undefined;
+  }
+}
+
+/** Views of `pieces` from byte `start` to their end. */
+function slicePieces(pieces: readonly Uint8Array[], start: number): Uint8Array[] {
+  const sliced: Uint8Array[] = [];
+  let offset = 0;
+  for (const piece of pieces) {
+    const end = offset + piece.length;
+    if (end > start) sliced.push(offset >= start ? piece : piece.subarray(start - offset));
+    offset = end;
+  }
+  return sliced;
+}
+
+/** A successful response whose `result` payload is left in the pieces it arrived in. */
+export interface PiecewiseResultResponse {
+  status: number;
+  context?: number;
+  /** The `result` payload, in order: views of the pieces the message arrived in. */
+  resultPieces: readonly Uint8Array[];
+}
+
+/** The fields a response carries before its payload: status, context, tags and lengths. */
+const RESULT_HEAD_BYTES = 64;
+
+/**
+ * Decodes a response that arrived in pieces (see FrameDecoder.pushPieces). A `result` laid out as
+ * {@link encodeResponseParts} lays it out (status, context, then the result, last) keeps its payload
+ * in the pieces, uncopied; any other response is joined and decoded by {@link decodeResponse}, with
+ * the same result it would have had.
+ */
+export function decodeResponsePieces(pieces: readonly Uint8Array[]): RuntimeManagerResponse | PiecewiseResultResponse {
+  return (pieces.length > 1 ? piecewiseResult(pieces) : undefined) ?? decodeResponse(joinPieces(pieces));
+}
+
+/** The result in `pieces` if its payload is the last thing in the message; else undefined. */
+function piecewiseResult(pieces: readonly Uint8Array[]): PiecewiseResultResponse | undefined {
+  let total = 0;
+  for (const piece of pieces) total += piece.length;
+  try {
+    const reader = new BinaryReader(headOf(pieces, RESULT_HEAD_BYTES));
+    let status = 0;
+    let context = 0;
+    let [field, wireType] = reader.tag();
+    if (field === ResponseField.status && wireType === WireType.Varint) {
+      status = reader.int32();
+      [field, wireType] = reader.tag();
+    }
+    if (field === ResponseField.context && wireType === WireType.Varint) {
+      context = reader.uint32();
+      [field, wireType] = reader.tag();
+    }
+    if (field !== ResponseField.result || wireType !== WireType.LengthDelimited) return undefined;
+    const innerLength = reader.uint32();
+    if (reader.pos + innerLength !== total) return undefined;
+    [field, wireType] = reader.tag();
+    if (field !== 1 || wireType !== WireType.LengthDelimited) return undefined;
+    const dataLength = reader.uint32();
+    if (reader.pos + dataLength !== total) return undefined;
+    const response: PiecewiseResultResponse = { status, resultPieces: slicePieces(pieces, reader.pos) };
+    return context === 0 ? response : { ...response, context };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first `bytes` bytes of `pieces` (fewer if they hold fewer), as one array: only the pieces they span are joined. */
+function headOf(pieces: readonly Uint8Array[], bytes: number): Uint8Array {
+  let count = 0;
+  for (let length = 0; length < bytes && count < pieces.length; count++) length += pieces[count]!.length;
+  return joinPieces(pieces.slice(0, count)).subarray(0, bytes);
 }
 
 /** Decodes a response. Malformed bytes throw VeracruzError(InvalidRequest). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VeracruzError } from '@veracruz-ts/core';
-import { encodeFrameHeader, FrameDecoder, frameMessage } from './framing.ts';
+import { encodeFrameHeader, FrameDecoder, frameMessage, joinPieces } from './framing.ts';
 
 describe('length framing', () => {
   it('prefixes an 8-byte big-endian length', () => {
@@ -37,5 +37,19 @@ describe('length framing', () => {
 
   it('refuses a length that does not fit in 53 bits', () => {
     assert.throws(() => new FrameDecoder().push(new Uint8Array(8).fill(0xff)), /exceeds the maximum/);
+  });
+
+  it('gives each message as the pieces it arrived in, without copying, and joins them on request', () => {
+    const messages = [new Uint8Array([1, 2, 3, 4, 5]), new Uint8Array(0), new Uint8Array([6])];
+    const stream = Buffer.concat(messages.map(frameMessage));
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const decoder = new FrameDecoder();
+      const first = stream.subarray(0, cut);
+      const second = stream.subarray(cut);
+      const out = [...decoder.pushPieces(first), ...decoder.pushPieces(second)];
+      assert.deepEqual(out.map((pieces) => [...joinPieces(pieces)]), messages.map((message) => [...message]), `cut at ${cut}`);
+      assert.ok(out.flat().every((piece) => piece.buffer === stream.buffer), 'views of the chunks fed');
+      assert.deepEqual(out[1], [], 'an empty message has no pieces');
+    }
   });
 });

@@ -29,9 +29,13 @@ export function frameMessage(message: Uint8Array): Uint8Array {
 }
 
 /**
- * Reassembles length-prefixed messages from a byte stream cut into arbitrary chunks. A message
- * that arrives within one chunk is returned as a view of it (no copy); one spread over chunks is
- * copied once. A length prefix over the maximum fails at once, before any of the body is buffered.
+ * Reassembles length-prefixed messages from a byte stream cut into arbitrary chunks. {@link push}
+ * returns each message as one array: a view of a chunk when it arrived within one (no copy), else a
+ * copy. {@link pushPieces} returns each message as the views of the chunks it arrived in, never
+ * copied: for a receiver that can use the pieces as they are (a large write stored piece by piece);
+ * an empty message has none, and the chunks must not change while their messages are in use.
+ * A length prefix over the maximum fails at once (VeracruzError(LimitExceeded)), before any of the
+ * body is buffered.
  */
 export class FrameDecoder {
   readonly #maxMessageBytes: number;
@@ -50,7 +54,12 @@ export class FrameDecoder {
 
   /** Feeds a chunk; returns the messages it completes, in order. Throws VeracruzError(LimitExceeded). */
   push(chunk: Uint8Array): Uint8Array[] {
-    const messages: Uint8Array[] = [];
+    return this.pushPieces(chunk).map(joinPieces);
+  }
+
+  /** {@link push}, each message as its pieces (see the class comment). */
+  pushPieces(chunk: Uint8Array): Uint8Array[][] {
+    const messages: Uint8Array[][] = [];
     if (chunk.length > 0) {
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
@@ -58,7 +67,7 @@ export class FrameDecoder {
     for (;;) {
       if (this.#expected === undefined) {
         if (this.#buffered < FRAME_HEADER_BYTES) break;
-        const header = this.#take(FRAME_HEADER_BYTES);
+        const header = joinPieces(this.#take(FRAME_HEADER_BYTES));
         const length = new DataView(header.buffer, header.byteOffset, FRAME_HEADER_BYTES).getBigUint64(0, false);
         if (length > BigInt(this.#maxMessageBytes)) throw tooLarge(length, this.#maxMessageBytes);
         this.#expected = Number(length);
@@ -70,27 +79,32 @@ export class FrameDecoder {
     return messages;
   }
 
-  // Removes `count` buffered bytes from the front (count <= buffered).
-  #take(count: number): Uint8Array {
-    const first = this.#chunks[0];
-    if (first !== undefined && first.length >= count) {
-      const taken = first.subarray(0, count);
-      if (first.length === count) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(count);
-      this.#buffered -= count;
-      return taken;
-    }
-    const taken = new Uint8Array(count);
-    let filled = 0;
-    while (filled < count) {
+  #take(count: number): Uint8Array[] {
+    const pieces: Uint8Array[] = [];
+    let taken = 0;
+    while (taken < count) {
       const chunk = this.#chunks[0]!;
-      const part = Math.min(chunk.length, count - filled);
-      taken.set(chunk.subarray(0, part), filled);
-      filled += part;
+      const part = Math.min(chunk.length, count - taken);
+      pieces.push(part === chunk.length ? chunk : chunk.subarray(0, part));
+      taken += part;
       if (part === chunk.length) this.#chunks.shift();
       else this.#chunks[0] = chunk.subarray(part);
     }
     this.#buffered -= count;
-    return taken;
+    return pieces;
   }
+}
+
+/** The pieces of a message as one array: the piece itself when there is one, else a copy. */
+export function joinPieces(pieces: readonly Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const piece of pieces) {
+    joined.set(piece, offset);
+    offset += piece.length;
+  }
+  return joined;
 }

@@ -1,7 +1,8 @@
 import { createIsolateIdentity, derToPem } from '@veracruz-ts/attestation/certificates';
 import type { IsolateIdentity } from '@veracruz-ts/attestation/certificates';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
+import type { ChannelMessage, SessionSocketClosedMessage } from '@veracruz-ts/protocol/channel';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { checkIsolateCertificate } from './certificate-check.ts';
 import type { PolicyTrust } from './certificate-check.ts';
@@ -23,7 +24,10 @@ export interface SessionSetup<P> {
 
 /** The session layer as the isolate sees it (the TLS session manager). */
 export interface SessionHandler {
-  /** Takes over the ciphertext side of one client's TLS connection. */
+  /**
+   * Takes over the ciphertext side of one client's TLS connection: a stream relayed over the channel,
+   * or the client's TCP socket itself when the host handed it over.
+   */
   accept(ciphertext: Duplex, sessionId: number): void;
 }
 
@@ -51,6 +55,11 @@ export interface IsolateOptions<P extends PolicyTrust> {
   now?: () => Date;
   /** Diagnostics (never secrets). @default writes to stderr */
   log?: (line: string) => void;
+  /**
+   * Tells the host that the connection of a session it handed over (see {@link Isolate.acceptSocket})
+   * has closed. Needed only where the host hands sockets over.
+   */
+  sendSessionSocketClosed?: (message: SessionSocketClosedMessage) => void;
 }
 
 /** Where an isolate is in its life. */
@@ -62,7 +71,12 @@ export const DEFAULT_MAX_SESSIONS = 1024;
 /** How long shutdown waits for queued TLS bytes (the reply to request_shutdown) to leave. */
 const SHUTDOWN_FLUSH_LIMIT_MS = 2000;
 
-/** How long the isolate must have had no session before it collects garbage (see #collectWhenIdle). */
+/**
+ * How long the isolate must have had no session before it runs one memory-reducing full collection.
+ * Why: what sessions leave behind is mostly outside V8's sight (OpenSSL's objects, freed only when
+ * their wrappers are collected) and V8 keeps the young generation it grew under load; Node runs no
+ * idle-time collection, so an isolate idle after a burst of connections kept it all.
+ */
 const IDLE_COLLECT_MS = 1000;
 
 /** V8's collector, when the process was started with --expose-gc (the linux launcher passes it). */
@@ -72,10 +86,16 @@ const collectGarbage = (globalThis as { gc?: (options?: { type: 'major'; executi
  * The isolate's runtime manager: answers the host's boot messages (attestation, initialize), refuses
  * sessions until it holds a certificate it checked and a policy it parsed, then maps channel sessions to
  * the session layer with flow control. The host is untrusted: whatever it sends out of order is refused.
+ *
+ * Where the host hands clients' TCP connections over instead ({@link acceptSocket}, with the session
+ * id the host chose), TLS is terminated on the socket itself, so the session's bytes never pass
+ * through the host. Such a session is refused like a channel session (not serving, too many
+ * sessions, id in use, no budget), by closing the connection; when the connection has closed, the
+ * host is told (for its log and its session count) through `sendSessionSocketClosed`.
  */
 export class Isolate<P extends PolicyTrust> {
   readonly #options: IsolateOptions<P>;
-  readonly #sessions = new Map<number, ChannelSessionStream>();
+  readonly #sessions = new Map<number, Duplex>();
   #state: IsolateState = 'booting';
   #identity: Promise<IsolateIdentity>;
   #handler: SessionHandler | undefined;
@@ -117,7 +137,7 @@ export class Isolate<P extends PolicyTrust> {
         this.#withSession(message.sessionId, (session) => session.acknowledge(message.bytes));
         return;
       case 'close':
-        this.#sessions.get(message.sessionId)?.endFromHost();
+        this.#withSession(message.sessionId, (session) => session.endFromHost());
         return;
       case 'shutdown':
         this.#log(`host asked to stop (${message.reason})`);
@@ -126,6 +146,28 @@ export class Isolate<P extends PolicyTrust> {
       default:
         this.#log(`ignored a ${message.type} message: only the isolate sends those`);
     }
+  }
+
+  /** Takes a client's connection the host handed over (see the class comment). */
+  acceptSocket(sessionId: number, socket: Socket): void {
+    const opened = { reason: 'the session ended', failed: false };
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (!opened.failed) opened.reason = `connection error ${error.code ?? error.message}`;
+      opened.failed = true;
+    });
+    socket.once('close', () => {
+      this.#options.sendSessionSocketClosed?.({
+        type: 'session-socket-closed', sessionId, bytesFromClient: socket.bytesRead, bytesToClient: socket.bytesWritten, reason: opened.reason,
+      });
+    });
+    const refusal = this.#refusal(sessionId);
+    if (refusal !== undefined) {
+      opened.reason = `refused: ${refusal}`;
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    this.#start(sessionId, socket, (reason) => (opened.reason = reason));
   }
 
   /** A fatal error: drop every session and exit non-zero (after the caller told the host why). */
@@ -191,16 +233,9 @@ export class Isolate<P extends PolicyTrust> {
   }
 
   #newSession(sessionId: number): void {
-    if (this.#state !== 'serving' || this.#handler === undefined) {
-      this.#options.send({ type: 'close', sessionId, reason: `the isolate is not ready to serve (${this.#state})` });
-      return;
-    }
-    if (this.#sessions.size >= (this.#options.maxSessions ?? DEFAULT_MAX_SESSIONS)) {
-      this.#options.send({ type: 'close', sessionId, reason: 'too many sessions' });
-      return;
-    }
-    if (this.#sessions.has(sessionId)) {
-      this.#options.send({ type: 'close', sessionId, reason: 'session id already in use' });
+    const refusal = this.#refusal(sessionId);
+    if (refusal !== undefined) {
+      this.#options.send({ type: 'close', sessionId, reason: refusal });
       return;
     }
     const session = new ChannelSessionStream({
@@ -208,6 +243,17 @@ export class Isolate<P extends PolicyTrust> {
       send: (message) => this.#options.send(message),
       ...(this.#options.window === undefined ? {} : { window: this.#options.window }),
     });
+    this.#start(sessionId, session, () => {});
+  }
+
+  #refusal(sessionId: number): string | undefined {
+    if (this.#state !== 'serving' || this.#handler === undefined) return `the isolate is not ready to serve (${this.#state})`;
+    if (this.#sessions.size >= (this.#options.maxSessions ?? DEFAULT_MAX_SESSIONS)) return 'too many sessions';
+    if (this.#sessions.has(sessionId)) return 'session id already in use';
+    return undefined;
+  }
+
+  #start(sessionId: number, session: Duplex, refused: (reason: string) => void): void {
     this.#sessions.set(sessionId, session);
     clearTimeout(this.#idleCollection);
     session.once('close', () => {
@@ -216,16 +262,19 @@ export class Isolate<P extends PolicyTrust> {
     });
     session.on('error', () => {});
     try {
-      this.#handler.accept(session, sessionId);
+      this.#handler!.accept(session, sessionId);
     } catch (error) {
-      this.#log(`session ${sessionId} refused: ${VeracruzError.from(error).message}`);
+      const reason = VeracruzError.from(error).message;
+      this.#log(`session ${sessionId} refused: ${reason}`);
+      refused(`refused: ${reason}`);
       session.destroy();
     }
   }
 
   #withSession(sessionId: number, action: (session: ChannelSessionStream) => void): void {
     const session = this.#sessions.get(sessionId);
-    if (session === undefined) return; // closed already; late bytes are dropped
+    // Closed already (late bytes are dropped), or a socket the host handed over: nothing of it comes by the channel.
+    if (!(session instanceof ChannelSessionStream)) return;
     try {
       action(session);
     } catch (error) {
@@ -234,12 +283,7 @@ export class Isolate<P extends PolicyTrust> {
     }
   }
 
-  /**
-   * Once no session has been open for IDLE_COLLECT_MS, one memory-reducing full collection. Why:
-   * what sessions leave behind is mostly outside V8's sight (OpenSSL's objects, freed only when
-   * their wrappers are collected) and V8 keeps the young generation it grew under load; Node runs
-   * no idle-time collection, so an isolate idle after a burst of connections kept it all.
-   */
+  // See IDLE_COLLECT_MS.
   #collectWhenIdle(): void {
     if (collectGarbage === undefined || this.#state !== 'serving') return;
     clearTimeout(this.#idleCollection);
@@ -255,7 +299,8 @@ export class Isolate<P extends PolicyTrust> {
     // Let the TLS layer write its reply first, then wait (bounded) until no session holds queued bytes.
     const deadline = Date.now() + SHUTDOWN_FLUSH_LIMIT_MS;
     const poll = (): void => {
-      const queued = [...this.#sessions.values()].some((session) => session.queuedOutgoing > 0 || session.writableLength > 0);
+      // A handed-over socket's reply is with the kernel once TLS has taken it (the session layer waits for that).
+      const queued = [...this.#sessions.values()].some((session) => session instanceof ChannelSessionStream && (session.queuedOutgoing > 0 || session.writableLength > 0));
       if (queued && Date.now() < deadline) {
         setTimeout(poll, 5);
         return;

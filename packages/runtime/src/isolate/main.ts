@@ -4,18 +4,21 @@
  * an inherited file descriptor, and serves principals through the TLS session manager.
  *
  * Arguments: `--platform linux|sev-snp|tdx` (default linux), `--channel-fd N` (default 3),
- * `--tsm-root DIR` (configfs-tsm report directory for sev-snp/tdx).
+ * `--tsm-root DIR` (configfs-tsm report directory for sev-snp/tdx), `--session-sockets ipc` (the
+ * host hands clients' connections over on Node's IPC channel, see
+ * `@veracruz-ts/protocol/channel`'s session-sockets; default: sessions come by the channel only).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { parsePolicy } from '@veracruz-ts/policy';
 import type { Policy } from '@veracruz-ts/policy';
-import { ChannelConnection, countBufferMemoryInHeapLimit } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, parseSessionSocketMessage } from '@veracruz-ts/protocol/channel';
 import { ExecutionEngine, servicesFromPolicy } from '../index.ts';
 import { SessionManager } from '../session/index.ts';
 import { isolateBudget } from '../budget/memory-budget.ts';
@@ -29,6 +32,7 @@ function main(): void {
       platform: { type: 'string', default: 'linux' },
       'channel-fd': { type: 'string', default: '3' },
       'tsm-root': { type: 'string' },
+      'session-sockets': { type: 'string' },
     },
     strict: true,
   });
@@ -37,8 +41,16 @@ function main(): void {
     process.stderr.write(`[isolate] unknown platform '${platform}'\n`);
     process.exit(2);
   }
-  // Also given on the linux isolate's command line; set here for launchers that do not.
-  countBufferMemoryInHeapLimit();
+  const sessionSockets = values['session-sockets'];
+  if (sessionSockets !== undefined && (sessionSockets !== 'ipc' || process.send === undefined)) {
+    process.stderr.write(`[isolate] --session-sockets ${sessionSockets}: only 'ipc', on an IPC channel\n`);
+    process.exit(2);
+  }
+  // The isolate allocates an ArrayBuffer for nearly every piece of session data (socket reads, TLS
+  // records, requests, file chunks); counting them in V8's heap limit, instead of starting a full
+  // mark every 64 MiB of them, roughly halves the collections. Also given on the linux isolate's
+  // command line; set here for launchers that do not.
+  setFlagsFromString('--external-memory-accounted-in-global-limit');
   const fd = Number(values['channel-fd']);
   const channelSocket = new Socket({ fd, readable: true, writable: true });
 
@@ -52,6 +64,7 @@ function main(): void {
     ownMeasurement,
     tsmRoot: values['tsm-root'],
     send: (message) => channel.send(message),
+    sendSessionSocketClosed: (message) => process.connected && process.send!(message),
     parsePolicy: (text) => parsePolicy(text),
     createSessionHandler: (setup) => {
       // First, before anything is started: a native module this runtime cannot run refuses the
@@ -93,6 +106,22 @@ function main(): void {
     },
     onEnd: () => isolate.hostGone(),
   });
+  if (sessionSockets === 'ipc') {
+    process.on('message', (message: unknown, handle: unknown) => {
+      const parsed = parseSessionSocketMessage(message);
+      // The host may send anything: only a socket with a session id is a client connection (a server
+      // or a UDP socket is closed unused); a session whose socket did not come is over at once.
+      if (handle instanceof Socket) {
+        if (parsed === undefined) handle.destroy();
+        else isolate.acceptSocket(parsed.sessionId, handle);
+        return;
+      }
+      (handle as { close?: () => void } | undefined)?.close?.();
+      if (parsed !== undefined) process.send!({ type: 'session-socket-closed', sessionId: parsed.sessionId, bytesFromClient: 0, bytesToClient: 0, reason: 'no socket came' });
+    });
+    // The channel on fd 3 decides how long the isolate lives, not this one.
+    process.channel?.unref();
+  }
 
   // A bug must not leave a half-working isolate behind: report it (without data) and stop.
   const fatal = (error: unknown): void => {

@@ -19,6 +19,10 @@ export interface ChannelSessionStreamOptions {
  * only once the TLS layer has taken them (push returned true, or it asked for more via _read), so a
  * slow consumer holds the host; outgoing writes complete only while the host's grants last, so a slow
  * client holds the TLS layer.
+ *
+ * When the host closes the session (the client ended or went away; `endFromHost`), the TLS layer
+ * sees the end of its input, then the session is torn down, whatever state TLS was in (a client
+ * that vanished in the middle of a handshake must not leave a session behind in the isolate).
  */
 export class ChannelSessionStream extends Duplex {
   readonly sessionId: number;
@@ -72,11 +76,7 @@ export class ChannelSessionStream extends Duplex {
     this.#sender.acknowledge(bytes);
   }
 
-  /**
-   * The host closed the session (the client ended or went away): the TLS layer sees the end of its
-   * input, then the session is torn down, whatever state TLS was in (a client that vanished in the
-   * middle of a handshake must not leave a session behind in the isolate).
-   */
+  /** The host closed the session (see the class comment). */
   endFromHost(): void {
     this.push(null);
     setImmediate(() => this.destroy());

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { type FileRights, findPipeline, findProgram, isStdStream, normalizePath, type Policy, programLimits } from '@veracruz-ts/policy';
-import { DEFAULT_MAX_MESSAGE_BYTES, ResponseStatus, type RuntimeManagerRequest, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
+import { DEFAULT_MAX_MESSAGE_BYTES, type PiecewiseWriteRequest, ResponseStatus, type RuntimeManagerRequest, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
 import type { ExecutionEngine, ExecutionOutcome, PrincipalView, VirtualFileSystem } from '../index.ts';
 import { BudgetExceeded } from '../budget/memory-budget.ts';
-import { asVeracruzError, errorResponse, exitCodeBytes, successResponse, withReservation } from './responses.ts';
+import { asVeracruzError, errorResponse, exitCodeBytes, RESPONSE_HEADROOM_BYTES, successResponse, withHeadroom, withReservation } from './responses.ts';
 
 /** The principal a session speaks for: a policy identity and its view of the shared file tree. */
 export interface SessionPrincipal {
@@ -15,6 +15,14 @@ export interface SessionPrincipal {
   /** The identity's rights over the shared VFS. */
   view: PrincipalView;
 }
+
+/** Where a response's copy of file data is made (a session's reused buffers); new arrays by default. */
+export interface ResponseAllocator {
+  /** An array of exactly `length` bytes, whose contents the caller overwrites. */
+  take(length: number): Uint8Array;
+}
+
+const newArrays: ResponseAllocator = { take: (length) => new Uint8Array(length) };
 
 /** What {@link RequestDispatcher} needs. */
 export interface RequestDispatcherOptions {
@@ -28,7 +36,7 @@ export interface RequestDispatcherOptions {
   maxMessageBytes?: number;
 }
 
-// Bytes a response needs besides the payload: status, tags and lengths, generously.
+// Bytes a response needs besides the payload: status, tags and lengths, generously (its headroom included).
 const RESPONSE_OVERHEAD_BYTES = 64;
 
 /**
@@ -36,6 +44,9 @@ const RESPONSE_OVERHEAD_BYTES = 64;
  * Veracruz's semantics (`file_hashes` on write, execute rights, exit code as u32 LE, policy hash
  * as ASCII hex) and precise errors. Program and pipeline runs are serialised, as in Veracruz,
  * so two programs never interleave on the shared tree; file operations are synchronous.
+ *
+ * A write's payload may come in the pieces it arrived in (stored one after the other, all or
+ * nothing); a read's data is copied into an array from the session's `allocator`.
  */
 export class RequestDispatcher {
   readonly #policy: Policy;
@@ -59,34 +70,27 @@ export class RequestDispatcher {
     return this.#shutDown;
   }
 
-  /** Answers one request. Never throws: every failure becomes a response with an error detail. */
-  async dispatch(principal: SessionPrincipal, request: RuntimeManagerRequest): Promise<RuntimeManagerResponse> {
+  /** Answers one request (see the class comment); never throws. */
+  async dispatch(
+    principal: SessionPrincipal,
+    request: RuntimeManagerRequest | PiecewiseWriteRequest,
+    allocator: ResponseAllocator = newArrays,
+  ): Promise<RuntimeManagerResponse> {
     try {
       if (this.#shutDown) throw new VeracruzError(Code.Unavailable, `${request.kind}: the computation has been shut down`);
-      return await this.#dispatch(principal, request);
+      return await this.#dispatch(principal, request, allocator);
     } catch (reason) {
       return errorResponse(asVeracruzError(reason, request.kind));
     }
   }
 
-  async #dispatch(principal: SessionPrincipal, request: RuntimeManagerRequest): Promise<RuntimeManagerResponse> {
+  async #dispatch(principal: SessionPrincipal, request: RuntimeManagerRequest | PiecewiseWriteRequest, allocator: ResponseAllocator): Promise<RuntimeManagerResponse> {
     const { view } = principal;
+    if ('pieces' in request) return this.#write(view, request.kind, request.fileName, request.pieces);
     switch (request.kind) {
-      case 'write_file': {
-        const path = this.#path(request.fileName);
-        this.#checkHash(path, request.data);
-        view.writeFile(path, request.data);
-        return successResponse();
-      }
-      case 'append_file': {
-        const path = this.#path(request.fileName);
-        if (this.#fileHashes.has(path)) {
-          throw new VeracruzError(Code.PermissionDenied,
-            `append ${path}: the policy fixes this file's hash (file_hashes), so it can only be written whole`);
-        }
-        view.appendFile(path, request.data);
-        return successResponse();
-      }
+      case 'write_file':
+      case 'append_file':
+        return this.#write(view, request.kind, request.fileName, [request.data]);
       case 'read_file': {
         const path = this.#path(request.fileName);
         const size = view.fileSize(path);
@@ -95,7 +99,7 @@ export class RequestDispatcher {
             `read ${path}: the file has ${size} bytes, more than one message carries (${this.#maxPayloadBytes}); read it in ranges`);
         }
         // An empty file is an empty `result` (Veracruz sent none, and its client then failed).
-        return this.#reservedResponse(`read ${path}`, size, () => view.readFile(path));
+        return this.#reservedResponse(`read ${path}`, size, allocator, (target) => view.readRangeInto(path, 0, target));
       }
       case 'read_file_range': {
         const path = this.#path(request.fileName);
@@ -104,7 +108,7 @@ export class RequestDispatcher {
             `read ${path}: a range of ${request.length} bytes is more than one message carries (${this.#maxPayloadBytes})`);
         }
         const bytes = Math.min(request.length, Math.max(0, view.fileSize(path) - request.offset));
-        return this.#reservedResponse(`read ${path}`, bytes, () => view.readRange(path, request.offset, request.length));
+        return this.#reservedResponse(`read ${path}`, bytes, allocator, (target) => view.readRangeInto(path, request.offset, target));
       }
       case 'request_file_size': {
         const path = this.#path(request.fileName);
@@ -127,34 +131,51 @@ export class RequestDispatcher {
     }
   }
 
+  #write(view: PrincipalView, kind: 'write_file' | 'append_file', fileName: string, data: readonly Uint8Array[]): RuntimeManagerResponse {
+    const path = this.#path(fileName);
+    if (kind === 'write_file') {
+      this.#checkHash(path, data);
+      view.writeFile(path, data);
+      return successResponse();
+    }
+    if (this.#fileHashes.has(path)) {
+      throw new VeracruzError(Code.PermissionDenied,
+        `append ${path}: the policy fixes this file's hash (file_hashes), so it can only be written whole`);
+    }
+    view.appendFile(path, data);
+    return successResponse();
+  }
+
   #path(name: string): string {
     if (isStdStream(name)) return name;
     if (name === '') throw new VeracruzError(Code.InvalidRequest, 'the request names no file');
     return normalizePath(name);
   }
 
-  /**
-   * A response carrying a copy of `bytes` bytes, reserved in the memory budget before the copy is made
-   * (refused when it does not fit now); the session writing it takes the reservation over.
-   */
-  #reservedResponse(what: string, bytes: number, copy: () => Uint8Array): RuntimeManagerResponse {
+  #reservedResponse(what: string, bytes: number, allocator: ResponseAllocator, copy: (target: Uint8Array) => number): RuntimeManagerResponse {
+    // A response with a copy of `bytes` bytes (made by `copy`), reserved in the budget first; the session
+    // writing it takes the reservation over. The copy leaves room for the headers: TLS takes one buffer.
     const reserved = bytes + RESPONSE_OVERHEAD_BYTES;
     if (!this.#vfs.budget.tryReserve(reserved, 'responses')) {
       const refusal = new BudgetExceeded('responses', bytes, this.#vfs.budget.limit);
       throw new VeracruzError(Code.LimitExceeded, `${what}: ${refusal.sentence} now; read it in smaller ranges`);
     }
     try {
-      return withReservation(successResponse(copy()), reserved);
+      const target = allocator.take(RESPONSE_HEADROOM_BYTES + bytes).subarray(RESPONSE_HEADROOM_BYTES);
+      const data = target.subarray(0, copy(target));
+      return withReservation(withHeadroom(successResponse(data)), reserved);
     } catch (reason) {
       this.#vfs.budget.release(reserved, 'responses');
       throw reason;
     }
   }
 
-  #checkHash(path: string, data: Uint8Array): void {
+  #checkHash(path: string, data: readonly Uint8Array[]): void {
     const expected = this.#fileHashes.get(path);
     if (expected === undefined) return;
-    const actual = createHash('sha256').update(data).digest('hex');
+    const hash = createHash('sha256');
+    for (const piece of data) hash.update(piece);
+    const actual = hash.digest('hex');
     if (actual !== expected) {
       throw new VeracruzError(Code.PermissionDenied,
         `write ${path}: the data's SHA-256 is not the hash the policy requires for this path (file_hashes: ${expected})`);

@@ -65,3 +65,24 @@ export function takeReservation(response: RuntimeManagerResponse): number {
   reservations.delete(response);
   return bytes;
 }
+
+/**
+ * Bytes a response's `result` payload may have free in front of it, in its own buffer: room for the
+ * frame and message headers, so that the response goes to TLS as one buffer (TLS copies several
+ * buffers written together into one). Within the response overhead the budget reserves.
+ */
+export const RESPONSE_HEADROOM_BYTES = 32;
+
+/** Responses whose payload has {@link RESPONSE_HEADROOM_BYTES} free before it in its buffer. */
+const withRoom = new WeakSet<RuntimeManagerResponse>();
+
+/** Marks `response` as having its payload placed {@link RESPONSE_HEADROOM_BYTES} into a buffer of its own. */
+export function withHeadroom(response: RuntimeManagerResponse): RuntimeManagerResponse {
+  withRoom.add(response);
+  return response;
+}
+
+/** The bytes free before `response`'s payload that its writer may use (0 if none), once. */
+export function takeHeadroom(response: RuntimeManagerResponse): number {
+  return withRoom.delete(response) ? RESPONSE_HEADROOM_BYTES : 0;
+}

@@ -49,7 +49,7 @@ class RawSession {
 
   static async open(computation: InProcessComputation, principal: { certificatePem: string; privateKeyPem: string }, options: tls.ConnectionOptions = {}): Promise<RawSession> {
     const socket = tls.connect({
-      socket: computation.openSession(),
+      socket: options.socket ?? computation.openSession(),
       ca: [computation.policy.proxy_service_cert],
       cert: principal.certificatePem,
       key: principal.privateKeyPem,
@@ -382,5 +382,76 @@ describe('SessionManager under the isolate\'s memory budget', () => {
       budget.release(taken, 'responses');
     }
     assert.equal(budget.usage().requests, 0, 'the session\'s partial request was given back');
+  });
+});
+
+describe('the session manager on a client\'s TCP socket itself (a connection the host handed over)', () => {
+  let pki: TestPki;
+  let owner: TestPrincipal;
+  let outsider: TestPrincipal;
+  let computation: InProcessComputation;
+
+  before(async () => {
+    pki = await createTestPki();
+    owner = await createTestPrincipal('owner', [{ file_name: '/shared/', rights: RIGHTS_WRITE | RIGHTS_READ }]);
+    outsider = await createTestPrincipal('outsider', [{ file_name: '/', rights: RIGHTS_READ }]);
+    const policy = testPolicyText({ principals: [owner], pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash, ciphersuite: 'TLS1_3_AES_256_GCM_SHA384' });
+    computation = await startInProcess(policy, pki, { maxMessageBytes: 4 * 1024 * 1024 });
+  });
+  after(async () => computation.close());
+
+  it('serves writes stored from the TLS records they came in, and ranged reads sent as they were copied', async () => {
+    const session = await RawSession.open(computation, owner, { socket: await computation.openSocketSession() });
+    const data = Uint8Array.from({ length: 3 * 1024 * 1024 + 5 }, (_, index) => (index * 13) & 0xff);
+    const half = 1536 * 1024;
+    assert.equal((await session.send({ kind: 'write_file', fileName: '/shared/big', data: data.subarray(0, half) })).status, ResponseStatus.SUCCESS);
+    assert.equal((await session.send({ kind: 'append_file', fileName: '/shared/big', data: data.subarray(half) })).status, ResponseStatus.SUCCESS);
+    const parts: Uint8Array[] = [];
+    // Several ranges of one size in a row: the session copies them into buffers it reuses.
+    for (let offset = 0; offset < data.length; offset += 512 * 1024) {
+      const response = await session.send({ kind: 'read_file_range', fileName: '/shared/big', offset, length: 512 * 1024 });
+      assert.equal(response.status, ResponseStatus.SUCCESS);
+      parts.push(response.body?.kind === 'result' ? Uint8Array.from(response.body.data) : new Uint8Array(0));
+    }
+    assert.ok(Buffer.concat(parts).equals(data));
+    const whole = await session.send({ kind: 'read_file', fileName: '/shared/big' });
+    assert.ok(whole.body?.kind === 'result' && Buffer.from(whole.body.data).equals(data));
+    session.socket.end();
+    await session.closed;
+  });
+
+  it('gives the budget back when the session ends: its charge, its requests, and the buffers it kept', async () => {
+    const closed = async (session: RawSession): Promise<void> => {
+      session.socket.end();
+      await session.closed;
+      while (computation.manager.openSessions > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    const writer = await RawSession.open(computation, owner, { socket: await computation.openSocketSession() });
+    await writer.send({ kind: 'write_file', fileName: '/shared/small', data: new Uint8Array(300_000).fill(1) });
+    await closed(writer);
+    const withFile = computation.vfs.budget.used;
+    const reader = await RawSession.open(computation, owner, { socket: await computation.openSocketSession() });
+    for (let round = 0; round < 3; round++) await reader.send({ kind: 'read_file_range', fileName: '/shared/small', offset: 0, length: 300_000 });
+    assert.ok(computation.vfs.budget.used > withFile, 'the session holds its charge and a buffer');
+    await closed(reader);
+    assert.equal(computation.vfs.budget.used, withFile);
+  });
+
+  it('refuses a client whose certificate is not in the policy with a certificate_unknown alert, as on a relayed stream', async () => {
+    const session = await RawSession.open(computation, outsider, { socket: await computation.openSocketSession() });
+    const alert = once(session.socket, 'error') as Promise<[NodeJS.ErrnoException]>;
+    await assert.rejects(session.send({ kind: 'request_policy_hash' }), /session closed/);
+    const [error] = await alert;
+    assert.match(String(error.code), /ALERT_CERTIFICATE_UNKNOWN$/);
+    assert.match(error.message, /SSL alert number 46/);
+  });
+
+  it('refuses a client that sends no certificate with a certificate_required alert', async () => {
+    const socket = tls.connect({
+      socket: await computation.openSocketSession(), ca: [computation.policy.proxy_service_cert], minVersion: 'TLSv1.3', checkServerIdentity: () => undefined,
+    });
+    const [error] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
+    assert.match(String(error.code), /ALERT_CERTIFICATE_REQUIRED$/);
+    socket.destroy();
   });
 });

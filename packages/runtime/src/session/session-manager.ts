@@ -1,14 +1,16 @@
 import { once } from 'node:events';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { type Policy } from '@veracruz-ts/policy';
+import type { Policy } from '@veracruz-ts/policy';
 import {
-  decodeRequest,
+  decodeRequestPieces,
   DEFAULT_MAX_MESSAGE_BYTES,
   encodeFrameHeader,
   encodeResponseParts,
   FrameDecoder,
+  joinPieces,
   type RuntimeManagerResponse,
 } from '@veracruz-ts/protocol';
 import { DEFAULT_SESSION_WINDOW } from '@veracruz-ts/protocol/channel';
@@ -16,9 +18,10 @@ import { BudgetHold } from '../budget/budget-hold.ts';
 import { BudgetExceeded, type MemoryBudget } from '../budget/memory-budget.ts';
 import type { ExecutionEngine, VirtualFileSystem } from '../index.ts';
 import { RequestDispatcher, type SessionPrincipal } from './dispatch.ts';
-import { errorResponse, takeReservation } from './responses.ts';
+import { ResponseBuffers } from './response-buffers.ts';
+import { errorResponse, takeHeadroom, takeReservation } from './responses.ts';
 import { createSessionSecureContext, createSessionTlsServer } from './session-tls-server.ts';
-import { HandshakeRecordWatch, type TlsAlertName } from './tls-alert.ts';
+import { HandshakeRecordWatch, type HandshakeRefusal, SocketHandshakeRefusal, type TlsAlertName } from './tls-alert.ts';
 import { identityCertificates, type PolicyIdentityCertificate, tlsServerOptions } from './tls-options.ts';
 
 /** What a {@link SessionManager} is built from. */
@@ -46,6 +49,13 @@ export interface SessionManagerOptions {
  * identifies the principal by its client certificate (which must equal, byte for byte, one in the
  * policy), and answers its requests through one shared {@link RequestDispatcher}. Sessions are
  * independent: a malformed request or a failed program ends at most that one request or session.
+ *
+ * {@link accept} takes over one client's ciphertext stream, relayed (any Duplex) or the client's
+ * TCP socket itself, on which TLS then runs natively, with no JavaScript stream between it and the
+ * kernel: it runs the TLS 1.3 handshake as the server (client certificate required), then serves
+ * requests until the client closes or the stream fails. A client whose certificate is not one of
+ * the policy's identities gets a fatal TLS alert (`certificate_unknown`; see `admission`) and
+ * nothing else.
  */
 export class SessionManager {
   readonly #tlsOptions: tls.TlsOptions;
@@ -86,12 +96,7 @@ export class SessionManager {
     return this.#sessions.size;
   }
 
-  /**
-   * Takes over one client's ciphertext stream: runs the TLS 1.3 handshake as the server (client
-   * certificate required), then serves requests until the client closes or the stream fails.
-   * A client whose certificate is not one of the policy's identities gets a fatal TLS alert
-   * (`certificate_unknown`; see {@link admission}) and nothing else.
-   */
+  /** Takes over one client's ciphertext stream (see the class comment). */
   accept(ciphertext: Duplex, sessionId: number): void {
     // What a session may hold whatever it sends (its channel window, TLS read-ahead and state) is
     // reserved up front; a session the budget cannot hold is refused before its handshake.
@@ -127,13 +132,14 @@ export class SessionManager {
       this.#sessions.delete(sessionId);
       if (!decided) fail(new VeracruzError(Code.Unavailable, 'TLS handshake abandoned: the stream closed before it completed'));
     });
-    // node:tls cannot refuse a client certificate with an alert, so the session does it itself; to
-    // know the sequence number to send it at, it watches the records TLS writes until the verdict.
-    const watch = new HandshakeRecordWatch(ciphertext);
     // One tls.Server per session: through `emit('connection')` the server asks for and checks the
     // client certificate (a bare `new TLSSocket(duplex, { isServer })` would not), and its events
     // then belong to this session alone.
     const server = createSessionTlsServer(this.#tlsOptions, this.#secureContext);
+    // node:tls cannot refuse a client certificate with an alert, so the session does it itself; to
+    // know the sequence number to send it at, it watches the records TLS writes until the verdict
+    // (or, on a socket where TLS writes natively, counts them).
+    const watch: HandshakeRefusal = ciphertext instanceof Socket ? new SocketHandshakeRefusal(ciphertext, server) : new HandshakeRecordWatch(ciphertext);
     server.on('keylog', (line: Buffer) => watch.keylog(line));
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       decided = true;
@@ -177,31 +183,36 @@ export class SessionManager {
     // What this session's requests hold in the isolate's memory budget: bytes received that are not
     // yet a whole message, and the message being served.
     const requests = new BudgetHold(this.#budget, 'requests');
+    const buffers = new ResponseBuffers(this.#budget);
     socket.on('error', () => {}); // reported through the iterator below
+    // The reply being written: the next one waits for it, so that TLS takes each reply as one buffer
+    // (several written while it is busy are copied into one), and a client that does not read holds
+    // this session after one reply. The next request is dispatched meanwhile.
+    let previous: Promise<void> = Promise.resolve();
     try {
       // Pulling chunks one at a time, and awaiting each request's dispatch, is the backpressure:
       // while a request runs little more is read, so TLS and the host channel stop sending.
       // The loop leaves the socket open when it exits on an error, so the reason can still be sent.
       for await (const chunk of readChunks(socket)) {
         requests.set(requests.bytes + chunk.byteLength);
-        for (const message of decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
+        // A request stays in the pieces (TLS records) it arrived in: a write's payload is stored from them.
+        for (const pieces of decoder.pushPieces(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
           let response: RuntimeManagerResponse;
           try {
-            response = await this.#dispatcher.dispatch(principal, decodeRequest(message));
+            response = await this.#dispatcher.dispatch(principal, decodeRequestPieces(pieces), buffers);
           } catch (reason) {
             response = errorResponse(VeracruzError.from(reason, Code.InvalidRequest));
           }
-          const written = this.#respond(socket, response);
+          await previous;
+          const written = this.#respond(socket, response, buffers);
           if (this.#dispatcher.shutDown && !this.#shutdownSignalled) {
             // The reply must be on its way before the isolate starts to stop.
             await written.catch(() => {});
             this.#shutdownSignalled = true;
             this.#onShutdown();
-          } else {
-            written.catch(() => {}); // a failed write ends the socket, and so this loop
-            // The next request is served while this reply is still flushing; only a backlog waits.
-            if (socket.writableLength > MAX_UNFLUSHED_RESPONSE_BYTES) await drained(socket);
           }
+          // A failed write ends the socket, and so this loop.
+          previous = written.catch(() => {});
         }
         requests.set(decoder.bufferedBytes);
       }
@@ -211,6 +222,7 @@ export class SessionManager {
       const reason = caught instanceof BudgetExceeded ? new VeracruzError(Code.LimitExceeded, `request: ${caught.sentence}`) : caught;
       if (reason instanceof VeracruzError && !socket.destroyed) {
         requests.set(0);
+        await previous;
         await writeResponse(socket, errorResponse(reason)).catch(() => {});
         fail(reason);
         return;
@@ -225,14 +237,15 @@ export class SessionManager {
         await once(socket, 'close').catch(() => {});
         clearTimeout(timer);
       }
+      // The socket is closed: the last write has given its buffer back or failed, so none comes back later.
+      await previous;
+      buffers.clear();
     }
   }
 
-  /**
-   * Writes a response whose bytes the memory budget holds until TLS has taken them; a response the
-   * budget cannot hold now is replaced by an error saying so (its data is dropped, not queued).
-   */
-  #respond(socket: tls.TLSSocket, response: RuntimeManagerResponse): Promise<void> {
+  #respond(socket: tls.TLSSocket, response: RuntimeManagerResponse, buffers?: ResponseBuffers): Promise<void> {
+    // The budget holds a response's bytes until TLS has taken them; one it cannot hold now is replaced
+    // by an error saying so (its data is dropped, not queued).
     const reserved = takeReservation(response);
     const parts = encodeResponseParts(response);
     const bytes = parts.reduce((total, part) => total + part.length, 0);
@@ -244,7 +257,12 @@ export class SessionManager {
         `response: ${refusal.sentence} now; read the file in smaller ranges, or retry when other requests are done`)));
     }
     const held = Math.max(bytes, reserved);
-    return writeParts(socket, parts).finally(() => this.#budget.release(held, 'responses'));
+    const payload = response.body?.kind === 'result' ? response.body.data : undefined;
+    const headroom = takeHeadroom(response);
+    const written = writeParts(socket, parts, payload, headroom);
+    // A read's buffer (made with headroom: its own) is free again once TLS has taken it.
+    if (headroom > 0 && payload !== undefined && buffers !== undefined) void written.then(() => buffers.give(payload.buffer as ArrayBuffer), () => {});
+    return written.finally(() => this.#budget.release(held, 'responses'));
   }
 }
 
@@ -277,16 +295,15 @@ function admission(socket: tls.TLSSocket, identities: readonly PolicyIdentityCer
 /** How long an ended session waits for the client to close before its stream is dropped. */
 const CLOSE_GRACE_MS = 5000;
 
-/** Reply bytes a session may have queued for TLS before it stops reading requests. */
-const MAX_UNFLUSHED_RESPONSE_BYTES = 4 * 1024 * 1024;
-
 /** Chunks a session may read ahead of the request being dispatched (TLS records of 16 KiB at most). */
 const READ_AHEAD_CHUNKS = 64;
 
 /**
  * What one session is charged in the memory budget for as long as it is open: the ciphertext the
- * host may send ahead (the channel window), the plaintext records read ahead (READ_AHEAD_CHUNKS TLS
- * records of at most 16 KiB), and TLS state. Requests and responses are charged as they come.
+ * host may send ahead (the channel window; on a socket the host handed over, the kernel holds it
+ * instead, and TLS reads ahead no more than the records below), the plaintext records read ahead
+ * (READ_AHEAD_CHUNKS TLS records of at most 16 KiB), and TLS state. Requests and responses are
+ * charged as they come, and the buffers a session keeps for its responses while idle.
  */
 export const SESSION_BYTES = DEFAULT_SESSION_WINDOW + READ_AHEAD_CHUNKS * 16 * 1024 + 64 * 1024;
 
@@ -339,33 +356,41 @@ async function* readChunks(socket: tls.TLSSocket): AsyncGenerator<Buffer> {
   }
 }
 
-/** Resolves when the socket's queued writes drain, or it closes. */
-function drained(socket: tls.TLSSocket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.on('drain', done);
-    socket.on('close', done);
-  });
-}
-
 /** Writes one framed response; resolves once TLS has taken all of it. */
 function writeResponse(socket: tls.TLSSocket, response: RuntimeManagerResponse): Promise<void> {
   return writeParts(socket, encodeResponseParts(response));
 }
 
-/** Writes one framed response's encoded parts (a read's data goes to TLS as it is, not copied into the message). */
-async function writeParts(socket: tls.TLSSocket, parts: readonly Uint8Array[]): Promise<void> {
-  const length = parts.reduce((total, part) => total + part.length, 0);
-  socket.cork();
-  socket.write(encodeFrameHeader(length));
-  for (const part of parts.slice(0, -1)) socket.write(part);
-  const written = new Promise<void>((resolve, reject) => {
-    socket.write(parts.at(-1)!, (error) => (error ? reject(error) : resolve()));
+/** Replies up to this size are joined into one buffer: copying them costs less than a TLS record more. */
+const JOIN_BELOW_BYTES = 64 * 1024;
+
+/**
+ * Writes one framed response's encoded parts; resolves once TLS has taken all of it. TLS copies
+ * buffers written together into one before it encrypts them, so a reply goes to it as one buffer:
+ * a small one joined, a large payload with its headers written into the `headroom` bytes before it
+ * (when the dispatcher left room there), else the headers first, on their own, and then the payload
+ * as it is: a read's data is never copied again.
+ */
+function writeParts(socket: tls.TLSSocket, parts: readonly Uint8Array[], payload?: Uint8Array, headroom = 0): Promise<void> {
+  const last = parts.at(-1)!;
+  const head = [encodeFrameHeader(parts.reduce((total, part) => total + part.length, 0)), ...parts.slice(0, -1)];
+  const headLength = head.reduce((total, part) => total + part.length, 0);
+  let buffers: Uint8Array[];
+  if (headLength + last.length <= JOIN_BELOW_BYTES) {
+    buffers = [joinPieces([...head, last])];
+  } else if (last === payload && headLength <= headroom && headLength <= last.byteOffset) {
+    const whole = new Uint8Array(last.buffer, last.byteOffset - headLength, headLength + last.length);
+    let offset = 0;
+    for (const part of head) {
+      whole.set(part, offset);
+      offset += part.length;
+    }
+    buffers = [whole];
+  } else {
+    buffers = [joinPieces(head), last];
+  }
+  return new Promise<void>((resolve, reject) => {
+    for (const buffer of buffers.slice(0, -1)) socket.write(buffer);
+    socket.write(buffers.at(-1)!, (error) => (error ? reject(error) : resolve()));
   });
-  socket.uncork();
-  await written;
 }

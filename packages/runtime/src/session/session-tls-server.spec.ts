@@ -68,4 +68,23 @@ describe('session TLS servers sharing one secure context', () => {
     second.client.destroy();
     second.serverSocket.destroy();
   });
+
+  it('lets no session resume another when its server hears of new sessions (as on a handed-over socket)', async () => {
+    const context = createSessionSecureContext(options);
+    // The session manager counts tickets this way on a socket TLS runs on natively; it stores nothing.
+    const counting = (): tls.Server => {
+      const server = createSessionTlsServer(options, context);
+      server.on('newSession', (_id: Buffer, _data: Buffer, done: () => void) => done());
+      return server;
+    };
+    const first = await handshake(counting());
+    const ticket = await first.ticket;
+    first.client.destroy();
+    first.serverSocket.destroy();
+    const second = await handshake(counting(), ticket);
+    assert.equal(second.client.isSessionReused(), false);
+    assert.equal(second.serverSocket.authorized, true);
+    second.client.destroy();
+    second.serverSocket.destroy();
+  });
 });

@@ -2,11 +2,12 @@
  * For tests only: a computation run in this process. Real certificates (a PAS CA, an isolate
  * certificate with the runtime-hash extension, principals' self-signed identities), a real
  * policy, and a SessionManager whose sessions are `stream.duplexPair()` ends, so a client speaks
- * real TLS 1.3 to it without sockets or processes.
+ * real TLS 1.3 to it without sockets or processes; or loopback TCP sockets, taken as the isolate
+ * takes a connection the host handed over.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { type AddressInfo, createServer, type Server } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { type Duplex, duplexPair } from 'node:stream';
 import {
   type CertificateAuthorityPem,
@@ -129,7 +130,13 @@ export interface InProcessComputation {
   sessionErrors: string[];
   /** A new session: the client's end of a duplex pair whose other end the manager accepted. */
   openSession(): Duplex;
-  /** Stops the engine. */
+  /**
+   * A new session over loopback TCP: the client's connected socket; the manager accepted the
+   * server's socket itself (TLS runs natively on it), as the isolate does a connection the host
+   * handed over.
+   */
+  openSocketSession(): Promise<Socket>;
+  /** Stops the engine (and the loopback listener, if one was opened). */
   close(): Promise<void>;
 }
 
@@ -155,6 +162,13 @@ export async function startInProcess(
     ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
   });
   let nextSession = 1;
+  let listener: Promise<{ server: Server; port: number }> | undefined;
+  const listen = async (): Promise<{ server: Server; port: number }> => {
+    const server = createServer((socket) => manager.accept(socket, nextSession++));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { server, port: (server.address() as AddressInfo).port };
+  };
   return {
     policy, manager, vfs, shutdown, sessionErrors,
     openSession(): Duplex {
@@ -164,7 +178,16 @@ export async function startInProcess(
       client.once('close', () => isolate.destroy());
       return client;
     },
-    close: () => engine.close(),
+    async openSocketSession(): Promise<Socket> {
+      listener ??= listen();
+      const socket = connect((await listener).port, '127.0.0.1');
+      await once(socket, 'connect');
+      return socket;
+    },
+    close: async () => {
+      if (listener !== undefined) (await listener).server.close();
+      await engine.close();
+    },
   };
 }
 

@@ -10,7 +10,9 @@
  * sequence number that follows the records OpenSSL has sent. Nothing else of TLS is done here.
  */
 import { type CipherCCMTypes, createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
 
 /** The TLS alert descriptions (RFC 8446 §6) the session manager may refuse a client with. */
 export const TlsAlert = {
@@ -124,6 +126,108 @@ type Write = (chunk: Buffer, callback?: WriteCallback) => boolean;
 const ALERT_FLUSH_MS = 5000;
 
 /**
+ * What refuses one session's client with an alert once the verdict on its certificate is known:
+ * {@link refuse} if it is no, {@link release} if it is yes.
+ */
+export interface HandshakeRefusal {
+  /** node:tls's `keylog` line for this session; only the server's first application traffic secret is kept. */
+  keylog(line: Buffer): void;
+  /** The client is admitted: forget the secret; the connection is left as it was. */
+  release(): void;
+  /**
+   * The client is refused: the alert follows the records TLS sent, nothing else of TLS does, and the
+   * connection is ended. `suite` is the negotiated suite's IANA name (`getCipher().standardName`).
+   * Resolves with whether the alert was sent (false: unknown suite, no secret, or the connection
+   * closed first; it is then ended without an alert, as node:tls would have done).
+   */
+  refuse(suite: string, alert: TlsAlertName): Promise<boolean>;
+}
+
+/** The server traffic secret of a `SERVER_TRAFFIC_SECRET_0` keylog line, if it is one. */
+function serverTrafficSecret(line: Buffer): Buffer | undefined {
+  const [label, , secret] = line.toString('latin1').trim().split(' ');
+  return label === 'SERVER_TRAFFIC_SECRET_0' && secret !== undefined ? Buffer.from(secret, 'hex') : undefined;
+}
+
+/** Ends `stream` after `record` (if any); resolves with whether the record went out before it closed. */
+function endWith(stream: Duplex, write: (record: Buffer) => void, record: Buffer | undefined): Promise<boolean> {
+  if (stream.destroyed || stream.writableEnded) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const finish = (sent: boolean): void => {
+      clearTimeout(timer);
+      stream.off('finish', onFinish);
+      stream.off('close', onClose);
+      resolve(sent);
+    };
+    const onFinish = (): void => finish(record !== undefined);
+    const onClose = (): void => finish(false);
+    const timer = setTimeout(() => finish(false), ALERT_FLUSH_MS);
+    stream.on('finish', onFinish);
+    stream.on('close', onClose);
+    if (record !== undefined) write(record);
+    stream.end();
+  });
+}
+
+/**
+ * Refuses the client of a session whose TLS runs natively on its TCP socket (a connection the host
+ * handed over): no record passes through JavaScript there, so {@link HandshakeRecordWatch} cannot
+ * count them. What it needs is how many records the server sent under the application key before the
+ * verdict, and those are its session tickets: OpenSSL reports each ticket it issues as a new session,
+ * which node:tls emits as `newSession` on the session's server (and waits for) once its listener is
+ * there, so this counts them. The tickets are issued right after the handshake-done callback, in the
+ * same read, so the alert waits for that read to finish; then it goes to the socket below TLS, after
+ * everything TLS wrote (writes to one socket leave in order), and the socket is ended.
+ *
+ * Construct it before the server takes the connection: the listener must be there from the start.
+ */
+export class SocketHandshakeRefusal implements HandshakeRefusal {
+  readonly #socket: Socket;
+  #tickets = 0n;
+  #serverTrafficSecret: Buffer | undefined;
+  #state: 'watching' | 'refused' | 'released' = 'watching';
+
+  constructor(socket: Socket, server: tls.Server) {
+    this.#socket = socket;
+    // No session is stored: nothing is resumed (a resumed TLS 1.3 session presents no certificate).
+    server.on('newSession', (_id: Buffer, _data: Buffer, done: () => void) => {
+      this.#tickets++;
+      done();
+    });
+  }
+
+  keylog(line: Buffer): void {
+    if (this.#state !== 'watching') return;
+    this.#serverTrafficSecret = serverTrafficSecret(line) ?? this.#serverTrafficSecret;
+  }
+
+  release(): void {
+    if (this.#state !== 'watching') return;
+    this.#state = 'released';
+    this.#forget();
+  }
+
+  refuse(suite: string, alert: TlsAlertName): Promise<boolean> {
+    if (this.#state !== 'watching') return Promise.resolve(false);
+    this.#state = 'refused';
+    return new Promise((resolve) => setImmediate(() => {
+      const secret = this.#serverTrafficSecret;
+      const keys = secret === undefined ? undefined : trafficKeys(suite, secret);
+      const record = keys === undefined ? undefined : sealAlert(keys, this.#tickets, alert);
+      keys?.key.fill(0);
+      this.#forget();
+      const socket = this.#socket;
+      resolve(endWith(socket, (bytes) => socket.write(bytes), record));
+    }));
+  }
+
+  #forget(): void {
+    this.#serverTrafficSecret?.fill(0);
+    this.#serverTrafficSecret = undefined;
+  }
+}
+
+/**
  * Watches, during one session's handshake, the TLS records the server writes to the ciphertext
  * stream, so that it can refuse the client with an alert at the right sequence number:
  * {@link refuse} once the verdict is no, or {@link release} once it is yes (the stream is then as
@@ -132,7 +236,7 @@ const ALERT_FLUSH_MS = 5000;
  * It sits on the stream's `write` (an own property that shadows the prototype's until released):
  * node:tls writes ciphertext to a wrapped stream through `write` and offers no other view of it.
  */
-export class HandshakeRecordWatch {
+export class HandshakeRecordWatch implements HandshakeRefusal {
   readonly #ciphertext: Duplex;
   readonly #write: Write;
   // Whole records written so far that may be under the application key (type 23). Only the
@@ -161,14 +265,12 @@ export class HandshakeRecordWatch {
     });
   }
 
-  /** node:tls's `keylog` line for this session; only the server's first application traffic secret is kept. */
   keylog(line: Buffer): void {
     if (this.#state !== 'watching') return;
-    const [label, , secret] = line.toString('latin1').trim().split(' ');
-    if (label === 'SERVER_TRAFFIC_SECRET_0' && secret !== undefined) this.#serverTrafficSecret = Buffer.from(secret, 'hex');
+    this.#serverTrafficSecret = serverTrafficSecret(line) ?? this.#serverTrafficSecret;
   }
 
-  /** The client is admitted: stop watching, forget the secret, give the stream its own `write` back. */
+  /** The client is admitted: also gives the stream its own `write` back. */
   release(): void {
     if (this.#state !== 'watching') return;
     this.#state = 'released';
@@ -176,13 +278,7 @@ export class HandshakeRecordWatch {
     delete (this.#ciphertext as { write?: unknown }).write;
   }
 
-  /**
-   * The client is refused: from now on nothing more that TLS writes reaches the client; the alert
-   * follows the records already sent, then the ciphertext stream is ended. `suite` is the negotiated
-   * suite's IANA name (`getCipher().standardName`). Resolves with whether the alert was handed to
-   * the stream (false: unknown suite, no secret, or the stream closed first; it is then ended
-   * without an alert, as node:tls would have done).
-   */
+  /** See {@link HandshakeRefusal.refuse}: from now on nothing more that TLS writes reaches the client. */
   refuse(suite: string, alert: TlsAlertName): Promise<boolean> {
     if (this.#state !== 'watching') return Promise.resolve(false);
     return new Promise((resolve) => {
@@ -253,23 +349,7 @@ export class HandshakeRecordWatch {
     }
     this.#forget();
     const ciphertext = this.#ciphertext;
-    if (ciphertext.destroyed || ciphertext.writableEnded) {
-      refusal.done(false);
-      return;
-    }
-    const finish = (sent: boolean): void => {
-      clearTimeout(timer);
-      ciphertext.off('finish', onFinish);
-      ciphertext.off('close', onClose);
-      refusal.done(sent);
-    };
-    const onFinish = (): void => finish(record !== undefined);
-    const onClose = (): void => finish(false);
-    const timer = setTimeout(() => finish(false), ALERT_FLUSH_MS);
-    ciphertext.on('finish', onFinish);
-    ciphertext.on('close', onClose);
-    if (record !== undefined) this.#write.call(ciphertext, record);
-    ciphertext.end();
+    void endWith(ciphertext, (bytes) => this.#write.call(ciphertext, bytes), record).then(refusal.done);
   }
 
   #forget(): void {

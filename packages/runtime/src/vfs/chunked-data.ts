@@ -201,18 +201,25 @@ export class ChunkedData {
     }
   }
 
-  /** Replaces the whole contents, all or nothing (ENOSPC leaves the file as it was); holds no more than `data` needs. */
-  replace(data: Uint8Array): void {
+  /** Replaces the whole contents, all or nothing (ENOSPC leaves the file as it was); holds no more than needed. */
+  replace(data: Uint8Array | readonly Uint8Array[]): void {
+    const pieces = data instanceof Uint8Array ? [data] : data;
+    let length = 0;
+    for (const piece of pieces) length += piece.length;
     // The difference is settled with the budget first, so a refusal leaves the old contents whole.
-    this.#settle(data.length, data.length);
+    this.#settle(length, length);
     this.#slabs = [];
     this.#capacity = 0;
     this.#size = 0;
-    if (data.length > 0) {
-      this.#allocate(0, data.length, true);
-      this.#store(0, data);
+    if (length > 0) {
+      this.#allocate(0, length, true);
+      let at = 0;
+      for (const piece of pieces) {
+        this.#store(at, piece);
+        at += piece.length;
+      }
     }
-    this.#size = data.length;
+    this.#size = length;
   }
 
   /**

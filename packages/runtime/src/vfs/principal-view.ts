@@ -22,6 +22,8 @@ const EXECUTE_NEEDS = Right.PATH_OPEN | Right.FD_EXECUTE | Right.FD_SEEK;
  * read, a program binary read before execution, a pipeline condition). Every method checks the
  * principal's rights as Veracruz does (longest whole-component prefix; no match is a denial) and
  * fails with a VeracruzError naming the operation, the path and the missing rights, never contents.
+ * A write or an append may take its data in pieces (a request's payload as it arrived, not joined):
+ * they are stored one after the other, all or nothing.
  */
 export class PrincipalView {
   readonly #vfs: FileTree;
@@ -34,23 +36,25 @@ export class PrincipalView {
   }
 
   /** Replaces the file's contents (creating it and missing parent directories), or the std stream's. */
-  writeFile(path: string, data: Uint8Array): void {
-    const { node, undo } = this.#writable('write', path, WRITE_NEEDS, data.length);
+  writeFile(path: string, data: Uint8Array | readonly Uint8Array[]): void {
+    const pieces = data instanceof Uint8Array ? [data] : data;
+    const { node, undo } = this.#writable('write', path, WRITE_NEEDS, totalLength(pieces));
     if (node.service !== undefined) {
-      this.#serve('write', path, node, data);
+      this.#serve('write', path, node, Buffer.concat(pieces));
       return;
     }
-    this.#withinQuota('write', path, () => node.data.replace(data), undo);
+    this.#withinQuota('write', path, () => node.data.replace(pieces), undo);
   }
 
   /** Appends to the file (creating it and missing parent directories), or to the std stream. */
-  appendFile(path: string, data: Uint8Array): void {
-    const { node, undo } = this.#writable('append', path, APPEND_NEEDS, data.length);
+  appendFile(path: string, data: Uint8Array | readonly Uint8Array[]): void {
+    const pieces = data instanceof Uint8Array ? [data] : data;
+    const { node, undo } = this.#writable('append', path, APPEND_NEEDS, totalLength(pieces));
     if (node.service !== undefined) {
-      this.#serve('append', path, node, data);
+      this.#serve('append', path, node, Buffer.concat(pieces));
       return;
     }
-    this.#withinQuota('append', path, () => node.data.append(data), undo);
+    this.#withinQuota('append', path, () => node.data.writeAll(node.data.size, pieces), undo);
   }
 
   /** The whole file (or std stream). */
@@ -69,6 +73,14 @@ export class PrincipalView {
       throw new VeracruzError(Code.InvalidRequest, `read ${path}: offset and length must be non-negative integers`);
     }
     return this.#readable('read', path, READ_NEEDS).data.read(offset, length);
+  }
+
+  /** {@link readRange} into `target`; returns the bytes read. */
+  readRangeInto(path: string, offset: number, target: Uint8Array): number {
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new VeracruzError(Code.InvalidRequest, `read ${path}: offset and length must be non-negative integers`);
+    }
+    return this.#readable('read', path, READ_NEEDS).data.readInto(offset, target);
   }
 
   /** A program binary, for execution: needs FD_EXECUTE and FD_SEEK (and PATH_OPEN) on its path. */
@@ -223,4 +235,9 @@ export class PrincipalView {
       throw reason;
     }
   }
+}
+
+/** The bytes of all `pieces`. */
+function totalLength(pieces: readonly Uint8Array[]): number {
+  return pieces.reduce((length, piece) => length + piece.length, 0);
 }

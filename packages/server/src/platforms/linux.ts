@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,10 +10,13 @@ import type { Socket } from 'node:net';
 import type { webcrypto } from 'node:crypto';
 import { createLinuxEvidence } from '@veracruz-ts/attestation/evidence';
 import { Code, VeracruzError } from '@veracruz-ts/core';
+import { parseSessionSocketClosedMessage } from '@veracruz-ts/protocol/channel';
+import type { SessionSocketClosedMessage, SessionSocketMessage } from '@veracruz-ts/protocol/channel';
+import { BUFFER_MEMORY_FLAG } from '../heap-tuning.ts';
 import { buildRuntimeCommand } from '../operator-hints.ts';
 import { DEFAULT_RUNTIME_BUNDLE, REPOSITORY_ROOT } from '../runtime-bundle.ts';
 import { createMemoryCgroup } from './memory-cgroup.ts';
-import type { IsolateExit, LaunchOptions, LaunchedIsolate } from './types.ts';
+import type { IsolateExit, LaunchOptions, LaunchedIsolate, SessionSocketPort } from './types.ts';
 
 /** How the `linux` isolate is kept off the network. */
 export type NetworkIsolation = 'auto' | 'required' | 'off';
@@ -37,7 +41,7 @@ export interface LinuxLaunchOptions extends LaunchOptions {
  * `--expose-gc` lets the engine reclaim a finished program's shared memory at once (programs are
  * WebAssembly and cannot reach it).
  */
-export const ISOLATE_NODE_FLAGS = ['--no-liftoff', '--external-memory-accounted-in-global-limit', '--expose-gc'] as const;
+export const ISOLATE_NODE_FLAGS = ['--no-liftoff', BUFFER_MEMORY_FLAG, '--expose-gc'] as const;
 
 /**
  * What the isolate process needs besides its memory budget: Node and V8 themselves, compiled code,
@@ -69,6 +73,48 @@ function usableUnshare(): string | null {
   return unshareCommand;
 }
 
+/**
+ * What only benchmarks may ask of {@link launchLinuxIsolate} (through the server's `./testing` entry
+ * point; vc-server and `startServer` never do).
+ */
+export interface LinuxLaunchInternals {
+  /**
+   * Runs the isolate WITHOUT the permission model, with V8's CPU profiler writing to this directory
+   * when it exits: to see where its time goes, on the same code and data path it runs sandboxed.
+   */
+  cpuProfileDirectory?: string | undefined;
+}
+
+/** The host's end of the isolate's IPC channel, used only to hand it clients' sockets. */
+function sessionSocketPort(child: ChildProcess, log: (line: string) => void): SessionSocketPort {
+  let onClosed: (message: SessionSocketClosedMessage) => void = () => {};
+  child.on('message', (message: unknown) => {
+    const closed = parseSessionSocketClosedMessage(message);
+    if (closed === undefined) log('linux isolate: ignored a message on the IPC channel that was not a session report');
+    else onClosed(closed);
+  });
+  return {
+    send(sessionId, socket, sent) {
+      const message: SessionSocketMessage = { type: 'session-socket', sessionId };
+      try {
+        // Node sends the message without the socket if the socket has no descriptor any more.
+        if (socket.destroyed) throw new VeracruzError(Code.Unavailable, 'the connection closed before it could be handed over');
+        // The host closes its copy itself once the descriptor is on its way (the write completed):
+        // Node would keep it until the isolate acknowledged it, and for ever if the isolate died first.
+        child.send(message, socket, { keepOpen: true }, (error) => {
+          if (error === null) socket.destroy();
+          sent(error);
+        });
+      } catch (error) {
+        sent(error as Error);
+      }
+    },
+    onClosed(listener) {
+      onClosed = listener;
+    },
+  };
+}
+
 /** Whether this host lets an unprivileged process create a user + network namespace (checked once). */
 export function canUnshareNetwork(): boolean {
   return usableUnshare() !== null;
@@ -86,7 +132,10 @@ export function canUnshareNetwork(): boolean {
  * - an empty environment and an empty working directory;
  * - no network when the host allows unprivileged namespaces (`unshare --user --net --ipc --uts`):
  *   Node 24's permission model does not restrict sockets itself;
- * - its only channel to the host on an inherited socket pair (fd 3); stdout/stderr are diagnostics.
+ * - its only channel to the host on an inherited socket pair (fd 3); stdout/stderr are diagnostics;
+ *   with `sessionSockets`, also Node's IPC channel (fd 4, named by NODE_CHANNEL_FD and
+ *   NODE_CHANNEL_SERIALIZATION_MODE in its environment, which is otherwise empty), on which the host
+ *   hands it clients' connections and nothing else;
  *
  * - memory: given the policy's budget, V8's heap limit and, where the host lets this process create
  *   one, a memory cgroup (v2, else v1) of the budget plus {@link ISOLATE_MEMORY_OVERHEAD_BYTES}, so a
@@ -95,7 +144,7 @@ export function canUnshareNetwork(): boolean {
  * Not enforced: CPU use of the process, and anything a local root user can do to a process. This is a development isolate: its evidence is
  * signed by a host-local key and marked insecure.
  */
-export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<LaunchedIsolate> {
+export async function launchLinuxIsolate(options: LinuxLaunchOptions, internals: LinuxLaunchInternals = {}): Promise<LaunchedIsolate> {
   const bundle = await readFile(options.runtimePath).catch((error: unknown) => {
     const build = buildRuntimeCommand(REPOSITORY_ROOT);
     const hint = options.runtimePath === DEFAULT_RUNTIME_BUNDLE ? `build it with: ${build}` : `the default bundle is built with: ${build}`;
@@ -114,19 +163,22 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
   // V8 counts ArrayBuffers (file chunks, buffers) in its heap limit with the flags above: past this
   // limit the isolate stops with an out-of-memory error instead of growing.
   const heapLimit = budget === undefined ? [] : [`--max-old-space-size=${Math.ceil((budget + ISOLATE_MEMORY_OVERHEAD_BYTES) / (1024 * 1024))}`];
+  const profile = internals.cpuProfileDirectory;
+  // A CPU profile must be written to disk, which the permission model forbids (see LinuxLaunchInternals).
+  const sandbox = profile === undefined
+    ? ['--permission', '--allow-worker', `--allow-fs-read=${runtimeFile}`, '--disable-warning=SecurityWarning']
+    : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
   const nodeArguments = [
     ...ISOLATE_NODE_FLAGS,
     ...heapLimit,
     ...(options.nodeFlags ?? []),
-    '--permission',
-    '--allow-worker',
+    ...sandbox,
     // The runtime never evaluates strings as code; WebAssembly compilation is unaffected.
     '--disallow-code-generation-from-strings',
-    `--allow-fs-read=${runtimeFile}`,
-    '--disable-warning=SecurityWarning',
     runtimeFile,
     '--platform', 'linux',
     '--channel-fd', '3',
+    ...(options.sessionSockets === true ? ['--session-sockets', 'ipc'] : []),
   ];
   const network = options.network ?? 'auto';
   let command = process.execPath;
@@ -149,7 +201,8 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
   const child = spawn(command, commandArguments, {
     cwd: workDirectory,
     env: {},
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    // fd 3: the channel; fd 4, when asked for: the IPC channel that carries clients' sockets.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...(options.sessionSockets === true ? ['ipc' as const] : [])],
   });
   // Listened for before anything is awaited: an isolate that dies at once must still be seen to.
   const exited = new Promise<IsolateExit>((resolve) => {
@@ -187,7 +240,9 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions): Promise<L
     outerLimits += `; no memory cgroup (${cgroup.unavailable}); RLIMIT_AS is not used: WebAssembly reserves far more address space than it uses`;
   }
   options.log(`linux isolate: outer memory limits: ${outerLimits}`);
+  if (profile !== undefined) options.log(`linux isolate: NOT SANDBOXED (no permission model): writing a CPU profile to ${profile}`);
   return {
+    sessionSockets: options.sessionSockets === true ? sessionSocketPort(child, options.log) : undefined,
     input: channel,
     output: channel,
     measurement,

@@ -1,5 +1,7 @@
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { Platform } from '@veracruz-ts/attestation';
+import type { SessionSocketClosedMessage } from '@veracruz-ts/protocol/channel';
 
 /** How an isolate ended. */
 export interface IsolateExit {
@@ -34,6 +36,26 @@ export interface LaunchedIsolate {
   kill(): void;
   /** The limits the launcher applied from outside, in words (for the operator's log). */
   outerLimits?: string;
+  /**
+   * Where the launcher was asked to and can pass clients' connections to the isolate process itself
+   * (linux), the means to; undefined where their bytes are relayed over the channel.
+   */
+  sessionSockets?: SessionSocketPort | undefined;
+}
+
+/**
+ * Hands clients' TCP connections to an isolate that is a local process (see
+ * `@veracruz-ts/protocol/channel`'s session-sockets): the isolate terminates TLS on the socket itself.
+ */
+export interface SessionSocketPort {
+  /**
+   * Passes `socket` to the isolate as session `sessionId`; once it is sent the host's copy is closed.
+   * `sent` is called with null then, or with the error that kept it from being sent (the socket is
+   * then still the host's).
+   */
+  send(sessionId: number, socket: Socket, sent: (error: Error | null) => void): void;
+  /** Sets who hears the isolate's reports that a handed-over connection has closed. */
+  onClosed(listener: (message: SessionSocketClosedMessage) => void): void;
 }
 
 /** Options every launcher understands. */
@@ -50,4 +72,9 @@ export interface LaunchOptions {
    * heap limit) set it to this plus a fixed overhead, so a bug in the accounting cannot take the host down.
    */
   memoryBudgetBytes?: number | undefined;
+  /**
+   * Hand clients' connections to the isolate process itself instead of relaying their bytes, where
+   * the platform can (linux); see {@link LaunchedIsolate.sessionSockets}. @default false
+   */
+  sessionSockets?: boolean | undefined;
 }
