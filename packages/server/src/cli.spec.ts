@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { REPOSITORY_ROOT } from './runtime-bundle.ts';
+import { REPOSITORY_ROOT } from '@veracruz-ts/runtime/bundle';
 import { createTestDeployment } from './testing.ts';
 import type { TestDeployment } from './testing.ts';
 

@@ -9,8 +9,8 @@ export type { BootTimings, RunningServer, ServerExit, ServerOptions, ServerPlatf
 export type { FaultInjector, RelayDirection, RelayStats, RelayTap } from './relay.ts';
 export { SessionRelay } from './relay.ts';
 export { BUFFER_MEMORY_FLAG, countBufferMemoryInHeapLimit } from './heap-tuning.ts';
-export { buildRuntimeBundle, DEFAULT_RUNTIME_BUNDLE, RUNTIME_ENTRY, REPOSITORY_ROOT } from './runtime-bundle.ts';
-export type { BuildRuntimeOptions, RuntimeBundle } from './runtime-bundle.ts';
+export { buildRuntimeBundle, DEFAULT_RUNTIME_BUNDLE, RUNTIME_ENTRY, REPOSITORY_ROOT } from '@veracruz-ts/runtime/bundle';
+export type { BuildRuntimeOptions, RuntimeBundle } from '@veracruz-ts/runtime/bundle';
 export { defaultDevKeyPath, devPublicKeyPath, loadOrCreateDevKey } from './dev-key.ts';
 export type { LoadedDevKey } from './dev-key.ts';
 export { canUnshareNetwork, ISOLATE_MEMORY_OVERHEAD_BYTES, ISOLATE_NODE_FLAGS, launchLinuxIsolate } from './platforms/linux.ts';

@@ -18,8 +18,8 @@ import tls from 'node:tls';
 import { generateDevKey, importDevPrivateKey } from '@veracruz-ts/attestation/evidence';
 import { canUnshareNetwork, launchLinuxIsolate } from './platforms/linux.ts';
 import type { LaunchedIsolate } from './platforms/types.ts';
-import { buildRuntimeBundle, sha256 } from './runtime-bundle.ts';
-import type { RuntimeBundle } from './runtime-bundle.ts';
+import { buildRuntimeBundle, sha256 } from '@veracruz-ts/runtime/bundle';
+import type { RuntimeBundle } from '@veracruz-ts/runtime/bundle';
 import { policyFor } from './testing.ts';
 
 /** The test plays the host: it launches the real isolate process and speaks the channel itself. */

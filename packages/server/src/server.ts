@@ -18,7 +18,7 @@ import { launchTdxIsolate } from './platforms/tdx.ts';
 import type { IsolateExit, LaunchedIsolate } from './platforms/types.ts';
 import { SessionRelay } from './relay.ts';
 import type { FaultInjector, RelayStats, RelayTap } from './relay.ts';
-import { DEFAULT_RUNTIME_BUNDLE } from './runtime-bundle.ts';
+import { DEFAULT_RUNTIME_BUNDLE } from '@veracruz-ts/runtime/bundle';
 import { SessionSockets } from './session-sockets.ts';
 
 /** The platforms vc-server can launch an isolate on. */

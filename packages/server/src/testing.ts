@@ -13,10 +13,10 @@ import type { FileRights, Identity } from '@veracruz-ts/policy';
 import { readFile } from 'node:fs/promises';
 import { loadOrCreateDevKey } from './dev-key.ts';
 import type { LoadedDevKey } from './dev-key.ts';
-import { buildRuntimeBundle, sha256 } from './runtime-bundle.ts';
+import { buildRuntimeBundle, sha256 } from '@veracruz-ts/runtime/bundle';
 import { startServerWith } from './server.ts';
 import type { RunningServer, ServerOptions } from './server.ts';
-import type { RuntimeBundle } from './runtime-bundle.ts';
+import type { RuntimeBundle } from '@veracruz-ts/runtime/bundle';
 
 /** A PAS, an enrolled host key, the runtime bundle and a policy, in a temporary directory. */
 export interface TestDeployment {

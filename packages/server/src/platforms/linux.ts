@@ -14,7 +14,7 @@ import { parseSessionSocketClosedMessage } from '@veracruz-ts/protocol/channel';
 import type { SessionSocketClosedMessage, SessionSocketMessage } from '@veracruz-ts/protocol/channel';
 import { BUFFER_MEMORY_FLAG } from '../heap-tuning.ts';
 import { buildRuntimeCommand } from '../operator-hints.ts';
-import { DEFAULT_RUNTIME_BUNDLE, REPOSITORY_ROOT } from '../runtime-bundle.ts';
+import { DEFAULT_RUNTIME_BUNDLE, REPOSITORY_ROOT } from '@veracruz-ts/runtime/bundle';
 import { createMemoryCgroup } from './memory-cgroup.ts';
 import type { IsolateExit, LaunchOptions, LaunchedIsolate, SessionSocketPort } from './types.ts';
 
