@@ -157,7 +157,7 @@ export async function startServerWith(options: ServerOptions, internals: ServerI
   if (policyText === undefined) throw new VeracruzError(Code.InvalidRequest, 'startServer: give policyPath or policyText');
   const policy = await parsePolicy(policyText);
   const pasUrl = httpUrl(options.pasUrl ?? policy.proxy_attestation_server_url);
-  const listenAddress = parseHostPort(options.listen ?? policy.veracruz_server_url);
+  const listenAddress = parseHostPort(options.listen ?? policy.veracruz_server_url, options.listen === undefined ? "the policy's veracruz_server_url" : 'listen address');
   const pasAddress = new URL(pasUrl);
   if (listenAddress.port !== 0 && String(listenAddress.port) === (pasAddress.port || '80') && sameHost(listenAddress.host, pasAddress.hostname)) {
     const listenFrom = options.listen === undefined ? "the policy's veracruz_server_url" : '--listen';
