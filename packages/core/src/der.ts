@@ -456,7 +456,7 @@ function latin1(bytes: Uint8Array): string {
 // Writer
 
 /** Concatenates byte strings. */
-export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {
@@ -476,18 +476,18 @@ function lengthOctets(length: number): number[] {
 /** One element: identifier octet `tag`, the shortest length, then `value`. */
 export function encodeTlv(tag: number, value: Uint8Array): Uint8Array<ArrayBuffer> {
   if (!Number.isInteger(tag) || tag < 0 || tag > 0xff || (tag & 0x1f) === 0x1f) throw new RangeError(`tag 0x${tag.toString(16)} cannot be written`);
-  return concatBytes(Uint8Array.of(tag, ...lengthOctets(value.length)), value);
+  return concatBytes([Uint8Array.of(tag, ...lengthOctets(value.length)), value]);
 }
 
 /** A SEQUENCE of already-encoded elements. */
 export function encodeSequence(...items: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  return encodeTlv(DerTag.Sequence, concatBytes(...items));
+  return encodeTlv(DerTag.Sequence, concatBytes(items));
 }
 
 /** A SET OF already-encoded elements, sorted by their encodings as DER requires. */
 export function encodeSetOf(...items: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const sorted = [...items].sort(compareBytes);
-  return encodeTlv(DerTag.Set, concatBytes(...sorted));
+  return encodeTlv(DerTag.Set, concatBytes(sorted));
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -530,7 +530,7 @@ export function encodeUnsignedInteger(magnitude: Uint8Array): Uint8Array<ArrayBu
   let start = 0;
   while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
   const trimmed = magnitude.length === 0 ? Uint8Array.of(0) : magnitude.subarray(start);
-  const value = ((trimmed[0] as number) & 0x80) !== 0 ? concatBytes(Uint8Array.of(0), trimmed) : trimmed;
+  const value = ((trimmed[0] as number) & 0x80) !== 0 ? concatBytes([Uint8Array.of(0), trimmed]) : trimmed;
   return encodeTlv(DerTag.Integer, value);
 }
 
@@ -555,7 +555,7 @@ export function encodeBitString(bytes: Uint8Array, unusedBits = 0): Uint8Array<A
     throw new RangeError(`a BIT STRING of ${bytes.length} octets cannot have ${unusedBits} unused bits`);
   }
   if (bytes.length > 0 && ((bytes[bytes.length - 1] as number) & ((1 << unusedBits) - 1)) !== 0) throw new RangeError('the unused bits of a BIT STRING must be zero');
-  return encodeTlv(DerTag.BitString, concatBytes(Uint8Array.of(unusedBits), bytes));
+  return encodeTlv(DerTag.BitString, concatBytes([Uint8Array.of(unusedBits), bytes]));
 }
 
 /** A named-bit BIT STRING (keyUsage) from a number where bit 0 is 1, bit 1 is 2, ...; trailing zero bits dropped. */
@@ -575,7 +575,8 @@ export function encodeNamedBits(bits: number): Uint8Array<ArrayBuffer> {
   return encodeBitString(Uint8Array.from(octets), unusedBits);
 }
 
-const OID_TEXT = /^[0-2](\.(0|[1-9][0-9]*))+$/;
+/** A dotted OBJECT IDENTIFIER as text: `1.2.840.10045.2.1`. */
+export const OID_TEXT = /^[0-2](\.(0|[1-9][0-9]*))+$/;
 
 /** An OBJECT IDENTIFIER from its dotted form. */
 export function encodeOid(oid: string): Uint8Array<ArrayBuffer> {

@@ -19,6 +19,7 @@ import {
   encodeUnsignedInteger,
   isIa5String,
   isPrintableString,
+  OID_TEXT,
   readIntegerBytes,
 } from './der.ts';
 import { Code, VeracruzError } from './errors.ts';
@@ -44,7 +45,6 @@ function invalid(reason: string): never {
 
 const SPECIALS = new Set([' ', '"', '#', '+', ',', ';', '<', '=', '>', '\\']);
 const HEX_PAIR = /^[0-9a-fA-F]{2}$/;
-const OID_TEXT = /^[0-2](\.(0|[1-9][0-9]*))+$/;
 
 function attributeType(label: string, text: string): string {
   const trimmed = label.trim();

@@ -64,7 +64,8 @@ function main(): void {
     ownMeasurement,
     tsmRoot: values['tsm-root'],
     send: (message) => channel.send(message),
-    sendSessionSocketClosed: (message) => process.connected && process.send!(message),
+    // A broken IPC pipe means the host is gone; the report is dropped rather than raised.
+    sendSessionSocketClosed: (message) => process.connected && process.send!(message, undefined, undefined, () => {}),
     parsePolicy: (text) => parsePolicy(text),
     createSessionHandler: (setup) => {
       // First, before anything is started: a native module this runtime cannot run refuses the
