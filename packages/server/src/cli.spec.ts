@@ -57,6 +57,19 @@ function vcServer(args: string[]) {
   };
 }
 
+/** Connects to vc-server, sends "hello" and leaves; returns the client port and the close log line, after checking the open one. */
+async function helloAndLeave(server: { line(pattern: RegExp): Promise<string>; stderr: string[] }, ready: string): Promise<{ port: number | undefined; closed: string }> {
+  const client = connect(Number(ready.split(':').pop()), '127.0.0.1');
+  client.on('error', () => {});
+  await once(client, 'connect');
+  const port = client.localPort;
+  client.end('hello');
+  const closed = await server.line(/ session \d+ closed: /);
+  const opened = server.stderr.find((line) => / session \d+ opened: /.test(line));
+  assert.match(opened ?? '', new RegExp(`Z session (\\d+) opened: client 127\\.0\\.0\\.1:${port}$`));
+  return { port, closed };
+}
+
 describe('vc-server CLI', () => {
   let deployment: TestDeployment;
   before(async () => {
@@ -74,14 +87,7 @@ describe('vc-server CLI', () => {
     assert.ok(server.stderr.some((line) => line.includes(deployment.bundle.measurement)));
     assert.ok(server.stderr.some((line) => line.includes(deployment.devKey.publicKeyPath)), 'names the public key to enroll');
     // A client that sends a few bytes and leaves: no TLS, so nothing it sent can be logged anyway.
-    const client = connect(Number(ready.split(':').pop()), '127.0.0.1');
-    client.on('error', () => {});
-    await once(client, 'connect');
-    const port = client.localPort;
-    client.end('hello');
-    const closed = await server.line(/ session \d+ closed: /);
-    const opened = server.stderr.find((line) => / session \d+ opened: /.test(line));
-    assert.match(opened ?? '', new RegExp(`Z session (\\d+) opened: client 127\\.0\\.0\\.1:${port}$`));
+    const { port, closed } = await helloAndLeave(server, ready);
     assert.match(closed, new RegExp(`Z session \\d+ closed: client 127\\.0\\.0\\.1:${port}, 5 bytes from the client, \\d+ bytes to it, \\d+ ms, the client closed the connection$`));
     assert.doesNotMatch(server.stderr.join('\n'), /hello/);
     server.child.kill('SIGTERM');
@@ -94,14 +100,7 @@ describe('vc-server CLI', () => {
     const server = vcServer([deployment.policyPath, '--runtime', deployment.bundle.path, '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0']);
     const ready = await server.line(/^Veracruz server running on /);
     assert.ok(server.stderr.some((line) => /Z clients' connections are handed to the isolate process/.test(line)), server.stderr.join('\n'));
-    const client = connect(Number(ready.split(':').pop()), '127.0.0.1');
-    client.on('error', () => {});
-    await once(client, 'connect');
-    const port = client.localPort;
-    client.end('hello');
-    const closed = await server.line(/ session \d+ closed: /);
-    const opened = server.stderr.find((line) => / session \d+ opened: /.test(line));
-    assert.match(opened ?? '', new RegExp(`Z session (\\d+) opened: client 127\\.0\\.0\\.1:${port}$`));
+    const { port, closed } = await helloAndLeave(server, ready);
     // Not TLS: the isolate's TLS refuses the bytes and ends the session, before it reads the client's end.
     assert.match(closed, new RegExp(`Z session \\d+ closed: client 127\\.0\\.0\\.1:${port}, 5 bytes from the client, \\d+ bytes to it, \\d+ ms, the session ended$`));
     assert.doesNotMatch(server.stderr.join('\n'), /hello/);
