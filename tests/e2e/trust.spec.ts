@@ -23,6 +23,12 @@ import {
   text,
 } from './harness.ts';
 
+// Alice provides the input and the program and reads what it writes, in both suites.
+const ALICE_RIGHTS = [
+  { file_name: '/input/', rights: RIGHTS_WRITE }, { file_name: '/output/', rights: RIGHTS_READ },
+  { file_name: '/program/', rights: RIGHTS_WRITE | RIGHTS_EXECUTE }, { file_name: 'stdout', rights: RIGHTS_READ },
+];
+
 describe('what principals refuse, and what the host cannot do', { timeout: 120_000 }, () => {
   let pas: TestPas;
   let alice: Party;
@@ -41,10 +47,7 @@ describe('what principals refuse, and what the host cannot do', { timeout: 120_0
   before(async () => {
     pas = await startTestPas();
     program = await exampleProgram('read-file');
-    alice = await party('alice', [
-      { file_name: '/input/', rights: RIGHTS_WRITE }, { file_name: '/output/', rights: RIGHTS_READ },
-      { file_name: '/program/', rights: RIGHTS_WRITE | RIGHTS_EXECUTE }, { file_name: 'stdout', rights: RIGHTS_READ },
-    ]);
+    alice = await party('alice', ALICE_RIGHTS);
     bob = await party('bob', [{ file_name: '/output/', rights: RIGHTS_READ }]);
     outsider = await party('outsider', [{ file_name: '/output/', rights: RIGHTS_READ }]);
     policy = await e2ePolicy(pas, {
@@ -174,10 +177,7 @@ describe('what the path in front of a handed-over connection cannot do', { timeo
   before(async () => {
     pas = await startTestPas();
     program = await exampleProgram('read-file');
-    alice = await party('alice', [
-      { file_name: '/input/', rights: RIGHTS_WRITE }, { file_name: '/output/', rights: RIGHTS_READ },
-      { file_name: '/program/', rights: RIGHTS_WRITE | RIGHTS_EXECUTE }, { file_name: 'stdout', rights: RIGHTS_READ },
-    ]);
+    alice = await party('alice', ALICE_RIGHTS);
     policy = await e2ePolicy(pas, {
       parties: [alice],
       programs: [{ path: '/program/read-file.wasm', binary: program, rights: [
