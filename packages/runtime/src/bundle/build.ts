@@ -99,9 +99,7 @@ export async function buildRuntimeBundle(options: BuildRuntimeOptions = {}): Pro
     inputs[input] = sha256(source);
   }
   // How the inputs were resolved and shaken (exports, sideEffects) is in their packages' manifests.
-  for (const manifest of await packageManifests(Object.keys(result.metafile.inputs))) {
-    inputs[manifest] = sha256(await readFile(join(REPOSITORY_ROOT, manifest)));
-  }
+  for (const [manifest, bytes] of await packageManifests(Object.keys(result.metafile.inputs))) inputs[manifest] = sha256(bytes);
   const [outputMeta] = Object.values(result.metafile.outputs);
   if (outputMeta === undefined) throw new Error('esbuild produced no metadata');
   const figures = bundleFigures(bytes, outputMeta.inputs, sources);
@@ -142,25 +140,23 @@ async function unchangedBundle(outFile: string, stampFile: string, recipe: strin
   return stamp;
 }
 
-/** The package.json nearest to each input (repository-relative, sorted, once each). */
-async function packageManifests(inputs: readonly string[]): Promise<string[]> {
-  const found = new Set<string>();
-  const checked = new Map<string, boolean>();
+/** The package.json nearest to each input (repository-relative, sorted, once each), with its bytes. */
+async function packageManifests(inputs: readonly string[]): Promise<[string, Uint8Array][]> {
+  const found = new Map<string, Uint8Array>();
+  // Every directory looked at, with its manifest's bytes or undefined when it has none.
+  const read = new Map<string, Uint8Array | undefined>();
   for (const input of inputs) {
     for (let directory = dirname(input); directory !== '.' && directory !== '/'; directory = dirname(directory)) {
       const manifest = join(directory, 'package.json');
-      let exists = checked.get(manifest);
-      if (exists === undefined) {
-        exists = await readFile(join(REPOSITORY_ROOT, manifest)).then(() => true, () => false);
-        checked.set(manifest, exists);
-      }
-      if (exists) {
-        found.add(manifest);
+      if (!read.has(manifest)) read.set(manifest, await readFile(join(REPOSITORY_ROOT, manifest)).catch(() => undefined));
+      const bytes = read.get(manifest);
+      if (bytes !== undefined) {
+        found.set(manifest, bytes);
         break;
       }
     }
   }
-  return [...found].sort();
+  return [...found].sort(([a], [b]) => a.localeCompare(b));
 }
 
 /** Lowercase hex SHA-256. */

@@ -39,9 +39,16 @@ export function bundleFigures(
   sources: ReadonlyMap<string, Uint8Array>,
 ): BundleFigures {
   const text = new TextDecoder().decode(bundle);
+  // Where each file starts in the bundle, found once per file rather than once per comparison.
+  const starts = new Map<string, number>();
   const position = (path: string): number => {
-    const at = text.indexOf(`\n// ${path}\n`);
-    return at < 0 ? Number.MAX_SAFE_INTEGER : at;
+    let at = starts.get(path);
+    if (at === undefined) {
+      at = text.indexOf(`\n// ${path}\n`);
+      if (at < 0) at = Number.MAX_SAFE_INTEGER;
+      starts.set(path, at);
+    }
+    return at;
   };
   const files: BundleFile[] = Object.entries(inputs)
     .filter(([, input]) => input.bytesInOutput > 0)
