@@ -22,6 +22,11 @@ export const Code = {
   AttestationFailed: 'attestation_failed',
   /** A peer or the isolate is not ready or has gone away. */
   Unavailable: 'unavailable',
+  /**
+   * Data the isolate kept outside itself (sealed storage on the host) came back forged, replayed,
+   * swapped or truncated; the message names the file, never its contents.
+   */
+  IntegrityViolation: 'integrity_violation',
   /** A bug or an unexpected condition; the message says where, never what data. */
   Internal: 'internal',
 } as const;

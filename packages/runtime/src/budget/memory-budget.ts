@@ -21,6 +21,9 @@ export const BUDGET_RESOURCES: readonly BudgetResource[] = ['files', 'stdin', 's
 /** What serving principals holds: these may use the whole budget, data may not use the serving reserve. */
 const SERVING_RESOURCES: ReadonlySet<BudgetResource> = new Set(['sessions', 'requests', 'responses']);
 
+/** What file contents are held for. */
+const FILE_RESOURCES: ReadonlySet<BudgetResource> = new Set(['files', 'stdin', 'stdout', 'stderr']);
+
 /** Pages of the budget's control memory: the free counts (i64) at offsets 0 and 8. */
 const CONTROL_PAGES = 1;
 
@@ -136,9 +139,23 @@ export class MemoryBudget {
     return report;
   }
 
+  /**
+   * Called when a reservation does not fit, before it is refused, to free what it can (sealed storage
+   * seals file data out); the reservation is then tried once more. Reservations for file contents are
+   * not relieved here: the files make room themselves, knowing which of their slabs are in use.
+   */
+  relieve: ((bytes: number, resource: BudgetResource) => void) | undefined;
+
   /** Reserves `bytes` for `resource` if they fit (data within its part); returns whether it did. */
   tryReserve(bytes: number, resource: BudgetResource): boolean {
     if (bytes <= 0) return true;
+    if (this.#take(bytes, resource)) return true;
+    if (this.relieve === undefined || FILE_RESOURCES.has(resource)) return false;
+    this.relieve(bytes, resource);
+    return this.#take(bytes, resource);
+  }
+
+  #take(bytes: number, resource: BudgetResource): boolean {
     const amount = BigInt(bytes);
     const data = !SERVING_RESOURCES.has(resource);
     if (data && !take(this.#counters, 1, amount)) return false;

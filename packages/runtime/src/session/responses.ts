@@ -16,6 +16,7 @@ export function statusForCode(code: Code): ResponseStatus {
     case Code.LimitExceeded:
       return ResponseStatus.FAILED_VM_ERROR;
     case Code.Internal:
+    case Code.IntegrityViolation:
       return ResponseStatus.FAILED_GENERIC;
     default:
       return ResponseStatus.FAILED_INVALID_REQUEST;

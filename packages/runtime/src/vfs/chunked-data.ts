@@ -1,3 +1,6 @@
+import { BudgetExceeded } from '../budget/memory-budget.ts';
+import { SealedStorageFull } from './sealed-store.ts';
+import type { PagedFile, ResidentSlab, SlabPager } from './slab-pager.ts';
 import type { StorageQuota } from './storage-quota.ts';
 
 /** Size of the first slab of a file, and the unit its slabs are measured in (see {@link ChunkedData}). */
@@ -38,8 +41,12 @@ function slabLength(index: number): number {
  * before anything is stored: the count follows the storage the file really holds, never less (holes
  * count too, so that nothing derived from the length, such as reading the whole file, escapes the
  * budget).
+ *
+ * With sealed storage (the quota's {@link SlabPager}), slabs may leave memory: sealed out to the
+ * host, they count only there, and come back (checked) when read or written. A file's last slab, and
+ * the slabs an operation is using, stay in memory.
  */
-export class ChunkedData {
+export class ChunkedData implements PagedFile {
   /** Slab i holds the first `length` bytes of its range; beyond that, and where undefined, zeros. */
   #slabs: (Uint8Array | undefined)[] = [];
   #size = 0;
@@ -48,10 +55,15 @@ export class ChunkedData {
   /** Bytes reserved in the quota now. */
   #charged = 0;
   readonly #quota: StorageQuota | undefined;
+  readonly #sealing: Sealing | undefined;
 
-  /** `quota`: the account this file's storage counts against (none: unlimited). */
+  /** `quota`: the account this file's storage counts against (none: unlimited), and its pager if it has one. */
   constructor(quota?: StorageQuota) {
     this.#quota = quota;
+    const pager = quota?.pager;
+    if (pager !== undefined) {
+      this.#sealing = { pager, file: pager.newFileId(), versions: [], current: [], lengths: [], handles: [], span: 0, pinned: [1, 0] };
+    }
   }
 
   /** The file's length in bytes. */
@@ -69,12 +81,31 @@ export class ChunkedData {
     return this.#charged;
   }
 
-  /** Reserves growth of the count to what `size` bytes held in `capacity` need (ENOSPC changing nothing), or gives back what it no longer needs. */
-  #settle(size: number, capacity: number): void {
-    const charge = Math.max(size, capacity);
-    if (charge > this.#charged) this.#quota?.reserve(charge - this.#charged);
-    else this.#quota?.release(this.#charged - charge);
+  /**
+   * Reserves growth of the count to what `size` bytes need with `added` more bytes of slabs in memory
+   * and `unsealed` fewer bytes of ranges sealed out (ENOSPC changing nothing), or gives back what it
+   * no longer needs. With sealed storage, other slabs (this file's too) are sealed out first to make room.
+   */
+  #settle(size: number, added = 0, unsealed = 0): void {
+    let charge = this.#chargeFor(size, added, unsealed);
+    const sealing = this.#sealing;
+    if (charge > this.#charged && sealing !== undefined) {
+      const quota = this.#quota!;
+      sealing.pager.makeRoom(quota.budget, charge - this.#charged, quota.resource);
+      charge = this.#chargeFor(size, added, unsealed);
+    }
+    try {
+      if (charge > this.#charged) this.#quota?.reserve(charge - this.#charged);
+      else this.#quota?.release(this.#charged - charge);
+    } catch (reason) {
+      if (reason instanceof BudgetExceeded && sealing?.pager.storeFull) throw new SealedStorageFull(reason, sealing.pager.store.maxBytes);
+      throw reason;
+    }
     this.#charged = charge;
+  }
+
+  #chargeFor(size: number, added: number, unsealed: number): number {
+    return Math.max(size - ((this.#sealing?.span ?? 0) - unsealed), this.#capacity + added);
   }
 
   /** Copies up to `target.length` bytes starting at `offset` into `target`; returns how many were copied. */
@@ -87,12 +118,13 @@ export class ChunkedData {
       const index = slabOf(position);
       const within = position - slabStart(index);
       const count = Math.min(slabLength(index) - within, length - done);
-      const slab = this.#slabs[index];
+      const slab = this.#slab(index, true);
       const stored = slab === undefined ? 0 : Math.max(0, Math.min(count, slab.length - within));
       if (stored > 0) target.set((slab as Uint8Array).subarray(within, within + stored), done);
       if (stored < count) target.fill(0, done + stored, done + count);
       done += count;
     }
+    this.#sealing?.pager.trim();
     return length;
   }
 
@@ -131,25 +163,40 @@ export class ChunkedData {
     if (total === 0) return;
     const end = offset + total;
     const size = Math.max(this.#size, end);
-    // Slabs are allocated whole so that appends never move data; near the end of the budget, only
-    // what the write needs, so that a write is refused only when its bytes do not fit.
-    const growth = this.#growth(offset, end, false);
-    let exact = false;
+    const sealing = this.#sealing;
+    if (sealing !== undefined) {
+      // The slabs written stay in memory until the write is done; those sealed out come back first.
+      sealing.pinned = [slabOf(offset), slabOf(end - 1)];
+      for (let index = slabOf(offset); index <= slabOf(end - 1) && index < this.#slabs.length; index++) this.#slab(index);
+    }
     try {
-      this.#settle(size, this.#capacity + growth);
-    } catch (reason) {
-      const tight = this.#growth(offset, end, true);
-      if (tight === growth) throw reason;
-      this.#settle(size, this.#capacity + tight);
-      exact = true;
+      // Slabs are allocated whole so that appends never move data; near the end of the budget, only
+      // what the write needs, so that a write is refused only when its bytes do not fit.
+      const growth = this.#growth(offset, end, false);
+      let exact = false;
+      try {
+        this.#settle(size, growth);
+      } catch (reason) {
+        const tight = this.#growth(offset, end, true);
+        if (tight === growth) throw reason;
+        this.#settle(size, tight);
+        exact = true;
+      }
+      this.#allocate(offset, end, exact);
+      let at = offset;
+      for (const buffer of buffers) {
+        this.#store(at, buffer);
+        at += buffer.length;
+      }
+      this.#size = size;
+      // The slabs written differ from their sealed copies (which their next sealing overwrites).
+      if (sealing !== undefined) for (let index = slabOf(offset); index <= slabOf(end - 1); index++) sealing.current[index] = undefined;
+    } finally {
+      if (sealing !== undefined) {
+        sealing.pinned = [1, 0];
+        sealing.pager.trim();
+      }
     }
-    this.#allocate(offset, end, exact);
-    let at = offset;
-    for (const buffer of buffers) {
-      this.#store(at, buffer);
-      at += buffer.length;
-    }
-    this.#size = size;
   }
 
   /** The length slab `index` must grow to for bytes up to `end` (its length now if it need not grow). */
@@ -185,6 +232,7 @@ export class ChunkedData {
       if (slab !== undefined) grown.set(slab);
       this.#slabs[index] = grown;
       this.#capacity += length - (slab?.length ?? 0);
+      this.#touch(index);
     }
   }
 
@@ -207,7 +255,15 @@ export class ChunkedData {
     let length = 0;
     for (const piece of pieces) length += piece.length;
     // The difference is settled with the budget first, so a refusal leaves the old contents whole.
-    this.#settle(length, length);
+    // The old slabs stay where they are meanwhile: they no longer count once the new contents do.
+    const sealing = this.#sealing;
+    if (sealing !== undefined) sealing.pinned = [0, Number.MAX_SAFE_INTEGER];
+    try {
+      this.#settle(length, length - this.#capacity, sealing?.span ?? 0);
+    } finally {
+      if (sealing !== undefined) sealing.pinned = [1, 0];
+    }
+    this.#dropFrom(0);
     this.#slabs = [];
     this.#capacity = 0;
     this.#size = 0;
@@ -220,6 +276,7 @@ export class ChunkedData {
       }
     }
     this.#size = length;
+    this.#sealing?.pager.trim();
   }
 
   /**
@@ -230,14 +287,15 @@ export class ChunkedData {
    */
   truncate(size: number): void {
     if (size >= this.#size) {
-      this.#settle(size, this.#capacity);
+      this.#settle(size);
       this.#size = size;
       return;
     }
     const keep = size === 0 ? 0 : slabOf(size - 1) + 1;
-    for (let index = keep; index < this.#slabs.length; index++) this.#capacity -= this.#slabs[index]?.length ?? 0;
+    // The new last slab stays in memory (a file's last slab always does).
+    const slab = keep === 0 ? undefined : this.#slab(keep - 1);
+    this.#dropFrom(keep);
     if (this.#slabs.length > keep) this.#slabs.length = keep;
-    const slab = this.#slabs[keep - 1];
     if (slab !== undefined) {
       const start = slabStart(keep - 1);
       const kept = size - start;
@@ -248,9 +306,13 @@ export class ChunkedData {
         // Bytes past the end read as zeros if the file grows again.
         slab.fill(0, kept, Math.min(slab.length, this.#size - start));
       }
+      if (this.#sealing !== undefined) {
+        this.#sealing.current[keep - 1] = undefined;
+        this.#touch(keep - 1);
+      }
     }
     this.#size = size;
-    this.#settle(size, this.#capacity);
+    this.#settle(size);
   }
 
   /**
@@ -258,9 +320,124 @@ export class ChunkedData {
    * it counted goes back to the quota.
    */
   discard(): void {
+    this.#dropFrom(0);
+    const sealing = this.#sealing;
+    if (sealing !== undefined) sealing.pager.store.discard(sealing.file);
     this.#slabs = [];
     this.#capacity = 0;
     this.#size = 0;
-    this.#settle(0, 0);
+    this.#settle(0);
   }
+
+  /** Whether slab `index` is in memory and may be sealed out now (not in use, not the last). */
+  spillable(index: number): boolean {
+    const pinned = this.#sealing?.pinned;
+    return this.#slabs[index] !== undefined && index !== slabOf(this.#size - 1) && !(pinned !== undefined && pinned[0] <= index && index <= pinned[1]);
+  }
+
+  /**
+   * Seals slab `index` out of memory (unless its sealed copy is current) and gives back what it
+   * counted; returns the bytes given back. ENOSPC (sealed storage full) leaves it in memory.
+   */
+  spill(index: number): number {
+    const sealing = this.#sealing!;
+    const slab = this.#slabs[index]!;
+    if (sealing.current[index] === undefined) {
+      // Each sealing of a chunk has a version of its own, never reused (it is part of the nonce).
+      const version = (sealing.versions[index] ?? 0) + 1;
+      sealing.versions[index] = version;
+      sealing.pager.store.seal(sealing.file, index, slabStart(index), version, slab);
+      sealing.current[index] = version;
+    }
+    sealing.lengths[index] = slab.length;
+    this.#slabs[index] = undefined;
+    this.#capacity -= slab.length;
+    sealing.span += slabLength(index);
+    sealing.pager.forget(this.#handle(index));
+    const before = this.#charged;
+    this.#settle(this.#size);
+    return before - this.#charged;
+  }
+
+  /**
+   * Slab `index`, brought back into memory (and checked) if it was sealed out; undefined for a hole.
+   * `reading`: when memory and sealed storage are both full, the slab is read without being kept.
+   */
+  #slab(index: number, reading = false): Uint8Array | undefined {
+    const slab = this.#slabs[index];
+    const sealing = this.#sealing;
+    if (sealing === undefined) return slab;
+    if (slab !== undefined) {
+      this.#touch(index);
+      return slab;
+    }
+    const version = sealing.current[index];
+    if (version === undefined) return undefined;
+    const length = sealing.lengths[index]!;
+    try {
+      this.#settle(this.#size, length, slabLength(index));
+    } catch (reason) {
+      if (!reading || !(reason instanceof BudgetExceeded)) throw reason;
+      return sealing.pager.store.unseal(sealing.file, index, slabStart(index), version, length);
+    }
+    let data: Uint8Array;
+    try {
+      data = sealing.pager.store.unseal(sealing.file, index, slabStart(index), version, length);
+    } catch (reason) {
+      this.#settle(this.#size);
+      throw reason;
+    }
+    this.#slabs[index] = data;
+    this.#capacity += length;
+    sealing.span -= slabLength(index);
+    this.#touch(index);
+    return data;
+  }
+
+  /** Forgets slabs `from` on (in memory and sealed out); the caller drops them from `#slabs`. */
+  #dropFrom(from: number): void {
+    for (let index = from; index < this.#slabs.length; index++) this.#capacity -= this.#slabs[index]?.length ?? 0;
+    const sealing = this.#sealing;
+    if (sealing === undefined) return;
+    for (let index = from; index < sealing.versions.length || index < sealing.handles.length; index++) {
+      if (this.#slabs[index] === undefined && sealing.current[index] !== undefined) sealing.span -= slabLength(index);
+      // A slab written since it was sealed still has its old copy counted in the store.
+      if (sealing.versions[index] !== undefined) sealing.pager.store.drop(sealing.file, index);
+      sealing.current[index] = undefined;
+      const handle = sealing.handles[index];
+      if (handle !== undefined) sealing.pager.forget(handle);
+    }
+  }
+
+  /** Tells the pager that slab `index` (in memory) was just used. */
+  #touch(index: number): void {
+    const sealing = this.#sealing;
+    const slab = this.#slabs[index];
+    if (sealing !== undefined && slab !== undefined) sealing.pager.touch(this.#handle(index), slab.length);
+  }
+
+  #handle(index: number): ResidentSlab {
+    const handles = this.#sealing!.handles;
+    const handle = handles[index] ?? { file: this, index };
+    handles[index] = handle;
+    return handle;
+  }
+}
+
+/** Where a file's slabs are when sealed storage is on (see {@link SlabPager}). */
+interface Sealing {
+  pager: SlabPager;
+  /** This file's number in the sealed store. */
+  file: number;
+  /** The last version each slab was sealed as (never reused). */
+  versions: number[];
+  /** The version whose sealed copy equals the slab's bytes, if any (for a slab sealed out: the one to ask for). */
+  current: (number | undefined)[];
+  /** The length of each slab sealed out. */
+  lengths: number[];
+  handles: (ResidentSlab | undefined)[];
+  /** Bytes of the ranges of the slabs sealed out (they count in the store, not in memory). */
+  span: number;
+  /** The slabs the current operation uses (first, last; empty when first > last). */
+  pinned: [number, number];
 }

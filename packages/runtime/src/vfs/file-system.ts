@@ -5,6 +5,7 @@ import { totalmem } from 'node:os';
 import { BudgetExceeded, MemoryBudget } from '../budget/memory-budget.ts';
 import { ChunkedData } from './chunked-data.ts';
 import { StorageQuota } from './storage-quota.ts';
+import type { SlabPager } from './slab-pager.ts';
 import { Errno, FsFailure } from './errno.ts';
 import type { DirectoryNode, FileNode, LinkableNode, NodeTimes, SymlinkNode, VfsNode } from './nodes.ts';
 import { DEFAULT_FILE_TIME } from './nodes.ts';
@@ -32,6 +33,11 @@ export interface VirtualFileSystemOptions {
    * @default three quarters of the machine's memory
    */
   maxBytes?: number;
+  /**
+   * Sealed storage: file contents the budget cannot hold (or above the pager's resident limit) are
+   * sealed out to the host instead of refused. @default none: every file lives in memory
+   */
+  pager?: SlabPager;
 }
 
 /**
@@ -68,13 +74,15 @@ export class VirtualFileSystem implements FileTree {
   constructor(options: VirtualFileSystemOptions = {}) {
     // Without an isolate around it (vc-fee, tests) nothing serves principals: no serving reserve.
     this.budget = options.budget ?? new MemoryBudget(options.maxBytes ?? Math.floor(totalmem() * 0.75), 0);
-    this.quota = new StorageQuota(this.budget, 'files');
+    const pager = options.pager;
+    this.quota = new StorageQuota(this.budget, 'files', pager);
+    if (pager !== undefined) this.budget.relieve = (bytes, resource) => pager.makeRoom(this.budget, bytes, resource);
     this.root = { kind: 'directory', inode: 2, entries: new Map(), times: defaultTimes(), nameBytes: 0 };
     // Each stream has an account of its own, so that a refusal names it ("stdout"), not "files".
     this.#streams = {
-      stdin: this.newFile(new StorageQuota(this.budget, 'stdin')),
-      stdout: this.newFile(new StorageQuota(this.budget, 'stdout')),
-      stderr: this.newFile(new StorageQuota(this.budget, 'stderr')),
+      stdin: this.newFile(new StorageQuota(this.budget, 'stdin', pager)),
+      stdout: this.newFile(new StorageQuota(this.budget, 'stdout', pager)),
+      stderr: this.newFile(new StorageQuota(this.budget, 'stderr', pager)),
     };
     for (const spec of options.services ?? []) {
       const components = pathComponents(spec.specialFile);

@@ -3,6 +3,7 @@ import { Code, VeracruzError } from '@veracruz-ts/core';
 import { Right, isStdStream, missingRights, normalizePath, resolveRights } from '@veracruz-ts/policy';
 import { BudgetExceeded } from '../budget/memory-budget.ts';
 import { Errno, FsFailure } from './errno.ts';
+import { SealedDataRejected } from './sealed-store.ts';
 import type { DirectoryNode, FileNode } from './nodes.ts';
 import { type CreatedDirectory, type FileTree, joinComponents, NODE_BYTES } from './file-tree.ts';
 import type { Resolution } from './path-resolution.ts';
@@ -59,7 +60,8 @@ export class PrincipalView {
 
   /** The whole file (or std stream). */
   readFile(path: string): Uint8Array {
-    return this.#readable('read', path, READ_NEEDS).data.toBytes();
+    const node = this.#readable('read', path, READ_NEEDS);
+    return checkedSealedData('read', path, () => node.data.toBytes());
   }
 
   /** The file's (or std stream's) size in bytes. */
@@ -72,7 +74,8 @@ export class PrincipalView {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new VeracruzError(Code.InvalidRequest, `read ${path}: offset and length must be non-negative integers`);
     }
-    return this.#readable('read', path, READ_NEEDS).data.read(offset, length);
+    const node = this.#readable('read', path, READ_NEEDS);
+    return checkedSealedData('read', path, () => node.data.read(offset, length));
   }
 
   /** {@link readRange} into `target`; returns the bytes read. */
@@ -80,12 +83,14 @@ export class PrincipalView {
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new VeracruzError(Code.InvalidRequest, `read ${path}: offset and length must be non-negative integers`);
     }
-    return this.#readable('read', path, READ_NEEDS).data.readInto(offset, target);
+    const node = this.#readable('read', path, READ_NEEDS);
+    return checkedSealedData('read', path, () => node.data.readInto(offset, target));
   }
 
   /** A program binary, for execution: needs FD_EXECUTE and FD_SEEK (and PATH_OPEN) on its path. */
   readExecutable(path: string): Uint8Array {
-    return this.#readable('execute', path, EXECUTE_NEEDS).data.toBytes();
+    const node = this.#readable('execute', path, EXECUTE_NEEDS);
+    return checkedSealedData('execute', path, () => node.data.toBytes());
   }
 
   /**
@@ -213,7 +218,7 @@ export class PrincipalView {
   /** Runs `change`; a refusal by the memory budget becomes LimitExceeded (after `undo`), naming the budget. */
   #withinQuota<T>(operation: string, path: string, change: () => T, undo?: () => void): T {
     try {
-      return change();
+      return checkedSealedData(operation, path, change);
     } catch (reason) {
       if (reason instanceof FsFailure && reason.errno === Errno.NOSPC) {
         undo?.();
@@ -234,6 +239,16 @@ export class PrincipalView {
       }
       throw reason;
     }
+  }
+}
+
+/** Runs `access`; sealed data the host forged becomes IntegrityViolation naming the file (never its contents). */
+function checkedSealedData<T>(operation: string, path: string, access: () => T): T {
+  try {
+    return access();
+  } catch (reason) {
+    if (!(reason instanceof SealedDataRejected)) throw reason;
+    throw new VeracruzError(Code.IntegrityViolation, `${operation} ${normalizePath(path)}: ${reason.detail}; nothing of it was used`, { cause: reason });
   }
 }
 

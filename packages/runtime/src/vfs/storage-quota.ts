@@ -1,5 +1,6 @@
 import { MemoryBudget } from '../budget/memory-budget.ts';
 import type { BudgetResource } from '../budget/memory-budget.ts';
+import type { SlabPager } from './slab-pager.ts';
 
 /**
  * One account of the isolate's {@link MemoryBudget}: the bytes of the files (or of one std stream) of a
@@ -14,10 +15,14 @@ export class StorageQuota {
   readonly resource: BudgetResource;
   #used = 0;
 
+  /** Seals the account's file data out of memory when it is needed elsewhere (sealed storage); none: it stays. */
+  readonly pager: SlabPager | undefined;
+
   /** `budget`: a shared budget, or a byte limit for a budget of this account's own. */
-  constructor(budget: MemoryBudget | number, resource: BudgetResource = 'files') {
+  constructor(budget: MemoryBudget | number, resource: BudgetResource = 'files', pager?: SlabPager) {
     this.budget = typeof budget === 'number' ? new MemoryBudget(budget, 0) : budget;
     this.resource = resource;
+    this.pager = pager;
   }
 
   /** The whole budget, in bytes. */
