@@ -33,6 +33,11 @@ const requestVectors: [string, RuntimeManagerRequest, string][] = [
   ['read_file_range', { kind: 'read_file_range', fileName: '/o', offset: 300, length: 1 },
     `aa 01 09 0a 02 ${ascii('/o')} 10 ac 02 18 01`],
   ['request_file_size', { kind: 'request_file_size', fileName: '/o' }, `b2 01 04 0a 02 ${ascii('/o')}`],
+  ['read_stream', { kind: 'read_stream', fileName: '/s', offset: 300, length: 1, waitMs: 1000 },
+    `ba 01 0c 0a 02 ${ascii('/s')} 10 ac 02 18 01 20 e8 07`],
+  ['read_stream from the start without waiting', { kind: 'read_stream', fileName: '/s', offset: 0, length: 0, waitMs: 0 },
+    `ba 01 04 0a 02 ${ascii('/s')}`],
+  ['close_stream', { kind: 'close_stream', fileName: '/s' }, `c2 01 04 0a 02 ${ascii('/s')}`],
   ['write_file of an empty file', { kind: 'write_file', fileName: '/e', data: new Uint8Array(0) },
     `12 04 0a 02 ${ascii('/e')}`],
 ];
@@ -50,6 +55,12 @@ const responseVectors: [string, RuntimeManagerResponse, string][] = [
   }, `08 02 a2 01 16 0a 11 ${ascii('permission_denied')} 12 01 78`],
   ['file size', { status: ResponseStatus.SUCCESS, body: { kind: 'file_size', size: 1 << 30 } },
     '08 01 aa 01 06 08 80 80 80 80 04'],
+  ['stream chunk reaching the end', { status: ResponseStatus.SUCCESS, body: { kind: 'stream_chunk', data: new Uint8Array([1, 2]), end: true } },
+    '08 01 b2 01 06 0a 02 01 02 10 01'],
+  ['empty stream chunk, the stream open', { status: ResponseStatus.SUCCESS, body: { kind: 'stream_chunk', data: new Uint8Array(0), end: false } },
+    '08 01 b2 01 00'],
+  ['empty stream chunk at the end', { status: ResponseStatus.SUCCESS, body: { kind: 'stream_chunk', data: new Uint8Array(0), end: true } },
+    '08 01 b2 01 02 10 01'],
 ];
 
 describe('transport protocol codec', () => {
@@ -89,6 +100,30 @@ describe('transport protocol codec', () => {
 
   it('refuses a range offset beyond 2^53', () => {
     assert.throws(() => decodeRequest(fromHex('aa 01 0b 10 ff ff ff ff ff ff ff ff ff 01')), /offset .* too large/);
+  });
+
+  it('refuses malformed stream messages with invalid_request', () => {
+    const invalidRequest = (error: unknown): boolean => error instanceof VeracruzError && error.code === 'invalid_request';
+    // read_stream whose wait_ms varint is cut short inside its message.
+    assert.throws(() => decodeRequest(fromHex('ba 01 02 20 e8')), (error: unknown) => invalidRequest(error) && /malformed request/.test(String(error)));
+    // read_stream whose length is beyond 2^53.
+    assert.throws(() => decodeRequest(fromHex('ba 01 0b 18 ff ff ff ff ff ff ff ff ff 01')), /length .* too large/);
+    // close_stream whose name runs past its message.
+    assert.throws(() => decodeRequest(fromHex('c2 01 03 0a 05 2f')), invalidRequest);
+    // stream_chunk whose data runs past its message, and one whose `end` varint is cut short.
+    assert.throws(() => decodeResponse(fromHex('08 01 b2 01 03 0a 05 01')), (error: unknown) => invalidRequest(error) && /malformed response/.test(String(error)));
+    assert.throws(() => decodeResponse(fromHex('08 01 b2 01 02 10 80')), invalidRequest);
+  });
+
+  it('skips stream fields of the wrong wire type, as proto3 does unknown fields', () => {
+    // data as a varint, end as bytes: both skipped.
+    assert.deepEqual(decodeResponse(fromHex('08 01 b2 01 05 08 07 12 01 01')), {
+      status: 1, body: { kind: 'stream_chunk', data: new Uint8Array(0), end: false },
+    });
+    // wait_ms as bytes, and an unknown field 9.
+    assert.deepEqual(decodeRequest(fromHex(`ba 01 09 0a 02 ${ascii('/s')} 22 01 05 48 01`)), {
+      kind: 'read_stream', fileName: '/s', offset: 0, length: 0, waitMs: 0,
+    });
   });
 
   it('round-trips large payloads without losing bytes', () => {

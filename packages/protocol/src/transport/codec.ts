@@ -24,6 +24,8 @@ const RequestField = {
   request_pipeline: 12,
   read_file_range: 21,
   request_file_size: 22,
+  read_stream: 23,
+  close_stream: 24,
 } as const;
 
 const ResponseField = {
@@ -37,6 +39,7 @@ const ResponseField = {
   cert: 12,
   error_detail: 20,
   file_size: 21,
+  stream_chunk: 22,
 } as const;
 
 // Proto3 as prost writes it: scalar fields at their default value are omitted, a oneof member is
@@ -73,6 +76,7 @@ export function encodeRequest(request: RuntimeManagerRequest): Uint8Array {
     case 'read_file':
     case 'request_pipeline':
     case 'request_file_size':
+    case 'close_stream':
       messageField(writer, RequestField[request.kind], (inner) => stringField(inner, 1, request.fileName));
       break;
     case 'request_proxy_psa_attestation_token':
@@ -93,6 +97,14 @@ export function encodeRequest(request: RuntimeManagerRequest): Uint8Array {
         stringField(inner, 1, request.fileName);
         uintField(inner, 2, request.offset);
         uintField(inner, 3, request.length);
+      });
+      break;
+    case 'read_stream':
+      messageField(writer, RequestField[request.kind], (inner) => {
+        stringField(inner, 1, request.fileName);
+        uintField(inner, 2, request.offset);
+        uintField(inner, 3, request.length);
+        if (request.waitMs !== 0) inner.tag(4, WireType.Varint).uint32(request.waitMs);
       });
       break;
     case 'none':
@@ -165,6 +177,12 @@ export function encodeResponse(response: RuntimeManagerResponse): Uint8Array {
         break;
       case 'file_size':
         messageField(writer, ResponseField.file_size, (inner) => uintField(inner, 1, body.size));
+        break;
+      case 'stream_chunk':
+        messageField(writer, ResponseField.stream_chunk, (inner) => {
+          bytesField(inner, 1, body.data);
+          if (body.end) inner.tag(2, WireType.Varint).bool(true);
+        });
         break;
     }
   }
@@ -275,6 +293,23 @@ function decodeRequestMessage(field: number, bytes: Uint8Array): RequestMessage 
       });
       return { kind: 'read_file_range', fileName, offset, length };
     }
+    case RequestField.read_stream: {
+      let fileName = '';
+      let offset = 0;
+      let length = 0;
+      let waitMs = 0;
+      readMessage(bytes, (reader, inner, wireType) => {
+        if (inner === 1 && wireType === WireType.LengthDelimited) fileName = reader.string();
+        else if (inner === 2 && wireType === WireType.Varint) offset = safeNumber(reader.uint64(), 'offset');
+        else if (inner === 3 && wireType === WireType.Varint) length = safeNumber(reader.uint64(), 'length');
+        else if (inner === 4 && wireType === WireType.Varint) waitMs = reader.uint32();
+        else return false;
+        return true;
+      });
+      return { kind: 'read_stream', fileName, offset, length, waitMs };
+    }
+    case RequestField.close_stream:
+      return { kind: 'close_stream', fileName: readString(bytes) };
     default:
       return undefined;
   }
@@ -481,6 +516,18 @@ export function decodeResponse(bytes: Uint8Array): RuntimeManagerResponse {
             return true;
           });
           body = { kind: 'file_size', size };
+          break;
+        }
+        case ResponseField.stream_chunk: {
+          let data: Uint8Array = new Uint8Array(0);
+          let end = false;
+          readMessage(reader.bytes(), (inner, innerField, innerType) => {
+            if (innerField === 1 && innerType === WireType.LengthDelimited) data = inner.bytes();
+            else if (innerField === 2 && innerType === WireType.Varint) end = inner.bool();
+            else return false;
+            return true;
+          });
+          body = { kind: 'stream_chunk', data, end };
           break;
         }
         case ResponseField.error_detail: {

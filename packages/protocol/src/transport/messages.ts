@@ -51,6 +51,13 @@ export type RequestMessage =
   | { kind: 'read_file_range'; fileName: string; offset: number; length: number }
   /** New: the size of `fileName` in bytes (field 22). */
   | { kind: 'request_file_size'; fileName: string }
+  /**
+   * New: up to `length` bytes of `fileName` from `offset`; when there are none yet, the answer waits
+   * up to `waitMs` (the runtime caps it at 30 s) for data or the end of the stream (field 23).
+   */
+  | { kind: 'read_stream'; fileName: string; offset: number; length: number; waitMs: number }
+  /** New: this principal will append no more to the stream `fileName` (field 24). */
+  | { kind: 'close_stream'; fileName: string }
   /** No operation set (an empty `oneof`), or one this version does not know. */
   | { kind: 'none' };
 
@@ -72,7 +79,12 @@ export type ResponseBody =
   /** Legacy (field 12). */
   | { kind: 'cert'; data: Uint8Array }
   /** New: answer to `request_file_size` (field 21). */
-  | { kind: 'file_size'; size: number };
+  | { kind: 'file_size'; size: number }
+  /**
+   * New: answer to `read_stream` (field 22). `end`: the stream has ended and `data` reaches its end,
+   * so nothing more will come.
+   */
+  | { kind: 'stream_chunk'; data: Uint8Array; end: boolean };
 
 /** New (field 20): why a request failed, as a VeracruzError code and a message without secrets. */
 export interface ErrorDetail {
