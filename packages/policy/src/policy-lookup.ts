@@ -1,7 +1,7 @@
 /**
  * Questions asked of a parsed policy while it is enforced: which principal presented a certificate,
  * which program or pipeline a request names, what hash a file must have, which runtime is trusted,
- * and the limits a program runs under.
+ * the limits a program runs under, and whether a file is a stream.
  */
 import { sameBytes } from '@veracruz-ts/core';
 import {
@@ -12,9 +12,10 @@ import {
   type PolicyIdentity,
   type PolicyPipeline,
   type PolicyPlatform,
+  type PolicyStream,
   type ProgramLimits,
 } from './policy-model.ts';
-import { normalizePath } from './rights.ts';
+import { hasRights, normalizePath, Right } from './rights.ts';
 
 /**
  * The limits for running `programFileName`: its program entry's `limits`, else the policy's
@@ -72,4 +73,18 @@ export function expectedFileHash(policy: Pick<Policy, 'file_hashes'>, path: stri
 /** The runtime hash the policy trusts for a platform, or undefined when it trusts none there. */
 export function runtimeHash(policy: Pick<Policy, (typeof RUNTIME_HASH_FIELDS)[PolicyPlatform]>, platform: PolicyPlatform): string | undefined {
   return policy[RUNTIME_HASH_FIELDS[platform]] ?? undefined;
+}
+
+/** The stream declared at `path` (compared after {@link normalizePath}), if the file is one. */
+export function findStream(policy: Pick<Policy, 'streams'>, path: string): PolicyStream | undefined {
+  const target = normalizePath(path);
+  return policy.streams.find((stream) => stream.path === target);
+}
+
+/**
+ * The ids of the identities that write the stream at `path`: those whose rights grant FD_WRITE on
+ * it. None means programs write it (an output stream).
+ */
+export function streamWriters(policy: { identities: readonly Pick<PolicyIdentity, 'id' | 'file_rights'>[] }, path: string): number[] {
+  return policy.identities.filter((identity) => hasRights(identity.file_rights, path, Right.FD_WRITE)).map((identity) => identity.id);
 }

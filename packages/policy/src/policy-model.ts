@@ -2,8 +2,8 @@
  * The Veracruz policy as a value: who may do what, on which isolate, under which limits.
  *
  * The JSON layout is Veracruz's (crates/policy-utils, current schema), so a Veracruz policy loads
- * unchanged. Added, all optional: `runtime_manager_hash_tdx`, a top-level `limits` object and a
- * per-program `limits` object. Unknown fields are kept (see {@link Policy.unknownFields}), never
+ * unchanged. Added, all optional: `runtime_manager_hash_tdx`, a top-level `limits` object, a
+ * per-program `limits` object and a top-level `streams` array. Unknown fields are kept (see {@link Policy.unknownFields}), never
  * an error, so newer policies load in older tools.
  */
 import type { CertificateInfo } from './certificate.ts';
@@ -86,6 +86,26 @@ export interface NativeModule {
   type: NativeModuleType;
 }
 
+/** What a stream does when a writer's session ends before it sent `close_stream`. */
+export type WriterDisconnect = 'abort' | 'close' | 'wait';
+
+/** The backpressure bound of a stream when the policy sets none: 8 MiB. */
+export const DEFAULT_STREAM_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A file declared a stream (a top-level `streams` entry): writers append to it while programs read
+ * it, a read past its current end waits for more, and it ends when every writer has closed it.
+ */
+export interface PolicyStream {
+  /** The stream's file, normalised (absolute, `//`, `.` and `..` resolved). */
+  path: string;
+  /** The stream ends this many milliseconds after it opens (first append or first wait); absent: never. */
+  deadline_ms?: number;
+  /** Appends are held while more than this many bytes wait unread by a running program. @default 8388608 */
+  max_buffered_bytes: number;
+  /** What a writer's session ending before its `close_stream` does. @default 'abort' */
+  on_writer_disconnect: WriterDisconnect;
+}
 
 /**
  * Veracruz's `enclave_cert_expiry`, in UTC: the latest time the isolate's certificate may be valid
@@ -110,6 +130,8 @@ export interface Policy {
   pipelines: PolicyPipeline[];
   /** Absent in older policies: then []. */
   native_modules: NativeModule[];
+  /** New, optional: the files declared streams; absent: []. */
+  streams: PolicyStream[];
   veracruz_server_url: string;
   proxy_attestation_server_url: string;
   proxy_service_cert: string;

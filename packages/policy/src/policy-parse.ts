@@ -10,6 +10,7 @@ import { nativeModuleSpecialFile } from './native-modules.ts';
 import { parsePipeline, type PipelineExpr } from './pipeline.ts';
 import { CIPHERSUITES, tls13Ciphersuite } from './policy-ciphersuite.ts';
 import { policyHash } from './policy-hash.ts';
+import { readStreams } from './policy-streams.ts';
 import { invalid, join, ObjectReader, show } from './policy-json-reader.ts';
 import {
   WASM32_MAX_MEMORY_MIB,
@@ -242,6 +243,8 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
     }
   });
 
+  const streams = readStreams(root.raw('streams'), 'streams', unknownFields);
+
   const url = (key: string): string => {
     const value = root.string(key);
     let port = 0;
@@ -321,6 +324,7 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
     file_hashes: fileHashes,
     pipelines,
     native_modules: nativeModules,
+    streams,
     veracruz_server_url: veracruzServerUrl,
     proxy_attestation_server_url: proxyAttestationServerUrl,
     proxy_service_cert: proxyServiceCert,

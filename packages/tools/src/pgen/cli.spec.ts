@@ -140,6 +140,8 @@ test('broken inputs give precise errors and a non-zero exit', async () => {
     [withoutFlag(generateArgs(), '-x'), 2, /--certificate-expiry \(-x\) is required/],
     [['-c', 'alice.pem'], 2, /--veracruz-server-ip \(-s\) is required/],
     [['-o', 'x.json'], 2, /at least one --certificate is required/],
+    [generateArgs('--stream', '/input/a,deadline_ms=soon'), 1, /--stream "\/input\/a,deadline_ms=soon": deadline_ms must be a positive integer, got "soon"/],
+    [generateArgs('--stream', '/input/a', '--stream', '/input/a/b'), 1, /the generated policy does not parse: streams\[0\]\.path: \/input\/a is a directory of streams\[1\]\.path \(\/input\/a\/b\); a stream is a file/],
   ];
   const results = await Promise.all(cases.map(([args]) => run(directory, ...args, '-o', 'broken.json')));
   cases.forEach(([args, code, message], index) => {
@@ -215,4 +217,19 @@ test('--sevsnp-hash takes the 96 hex digits of the SHA-384 launch measurement, i
   const short = await run(directory, ...generateArgs('--sevsnp-hash', 'ab'.repeat(40), '-o', 'short.json'));
   assert.equal(short.code, 1);
   assert.match(short.stderr, /--sevsnp-hash: expected 96 hex digits \(the SHA-384 launch measurement; 64, its first half, from older policies\), got "(ab){40}"/);
+});
+
+test('--stream declares streams, and explain lists them', async () => {
+  const result = await run(directory, ...generateArgs('--stream', 'input/readings,deadline_ms=600000,on_writer_disconnect=close', '--stream', '/output/live', '-o', 'streams.json'));
+  assert.equal(result.code, 0, result.stderr);
+  const policy = await parsePolicy(new Uint8Array(await readFile(join(directory, 'streams.json'))));
+  assert.deepEqual(policy.streams, [
+    { path: '/input/readings', deadline_ms: 600000, max_buffered_bytes: 8388608, on_writer_disconnect: 'close' },
+    { path: '/output/live', max_buffered_bytes: 8388608, on_writer_disconnect: 'abort' },
+  ]);
+  const explained = await run(directory, 'explain', 'streams.json', '--at', new Date().toISOString());
+  assert.equal(explained.code, 0, explained.stderr);
+  assert.match(explained.stdout, /\nStreams \(2\)\n-+\n\/input\/readings {2}\(input stream\)\n {4}appended by {5}#0 \(alice\); it ends when all of them have closed it\n/);
+  assert.match(explained.stdout, /\n\/output\/live {2}\(output stream\)\n {4}written by {6}\/program\/sum\.wasm; it ends when such a run finishes/);
+  assert.doesNotMatch(explained.stdout, /ignored: unknown top-level key 'streams'/);
 });

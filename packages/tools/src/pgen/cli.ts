@@ -95,6 +95,11 @@ const GENERATE_OPTIONS: readonly OptionHelp[] = [
     default: 'memory max_memory_mib (at most 4096 MiB), timeout 60000 ms, unlimited fuel',
   },
   {
+    names: ['--stream'], value: 'PATH[,deadline_ms=N][,max_buffered_bytes=N][,on_writer_disconnect=abort|close|wait]',
+    help: 'declare a file a stream (repeat): writers append to it while programs read it, and a read past its end waits for more. It ends when every identity that can write it has closed it, or deadline_ms after it opens; more than max_buffered_bytes unread by a running program hold further appends; on_writer_disconnect says what a writer leaving without closing does',
+    default: 'no streams; per stream: no deadline, max_buffered_bytes 8388608, on_writer_disconnect abort',
+  },
+  {
     names: ['--ciphersuite'], value: 'NAME',
     help: `${Object.keys(CIPHERSUITES).join(', ')}; a TLS 1.2 name Veracruz accepted is written with a warning (the TLS 1.3 suite with the same cipher is used)`,
     default: DEFAULT_CIPHERSUITE,
@@ -225,6 +230,7 @@ async function generate(args: string[], io: CliIO): Promise<number> {
       'native-module-entry-point': { type: 'string', multiple: true },
       'program-limits': { type: 'string', multiple: true },
       limits: { type: 'string' },
+      stream: { type: 'string', multiple: true },
       ciphersuite: { type: 'string' },
       'output-policy-file': { type: 'string', short: 'o' },
     },
@@ -293,6 +299,7 @@ async function generate(args: string[], io: CliIO): Promise<number> {
     nativeModules,
     programLimits: values['program-limits'] ?? [],
     ...(values.limits === undefined ? {} : { limits: values.limits }),
+    ...(values.stream === undefined ? {} : { streams: values.stream }),
     ...(values.ciphersuite === undefined ? {} : { ciphersuite: values.ciphersuite }),
   });
   const text = stringifySorted(value);

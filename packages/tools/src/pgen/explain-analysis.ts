@@ -26,6 +26,7 @@ import {
   pipelinePrograms,
   programLimits,
   resolveRights,
+  streamWriters,
   validityProblem,
   expectedFileHash,
   type FileRights,
@@ -34,7 +35,7 @@ import {
 } from '@veracruz-ts/policy';
 import { NODE_BYTES, servingReserve } from '@veracruz-ts/runtime';
 import { displaySafe, hasHiddenCharacters } from './display-safe.ts';
-import type { DataFlow, Explanation, PipelineSummary, PrincipalSummary, ProgramSummary, RightsLine, Risk, Severity } from './explain-model.ts';
+import type { DataFlow, Explanation, PipelineSummary, PrincipalSummary, ProgramSummary, RightsLine, Risk, Severity, StreamSummary } from './explain-model.ts';
 
 /** Options of {@link explainPolicy}. */
 export interface ExplainOptions {
@@ -138,6 +139,36 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
         .map((identity) => identity.id),
     };
   });
+
+  const streams = policy.streams.map((stream): StreamSummary => {
+    const writers = streamWriters(policy, stream.path);
+    const writing = (entries: readonly FileRights[]) => ((resolveRights(entries, stream.path)?.rights ?? 0) & Right.FD_WRITE) !== 0;
+    return {
+      path: stream.path,
+      kind: writers.length > 0 ? 'input' : 'output',
+      writers,
+      writtenBy: [
+        ...policy.programs.filter((program) => writing(program.file_rights)).map((program) => normalizePath(program.program_file_name)),
+        ...policy.pipelines.flatMap((pipeline, index) => (writing(pipeline.file_rights) ? [`pipeline ${index}`] : [])),
+      ],
+      followers: identitiesWith(stream.path, Right.FD_READ),
+      deadlineMs: stream.deadline_ms,
+      maxBufferedBytes: stream.max_buffered_bytes,
+      onWriterDisconnect: stream.on_writer_disconnect,
+    };
+  });
+  for (const stream of streams) {
+    const label = `Stream ${displaySafe(stream.path)}`;
+    if (stream.kind === 'output' && stream.writtenBy.length === 0) {
+      risk('info', `${label}: no identity, program or pipeline can write it, so it stays empty and whoever follows it waits in vain.`);
+    }
+    if (stream.kind === 'input' && stream.deadlineMs === undefined && stream.onWriterDisconnect === 'wait') {
+      risk(
+        'low',
+        `${label} has no deadline and waits for a writer that leaves without closing it: if ${whoList(stream.writers)} never come back, it never ends and programs reading it run until their time limit.`,
+      );
+    }
+  }
 
   // Identity risks.
   for (const principal of principals) {
@@ -358,6 +389,9 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     noteHidden(pipeline.pipeline, `pipelines[${index}].pipeline`);
     noteRights(pipeline.file_rights, `pipelines[${index}]`);
   });
+  policy.streams.forEach((stream, index) => {
+    noteHidden(stream.path, `streams[${index}].path`);
+  });
   policy.native_modules.forEach((module, index) => {
     noteHidden(module.name, `native_modules[${index}].name`);
     for (const [kind, body] of Object.entries(module.type) as [string, Record<string, string>][]) {
@@ -401,6 +435,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
       const specialFile = nativeModuleSpecialFile(module);
       return { name: module.name, kind, ...(specialFile === undefined ? {} : { specialFile }), ...(entryPoint === undefined ? {} : { entryPoint }) };
     }),
+    streams,
     runtimes,
     pas: { url: policy.proxy_attestation_server_url, subject: pasInfo.subject, commonName: pasInfo.commonName, notBefore: pasInfo.notBefore, notAfter: pasInfo.notAfter, validity: pasValidity },
     server: policy.veracruz_server_url,

@@ -3,7 +3,7 @@
  * risks (findings) a party should weigh before agreeing. Plain data: the analysis fills it in, the
  * text and JSON renderings lay it out.
  */
-import type { PolicyLimits, ProgramLimits } from '@veracruz-ts/policy';
+import type { PolicyLimits, ProgramLimits, WriterDisconnect } from '@veracruz-ts/policy';
 
 /** How much a finding matters to a party deciding whether to agree. */
 export type Severity = 'high' | 'medium' | 'low' | 'info';
@@ -64,6 +64,23 @@ export interface PipelineSummary {
   runnableBy: number[];
 }
 
+/** A file declared a stream, explained. */
+export interface StreamSummary {
+  path: string;
+  /** `input`: identities append to it and close it; `output`: programs write it, and it ends when such a run finishes. */
+  kind: 'input' | 'output';
+  /** Identities that can append to it (FD_WRITE on its path): it ends when all of them have closed it. */
+  writers: number[];
+  /** Programs and pipelines that can write it (`pipeline 0` for a pipeline). */
+  writtenBy: string[];
+  /** Identities that can follow it as it grows (FD_READ on its path). */
+  followers: number[];
+  /** Milliseconds after it opens at which it ends; undefined: no deadline. */
+  deadlineMs: number | undefined;
+  maxBufferedBytes: number;
+  onWriterDisconnect: WriterDisconnect;
+}
+
 /** A route by which one party's data can reach another party. */
 export interface DataFlow {
   /** The identity whose data it is. */
@@ -94,6 +111,7 @@ export interface Explanation {
   programs: ProgramSummary[];
   pipelines: PipelineSummary[];
   nativeModules: { name: string; kind: string; specialFile?: string; entryPoint?: string }[];
+  streams: StreamSummary[];
   runtimes: { platform: string; hash: string }[];
   pas: { url: string; subject: string; commonName: string; notBefore: Date; notAfter: Date; validity: string };
   server: string;

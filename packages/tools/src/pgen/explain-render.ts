@@ -3,7 +3,7 @@
  * they read them, or JSON for tools. Text from the policy is escaped here ({@link displaySafe});
  * risk messages arrive escaped already.
  */
-import { WASM32_MAX_MEMORY_MIB, type ProgramLimits, wrapWords } from '@veracruz-ts/policy';
+import { WASM32_MAX_MEMORY_MIB, type ProgramLimits, type WriterDisconnect, wrapWords } from '@veracruz-ts/policy';
 import { displaySafe } from './display-safe.ts';
 import type { Explanation, RightsLine, Severity } from './explain-model.ts';
 
@@ -36,6 +36,13 @@ export interface RenderOptions {
   /** The file name shown in the title. */
   source?: string;
 }
+
+/** What each `on_writer_disconnect` setting does, in the words of the summary. */
+const WRITER_DISCONNECT_TEXT: Record<WriterDisconnect, string> = {
+  abort: 'before closing it: the stream fails (abort), and readers get an error naming the writer',
+  close: 'before closing it: counted as its close (close)',
+  wait: 'before closing it: nothing happens (wait); it may come back and go on',
+};
 
 function formatLimits(limits: ProgramLimits): string {
   const memory = `memory ${limits.maxMemoryMib} MiB${limits.maxMemoryMib === WASM32_MAX_MEMORY_MIB ? ' (wasm32 maximum)' : ''}`;
@@ -120,6 +127,23 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
         .filter(Boolean)
         .join(', ');
       lines.push(`"${displaySafe(module.name, '"')}"  ${safe(module.kind)}  ${where}`);
+    }
+  }
+
+  if (explanation.streams.length > 0) {
+    heading(`Streams (${explanation.streams.length})`);
+    for (const stream of explanation.streams) {
+      lines.push(`${safe(stream.path)}  (${stream.kind} stream)`);
+      if (stream.kind === 'input') {
+        lines.push(`    appended by     ${whoList(stream.writers)}; it ends when all of them have closed it`);
+        lines.push(`    writer leaves   ${WRITER_DISCONNECT_TEXT[stream.onWriterDisconnect]}`);
+      } else {
+        const programs = stream.writtenBy.map(safe).join(', ') || 'nobody';
+        lines.push(`    written by      ${programs}; it ends when such a run finishes, and opens again with the next`);
+      }
+      lines.push(`    followed by     ${whoList(stream.followers)}`);
+      lines.push(`    deadline        ${stream.deadlineMs === undefined ? 'none' : `${stream.deadlineMs} ms after it opens (first append or first wait)`}`);
+      lines.push(`    buffered        appends are held while more than ${stream.maxBufferedBytes} bytes wait unread by a running program`);
     }
   }
 

@@ -384,3 +384,34 @@ test('shows the memory budget, what counts against it, and each program cap draw
     messages(small, 'info').join('\n'),
   );
 });
+
+test('lists streams: input ones with their writers, output ones with the programs writing them, and their settings', async () => {
+  const value = basePolicy();
+  value['identities'][2].file_rights.push({ file_name: '/input/a/readings', rights: r });
+  value['streams'] = [
+    { path: '/input/a/readings', deadline_ms: 600000, on_writer_disconnect: 'wait' },
+    { path: '/output/live', max_buffered_bytes: 1024 },
+    { path: '/nowhere/feed', on_writer_disconnect: 'wait' },
+  ];
+  const explanation = await explain(value);
+  assert.deepEqual(explanation.streams, [
+    { path: '/input/a/readings', kind: 'input', writers: [0], writtenBy: [], followers: [2], deadlineMs: 600000, maxBufferedBytes: 8388608, onWriterDisconnect: 'wait' },
+    { path: '/output/live', kind: 'output', writers: [], writtenBy: ['/program/report.wasm', 'pipeline 0'], followers: [2], deadlineMs: undefined, maxBufferedBytes: 1024, onWriterDisconnect: 'abort' },
+    { path: '/nowhere/feed', kind: 'output', writers: [], writtenBy: [], followers: [], deadlineMs: undefined, maxBufferedBytes: 8388608, onWriterDisconnect: 'wait' },
+  ]);
+  assert.ok(messages(explanation, 'info').includes('Stream /nowhere/feed: no identity, program or pipeline can write it, so it stays empty and whoever follows it waits in vain.'));
+  // A deadline bounds a writer that never comes back: no risk for the first stream.
+  assert.deepEqual(messages(explanation, 'low').filter((message) => message.startsWith('Stream')), []);
+  delete value['streams'][0].deadline_ms;
+  assert.ok(messages(await explain(value), 'low').some((message) => message.startsWith('Stream /input/a/readings has no deadline and waits for a writer that leaves without closing it: if #0 (hospital A) never come back')));
+  const text = renderExplanation(explanation);
+  assert.match(
+    text,
+    /\nStreams \(3\)\n-+\n\/input\/a\/readings {2}\(input stream\)\n {4}appended by {5}#0 \(hospital A\); it ends when all of them have closed it\n {4}writer leaves {3}before closing it: nothing happens \(wait\)/,
+  );
+  assert.match(text, /\n\/output\/live {2}\(output stream\)\n {4}written by {6}\/program\/report\.wasm, pipeline 0; it ends when such a run finishes/);
+  assert.match(text, /\n {4}deadline {8}600000 ms after it opens/);
+  assert.match(text, /\n {4}buffered {8}appends are held while more than 1024 bytes wait unread by a running program/);
+  // A policy without streams has no such section.
+  assert.doesNotMatch(renderExplanation(await explain(basePolicy())), /Streams/);
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { createIdentity, parsePolicy } from '@veracruz-ts/policy';
-import { buildPolicy, collapseCertificate, generationWarnings, parseCapability, parseLimits, parseRenamablePaths, withLeadingSlash, type PolicyInputs } from './generate.ts';
+import { buildPolicy, collapseCertificate, generationWarnings, parseCapability, parseLimits, parseRenamablePaths, parseStream, withLeadingSlash, type PolicyInputs } from './generate.ts';
 import { stringifySorted } from './json.ts';
 
 const [alice, bob, pas] = await Promise.all([createIdentity('alice'), createIdentity('bob'), createIdentity('pas')]);
@@ -183,4 +183,37 @@ test('--sevsnp-hash takes the 96-digit SHA-384 launch measurement (64 digits fro
   assert.equal((await parsePolicy(stringifySorted(buildPolicy(inputs({ runtimeHashes: { sevsnp: 'c'.repeat(64) } }))))).runtime_manager_hash_sevsnp, 'c'.repeat(64));
   refuses({ runtimeHashes: { sevsnp: 'c'.repeat(80) } }, `runtime hash for sevsnp: expected 96 (or 64) lowercase hex digits, got "${'c'.repeat(80)}"`);
   refuses({ runtimeHashes: { tdx: 'c'.repeat(96) } }, `runtime hash for tdx: expected 64 lowercase hex digits, got "${'c'.repeat(96)}"`);
+});
+
+test('--stream: a path with a leading slash and any subset of its settings', () => {
+  assert.deepEqual(parseStream('input/readings'), { path: '/input/readings' });
+  assert.deepEqual(parseStream('/input/readings,deadline_ms=600000, max_buffered_bytes=1024,on_writer_disconnect=wait'), {
+    path: '/input/readings', deadline_ms: 600_000, max_buffered_bytes: 1024, on_writer_disconnect: 'wait',
+  });
+  const refused = (text: string, message: string) =>
+    assert.throws(() => parseStream(text), (error: unknown) => error instanceof VeracruzError && error.code === Code.InvalidPolicy && error.rawMessage === message);
+  refused('', '--stream "": expected PATH[,deadline_ms=N][,max_buffered_bytes=N][,on_writer_disconnect=abort|close|wait]');
+  refused('deadline_ms=5', '--stream "deadline_ms=5": expected PATH[,deadline_ms=N][,max_buffered_bytes=N][,on_writer_disconnect=abort|close|wait]');
+  refused('stdin', '--stream "stdin": stdin is a standard stream; a policy stream is a file path');
+  refused('/s,deadline_ms=0', '--stream "/s,deadline_ms=0": deadline_ms must be a positive integer, got "0"');
+  refused('/s,max_buffered_bytes=1e6', '--stream "/s,max_buffered_bytes=1e6": max_buffered_bytes must be a positive integer, got "1e6"');
+  refused('/s,deadline_ms=99999999999999999999', '--stream "/s,deadline_ms=99999999999999999999": deadline_ms must be a positive integer, got "99999999999999999999"');
+  refused('/s,on_writer_disconnect=drop', '--stream "/s,on_writer_disconnect=drop": on_writer_disconnect must be abort, close or wait, got "drop"');
+  refused('/s,deadline=5', '--stream "/s,deadline=5": unknown setting "deadline" (expected deadline_ms, max_buffered_bytes or on_writer_disconnect)');
+  refused('/s,deadline_ms=5,deadline_ms=6', '--stream "/s,deadline_ms=5,deadline_ms=6": deadline_ms is given twice');
+  refused('/s,path=/t', '--stream "/s,path=/t": path is given twice');
+  refused('/s,5', '--stream "/s,5": "5": expected name=value');
+});
+
+test('streams are written only when given, and parse back with their defaults', async () => {
+  const without = stringifySorted(buildPolicy(inputs()));
+  assert.doesNotMatch(without, /"streams"/);
+  const text = stringifySorted(buildPolicy(inputs({ streams: ['/input/readings,deadline_ms=60000', 'output/live,on_writer_disconnect=close'] })));
+  assert.match(text, /\n {2}"streams": \[\n {4}\{\n {6}"deadline_ms": 60000,\n {6}"path": "\/input\/readings"\n {4}\}/);
+  const policy = await parsePolicy(text);
+  assert.deepEqual(policy.streams, [
+    { path: '/input/readings', deadline_ms: 60_000, max_buffered_bytes: 8_388_608, on_writer_disconnect: 'abort' },
+    { path: '/output/live', max_buffered_bytes: 8_388_608, on_writer_disconnect: 'close' },
+  ]);
+  refuses({ streams: ['/input/a', 'input//a'] }, '--stream "input//a": /input/a is already a stream (--stream "/input/a")');
 });

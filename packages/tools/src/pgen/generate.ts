@@ -4,7 +4,7 @@
  * every rule is tested without processes.
  */
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { CIPHERSUITES, WASM32_MAX_MEMORY_MIB, isStdStream, normalizePath, parsePipeline, parseRights, readCertificatePem, tls13Ciphersuite, type FileRights, type PolicyLimits } from '@veracruz-ts/policy';
+import { CIPHERSUITES, WASM32_MAX_MEMORY_MIB, isStdStream, normalizePath, parsePipeline, parseRights, readCertificatePem, tls13Ciphersuite, type FileRights, type PolicyLimits, type WriterDisconnect } from '@veracruz-ts/policy';
 import type { JsonValue } from './json.ts';
 
 /** A file given on the command line, already read: where it goes in the policy and its SHA-256. */
@@ -59,6 +59,8 @@ export interface PolicyInputs {
   programLimits: string[];
   /** Policy-wide default limits (`timeout_ms=..,fuel=..,max_memory_mib=..`), raw. */
   limits?: string;
+  /** Streams (`PATH[,deadline_ms=N][,max_buffered_bytes=N][,on_writer_disconnect=abort|close|wait]`), raw. */
+  streams?: string[];
 }
 
 /** What Veracruz's vc-pgen always writes as `ciphersuite`. */
@@ -133,6 +135,41 @@ export function parseLimits(text: string, what: string): PolicyLimits {
     } else fail(`${what}: unknown limit ${JSON.stringify(name)} (expected timeout_ms, fuel or max_memory_mib)`);
   }
   return limits;
+}
+
+/** One `streams` entry as --stream gives it; absent settings are left out (the policy's defaults apply). */
+export interface StreamInput {
+  path: string;
+  deadline_ms?: number;
+  max_buffered_bytes?: number;
+  on_writer_disconnect?: WriterDisconnect;
+}
+
+/**
+ * Parses one --stream value: `PATH[,deadline_ms=N][,max_buffered_bytes=N][,on_writer_disconnect=abort|close|wait]`.
+ * The path gets a leading '/', as other vc-pgen paths do.
+ */
+export function parseStream(text: string): StreamInput {
+  const what = `--stream ${JSON.stringify(text)}`;
+  const [path = '', ...settings] = text.split(',');
+  if (path.trim() === '' || path.includes('=')) fail(`${what}: expected PATH[,deadline_ms=N][,max_buffered_bytes=N][,on_writer_disconnect=abort|close|wait]`);
+  if (isStdStream(path.trim())) fail(`${what}: ${path.trim()} is a standard stream; a policy stream is a file path`);
+  const stream: StreamInput = { path: withLeadingSlash(path.trim()) };
+  for (const item of settings) {
+    const match = /^\s*([a-z_]+)\s*=\s*(\S+)\s*$/.exec(item);
+    if (match === null) fail(`${what}: ${JSON.stringify(item)}: expected name=value`);
+    const [, name, value] = match as unknown as [string, string, string];
+    if (Object.hasOwn(stream, name)) fail(`${what}: ${name} is given twice`);
+    if (name === 'deadline_ms' || name === 'max_buffered_bytes') {
+      const number = Number(value);
+      if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(number) || number < 1) fail(`${what}: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+      stream[name] = number;
+    } else if (name === 'on_writer_disconnect') {
+      if (value !== 'abort' && value !== 'close' && value !== 'wait') fail(`${what}: on_writer_disconnect must be abort, close or wait, got ${JSON.stringify(value)}`);
+      stream.on_writer_disconnect = value;
+    } else fail(`${what}: unknown setting ${JSON.stringify(name)} (expected deadline_ms, max_buffered_bytes or on_writer_disconnect)`);
+  }
+  return stream;
 }
 
 function limitsJson(limits: PolicyLimits): JsonValue {
@@ -247,6 +284,16 @@ export function buildPolicy(inputs: PolicyInputs): JsonValue {
       fail(`runtime hash for ${platform}: expected ${sevSnp ? '96 (or 64)' : '64'} lowercase hex digits, got ${JSON.stringify(value)}`);
     }
   }
+  const streamPaths = new Map<string, string>();
+  const streams = (inputs.streams ?? []).map((text): JsonValue => {
+    const stream = parseStream(text);
+    const path = normalizePath(stream.path);
+    const previous = streamPaths.get(path);
+    if (previous !== undefined) fail(`--stream ${JSON.stringify(text)}: ${path} is already a stream (--stream ${JSON.stringify(previous)})`);
+    streamPaths.set(path, text);
+    return { ...stream };
+  });
+
   const { linux, nitro, sevsnp, tdx } = inputs.runtimeHashes;
   if (linux === undefined && nitro === undefined && sevsnp === undefined && tdx === undefined) {
     fail('no runtime hash: give at least one of --css-file (linux), --pcr-file (nitro), --sevsnp-hash, --tdx-hash');
@@ -296,6 +343,8 @@ export function buildPolicy(inputs: PolicyInputs): JsonValue {
     runtime_manager_hash_sevsnp: sevsnp ?? null,
     // Written only when given, so that without --tdx-hash the output matches Veracruz's byte for byte.
     runtime_manager_hash_tdx: tdx,
+    // Written only when given, as `runtime_manager_hash_tdx` is.
+    streams: streams.length === 0 ? undefined : streams,
     veracruz_server_url: inputs.veracruzServer,
   };
 }
