@@ -19,7 +19,9 @@ export type ExecutionOutcome =
   | { kind: 'exited'; exitCode: number }
   | { kind: 'limit'; limit: 'memory' | 'time' | 'fuel' | 'budget'; message: string }
   | { kind: 'trapped'; message: string }
-  | { kind: 'rejected'; message: string };
+  | { kind: 'rejected'; message: string }
+  /** Sealed file data the host gave back was forged (the program got EIO and nothing of it). */
+  | { kind: 'integrity'; message: string };
 
 /** Resource limits of one run (the policy's ProgramLimits); absent fields take {@link DEFAULT_LIMITS}. */
 export interface ExecutionLimits {
@@ -391,6 +393,9 @@ export class ExecutionEngine {
   }
 
   #outcome(result: WorkerResult, process: WasiProcess, budget: MemoryBudget, limits: { maxMemoryMib: number; fuel: bigint | undefined }): ExecutionOutcome {
+    // Whatever the program made of the EIO, its outputs may rest on data it never got.
+    const violation = process.integrityViolation;
+    if (violation !== undefined && result.kind !== 'link-error') return { kind: 'integrity', message: `the host forged sealed data of ${violation}` };
     // A program refused by the memory budget may handle it (ENOSPC, a null malloc) and end as it
     // likes; the run still ends as a limit, so that its callers learn that its outputs may be short.
     if (result.kind !== 'link-error' && (result.budgetRefused || process.budgetRefusals > 0)) {

@@ -6,7 +6,9 @@
  * Arguments: `--platform linux|sev-snp|tdx` (default linux), `--channel-fd N` (default 3),
  * `--tsm-root DIR` (configfs-tsm report directory for sev-snp/tdx), `--session-sockets ipc` (the
  * host hands clients' connections over on Node's IPC channel, see
- * `@veracruz-ts/protocol/channel`'s session-sockets; default: sessions come by the channel only).
+ * `@veracruz-ts/protocol/channel`'s session-sockets; default: sessions come by the channel only),
+ * `--sealed-dir DIR --sealed-max-bytes N` (sealed storage: a directory the host provides for file
+ * data the memory budget cannot hold, and its bound; default: none).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -23,8 +25,13 @@ import { ExecutionEngine, servicesFromPolicy } from '../index.ts';
 import { SessionManager } from '../session/index.ts';
 import { isolateBudget } from '../budget/memory-budget.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
+import { SealedStore } from '../vfs/sealed-store.ts';
+import { SlabPager } from '../vfs/slab-pager.ts';
 import { Isolate } from './isolate.ts';
 import { isIsolatePlatform } from './platform.ts';
+
+/** V8's collector, when the process was started with --expose-gc (the linux launcher passes it). */
+const collectGarbage = (globalThis as { gc?: (options: { type: 'major'; execution: 'async' }) => void }).gc;
 
 function main(): void {
   const { values } = parseArgs({
@@ -33,6 +40,8 @@ function main(): void {
       'channel-fd': { type: 'string', default: '3' },
       'tsm-root': { type: 'string' },
       'session-sockets': { type: 'string' },
+      'sealed-dir': { type: 'string' },
+      'sealed-max-bytes': { type: 'string' },
     },
     strict: true,
   });
@@ -51,6 +60,9 @@ function main(): void {
   // mark every 64 MiB of them, roughly halves the collections. Also given on the linux isolate's
   // command line; set here for launchers that do not.
   setFlagsFromString('--external-memory-accounted-in-global-limit');
+  // Made at boot: its key exists only in this process, before any principal's data arrives.
+  const sealedDirectory = values['sealed-dir'];
+  const sealedStore = sealedDirectory === undefined ? undefined : new SealedStore({ directory: sealedDirectory, maxBytes: Number(values['sealed-max-bytes'] ?? 0) });
   const fd = Number(values['channel-fd']);
   const channelSocket = new Socket({ fd, readable: true, writable: true });
 
@@ -73,7 +85,13 @@ function main(): void {
       const services = servicesFromPolicy(setup.policy.native_modules);
       // Veracruz sized the enclave by max_memory_mib; here it is the isolate's whole memory budget:
       // files, streams, sessions, requests, responses and programs' memory all draw on it.
-      const vfs = new VirtualFileSystem({ services, budget: isolateBudget(setup.policy) });
+      const budget = isolateBudget(setup.policy);
+      // Sealed storage keeps at most a quarter of the data part of the budget in memory: the rest is
+      // for programs, whose memory grows in their own threads where nothing can be sealed out to make
+      // room, and for the garbage of paging, which is collected in step.
+      const collect = collectGarbage === undefined ? undefined : () => collectGarbage({ type: 'major', execution: 'async' });
+      const pager = sealedStore === undefined ? undefined : new SlabPager(sealedStore, Math.floor((budget.limit - budget.reservedForServing) / 4), collect);
+      const vfs = new VirtualFileSystem({ services, budget, ...(pager === undefined ? {} : { pager }) });
       // Engine workers re-enter this very file (the bundle), which starts their loop when they load it.
       engine ??= new ExecutionEngine({ workerUrl: new URL(import.meta.url) });
       return new SessionManager({

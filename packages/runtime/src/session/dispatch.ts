@@ -4,6 +4,7 @@ import { type FileRights, findPipeline, findProgram, isStdStream, normalizePath,
 import { DEFAULT_MAX_MESSAGE_BYTES, type PiecewiseWriteRequest, ResponseStatus, type RuntimeManagerRequest, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
 import type { ExecutionEngine, ExecutionOutcome, PrincipalView, VirtualFileSystem } from '../index.ts';
 import { BudgetExceeded } from '../budget/memory-budget.ts';
+import { StreamRegistry, type StreamState } from '../vfs/streams.ts';
 import { asVeracruzError, errorResponse, exitCodeBytes, RESPONSE_HEADROOM_BYTES, successResponse, withHeadroom, withReservation } from './responses.ts';
 
 /** The principal a session speaks for: a policy identity and its view of the shared file tree. */
@@ -39,6 +40,9 @@ export interface RequestDispatcherOptions {
 // Bytes a response needs besides the payload: status, tags and lengths, generously (its headroom included).
 const RESPONSE_OVERHEAD_BYTES = 64;
 
+/** The longest a `read_stream` waits for data, whatever it asks: a session waits for one request at a time. */
+export const MAX_STREAM_WAIT_MS = 30_000;
+
 /**
  * Carries out Veracruz's operations for one principal at a time over the shared VFS, with
  * Veracruz's semantics (`file_hashes` on write, execute rights, exit code as u32 LE, policy hash
@@ -47,6 +51,13 @@ const RESPONSE_OVERHEAD_BYTES = 64;
  *
  * A write's payload may come in the pieces it arrived in (stored one after the other, all or
  * nothing); a read's data is copied into an array from the session's `allocator`.
+ *
+ * Files the policy declares streams (see StreamRegistry) are created empty here. An append to an
+ * input stream is refused once it has ended, and its answer is held while more than the stream's
+ * `max_buffered_bytes` wait unread by a running program (the session then waits, which is the
+ * backpressure); `read_stream` follows a file as it grows, `close_stream` says a writer is done, and
+ * a run that may write an output stream opens it until the run finishes. The session manager says
+ * when a session's connection closed ({@link sessionClosed}) and when it is over ({@link sessionEnded}).
  */
 export class RequestDispatcher {
   readonly #policy: Policy;
@@ -56,6 +67,9 @@ export class RequestDispatcher {
   readonly #fileHashes: ReadonlyMap<string, string>;
   #executions: Promise<unknown> = Promise.resolve();
   #shutDown = false;
+  readonly #streams: StreamRegistry | undefined;
+  /** Sessions whose connection closed: they wait for nothing any more. */
+  readonly #closedSessions = new WeakSet<SessionPrincipal>();
 
   constructor(options: RequestDispatcherOptions) {
     this.#policy = options.policy;
@@ -63,6 +77,25 @@ export class RequestDispatcher {
     this.#engine = options.engine;
     this.#maxPayloadBytes = (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - RESPONSE_OVERHEAD_BYTES;
     this.#fileHashes = new Map(options.policy.file_hashes.map((entry) => [normalizePath(entry.file_path), entry.hash.toLowerCase()]));
+    this.#streams = options.policy.streams.length === 0 ? undefined : new StreamRegistry(options.policy, options.vfs);
+  }
+
+  /**
+   * `principal`'s connection closed: a `read_stream` it waits on answers now and its held append is
+   * let go (the requests it sent before are still served, without waiting).
+   */
+  sessionClosed(principal: SessionPrincipal): void {
+    this.#closedSessions.add(principal);
+    this.#streams?.ownerGone(principal);
+  }
+
+  /**
+   * `principal`'s session is over, its last request served: for each stream it appended to and its
+   * identity did not close, the policy's `on_writer_disconnect` applies.
+   */
+  sessionEnded(principal: SessionPrincipal): void {
+    this.#closedSessions.add(principal);
+    this.#streams?.sessionEnded(principal);
   }
 
   /** Whether a principal has asked for shutdown; later requests are refused as unavailable. */
@@ -86,11 +119,11 @@ export class RequestDispatcher {
 
   async #dispatch(principal: SessionPrincipal, request: RuntimeManagerRequest | PiecewiseWriteRequest, allocator: ResponseAllocator): Promise<RuntimeManagerResponse> {
     const { view } = principal;
-    if ('pieces' in request) return this.#write(view, request.kind, request.fileName, request.pieces);
+    if ('pieces' in request) return this.#write(principal, request.kind, request.fileName, request.pieces);
     switch (request.kind) {
       case 'write_file':
       case 'append_file':
-        return this.#write(view, request.kind, request.fileName, [request.data]);
+        return this.#write(principal, request.kind, request.fileName, [request.data]);
       case 'read_file': {
         const path = this.#path(request.fileName);
         const size = view.fileSize(path);
@@ -114,6 +147,10 @@ export class RequestDispatcher {
         const path = this.#path(request.fileName);
         return { status: ResponseStatus.SUCCESS, body: { kind: 'file_size', size: view.fileSize(path) } };
       }
+      case 'read_stream':
+        return this.#readStream(principal, this.#path(request.fileName), request.offset, request.length, request.waitMs, allocator);
+      case 'close_stream':
+        return this.#closeStream(principal, this.#path(request.fileName));
       case 'request_result':
         return this.#serialised(() => this.#execute(principal, this.#path(request.fileName)));
       case 'request_pipeline':
@@ -131,18 +168,66 @@ export class RequestDispatcher {
     }
   }
 
-  #write(view: PrincipalView, kind: 'write_file' | 'append_file', fileName: string, data: readonly Uint8Array[]): RuntimeManagerResponse {
+  async #write(principal: SessionPrincipal, kind: 'write_file' | 'append_file', fileName: string, data: readonly Uint8Array[]): Promise<RuntimeManagerResponse> {
+    const { view } = principal;
     const path = this.#path(fileName);
+    const stream = this.#streams?.get(path);
+    // Only a writer learns how the stream stands; anyone else is refused for the right it lacks.
+    if (stream?.writers.has(principal.id)) stream.checkWritable(kind === 'write_file' ? 'write' : 'append', principal.id);
     if (kind === 'write_file') {
       this.#checkHash(path, data);
       view.writeFile(path, data);
-      return successResponse();
+    } else {
+      if (this.#fileHashes.has(path)) {
+        throw new VeracruzError(Code.PermissionDenied,
+          `append ${path}: the policy fixes this file's hash (file_hashes), so it can only be written whole`);
+      }
+      view.appendFile(path, data);
     }
-    if (this.#fileHashes.has(path)) {
-      throw new VeracruzError(Code.PermissionDenied,
-        `append ${path}: the policy fixes this file's hash (file_hashes), so it can only be written whole`);
+    if (stream !== undefined) {
+      stream.appended(principal, principal.id);
+      // The data is stored; the answer waits while running programs leave too much of it unread.
+      if (!this.#closedSessions.has(principal)) await stream.holdWhileFull(principal);
     }
-    view.appendFile(path, data);
+    return successResponse();
+  }
+
+  // Up to `length` bytes of `path` from `offset`; when there are none yet and the file is an open
+  // stream, waits up to `waitMs` (at most MAX_STREAM_WAIT_MS) for data or the stream's end. `end`:
+  // the stream has ended (a file that is no stream always has) and the data reaches its end.
+  async #readStream(principal: SessionPrincipal, path: string, offset: number, length: number, waitMs: number, allocator: ResponseAllocator): Promise<RuntimeManagerResponse> {
+    const { view } = principal;
+    if (length > this.#maxPayloadBytes) {
+      throw new VeracruzError(Code.LimitExceeded,
+        `read_stream ${path}: a range of ${length} bytes is more than one message carries (${this.#maxPayloadBytes})`);
+    }
+    // The same rights as a ranged read, checked before anything is waited for.
+    let size = view.fileSize(path);
+    const stream = this.#streams?.get(path);
+    if (stream !== undefined && length > 0 && offset >= size && waitMs > 0) {
+      const until = performance.now() + Math.min(waitMs, MAX_STREAM_WAIT_MS);
+      while (stream.status === 'open' && stream.size <= offset && !this.#closedSessions.has(principal)) {
+        const left = until - performance.now();
+        if (left <= 0 || (await stream.waitForData(principal, offset, { timeoutMs: left })) !== 'changed') break;
+      }
+      size = view.fileSize(path);
+    }
+    if (stream?.status === 'failed') throw stream.failedError('read_stream');
+    const bytes = Math.min(length, Math.max(0, size - offset));
+    const end = (stream === undefined || stream.status === 'ended') && offset + bytes >= size;
+    const response = this.#reservedResponse(`read_stream ${path}`, bytes, allocator, (target) => view.readRangeInto(path, offset, target));
+    const data = response.body?.kind === 'result' ? response.body.data : new Uint8Array(0);
+    response.body = { kind: 'stream_chunk', data, end };
+    return response;
+  }
+
+  #closeStream(principal: SessionPrincipal, path: string): RuntimeManagerResponse {
+    const stream = this.#streams?.get(path);
+    if (stream === undefined) throw new VeracruzError(Code.InvalidRequest, `close_stream ${path}: the policy declares no stream at this path`);
+    if (!stream.writers.has(principal.id)) {
+      throw new VeracruzError(Code.PermissionDenied, `close_stream ${path}: missing FD_WRITE (identity ${principal.id} does not write this stream)`);
+    }
+    stream.close(principal.id);
     return successResponse();
   }
 
@@ -195,14 +280,29 @@ export class RequestDispatcher {
     if (entry === undefined) {
       throw new VeracruzError(Code.PermissionDenied, `execute ${path}: the policy lists no program at this path (programs[])`);
     }
-    const outcome = await this.#engine.execute({
+    return this.#run(`program ${path}`, entry.file_rights, () => this.#engine.execute({
       vfs: this.#vfs,
       program,
       rights: entry.file_rights,
       limits: programLimits(this.#policy, path),
       enableClock: this.#policy.enable_clock,
-    });
-    return outcomeResponse(outcome, `program ${path}`);
+    }));
+  }
+
+  // Runs a program or pipeline whose programs have `rights`: the output streams they may write are
+  // open while it runs and have ended once it finishes. A run that got EIO from a failed stream says
+  // so, naming the stream.
+  async #run(what: string, rights: readonly FileRights[], run: () => Promise<ExecutionOutcome>): Promise<RuntimeManagerResponse> {
+    const streams = this.#streams;
+    if (streams === undefined) return outcomeResponse(await run(), what);
+    const written = streams.runStarting(rights);
+    let outcome: ExecutionOutcome;
+    try {
+      outcome = await run();
+    } finally {
+      streams.runFinished(written);
+    }
+    return streamFailureResponse(streams.takeFailedReads(), outcome, what) ?? outcomeResponse(outcome, what);
   }
 
   async #runPipeline(principal: SessionPrincipal, name: string): Promise<RuntimeManagerResponse> {
@@ -211,7 +311,7 @@ export class RequestDispatcher {
     if (entry === undefined) {
       throw new VeracruzError(Code.NotFound, `pipeline ${JSON.stringify(name)}: the policy has no pipeline with this index or name`);
     }
-    const outcome = await this.#engine.runPipeline({
+    return this.#run(`pipeline ${entry.name}`, entry.file_rights, () => this.#engine.runPipeline({
       vfs: this.#vfs,
       pipeline: entry.expr,
       callerRights: principal.fileRights,
@@ -219,9 +319,22 @@ export class RequestDispatcher {
       // Pipeline steps are not programs[] entries: they run under the policy-level limits.
       limits: programLimits(this.#policy, ''),
       enableClock: this.#policy.enable_clock,
-    });
-    return outcomeResponse(outcome, `pipeline ${entry.name}`);
+    }));
   }
+}
+
+// The answer to a run that read past the data of `failed` streams (EIO), or undefined if none: a run
+// that exited fails as unavailable naming them (its outputs may rest on data it never got); any other
+// ending keeps its own error, which then names them too.
+function streamFailureResponse(failed: readonly StreamState[], outcome: ExecutionOutcome, what: string): RuntimeManagerResponse | undefined {
+  if (failed.length === 0) return undefined;
+  const streams = failed.map((stream) => `stream ${stream.path} failed (${stream.failure})`).join('; ');
+  if (outcome.kind === 'exited') {
+    return errorResponse(new VeracruzError(Code.Unavailable, `${what} read past the data it had: ${streams}; the program got EIO and then exited with code ${outcome.exitCode}`));
+  }
+  const response = outcomeResponse(outcome, what);
+  if (response.errorDetail !== undefined) response.errorDetail.message += ` (it had read past the data of a failed stream: ${streams})`;
+  return response;
 }
 
 /** A finished run as a response: any exit code is SUCCESS (as in Veracruz); traps and limits are errors. */
@@ -236,5 +349,7 @@ export function outcomeResponse(outcome: ExecutionOutcome, what: string): Runtim
       return errorResponse(new VeracruzError(Code.ProgramFailed, `${what} trapped: ${outcome.message}`));
     case 'rejected':
       return errorResponse(new VeracruzError(Code.ProgramFailed, `${what} was rejected: ${outcome.message}`));
+    case 'integrity':
+      return errorResponse(new VeracruzError(Code.IntegrityViolation, `${what}: ${outcome.message}`));
   }
 }

@@ -159,6 +159,10 @@ export class SessionManager {
       const principal: SessionPrincipal = {
         id: verdict.identity.id, fileRights: verdict.identity.fileRights, view: this.#vfs.view(verdict.identity.fileRights),
       };
+      // Whatever the session waits for (a stream's data, room for an append) ends with its connection.
+      const closed = (): void => this.#dispatcher.sessionClosed(principal);
+      socket.once('close', closed);
+      ciphertext.once('close', closed);
       this.#serve(socket, principal, fail).then(() => {}, fail).finally(() => {
         socket.destroy();
         ciphertext.destroy();
@@ -229,6 +233,8 @@ export class SessionManager {
       }
       throw reason;
     } finally {
+      // Every request it sent has been served: the streams it appended to learn that it has gone.
+      this.#dispatcher.sessionEnded(principal);
       requests.set(0);
       if (!socket.destroyed) {
         // close_notify, then give the client a moment to close its side.

@@ -4,6 +4,7 @@ import { Errno, FsFailure } from '../vfs/errno.ts';
 import type { VirtualFileSystem } from '../vfs/file-system.ts';
 import { pathComponents } from '../vfs/file-system.ts';
 import type { FileNode } from '../vfs/nodes.ts';
+import type { StreamState } from '../vfs/streams.ts';
 
 /** An open regular file (or service special file, or an anonymous `fd_create` file). */
 export interface OpenFile {
@@ -16,6 +17,8 @@ export interface OpenFile {
   offset: number;
   /** WASI fdflags (APPEND, NONBLOCK, ...). */
   flags: number;
+  /** The policy stream whose file this is, when it was one at open time: a read at its end waits. */
+  stream?: StreamState;
 }
 
 /**

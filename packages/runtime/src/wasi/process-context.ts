@@ -34,6 +34,8 @@ export class ProcessContext {
   readonly streams: StreamHooks;
   /** Set once the program called proc_exit. */
   exitCode: number | undefined;
+  /** Set once the run is over (see WasiProcess.close): a call that waited then ends ECANCELED. */
+  ended = false;
 
   constructor(options: WasiProcessOptions) {
     this.vfs = options.vfs;

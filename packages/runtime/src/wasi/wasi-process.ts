@@ -1,5 +1,7 @@
 import { BudgetExceeded } from '../budget/memory-budget.ts';
 import { Errno, FsFailure, errnoName } from '../vfs/errno.ts';
+import { SealedDataRejected } from '../vfs/sealed-store.ts';
+import { StreamRegistry } from '../vfs/streams.ts';
 import { ProcessContext } from './process-context.ts';
 import type { WasiProcessOptions } from './process-options.ts';
 import { SYSTEM_CALLS } from './signatures.ts';
@@ -24,6 +26,7 @@ export class WasiProcess {
   readonly #strace: ((line: string) => void) | undefined;
   #budgetRefusals = 0;
   #firstBudgetRefusal: BudgetExceeded | undefined;
+  #integrityViolation: string | undefined;
   /** Set by {@link close}. */
   #ended = false;
 
@@ -48,14 +51,25 @@ export class WasiProcess {
   }
 
   /**
+   * The first sealed data the host forged that a call met (answered EIO): which file and what was
+   * wrong. The run then ends as an integrity violation, whatever the program did next.
+   */
+  get integrityViolation(): string | undefined {
+    return this.#integrityViolation;
+  }
+
+  /**
    * The run is over (however it ended): closes every descriptor the program left open, as process
    * exit does, so that its anonymous (`fd_create`) and unlinked files return their bytes to the budget
-   * and partial service requests are discarded. Call it once the program can make no more calls;
-   * any call after it fails (ECANCELED).
+   * and partial service requests are discarded. A call still waiting (a read at the end of a policy
+   * stream) ends ECANCELED, and the program no longer counts as reading any stream. Call it once the
+   * program can make no more calls; any call after it fails (ECANCELED).
    */
   close(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#context.ended = true;
+    StreamRegistry.of(this.#context.vfs)?.ownerGone(this.#context);
     let failure: unknown;
     for (const descriptor of this.#context.table.closeAll()) {
       try {
@@ -72,6 +86,23 @@ export class WasiProcess {
     this.#context.memory.attach(memory);
   }
 
+  /** The errno a system call's failure is answered with; anything else is a runtime fault, thrown on. */
+  #errno(reason: unknown, args: readonly (number | bigint)[]): number {
+    if (reason instanceof BudgetExceeded) {
+      this.#budgetRefusals++;
+      this.#firstBudgetRefusal ??= reason;
+    }
+    if (reason instanceof SealedDataRejected) {
+      // Calls that reach file data take the descriptor first.
+      const descriptor = this.#context.table.get(Number(args[0]));
+      const path = descriptor?.type === 'file' && descriptor.path !== '' ? descriptor.path : 'a file';
+      this.#integrityViolation ??= `${path}: ${reason.detail}`;
+    }
+    if (reason instanceof FsFailure) return reason.errno;
+    if (reason instanceof RangeError) return Errno.FAULT;
+    throw reason;
+  }
+
   /**
    * Runs system call number `call` (an index into SYSTEM_CALLS) with raw arguments (i32 as
    * unsigned numbers, i64 as bigints); returns the errno (or a promise of it for calls that wait).
@@ -85,14 +116,10 @@ export class WasiProcess {
     try {
       result = handler === undefined ? Errno.NOSYS : handler(this.#context, ...args);
     } catch (reason) {
-      if (reason instanceof BudgetExceeded) {
-        this.#budgetRefusals++;
-        this.#firstBudgetRefusal ??= reason;
-      }
-      if (reason instanceof FsFailure) result = reason.errno;
-      else if (reason instanceof RangeError) result = Errno.FAULT;
-      else throw reason;
+      result = this.#errno(reason, args);
     }
+    // A call that waited fails as a call that did not: the same errno for the same fault.
+    if (typeof result !== 'number') result = result.then(undefined, (reason: unknown) => this.#errno(reason, args));
     if (this.#strace !== undefined) {
       const strace = this.#strace;
       const line = `${entry.name}(${straceArguments(this.#context.memory, entry.name, args)})`;

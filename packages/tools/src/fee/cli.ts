@@ -114,6 +114,10 @@ function reportOutcome(outcome: ExecutionOutcome, io: FeeIo): number {
     case 'rejected':
       io.stderr(`vc-fee: program rejected: ${outcome.message}\n`);
       return EXIT_REJECTED;
+    case 'integrity':
+      // vc-fee keeps files in memory: only an isolate with sealed storage meets this.
+      io.stderr(`vc-fee: ${outcome.message}\n`);
+      return EXIT_TRAPPED;
   }
 }
 

@@ -43,6 +43,8 @@ function write(context: ProcessContext, descriptor: OpenFile | OpenStream, buffe
   // nothing, even when a program's memory.grow in another thread takes budget meanwhile.
   node.data.writeAll(at, buffers);
   if (position === undefined) descriptor.offset = at + total;
+  // Whoever follows a policy stream written here looks again.
+  descriptor.stream?.grew();
   return total;
 }
 
@@ -59,6 +61,31 @@ function read(context: ProcessContext, descriptor: OpenFile | OpenStream, buffer
   }
   if (position === undefined) descriptor.offset = at;
   return total;
+}
+
+/**
+ * Reads a descriptor at `position` (or its offset) and stores the count at `resultPointer`. On a
+ * policy stream's file, a read at the end of its data waits while the stream is open (the handler's
+ * promise), then reads what came; it gets end of file once the stream has ended, EIO once it failed.
+ * A wait ends early when the process does (time limit, trap): the call is then ECANCELED.
+ */
+function readDescriptor(context: ProcessContext, descriptor: OpenFile | OpenStream, iovs: number, count: number, resultPointer: number, position: number | undefined): number | Promise<number> {
+  // The buffers are found anew on each attempt: the memory may have grown while the call waited.
+  const buffers = context.memory.iovecs(iovs, count);
+  const stream = descriptor.type === 'file' ? descriptor.stream : undefined;
+  const start = position ?? descriptor.offset;
+  if (stream !== undefined && descriptor.type === 'file' && start >= descriptor.node.data.size && buffers.some((buffer) => buffer.length > 0)) {
+    const end = stream.programEnd();
+    if (end === 'failed') return Errno.IO;
+    if (end === 'wait') {
+      return stream.waitForData(context, start, { program: true }).then((woken) =>
+        woken === 'gone' || context.ended ? Errno.CANCELED : readDescriptor(context, descriptor, iovs, count, resultPointer, position));
+    }
+  }
+  const done = read(context, descriptor, buffers, position);
+  stream?.consumed(context, start + done);
+  context.memory.u32(resultPointer, done);
+  return Errno.SUCCESS;
 }
 
 /** Reads standard input from the live hook: the one call that waits for data from outside. */
@@ -90,9 +117,7 @@ export const FD_IO_CALLS = defineSystemCalls({
   fd_pread: (context, fd, iovs, count, offset, result) => {
     const descriptor = context.file(fd, Right.FD_READ | Right.FD_SEEK);
     if (descriptor.type === 'stream') return Errno.SPIPE;
-    const position = Number(BigInt.asUintN(64, offset));
-    context.memory.u32(result, read(context, descriptor, context.memory.iovecs(iovs, count), position));
-    return Errno.SUCCESS;
+    return readDescriptor(context, descriptor, iovs, count, result, Number(BigInt.asUintN(64, offset)));
   },
   fd_pwrite: (context, fd, iovs, count, offset, result) => {
     const descriptor = context.file(fd, Right.FD_WRITE | Right.FD_SEEK);
@@ -103,16 +128,14 @@ export const FD_IO_CALLS = defineSystemCalls({
   },
   fd_read: (context, fd, iovs, count, result) => {
     const descriptor = context.file(fd, Right.FD_READ);
-    const buffers = context.memory.iovecs(iovs, count);
     if (descriptor.type === 'stream' && descriptor.stream === 'stdin' && context.streams.stdin !== undefined) {
-      return readStdinHook(context, context.streams.stdin, buffers, result);
+      return readStdinHook(context, context.streams.stdin, context.memory.iovecs(iovs, count), result);
     }
     if (descriptor.type === 'stream' && descriptor.stream !== 'stdin' && streamHooked(context, descriptor.stream)) {
       context.memory.u32(result, 0);
       return Errno.SUCCESS;
     }
-    context.memory.u32(result, read(context, descriptor, buffers, undefined));
-    return Errno.SUCCESS;
+    return readDescriptor(context, descriptor, iovs, count, result, undefined);
   },
   fd_seek: (context, fd, offset, whence, result) => {
     const delta = Number(offset);

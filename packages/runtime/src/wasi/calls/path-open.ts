@@ -2,6 +2,7 @@ import { Right } from '@veracruz-ts/policy';
 import { Errno } from '../../vfs/errno.ts';
 import type { CreatedDirectory } from '../../vfs/file-system.ts';
 import { joinComponents } from '../../vfs/file-system.ts';
+import { StreamRegistry } from '../../vfs/streams.ts';
 import { KNOWN_RIGHTS, LOOKUP_SYMLINK_FOLLOW, OFLAGS } from '../abi.ts';
 import { has, lookupPath } from '../path-arguments.ts';
 import { defineSystemCalls } from '../system-call-handler.ts';
@@ -56,7 +57,9 @@ export const PATH_OPEN_CALLS = defineSystemCalls({
     }
     if (oflags & OFLAGS.DIRECTORY) return Errno.NOTDIR;
     if (oflags & OFLAGS.TRUNC) node.data.truncate(0);
-    context.memory.u32(result, context.addFile({ type: 'file', node, path: joinComponents(target.components), rightsBase, rightsInheriting, offset: 0, flags: fdflags & 0x1f }));
+    // A policy stream is recognised by its file, whichever name (or link) reached it.
+    const stream = StreamRegistry.of(context.vfs)?.streamAt(node);
+    context.memory.u32(result, context.addFile({ type: 'file', node, path: joinComponents(target.components), rightsBase, rightsInheriting, offset: 0, flags: fdflags & 0x1f, ...(stream === undefined ? {} : { stream }) }));
     return Errno.SUCCESS;
   },
 });

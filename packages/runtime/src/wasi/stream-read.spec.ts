@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { ALL_RIGHTS, type FileRights, type PolicyStream, RIGHTS_WRITE } from '@veracruz-ts/policy';
+import { compileC } from '../engine/compile-c.ts';
+import { ExecutionEngine } from '../engine/engine.ts';
+import { VirtualFileSystem } from '../vfs/file-system.ts';
+import { StreamRegistry, type StreamState } from '../vfs/streams.ts';
+import { PROBE_RIGHTS } from './probe-harness.ts';
+
+/** Copies /input/s to /output/copy in small reads until end of file; says how it ended. */
+const FOLLOW_SOURCE = String.raw`
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int main(void) {
+  int in = open("/input/s", O_RDONLY);
+  if (in < 0) { printf("open failed %d\n", errno); return 2; }
+  int out = open("/output/copy", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  char buffer[7];
+  long total = 0;
+  for (;;) {
+    ssize_t count = read(in, buffer, sizeof buffer);
+    if (count < 0) { printf("error %d after %ld\n", errno, total); return 5; }
+    if (count == 0) break;
+    write(out, buffer, (size_t)count);
+    total += count;
+  }
+  printf("eof after %ld\n", total);
+  return 0;
+}
+`;
+
+const WRITER: FileRights[] = [{ file_name: '/input/', rights: RIGHTS_WRITE }];
+const ROOT: FileRights[] = [{ file_name: '/', rights: ALL_RIGHTS }, { file_name: 'stdout', rights: ALL_RIGHTS }];
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+let program: Uint8Array;
+let engine: ExecutionEngine;
+
+before(async () => {
+  program = await compileC(FOLLOW_SOURCE);
+  engine = new ExecutionEngine();
+});
+after(() => engine.close());
+
+/** A file system whose policy declares /input/s a stream written by identity 0. */
+function streamFileSystem(settings: Partial<PolicyStream> = {}): { vfs: VirtualFileSystem; stream: StreamState; append: (text: string) => void } {
+  const vfs = new VirtualFileSystem({ maxBytes: 256 * 1024 * 1024 });
+  const registry = new StreamRegistry({
+    streams: [{ path: '/input/s', max_buffered_bytes: 8 * 1024 * 1024, on_writer_disconnect: 'abort', ...settings }],
+    identities: [{ id: 0, file_rights: WRITER }],
+  }, vfs);
+  const stream = registry.get('/input/s')!;
+  const writer = vfs.view(WRITER);
+  const session = {};
+  return {
+    vfs,
+    stream,
+    // As the dispatcher appends for a principal's session.
+    append: (text) => {
+      writer.appendFile('/input/s', encoder.encode(text));
+      stream.appended(session, 0);
+    },
+  };
+}
+
+const run = (vfs: VirtualFileSystem, timeoutMs = 20_000) => engine.execute({ vfs, program, rights: PROBE_RIGHTS, limits: { timeoutMs } });
+const text = (vfs: VirtualFileSystem, path: string): string => decoder.decode(vfs.view(ROOT).readFile(path));
+
+describe('a program reading a policy stream (wasi-libc read)', () => {
+  it('waits at the end while a writer appends, and gets end of file once the stream has ended', async () => {
+    const { vfs, stream, append } = streamFileSystem();
+    const running = run(vfs);
+    // The program is at the (empty) stream's end before anything arrives.
+    await sleep(150);
+    const parts = ['first line\n', 'a second, longer line of readings\n', 'x', '', 'last\n'];
+    for (const part of parts) {
+      append(part);
+      await sleep(30);
+    }
+    stream.close(0);
+    const outcome = await running;
+    assert.deepEqual(outcome, { kind: 'exited', exitCode: 0 });
+    const expected = parts.join('');
+    assert.equal(text(vfs, 'stdout'), `eof after ${expected.length}\n`);
+    assert.equal(text(vfs, '/output/copy'), expected);
+  });
+
+  it('reads what is there, then gets EIO once the stream failed', async () => {
+    const { vfs, stream, append } = streamFileSystem();
+    append('0123456789');
+    const running = run(vfs);
+    await sleep(150);
+    stream.fail('writer identity 0 left without closing it');
+    assert.deepEqual(await running, { kind: 'exited', exitCode: 5 });
+    // EIO is 29 in WASI's numbering, which wasi-libc keeps.
+    assert.equal(text(vfs, 'stdout'), 'error 29 after 10\n');
+    assert.equal(stream.takeFailedProgramReads(), 1);
+  });
+
+  it('a program stopped by its time limit while waiting leaves the stream working: its wait and its reading end with it', async () => {
+    const { vfs, stream, append } = streamFileSystem({ max_buffered_bytes: 4 });
+    append('twenty bytes of data');
+    const stopped = await run(vfs, 400);
+    assert.equal(stopped.kind, 'limit');
+    assert.equal(stopped.kind === 'limit' && stopped.limit, 'time');
+    // While a program read it, 100 unread bytes would hold this append; the stopped one reads no more.
+    append('x'.repeat(100));
+    await stream.holdWhileFull({});
+    assert.equal(stream.unconsumed, 0);
+    append('!');
+    stream.close(0);
+    assert.deepEqual(await run(vfs), { kind: 'exited', exitCode: 0 });
+    assert.equal(text(vfs, 'stdout'), 'eof after 121\n');
+  });
+});
