@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { devKeyId } from '@veracruz-ts/attestation/evidence';
 import { type PasHandle, startPas } from '@veracruz-ts/pas';
 import { createIdentity } from '@veracruz-ts/policy';
-import { loadOrCreateDevKey, type LoadedDevKey, type RunningServer, type RuntimeBundle, startServer } from '@veracruz-ts/server';
+import { loadOrCreateDevKey, type LoadedDevKey, type RunningServer, type RuntimeBundle, type ServerOptions, startServer } from '@veracruz-ts/server';
 
 /** A party's identity, also written to `<work>/<name>.crt` and `<name>.key` for vc-pgen and vc-client. */
 export interface DemoParty {
@@ -38,9 +38,9 @@ export async function startDemoPas(work: string): Promise<{ pas: PasHandle; devK
 }
 
 /** vc-server on the linux platform for `policyText`, on a free loopback port. */
-export function startDemoServer(policyText: string, bundle: RuntimeBundle, devKey: LoadedDevKey, pas: PasHandle): Promise<RunningServer> {
+export function startDemoServer(policyText: string, bundle: RuntimeBundle, devKey: LoadedDevKey, pas: PasHandle, options: Pick<ServerOptions, 'sealedStorage'> = {}): Promise<RunningServer> {
   return startServer({
-    policyText, platform: 'linux', runtimePath: bundle.path, devKeyPath: devKey.privateKeyPath, pasUrl: pas.url, listen: '127.0.0.1:0', log: () => {},
+    policyText, platform: 'linux', runtimePath: bundle.path, devKeyPath: devKey.privateKeyPath, pasUrl: pas.url, listen: '127.0.0.1:0', log: () => {}, ...options,
   });
 }
 

@@ -75,7 +75,8 @@ export async function limitsDemo(): Promise<void> {
     for (const line of budgetLines.slice(budgetAt + 2, budgetAt + 13)) say(`explain | ${line}`);
 
     step('Starting vc-server: the isolate is launched under outer limits too');
-    server = await startDemoServer(policyText, bundle, deployed.devKey, pas);
+    // The memory budget alone (no sealed storage to page file data out to).
+    server = await startDemoServer(policyText, bundle, deployed.devKey, pas, { sealedStorage: false });
     const isolatePid = server.isolatePid!;
     const bound = BUDGET_MIB + ISOLATE_MEMORY_OVERHEAD_BYTES / (1024 * 1024);
     say(`isolate pid ${isolatePid}, resident ${(await residentMiB(isolatePid)).toFixed(0)} MiB; bound: budget ${BUDGET_MIB} MiB + overhead ${bound - BUDGET_MIB} MiB`);

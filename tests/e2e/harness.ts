@@ -21,6 +21,7 @@ import {
   REPOSITORY_ROOT,
   type RelayTap,
   type RunningServer,
+  type ServerOptions,
   type RuntimeBundle,
   startServer,
 } from '@veracruz-ts/server';
@@ -109,6 +110,7 @@ export async function startComputation(policyText: string, pas: TestPas, options
   relay?: boolean;
   relayTap?: RelayTap;
   faultInjector?: FaultInjector;
+  sealedStorage?: ServerOptions['sealedStorage'];
 } = {}): Promise<RunningServer> {
   const { path } = await runtimeBundle();
   const log: string[] = [];

@@ -50,7 +50,8 @@ describe('bounded resources: no permitted program can exhaust the isolate (real 
       maxMemoryMib: BUDGET_MIB,
       programs: PROGRAMS.map((name) => ({ path: `/program/${name}.wasm`, binary: binaries[name]!, rights: programRights, limits: { timeout_ms: 60_000 } })),
     });
-    server = await startComputation(policy, pas);
+    // The memory budget alone: no sealed storage to page file data out to.
+    server = await startComputation(policy, pas, { sealedStorage: false });
     const uploader = await connect(server, policy, provider);
     for (const name of PROGRAMS) await uploader.writeFile(`/program/${name}.wasm`, binaries[name]!);
     await uploader.close();

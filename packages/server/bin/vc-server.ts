@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { VeracruzError } from '@veracruz-ts/core';
 import { EXIT_USAGE, UsageError, asUsageError, formatOptions, timestamped, usageErrorLine, versionLine, type OptionHelp } from '@veracruz-ts/policy';
 import packageJson from '../package.json' with { type: 'json' };
-import { countBufferMemoryInHeapLimit, DEFAULT_MAX_SESSIONS, DEFAULT_RUNTIME_BUNDLE, defaultDevKeyPath, loadOrCreateDevKey, startServer } from '../src/index.ts';
+import { countBufferMemoryInHeapLimit, DEFAULT_MAX_SESSIONS, DEFAULT_RUNTIME_BUNDLE, DEFAULT_SEALED_STORAGE_BYTES, defaultDevKeyPath, loadOrCreateDevKey, startServer } from '../src/index.ts';
 import type { ServerPlatform } from '../src/index.ts';
 import { devKeyName, enrollCommand } from '../src/operator-hints.ts';
 
@@ -26,6 +26,12 @@ const OPTIONS: readonly OptionHelp[] = [
     help: "linux: relay clients' TLS bytes to the isolate through vc-server, as sev-snp and tdx always do, instead of handing each client's connection to the isolate process (which then terminates TLS on it, several times faster); vc-server holds no key either way",
     default: 'off on linux',
   },
+  {
+    names: ['--spill-dir'], value: 'DIR',
+    help: "linux: where the isolate may seal file data its memory budget cannot hold (a fresh directory is made in DIR and removed at exit); this host sees the sealed chunks' sizes and access order, never their contents, and any change it makes is caught",
+    default: "a directory beside the isolate's bundle",
+  },
+  { names: ['--spill-max-mib'], value: 'N', help: 'most MiB the sealed storage may take; 0: none (files must fit in the memory budget)', default: String(DEFAULT_SEALED_STORAGE_BYTES / (1024 * 1024)) },
   { names: ['--isolate-flag'], value: 'FLAG', help: 'a Node/V8 flag for the isolate process, e.g. --isolate-flag=--max-semi-space-size=16 (repeat)', default: 'none' },
   { names: ['-V', '--version'], help: 'print the version and exit' },
   { names: ['-h', '--help'], help: 'this text' },
@@ -71,6 +77,8 @@ function parse(argv: string[]) {
         network: { type: 'string', default: 'auto' },
         'max-sessions': { type: 'string' },
         relay: { type: 'boolean' },
+        'spill-dir': { type: 'string' },
+        'spill-max-mib': { type: 'string' },
         'isolate-flag': { type: 'string', multiple: true },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -120,6 +128,12 @@ async function main(argv: string[]): Promise<number> {
   if (maxSessions !== undefined && (!/^\d+$/.test(values['max-sessions']!) || !Number.isSafeInteger(maxSessions) || maxSessions < 1)) {
     throw new UsageError(`--max-sessions: expected a positive integer, got '${values['max-sessions']}'`);
   }
+  const spillMib = values['spill-max-mib'] === undefined ? undefined : Number(values['spill-max-mib']);
+  if (spillMib !== undefined && (!/^\d+$/.test(values['spill-max-mib']!) || !Number.isSafeInteger(spillMib))) {
+    throw new UsageError(`--spill-max-mib: expected a whole number of MiB, got '${values['spill-max-mib']}'`);
+  }
+  if (spillMib === 0 && values['spill-dir'] !== undefined) throw new UsageError('--spill-dir: sealed storage is off (--spill-max-mib 0)');
+  const sealedStorage = spillMib === 0 ? false : { directory: values['spill-dir'], maxBytes: spillMib === undefined ? undefined : spillMib * 1024 * 1024 };
   // vc-server moves bulk TLS data (when it relays) and allocates a buffer per socket read.
   countBufferMemoryInHeapLimit();
   let server;
@@ -128,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
       policyPath: positionals[0]!,
       platform: platform satisfies ServerPlatform,
       network,
+      sealedStorage,
       log: logLine,
       ...(values.runtime === undefined ? {} : { runtimePath: values.runtime }),
       ...(values['dev-key'] === undefined ? {} : { devKeyPath: values['dev-key'] }),

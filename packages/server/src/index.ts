@@ -4,7 +4,7 @@
  * bytes to it over one multiplexed channel. It holds no key of the isolate's and parses nothing
  * inside TLS.
  */
-export { DEFAULT_MAX_SESSIONS, startServer } from './server.ts';
+export { DEFAULT_MAX_SESSIONS, DEFAULT_SEALED_STORAGE_BYTES, startServer } from './server.ts';
 export type { BootTimings, RunningServer, ServerExit, ServerOptions, ServerPlatform } from './server.ts';
 export type { FaultInjector, RelayDirection, RelayStats, RelayTap } from './relay.ts';
 export { SessionRelay } from './relay.ts';

@@ -21,6 +21,9 @@ import type { FaultInjector, RelayStats, RelayTap } from './relay.ts';
 import { DEFAULT_RUNTIME_BUNDLE } from '@veracruz-ts/runtime/bundle';
 import { SessionSockets } from './session-sockets.ts';
 
+/** The default bound of the isolate's sealed storage on the host: 16 GiB. */
+export const DEFAULT_SEALED_STORAGE_BYTES = 16 * 1024 ** 3;
+
 /** The platforms vc-server can launch an isolate on. */
 export type ServerPlatform = 'linux' | 'sev-snp' | 'tdx';
 
@@ -66,6 +69,14 @@ export interface ServerOptions {
   relayTap?: RelayTap;
   /** May alter relayed chunks (tests: flip a byte in transit). Needs the relay: implies `relay: true`. */
   faultInjector?: FaultInjector;
+  /**
+   * Storage on this host for file data the isolate's memory budget cannot hold: the isolate seals it
+   * (AES-256-GCM under a key that never leaves it) and catches any change, replay or loss. `directory`:
+   * where to make the isolate's own directory (default: the launcher's private one); `maxBytes`: its
+   * bound (default {@link DEFAULT_SEALED_STORAGE_BYTES}). `false`: none, files must fit in memory.
+   * Linux only: a confidential VM's launcher would attach a disk instead.
+   */
+  sealedStorage?: { directory?: string | undefined; maxBytes?: number | undefined } | false | undefined;
   /** How long the isolate may take to answer each boot message. @default 30000 */
   bootTimeoutMs?: number;
   /**
@@ -194,6 +205,7 @@ export async function startServerWith(options: ServerOptions, internals: ServerI
   const launchOptions = {
     runtimePath: options.runtimePath ?? DEFAULT_RUNTIME_BUNDLE, log: (line: string) => log(line), nodeFlags: options.nodeFlags,
     memoryBudgetBytes: policy.max_memory_mib * 1024 * 1024, sessionSockets,
+    sealedStorage: options.sealedStorage === false ? undefined : { parent: options.sealedStorage?.directory, maxBytes: options.sealedStorage?.maxBytes ?? DEFAULT_SEALED_STORAGE_BYTES },
   };
   const isolate: LaunchedIsolate =
     platform === 'linux'

@@ -163,10 +163,26 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions, internals:
   // V8 counts ArrayBuffers (file chunks, buffers) in its heap limit with the flags above: past this
   // limit the isolate stops with an out-of-memory error instead of growing.
   const heapLimit = budget === undefined ? [] : [`--max-old-space-size=${Math.ceil((budget + ISOLATE_MEMORY_OVERHEAD_BYTES) / (1024 * 1024))}`];
+  const sealed = options.sealedStorage;
+  let sealedDirectory: string | undefined;
+  if (sealed !== undefined) {
+    // A fresh directory only this isolate may use (the permission model allows it no other).
+    sealedDirectory = sealed.parent === undefined ? join(directory, 'sealed') : await mkdtemp(join(sealed.parent, 'vc-sealed-')).catch(async (error: NodeJS.ErrnoException) => {
+      await rm(directory, { recursive: true, force: true });
+      throw new VeracruzError(Code.NotFound, `sealed storage: cannot make a directory in ${sealed.parent} (${error.code ?? error.message})`, { cause: error });
+    });
+    if (sealed.parent === undefined) await mkdir(sealedDirectory, { mode: 0o700 });
+    else await chmod(sealedDirectory, 0o700);
+  }
+  const removeDirectories = async (): Promise<void> => {
+    await rm(directory, { recursive: true, force: true });
+    if (sealed?.parent !== undefined && sealedDirectory !== undefined) await rm(sealedDirectory, { recursive: true, force: true });
+  };
+  const sealedAccess = sealedDirectory === undefined ? [] : [`--allow-fs-read=${sealedDirectory}`, `--allow-fs-write=${sealedDirectory}`];
   const profile = internals.cpuProfileDirectory;
   // A CPU profile must be written to disk, which the permission model forbids (see LinuxLaunchInternals).
   const sandbox = profile === undefined
-    ? ['--permission', '--allow-worker', `--allow-fs-read=${runtimeFile}`, '--disable-warning=SecurityWarning']
+    ? ['--permission', '--allow-worker', `--allow-fs-read=${runtimeFile}`, ...sealedAccess, '--disable-warning=SecurityWarning']
     : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
   const nodeArguments = [
     ...ISOLATE_NODE_FLAGS,
@@ -179,6 +195,7 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions, internals:
     '--platform', 'linux',
     '--channel-fd', '3',
     ...(options.sessionSockets === true ? ['--session-sockets', 'ipc'] : []),
+    ...(sealedDirectory === undefined ? [] : ['--sealed-dir', sealedDirectory, '--sealed-max-bytes', String(sealed!.maxBytes)]),
   ];
   const network = options.network ?? 'auto';
   let command = process.execPath;
@@ -189,7 +206,7 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions, internals:
       command = unshare;
       commandArguments = [...UNSHARE_ARGUMENTS, '--', process.execPath, ...nodeArguments];
     } else if (network === 'required') {
-      await rm(directory, { recursive: true, force: true });
+      await removeDirectories();
       throw new VeracruzError(Code.Unavailable, 'linux isolate: network isolation required, but this host does not allow unprivileged network namespaces');
     } else {
       options.log('linux isolate: unprivileged network namespaces are unavailable; the isolate process can open sockets');
@@ -213,14 +230,14 @@ export async function launchLinuxIsolate(options: LinuxLaunchOptions, internals:
           if (await cgroup.oomKilled()) cause = `its memory exceeded the ${cgroup.kind} limit of ${cgroup.limitBytes / (1024 * 1024)} MiB`;
           await cgroup.remove();
         }
-        await rm(directory, { recursive: true, force: true });
+        await removeDirectories();
         resolve(cause === undefined ? { code, signal } : { code, signal, cause });
       })();
     });
     child.once('error', (error) => {
       options.log(`linux isolate: could not start: ${error.message}`);
       const removeCgroup = cgroup !== undefined && 'kind' in cgroup ? cgroup.remove() : Promise.resolve();
-      void removeCgroup.then(() => rm(directory, { recursive: true, force: true })).finally(() => resolve({ code: 127, signal: null }));
+      void removeCgroup.then(removeDirectories).finally(() => resolve({ code: 127, signal: null }));
     });
   });
 

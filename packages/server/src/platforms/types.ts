@@ -77,4 +77,17 @@ export interface LaunchOptions {
    * the platform can (linux); see {@link LaunchedIsolate.sessionSockets}. @default false
    */
   sessionSockets?: boolean | undefined;
+  /** Storage on this host for the isolate's sealed file data; absent: none (files stay in its memory). */
+  sealedStorage?: SealedStorageOptions | undefined;
+}
+
+/**
+ * Where the isolate may seal file data out to (see the runtime's sealed storage). The host only
+ * provides the space: it sees the chunks' sizes and the order they are written and read, nothing else.
+ */
+export interface SealedStorageOptions {
+  /** A directory in which the launcher makes a fresh one for this isolate (removed when it ends). @default the launcher's private directory */
+  parent?: string | undefined;
+  /** Most bytes the isolate may keep there. */
+  maxBytes: number;
 }
