@@ -3,10 +3,12 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { verifyCertificateChain } from '@veracruz-ts/attestation';
 import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
-import { isStdStream, normalizePath, opensslCiphersuite, parsePolicy, type Policy } from '@veracruz-ts/policy';
+import { findStream, isStdStream, normalizePath, opensslCiphersuite, parsePolicy, type Policy } from '@veracruz-ts/policy';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@veracruz-ts/protocol';
 import { checkIdentityKeyPair, checkPolicyHash, checkRuntimeHash } from './checks.ts';
 import { alertError, FramedConnection } from './connection.ts';
+import { StreamFollower, type StreamFollowerOptions } from './stream-follower.ts';
+import { StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
 
 /** How to reach and authenticate to a computation. */
 export interface ConnectOptions {
@@ -265,6 +267,28 @@ export class VeracruzClient {
       }
       options.onProgress?.({ bytes, total });
     }
+  }
+
+  /**
+   * A `Writable` appending to the stream at `path` (one the policy declares in `streams`); `end()`
+   * closes this principal's side of it. See {@link StreamWriter} for backpressure, events and errors.
+   * Throws `invalid_request` at once if the policy declares no stream at `path`.
+   */
+  openStreamWriter(path: string, options: StreamWriterOptions = {}): StreamWriter {
+    if (findStream(this.policy, path) === undefined) {
+      throw new VeracruzError(Code.InvalidRequest,
+        `${path} is not a stream in the policy (its streams: ${this.policy.streams.map((stream) => stream.path).join(', ') || 'none'}); appendFile and writeFileStream write ordinary files`);
+    }
+    return new StreamWriter(this.#connection, path, { chunkBytes: this.#chunkBytes, window: this.#window, ...options });
+  }
+
+  /**
+   * A `Readable` of `path` from `options.offset` (default 0) as it grows, ending when the stream
+   * has ended (any file can be followed: one that is not a stream has ended already). Needs the
+   * right to read `path`. See {@link StreamFollower}: while it waits, this session answers nothing else.
+   */
+  followStream(path: string, options: StreamFollowerOptions = {}): StreamFollower {
+    return new StreamFollower(this.#connection, path, { chunkBytes: this.#chunkBytes, ...options });
   }
 
   /** Runs the program at `path` (this principal needs the execute right); resolves with its exit code. */

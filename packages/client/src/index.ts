@@ -13,4 +13,6 @@ export {
   VeracruzClient,
 } from './client.ts';
 export { checkIdentityKeyPair, checkPolicyHash, checkRuntimeHash, trustedRuntimeHashes } from './checks.ts';
+export { MAX_STREAM_WAIT_MS, StreamFollower, type StreamFollowerOptions } from './stream-follower.ts';
+export { type StreamProgress, StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
 export { alertError, describeRequest, FramedConnection, receivedTlsAlert, responseError } from './connection.ts';

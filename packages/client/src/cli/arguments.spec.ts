@@ -64,6 +64,19 @@ describe('vc-client arguments', () => {
 
   it('knows when there is nothing to do', () => {
     assert.ok(!planHasWork(plan([])));
+    assert.ok(planHasWork(plan(['--follow', '/output/x'])));
+    assert.ok(planHasWork(plan(['--feed', '/input/s=-'])));
+  });
+
+  it('takes streams to feed (from files or stdin, with a record size) and to follow, without implying a shutdown', () => {
+    const parsed = plan(['--feed', '/input/readings=a.bin,/input/more=-', '--feed=in/x', '--record-bytes', '8', '--follow', 'output/aggregate', '--follow=/o/a,/o/b']);
+    assert.deepEqual(parsed.feeds, [
+      { remote: '/input/readings', local: 'a.bin' }, { remote: '/input/more', local: '-' }, { remote: '/in/x', local: 'in/x' },
+    ]);
+    assert.equal(parsed.recordBytes, 8);
+    assert.deepEqual(parsed.follows, ['/output/aggregate', '/o/a', '/o/b']);
+    assert.equal(parsed.shutdown, false);
+    assert.equal(plan(['--feed', '/s=f']).recordBytes, 1, 'whole bytes by default');
   });
 
   it('answers --help and --version wherever they are, even beside mistakes', () => {
@@ -97,15 +110,22 @@ describe('vc-client arguments', () => {
     refuses([...base, '-d', '/a=-', '-p', '/b=-'], /stdin \(-\) can be read for one upload only/);
     refuses([...base, '-s', '-n'], /contradict/);
     refuses([...base, '--json', '-r', '/output/x=-'], /--json prints its document on stdout/);
+    refuses([...base, '--json', '--follow', '/output/x'], /--follow writes there too/);
+    refuses([...base, '-d', '/a=-', '--feed', '/s=-'], /stdin \(-\) can be read for one upload only/);
+    for (const bad of ['0', '-1', '1.5', 'eight', '08']) {
+      refuses([...base, '--feed', '/s=f', `--record-bytes=${bad}`], new RegExp(`--record-bytes needs a positive integer, got '${bad}'`));
+    }
+    refuses([...base, '-d', '/a=b', '--record-bytes', '8'], /--record-bytes applies to --feed, and there is none/);
+    refuses([...base, '--feed', '/s=f', '--record-bytes', '8', '--record-bytes', '4'], /--record-bytes given twice/);
   });
 
   it('describes every option in --help, each with its default', () => {
     for (const spelling of ['-i', '--identity', '-k', '--key', '-p', '--program', '--programs', '-d', '--data', '--datas',
       '-c', '--compute', '--computes', '-o', '-r', '--output', '--outputs', '--result', '--results', '-n', '--no-shutdown',
-      '-s', '--shutdown', '--server', '-q', '--quiet', '--json', '--exit-code', '-V', '--version', '-h', '--help']) {
+      '-s', '--shutdown', '--server', '-q', '--quiet', '--json', '--exit-code', '--feed', '--record-bytes', '--follow', '-V', '--version', '-h', '--help']) {
       assert.match(USAGE, new RegExp(`(^|[ ,])${spelling}[ ,\\n]`, 'm'), spelling);
     }
-    assert.equal(USAGE.match(/Default: /g)?.length, 12, 'every option but --help and --version states its default');
+    assert.equal(USAGE.match(/Default: /g)?.length, 15, 'every option but --help and --version states its default');
     assert.match(USAGE, /-p, --program, --programs \[REMOTE=\]LOCAL\n +upload a program/);
     assert.match(USAGE, /'-h' is help here, as in Veracruz's vc-client/);
     assert.match(USAGE, /Reading results shuts the computation down/);

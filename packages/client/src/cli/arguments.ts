@@ -17,8 +17,14 @@ export interface ClientPlan {
   programs: Transfer[];
   /** Data to upload (write_file). */
   data: Transfer[];
+  /** Streams to append to from a local file or stdin (`-`), each closed at the end of its data. */
+  feeds: Transfer[];
+  /** Bytes per record of the fed data: each append carries whole records. */
+  recordBytes: number;
   /** Programs to execute (request_result), in order. */
   computes: string[];
+  /** Paths to follow to stdout as they grow, each until its stream ends (read_stream). */
+  follows: string[];
   /** Results to read (read_file) into local files or `-`. */
   results: Transfer[];
   /** Request shutdown at the end. */
@@ -66,6 +72,21 @@ const OPTIONS = {
     help: 'execute a program already uploaded (repeat, or comma-separated); its exit code is printed',
     default: 'no executions',
   },
+  feed: {
+    names: ['--feed'], value: '[REMOTE=]LOCAL', repeatable: true,
+    help: "append to a stream the policy declares, from LOCAL or stdin '-', then close this principal's side of it (repeat, or comma-separated); names as for --program. Runs after the uploads, before executions",
+    default: 'no feeds',
+  },
+  'record-bytes': {
+    names: ['--record-bytes'], value: 'N',
+    help: 'bytes per record of fed data: every append carries whole records, so records of writers feeding one stream at once never interleave (8 for f64 readings)',
+    default: '1',
+  },
+  follow: {
+    names: ['--follow'], value: 'REMOTE', repeatable: true,
+    help: 'write REMOTE to stdout as it grows, until its stream ends (repeat, or comma-separated; any readable file works: one that is not a stream has ended already). Runs after executions, before results',
+    default: 'no follows',
+  },
   output: {
     names: ['-o', '-r', '--output', '--outputs', '--result', '--results'], value: '[REMOTE=]LOCAL', repeatable: true,
     help: "read a result into LOCAL, replaced only once the whole result has arrived (repeat, or comma-separated). Without REMOTE=, one name for both, as in Veracruz: '--result out.dat' reads /out.dat into ./out.dat. LOCAL '-' is stdout. Reading results also shuts the computation down afterwards, unless -n",
@@ -104,7 +125,8 @@ export const USAGE = `Usage: vc-client <policy.json> -i CERT -k KEY [options]
 
 Connects to the computation the policy describes and verifies the isolate (certificate chain to
 the policy's PAS CA, runtime hash, policy hash) before sending anything; then, in this order:
-uploads programs, uploads data, executes programs, reads results, and shuts down.
+uploads programs, uploads data, feeds streams, executes programs, follows streams, reads results,
+and shuts down.
 
 Options:
 ${formatOptions(Object.values(OPTIONS))}
@@ -239,10 +261,21 @@ export function parseClientArguments(argv: readonly string[]): ClientPlan | 'hel
   const programs = transfers(values.program ?? []);
   const data = transfers(values.data ?? []);
   const json = values.json === true;
+  const feeds = transfers(values.feed ?? []);
+  const follows = (values.follow ?? []).flatMap((value) => value.split(',')).filter((item) => item !== '').map(normalizePath);
   if (json && results.some((result) => result.local === '-')) {
     throw new UsageError('--json prints its document on stdout, so results cannot go to stdout too: read them into files');
   }
-  if ([...programs, ...data].filter((transfer) => transfer.local === '-').length > 1) {
+  if (json && follows.length > 0) {
+    throw new UsageError('--json prints its document on stdout, and --follow writes there too: use one or the other');
+  }
+  const recordBytesText = values['record-bytes']?.[0];
+  const recordBytes = recordBytesText === undefined ? 1 : Number(recordBytesText);
+  if (!/^[1-9][0-9]*$/.test(recordBytesText ?? '1') || !Number.isSafeInteger(recordBytes)) {
+    throw new UsageError(`--record-bytes needs a positive integer, got '${recordBytesText}'`);
+  }
+  if (recordBytesText !== undefined && feeds.length === 0) throw new UsageError('--record-bytes applies to --feed, and there is none');
+  if ([...programs, ...data, ...feeds].filter((transfer) => transfer.local === '-').length > 1) {
     throw new UsageError('stdin (-) can be read for one upload only');
   }
   const shutdownAfterResults = results.length > 0 && values.shutdown !== true && values['no-shutdown'] !== true;
@@ -252,7 +285,10 @@ export function parseClientArguments(argv: readonly string[]): ClientPlan | 'hel
     keyPath: key,
     programs,
     data,
+    feeds,
+    recordBytes,
     computes: (values.compute ?? []).flatMap((value) => value.split(',')).filter((item) => item !== '').map(normalizePath),
+    follows,
     results,
     // As Veracruz: shut down after reading results unless told not to, or when asked.
     shutdown: values.shutdown === true || shutdownAfterResults,
@@ -266,5 +302,6 @@ export function parseClientArguments(argv: readonly string[]): ClientPlan | 'hel
 
 /** Whether the plan does anything at all (else vc-client exits with 2, "Nothing to do"). */
 export function planHasWork(plan: ClientPlan): boolean {
-  return plan.programs.length + plan.data.length + plan.computes.length + plan.results.length > 0 || plan.shutdown;
+  return plan.programs.length + plan.data.length + plan.feeds.length + plan.computes.length + plan.follows.length + plan.results.length > 0 ||
+    plan.shutdown;
 }

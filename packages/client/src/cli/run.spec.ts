@@ -18,6 +18,7 @@ import {
   type TestPki,
   testPolicyText,
 } from '@veracruz-ts/runtime/testing';
+import { startStreamComputation, type StreamComputation } from '../test-fixture.ts';
 import { parseClientArguments } from './arguments.ts';
 import { type ClientReport, runClient } from './run.ts';
 
@@ -278,5 +279,76 @@ describe('vc-client against an in-process computation', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /Note:/, 'a shutdown asked for needs no warning');
     await computation.shutdown;
+  });
+});
+
+describe('vc-client with streams, against an in-process computation', { timeout: 60_000 }, () => {
+  let dir: string;
+  let setup: StreamComputation;
+
+  const run = async (identity: string, args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> => {
+    const plan = parseClientArguments([join(dir, 'policy.json'), '-i', join(dir, `${identity}.crt`), '-k', join(dir, `${identity}.key`), ...args]);
+    assert.ok(typeof plan === 'object');
+    const stdout = capture();
+    const stderr = capture();
+    const code = await runClient(plan, {
+      stdin: Readable.from([Buffer.from(stdin)]), stdout: stdout.stream, stderr: stderr.stream, transport: () => setup.computation.openSession(),
+    });
+    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vc-client-streams-'));
+    setup = await startStreamComputation({
+      principals: {
+        sensor: [{ file_name: '/input/', rights: RIGHTS_WRITE }],
+        reader: [{ file_name: '/input/', rights: RIGHTS_READ }],
+      },
+      streams: [{ path: '/input/from-file' }, { path: '/input/from-stdin' }, { path: '/input/partial' }],
+    });
+    await writeFile(join(dir, 'policy.json'), setup.policyText);
+    for (const [name, principal] of Object.entries(setup.principals)) {
+      await writeFile(join(dir, `${name}.crt`), principal.certificatePem);
+      await writeFile(join(dir, `${name}.key`), principal.privateKeyPem);
+    }
+  });
+  after(async () => {
+    await setup.computation.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('feeds streams from a file and from stdin, closing each; a follower then gets all of it and ends', async () => {
+    // Records of 8 bytes: "r:00000\n", "r:00001\n", ...
+    const readings = Array.from({ length: 5000 }, (_, index) => `r:${String(index).padStart(5, '0')}\n`).join('');
+    await writeFile(join(dir, 'readings.bin'), readings);
+    const fed = await run('sensor', ['--feed', `/input/from-file=${join(dir, 'readings.bin')},/input/from-stdin=-`, '--record-bytes', '8'], 'sixteen bytes...');
+    assert.equal(fed.code, 0, fed.stderr);
+    assert.match(fed.stderr, /Fed stream \/input\/from-file \(40000 bytes from .*readings\.bin\) and closed it/);
+    assert.match(fed.stderr, /Fed stream \/input\/from-stdin \(16 bytes from stdin\) and closed it/);
+    // Each stream's only writer closed it, so following ends after its data.
+    const followed = await run('reader', ['--follow', '/input/from-file']);
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.equal(followed.stdout, readings);
+    assert.match(followed.stderr, /Followed \/input\/from-file to stdout until it ended \(40000 bytes\)/);
+    const both = await run('reader', ['--follow', 'input/from-stdin,/input/from-file', '-q']);
+    assert.equal(both.code, 0, both.stderr);
+    assert.equal(both.stderr, '');
+    assert.equal(both.stdout, `sixteen bytes...${readings}`);
+  });
+
+  it('fails with the code: a feed of a path that is not a stream, a partial record, a follow without the read right', async () => {
+    const plain = await run('sensor', ['--feed', '/input/plain=-'], 'x');
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /vc-client: \[invalid_request\] \/input\/plain is not a stream in the policy/);
+    const partial = await run('sensor', ['--feed', '/input/partial=-', '--record-bytes', '8'], 'twelve bytes');
+    assert.equal(partial.code, 1);
+    assert.match(partial.stderr, /vc-client: \[invalid_request\] stream \/input\/partial: the data ended inside a record \(4 of 8 bytes\)/);
+    const ended = await run('sensor', ['--feed', '/input/from-stdin=-'], 'late');
+    assert.equal(ended.code, 1);
+    assert.match(ended.stderr, /vc-client: \[invalid_request\] .*stream \/input\/from-stdin has ended/);
+    const denied = await run('sensor', ['--follow', '/input/from-file']);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /vc-client: \[permission_denied\] .*\/input\/from-file/);
+    assert.equal(denied.stdout, '');
   });
 });

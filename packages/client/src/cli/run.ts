@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { Duplex, Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setFlagsFromString } from 'node:v8';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
@@ -36,7 +37,9 @@ export type OperationStatus = 'ok' | 'failed' | 'skipped';
 /** One operation of the run, as `--json` reports it. */
 export type ClientOperation =
   | { operation: 'upload'; kind: 'program' | 'data'; remote: string; local: string; status: OperationStatus; bytes?: number; error?: ReportedError }
+  | { operation: 'feed'; remote: string; local: string; status: OperationStatus; bytes?: number; error?: ReportedError }
   | { operation: 'execute'; remote: string; status: OperationStatus; exitCode?: number; error?: ReportedError }
+  | { operation: 'follow'; remote: string; status: OperationStatus; bytes?: number; error?: ReportedError }
   | { operation: 'read'; remote: string; local: string; status: OperationStatus; bytes?: number; error?: ReportedError }
   | {
     operation: 'shutdown';
@@ -102,15 +105,17 @@ function plannedOperations(plan: ClientPlan): ClientOperation[] {
   return [
     ...plan.programs.map(({ remote, local }) => ({ operation: 'upload' as const, kind: 'program' as const, remote, local, status: 'skipped' as const })),
     ...plan.data.map(({ remote, local }) => ({ operation: 'upload' as const, kind: 'data' as const, remote, local, status: 'skipped' as const })),
+    ...plan.feeds.map(({ remote, local }) => ({ operation: 'feed' as const, remote, local, status: 'skipped' as const })),
     ...plan.computes.map((remote) => ({ operation: 'execute' as const, remote, status: 'skipped' as const })),
+    ...plan.follows.map((remote) => ({ operation: 'follow' as const, remote, status: 'skipped' as const })),
     ...plan.results.map(({ remote, local }) => ({ operation: 'read' as const, remote, local, status: 'skipped' as const })),
     ...(plan.shutdown ? [{ operation: 'shutdown' as const, reason: plan.shutdownAfterResults ? 'after-results' as const : 'requested' as const, status: 'skipped' as const }] : []),
   ];
 }
 
 /**
- * Carries out a vc-client plan: connect and verify, upload programs then data, execute, read
- * results, shut down. Returns the exit status (0 ok; 1 an error, or a result that could not be
+ * Carries out a vc-client plan: connect and verify, upload programs then data, feed streams,
+ * execute, follow streams, read results, shut down. Returns the exit status (0 ok; 1 an error, or a result that could not be
  * read; 2 nothing to do; with `exitCode`, the programs' last non-zero exit code). Errors are
  * printed on stderr with their code; with `json`, the whole run is also described on stdout.
  */
@@ -177,6 +182,14 @@ export async function runClient(plan: ClientPlan, io: ClientIo): Promise<number>
       }
     }
 
+    for (const transfer of plan.feeds) {
+      const operation = operations[next++]!;
+      operation.status = 'failed';
+      const bytes = await feed(client, transfer, plan.recordBytes, io, showProgress);
+      Object.assign(operation, { status: 'ok', bytes });
+      status(`Fed stream ${transfer.remote} (${bytes} bytes from ${transfer.local === '-' ? 'stdin' : transfer.local}) and closed it`);
+    }
+
     for (const program of plan.computes) {
       const operation = operations[next++]!;
       operation.status = 'failed';
@@ -184,6 +197,19 @@ export async function runClient(plan: ClientPlan, io: ClientIo): Promise<number>
       Object.assign(operation, { status: 'ok', exitCode });
       if (exitCode !== 0) programExitCode = exitCode;
       status(`Executed ${program}: exit code ${exitCode}${exitCode !== 0 && !plan.exitCode ? ' (vc-client still exits 0; --exit-code makes it exit with this code)' : ''}`);
+    }
+
+    for (const remote of plan.follows) {
+      const operation = operations[next++]!;
+      operation.status = 'failed';
+      let bytes = 0;
+      // Written as it arrives (that is the point of following), so stdout keeps what came before an error.
+      for await (const part of client.followStream(remote) as AsyncIterable<Uint8Array>) {
+        bytes += part.length;
+        if (!io.stdout.write(part)) await once(io.stdout, 'drain');
+      }
+      Object.assign(operation, { status: 'ok', bytes });
+      status(`Followed ${remote} to stdout until it ended (${bytes} bytes)`);
     }
 
     for (const transfer of plan.results) {
@@ -254,6 +280,30 @@ async function upload(client: VeracruzClient, { remote, local }: Transfer, io: C
     bar?.clear();
   }
   return size;
+}
+
+/**
+ * Appends a local file or stdin to the stream `remote` through a stream writer (whole records of
+ * `recordBytes`), closing it at the end; returns the bytes fed.
+ */
+async function feed(client: VeracruzClient, { remote, local }: Transfer, recordBytes: number, io: ClientIo, showProgress: boolean): Promise<number> {
+  const size = local === '-' ? undefined : (await stat(local).catch((reason: NodeJS.ErrnoException) => {
+    throw new VeracruzError(Code.NotFound, `cannot read ${local}: ${reason.code ?? String(reason)}`);
+  })).size;
+  const writer = client.openStreamWriter(remote, { recordBytes });
+  const bar = showProgress && size !== undefined && size >= PROGRESS_THRESHOLD_BYTES ? new ProgressBar(`feed ${remote}`, io.stderr) : undefined;
+  if (bar !== undefined) writer.on('progress', ({ bytes }: { bytes: number }) => bar.update(bytes, size));
+  try {
+    await pipeline(local === '-' ? io.stdin : createReadStream(local, { highWaterMark: 1024 * 1024 }), writer);
+  } catch (reason) {
+    const error = VeracruzError.from(reason);
+    // A local read error is the local file's, not the isolate's.
+    if (!(reason instanceof VeracruzError)) throw new VeracruzError(Code.NotFound, `cannot read ${local === '-' ? 'stdin' : local}: ${error.rawMessage}`, { cause: reason });
+    throw error;
+  } finally {
+    bar?.clear();
+  }
+  return writer.acceptedBytes;
 }
 
 /**
