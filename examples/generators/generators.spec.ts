@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeF64, encodeF64 } from './files.ts';
 import { generateLinearRegression } from './linear-regression.ts';
 import { SeededRandom } from './random.ts';
+import { generateSensorReadings, SENSOR_COUNT, sensorReadings } from './sensor-readings.ts';
 import { gfMultiply, splitSecret } from './shamir-secret-sharing.ts';
 
 describe('data generators', () => {
@@ -40,6 +41,17 @@ describe('data generators', () => {
     // Threshold 1: a constant polynomial, every share holds the secret.
     for (const share of shares) assert.deepEqual([...share.subarray(1)], [9, 8]);
     assert.deepEqual(shares.map((s) => s[0]), [1, 2, 3]);
+  });
+
+  it('give each sensor its own readings, all of them in one file one sensor after another', () => {
+    const [a, b] = [0, 1].map((sensor) => sensorReadings({ seed: 2, size: 50, sensor }));
+    assert.deepEqual(sensorReadings({ seed: 2, size: 50, sensor: 0 }), a);
+    assert.notDeepEqual(a, b);
+    assert.notDeepEqual(sensorReadings({ seed: 3, size: 50, sensor: 0 }), a);
+    const all = decodeF64(generateSensorReadings({ seed: 2, size: 50 })['/input/readings']!);
+    assert.equal(all.length, 50 * SENSOR_COUNT);
+    assert.deepEqual([...all.subarray(50, 100)], b);
+    assert.ok(all.every(Number.isFinite));
   });
 
   it('write their files under --out at the isolate paths from the command line', () => {

@@ -34,11 +34,26 @@ describe('npm run demo', () => {
     assert.match(stdout, /matches the regression computed here in the clear/);
   });
 
+  it('runs the streaming demo: three sensors stream, the analyst follows the aggregate, the final line checked in the clear', async () => {
+    const { code, stdout, stderr } = await demo('streaming');
+    assert.equal(code, 0, stderr + stdout);
+    assert.match(stdout, /explain \| Streams \(2\)/);
+    assert.match(stdout, /sensor-1 tries to read \/input\/readings: refused, \[permission_denied\]/);
+    // Lines arrive while the sensors are still sending: at least one before the first sensor closes.
+    const firstLine = stdout.indexOf('analyst sees | count');
+    const firstClose = stdout.search(/sensor-\d: sent \d+ readings/);
+    assert.ok(firstLine >= 0 && firstClose >= 0 && firstLine < firstClose, stdout);
+    assert.match(stdout, /analyst sees \| final {2}60000: /);
+    assert.match(stdout, /exited 0; \/output\/aggregate ended after 15 lines/);
+    assert.match(stdout, /matches the aggregate computed here in the clear over all 60000 readings/);
+  });
+
   it('refuses an unknown demo name with a usage error that lists the demos', async () => {
     const { code, stderr } = await demo('no-such-demo');
     assert.equal(code, 2);
     assert.match(stderr, /no demo named 'no-such-demo'/);
     assert.match(stderr, /intersection +four parties/);
     assert.match(stderr, /limits +programs/);
+    assert.match(stderr, /streaming +three sensors/);
   });
 });
