@@ -87,8 +87,9 @@ export interface ExecutionEngineOptions {
   /** Idle workers kept for reuse. @default 2 */
   idleWorkers?: number;
   /**
-   * Keep one idle worker started ahead of need (also right after construction), so a run does not
-   * wait for a worker thread to boot. Idle workers never keep the process alive. @default true
+   * Keep one idle worker started ahead of need (right after construction, and after a run whose
+   * worker had to be stopped), so a run does not wait for a worker thread to boot. Idle workers
+   * never keep the process alive. @default true
    */
   prewarm?: boolean;
   /** Script the workers run (this package's worker.ts; a bundle passes its own URL). */
@@ -264,9 +265,9 @@ export class ExecutionEngine {
     });
   }
 
-  /** Starts an idle worker if none is waiting (prewarm). */
+  /** Starts an idle worker if none is waiting and none is running (prewarm). */
   #keepSpare(): void {
-    if (!this.#prewarm || this.#closed || this.#idle.length > 0 || this.#maxIdle === 0) return;
+    if (!this.#prewarm || this.#closed || this.#idle.length > 0 || this.#running.size > 0 || this.#maxIdle === 0) return;
     const worker = this.#spawnWorker();
     worker.unref();
     // A spare that dies while idle is simply dropped.
@@ -282,7 +283,6 @@ export class ExecutionEngine {
     worker.removeAllListeners('exit');
     worker.ref();
     this.#running.add(worker);
-    this.#keepSpare();
     return worker;
   }
 
@@ -301,7 +301,9 @@ export class ExecutionEngine {
       this.#idle.push(worker);
       return Promise.resolve();
     }
-    return worker.terminate().then(() => undefined, () => undefined);
+    // A spare replaces a worker that cannot be reused, once it is gone: one that finished a program
+    // goes back to the pool itself, so a spare made while it runs would only hold memory meanwhile.
+    return worker.terminate().then(() => this.#keepSpare(), () => this.#keepSpare());
   }
 
   #run(compiled: CompiledProgram, memory: WebAssembly.Memory, process: WasiProcess, budget: MemoryBudget, limits: { timeoutMs: number; maxMemoryMib: number; fuel: bigint | undefined }): Promise<ExecutionOutcome> {
