@@ -228,7 +228,7 @@ export class ChunkedData implements PagedFile {
       const slab = this.#slabs[index];
       const length = this.#grownLength(index, end, exact);
       if (length === (slab?.length ?? 0)) continue;
-      const grown = new Uint8Array(length);
+      const grown = this.#sealing?.pager.reuse(length) ?? new Uint8Array(length);
       if (slab !== undefined) grown.set(slab);
       this.#slabs[index] = grown;
       this.#capacity += length - (slab?.length ?? 0);
@@ -353,7 +353,7 @@ export class ChunkedData implements PagedFile {
     this.#slabs[index] = undefined;
     this.#capacity -= slab.length;
     sealing.span += slabLength(index);
-    sealing.pager.forget(this.#handle(index));
+    sealing.pager.forget(this.#handle(index), slab);
     const before = this.#charged;
     this.#settle(this.#size);
     return before - this.#charged;

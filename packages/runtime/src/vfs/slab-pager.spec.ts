@@ -110,13 +110,27 @@ describe('ChunkedData with sealed storage', () => {
     assert.equal(store.used, 0);
   });
 
-  it('starts a collection each time a quarter of its resident limit has left memory', () => {
+  it('starts a collection each time an eighth of its resident limit has left memory', () => {
     let collections = 0;
-    const { quota } = paged({ budget: 8 * MIB, resident: 4 * MIB, collect: () => collections++ });
+    const { quota } = paged({ budget: 32 * MIB, resident: 16 * MIB, collect: () => collections++ });
     const file = new ChunkedData(quota);
-    appendInPieces(file, bytes(24 * MIB, 4));
-    // About 20 MiB left memory: one collection per MiB.
-    assert.ok(collections >= 18 && collections <= 21, `${collections} collections`);
+    appendInPieces(file, bytes(48 * MIB, 4));
+    // About 32 MiB left memory: one collection per 2 MiB.
+    assert.ok(collections >= 15 && collections <= 17, `${collections} collections`);
+  });
+
+  it('gives the buffer of a whole slab it sealed out to the next new slab, zeroed', () => {
+    const { pager, quota } = paged({ budget: 8 * MIB, resident: 2 * MIB });
+    const file = new ChunkedData(quota);
+    appendInPieces(file, bytes(6 * MIB, 12));
+    const kept = pager.spares;
+    assert.ok(kept >= 1, 'no buffer kept');
+    const spare = pager.reuse(MIB);
+    assert.equal(pager.spares, kept - 1);
+    assert.equal(spare.length, MIB);
+    assert.ok(spare.every((byte) => byte === 0), 'a reused buffer kept its old bytes');
+    // A slab's bytes stayed its own: the file reads back as written.
+    assert.deepEqual(file.toBytes(), bytes(6 * MIB, 12));
   });
 
   it('makes room for other reservations by sealing file data out', () => {

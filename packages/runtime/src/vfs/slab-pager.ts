@@ -1,6 +1,11 @@
 import type { BudgetResource, MemoryBudget } from '../budget/memory-budget.ts';
 import type { SealedStore } from './sealed-store.ts';
 
+/** The size of buffer kept for reuse: a whole slab past a file's first MiB (see `ChunkedData`). */
+const REUSED_BYTES = 1024 * 1024;
+/** Buffers kept for reuse: a write that seals a slab out to make room reuses its buffer at once. */
+const SPARE_BUFFERS = 2;
+
 /** A file whose slabs can be sealed out of memory (a `ChunkedData` with sealed storage). */
 export interface PagedFile {
   /** Whether slab `index` is in memory and may leave it now. */
@@ -33,6 +38,8 @@ export class SlabPager {
   #nextFile = 1;
   /** Set when the store refused a slab: nothing more can leave until something is dropped. */
   #storeFull = false;
+  /** Buffers of whole slabs that left memory, for new slabs. */
+  readonly #spare: Uint8Array[] = [];
   /** Bytes of slabs that left memory since the last collection. */
   #churn = 0;
   readonly #collect: (() => void) | undefined;
@@ -70,20 +77,39 @@ export class SlabPager {
     this.#residentBytes += length - (before ?? 0);
   }
 
-  /** The slab left memory (sealed out or dropped). */
-  forget(slab: ResidentSlab): void {
+  /**
+   * The slab left memory (sealed out or dropped). `buffer`: its bytes, no longer used by anyone, kept
+   * for {@link reuse} when it is a whole slab and few are kept.
+   */
+  forget(slab: ResidentSlab, buffer?: Uint8Array): void {
     const length = this.#resident.get(slab);
     if (length === undefined) return;
-    // Every slab that leaves memory is garbage, as are the buffers that sealed it: collected in
-    // step, they never pile up beyond a quarter of what the pager keeps in memory.
-    this.#churn += length;
-    if (this.#collect !== undefined && this.#churn >= this.residentLimit / 4) {
-      this.#churn = 0;
-      this.#collect();
-    }
     this.#resident.delete(slab);
     this.#residentBytes -= length;
     this.#storeFull = false;
+    if (buffer !== undefined && buffer.length === REUSED_BYTES && this.#spare.length < SPARE_BUFFERS) this.#spare.push(buffer);
+    // Paging makes garbage in step with the bytes that leave memory (the buffers that sealed them,
+    // the slabs not reused, the requests that brought the data): collected in step (every eighth of
+    // what the pager keeps in memory), it never piles up far beyond that.
+    this.#churn += length;
+    if (this.#collect !== undefined && this.#churn >= this.residentLimit / 8) {
+      this.#churn = 0;
+      this.#collect();
+    }
+  }
+
+  /** Buffers kept for new slabs (at most two). */
+  get spares(): number {
+    return this.#spare.length;
+  }
+
+  /**
+   * A zeroed buffer of `length` bytes for a new slab: one a slab sealed out left behind, when there
+   * is one (no allocation, no fresh pages to fault in, no garbage), else a new one.
+   */
+  reuse(length: number): Uint8Array {
+    const spare = length === REUSED_BYTES ? this.#spare.pop() : undefined;
+    return spare === undefined ? new Uint8Array(length) : spare.fill(0);
   }
 
   /**
