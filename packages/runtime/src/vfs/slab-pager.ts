@@ -4,7 +4,7 @@ import type { SealedStore } from './sealed-store.ts';
 /** The size of buffer kept for reuse: a whole slab past a file's first MiB (see `ChunkedData`). */
 const REUSED_BYTES = 1024 * 1024;
 /** Buffers kept for reuse: a write that seals a slab out to make room reuses its buffer at once. */
-const SPARE_BUFFERS = 2;
+const SPARE_BUFFERS = 1;
 
 /** A file whose slabs can be sealed out of memory (a `ChunkedData` with sealed storage). */
 export interface PagedFile {
@@ -54,9 +54,9 @@ export class SlabPager {
     this.#collect = collect;
   }
 
-  /** Bytes of file data in memory now. */
+  /** Bytes of file data in memory now, the buffer kept for reuse included. */
   get residentBytes(): number {
-    return this.#residentBytes;
+    return this.#residentBytes + this.#spare.length * REUSED_BYTES;
   }
 
   /** Whether the last attempt to free memory found the sealed storage full. */
@@ -98,7 +98,7 @@ export class SlabPager {
     }
   }
 
-  /** Buffers kept for new slabs (at most two). */
+  /** Buffers kept for new slabs (at most one). */
   get spares(): number {
     return this.#spare.length;
   }
@@ -122,7 +122,7 @@ export class SlabPager {
 
   /** Seals slabs out until file data in memory is within {@link residentLimit}. */
   trim(): void {
-    if (this.#residentBytes > this.residentLimit) this.#evict(() => this.#residentBytes <= this.residentLimit);
+    if (this.residentBytes > this.residentLimit) this.#evict(() => this.residentBytes <= this.residentLimit);
   }
 
   #evict(enough: () => boolean): boolean {
