@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import { Code, type VeracruzError } from '@veracruz-ts/core';
 import { RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 // The in-process computation of the session manager's tests: real TLS, real certificates, no sockets.
 import {
@@ -15,18 +15,10 @@ import {
   type TestPrincipal,
   testPolicyText,
 } from '@veracruz-ts/runtime/testing';
-import { rechunk, VeracruzClient } from './client.ts';
+import { type ConnectOptions, rechunk, VeracruzClient } from './client.ts';
+import { connectInProcess, isError } from './test-fixture.ts';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
-
-function isError(code: string, pattern: RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof VeracruzError, `not a VeracruzError: ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 describe('VeracruzClient against an in-process session manager', () => {
   let pki: TestPki;
@@ -36,15 +28,8 @@ describe('VeracruzClient against an in-process session manager', () => {
   let policyText: string;
   let computation: InProcessComputation;
 
-  const connect = (principal: { certificatePem: string; privateKeyPem: string }, overrides: Partial<Parameters<typeof VeracruzClient.connect>[0]> = {}) =>
-    VeracruzClient.connect({
-      policy: policyText,
-      certificatePem: principal.certificatePem,
-      privateKeyPem: principal.privateKeyPem,
-      transport: computation.openSession(),
-      chunkBytes: 64 * 1024,
-      ...overrides,
-    });
+  const connect = (principal: { certificatePem: string; privateKeyPem: string }, overrides: Partial<ConnectOptions> = {}) =>
+    connectInProcess(computation, policyText, principal, overrides);
 
   before(async () => {
     pki = await createTestPki();

@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import { describe, it } from 'node:test';
+import { Code } from '@veracruz-ts/core';
 import { RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
-import { ANALYST_RIGHTS, copyProgram, patterned, startStreamComputation, type StreamComputation } from './test-fixture.ts';
+import { ANALYST_RIGHTS, copyProgram, isError, patterned, streamComputationForSuite } from './test-fixture.ts';
 import type { StreamFollower } from './stream-follower.ts';
-
-function isError(code: string, pattern: RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof VeracruzError, `not a VeracruzError: ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 /** Collects what a follower delivers; `ended` resolves with all of it, or rejects with its error. */
 function collect(follower: StreamFollower): { received: () => Buffer; ended: Promise<Buffer> } {
@@ -35,21 +26,16 @@ async function eventually(check: () => boolean, what: string, ms = 10_000): Prom
 }
 
 describe('StreamFollower against an in-process session manager', { timeout: 120_000 }, () => {
-  let setup: StreamComputation;
-
-  before(async () => {
-    setup = await startStreamComputation({
-      principals: {
-        sensor: [{ file_name: '/input/', rights: RIGHTS_WRITE }],
-        analyst: [...ANALYST_RIGHTS, { file_name: '/data/', rights: RIGHTS_READ | RIGHTS_WRITE }, { file_name: '/input/', rights: RIGHTS_READ }],
-        outsider: [{ file_name: '/data/', rights: RIGHTS_WRITE }],
-      },
-      // /output/copy: no identity may write it, so it is an output stream, open while the copy runs.
-      streams: [{ path: '/input/source' }, { path: '/output/copy' }, { path: '/input/dropped' }],
-      programs: [{ path: '/program/copy.wasm', binary: await copyProgram('/input/source', '/output/copy') }],
-    });
-  });
-  after(() => setup.computation.close());
+  const setup = streamComputationForSuite(async () => ({
+    principals: {
+      sensor: [{ file_name: '/input/', rights: RIGHTS_WRITE }],
+      analyst: [...ANALYST_RIGHTS, { file_name: '/data/', rights: RIGHTS_READ | RIGHTS_WRITE }, { file_name: '/input/', rights: RIGHTS_READ }],
+      outsider: [{ file_name: '/data/', rights: RIGHTS_WRITE }],
+    },
+    // /output/copy: no identity may write it, so it is an output stream, open while the copy runs.
+    streams: [{ path: '/input/source' }, { path: '/output/copy' }, { path: '/input/dropped' }],
+    programs: [{ path: '/program/copy.wasm', binary: await copyProgram('/input/source', '/output/copy') }],
+  }));
 
   it('delivers a file that is not a stream, and ends: it has ended already', async () => {
     const analyst = await setup.connect('analyst');

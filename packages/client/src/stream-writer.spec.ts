@@ -3,27 +3,11 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import { describe, it } from 'node:test';
+import { Code } from '@veracruz-ts/core';
 import { RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
-import {
-  ANALYST_RIGHTS,
-  copyProgram,
-  gatedCountProgram,
-  patterned,
-  startStreamComputation,
-  type StreamComputation,
-} from './test-fixture.ts';
+import { ANALYST_RIGHTS, copyProgram, gatedCountProgram, isError, patterned, streamComputationForSuite } from './test-fixture.ts';
 import type { StreamWriter } from './stream-writer.ts';
-
-function isError(code: string, pattern: RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof VeracruzError, `not a VeracruzError: ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 /** `data` cut into pieces of `size` bytes (the last shorter). */
 function pieces(data: Uint8Array, size: number): Uint8Array[] {
@@ -42,30 +26,25 @@ const HEAD = 4096;
 const HELD_BOUND = 64 * 1024;
 
 describe('StreamWriter against an in-process session manager', { timeout: 120_000 }, () => {
-  let setup: StreamComputation;
-
-  before(async () => {
-    setup = await startStreamComputation({
-      principals: {
-        alice: [{ file_name: '/input/', rights: RIGHTS_WRITE }],
-        bob: [{ file_name: '/input/shared', rights: RIGHTS_WRITE }],
-        analyst: [...ANALYST_RIGHTS, { file_name: '/input/', rights: RIGHTS_READ }],
-      },
-      streams: [
-        { path: '/input/one' },
-        { path: '/input/shared' },
-        { path: '/input/held', max_buffered_bytes: HELD_BOUND },
-        { path: '/input/gate' },
-        { path: '/input/ended' },
-        { path: '/input/partial' },
-      ],
-      programs: [
-        { path: '/program/copy.wasm', binary: await copyProgram('/input/one', '/output/one-copy') },
-        { path: '/program/gated.wasm', binary: await gatedCountProgram('/input/held', '/input/gate', HEAD, '/output/held-count') },
-      ],
-    });
-  });
-  after(() => setup.computation.close());
+  const setup = streamComputationForSuite(async () => ({
+    principals: {
+      alice: [{ file_name: '/input/', rights: RIGHTS_WRITE }],
+      bob: [{ file_name: '/input/shared', rights: RIGHTS_WRITE }],
+      analyst: [...ANALYST_RIGHTS, { file_name: '/input/', rights: RIGHTS_READ }],
+    },
+    streams: [
+      { path: '/input/one' },
+      { path: '/input/shared' },
+      { path: '/input/held', max_buffered_bytes: HELD_BOUND },
+      { path: '/input/gate' },
+      { path: '/input/ended' },
+      { path: '/input/partial' },
+    ],
+    programs: [
+      { path: '/program/copy.wasm', binary: await copyProgram('/input/one', '/output/one-copy') },
+      { path: '/program/gated.wasm', binary: await gatedCountProgram('/input/held', '/input/gate', HEAD, '/output/held-count') },
+    ],
+  }));
 
   it('appends what is written in requests of at most chunkBytes, reports progress, and closes the stream at the end', async () => {
     const alice = await setup.connect('alice');

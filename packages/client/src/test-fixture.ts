@@ -1,8 +1,11 @@
 /**
- * For the stream writer's and follower's specs only: an in-process computation (real TLS, real
- * session manager and engine) whose policy declares streams, with principals and C programs that
- * read streams as they grow.
+ * For the client's specs only: an in-process computation (real TLS, real session manager and
+ * engine) whose policy declares streams, with principals and C programs that read streams as they
+ * grow; connecting a client to an in-process computation; matching the errors the client throws.
  */
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { VeracruzError } from '@veracruz-ts/core';
 import { type FileRights, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import {
   compileC,
@@ -13,7 +16,7 @@ import {
   type TestPrincipal,
   testPolicyText,
 } from '@veracruz-ts/runtime/testing';
-import { VeracruzClient } from './client.ts';
+import { type ConnectOptions, VeracruzClient } from './client.ts';
 
 /** A `streams` entry as written in a policy. */
 export interface StreamEntry {
@@ -102,15 +105,38 @@ export interface StreamComputation {
   connect(name: string, options?: { chunkBytes?: number; window?: number }): Promise<VeracruzClient>;
 }
 
+/** What a stream computation is made of (see startStreamComputation). */
+export interface StreamComputationOptions {
+  principals: Record<string, FileRights[]>;
+  streams: StreamEntry[];
+  programs?: { path: string; binary: Uint8Array; limits?: Record<string, number> }[];
+}
+
+/**
+ * Connects `principal` to `computation` (whose policy file is `policyText`) over a new in-process
+ * session, in requests of 64 KiB unless `overrides` say otherwise.
+ */
+export function connectInProcess(
+  computation: InProcessComputation,
+  policyText: string,
+  principal: { certificatePem: string; privateKeyPem: string },
+  overrides: Partial<ConnectOptions> = {},
+): Promise<VeracruzClient> {
+  return VeracruzClient.connect({
+    policy: policyText,
+    certificatePem: principal.certificatePem,
+    privateKeyPem: principal.privateKeyPem,
+    transport: computation.openSession(),
+    chunkBytes: 64 * 1024,
+    ...overrides,
+  });
+}
+
 /**
  * Starts a computation whose policy gives each named principal its rights, declares `streams`, and
  * lists `programs` (uploaded by whoever may write /program/) with PROGRAM_RIGHTS.
  */
-export async function startStreamComputation(options: {
-  principals: Record<string, FileRights[]>;
-  streams: StreamEntry[];
-  programs?: { path: string; binary: Uint8Array; limits?: Record<string, number> }[];
-}): Promise<StreamComputation> {
+export async function startStreamComputation(options: StreamComputationOptions): Promise<StreamComputation> {
   const pki = await createTestPki();
   const principals: Record<string, TestPrincipal> = {};
   for (const [name, rights] of Object.entries(options.principals)) principals[name] = await createTestPrincipal(name, rights);
@@ -127,17 +153,35 @@ export async function startStreamComputation(options: {
     computation,
     policyText,
     principals,
-    connect: (name, overrides = {}) => {
-      const principal = principals[name]!;
-      return VeracruzClient.connect({
-        policy: policyText,
-        certificatePem: principal.certificatePem,
-        privateKeyPem: principal.privateKeyPem,
-        transport: computation.openSession(),
-        chunkBytes: 64 * 1024,
-        ...overrides,
-      });
+    connect: (name, overrides = {}) => connectInProcess(computation, policyText, principals[name]!, overrides),
+  };
+}
+
+/**
+ * For the suite it is called in: starts the computation `options` describe before the suite's tests
+ * and closes it after them. What it returns stands for that computation while the tests run.
+ */
+export function streamComputationForSuite(options: () => Promise<StreamComputationOptions>): StreamComputation {
+  let started: StreamComputation | undefined;
+  before(async () => {
+    started = await startStreamComputation(await options());
+  });
+  after(() => started?.computation.close());
+  const current = (): StreamComputation => {
+    if (started === undefined) throw new Error('the stream computation has not started');
+    return started;
+  };
+  return {
+    get computation() {
+      return current().computation;
     },
+    get policyText() {
+      return current().policyText;
+    },
+    get principals() {
+      return current().principals;
+    },
+    connect: (name, overrides) => current().connect(name, overrides),
   };
 }
 
@@ -150,4 +194,14 @@ export const ANALYST_RIGHTS: FileRights[] = [
 /** `length` bytes with a recognisable pattern starting at `seed`. */
 export function patterned(length: number, seed = 0): Uint8Array {
   return Uint8Array.from({ length }, (_, index) => (index * 31 + seed * 7 + (index >> 8)) & 0xff);
+}
+
+/** For `assert.rejects`: the error is a VeracruzError with `code` whose message matches `pattern`. */
+export function isError(code: string, pattern: RegExp) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof VeracruzError, `not a VeracruzError: ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, pattern);
+    return true;
+  };
 }

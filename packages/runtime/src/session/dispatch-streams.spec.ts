@@ -8,32 +8,7 @@ import { compileC } from '../engine/compile-c.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
 import { MAX_STREAM_WAIT_MS, RequestDispatcher, type SessionPrincipal } from './dispatch.ts';
-import { createTestPki, createTestPrincipal, testPolicyText } from './test-fixture.ts';
-
-/** Copies /input/s to the output stream /output/copy in small reads until end of file; prints how it ended. */
-const FOLLOW_SOURCE = String.raw`
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <unistd.h>
-
-int main(void) {
-  int in = open("/input/s", O_RDONLY);
-  if (in < 0) { printf("open failed %d\n", errno); return 2; }
-  int out = open("/output/copy", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  char buffer[7];
-  long total = 0;
-  for (;;) {
-    ssize_t count = read(in, buffer, sizeof buffer);
-    if (count < 0) { printf("error %d after %ld\n", errno, total); return 5; }
-    if (count == 0) break;
-    write(out, buffer, (size_t)count);
-    total += count;
-  }
-  printf("eof after %ld\n", total);
-  return 0;
-}
-`;
+import { createTestPki, createTestPrincipal, FOLLOW_STREAM_SOURCE, testPolicyText } from './test-fixture.ts';
 
 /**
  * Reads one byte of /input/s and says so in /output/copy, then reads /input/gate to its end, then the
@@ -81,7 +56,7 @@ let policy: Policy;
 let engine: ExecutionEngine;
 
 before(async () => {
-  [follow, gated] = await Promise.all([compileC(FOLLOW_SOURCE), compileC(GATED_SOURCE)]);
+  [follow, gated] = await Promise.all([compileC(FOLLOW_STREAM_SOURCE), compileC(GATED_SOURCE)]);
   const pki = await createTestPki();
   const principals = await Promise.all([
     createTestPrincipal('writer', WRITER_RIGHTS),

@@ -3,21 +3,13 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
-import {
-  decodeResponse,
-  encodeFrameHeader,
-  encodeRequest,
-  FrameDecoder,
-  frameMessage,
-  ResponseStatus,
-  type RuntimeManagerRequest,
-  type RuntimeManagerResponse,
-} from '@veracruz-ts/protocol';
+import { encodeFrameHeader, frameMessage, ResponseStatus } from '@veracruz-ts/protocol';
 import {
   createTestPki,
   createTestPrincipal,
   EXIT_7_PROGRAM,
   type InProcessComputation,
+  RawSession,
   startInProcess,
   type TestPki,
   type TestPrincipal,
@@ -26,54 +18,6 @@ import {
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 const ascii = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
-
-/** A bare TLS client speaking the framed protocol, without the SDK's checks. */
-class RawSession {
-  readonly socket: tls.TLSSocket;
-  readonly #decoder = new FrameDecoder();
-  readonly #waiting: ((response: RuntimeManagerResponse) => void)[] = [];
-  readonly closed: Promise<void>;
-
-  constructor(socket: tls.TLSSocket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      for (const message of this.#decoder.push(bytes)) this.#waiting.shift()?.(decodeResponse(message));
-    });
-    socket.on('error', () => {});
-    this.closed = new Promise((resolve) => {
-      socket.once('end', () => resolve());
-      socket.once('close', () => resolve());
-    });
-  }
-
-  static async open(computation: InProcessComputation, principal: { certificatePem: string; privateKeyPem: string }, options: tls.ConnectionOptions = {}): Promise<RawSession> {
-    const socket = tls.connect({
-      socket: options.socket ?? computation.openSession(),
-      ca: [computation.policy.proxy_service_cert],
-      cert: principal.certificatePem,
-      key: principal.privateKeyPem,
-      minVersion: 'TLSv1.3',
-      checkServerIdentity: () => undefined,
-      ...options,
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', resolve);
-      socket.once('error', reject);
-    });
-    return new RawSession(socket);
-  }
-
-  sendBytes(framed: Uint8Array): Promise<RuntimeManagerResponse> {
-    const response = new Promise<RuntimeManagerResponse>((resolve) => this.#waiting.push(resolve));
-    this.socket.write(framed);
-    return Promise.race([response, this.closed.then(() => { throw new Error('session closed'); })]);
-  }
-
-  send(request: RuntimeManagerRequest): Promise<RuntimeManagerResponse> {
-    return this.sendBytes(frameMessage(encodeRequest(request)));
-  }
-}
 
 const EXIT_7 = EXIT_7_PROGRAM;
 // A program whose _start hits `unreachable`.

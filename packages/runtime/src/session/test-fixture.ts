@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { type Duplex, duplexPair } from 'node:stream';
+import tls from 'node:tls';
 import {
   type CertificateAuthorityPem,
   createCertificateAuthority,
@@ -17,6 +18,14 @@ import {
   issueIsolateCertificate,
 } from '@veracruz-ts/attestation/certificates';
 import { createIdentity, type FileRights, type Identity, parsePolicy, type Policy } from '@veracruz-ts/policy';
+import {
+  decodeResponse,
+  encodeRequest,
+  FrameDecoder,
+  frameMessage,
+  type RuntimeManagerRequest,
+  type RuntimeManagerResponse,
+} from '@veracruz-ts/protocol';
 import { MemoryBudget } from '../budget/memory-budget.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
 import { servicesFromPolicy } from '../services/registry.ts';
@@ -191,6 +200,67 @@ export async function startInProcess(
   };
 }
 
+/**
+ * A bare TLS client speaking the framed protocol to an in-process computation, without the SDK's checks:
+ * requests may be sent back to back, answers come in order.
+ */
+export class RawSession {
+  readonly socket: tls.TLSSocket;
+  readonly #decoder = new FrameDecoder();
+  readonly #waiting: ((response: RuntimeManagerResponse) => void)[] = [];
+  /** Resolves when the isolate ended the session or the socket closed. */
+  readonly closed: Promise<void>;
+
+  constructor(socket: tls.TLSSocket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (const message of this.#decoder.push(bytes)) this.#waiting.shift()?.(decodeResponse(message));
+    });
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) => {
+      socket.once('end', () => resolve());
+      socket.once('close', () => resolve());
+    });
+  }
+
+  /** Connects as `principal` over a new session of `computation` (or `options.socket`); rejects if the handshake fails. */
+  static async open(computation: InProcessComputation, principal: { certificatePem: string; privateKeyPem: string }, options: tls.ConnectionOptions = {}): Promise<RawSession> {
+    const socket = tls.connect({
+      socket: options.socket ?? computation.openSession(),
+      ca: [computation.policy.proxy_service_cert],
+      cert: principal.certificatePem,
+      key: principal.privateKeyPem,
+      minVersion: 'TLSv1.3',
+      checkServerIdentity: () => undefined,
+      ...options,
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawSession(socket);
+  }
+
+  /** Writes `framed` as it is; resolves with the next answer, rejects if the session closes first. */
+  sendBytes(framed: Uint8Array): Promise<RuntimeManagerResponse> {
+    const response = new Promise<RuntimeManagerResponse>((resolve) => this.#waiting.push(resolve));
+    this.socket.write(framed);
+    return Promise.race([response, this.closed.then(() => { throw new Error('session closed'); })]);
+  }
+
+  send(request: RuntimeManagerRequest): Promise<RuntimeManagerResponse> {
+    return this.sendBytes(frameMessage(encodeRequest(request)));
+  }
+
+  /** Sends `requests` in one write; resolves with their answers. */
+  sendAll(...requests: RuntimeManagerRequest[]): Promise<RuntimeManagerResponse[]> {
+    const answers = requests.map(() => new Promise<RuntimeManagerResponse>((resolve) => this.#waiting.push(resolve)));
+    this.socket.write(Buffer.concat(requests.map((request) => frameMessage(encodeRequest(request)))));
+    return Promise.all(answers);
+  }
+}
+
 /** A program that exits with code 7 through WASI proc_exit (hand-assembled wasm). */
 export const EXIT_7_PROGRAM = Uint8Array.from(Buffer.from(
   '0061736d01000000' + '01080260017f00600000' +
@@ -198,6 +268,35 @@ export const EXIT_7_PROGRAM = Uint8Array.from(Buffer.from(
   '03020101' + '0503010001' +
   '0713' + '02' + '06' + Buffer.from('memory').toString('hex') + '0200' + '06' + Buffer.from('_start').toString('hex') + '0001' +
   '0a08010600410710000b', 'hex'));
+
+/**
+ * C source of a program that copies the stream /input/s to /output/copy in small reads until end of file,
+ * then prints how it ended: `eof after <bytes>`, or `error <errno> after <bytes>` (exit 5), or
+ * `open failed <errno>` (exit 2). Compile it with `compileC`.
+ */
+export const FOLLOW_STREAM_SOURCE = String.raw`
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int main(void) {
+  int in = open("/input/s", O_RDONLY);
+  if (in < 0) { printf("open failed %d\n", errno); return 2; }
+  int out = open("/output/copy", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  char buffer[7];
+  long total = 0;
+  for (;;) {
+    ssize_t count = read(in, buffer, sizeof buffer);
+    if (count < 0) { printf("error %d after %ld\n", errno, total); return 5; }
+    if (count == 0) break;
+    write(out, buffer, (size_t)count);
+    total += count;
+  }
+  printf("eof after %ld\n", total);
+  return 0;
+}
+`;
 
 /**
  * A stand-in for vc-server on loopback: relays each TCP connection to a new session of `computation`,

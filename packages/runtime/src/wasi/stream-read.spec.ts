@@ -4,34 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import { ALL_RIGHTS, type FileRights, type PolicyStream, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import { compileC } from '../engine/compile-c.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
+import { FOLLOW_STREAM_SOURCE } from '../session/test-fixture.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
 import { StreamRegistry, type StreamState } from '../vfs/streams.ts';
 import { PROBE_RIGHTS } from './probe-harness.ts';
-
-/** Copies /input/s to /output/copy in small reads until end of file; says how it ended. */
-const FOLLOW_SOURCE = String.raw`
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <unistd.h>
-
-int main(void) {
-  int in = open("/input/s", O_RDONLY);
-  if (in < 0) { printf("open failed %d\n", errno); return 2; }
-  int out = open("/output/copy", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  char buffer[7];
-  long total = 0;
-  for (;;) {
-    ssize_t count = read(in, buffer, sizeof buffer);
-    if (count < 0) { printf("error %d after %ld\n", errno, total); return 5; }
-    if (count == 0) break;
-    write(out, buffer, (size_t)count);
-    total += count;
-  }
-  printf("eof after %ld\n", total);
-  return 0;
-}
-`;
 
 const WRITER: FileRights[] = [{ file_name: '/input/', rights: RIGHTS_WRITE }];
 const ROOT: FileRights[] = [{ file_name: '/', rights: ALL_RIGHTS }, { file_name: 'stdout', rights: ALL_RIGHTS }];
@@ -42,7 +18,7 @@ let program: Uint8Array;
 let engine: ExecutionEngine;
 
 before(async () => {
-  program = await compileC(FOLLOW_SOURCE);
+  program = await compileC(FOLLOW_STREAM_SOURCE);
   engine = new ExecutionEngine();
 });
 after(() => engine.close());
