@@ -62,7 +62,12 @@ function main(): void {
   setFlagsFromString('--external-memory-accounted-in-global-limit');
   // Made at boot: its key exists only in this process, before any principal's data arrives.
   const sealedDirectory = values['sealed-dir'];
-  const sealedStore = sealedDirectory === undefined ? undefined : new SealedStore({ directory: sealedDirectory, maxBytes: Number(values['sealed-max-bytes'] ?? 0) });
+  const sealedBytes = values['sealed-max-bytes'];
+  if (sealedDirectory !== undefined && (sealedBytes === undefined || !/^\d+$/.test(sealedBytes))) {
+    process.stderr.write(`[isolate] --sealed-dir needs --sealed-max-bytes N (a whole number of bytes), got '${sealedBytes ?? ''}'\n`);
+    process.exit(2);
+  }
+  const sealedStore = sealedDirectory === undefined ? undefined : new SealedStore({ directory: sealedDirectory, maxBytes: Number(sealedBytes) });
   const fd = Number(values['channel-fd']);
   const channelSocket = new Socket({ fd, readable: true, writable: true });
 

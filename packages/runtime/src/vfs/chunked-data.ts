@@ -352,7 +352,8 @@ export class ChunkedData implements PagedFile {
     sealing.lengths[index] = slab.length;
     this.#slabs[index] = undefined;
     this.#capacity -= slab.length;
-    sealing.span += slabLength(index);
+    // Only the bytes sealed out leave the count: the rest of the slab's range is a hole, which counts.
+    sealing.span += slab.length;
     sealing.pager.forget(this.#handle(index), slab);
     const before = this.#charged;
     this.#settle(this.#size);
@@ -375,7 +376,7 @@ export class ChunkedData implements PagedFile {
     if (version === undefined) return undefined;
     const length = sealing.lengths[index]!;
     try {
-      this.#settle(this.#size, length, slabLength(index));
+      this.#settle(this.#size, length, length);
     } catch (reason) {
       if (!reading || !(reason instanceof BudgetExceeded)) throw reason;
       return sealing.pager.store.unseal(sealing.file, index, slabStart(index), version, length);
@@ -389,7 +390,7 @@ export class ChunkedData implements PagedFile {
     }
     this.#slabs[index] = data;
     this.#capacity += length;
-    sealing.span -= slabLength(index);
+    sealing.span -= length;
     this.#touch(index);
     return data;
   }
@@ -400,13 +401,15 @@ export class ChunkedData implements PagedFile {
     const sealing = this.#sealing;
     if (sealing === undefined) return;
     for (let index = from; index < sealing.versions.length || index < sealing.handles.length; index++) {
-      if (this.#slabs[index] === undefined && sealing.current[index] !== undefined) sealing.span -= slabLength(index);
+      if (this.#slabs[index] === undefined && sealing.current[index] !== undefined) sealing.span -= sealing.lengths[index]!;
       // A slab written since it was sealed still has its old copy counted in the store.
       if (sealing.versions[index] !== undefined) sealing.pager.store.drop(sealing.file, index);
       sealing.current[index] = undefined;
       const handle = sealing.handles[index];
       if (handle !== undefined) sealing.pager.forget(handle);
     }
+    // The host's copies of what was dropped go too (those at the end of its file: all, in practice).
+    if (from < sealing.versions.length) sealing.pager.store.trim(sealing.file);
   }
 
   /** Tells the pager that slab `index` (in memory) was just used. */
@@ -436,7 +439,7 @@ interface Sealing {
   /** The length of each slab sealed out. */
   lengths: number[];
   handles: (ResidentSlab | undefined)[];
-  /** Bytes of the ranges of the slabs sealed out (they count in the store, not in memory). */
+  /** Bytes of the slabs sealed out (they count in the store, not in memory). */
   span: number;
   /** The slabs the current operation uses (first, last; empty when first > last). */
   pinned: [number, number];

@@ -5,6 +5,7 @@ import { totalmem } from 'node:os';
 import { BudgetExceeded, MemoryBudget } from '../budget/memory-budget.ts';
 import { ChunkedData } from './chunked-data.ts';
 import { StorageQuota } from './storage-quota.ts';
+import { SealedDataRejected } from './sealed-store.ts';
 import type { SlabPager } from './slab-pager.ts';
 import { Errno, FsFailure } from './errno.ts';
 import type { DirectoryNode, FileNode, LinkableNode, NodeTimes, SymlinkNode, VfsNode } from './nodes.ts';
@@ -84,12 +85,14 @@ export class VirtualFileSystem implements FileTree {
       stdout: this.newFile(new StorageQuota(this.budget, 'stdout', pager)),
       stderr: this.newFile(new StorageQuota(this.budget, 'stderr', pager)),
     };
+    const serviceQuota = new StorageQuota(this.budget, 'files');
     for (const spec of options.services ?? []) {
       const components = pathComponents(spec.specialFile);
       const name = components.pop();
       if (name === undefined) throw new FsFailure(Errno.INVAL, `service ${spec.name}: special file is the root`);
       const parent = this.makeDirectories(components);
-      const node = this.newFile();
+      // A request collects in memory until it parses: never sealed out, so the budget bounds it.
+      const node = this.newFile(serviceQuota);
       node.service = createService(spec.name);
       this.insert(parent, name, node);
     }
@@ -391,6 +394,8 @@ export class VirtualFileSystem implements FileTree {
     } catch (reason) {
       const refusal = reason instanceof VeracruzError ? reason.cause : reason;
       if (refusal instanceof BudgetExceeded) throw refusal;
+      // Forged sealed data of a file the service read: the writer's run must end as a violation.
+      if (refusal instanceof SealedDataRejected) throw reason instanceof VeracruzError ? new SealedDataRejected(reason.rawMessage) : refusal;
       throw new FsFailure(Errno.CANCELED, `${service.name}: ${reason instanceof Error ? reason.message : String(reason)}`);
     }
   }

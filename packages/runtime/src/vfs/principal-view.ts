@@ -60,8 +60,7 @@ export class PrincipalView {
 
   /** The whole file (or std stream). */
   readFile(path: string): Uint8Array {
-    const node = this.#readable('read', path, READ_NEEDS);
-    return checkedSealedData('read', path, () => node.data.toBytes());
+    return this.#whole('read', path, this.#readable('read', path, READ_NEEDS));
   }
 
   /** The file's (or std stream's) size in bytes. */
@@ -89,8 +88,20 @@ export class PrincipalView {
 
   /** A program binary, for execution: needs FD_EXECUTE and FD_SEEK (and PATH_OPEN) on its path. */
   readExecutable(path: string): Uint8Array {
-    const node = this.#readable('execute', path, EXECUTE_NEEDS);
-    return checkedSealedData('execute', path, () => node.data.toBytes());
+    return this.#whole('execute', path, this.#readable('execute', path, EXECUTE_NEEDS));
+  }
+
+  /**
+   * A copy of the whole file. With sealed storage a file may be far larger than the memory budget;
+   * a copy is made only of a file the budget's data part could hold, as any file could before.
+   */
+  #whole(operation: string, path: string, node: FileNode): Uint8Array {
+    const { budget } = this.#vfs.quota;
+    const most = budget.limit - budget.reservedForServing;
+    if (node.data.size > most) {
+      throw new VeracruzError(Code.LimitExceeded, `${operation} ${normalizePath(path)}: the file has ${node.data.size} bytes, more than the isolate's memory budget holds for data (${most}); it can only be read in ranges`);
+    }
+    return checkedSealedData(operation, path, () => node.data.toBytes());
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, constants, openSync, readSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, readSync, unlinkSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { BudgetExceeded, formatBytes } from '../budget/memory-budget.ts';
 import { Errno, FsFailure } from './errno.ts';
@@ -72,11 +72,12 @@ export class SealedStore {
   readonly maxBytes: number;
   readonly #directory: string;
   readonly #key = randomBytes(32);
-  /** Bytes each chunk occupies now: file → index → sealed length. */
-  readonly #slots = new Map<number, Map<number, number>>();
+  /** Where each chunk is now: file → index → its sealed length and where it ends in the host file. */
+  readonly #slots = new Map<number, Map<number, { bytes: number; end: number }>>();
   /** Open host files, least recently used first. */
   readonly #open = new Map<number, number>();
   #used = 0;
+  #nextFile = 1;
   #scratch = Buffer.alloc(0);
 
   constructor(options: SealedStoreOptions) {
@@ -96,7 +97,7 @@ export class SealedStore {
    */
   seal(file: number, index: number, position: number, version: number, data: Uint8Array): void {
     let slots = this.#slots.get(file);
-    const before = slots?.get(index) ?? 0;
+    const before = slots?.get(index)?.bytes ?? 0;
     const bytes = data.length + SEAL_TAG_BYTES;
     if (this.#used - before + bytes > this.maxBytes) throw new FsFailure(Errno.NOSPC, 'sealed storage full');
     const cipher = createCipheriv('aes-256-gcm', this.#key, nonce(file, index, version));
@@ -113,7 +114,7 @@ export class SealedStore {
       slots = new Map();
       this.#slots.set(file, slots);
     }
-    slots.set(index, bytes);
+    slots.set(index, { bytes, end: slot(index, position) + bytes });
     this.#used += bytes - before;
   }
 
@@ -141,16 +142,36 @@ export class SealedStore {
     return data;
   }
 
-  /** The chunk is no longer needed: its bytes stop counting (the host file keeps them until it is discarded). */
+  /** The chunk is no longer needed: its bytes stop counting (see {@link trim} for the host file). */
   drop(file: number, index: number): void {
     const slots = this.#slots.get(file);
-    this.#used -= slots?.get(index) ?? 0;
+    this.#used -= slots?.get(index)?.bytes ?? 0;
     slots?.delete(index);
+  }
+
+  /**
+   * Cuts the host file of `file` after its last chunk still needed, so that the host's disk holds no
+   * more than the store counts (chunks dropped in the middle of a file stay until it is discarded or
+   * they are sealed again, each at most a slab).
+   */
+  trim(file: number): void {
+    let end = 0;
+    for (const chunk of this.#slots.get(file)?.values() ?? []) end = Math.max(end, chunk.end);
+    try {
+      ftruncateSync(this.#fd(file), end);
+    } catch {
+      // Removed by the host: whatever it did is caught when a chunk is read.
+    }
+  }
+
+  /** A number for a new file, which no other file sealed under this key has had. */
+  newFile(): number {
+    return this.#nextFile++;
   }
 
   /** Every chunk of `file` is gone: its host file is deleted. */
   discard(file: number): void {
-    for (const bytes of this.#slots.get(file)?.values() ?? []) this.#used -= bytes;
+    for (const chunk of this.#slots.get(file)?.values() ?? []) this.#used -= chunk.bytes;
     this.#slots.delete(file);
     const fd = this.#open.get(file);
     if (fd !== undefined) {

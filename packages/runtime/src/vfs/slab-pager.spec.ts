@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -131,6 +131,37 @@ describe('ChunkedData with sealed storage', () => {
     assert.ok(spare.every((byte) => byte === 0), 'a reused buffer kept its old bytes');
     // A slab's bytes stayed its own: the file reads back as written.
     assert.deepEqual(file.toBytes(), bytes(6 * MIB, 12));
+  });
+
+  it("cuts the host's file when a file shrinks, so the host's disk holds no more than the store counts", () => {
+    const { quota, directory, store } = paged({ budget: 4 * MIB, resident: MIB });
+    const file = new ChunkedData(quota);
+    appendInPieces(file, bytes(16 * MIB, 13));
+    const [name] = readdirSync(directory);
+    const hostBytes = (): number => statSync(join(directory, name!)).size;
+    assert.ok(hostBytes() > 12 * MIB);
+    file.truncate(3 * MIB);
+    // Each slab before the cut keeps its 16-byte tag.
+    assert.ok(hostBytes() <= 3 * MIB + 1024, `the host file kept ${hostBytes()} bytes`);
+    assert.ok(store.used <= 3 * MIB + 1024, `the store counts ${store.used} bytes`);
+    file.replace(bytes(100, 14));
+    assert.equal(hostBytes(), 0);
+    assert.deepEqual(file.toBytes(), bytes(100, 14));
+  });
+
+  it('stops counting only the bytes it sealed out: the holes of a sparse file still count', () => {
+    const { quota } = paged({ budget: 4 * MIB, resident: MIB, storeBytes: MIB });
+    const file = new ChunkedData(quota);
+    const one = new Uint8Array([1]);
+    // Slabs of one byte each, a MiB apart: sealed out, each would have hidden a MiB of holes.
+    assert.throws(() => {
+      for (let mib = 1; mib <= 64; mib++) {
+        file.write(mib * MIB, one);
+        file.write(mib * MIB + 600 * 1024, one);
+        file.truncate(mib * MIB + 1);
+      }
+    }, BudgetExceeded);
+    assert.ok(file.size <= 5 * MIB, `the file reached ${file.size} bytes`);
   });
 
   it('makes room for other reservations by sealing file data out', () => {

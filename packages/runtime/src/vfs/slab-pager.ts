@@ -35,7 +35,6 @@ export class SlabPager {
   /** Slabs in memory (least recently used first) → their length. */
   readonly #resident = new Map<ResidentSlab, number>();
   #residentBytes = 0;
-  #nextFile = 1;
   /** Set when the store refused a slab: nothing more can leave until something is dropped. */
   #storeFull = false;
   /** Buffers of whole slabs that left memory, for new slabs. */
@@ -64,9 +63,9 @@ export class SlabPager {
     return this.#storeFull;
   }
 
-  /** A number no other file of this run has (sealed chunks are bound to it). */
+  /** A number no other file sealed under the store's key has (sealed chunks are bound to it). */
   newFileId(): number {
-    return this.#nextFile++;
+    return this.store.newFile();
   }
 
   /** The slab is in memory with `length` bytes and was just used. */
