@@ -70,6 +70,8 @@ before(async () => {
     programs: [
       { path: '/program/follow.wasm', binary: follow, rights: PROGRAM_RIGHTS },
       { path: '/program/gated.wasm', binary: gated, rights: PROGRAM_RIGHTS },
+      // The same program, stopped by a short time limit.
+      { path: '/program/brief.wasm', binary: follow, rights: PROGRAM_RIGHTS, limits: { timeout_ms: 400 } },
     ],
     pipelines: [{ name: 'follow', script: '/program/follow.wasm', rights: PROGRAM_RIGHTS }],
   })) as Record<string, unknown>;
@@ -138,6 +140,7 @@ async function fileText(session: Session, fileName: string): Promise<string> {
 async function upload(writer: Session): Promise<void> {
   ok(await writer.send({ kind: 'write_file', fileName: '/program/follow.wasm', data: follow }));
   ok(await writer.send({ kind: 'write_file', fileName: '/program/gated.wasm', data: gated }));
+  ok(await writer.send({ kind: 'write_file', fileName: '/program/brief.wasm', data: follow }));
 }
 
 describe('RequestDispatcher: streams', () => {
@@ -186,6 +189,16 @@ describe('RequestDispatcher: streams', () => {
     refused(await second.send({ kind: 'write_file', fileName: '/input/s', data: encoder.encode('x') }), 'invalid_request', 'write /input/s: stream /input/s has ended');
     // Closing again changes nothing.
     ok(await second.send({ kind: 'close_stream', fileName: '/input/s' }));
+  });
+
+  it('refuses write_file on an open input stream: its writers append to it, and a whole-file write would replace their data', async () => {
+    const { session } = computation();
+    const writer = session(0);
+    const second = session(1);
+    refused(await writer.send({ kind: 'write_file', fileName: '/input/s', data: encoder.encode('x') }), 'invalid_request', 'write /input/s: stream /input/s is open: writers append to it');
+    ok(await writer.send(append('/input/s', 'abc')));
+    refused(await second.send({ kind: 'write_file', fileName: 'input//s', data: encoder.encode('replaced') }), 'invalid_request', 'write /input/s: stream /input/s is open: writers append to it');
+    assert.deepEqual(chunk(await writer.send(readStream('/input/s', 0))), { text: 'abc', end: false });
   });
 
   it('close_stream is refused for a file that is no stream, and for an identity that does not write the stream', async () => {
@@ -328,5 +341,40 @@ describe('RequestDispatcher: programs on streams', () => {
     ok(await appender.send({ kind: 'close_stream', fileName: '/input/s' }));
     assert.deepEqual(ok(await run).body, { kind: 'result', data: new Uint8Array(4) });
     assert.equal(await fileText(writer, 'stdout'), 'read 31\n');
+  });
+
+  it('an output stream fails when the run writing it does not exit: a follower gets unavailable naming the stream and why', async () => {
+    const { session } = computation();
+    const writer = session(0);
+    const follower = session(2);
+    await upload(writer);
+    // The writer's session stays: /input/s stays open, and the program waits on it until its time limit.
+    ok(await writer.send(append('/input/s', 'partial')));
+    const run = writer.send({ kind: 'request_result', fileName: '/program/brief.wasm' });
+    assert.deepEqual(chunk(await follower.send(readStream('/output/copy', 0, 10_000))), { text: 'partial', end: false });
+    const waiting = follower.send(readStream('/output/copy', 7, 10_000));
+    refused(await run, 'limit_exceeded', /^program \/program\/brief\.wasm reached its time limit/);
+    const failure = 'read_stream /output/copy: stream /output/copy failed: the run that wrote it reached its time limit';
+    refused(await waiting, 'unavailable', failure);
+    refused(await follower.send(readStream('/output/copy', 0)), 'unavailable', failure);
+    // The next run that may write it opens it again; its output goes after the old one unless the program truncates it (this one does).
+    ok(await writer.send({ kind: 'close_stream', fileName: '/input/s' }));
+    ok(await session(1).send({ kind: 'close_stream', fileName: '/input/s' }));
+    assert.deepEqual(ok(await writer.send({ kind: 'request_result', fileName: '/program/follow.wasm' })).body, { kind: 'result', data: new Uint8Array(4) });
+    assert.deepEqual(chunk(await follower.send(readStream('/output/copy', 0))), { text: 'partial', end: true });
+  });
+
+  it('an output stream fails when the run writing it read past the data of a failed input stream', async () => {
+    const { dispatcher, session } = computation();
+    const writer = session(0);
+    const leaving = session(1);
+    await upload(writer);
+    ok(await leaving.send(append('/input/s', 'abc')));
+    const run = writer.send({ kind: 'request_result', fileName: '/program/follow.wasm' });
+    assert.deepEqual(chunk(await session(2).send(readStream('/output/copy', 0, 10_000))), { text: 'abc', end: false });
+    dispatcher.sessionEnded(leaving.principal);
+    refused(await run, 'unavailable', /read past the data it had/);
+    refused(await session(2).send(readStream('/output/copy', 0)), 'unavailable',
+      'read_stream /output/copy: stream /output/copy failed: the run that wrote it read past the data of failed stream /input/s');
   });
 });

@@ -53,10 +53,11 @@ export const MAX_STREAM_WAIT_MS = 30_000;
  * nothing); a read's data is copied into an array from the session's `allocator`.
  *
  * Files the policy declares streams (see StreamRegistry) are created empty here. An append to an
- * input stream is refused once it has ended, and its answer is held while more than the stream's
- * `max_buffered_bytes` wait unread by a running program (the session then waits, which is the
- * backpressure); `read_stream` follows a file as it grows, `close_stream` says a writer is done, and
- * a run that may write an output stream opens it until the run finishes. The session manager says
+ * input stream is refused once it has ended (a whole-file write while it is open too), and its answer
+ * is held while more than the stream's `max_buffered_bytes` wait unread by a running program (the
+ * session then waits, which is the backpressure); `read_stream` follows a file as it grows,
+ * `close_stream` says a writer is done, and a run that may write an output stream opens it until the
+ * run finishes (it fails unless the run exited). The session manager says
  * when a session's connection closed ({@link sessionClosed}) and when it is over ({@link sessionEnded}).
  */
 export class RequestDispatcher {
@@ -290,19 +291,22 @@ export class RequestDispatcher {
   }
 
   // Runs a program or pipeline whose programs have `rights`: the output streams they may write are
-  // open while it runs and have ended once it finishes. A run that got EIO from a failed stream says
-  // so, naming the stream.
+  // open while it runs; once it finishes they have ended if it exited having read no failed stream,
+  // and have failed otherwise (their data may be partial). A run that got EIO from a failed stream
+  // says so, naming the stream.
   async #run(what: string, rights: readonly FileRights[], run: () => Promise<ExecutionOutcome>): Promise<RuntimeManagerResponse> {
     const streams = this.#streams;
     if (streams === undefined) return outcomeResponse(await run(), what);
     const written = streams.runStarting(rights);
-    let outcome: ExecutionOutcome;
+    let outcome: ExecutionOutcome | undefined;
+    let failedReads: StreamState[] = [];
     try {
       outcome = await run();
     } finally {
-      streams.runFinished(written);
+      failedReads = streams.takeFailedReads();
+      streams.runFinished(written, writerFailure(outcome, failedReads));
     }
-    return streamFailureResponse(streams.takeFailedReads(), outcome, what) ?? outcomeResponse(outcome, what);
+    return streamFailureResponse(failedReads, outcome, what) ?? outcomeResponse(outcome, what);
   }
 
   async #runPipeline(principal: SessionPrincipal, name: string): Promise<RuntimeManagerResponse> {
@@ -320,6 +324,25 @@ export class RequestDispatcher {
       limits: programLimits(this.#policy, ''),
       enableClock: this.#policy.enable_clock,
     }));
+  }
+}
+
+// Why the output streams a run wrote failed, or undefined if they have ended well (it exited, having read no failed stream).
+function writerFailure(outcome: ExecutionOutcome | undefined, failedReads: readonly StreamState[]): string | undefined {
+  const run = 'the run that wrote it';
+  switch (outcome?.kind) {
+    case 'exited':
+      return failedReads.length === 0 ? undefined : `${run} read past the data of failed stream ${failedReads.map((stream) => stream.path).join(', ')}`;
+    case 'limit':
+      return outcome.limit === 'budget' ? `${run} was refused memory by the isolate's budget` : `${run} reached its ${outcome.limit} limit`;
+    case 'trapped':
+      return `${run} trapped`;
+    case 'rejected':
+      return `${run} was rejected (not runnable)`;
+    case 'integrity':
+      return `${run} was given forged sealed data`;
+    default:
+      return `${run} failed`;
   }
 }
 

@@ -93,13 +93,19 @@ export class StreamState {
 
   /**
    * Refuses a principal's write or append to an input stream that has ended, failed, or that
-   * `identity` has closed (it said it would append no more).
+   * `identity` has closed (it said it would append no more), and a (whole-file) write while it is open.
    */
   checkWritable(operation: string, identity: number): void {
     if (this.isOutput) return;
     if (this.#status === 'failed') throw new VeracruzError(Code.InvalidRequest, `${operation} ${this.path}: stream ${this.path} has ended: it failed (${this.#failure})`);
     if (this.#status === 'ended') throw new VeracruzError(Code.InvalidRequest, `${operation} ${this.path}: stream ${this.path} has ended`);
     if (this.#closed.has(identity)) throw new VeracruzError(Code.InvalidRequest, `${operation} ${this.path}: identity ${identity} has closed stream ${this.path}`);
+    if (operation === 'write') throw new VeracruzError(Code.InvalidRequest, `write ${this.path}: stream ${this.path} is open: writers append to it`);
+  }
+
+  /** Whether writers append to it now (an open input stream): nobody may replace or empty it under them. */
+  get appendOnly(): boolean {
+    return !this.isOutput && this.#status === 'open';
   }
 
   /** A principal's `session` (of `identity`) appended: the stream opens; waits for data look again. */
@@ -144,21 +150,27 @@ export class StreamState {
 
   /** A program run that writes this output stream starts: the stream is open (again) until it finishes. */
   runStarted(): void {
-    if (this.isOutput) this.#status = 'open';
+    if (!this.isOutput) return;
+    this.#status = 'open';
+    this.#failure = '';
   }
 
-  /** That run finished: the output stream has ended. */
-  runFinished(): void {
-    if (this.isOutput && this.#status === 'open') this.#end('ended');
+  /** That run finished: the output stream has ended, or failed for `failure` (the run did not exit normally). */
+  runFinished(failure?: string): void {
+    if (!this.isOutput) return;
+    if (failure === undefined) {
+      if (this.#status === 'open') this.#end('ended');
+    } else this.fail(failure);
   }
 
   /**
-   * What a program (`owner`) reading at or past the end of the data gets: it waits while an input
-   * stream is open, gets end of file once it has ended, EIO once it failed. An output stream gives
-   * end of file: runs are serialised, so no other program can be writing it meanwhile.
+   * What a program reading its descriptor's `file` at or past the end of the data gets: it waits
+   * while an input stream is open, gets end of file once it has ended, EIO once it failed. An output
+   * stream gives end of file: runs are serialised, so no other program can be writing it meanwhile.
+   * A `file` that is no longer the stream's (another was renamed over its path) is an ordinary file: end of file.
    */
-  programEnd(): StreamEnd {
-    if (this.isOutput || this.#status === 'ended') return 'eof';
+  programEnd(file: FileNode): StreamEnd {
+    if (this.isOutput || this.#status === 'ended' || this.#file() !== file) return 'eof';
     if (this.#status === 'failed') {
       this.#failedProgramReads++;
       return 'failed';
@@ -184,11 +196,13 @@ export class StreamState {
   /**
    * Resolves when the stream holds more than `offset` bytes, is no longer open, or something else
    * changed (`changed`: look again); when `owner` goes (`gone`); or after `timeoutMs` (`timeout`).
-   * A program's wait (`program`) opens the stream, starting its deadline.
+   * A program's wait is on the file its descriptor holds (`file`): it resolves at once if that file
+   * is no longer the stream's, and it opens the stream, starting its deadline.
    */
-  waitForData(owner: object, offset: number, options: { timeoutMs?: number; program?: boolean } = {}): Promise<StreamWaitResult> {
-    if (this.size > offset || this.#status !== 'open') return Promise.resolve('changed');
-    if (options.program === true) this.#open();
+  waitForData(owner: object, offset: number, options: { timeoutMs?: number; file?: FileNode } = {}): Promise<StreamWaitResult> {
+    const file = this.#file();
+    if ((options.file ?? file) !== file || (file?.data.size ?? 0) > offset || this.#status !== 'open') return Promise.resolve('changed');
+    if (options.file !== undefined) this.#open();
     return wait(this.#dataWaiters, owner, options.timeoutMs);
   }
 

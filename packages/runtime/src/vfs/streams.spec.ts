@@ -121,11 +121,26 @@ describe('StreamState: an input stream', () => {
     const { get } = setup([stream('/input/s', { deadline_ms: 30 })]);
     const s = get('/input/s');
     const program = {};
-    assert.equal(s.programEnd(), 'wait');
-    const waited = s.waitForData(program, 0, { program: true });
+    assert.equal(s.programEnd(s.file!), 'wait');
+    const waited = s.waitForData(program, 0, { file: s.file! });
     assert.equal(await waited, 'changed');
     assert.equal(s.status, 'ended');
-    assert.equal(s.programEnd(), 'eof');
+    assert.equal(s.programEnd(s.file!), 'eof');
+  });
+
+  it('a program\'s file that is no longer the stream\'s (another renamed over its path) is an ordinary file: end of file, no wait', async () => {
+    const { vfs, get } = setup([stream('/input/s')]);
+    const s = get('/input/s');
+    const held = s.file!;
+    const root = vfs.view(ROOT);
+    root.appendFile('/input/t', bytes(5));
+    vfs.move(directory(vfs, ['input']), 't', directory(vfs, ['input']), 's');
+    assert.equal(s.size, 5);
+    assert.equal(s.programEnd(held), 'eof');
+    assert.equal(await pending(s.waitForData({}, 0, { file: held })), false, 'no wait on a file that is no longer the stream\'s');
+    // The stream's own file now waits as before.
+    assert.equal(s.programEnd(s.file!), 'wait');
+    assert.equal(await pending(s.waitForData({}, 5, { file: s.file! })), true);
   });
 
   it('wakes a wait for data on an append, at its end, when its owner goes, and at its timeout', async () => {
@@ -171,7 +186,7 @@ describe('StreamState: an input stream', () => {
     assert.equal(abort.status, 'failed');
     assert.equal(abort.failure, 'writer identity 1 left without closing it');
     assert.equal(abort.failedError('read_stream').message, '[unavailable] read_stream /input/abort: stream /input/abort failed: writer identity 1 left without closing it');
-    assert.equal(abort.programEnd(), 'failed');
+    assert.equal(abort.programEnd(abort.file!), 'failed');
     assert.equal(abort.takeFailedProgramReads(), 1);
     assert.equal(abort.takeFailedProgramReads(), 0);
     assert.throws(() => abort.checkWritable('append', 0), /append \/input\/abort: stream \/input\/abort has ended: it failed \(writer identity 1 left without closing it\)/);
@@ -250,7 +265,7 @@ describe('StreamState: an output stream', () => {
     const o = get('/output/o');
     assert.equal(o.status, 'open');
     // Programs never wait on it: no other program can write it while one runs.
-    assert.equal(o.programEnd(), 'eof');
+    assert.equal(o.programEnd(o.file!), 'eof');
     const follower = o.waitForData({}, 0);
     assert.deepEqual(registry.runStarting([{ file_name: '/output/', rights: RIGHTS_READ }]), [], 'a run that may not write it');
     const written = registry.runStarting([{ file_name: '/output/', rights: RIGHTS_WRITE }]);
@@ -263,5 +278,33 @@ describe('StreamState: an output stream', () => {
     assert.equal(o.status, 'open');
     // An input stream is not opened or ended by runs.
     assert.equal(get('/input/s').status, 'open');
+  });
+
+  it('fails when the run writing it did not exit normally, and opens again, failure forgotten, with the next run', async () => {
+    const { registry, get } = setup([stream('/output/o'), stream('/input/s')]);
+    const o = get('/output/o');
+    const written = registry.runStarting([{ file_name: '/', rights: ALL_RIGHTS }]);
+    const follower = o.waitForData({}, 0);
+    registry.runFinished(written, 'the run that wrote it reached its time limit');
+    assert.equal(await follower, 'changed');
+    assert.equal(o.status, 'failed');
+    assert.equal(o.failedError('read_stream').message, '[unavailable] read_stream /output/o: stream /output/o failed: the run that wrote it reached its time limit');
+    assert.equal(get('/input/s').status, 'open', 'an input stream is not failed by runs');
+    registry.runStarting([{ file_name: '/output/', rights: RIGHTS_WRITE }]);
+    assert.equal(o.status, 'open');
+    assert.equal(o.failure, '');
+  });
+
+  it('refuses a writer\'s whole-file write while an input stream is open, and says whether it is append-only', () => {
+    const { get } = setup([stream('/output/o'), stream('/input/s')]);
+    const s = get('/input/s');
+    assert.equal(s.appendOnly, true);
+    s.checkWritable('append', 0);
+    assert.throws(() => s.checkWritable('write', 0), (error: unknown) =>
+      error instanceof VeracruzError && error.code === Code.InvalidRequest && error.rawMessage === 'write /input/s: stream /input/s is open: writers append to it');
+    s.close(0);
+    s.close(1);
+    assert.equal(s.appendOnly, false);
+    assert.equal(get('/output/o').appendOnly, false, 'programs write an output stream as they like');
   });
 });

@@ -84,9 +84,9 @@ export class StreamRegistry {
     return written;
   }
 
-  /** The run that wrote `streams` finished: they have ended. */
-  runFinished(streams: readonly StreamState[]): void {
-    for (const stream of streams) stream.runFinished();
+  /** The run that wrote `streams` finished: they have ended, or failed for `failure` (the run did not exit normally). */
+  runFinished(streams: readonly StreamState[], failure?: string): void {
+    for (const stream of streams) stream.runFinished(failure);
   }
 
   /** The failed streams from which a program got EIO since the run started. */

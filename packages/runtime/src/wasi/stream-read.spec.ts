@@ -14,11 +14,54 @@ const ROOT: FileRights[] = [{ file_name: '/', rights: ALL_RIGHTS }, { file_name:
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * Holds a descriptor on the (empty) stream /input/s, renames a 5-byte /input/t over its path, then
+ * reads the descriptor: its file is no longer the stream's.
+ */
+const RENAMED_SOURCE = String.raw`
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  int in = open("/input/s", O_RDONLY);
+  int t = open("/input/t", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (in < 0 || t < 0 || write(t, "hello", 5) != 5 || close(t) != 0) return 2;
+  if (rename("/input/t", "/input/s") != 0) return 3;
+  char buffer[4];
+  printf("read %ld\n", (long)read(in, buffer, sizeof buffer));
+  return 0;
+}
+`;
+
+/**
+ * Opens /input/s with O_TRUNC and says how that went: `truncated`, or `open failed <errno>`, then
+ * tries ftruncate on it and says `ftruncate failed <errno>` if that fails too (exit 1).
+ */
+const TRUNCATE_SOURCE = String.raw`
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  int fd = open("/input/s", O_WRONLY | O_TRUNC);
+  if (fd < 0) {
+    printf("open failed %d\n", errno);
+    int w = open("/input/s", O_WRONLY);
+    if (w >= 0 && ftruncate(w, 0) != 0) printf("ftruncate failed %d\n", errno);
+    return 1;
+  }
+  printf("truncated\n");
+  return 0;
+}
+`;
+
 let program: Uint8Array;
+let renamed: Uint8Array;
+let truncate: Uint8Array;
 let engine: ExecutionEngine;
 
 before(async () => {
-  program = await compileC(FOLLOW_STREAM_SOURCE);
+  [program, renamed, truncate] = await Promise.all([compileC(FOLLOW_STREAM_SOURCE), compileC(RENAMED_SOURCE), compileC(TRUNCATE_SOURCE)]);
   engine = new ExecutionEngine();
 });
 after(() => engine.close());
@@ -92,5 +135,32 @@ describe('a program reading a policy stream (wasi-libc read)', () => {
     stream.close(0);
     assert.deepEqual(await run(vfs), { kind: 'exited', exitCode: 0 });
     assert.equal(text(vfs, 'stdout'), 'eof after 121\n');
+  });
+
+  it('a descriptor whose file is no longer the stream\'s (another file renamed over its path) reads as that file: end of file at its end, at once', async () => {
+    const { vfs, stream } = streamFileSystem();
+    const started = performance.now();
+    const outcome = await engine.execute({ vfs, program: renamed, rights: ROOT, limits: { timeoutMs: 1000 } });
+    assert.ok(performance.now() - started < 2000, `the run took ${Math.round(performance.now() - started)} ms`);
+    assert.deepEqual(outcome, { kind: 'exited', exitCode: 0 });
+    assert.equal(text(vfs, 'stdout'), 'read 0\n');
+    // The renamed file is the stream now, still open for its writers.
+    assert.equal(stream.size, 5);
+    assert.equal(stream.status, 'open');
+  });
+
+  it('refuses to empty an open input stream (O_TRUNC, ftruncate: EBUSY), its data kept; once it has ended, O_TRUNC empties it', async () => {
+    const { vfs, stream, append } = streamFileSystem();
+    append('from a writer');
+    const refused = await engine.execute({ vfs, program: truncate, rights: ROOT, limits: { timeoutMs: 20_000 } });
+    assert.deepEqual(refused, { kind: 'exited', exitCode: 1 });
+    // EBUSY is 10 in WASI's numbering, which wasi-libc keeps.
+    assert.equal(text(vfs, 'stdout'), 'open failed 10\nftruncate failed 10\n');
+    assert.equal(text(vfs, '/input/s'), 'from a writer');
+    stream.close(0);
+    vfs.view(ROOT).writeFile('stdout', []);
+    assert.deepEqual(await engine.execute({ vfs, program: truncate, rights: ROOT, limits: { timeoutMs: 20_000 } }), { kind: 'exited', exitCode: 0 });
+    assert.equal(text(vfs, 'stdout'), 'truncated\n');
+    assert.equal(stream.size, 0);
   });
 });

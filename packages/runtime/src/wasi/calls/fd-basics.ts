@@ -77,6 +77,8 @@ export const FD_BASIC_CALLS = defineSystemCalls({
     if (descriptor.type !== 'file') return Errno.INVAL;
     const length = Number(size);
     if (length > MAX_OFFSET || length < 0) return Errno.FBIG;
+    // An open input stream is its writers' to append to (see path_open's O_TRUNC).
+    if (descriptor.stream?.appendOnly && length < descriptor.node.data.size) return Errno.BUSY;
     descriptor.node.data.truncate(length);
     return Errno.SUCCESS;
   },

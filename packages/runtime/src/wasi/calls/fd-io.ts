@@ -67,7 +67,9 @@ function read(context: ProcessContext, descriptor: OpenFile | OpenStream, buffer
  * Reads a descriptor at `position` (or its offset) and stores the count at `resultPointer`. On a
  * policy stream's file, a read at the end of its data waits while the stream is open (the handler's
  * promise), then reads what came; it gets end of file once the stream has ended, EIO once it failed.
- * A wait ends early when the process does (time limit, trap): the call is then ECANCELED.
+ * The descriptor's own file is waited on: once it is no longer the stream's (another file was renamed
+ * over the path), it reads as an ordinary file. A wait ends early when the process does (time limit,
+ * trap): the call is then ECANCELED.
  */
 function readDescriptor(context: ProcessContext, descriptor: OpenFile | OpenStream, iovs: number, count: number, resultPointer: number, position: number | undefined): number | Promise<number> {
   // The buffers are found anew on each attempt: the memory may have grown while the call waited.
@@ -75,11 +77,13 @@ function readDescriptor(context: ProcessContext, descriptor: OpenFile | OpenStre
   const stream = descriptor.type === 'file' ? descriptor.stream : undefined;
   const start = position ?? descriptor.offset;
   if (stream !== undefined && descriptor.type === 'file' && start >= descriptor.node.data.size && buffers.some((buffer) => buffer.length > 0)) {
-    const end = stream.programEnd();
+    const end = stream.programEnd(descriptor.node);
     if (end === 'failed') return Errno.IO;
     if (end === 'wait') {
-      return stream.waitForData(context, start, { program: true }).then((woken) =>
-        woken === 'gone' || context.ended ? Errno.CANCELED : readDescriptor(context, descriptor, iovs, count, resultPointer, position));
+      // The retry goes through the event loop: a wait that ends at once can never starve timers (the time limit) and sessions.
+      return stream.waitForData(context, start, { file: descriptor.node })
+        .then((woken) => new Promise<typeof woken>((resolve) => setImmediate(resolve, woken)))
+        .then((woken) => (woken === 'gone' || context.ended ? Errno.CANCELED : readDescriptor(context, descriptor, iovs, count, resultPointer, position)));
     }
   }
   const done = read(context, descriptor, buffers, position);

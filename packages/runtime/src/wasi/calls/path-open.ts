@@ -56,9 +56,13 @@ export const PATH_OPEN_CALLS = defineSystemCalls({
       return Errno.SUCCESS;
     }
     if (oflags & OFLAGS.DIRECTORY) return Errno.NOTDIR;
-    if (oflags & OFLAGS.TRUNC) node.data.truncate(0);
     // A policy stream is recognised by its file, whichever name (or link) reached it.
     const stream = StreamRegistry.of(context.vfs)?.streamAt(node);
+    if (oflags & OFLAGS.TRUNC) {
+      // An open input stream is its writers' to append to: it is not emptied under them.
+      if (stream?.appendOnly) return Errno.BUSY;
+      node.data.truncate(0);
+    }
     context.memory.u32(result, context.addFile({ type: 'file', node, path: joinComponents(target.components), rightsBase, rightsInheriting, offset: 0, flags: fdflags & 0x1f, ...(stream === undefined ? {} : { stream }) }));
     return Errno.SUCCESS;
   },
