@@ -74,7 +74,7 @@ const OPTIONS = {
   },
   feed: {
     names: ['--feed'], value: '[REMOTE=]LOCAL', repeatable: true,
-    help: "append to a stream the policy declares, from LOCAL or stdin '-', then close this principal's side of it (repeat, or comma-separated); names as for --program. Runs after the uploads, before executions",
+    help: "append to a stream the policy declares, from LOCAL or stdin '-', then close this principal's side of it (repeat, or comma-separated); names as for --program. Runs after the uploads, before executions; several feeds run at once, each on a connection of its own",
     default: 'no feeds',
   },
   'record-bytes': {

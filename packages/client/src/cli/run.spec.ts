@@ -18,7 +18,7 @@ import {
   type TestPki,
   testPolicyText,
 } from '@veracruz-ts/runtime/testing';
-import { startStreamComputation, type StreamComputation } from '../test-fixture.ts';
+import { ANALYST_RIGHTS, gatedCountProgram, startStreamComputation, type StreamComputation } from '../test-fixture.ts';
 import { parseClientArguments } from './arguments.ts';
 import { type ClientReport, runClient } from './run.ts';
 
@@ -350,5 +350,78 @@ describe('vc-client with streams, against an in-process computation', { timeout:
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /vc-client: \[permission_denied\] .*\/input\/from-file/);
     assert.equal(denied.stdout, '');
+  });
+});
+
+describe('vc-client feeding several streams, against an in-process computation', { timeout: 120_000 }, () => {
+  const HEAD = 10;
+  const DATA_BYTES = 3 * 1024 * 1024;
+  let dir: string;
+  let program: Uint8Array;
+  let setup: StreamComputation;
+
+  const feed = async (args: string[], stdin: string): Promise<{ code: number; stdout: string; stderr: string }> => {
+    const plan = parseClientArguments([join(dir, 'policy.json'), '-i', join(dir, 'sensor.crt'), '-k', join(dir, 'sensor.key'), ...args]);
+    assert.ok(typeof plan === 'object');
+    const stdout = capture();
+    const stderr = capture();
+    const code = await runClient(plan, {
+      stdin: Readable.from([Buffer.from(stdin)]), stdout: stdout.stream, stderr: stderr.stream, transport: () => setup.computation.openSession(),
+    });
+    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vc-client-feeds-'));
+    program = await gatedCountProgram('/input/data', '/input/gate', HEAD, '/output/count');
+    setup = await startStreamComputation({
+      principals: { sensor: [{ file_name: '/input/', rights: RIGHTS_WRITE }], analyst: ANALYST_RIGHTS },
+      // Appends to /input/data are held while more than 1 KiB of it waits unread by the program.
+      streams: [{ path: '/input/data', max_buffered_bytes: 1024 }, { path: '/input/gate' }],
+      programs: [{ path: '/program/gated.wasm', binary: program, limits: { timeout_ms: 15_000 } }],
+    });
+    await writeFile(join(dir, 'policy.json'), setup.policyText);
+    await writeFile(join(dir, 'sensor.crt'), setup.principals['sensor']!.certificatePem);
+    await writeFile(join(dir, 'sensor.key'), setup.principals['sensor']!.privateKeyPem);
+  });
+  after(async () => {
+    await setup.computation.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('feeds each stream on a connection of its own, at once: a program reading the second before the rest of the first goes on', async () => {
+    const analyst = await setup.connect('analyst');
+    await analyst.writeFile('/program/gated.wasm', program);
+    // The program reads the first bytes of /input/data, then /input/gate to its end, then the rest of /input/data.
+    const executed = analyst.execute('/program/gated.wasm');
+    executed.catch(() => {});
+    // A session answers one request at a time: another one watches for the program's start.
+    const watcher = await setup.connect('analyst');
+    while (await watcher.fileSize('/output/count.started').then(() => false, () => true)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await writeFile(join(dir, 'data.bin'), new Uint8Array(DATA_BYTES).fill(7));
+    const started = performance.now();
+    // Fed one after the other, /input/data would be held once the program waits at the gate, which would
+    // then never come: the program would run into its time limit.
+    const fed = await feed(['--feed', `/input/data=${join(dir, 'data.bin')},/input/gate=-`], 'go');
+    assert.equal(fed.code, 0, fed.stderr);
+    assert.match(fed.stderr, new RegExp(`Fed stream /input/data \\(${DATA_BYTES} bytes from .*data\\.bin\\) and closed it`));
+    assert.match(fed.stderr, /Fed stream \/input\/gate \(2 bytes from stdin\) and closed it/);
+    assert.equal(await executed, 0);
+    assert.ok(performance.now() - started < 10_000, 'well before the program\'s time limit');
+    assert.equal(Buffer.from(await watcher.readFile('/output/count')).toString(), String(DATA_BYTES));
+    await Promise.all([analyst.close(), watcher.close()]);
+  });
+
+  it('stops the other feeds when one fails, without closing their streams, and reports each', async () => {
+    const fed = await feed(['--feed', `/input/nothing=-,/input/data=${join(dir, 'data.bin')}`, '--json'], 'x');
+    assert.equal(fed.code, 1);
+    const report = JSON.parse(fed.stdout) as ClientReport;
+    assert.deepEqual(report.operations.map((operation) => [operation.operation === 'feed' && operation.remote, operation.status, operation.error?.code]), [
+      ['/input/nothing', 'failed', 'invalid_request'],
+      ['/input/data', 'failed', 'invalid_request'],
+    ]);
+    assert.match(report.operations[0]!.error!.message, /^\/input\/nothing is not a stream in the policy/);
+    assert.equal(report.operations[1]!.error!.message, 'stopped when the feed of /input/nothing failed; /input/data was not closed');
+    assert.match(fed.stderr, /vc-client: \[invalid_request\] \/input\/nothing is not a stream in the policy/);
   });
 });

@@ -158,8 +158,9 @@ export async function runClient(plan: ClientPlan, io: ClientIo): Promise<number>
       privateKeyPem: await readLocalFile(plan.keyPath, 'private key'),
     };
     if (plan.server !== undefined) options.address = plan.server;
-    if (io.transport !== undefined) options.transport = io.transport();
-    client = await VeracruzClient.connect(options);
+    // A new connection (and session) each time, verified as the first.
+    const connect = (): Promise<VeracruzClient> => VeracruzClient.connect(io.transport === undefined ? options : { ...options, transport: io.transport() });
+    client = await connect();
     report.server = plan.server ?? client.policy.veracruz_server_url;
     report.attestation = {
       platform: client.attestation.platform,
@@ -182,12 +183,10 @@ export async function runClient(plan: ClientPlan, io: ClientIo): Promise<number>
       }
     }
 
-    for (const transfer of plan.feeds) {
-      const operation = operations[next++]!;
-      operation.status = 'failed';
-      const bytes = await feed(client, transfer, plan.recordBytes, io, showProgress);
-      Object.assign(operation, { status: 'ok', bytes });
-      status(`Fed stream ${transfer.remote} (${bytes} bytes from ${transfer.local === '-' ? 'stdin' : transfer.local}) and closed it`);
+    if (plan.feeds.length > 0) {
+      const feeds = operations.slice(next, next + plan.feeds.length);
+      next += plan.feeds.length;
+      await feedAll(client, connect, plan, feeds, io, showProgress, status);
     }
 
     for (const program of plan.computes) {
@@ -283,10 +282,54 @@ async function upload(client: VeracruzClient, { remote, local }: Transfer, io: C
 }
 
 /**
- * Appends a local file or stdin to the stream `remote` through a stream writer (whole records of
- * `recordBytes`), closing it at the end; returns the bytes fed.
+ * Feeds every stream of `plan` at once, each through a connection of its own (the first through
+ * `client`, the others through new ones, closed after): a program that reads them in an order of its
+ * own never waits on a stream whose feed is queued behind another's, held back because the program is
+ * not reading that one yet. The first failure stops the other feeds (their streams are left open, not
+ * closed) and is thrown. `operations` are the feeds' own, in plan order.
  */
-async function feed(client: VeracruzClient, { remote, local }: Transfer, recordBytes: number, io: ClientIo, showProgress: boolean): Promise<number> {
+async function feedAll(
+  client: VeracruzClient,
+  connect: () => Promise<VeracruzClient>,
+  plan: ClientPlan,
+  operations: ClientOperation[],
+  io: ClientIo,
+  showProgress: boolean,
+  status: (line: string) => void,
+): Promise<void> {
+  const stop = new AbortController();
+  const connections: VeracruzClient[] = [];
+  let failure: { remote: string; error: VeracruzError } | undefined;
+  await Promise.all(plan.feeds.map(async (transfer, index) => {
+    const operation = operations[index]!;
+    operation.status = 'failed';
+    try {
+      const feeder = index === 0 ? client : await connect();
+      if (feeder !== client) connections.push(feeder);
+      stop.signal.throwIfAborted();
+      // Several bars on one terminal would overwrite each other.
+      const bytes = await feed(feeder, transfer, plan.recordBytes, io, showProgress && plan.feeds.length === 1, stop.signal);
+      Object.assign(operation, { status: 'ok', bytes });
+      status(`Fed stream ${transfer.remote} (${bytes} bytes from ${transfer.local === '-' ? 'stdin' : transfer.local}) and closed it`);
+    } catch (reason) {
+      if (failure === undefined) {
+        failure = { remote: transfer.remote, error: VeracruzError.from(reason) };
+        operation.error = reported(failure.error);
+        stop.abort();
+      } else {
+        operation.error = { code: failure.error.code, message: `stopped when the feed of ${failure.remote} failed; ${transfer.remote} was not closed` };
+      }
+    }
+  }));
+  await Promise.all(connections.map((connection) => connection.close().catch(() => {})));
+  if (failure !== undefined) throw failure.error;
+}
+
+/**
+ * Appends a local file or stdin to the stream `remote` through a stream writer (whole records of
+ * `recordBytes`), closing it at the end; returns the bytes fed. Aborting `signal` stops it without closing the stream.
+ */
+async function feed(client: VeracruzClient, { remote, local }: Transfer, recordBytes: number, io: ClientIo, showProgress: boolean, signal: AbortSignal): Promise<number> {
   const size = local === '-' ? undefined : (await stat(local).catch((reason: NodeJS.ErrnoException) => {
     throw new VeracruzError(Code.NotFound, `cannot read ${local}: ${reason.code ?? String(reason)}`);
   })).size;
@@ -294,7 +337,7 @@ async function feed(client: VeracruzClient, { remote, local }: Transfer, recordB
   const bar = showProgress && size !== undefined && size >= PROGRESS_THRESHOLD_BYTES ? new ProgressBar(`feed ${remote}`, io.stderr) : undefined;
   if (bar !== undefined) writer.on('progress', ({ bytes }: { bytes: number }) => bar.update(bytes, size));
   try {
-    await pipeline(local === '-' ? io.stdin : createReadStream(local, { highWaterMark: 1024 * 1024 }), writer);
+    await pipeline(local === '-' ? io.stdin : createReadStream(local, { highWaterMark: 1024 * 1024 }), writer, { signal });
   } catch (reason) {
     const error = VeracruzError.from(reason);
     // A local read error is the local file's, not the isolate's.

@@ -162,6 +162,14 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     if (stream.kind === 'output' && stream.writtenBy.length === 0) {
       risk('info', `${label}: no identity, program or pipeline can write it, so it stays empty and whoever follows it waits in vain.`);
     }
+    // Availability chosen over completeness: the untrusted host decides when such a stream ends, and nothing says data is missing.
+    const early = 'the program then computes on what arrived, and nothing tells it, or whoever reads its results, that data is missing.';
+    if (stream.kind === 'input' && stream.onWriterDisconnect === 'close') {
+      risk('medium', `${label}: the host can end this stream early by cutting a writer's connection (on_writer_disconnect "close" counts a writer that leaves without closing it as done); ${early}`);
+    }
+    if (stream.kind === 'input' && stream.deadlineMs !== undefined) {
+      risk('medium', `${label}: the host can end this stream early by delaying a writer's data past its deadline (deadline_ms ${stream.deadlineMs}); ${early}`);
+    }
     if (stream.kind === 'input' && stream.deadlineMs === undefined && stream.onWriterDisconnect === 'wait') {
       risk(
         'low',

@@ -415,3 +415,25 @@ test('lists streams: input ones with their writers, output ones with the program
   // A policy without streams has no such section.
   assert.doesNotMatch(renderExplanation(await explain(basePolicy())), /Streams/);
 });
+
+test('reports an input stream the host can end early: on_writer_disconnect close, or a deadline; not the defaults', async () => {
+  const value = basePolicy();
+  value['streams'] = [
+    { path: '/input/a/closing', on_writer_disconnect: 'close' },
+    { path: '/input/a/timed', deadline_ms: 5000 },
+    { path: '/input/a/default' },
+    // An output stream is written by programs: no writer connection to cut, no deadline that applies.
+    { path: '/output/live', on_writer_disconnect: 'close', deadline_ms: 5000 },
+  ];
+  const explanation = await explain(value);
+  const early = 'the program then computes on what arrived, and nothing tells it, or whoever reads its results, that data is missing.';
+  assert.deepEqual(messages(explanation, 'medium').filter((message) => message.startsWith('Stream')), [
+    `Stream /input/a/closing: the host can end this stream early by cutting a writer's connection (on_writer_disconnect "close" counts a writer that leaves without closing it as done); ${early}`,
+    `Stream /input/a/timed: the host can end this stream early by delaying a writer's data past its deadline (deadline_ms 5000); ${early}`,
+  ]);
+  assert.match(renderExplanation(explanation), /\nMEDIUM {2}Stream \/input\/a\/closing: the host can end this stream early/);
+  // The defaults (abort, no deadline) leave the host no way to end a stream early unnoticed.
+  assert.deepEqual(explanation.streams.find((stream) => stream.path === '/input/a/default')?.onWriterDisconnect, 'abort');
+  assert.deepEqual(explanation.streams.find((stream) => stream.path === '/input/a/default')?.deadlineMs, undefined);
+  assert.ok(explanation.risks.every((risk) => !risk.message.startsWith('Stream /input/a/default') && !risk.message.startsWith('Stream /output/live')));
+});
