@@ -282,20 +282,30 @@ describe('vc-client against an in-process computation', () => {
   });
 });
 
+/** What one vc-client run printed, and its exit status. */
+interface ClientRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs vc-client as `identity` (its certificate and key in `dir`, beside policy.json) against `setup`'s computation. */
+async function runAgainst(setup: StreamComputation, dir: string, identity: string, args: string[], stdin = ''): Promise<ClientRun> {
+  const plan = parseClientArguments([join(dir, 'policy.json'), '-i', join(dir, `${identity}.crt`), '-k', join(dir, `${identity}.key`), ...args]);
+  assert.ok(typeof plan === 'object');
+  const stdout = capture();
+  const stderr = capture();
+  const code = await runClient(plan, {
+    stdin: Readable.from([Buffer.from(stdin)]), stdout: stdout.stream, stderr: stderr.stream, transport: () => setup.computation.openSession(),
+  });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
 describe('vc-client with streams, against an in-process computation', { timeout: 60_000 }, () => {
   let dir: string;
   let setup: StreamComputation;
 
-  const run = async (identity: string, args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> => {
-    const plan = parseClientArguments([join(dir, 'policy.json'), '-i', join(dir, `${identity}.crt`), '-k', join(dir, `${identity}.key`), ...args]);
-    assert.ok(typeof plan === 'object');
-    const stdout = capture();
-    const stderr = capture();
-    const code = await runClient(plan, {
-      stdin: Readable.from([Buffer.from(stdin)]), stdout: stdout.stream, stderr: stderr.stream, transport: () => setup.computation.openSession(),
-    });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
-  };
+  const run = (identity: string, args: string[], stdin = ''): Promise<ClientRun> => runAgainst(setup, dir, identity, args, stdin);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vc-client-streams-'));
@@ -360,16 +370,7 @@ describe('vc-client feeding several streams, against an in-process computation',
   let program: Uint8Array;
   let setup: StreamComputation;
 
-  const feed = async (args: string[], stdin: string): Promise<{ code: number; stdout: string; stderr: string }> => {
-    const plan = parseClientArguments([join(dir, 'policy.json'), '-i', join(dir, 'sensor.crt'), '-k', join(dir, 'sensor.key'), ...args]);
-    assert.ok(typeof plan === 'object');
-    const stdout = capture();
-    const stderr = capture();
-    const code = await runClient(plan, {
-      stdin: Readable.from([Buffer.from(stdin)]), stdout: stdout.stream, stderr: stderr.stream, transport: () => setup.computation.openSession(),
-    });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
-  };
+  const feed = (args: string[], stdin: string): Promise<ClientRun> => runAgainst(setup, dir, 'sensor', args, stdin);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vc-client-feeds-'));

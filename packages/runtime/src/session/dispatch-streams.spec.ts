@@ -306,15 +306,21 @@ describe('RequestDispatcher: programs on streams', () => {
     assert.deepEqual(chunk(await follower.send(readStream('/output/copy', 0))), { text: 'hello, streams', end: true });
   });
 
-  it('a run that read past the data of a failed stream fails as unavailable, naming the stream and the writer', async () => {
+  /** A run of the follow program on /input/s, to which a second writer appended 'abc' and whose session then ends without closing it. */
+  async function runWithLeavingWriter(beforeLeaving: (session: ReturnType<typeof computation>['session']) => Promise<void>) {
     const { dispatcher, session } = computation();
     const writer = session(0);
     const leaving = session(1);
     await upload(writer);
     ok(await leaving.send(append('/input/s', 'abc')));
     const run = writer.send({ kind: 'request_result', fileName: '/program/follow.wasm' });
-    await sleep(200);
+    await beforeLeaving(session);
     dispatcher.sessionEnded(leaving.principal);
+    return { run, session };
+  }
+
+  it('a run that read past the data of a failed stream fails as unavailable, naming the stream and the writer', async () => {
+    const { run } = await runWithLeavingWriter(() => sleep(200));
     refused(await run, 'unavailable',
       'program /program/follow.wasm read past the data it had: stream /input/s failed (writer identity 1 left without closing it); the program got EIO and then exited with code 5');
   });
@@ -365,14 +371,9 @@ describe('RequestDispatcher: programs on streams', () => {
   });
 
   it('an output stream fails when the run writing it read past the data of a failed input stream', async () => {
-    const { dispatcher, session } = computation();
-    const writer = session(0);
-    const leaving = session(1);
-    await upload(writer);
-    ok(await leaving.send(append('/input/s', 'abc')));
-    const run = writer.send({ kind: 'request_result', fileName: '/program/follow.wasm' });
-    assert.deepEqual(chunk(await session(2).send(readStream('/output/copy', 0, 10_000))), { text: 'abc', end: false });
-    dispatcher.sessionEnded(leaving.principal);
+    const { run, session } = await runWithLeavingWriter(async (sessions) => {
+      assert.deepEqual(chunk(await sessions(2).send(readStream('/output/copy', 0, 10_000))), { text: 'abc', end: false });
+    });
     refused(await run, 'unavailable', /read past the data it had/);
     refused(await session(2).send(readStream('/output/copy', 0)), 'unavailable',
       'read_stream /output/copy: stream /output/copy failed: the run that wrote it read past the data of failed stream /input/s');
