@@ -34,6 +34,16 @@ describe('npm run demo', () => {
     assert.match(stdout, /matches the regression computed here in the clear/);
   });
 
+  it('runs the sealed demo: 512 MiB through a 64 MiB isolate, the hash checked in the clear, a flipped bit caught, nothing lost', async () => {
+    const { code, stdout, stderr } = await demo('sealed');
+    assert.equal(code, 0, stderr + stdout);
+    assert.match(stdout, /the host's disk: one file, f\d+ \(not the file's name\)/);
+    assert.match(stdout, /matches the SHA-256 computed here in the clear: [0-9a-f]{64}/);
+    assert.match(stdout, /host: searched f\d+ for 8 pieces of 64 bytes of the plaintext .*: 0 found/);
+    assert.match(stdout, /analyst: \[integrity_violation\] program \/program\/sha256\.wasm: the host forged sealed data of \/input\/data\.bin/);
+    assert.match(stdout, /the same SHA-256 as before, and as computed here in the clear/);
+  });
+
   it('runs the streaming demo: three sensors stream, the analyst follows the aggregate, the final line checked in the clear', async () => {
     const { code, stdout, stderr } = await demo('streaming');
     assert.equal(code, 0, stderr + stdout);
@@ -54,6 +64,7 @@ describe('npm run demo', () => {
     assert.match(stderr, /no demo named 'no-such-demo'/);
     assert.match(stderr, /intersection +four parties/);
     assert.match(stderr, /limits +programs/);
+    assert.match(stderr, /sealed +512 MiB/);
     assert.match(stderr, /streaming +three sensors/);
   });
 });
