@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,6 +171,23 @@ describe('vc-server CLI', () => {
     assert.match(clash.stderr.join('\n'), new RegExp(`vc-server would listen on ${pasAddress.replaceAll('.', '\\.')} \\(--listen\\), where the PAS is \\(the policy's proxy_attestation_server_url\\)`));
   });
 
+  it('makes the isolate a sealed-storage directory of its own in --spill-dir, removes it at exit, and names a --spill-dir it cannot use', async () => {
+    const parent = join(deployment.dir, 'spill');
+    await mkdir(parent);
+    const server = vcServer([deployment.policyPath, '--runtime', deployment.bundle.path, '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0', '--spill-dir', parent, '--spill-max-mib', '64']);
+    await server.line(/Veracruz server running on/);
+    const made = await readdir(parent);
+    assert.equal(made.length, 1);
+    assert.match(made[0]!, /^vc-sealed-/);
+    assert.equal((await stat(join(parent, made[0]!))).mode & 0o777, 0o700);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    assert.deepEqual(await readdir(parent), []);
+    const missing = vcServer([deployment.policyPath, '--runtime', deployment.bundle.path, '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0', '--spill-dir', join(deployment.dir, 'no-such-dir')]);
+    assert.equal(await missing.exited, 1);
+    assert.match(missing.stderr.join('\n'), /vc-server: \[not_found\] sealed storage: cannot make a directory in \S+no-such-dir \(ENOENT\)/);
+  });
+
   it('says how to build a missing runtime with the Node npm installs', async () => {
     const server = vcServer([deployment.policyPath, '--runtime', join(deployment.dir, 'missing.mjs'), '--dev-key', deployment.devKey.privateKeyPath, '--listen', '127.0.0.1:0']);
     assert.equal(await server.exited, 1);
@@ -189,6 +206,8 @@ describe('vc-server CLI', () => {
       [[deployment.policyPath, '--bogus'], "unknown option '--bogus'"],
       [[deployment.policyPath, '--listen'], "option '--listen' needs a value"],
       [[deployment.policyPath, '--max-sessions', '0'], "--max-sessions: expected a positive integer, got '0'"],
+      [[deployment.policyPath, '--spill-max-mib', 'lots'], "--spill-max-mib: expected a whole number of MiB, got 'lots'"],
+      [[deployment.policyPath, '--spill-max-mib', '0', '--spill-dir', deployment.dir], '--spill-dir: sealed storage is off (--spill-max-mib 0)'],
     ];
     for (const [args, message] of cases) {
       const server = vcServer(args);
