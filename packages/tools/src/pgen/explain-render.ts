@@ -180,6 +180,9 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
   lines.push('are kept for sessions, requests and responses, so that results filling the rest can still be read.');
   lines.push('Whatever would not fit is refused before it is stored: a write gets limit_exceeded; a program');
   lines.push('gets ENOSPC or a failed allocation, and its run ends with limit_exceeded naming the resource.');
+  lines.push('Where the host gives the isolate sealed storage (vc-server does, by default), file contents beyond');
+  lines.push("the budget are sealed out to the host's disk instead, up to that storage's bound: encrypted, and");
+  lines.push('any change caught; the host learns their sizes and the order they are used, never their contents.');
   if (budget.programs.length > 0) {
     lines.push("Each program's own memory cap, drawn from the same budget:");
     const paths = budget.programs.map((program) => safe(program.path));
