@@ -1,4 +1,3 @@
-import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { joinPieces } from './framing.ts';
 import type {
@@ -8,6 +7,7 @@ import type {
   RuntimeManagerRequest,
   RuntimeManagerResponse,
 } from './messages.ts';
+import { WireReader, WireType, WireWriter } from './wire.ts';
 
 // Field numbers of transport_protocol.proto. Old numbers are Veracruz's; 20+ are ours.
 const RequestField = {
@@ -44,16 +44,16 @@ const ResponseField = {
 
 // Proto3 as prost writes it: scalar fields at their default value are omitted, a oneof member is
 // always written (possibly as an empty message).
-function stringField(writer: BinaryWriter, field: number, value: string): void {
+function stringField(writer: WireWriter, field: number, value: string): void {
   if (value !== '') writer.tag(field, WireType.LengthDelimited).string(value);
 }
-function bytesField(writer: BinaryWriter, field: number, value: Uint8Array): void {
+function bytesField(writer: WireWriter, field: number, value: Uint8Array): void {
   if (value.length > 0) writer.tag(field, WireType.LengthDelimited).bytes(value);
 }
-function uintField(writer: BinaryWriter, field: number, value: number): void {
+function uintField(writer: WireWriter, field: number, value: number): void {
   if (value !== 0) writer.tag(field, WireType.Varint).uint64(value);
 }
-function messageField(writer: BinaryWriter, field: number, body: (inner: BinaryWriter) => void): void {
+function messageField(writer: WireWriter, field: number, body: (inner: WireWriter) => void): void {
   writer.tag(field, WireType.LengthDelimited).fork();
   body(writer);
   writer.join();
@@ -61,7 +61,7 @@ function messageField(writer: BinaryWriter, field: number, body: (inner: BinaryW
 
 /** Encodes a request exactly as Veracruz (prost) does. */
 export function encodeRequest(request: RuntimeManagerRequest): Uint8Array {
-  const writer = new BinaryWriter();
+  const writer = new WireWriter();
   uintField(writer, RequestField.context, request.context ?? 0);
   switch (request.kind) {
     case 'write_file':
@@ -123,7 +123,7 @@ export function encodeRequestParts(request: RuntimeManagerRequest): Uint8Array[]
   const fileName = new TextEncoder().encode(request.fileName);
   const nameBytes = fileName.length === 0 ? 0 : 1 + varintLength(fileName.length) + fileName.length;
   const innerLength = nameBytes + 1 + varintLength(request.data.length) + request.data.length;
-  const writer = new BinaryWriter();
+  const writer = new WireWriter();
   uintField(writer, RequestField.context, request.context ?? 0);
   writer.tag(RequestField[request.kind], WireType.LengthDelimited).uint32(innerLength);
   if (fileName.length > 0) writer.tag(1, WireType.LengthDelimited).bytes(fileName);
@@ -138,7 +138,7 @@ export function encodeRequestParts(request: RuntimeManagerRequest): Uint8Array[]
 export function encodeResponseParts(response: RuntimeManagerResponse): Uint8Array[] {
   const body = response.body;
   if (body?.kind !== 'result' || body.data.length === 0 || response.errorDetail !== undefined) return [encodeResponse(response)];
-  const writer = new BinaryWriter();
+  const writer = new WireWriter();
   if (response.status !== 0) writer.tag(ResponseField.status, WireType.Varint).int32(response.status);
   uintField(writer, ResponseField.context, response.context ?? 0);
   writer.tag(ResponseField.result, WireType.LengthDelimited).uint32(1 + varintLength(body.data.length) + body.data.length);
@@ -157,7 +157,7 @@ function varintLength(value: number): number {
 
 /** Encodes a response exactly as Veracruz (prost) does, plus the error detail when present. */
 export function encodeResponse(response: RuntimeManagerResponse): Uint8Array {
-  const writer = new BinaryWriter();
+  const writer = new WireWriter();
   if (response.status !== 0) writer.tag(ResponseField.status, WireType.Varint).int32(response.status);
   uintField(writer, ResponseField.context, response.context ?? 0);
   const body = response.body;
@@ -199,19 +199,13 @@ export function encodeResponse(response: RuntimeManagerResponse): Uint8Array {
 /** Reads the fields of one embedded message, calling `onField` for each and skipping unknown ones. */
 function readMessage(
   bytes: Uint8Array,
-  onField: (reader: BinaryReader, field: number, wireType: WireType) => boolean,
+  onField: (reader: WireReader, field: number, wireType: WireType) => boolean,
 ): void {
-  const reader = new BinaryReader(bytes);
+  const reader = new WireReader(bytes);
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
     if (!onField(reader, field, wireType)) reader.skip(wireType, field);
   }
-}
-
-function safeNumber(value: bigint | string, what: string): number {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number)) throw new VeracruzError(Code.InvalidRequest, `${what} ${value} is too large`);
-  return number;
 }
 
 // One embedded message holding a single string, bytes or uint64 field 1 (most of the protocol).
@@ -286,8 +280,8 @@ function decodeRequestMessage(field: number, bytes: Uint8Array): RequestMessage 
       let length = 0;
       readMessage(bytes, (reader, inner, wireType) => {
         if (inner === 1 && wireType === WireType.LengthDelimited) fileName = reader.string();
-        else if (inner === 2 && wireType === WireType.Varint) offset = safeNumber(reader.uint64(), 'offset');
-        else if (inner === 3 && wireType === WireType.Varint) length = safeNumber(reader.uint64(), 'length');
+        else if (inner === 2 && wireType === WireType.Varint) offset = reader.uint64('offset');
+        else if (inner === 3 && wireType === WireType.Varint) length = reader.uint64('length');
         else return false;
         return true;
       });
@@ -300,8 +294,8 @@ function decodeRequestMessage(field: number, bytes: Uint8Array): RequestMessage 
       let waitMs = 0;
       readMessage(bytes, (reader, inner, wireType) => {
         if (inner === 1 && wireType === WireType.LengthDelimited) fileName = reader.string();
-        else if (inner === 2 && wireType === WireType.Varint) offset = safeNumber(reader.uint64(), 'offset');
-        else if (inner === 3 && wireType === WireType.Varint) length = safeNumber(reader.uint64(), 'length');
+        else if (inner === 2 && wireType === WireType.Varint) offset = reader.uint64('offset');
+        else if (inner === 3 && wireType === WireType.Varint) length = reader.uint64('length');
         else if (inner === 4 && wireType === WireType.Varint) waitMs = reader.uint32();
         else return false;
         return true;
@@ -315,7 +309,7 @@ function decodeRequestMessage(field: number, bytes: Uint8Array): RequestMessage 
   }
 }
 
-/** Wraps the protobuf reader's errors (truncation, bad wire types) as InvalidRequest. */
+/** Wraps the wire reader's errors (truncation, bad tags, numbers too large) as InvalidRequest. */
 function malformed(what: string, reason: unknown): VeracruzError {
   if (reason instanceof VeracruzError) return reason;
   const detail = reason instanceof Error ? reason.message : String(reason);
@@ -379,7 +373,7 @@ function piecewiseWrite(pieces: readonly Uint8Array[]): PiecewiseWriteRequest | 
   let total = 0;
   for (const piece of pieces) total += piece.length;
   try {
-    const reader = new BinaryReader(headOf(pieces, WRITE_HEAD_BYTES));
+    const reader = new WireReader(headOf(pieces, WRITE_HEAD_BYTES));
     let context = 0;
     let [field, wireType] = reader.tag();
     if (field === RequestField.context && wireType === WireType.Varint) {
@@ -445,7 +439,7 @@ function piecewiseResult(pieces: readonly Uint8Array[]): PiecewiseResultResponse
   let total = 0;
   for (const piece of pieces) total += piece.length;
   try {
-    const reader = new BinaryReader(headOf(pieces, RESULT_HEAD_BYTES));
+    const reader = new WireReader(headOf(pieces, RESULT_HEAD_BYTES));
     let status = 0;
     let context = 0;
     let [field, wireType] = reader.tag();
@@ -512,7 +506,7 @@ export function decodeResponse(bytes: Uint8Array): RuntimeManagerResponse {
           let size = 0;
           readMessage(reader.bytes(), (inner, innerField, innerType) => {
             if (innerField !== 1 || innerType !== WireType.Varint) return false;
-            size = safeNumber(inner.uint64(), 'file size');
+            size = inner.uint64('file size');
             return true;
           });
           body = { kind: 'file_size', size };
