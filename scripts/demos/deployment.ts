@@ -1,8 +1,9 @@
 // The pieces every demo deploys: the runtime bundle, the parties' identities, a proxy attestation
 // service that trusts this host's development key, and vc-server on the linux platform.
-import { writeFile, readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { devKeyId } from '@veracruz-ts/attestation/evidence';
+import type { VeracruzClient } from '@veracruz-ts/client';
 import { type PasHandle, startPas } from '@veracruz-ts/pas';
 import { createIdentity } from '@veracruz-ts/policy';
 import { loadOrCreateDevKey, type LoadedDevKey, type RunningServer, type RuntimeBundle, type ServerOptions, startServer } from '@veracruz-ts/server';
@@ -44,3 +45,20 @@ export function startDemoServer(policyText: string, bundle: RuntimeBundle, devKe
   });
 }
 
+/** Ends the computation through `client`'s party and waits for vc-server to exit; returns how it ended. */
+export async function shutDown(client: VeracruzClient, server: RunningServer): Promise<string> {
+  await client.shutdown();
+  const exit = await server.exited;
+  return `vc-server exited (${exit.code}: ${exit.reason})`;
+}
+
+/**
+ * Closes what a demo started and removes its directory, whatever state the demo stopped in: each
+ * close may fail (the demo's own error is the one that matters).
+ */
+export async function tearDown(started: { clients?: readonly VeracruzClient[]; server: RunningServer | undefined; pas: PasHandle | undefined; work: string }): Promise<void> {
+  await Promise.allSettled((started.clients ?? []).map((client) => client.close()));
+  await started.server?.close().catch(() => {});
+  await started.pas?.close().catch(() => {});
+  await rm(started.work, { recursive: true, force: true });
+}

@@ -8,14 +8,14 @@
 // host that the proxy attestation service was told to trust). Each party checks the isolate before
 // sending anything. The host in the middle relays only ciphertext.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { VeracruzClient } from '@veracruz-ts/client';
 import type { PasHandle } from '@veracruz-ts/pas';
 import { VeracruzError } from '@veracruz-ts/core';
 import { buildRuntimeBundle, REPOSITORY_ROOT, type RunningServer } from '@veracruz-ts/server';
-import { createParties, startDemoPas, startDemoServer } from './deployment.ts';
+import { createParties, shutDown, startDemoPas, startDemoServer, tearDown } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 
 const PROGRAM = join(REPOSITORY_ROOT, 'examples/build/wasm/intersection-set-sum.wasm');
@@ -148,16 +148,13 @@ export async function intersectionDemo(): Promise<void> {
     say(`matches the sum computed here in the clear: ${expected.toFixed(2)}`);
 
     step('Shutting down: any party may end the computation');
-    await analyst.shutdown();
+    const ended = await shutDown(analyst, server);
     await analyst.close();
-    const exit = await server.exited;
     server = undefined;
-    say(`analyst requested shutdown; vc-server exited (${exit.code}: ${exit.reason})`);
+    say(`analyst requested shutdown; ${ended}`);
     console.log(`\n${bold('Done.')} Try it by hand: packages/client/README.md shows the same steps with vc-client.`);
   } finally {
-    await server?.close().catch(() => {});
-    await pas?.close().catch(() => {});
-    await rm(work, { recursive: true, force: true });
+    await tearDown({ server, pas, work });
   }
 }
 

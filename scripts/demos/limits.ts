@@ -6,7 +6,7 @@
 // the budget plus the launcher's stated overhead; then runs the regression, whose result is checked
 // against the same regression computed here in the clear. The owner's file is intact throughout.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { VeracruzClient } from '@veracruz-ts/client';
@@ -17,7 +17,7 @@ import { residentMiB } from '@veracruz-ts/server/testing';
 import { linearRegression } from '../../examples/reference/linear-regression.ts';
 import { generateLinearRegression } from '../../examples/generators/linear-regression.ts';
 import { compileC } from '@veracruz-ts/runtime/testing';
-import { createParties, startDemoPas, startDemoServer } from './deployment.ts';
+import { createParties, shutDown, startDemoPas, startDemoServer, tearDown } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 
 const BUDGET_MIB = 64;
@@ -129,15 +129,12 @@ export async function limitsDemo(): Promise<void> {
     say(`matches the regression computed here in the clear: gradient ${clear.gradient.toFixed(6)}, intercept ${clear.intercept.toFixed(6)}`);
 
     step('Shutting down');
-    await analyst.shutdown();
+    const ended = await shutDown(analyst, server);
     await analyst.close();
-    const exit = await server.exited;
     server = undefined;
-    say(`vc-server exited (${exit.code}: ${exit.reason})`);
+    say(ended);
     console.log(`\n${bold('Done.')}`);
   } finally {
-    await server?.close().catch(() => {});
-    await pas?.close().catch(() => {});
-    await rm(work, { recursive: true, force: true });
+    await tearDown({ server, pas, work });
   }
 }

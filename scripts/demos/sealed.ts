@@ -9,7 +9,7 @@
 // hash again: nothing was lost.
 import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { VeracruzClient } from '@veracruz-ts/client';
@@ -17,7 +17,7 @@ import { VeracruzError } from '@veracruz-ts/core';
 import type { PasHandle } from '@veracruz-ts/pas';
 import { buildRuntimeBundle, ISOLATE_MEMORY_OVERHEAD_BYTES, REPOSITORY_ROOT, type RunningServer } from '@veracruz-ts/server';
 import { residentMemory } from '@veracruz-ts/server/testing';
-import { createParties, startDemoPas, startDemoServer } from './deployment.ts';
+import { createParties, shutDown, startDemoPas, startDemoServer, tearDown } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 
 const MIB = 1024 * 1024;
@@ -197,15 +197,11 @@ export async function sealedDemo(): Promise<void> {
     say('the same SHA-256 as before, and as computed here in the clear');
 
     step('Shutting down');
-    await analyst.shutdown();
-    const exit = await server.exited;
+    const ended = await shutDown(analyst, server);
     server = undefined;
-    say(`vc-server exited (${exit.code}: ${exit.reason})`);
+    say(ended);
     console.log(`\n${bold('Done.')}`);
   } finally {
-    await Promise.allSettled(clients.map((client) => client.close()));
-    await server?.close().catch(() => {});
-    await pas?.close().catch(() => {});
-    await rm(work, { recursive: true, force: true });
+    await tearDown({ clients, server, pas, work });
   }
 }

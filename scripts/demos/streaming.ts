@@ -6,7 +6,7 @@
 // closed the stream, the program reaches end of file and writes its final line; the demo checks that
 // line against the same statistics computed here in the clear over all three sensors' readings.
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,7 @@ import { buildRuntimeBundle, REPOSITORY_ROOT, type RunningServer } from '@veracr
 import { encodeF64 } from '../../examples/generators/files.ts';
 import { SENSOR_COUNT, sensorReadings } from '../../examples/generators/sensor-readings.ts';
 import { aggregateReadings, type SensorAggregate } from '../../examples/reference/sensor-aggregation.ts';
-import { createParties, startDemoPas, startDemoServer } from './deployment.ts';
+import { createParties, shutDown, startDemoPas, startDemoServer, tearDown } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 
 const PROGRAM = join(REPOSITORY_ROOT, 'examples/build/wasm/sensor-aggregation.wasm');
@@ -180,15 +180,11 @@ export async function streamingDemo(): Promise<void> {
       `mean ${clear.mean!.toFixed(4)} °C, variance ${clear.variance!.toFixed(4)}, histogram [${clear.histogram.join(' ')}], under ${clear.under}, over ${clear.over}`);
 
     step('Shutting down');
-    await runner.shutdown();
-    const exit = await server.exited;
+    const ended = await shutDown(runner, server);
     server = undefined;
-    say(`vc-server exited (${exit.code}: ${exit.reason})`);
+    say(ended);
     console.log(`\n${bold('Done.')}`);
   } finally {
-    await Promise.allSettled(clients.map((client) => client.close()));
-    await server?.close().catch(() => {});
-    await pas?.close().catch(() => {});
-    await rm(work, { recursive: true, force: true });
+    await tearDown({ clients, server, pas, work });
   }
 }
