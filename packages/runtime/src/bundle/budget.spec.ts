@@ -64,11 +64,9 @@ describe('bundle budget', () => {
     assert.throws(() => parseBundleBudget('[]'), /expected a JSON object/);
   });
 
-  // The ceiling moves only with a capability the isolate must have, said in the README's audit
-  // section: 350 KB after the X.509 rewrite, 400 KB with sealed storage and streams.
-  it('the committed budget keeps the bundle under 400 KB and under 40% third-party', () => {
+  it('the committed budget keeps the bundle under 350 KB and under 40% third-party', () => {
     const budget = parseBundleBudget(readFileSync(join(REPOSITORY_ROOT, 'packages/runtime/bundle-budget.json'), 'utf8'));
-    assert.ok(budget.maxBytes <= 400_000);
+    assert.ok(budget.maxBytes <= 350_000);
     assert.ok(budget.maxThirdPartyShare <= 0.4);
   });
 });

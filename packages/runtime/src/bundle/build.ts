@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
+import { dropCommentLines } from './comments.ts';
 import { bundleFigures, type BundleFigures } from './figures.ts';
 
 /** The repository root (this file is packages/runtime/src/bundle/build.ts). */
@@ -66,19 +67,21 @@ const BUILD_OPTIONS: BuildOptions = {
  * Bundles the isolate into one ES module with esbuild. The output depends only on the input files'
  * bytes and this recipe (paths are relative to the repository, no timestamps, no minification so the
  * trusted computing base stays readable: each file starts with a `// path` line), so every build of
- * the same sources has the same SHA-256. A stamp beside the bundle records each input's hash and the
+ * the same sources has the same SHA-256. The doc comments, which the sources carry, are dropped
+ * ({@link dropCommentLines}), and the build checks that this changed no code: minified, the bundle
+ * is the same with and without them. A stamp beside the bundle records each input's hash and the
  * bundle's figures; when no input changed, the build is skipped.
  */
 export async function buildRuntimeBundle(options: BuildRuntimeOptions = {}): Promise<BuiltRuntimeBundle> {
   const outFile = resolve(options.outFile ?? DEFAULT_RUNTIME_BUNDLE);
   const stampFile = `${outFile}.inputs.json`;
-  const { build, version } = await import('esbuild');
+  const { build, transform, version } = await import('esbuild');
   // The recipe is everything besides the inputs that shapes the output or its figures: esbuild's
   // version and options, and this file and the figures' code themselves.
   const recipe = JSON.stringify({
     esbuild: version,
     options: BUILD_OPTIONS,
-    code: await Promise.all([import.meta.url, new URL('./figures.ts', import.meta.url).href].map(async (url) => sha256(await readFile(fileURLToPath(url))))),
+    code: await Promise.all([import.meta.url, ...['./figures.ts', './comments.ts'].map((file) => new URL(file, import.meta.url).href)].map(async (url) => sha256(await readFile(fileURLToPath(url))))),
   });
 
   if (options.force !== true) {
@@ -89,7 +92,10 @@ export async function buildRuntimeBundle(options: BuildRuntimeOptions = {}): Pro
   const result = await build({ ...BUILD_OPTIONS, absWorkingDir: REPOSITORY_ROOT, write: false as const, metafile: true as const, logLevel: 'silent' });
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error('esbuild produced no output');
-  const bytes = output.contents;
+  const code = dropCommentLines(output.text);
+  const minified = (text: string): Promise<string> => transform(text, { minify: true, legalComments: 'none', format: 'esm', target: 'node24' }).then((done) => done.code);
+  if ((await minified(code)) !== (await minified(output.text))) throw new Error('dropping the comment lines of the bundle changed its code');
+  const bytes = new TextEncoder().encode(code);
   const measurement = sha256(bytes);
   const inputs: Record<string, string> = {};
   const sources = new Map<string, Uint8Array>();

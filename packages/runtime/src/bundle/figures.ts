@@ -2,7 +2,7 @@
 export interface BundleFile {
   /** Path relative to the repository root, as the `// path` line in the bundle names it. */
   path: string;
-  /** Bytes of the bundle that came from this file (after tree shaking, comments dropped). */
+  /** Bytes of the bundle that came from this file (after tree shaking, doc comments dropped), its path line not counted. */
   bytes: number;
   /** Lines of the source file as written (comments included): what there is to read. */
   sourceLines: number;
@@ -29,22 +29,24 @@ export interface BundleFigures {
 }
 
 /**
- * The figures of a bundle from esbuild's per-input byte counts and the inputs' sources. Files are
- * ordered as they appear in the bundle (by esbuild's `// path` line before each file's code), which
- * is the order to read it in.
+ * The figures of a bundle from the inputs esbuild reports and their sources. Files are ordered as
+ * they appear in the bundle (by esbuild's `// path` line before each file's code), which is the order
+ * to read it in; a file's bytes are the lines after its path lines, up to the next file's (esbuild's
+ * own count, for a file without one), so that they count what the bundle holds after its doc
+ * comments are dropped.
  */
 export function bundleFigures(
   bundle: Uint8Array,
   inputs: Record<string, { bytesInOutput: number }>,
   sources: ReadonlyMap<string, Uint8Array>,
 ): BundleFigures {
-  const text = new TextDecoder().decode(bundle);
-  // Where each file starts in the bundle, found once per file rather than once per comparison.
+  const bytes = Buffer.from(bundle.buffer, bundle.byteOffset, bundle.byteLength);
+  // Where each file starts in the bundle (a byte offset), found once per file rather than once per comparison.
   const starts = new Map<string, number>();
   const position = (path: string): number => {
     let at = starts.get(path);
     if (at === undefined) {
-      at = text.indexOf(`\n// ${path}\n`);
+      at = bytes.indexOf(`\n// ${path}\n`);
       if (at < 0) at = Number.MAX_SAFE_INTEGER;
       starts.set(path, at);
     }
@@ -59,6 +61,15 @@ export function bundleFigures(
       thirdParty: path.startsWith('node_modules/') || path.includes('/node_modules/'),
     }))
     .sort((a, b) => position(a.path) - position(b.path) || a.path.localeCompare(b.path));
+  // A file's code is every line after one of its path lines (a file may have several) up to the next path line.
+  const counted = new Map(files.map((file) => [file.path, 0]));
+  let current: string | undefined;
+  for (const line of bytes.toString('utf8').split('\n')) {
+    const marked = line.startsWith('// ') ? line.slice(3) : undefined;
+    if (marked !== undefined && counted.has(marked)) current = marked;
+    else if (current !== undefined) counted.set(current, counted.get(current)! + Buffer.byteLength(line) + 1);
+  }
+  for (const file of files) if (position(file.path) !== Number.MAX_SAFE_INTEGER) file.bytes = counted.get(file.path)!;
   const packageBytes = new Map<string, number>();
   for (const file of files.filter((candidate) => candidate.thirdParty)) {
     const name = packageName(file.path);

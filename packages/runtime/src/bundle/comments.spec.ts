@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { dropCommentLines } from './comments.ts';
+
+describe('dropCommentLines', () => {
+  it('drops doc comments that fill their lines, and keeps the code and the path lines as printed', () => {
+    const bundle = [
+      '// packages/core/src/errors.ts',
+      'var Code = {',
+      '  /** The policy is malformed. */',
+      '  InvalidPolicy: "invalid_policy",',
+      '  /**',
+      '   * A bug.',
+      '   */',
+      '  Internal: "internal"',
+      '};',
+      '/* a block comment',
+      '   over two lines */',
+      'function f() {',
+      '  return 1;',
+      '}',
+    ].join('\n');
+    assert.equal(dropCommentLines(bundle), [
+      '// packages/core/src/errors.ts',
+      'var Code = {',
+      '  InvalidPolicy: "invalid_policy",',
+      '  Internal: "internal"',
+      '};',
+      'function f() {',
+      '  return 1;',
+      '}',
+    ].join('\n'));
+  });
+
+  it('keeps comments that share a line with code, and line comments', () => {
+    const code = [
+      'var TAGS = /* @__PURE__ */ new Map();',
+      '/* @__PURE__ */ f();',
+      '/* first line',
+      '   last line */ g();',
+      '// a line comment',
+      'h(); /* after code */',
+    ].join('\n');
+    assert.equal(dropCommentLines(code), code);
+  });
+
+  it('keeps a comment that never closes (esbuild never prints one, so nothing is guessed)', () => {
+    const code = 'a();\n/** open\n * still open';
+    assert.equal(dropCommentLines(code), code);
+  });
+});

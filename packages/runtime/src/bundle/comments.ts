@@ -1,0 +1,28 @@
+/**
+ * Drops the comments that fill whole lines of esbuild's output (the sources' doc comments, which
+ * esbuild keeps when it does not minify), keeping every line of code as esbuild printed it and the
+ * `// path` line before each file. Comments that share a line with code (`/* @__PURE__ *\/ f()`)
+ * stay. Block comments only: a line starting `//` may be a file's path line.
+ */
+export function dropCommentLines(code: string): string {
+  const kept: string[] = [];
+  let comment: string[] | undefined;
+  for (const line of code.split('\n')) {
+    const trimmed = line.trim();
+    if (comment === undefined) {
+      if (!trimmed.startsWith('/*')) {
+        kept.push(line);
+        continue;
+      }
+      comment = [];
+    }
+    comment.push(line);
+    const close = trimmed.indexOf('*/', comment.length === 1 ? 2 : 0);
+    if (close === -1) continue;
+    // Code after the comment on its last line: the comment is part of a line of code, and stays.
+    if (close + 2 !== trimmed.length) kept.push(...comment);
+    comment = undefined;
+  }
+  if (comment !== undefined) kept.push(...comment);
+  return kept.join('\n');
+}
