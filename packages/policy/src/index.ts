@@ -5,6 +5,7 @@ export * from './certificate.ts';
 export * from './policy-model.ts';
 export * from './policy-ciphersuite.ts';
 export * from './policy-hash.ts';
+export { policyIdentityHash } from './policy-network.ts';
 export * from './policy-parse.ts';
 export * from './policy-lookup.ts';
 export * from './json-duplicates.ts';

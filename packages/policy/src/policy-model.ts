@@ -3,7 +3,8 @@
  *
  * The JSON layout is Veracruz's (crates/policy-utils, current schema), so a Veracruz policy loads
  * unchanged. Added, all optional: `runtime_manager_hash_tdx`, a top-level `limits` object, a
- * per-program `limits` object and a top-level `streams` array. Unknown fields are kept (see {@link Policy.unknownFields}), never
+ * per-program `limits` object, a top-level `streams` array, isolate principals (`identities[].isolate`),
+ * `dataflow` and `await_inputs`. Unknown fields are kept (see {@link Policy.unknownFields}), never
  * an error, so newer policies load in older tools.
  */
 import type { CertificateInfo } from './certificate.ts';
@@ -47,6 +48,38 @@ export interface PolicyIdentity {
   file_rights: FileRights[];
   /** Derived (not in the JSON): the parsed certificate. */
   certificateInfo: CertificateInfo;
+}
+
+/** What a peer isolate must prove: its certificate chains to this PAS CA, carries one of these runtime hashes and this policy hash. */
+export interface PolicyPeer {
+  /** A principal's: the peer's identity hash (see `policyIdentityHash`); a dataflow's: the receiver's policy hash. Lowercase hex. */
+  policy_hash: string;
+  /** The PAS CA the peer's certificate must chain to (default: this policy's `proxy_service_cert`). */
+  proxy_service_cert: string;
+  /** Runtime hashes the peer may carry, lowercase hex (default: this policy's own). */
+  runtimeHashes: string[];
+}
+
+/** A principal that is another isolate (an `identities` entry with `isolate` instead of `certificate`). */
+export interface PolicyIsolatePrincipal {
+  id: number;
+  isolate: PolicyPeer;
+  file_rights: FileRights[];
+}
+
+/** A `dataflow` entry: after a program run succeeds, `file` is pushed to `path` on the isolate at `address`. */
+export interface PolicyDataflow {
+  file: string;
+  path: string;
+  address: string;
+  isolate: PolicyPeer;
+}
+
+/** An `await_inputs` entry: a run of `program` waits until every file exists, at most `deadline_ms`. */
+export interface PolicyAwaitInputs {
+  program: string;
+  files: string[];
+  deadline_ms: number;
 }
 
 /** A program the policy allows to run, and the rights it has while it runs. */
@@ -123,7 +156,14 @@ export interface EnclaveCertExpiry {
 
 /** A parsed, validated policy. JSON fields keep their snake_case names; derived ones are camelCase. */
 export interface Policy {
+  /** The `identities` entries with a `certificate` (Veracruz's principals). */
   identities: PolicyIdentity[];
+  /** New: the `identities` entries with an `isolate` (other isolates as principals); absent: []. */
+  isolate_principals: PolicyIsolatePrincipal[];
+  /** New, optional: outputs pushed to peer isolates; absent: []. */
+  dataflow: PolicyDataflow[];
+  /** New, optional: programs whose runs wait for their inputs; absent: []. */
+  await_inputs: PolicyAwaitInputs[];
   programs: PolicyProgram[];
   file_hashes: FileHash[];
   /** Absent in older policies: then []. */
@@ -156,6 +196,8 @@ export interface Policy {
   text: string;
   /** Lowercase hex SHA-256 of the exact bytes. */
   hash: string;
+  /** Derived: how peers name this isolate as a principal (see `policyIdentityHash`); `hash` without dataflow. */
+  identityHash: string;
 }
 
 /** The limits a program runs under, resolved from the policy with defaults filled in. */

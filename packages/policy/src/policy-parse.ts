@@ -10,6 +10,7 @@ import { nativeModuleSpecialFile } from './native-modules.ts';
 import { parsePipeline, type PipelineExpr } from './pipeline.ts';
 import { CIPHERSUITES, tls13Ciphersuite } from './policy-ciphersuite.ts';
 import { policyHash } from './policy-hash.ts';
+import { policyIdentityHash, readAwaitInputs, readDataflow, readPeer } from './policy-network.ts';
 import { readStreams } from './policy-streams.ts';
 import { invalid, join, ObjectReader, show } from './policy-json-reader.ts';
 import {
@@ -20,6 +21,7 @@ import {
   type NativeModuleType,
   type Policy,
   type PolicyIdentity,
+  type PolicyIsolatePrincipal,
   type PolicyLimits,
   type PolicyPipeline,
   type PolicyProgram,
@@ -161,19 +163,31 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
   const unknownFields: Record<string, unknown> = {};
   const root = new ObjectReader(json, '');
 
-  const identities = root.array('identities').map((item, index): PolicyIdentity => {
+  // Isolate principals default to the policy's own PAS CA and runtime hashes, read further down.
+  const isolateEntries: { entry: ObjectReader; id: number; fileRights: FileRights[] }[] = [];
+  const identities: PolicyIdentity[] = [];
+  // The JSON index of each certificate identity, for error messages.
+  const certificateIndex: number[] = [];
+  const ids = root.array('identities').map((item, index) => {
     const entry = new ObjectReader(item, `identities[${index}]`);
-    const certificate = entry.string('certificate');
-    const certificateInfo = readCertificate(certificate, entry.at('certificate'), at, checkValidity);
     const id = entry.integer('id', 0, U32_MAX);
     const fileRights = readFileRights(entry.required('file_rights'), entry.at('file_rights'), unknownFields);
+    if (entry.has('isolate') && !entry.has('certificate')) {
+      isolateEntries.push({ entry, id, fileRights });
+      return { id };
+    }
+    const certificate = entry.string('certificate');
+    if (entry.has('isolate')) invalid(entry.at('isolate'), 'an identity is a certificate or an isolate, not both');
+    const certificateInfo = readCertificate(certificate, entry.at('certificate'), at, checkValidity);
     entry.collectUnknown(unknownFields);
-    return { certificate, id, file_rights: fileRights, certificateInfo };
+    identities.push({ certificate, id, file_rights: fileRights, certificateInfo });
+    certificateIndex.push(index);
+    return { id };
   });
-  checkUniqueIds(identities, 'identities');
+  checkUniqueIds(ids, 'identities');
   identities.forEach((identity, index) => {
     const previous = identities.findIndex((other) => sameBytes(other.certificateInfo.der, identity.certificateInfo.der));
-    if (previous !== index) invalid(`identities[${index}].certificate`, `same certificate as identities[${previous}]: a principal could not be told apart`);
+    if (previous !== index) invalid(`identities[${certificateIndex[index]}].certificate`, `same certificate as identities[${certificateIndex[previous]}]: a principal could not be told apart`);
   });
 
   const fileHashes = root.array('file_hashes').map((item, index): FileHash => {
@@ -316,10 +330,21 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
   const enableClock = root.boolean('enable_clock');
   const maxMemoryMib = root.integer('max_memory_mib', 1, U32_MAX);
   const limits = root.has('limits') ? readLimits(root.raw('limits'), 'limits') : undefined;
+  const own = { proxy_service_cert: proxyServiceCert, runtimeHashes: Object.values(hashes).filter((value) => value !== null) };
+  const isolatePrincipals = isolateEntries.map(({ entry, id, fileRights }): PolicyIsolatePrincipal => {
+    const isolate = readPeer(entry.raw('isolate'), entry.at('isolate'), own, unknownFields);
+    entry.collectUnknown(unknownFields);
+    return { id, isolate, file_rights: fileRights };
+  });
+  const dataflow = readDataflow(root.raw('dataflow'), own, unknownFields);
+  const awaitInputs = readAwaitInputs(root.raw('await_inputs'), unknownFields);
   root.collectUnknown(unknownFields);
 
   const policy: Policy = {
     identities,
+    isolate_principals: isolatePrincipals,
+    dataflow,
+    await_inputs: awaitInputs,
     programs,
     file_hashes: fileHashes,
     pipelines,
@@ -339,6 +364,7 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
     unknownFields,
     text,
     hash,
+    identityHash: dataflow.length === 0 ? hash : await policyIdentityHash(text, dataflow),
   };
   if (limits !== undefined) policy.limits = limits;
   return policy;
