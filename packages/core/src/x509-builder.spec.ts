@@ -1,15 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
-import { decodeDer, DerTag } from './der.ts';
+import { decodeDer, DerReader, DerTag, derChildren, readOid } from './der.ts';
 import { Code, } from './errors.ts';
 import { toPem } from './pem.ts';
-import { readName } from './x509.ts';
+import { readExtensionList, readName } from './x509.ts';
 import {
   createCertificationRequest,
   ecdsaSignatureFromDer,
   ecdsaSignatureToDer,
   encodeName,
+  EXTENSION_REQUEST_OID,
   parseDistinguishedName,
   signatureSchemeFor,
   type WebCryptoKey,
@@ -127,4 +128,33 @@ describe('createCertificationRequest', () => {
       assert.match(text, /Attributes:\s+\(none\)/);
     });
   }
+
+  it('puts no attributes in a request without extensions, as before they could be asked for', async () => {
+    // RSASSA-PKCS1-v1_5 signs deterministically, so equal bytes mean equal requests.
+    const rsa = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+    const keys = (await crypto.subtle.generateKey(rsa, true, ['sign', 'verify'])) as KeyPair;
+    const plain = await createCertificationRequest({ subject: 'CN=Request', keys });
+    assert.deepEqual(await createCertificationRequest({ subject: 'CN=Request', keys, extensions: [] }), plain);
+    const info = new DerReader(decodeDer(plain), 'csr').next(DerTag.Sequence, 'info');
+    assert.equal(toHex(info.der.subarray(-2)), 'a000', 'an empty attributes [0]');
+  });
+
+  it('asks for extensions in one PKCS#9 extensionRequest attribute, critical flag and value as given', async (t) => {
+    const extensions = [
+      { oid: '2.25.1', critical: false, value: new Uint8Array(64).fill(7) },
+      { oid: '1.2.3.4', critical: true, value: Uint8Array.of(0x05, 0x00) },
+    ];
+    const der = await createCertificationRequest({ subject: 'CN=Request', keys: await ecKeys(), extensions });
+    const info = new DerReader(decodeDer(der), 'csr').next(DerTag.Sequence, 'info');
+    const attributes = derChildren(derChildren(info, 'info')[3]!, 'attributes');
+    assert.equal(attributes.length, 1);
+    const [type, values] = derChildren(attributes[0]!, 'attribute') as [ReturnType<typeof decodeDer>, ReturnType<typeof decodeDer>];
+    assert.equal(readOid(type, 'type'), EXTENSION_REQUEST_OID);
+    assert.equal(values.tag, DerTag.Set);
+    assert.deepEqual(readExtensionList(derChildren(values, 'values')[0]!, 'extensions'), extensions);
+    const text = openssl(['req', '-noout', '-text', '-verify'], toPem(der, 'CERTIFICATE REQUEST'));
+    if (text === undefined) return t.skip('openssl is not installed');
+    assert.match(text, /self-signature verify OK/);
+    assert.match(text, /Requested Extensions:\s+2\.25\.1:\s+\.{64}\s+1\.2\.3\.4: critical\s+\.\./);
+  });
 });

@@ -9,9 +9,11 @@ import {
   DerTag,
   decodeDer,
   encodeBitString,
+  encodeBoolean,
   encodeContext,
   encodeInteger,
   encodeNull,
+  encodeOctetString,
   encodeOid,
   encodeSequence,
   encodeSetOf,
@@ -23,7 +25,7 @@ import {
   readIntegerBytes,
 } from './der.ts';
 import { Code, VeracruzError } from './errors.ts';
-import { ATTRIBUTE_TYPES, readName } from './x509.ts';
+import { ATTRIBUTE_TYPES, readName, type X509Extension } from './x509.ts';
 
 /** A WebCrypto key, named without reaching for a platform's type declarations. */
 export type WebCryptoKey = Parameters<typeof crypto.subtle.sign>[1];
@@ -245,20 +247,34 @@ export async function subjectPublicKeyInfoOf(key: Uint8Array | WebCryptoKey): Pr
   return key instanceof Uint8Array ? key : new Uint8Array(await crypto.subtle.exportKey('spki', key));
 }
 
+/** The DER of an Extension: SEQUENCE { extnID, critical (only when true, as DER wants), extnValue }. */
+export function encodeExtension(extension: X509Extension): Uint8Array {
+  return encodeSequence(encodeOid(extension.oid), ...(extension.critical ? [encodeBoolean(true)] : []), encodeOctetString(extension.value));
+}
+
+/** PKCS#9 extensionRequest: the CSR attribute that carries the extensions a key holder asks for. */
+export const EXTENSION_REQUEST_OID = '1.2.840.113549.1.9.14';
+
 /** Options of {@link createCertificationRequest}. */
 export interface CertificationRequestOptions {
   subject: NameInput;
   /** The key pair whose public half is requested and whose private half signs the request. */
   keys: { publicKey: WebCryptoKey; privateKey: WebCryptoKey };
+  /** Extensions to ask the CA for, in an extensionRequest attribute. @default none (no attributes) */
+  extensions?: readonly X509Extension[];
 }
 
 /**
- * Builds a PKCS#10 certification request (RFC 2986): version 0, the subject, the public key, no
- * attributes, self-signed to prove possession of the private key. Returns its DER.
+ * Builds a PKCS#10 certification request (RFC 2986): version 0, the subject, the public key, an
+ * extensionRequest attribute when extensions are given (no attributes otherwise), self-signed to
+ * prove possession of the private key. Returns its DER.
  */
 export async function createCertificationRequest(options: CertificationRequestOptions): Promise<Uint8Array<ArrayBuffer>> {
   const scheme = signatureSchemeFor(options.keys.privateKey);
-  const info = encodeSequence(encodeInteger(0), encodeName(options.subject), await subjectPublicKeyInfoOf(options.keys.publicKey), encodeContext(0, new Uint8Array(0)));
+  const extensions = options.extensions ?? [];
+  // attributes [0] IMPLICIT SET OF Attribute, here at most the one.
+  const attributes = extensions.length === 0 ? new Uint8Array(0) : encodeSequence(encodeOid(EXTENSION_REQUEST_OID), encodeSetOf(encodeSequence(...extensions.map(encodeExtension))));
+  const info = encodeSequence(encodeInteger(0), encodeName(options.subject), await subjectPublicKeyInfoOf(options.keys.publicKey), encodeContext(0, attributes));
   const signature = await signWithScheme(scheme, options.keys.privateKey, info);
   return encodeSequence(info, scheme.algorithmIdentifier, encodeBitString(signature));
 }

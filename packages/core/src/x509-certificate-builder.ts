@@ -21,7 +21,7 @@ import {
 } from './der.ts';
 import { Code, VeracruzError } from './errors.ts';
 import { ExtensionOid, type X509Extension } from './x509.ts';
-import { encodeName, signatureSchemeFor, signWithScheme, subjectPublicKeyInfoOf, type NameInput, type SignatureHash, type WebCryptoKey } from './x509-builder.ts';
+import { encodeExtension, encodeName, signatureSchemeFor, signWithScheme, subjectPublicKeyInfoOf, type NameInput, type SignatureHash, type WebCryptoKey } from './x509-builder.ts';
 
 function invalid(reason: string): never {
   throw new VeracruzError(Code.InvalidRequest, reason);
@@ -36,11 +36,6 @@ export const ExtendedKeyUsage = {
   timeStamping: '1.3.6.1.5.5.7.3.8',
   ocspSigning: '1.3.6.1.5.5.7.3.9',
 } as const;
-
-/** The DER of an Extension: SEQUENCE { extnID, critical (only when true, as DER wants), extnValue }. */
-export function encodeExtension(extension: X509Extension): Uint8Array {
-  return encodeSequence(encodeOid(extension.oid), ...(extension.critical ? [encodeBoolean(true)] : []), encodeOctetString(extension.value));
-}
 
 /** basicConstraints: whether the key may certify others, and how many CAs may follow it. Critical by default. */
 export function basicConstraintsExtension(ca: boolean, pathLength?: number, critical = true): X509Extension {

@@ -9,7 +9,9 @@ import { verifyCertificateChain } from '@veracruz-ts/attestation';
 import {
   createCertificateAuthority,
   createIsolateIdentity,
+  encodePolicyBinding,
   loadCertificateAuthority,
+  readPolicyBinding,
   readRuntimeHash,
 } from '@veracruz-ts/attestation/certificates';
 import { Code, VeracruzError } from '@veracruz-ts/core';
@@ -114,6 +116,20 @@ describe('vc-pas service (a real process on loopback, a real SQLite file)', () =
     assert.ok(notBefore <= before, 'valid from (slightly before) issuance');
     assert.match(pas.log(), /issued serial=[0-9a-f]+ platform=linux measurement=5a5a/);
     assert.doesNotMatch(pas.log(), /PRIVATE KEY/);
+  });
+
+  it('copies the policy binding the CSR asks for into the certificate, and refuses one that is not 64 bytes', async () => {
+    const policyHash = new Uint8Array(32).fill(0x11);
+    const identityHash = new Uint8Array(32).fill(0x22);
+    const bound = await createIsolateIdentity({ policyBinding: encodePolicyBinding(policyHash, identityHash) });
+    const [leaf] = await certify(isolate, { csrDer: bound.csrDer, csrHash: bound.csrHash });
+    assert.deepEqual(readPolicyBinding(leaf as Uint8Array), { policyHash: '11'.repeat(32), identityHash: '22'.repeat(32) });
+    assert.deepEqual(readRuntimeHash(leaf as Uint8Array), isolate.measurement);
+    const short = await createIsolateIdentity({ policyBinding: new Uint8Array(63) });
+    await assert.rejects(
+      certify(isolate, { csrDer: short.csrDer, csrHash: short.csrHash }),
+      refusedWith(Code.InvalidRequest, /policy-binding extension .* holds 63 bytes; expected 64/),
+    );
   });
 
   it('never issues past the expiry cap the caller gives (policy enclave_cert_expiry)', async () => {

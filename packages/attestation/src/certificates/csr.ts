@@ -6,12 +6,17 @@ import {
   DerReader,
   DerTag,
   derChildren,
+  EXTENSION_REQUEST_OID,
   readAlgorithmIdentifier,
   readBitStringOctets,
+  readExtensionList,
   readName,
   readNaturalNumber,
+  readOid,
   VeracruzError,
   type AlgorithmIdentifier,
+  type DerElement,
+  type X509Extension,
 } from '@veracruz-ts/core';
 
 /** A PKCS#10 certification request (RFC 2986), decoded. */
@@ -26,6 +31,8 @@ export interface CertificationRequest {
   subjectDer: Uint8Array;
   /** The subjectPublicKeyInfo DER. */
   subjectPublicKeyInfo: Uint8Array;
+  /** The extensions its extensionRequest attribute asks for (none without one). */
+  requestedExtensions: X509Extension[];
   signatureAlgorithm: AlgorithmIdentifier;
   signature: Uint8Array;
 }
@@ -40,6 +47,8 @@ export interface VerifiedCsr {
   subjectDer: Uint8Array;
   /** The requested key (SubjectPublicKeyInfo DER). */
   subjectPublicKeyInfo: Uint8Array;
+  /** The extensions its extensionRequest attribute asks for (none without one); the CA picks what it copies. */
+  requestedExtensions: X509Extension[];
   /** SHA-256 of the CSR's DER bytes. */
   hash: Uint8Array;
 }
@@ -54,9 +63,32 @@ const ECDSA_HASHES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The extensions a CSR's attributes ask for: each attribute is SEQUENCE { type OID, values SET },
+ * an extensionRequest (PKCS#9) holds one value, a non-empty list of distinct Extensions; other
+ * attribute types are ignored. Throws `InvalidRequest` naming the attribute.
+ */
+function readRequestedExtensions(attributes: readonly DerElement[]): X509Extension[] {
+  let requested: X509Extension[] | undefined;
+  for (const [index, attribute] of attributes.entries()) {
+    const what = `certificationRequestInfo.attributes[${index}]`;
+    if (attribute.tag !== DerTag.Sequence) throw new VeracruzError(Code.InvalidRequest, `${what}: not a SEQUENCE`);
+    const reader = new DerReader(attribute, what);
+    const type = readOid(reader.next(DerTag.ObjectIdentifier, 'type'), `${what}.type`);
+    const values = derChildren(reader.next(DerTag.Set, 'values'), `${what}.values`);
+    reader.end();
+    if (type !== EXTENSION_REQUEST_OID) continue;
+    const named = `${what} (extensionRequest)`;
+    if (requested !== undefined) throw new VeracruzError(Code.InvalidRequest, `${named}: a second extensionRequest`);
+    if (values.length !== 1) throw new VeracruzError(Code.InvalidRequest, `${named}: ${values.length} values where exactly one was expected`);
+    requested = readExtensionList(values[0] as DerElement, named);
+  }
+  return requested ?? [];
+}
+
+/**
  * Decodes a PKCS#10 request: SEQUENCE { certificationRequestInfo SEQUENCE { version 0, subject,
- * subjectPKInfo, attributes [0] }, signatureAlgorithm, signature BIT STRING }. Structure only;
- * throws `InvalidRequest` naming the field.
+ * subjectPKInfo, attributes [0] }, signatureAlgorithm, signature BIT STRING }, with the extensions
+ * an extensionRequest attribute asks for. Structure only; throws `InvalidRequest` naming the field.
  */
 export function parseCertificationRequest(der: Uint8Array): CertificationRequest {
   const top = decodeDer(der, '');
@@ -71,9 +103,9 @@ export function parseCertificationRequest(der: Uint8Array): CertificationRequest
   if (version !== 0) throw new VeracruzError(Code.InvalidRequest, `certificationRequestInfo.version: ${version}, only 0 exists`);
   const subject = readName(reader.next(DerTag.Sequence, 'subject'), 'certificationRequestInfo.subject');
   const spki = reader.next(DerTag.Sequence, 'subjectPKInfo');
-  derChildren(reader.next(contextTag(0), 'attributes'), 'certificationRequestInfo.attributes');
+  const requestedExtensions = readRequestedExtensions(derChildren(reader.next(contextTag(0), 'attributes'), 'certificationRequestInfo.attributes'));
   reader.end();
-  return { der, infoDer: info.der, subject: subject.text, subjectDer: subject.der, subjectPublicKeyInfo: spki.der, signatureAlgorithm, signature };
+  return { der, infoDer: info.der, subject: subject.text, subjectDer: subject.der, subjectPublicKeyInfo: spki.der, requestedExtensions, signatureAlgorithm, signature };
 }
 
 /**
@@ -111,5 +143,12 @@ export async function verifyCsr(csrDer: Uint8Array): Promise<VerifiedCsr> {
   }
   if (!valid) throw new VeracruzError(Code.AttestationFailed, 'csr: signature does not verify with its own public key');
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', csrDer.slice()));
-  return { der: csrDer, subject: request.subject, subjectDer: request.subjectDer, subjectPublicKeyInfo: request.subjectPublicKeyInfo, hash: digest };
+  return {
+    der: csrDer,
+    subject: request.subject,
+    subjectDer: request.subjectDer,
+    subjectPublicKeyInfo: request.subjectPublicKeyInfo,
+    requestedExtensions: request.requestedExtensions,
+    hash: digest,
+  };
 }

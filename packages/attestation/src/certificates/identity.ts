@@ -2,6 +2,7 @@ import type { webcrypto } from 'node:crypto';
 import { createCertificationRequest } from '@veracruz-ts/core';
 import { ECDSA_P256_SHA256 } from './ecdsa.ts';
 import { derToPem } from './pem.ts';
+import { POLICY_BINDING_EXTENSION_OID } from './policy-binding.ts';
 
 /** The subject of the isolate's CSR, as Veracruz's runtime manager writes it. */
 export const ISOLATE_CSR_SUBJECT = 'C=US, ST=Texas, L=Austin, O=Veracruz, OU=Compute Enclave, CN=VeracruzCompute';
@@ -22,17 +23,21 @@ export interface IsolateIdentity {
 export interface IsolateIdentityOptions {
   /** The CSR subject. @default ISOLATE_CSR_SUBJECT */
   subject?: string;
+  /** The policy binding to ask the PAS to certify (see `encodePolicyBinding`). @default none */
+  policyBinding?: Uint8Array;
 }
 
 /**
  * Makes the isolate's identity at boot: a fresh P-256 key pair and a PKCS#10 CSR for it, signed
- * with ECDSA/SHA-256 (built by core's DER writer, so the isolate carries no ASN.1 library).
+ * with ECDSA/SHA-256 (built by core's DER writer, so the isolate carries no ASN.1 library), asking
+ * for the policy-binding extension when `policyBinding` is given.
  * The PAS certifies the CSR's key once the evidence binding `csrHash` is verified.
  */
 export async function createIsolateIdentity(options: IsolateIdentityOptions = {}): Promise<IsolateIdentity> {
   // Extractable because node:tls takes the key as PEM; it is exported once, here, and stays in the isolate.
   const keyPair = (await crypto.subtle.generateKey(ECDSA_P256_SHA256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const csrDer = await createCertificationRequest({ subject: options.subject ?? ISOLATE_CSR_SUBJECT, keys: keyPair });
+  const extensions = options.policyBinding === undefined ? [] : [{ oid: POLICY_BINDING_EXTENSION_OID, critical: false, value: options.policyBinding }];
+  const csrDer = await createCertificationRequest({ subject: options.subject ?? ISOLATE_CSR_SUBJECT, keys: keyPair, extensions });
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', keyPair.privateKey));
   const privateKeyPem = derToPem(pkcs8, 'PRIVATE KEY');
   pkcs8.fill(0);

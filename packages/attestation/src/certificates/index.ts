@@ -1,7 +1,7 @@
 /**
  * `@veracruz-ts/attestation/certificates`: the isolate's identity (key pair + CSR), the PAS
- * certificate authority, the isolate certificate with its runtime-hash extension, and the
- * helpers to read that extension and split Veracruz's concatenated DER chains.
+ * certificate authority, the isolate certificate with its runtime-hash and policy-binding
+ * extensions, and the helpers to read them and split Veracruz's concatenated DER chains.
  */
 export {
   type CertificateAuthority,
@@ -22,6 +22,7 @@ export {
   randomSerialNumber,
 } from './issue.ts';
 export { certificateDer, derToPem, pemToDer, pemToDerAll } from './pem.ts';
+export { encodePolicyBinding, POLICY_BINDING_EXTENSION_OID, readPolicyBinding } from './policy-binding.ts';
 export {
   measurementForCertificate,
   readRuntimeHash,

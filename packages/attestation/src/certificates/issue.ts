@@ -16,6 +16,7 @@ import {
 } from '@veracruz-ts/core';
 import { type CertificateAuthority, type CertificateAuthorityPem, loadCertificateAuthority } from './authority.ts';
 import { type VerifiedCsr, verifyCsr } from './csr.ts';
+import { POLICY_BINDING_EXTENSION_OID } from './policy-binding.ts';
 import { RUNTIME_HASH_EXTENSION_OID, RUNTIME_HASH_LENGTH, SEV_SNP_RUNTIME_HASH_LENGTH } from './runtime-hash.ts';
 import type { Platform } from '../platform.ts';
 
@@ -74,10 +75,25 @@ async function authorityKeyIdentifier(ca: CertificateAuthority): Promise<X509Ext
 export const randomSerialNumber: () => string = randomPositiveSerial;
 
 /**
+ * The policy-binding extension a CSR asks for, as the certificate carries it (non-critical), or
+ * none. It is the only requested extension the PAS copies; it must hold 64 bytes.
+ */
+function policyBindingExtension(csr: VerifiedCsr): X509Extension[] {
+  const requested = csr.requestedExtensions.find((extension) => extension.oid === POLICY_BINDING_EXTENSION_OID);
+  if (requested === undefined) return [];
+  if (requested.value.length !== 64) {
+    throw new VeracruzError(Code.InvalidRequest, `csr: policy-binding extension ${POLICY_BINDING_EXTENSION_OID} holds ${requested.value.length} bytes; expected 64`);
+  }
+  return [{ oid: POLICY_BINDING_EXTENSION_OID, critical: false, value: requested.value }];
+}
+
+/**
  * Issues the isolate's certificate, as the PAS does once the evidence is verified: subject and
  * key from the CSR, the runtime measurement in extension 2.5.30.1 (32 raw bytes, 48 for SEV-SNP;
- * non-critical), keyUsage digitalSignature, basicConstraints CA=false, extKeyUsage serverAuth, a random serial,
- * signed by the CA with ECDSA P-256/SHA-256 (core's certificate builder). Returns the DER.
+ * non-critical), the CSR's policy-binding extension when it asks for one (non-critical; no other
+ * requested extension is copied), keyUsage digitalSignature, basicConstraints CA=false, extKeyUsage
+ * serverAuth, a random serial, signed by the CA with ECDSA P-256/SHA-256 (core's certificate
+ * builder). Returns the DER.
  */
 export async function issueIsolateCertificate(options: IssueIsolateCertificateOptions): Promise<Uint8Array> {
   return (await issueIsolateCertificateDetailed(options)).der;
@@ -118,6 +134,7 @@ export async function issueIsolateCertificateDetailed(options: IssueIsolateCerti
   const csr = options.verifiedCsr !== undefined && sameBytes(options.verifiedCsr.der, options.csrDer)
     ? options.verifiedCsr
     : await verifyCsr(options.csrDer);
+  const policyBinding = policyBindingExtension(csr);
   const serialNumber = options.serialNumber ?? randomSerialNumber();
   const der = await createCertificate(
     {
@@ -134,6 +151,7 @@ export async function issueIsolateCertificateDetailed(options: IssueIsolateCerti
         await subjectKeyIdentifierExtension(csr.subjectPublicKeyInfo),
         await authorityKeyIdentifier(ca),
         { oid: RUNTIME_HASH_EXTENSION_OID, critical: false, value: options.measurement },
+        ...policyBinding,
       ],
     },
     ca.privateKey,
