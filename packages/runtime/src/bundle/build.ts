@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 import { dropCommentLines } from './comments.ts';
+import { indentWithTabs } from './indentation.ts';
 import { bundleFigures, type BundleFigures } from './figures.ts';
 
 /** The repository root (this file is packages/runtime/src/bundle/build.ts). */
@@ -68,8 +69,8 @@ const BUILD_OPTIONS: BuildOptions = {
  * bytes and this recipe (paths are relative to the repository, no timestamps, no minification so the
  * trusted computing base stays readable: each file starts with a `// path` line), so every build of
  * the same sources has the same SHA-256. The doc comments, which the sources carry, are dropped
- * ({@link dropCommentLines}), and the build checks that this changed no code: minified, the bundle
- * is the same with and without them. A stamp beside the bundle records each input's hash and the
+ * ({@link dropCommentLines}) and it is indented with tabs ({@link indentWithTabs}); the build checks
+ * that this changed no code: minified, the bundle is the same either way. A stamp beside the bundle records each input's hash and the
  * bundle's figures; when no input changed, the build is skipped.
  */
 export async function buildRuntimeBundle(options: BuildRuntimeOptions = {}): Promise<BuiltRuntimeBundle> {
@@ -81,7 +82,7 @@ export async function buildRuntimeBundle(options: BuildRuntimeOptions = {}): Pro
   const recipe = JSON.stringify({
     esbuild: version,
     options: BUILD_OPTIONS,
-    code: await Promise.all([import.meta.url, ...['./figures.ts', './comments.ts'].map((file) => new URL(file, import.meta.url).href)].map(async (url) => sha256(await readFile(fileURLToPath(url))))),
+    code: await Promise.all([import.meta.url, ...['./figures.ts', './comments.ts', './indentation.ts'].map((file) => new URL(file, import.meta.url).href)].map(async (url) => sha256(await readFile(fileURLToPath(url))))),
   });
 
   if (options.force !== true) {
@@ -92,9 +93,9 @@ export async function buildRuntimeBundle(options: BuildRuntimeOptions = {}): Pro
   const result = await build({ ...BUILD_OPTIONS, absWorkingDir: REPOSITORY_ROOT, write: false as const, metafile: true as const, logLevel: 'silent' });
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error('esbuild produced no output');
-  const code = dropCommentLines(output.text);
+  const code = indentWithTabs(dropCommentLines(output.text));
   const minified = (text: string): Promise<string> => transform(text, { minify: true, legalComments: 'none', format: 'esm', target: 'node24' }).then((done) => done.code);
-  if ((await minified(code)) !== (await minified(output.text))) throw new Error('dropping the comment lines of the bundle changed its code');
+  if ((await minified(code)) !== (await minified(output.text))) throw new Error('dropping the comment lines of the bundle or indenting it with tabs changed its code');
   const bytes = new TextEncoder().encode(code);
   const measurement = sha256(bytes);
   const inputs: Record<string, string> = {};
