@@ -111,9 +111,14 @@ export async function startComputation(policyText: string, pas: TestPas, options
   relayTap?: RelayTap;
   faultInjector?: FaultInjector;
   sealedStorage?: ServerOptions['sealedStorage'];
+  /** host:port to listen on. @default '127.0.0.1:0' */
+  listen?: string;
+  /** Also receives vc-server's log lines (the isolate's included). */
+  log?: (line: string) => void;
 } = {}): Promise<RunningServer> {
   const { path } = await runtimeBundle();
   const log: string[] = [];
+  const { log: tee, ...rest } = options;
   try {
     return await startServer({
       policyText,
@@ -122,8 +127,11 @@ export async function startComputation(policyText: string, pas: TestPas, options
       devKeyPath: pas.devKeyPath,
       pasUrl: pas.handle.url,
       listen: '127.0.0.1:0',
-      log: (line) => log.push(line),
-      ...options,
+      log: (line) => {
+        log.push(line);
+        tee?.(line);
+      },
+      ...rest,
     });
   } catch (reason) {
     throw new Error(`vc-server did not start: ${String(reason)}\n${log.join('\n')}`, { cause: reason });

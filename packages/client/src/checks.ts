@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { readRuntimeHash, RUNTIME_HASH_EXTENSION_OID, runtimeHashMatches } from '@veracruz-ts/attestation/certificates';
+import { POLICY_BINDING_EXTENSION_OID, readPolicyBinding, readRuntimeHash, RUNTIME_HASH_EXTENSION_OID, runtimeHashMatches } from '@veracruz-ts/attestation/certificates';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { type Policy, type PolicyPlatform, RUNTIME_HASH_FIELDS, runtimeHash } from '@veracruz-ts/policy';
 
@@ -30,6 +30,20 @@ export function checkRuntimeHash(isolateCertificateDer: Uint8Array, policy: Poli
   const listed = [...trusted].map(([platform, candidate]) => `${platform}: ${candidate}`).join(', ');
   throw new VeracruzError(Code.AttestationFailed,
     `runtime hash ${hash} is not one the policy trusts (${listed === '' ? 'the policy lists none' : listed})`);
+}
+
+/**
+ * Checks, from the certificate alone and so before anything is sent, that the isolate enforces this
+ * very policy: the PAS certified the policy hash the isolate put in its CSR (extension
+ * {@link POLICY_BINDING_EXTENSION_OID}). Throws AttestationFailed naming the policy it binds.
+ */
+export function checkPolicyBinding(isolateCertificateDer: Uint8Array, policy: Policy): void {
+  const bound = readPolicyBinding(isolateCertificateDer)?.policyHash;
+  if (bound !== policy.hash) {
+    throw new VeracruzError(Code.AttestationFailed, bound === undefined
+      ? `the isolate certificate binds no policy (no extension ${POLICY_BINDING_EXTENSION_OID})`
+      : `the isolate certificate binds policy ${bound}, not this policy file (${policy.hash})`);
+  }
 }
 
 /** Checks the policy hash the isolate reports against the client's own. Throws AttestationFailed. */

@@ -125,7 +125,7 @@ describe('VeracruzClient against an in-process session manager', () => {
   it('refuses an isolate enforcing a policy that differs by one byte', async () => {
     const edited = policyText.replace('"debug": false', '"debug": false ');
     assert.notEqual(edited, policyText);
-    await assert.rejects(connect(alice, { policy: edited }), isError(Code.AttestationFailed, /enforces policy [0-9a-f]{64}, not this policy file/));
+    await assert.rejects(connect(alice, { policy: edited }), isError(Code.AttestationFailed, /certificate binds policy [0-9a-f]{64}, not this policy file/));
   });
 
   it('refuses an isolate certificate that is not valid at the time of the check', async () => {

@@ -5,7 +5,7 @@ import { verifyCertificateChain } from '@veracruz-ts/attestation';
 import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import { findStream, isStdStream, normalizePath, opensslCiphersuite, parsePolicy, type Policy } from '@veracruz-ts/policy';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@veracruz-ts/protocol';
-import { checkIdentityKeyPair, checkPolicyHash, checkRuntimeHash } from './checks.ts';
+import { checkIdentityKeyPair, checkPolicyBinding, checkPolicyHash, checkRuntimeHash } from './checks.ts';
 import { alertError, FramedConnection } from './connection.ts';
 import { StreamFollower, type StreamFollowerOptions } from './stream-follower.ts';
 import { StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
@@ -174,6 +174,7 @@ export class VeracruzClient {
         `isolate certificate chain refused by TLS: ${String(socket.authorizationError)}`);
     }
     const { platform, hash } = checkRuntimeHash(leaf, policy);
+    checkPolicyBinding(leaf, policy);
     return { platform, runtimeHash: hash, certificate: leaf };
   }
 

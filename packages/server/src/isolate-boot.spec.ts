@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { copyFile, mkdtemp, readFile, readlink, readdir, rm } from 'node:fs/promises';
-import { createIsolateIdentity, createCertificateAuthority, issueIsolateCertificate, pemToDer } from '@veracruz-ts/attestation/certificates';
+import { createIsolateIdentity, createCertificateAuthority, encodePolicyBinding, issueIsolateCertificate, pemToDer } from '@veracruz-ts/attestation/certificates';
 import type { CertificateAuthorityPem } from '@veracruz-ts/attestation/certificates';
 import { verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
 import { Code } from '@veracruz-ts/core';
@@ -97,7 +98,9 @@ describe('the isolate process (real child, channel spoken by the test)', () => {
   });
 
   async function attest(host: TestHost): Promise<Extract<ChannelMessage, { type: 'attestation-response' }>> {
-    host.send({ type: 'attestation-request', nonce: new Uint8Array(32).fill(3) });
+    // The policy has no dataflow: its identity hash is its policy hash.
+    const hash = createHash('sha256').update(policyText).digest();
+    host.send({ type: 'attestation-request', nonce: new Uint8Array(32).fill(3), policyBinding: encodePolicyBinding(hash, hash) });
     const reply = await host.next();
     assert.equal(reply.type, 'attestation-response');
     return reply as Extract<ChannelMessage, { type: 'attestation-response' }>;

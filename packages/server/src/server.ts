@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { pasCertify, pasStart } from '@veracruz-ts/pas';
+import { encodePolicyBinding } from '@veracruz-ts/attestation/certificates';
 import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import { parsePolicy, timestamped } from '@veracruz-ts/policy';
 import type { EnclaveCertExpiry } from '@veracruz-ts/policy';
@@ -19,6 +20,7 @@ import type { IsolateExit, LaunchedIsolate } from './platforms/types.ts';
 import { SessionRelay } from './relay.ts';
 import type { FaultInjector, RelayStats, RelayTap } from './relay.ts';
 import { DEFAULT_RUNTIME_BUNDLE } from '@veracruz-ts/runtime/bundle';
+import { PeerConnections } from './peer-connections.ts';
 import { SessionSockets } from './session-sockets.ts';
 
 /** The default bound of the isolate's sealed storage on the host: 16 GiB. */
@@ -193,6 +195,9 @@ export async function startServerWith(options: ServerOptions, internals: ServerI
   }
   // Only a linux isolate is a process on this host that can take a socket.
   const sessionSockets = platform === 'linux' && !(options.relay ?? tapped);
+  if (!sessionSockets && policy.dataflow.length > 0) {
+    throw new VeracruzError(Code.InvalidRequest, "the policy's dataflow pushes outputs to peer isolates over connections the host hands over: it needs the linux platform without --relay");
+  }
 
   let devKey: LoadedDevKey | undefined;
   if (platform === 'linux') {
@@ -216,11 +221,14 @@ export async function startServerWith(options: ServerOptions, internals: ServerI
 
   const launched = elapsed();
   const host = new Host(isolate, options, log);
+  if (isolate.sessionSockets !== undefined) new PeerConnections({ port: isolate.sessionSockets, addresses: policy.dataflow.map((flow) => flow.address), log });
   try {
     const { sessionId, nonce } = await withIsolate(host, pasSession.catch((error: unknown) => {
       throw new VeracruzError(Code.Unavailable, `the PAS at ${pasUrl} did not start an attestation session: ${messageOf(error)}`, { cause: error });
     }));
-    const response = await host.request({ type: 'attestation-request', nonce }, 'attestation-response');
+    // The CSR binds the policy the isolate will enforce (checked again by the isolate at initialize).
+    const policyBinding = encodePolicyBinding(Buffer.from(policy.hash, 'hex'), Buffer.from(policy.identityHash, 'hex'));
+    const response = await host.request({ type: 'attestation-request', nonce, policyBinding }, 'attestation-response');
     if (response.type !== 'attestation-response') throw new VeracruzError(Code.Internal, 'unexpected reply');
     const evidence =
       response.source === EvidenceSource.Launcher

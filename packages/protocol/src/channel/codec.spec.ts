@@ -13,6 +13,7 @@ const samples: ChannelMessage[] = [
   { type: 'close', sessionId: 7, reason: 'client closed' },
   { type: 'ack', sessionId: 7, bytes: 65536 },
   { type: 'attestation-request', nonce: new Uint8Array(32).fill(9) },
+  { type: 'attestation-request', nonce: new Uint8Array(32).fill(9), policyBinding: new Uint8Array(64).fill(7) },
   { type: 'attestation-response', csr: Uint8Array.of(0x30, 0x82, 1, 2), source: EvidenceSource.Launcher, evidence: new Uint8Array(0) },
   { type: 'attestation-response', csr: Uint8Array.of(0x30, 1, 0), source: EvidenceSource.Isolate, evidence: new Uint8Array(1184).fill(1) },
   { type: 'initialize', policy: new TextEncoder().encode('{"ü":1}'), certificateChain: [Uint8Array.of(1, 2), Uint8Array.of(3)] },

@@ -44,6 +44,7 @@ export function encodeMessage(message: ChannelMessage): Uint8Array {
       break;
     case 'attestation-request':
       writer.bytes(message.nonce);
+      writer.bytes(message.policyBinding ?? new Uint8Array(0));
       break;
     case 'attestation-response':
       writer.bytes(message.csr);
@@ -105,9 +106,12 @@ export function decodeBody(type: number, body: Uint8Array): ChannelMessage {
     case MessageType.Ack:
       message = { type: 'ack', sessionId: reader.u32(), bytes: reader.u32() };
       break;
-    case MessageType.AttestationRequest:
-      message = { type: 'attestation-request', nonce: reader.bytes() };
+    case MessageType.AttestationRequest: {
+      const nonce = reader.bytes();
+      const policyBinding = reader.bytes();
+      message = policyBinding.length === 0 ? { type: 'attestation-request', nonce } : { type: 'attestation-request', nonce, policyBinding };
       break;
+    }
     case MessageType.AttestationResponse: {
       const csr = reader.bytes();
       const source = reader.u8();

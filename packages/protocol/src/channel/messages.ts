@@ -16,7 +16,7 @@ export const MessageType = {
   Close: 3,
   /** both ways: the receiver has consumed `bytes` more bytes of this session's tls-data (flow control credit). */
   Ack: 4,
-  /** host -> isolate: produce a CSR and evidence for this PAS nonce. */
+  /** host -> isolate: produce a CSR and evidence for this PAS nonce (the CSR binding the policy, when given). */
   AttestationRequest: 5,
   /** isolate -> host: the CSR, and either the evidence or a request that the launcher produce it. */
   AttestationResponse: 6,
@@ -56,7 +56,7 @@ export type ChannelMessage =
   | { type: 'tls-data'; sessionId: number; data: Uint8Array }
   | { type: 'close'; sessionId: number; reason: string }
   | { type: 'ack'; sessionId: number; bytes: number }
-  | { type: 'attestation-request'; nonce: Uint8Array }
+  | { type: 'attestation-request'; nonce: Uint8Array; policyBinding?: Uint8Array }
   | { type: 'attestation-response'; csr: Uint8Array; source: EvidenceSource; evidence: Uint8Array }
   | { type: 'initialize'; policy: Uint8Array; certificateChain: Uint8Array[] }
   | { type: 'status'; code: StatusCode; message: string }

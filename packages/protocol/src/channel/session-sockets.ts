@@ -48,3 +48,35 @@ export function parseSessionSocketClosedMessage(value: unknown): SessionSocketCl
   }
   return { type, sessionId, bytesFromClient, bytesToClient, reason: reason.slice(0, MAX_SESSION_SOCKET_REASON) };
 }
+
+/**
+ * isolate -> host: open a TCP connection to `address` for peer connection `connectionId` (an isolate
+ * has no network of its own; it pushes dataflow outputs to peer isolates over connections its host
+ * opens and hands over, and checks the peer itself, in TLS). The host connects only to addresses the
+ * policy's `dataflow` names.
+ */
+export interface PeerConnectMessage {
+  type: 'peer-connect';
+  connectionId: number;
+  address: string;
+}
+
+/** host -> isolate: the connection asked for, attached; or, without a socket, why there is none. */
+export interface PeerSocketMessage {
+  type: 'peer-socket';
+  connectionId: number;
+  error?: string;
+}
+
+/** `value` as a {@link PeerConnectMessage}, or undefined if it is not one. */
+export function parsePeerConnectMessage(value: unknown): PeerConnectMessage | undefined {
+  const { type, connectionId, address } = (value ?? {}) as Record<string, unknown>;
+  return type === 'peer-connect' && isSessionId(connectionId) && typeof address === 'string' ? { type, connectionId, address } : undefined;
+}
+
+/** `value` as a {@link PeerSocketMessage}, or undefined if it is not one. */
+export function parsePeerSocketMessage(value: unknown): PeerSocketMessage | undefined {
+  const { type, connectionId, error } = (value ?? {}) as Record<string, unknown>;
+  if (type !== 'peer-socket' || !isSessionId(connectionId)) return undefined;
+  return typeof error === 'string' ? { type, connectionId, error: error.slice(0, MAX_SESSION_SOCKET_REASON) } : { type, connectionId };
+}

@@ -1,6 +1,6 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCertificateAuthority, createIsolateIdentity, issueIsolateCertificate, pemToDer } from '@veracruz-ts/attestation/certificates';
+import { createCertificateAuthority, createIsolateIdentity, encodePolicyBinding, issueIsolateCertificate, pemToDer } from '@veracruz-ts/attestation/certificates';
 import type { CertificateAuthorityPem, IsolateIdentity } from '@veracruz-ts/attestation/certificates';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { checkIsolateCertificate } from './certificate-check.ts';
@@ -9,6 +9,10 @@ import type { CertificateCheck } from './certificate-check.ts';
 const measurement = new Uint8Array(32).fill(0x5a);
 const measurementHex = '5a'.repeat(32);
 const now = new Date();
+const POLICY = 'c1'.repeat(32);
+const IDENTITY = 'c2'.repeat(32);
+const bound = { hash: POLICY, identityHash: IDENTITY };
+const binding = encodePolicyBinding(Buffer.from(POLICY, 'hex'), Buffer.from(IDENTITY, 'hex'));
 
 function refusedWith(pattern: RegExp) {
   return (error: unknown) => error instanceof VeracruzError && error.code === Code.AttestationFailed && pattern.test(error.rawMessage);
@@ -22,7 +26,7 @@ describe('checkIsolateCertificate', () => {
   let chain: Uint8Array[];
 
   before(async () => {
-    [ca, otherCa, identity, stranger] = await Promise.all([createCertificateAuthority(), createCertificateAuthority(), createIsolateIdentity(), createIsolateIdentity()]);
+    [ca, otherCa, identity, stranger] = await Promise.all([createCertificateAuthority(), createCertificateAuthority(), createIsolateIdentity({ policyBinding: binding }), createIsolateIdentity()]);
     const leaf = await issueIsolateCertificate({ csrDer: identity.csrDer, measurement, ca, notBefore: new Date(now.getTime() - 60_000) });
     chain = [leaf, pemToDer(ca.certificatePem, 'CERTIFICATE', 'CA')];
   });
@@ -31,7 +35,7 @@ describe('checkIsolateCertificate', () => {
     return checkIsolateCertificate({
       chain,
       publicKey: identity.keyPair.publicKey,
-      policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex },
+      policy: { ...bound, proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex },
       platform: 'linux',
       ownMeasurement: measurement,
       at: now,
@@ -41,7 +45,7 @@ describe('checkIsolateCertificate', () => {
 
   it('accepts the isolate own certificate, chained to the policy CA, with a listed runtime hash', async () => {
     await check();
-    await check({ ownMeasurement: undefined, policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex.toUpperCase() } });
+    await check({ ownMeasurement: undefined, policy: { ...bound, proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex.toUpperCase() } });
   });
 
   it("refuses a certificate for another isolate's key", async () => {
@@ -49,23 +53,30 @@ describe('checkIsolateCertificate', () => {
   });
 
   it('refuses a chain that does not lead to the policy PAS CA', async () => {
-    await assert.rejects(check({ policy: { proxy_service_cert: otherCa.certificatePem, runtime_manager_hash_linux: measurementHex } }), refusedWith(/does not chain to the policy's proxy_service_cert/));
+    await assert.rejects(check({ policy: { ...bound, proxy_service_cert: otherCa.certificatePem, runtime_manager_hash_linux: measurementHex } }), refusedWith(/does not chain to the policy's proxy_service_cert/));
   });
 
   it('refuses a runtime hash the policy does not list for the platform', async () => {
-    await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: 'ab'.repeat(32) } }), refusedWith(/is not the policy's runtime_manager_hash_linux/));
-    await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: null } }), refusedWith(/\(absent\)/));
+    await assert.rejects(check({ policy: { ...bound, proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: 'ab'.repeat(32) } }), refusedWith(/is not the policy's runtime_manager_hash_linux/));
+    await assert.rejects(check({ policy: { ...bound, proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: null } }), refusedWith(/\(absent\)/));
     await assert.rejects(check({ platform: 'sev-snp', ownMeasurement: undefined }), refusedWith(/runtime_manager_hash_sevsnp/));
   });
 
   it('checks a SEV-SNP certificate, which carries the whole 48-byte launch measurement, against runtime_manager_hash_sevsnp', async () => {
     const launch = new Uint8Array(48).fill(0x3c);
     const sevChain = [await issueIsolateCertificate({ csrDer: identity.csrDer, measurement: launch, platform: 'sev-snp', ca, notBefore: new Date(now.getTime() - 60_000) }), chain[1]!];
-    const sev = (hash: string) => check({ chain: sevChain, platform: 'sev-snp', ownMeasurement: undefined, policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_sevsnp: hash } });
+    const sev = (hash: string) => check({ chain: sevChain, platform: 'sev-snp', ownMeasurement: undefined, policy: { ...bound, proxy_service_cert: ca.certificatePem, runtime_manager_hash_sevsnp: hash } });
     await sev('3c'.repeat(48));
     await sev('3C'.repeat(48));
     await sev('3c'.repeat(32)); // older policies: the first 32 bytes
     await assert.rejects(sev(`${'3c'.repeat(47)}3d`), refusedWith(/runtime hash (3c){48} is not the policy's runtime_manager_hash_sevsnp/));
+  });
+
+  it('refuses a certificate that binds another policy, or none', async () => {
+    await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex, hash: 'd0'.repeat(32), identityHash: IDENTITY } }), refusedWith(/binds policy (c1){32}, not this policy \((d0){32}\)/));
+    await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex, hash: POLICY, identityHash: 'd0'.repeat(32) } }), refusedWith(/binds policy (c1){32}/));
+    const unbound = await issueIsolateCertificate({ csrDer: stranger.csrDer, measurement, ca, notBefore: new Date(now.getTime() - 60_000) });
+    await assert.rejects(check({ chain: [unbound, chain[1]!], publicKey: stranger.keyPair.publicKey }), refusedWith(/binds policy \(none\)/));
   });
 
   it('refuses a certificate whose runtime hash is not its own measurement', async () => {

@@ -1,6 +1,6 @@
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { verifyCertificateChain } from '@veracruz-ts/attestation/chain';
-import { readRuntimeHash, runtimeHashMatches } from '@veracruz-ts/attestation/certificates';
+import { readPolicyBinding, readRuntimeHash, runtimeHashMatches } from '@veracruz-ts/attestation/certificates';
 import { Code, sameBytes, VeracruzError } from '@veracruz-ts/core';
 import { POLICY_RUNTIME_HASH_FIELD } from './platform.ts';
 import type { IsolatePlatform } from './platform.ts';
@@ -8,6 +8,9 @@ import type { IsolatePlatform } from './platform.ts';
 /** The policy fields the isolate checks its certificate against (a subset of the parsed Policy). */
 export interface PolicyTrust {
   proxy_service_cert: string;
+  /** The policy hash and identity hash, which the certificate must bind. */
+  hash: string;
+  identityHash: string;
   runtime_manager_hash_linux?: string | null | undefined;
   runtime_manager_hash_sevsnp?: string | null | undefined;
   runtime_manager_hash_tdx?: string | null | undefined;
@@ -32,7 +35,7 @@ export interface CertificateCheck {
 /**
  * Accepts the certificate the PAS issued only if it is really this isolate's and fits the policy:
  * the leaf certifies this isolate's public key, chains to the policy's PAS CA, carries a runtime
- * hash that the policy lists for this platform, and (when known) that hash is the isolate's own.
+ * hash that the policy lists for this platform, binds this policy, and (when known) that runtime hash is the isolate's own.
  * Otherwise clients would see a certificate the policy rejects, or worse, a host could hand the
  * isolate someone else's certificate. Throws VeracruzError(AttestationFailed) with the reason.
  */
@@ -62,6 +65,10 @@ export async function checkIsolateCertificate(check: CertificateCheck): Promise<
   const listed = check.policy[field];
   if (typeof listed !== 'string' || !runtimeHashMatches(listed, runtimeHash)) {
     throw new VeracruzError(Code.AttestationFailed, `isolate certificate: runtime hash ${hex} is not the policy's ${field} (${typeof listed === 'string' ? listed : 'absent'})`);
+  }
+  const binding = readPolicyBinding(leaf);
+  if (binding?.policyHash !== check.policy.hash || binding.identityHash !== check.policy.identityHash) {
+    throw new VeracruzError(Code.AttestationFailed, `isolate certificate: binds policy ${binding?.policyHash ?? '(none)'}, not this policy (${check.policy.hash})`);
   }
   if (check.ownMeasurement !== undefined && !sameBytes(check.ownMeasurement, runtimeHash)) {
     throw new VeracruzError(Code.AttestationFailed, `isolate certificate: runtime hash ${hex} is not this isolate's measurement ${Buffer.from(check.ownMeasurement).toString('hex')}`);

@@ -122,7 +122,7 @@ export class Isolate<P extends PolicyTrust> {
   handle(message: ChannelMessage): void {
     switch (message.type) {
       case 'attestation-request':
-        void this.#attest(message.nonce);
+        void this.#attest(message.nonce, message.policyBinding);
         return;
       case 'initialize':
         void this.#initialize(message.policy, message.certificateChain);
@@ -182,13 +182,16 @@ export class Isolate<P extends PolicyTrust> {
     this.#stop(this.#state === 'serving' ? 0 : 1);
   }
 
-  async #attest(nonce: Uint8Array): Promise<void> {
+  async #attest(nonce: Uint8Array, policyBinding: Uint8Array | undefined): Promise<void> {
     if (this.#state !== 'booting' && this.#state !== 'attested') {
       this.#status(new VeracruzError(Code.InvalidRequest, `attestation-request refused: the isolate is ${this.#state}`));
       return;
     }
     this.#state = 'attesting';
     try {
+      // The CSR asks the PAS to certify the policy binding too (checked again against the policy at
+      // initialize): peers then know which policy this isolate enforces before they send anything.
+      if (policyBinding !== undefined) this.#identity = createIsolateIdentity({ policyBinding });
       const identity = await this.#identity;
       const { source, evidence } = await produceEvidence(this.#options.platform, identity.csrHash, nonce, { root: this.#options.tsmRoot });
       this.#state = 'attested';

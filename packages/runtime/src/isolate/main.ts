@@ -18,15 +18,17 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { parsePolicy } from '@veracruz-ts/policy';
+import { ALL_RIGHTS, parsePolicy } from '@veracruz-ts/policy';
 import type { Policy } from '@veracruz-ts/policy';
-import { ChannelConnection, parseSessionSocketMessage } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, parsePeerSocketMessage, parseSessionSocketMessage } from '@veracruz-ts/protocol/channel';
 import { ExecutionEngine, servicesFromPolicy } from '../index.ts';
 import { SessionManager } from '../session/index.ts';
 import { isolateBudget } from '../budget/memory-budget.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
 import { SealedStore } from '../vfs/sealed-store.ts';
 import { SlabPager } from '../vfs/slab-pager.ts';
+import { DataflowSender } from '../network/dataflow-sender.ts';
+import { HostConnector } from '../network/host-connector.ts';
 import { Isolate } from './isolate.ts';
 import { isIsolatePlatform } from './platform.ts';
 
@@ -76,6 +78,8 @@ function main(): void {
   const ownMeasurement = platform === 'linux' ? createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest() : undefined;
 
   let engine: ExecutionEngine | undefined;
+  // Peer connections (dataflow) are opened by the host and handed over like clients' connections.
+  const connector = sessionSockets === 'ipc' ? new HostConnector((message) => process.send!(message)) : undefined;
   const isolate: Isolate<Policy> = new Isolate<Policy>({
     platform,
     ownMeasurement,
@@ -99,8 +103,20 @@ function main(): void {
       const vfs = new VirtualFileSystem({ services, budget, ...(pager === undefined ? {} : { pager }) });
       // Engine workers re-enter this very file (the bundle), which starts their loop when they load it.
       engine ??= new ExecutionEngine({ workerUrl: new URL(import.meta.url) });
+      const log = (line: string): boolean => process.stderr.write(`[isolate] ${line}\n`);
+      const sender = setup.policy.dataflow.length === 0 ? undefined : new DataflowSender({
+        ...setup, log,
+        connect: (address) => connector?.connect(address) ?? Promise.reject(new VeracruzError(Code.Unavailable, 'dataflow needs a host that hands connections over')),
+        readOutput: (path) => {
+          try {
+            return vfs.view([{ file_name: path, rights: ALL_RIGHTS }]).readFile(path);
+          } catch {
+            return undefined;
+          }
+        },
+      });
       return new SessionManager({
-        ...setup, engine, vfs,
+        ...setup, engine, vfs, onRunSucceeded: sender && (() => sender.runSucceeded()),
         // The isolate's stderr goes to the (untrusted) host: session errors may name principals'
         // files, so they are printed only when the policy asks for debugging, as in Veracruz.
         onSessionError: (sessionId, error) => {
@@ -132,6 +148,8 @@ function main(): void {
   });
   if (sessionSockets === 'ipc') {
     process.on('message', (message: unknown, handle: unknown) => {
+      const peer = parsePeerSocketMessage(message);
+      if (peer !== undefined) return connector!.received(peer, handle instanceof Socket ? handle : undefined);
       const parsed = parseSessionSocketMessage(message);
       // The host may send anything: only a socket with a session id is a client connection (a server
       // or a UDP socket is closed unused); a session whose socket did not come is over at once.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { createCertificateAuthority, issueIsolateCertificate, pemToDer } from '@veracruz-ts/attestation/certificates';
+import { createCertificateAuthority, encodePolicyBinding, issueIsolateCertificate, pemToDer } from '@veracruz-ts/attestation/certificates';
 import type { CertificateAuthorityPem } from '@veracruz-ts/attestation/certificates';
 import { Code } from '@veracruz-ts/core';
 import { parsePolicy } from '@veracruz-ts/policy';
@@ -58,12 +58,13 @@ describe('the isolate refuses at initialize a policy whose native modules it can
   /** Attests, then sends initialize with this policy and a valid certificate chain; returns the status reply. */
   async function initialize(nativeModules: unknown[]) {
     const started = startIsolate();
-    started.isolate.handle({ type: 'attestation-request', nonce: new Uint8Array(32) });
+    const policy = JSON.stringify({ ...basePolicy, native_modules: nativeModules }, null, 2);
+    const hash = createHash('sha256').update(policy).digest();
+    started.isolate.handle({ type: 'attestation-request', nonce: new Uint8Array(32), policyBinding: encodePolicyBinding(hash, hash) });
     const response = await started.next();
     assert.equal(response.type, 'attestation-response');
     const csrDer = response.type === 'attestation-response' ? response.csr : new Uint8Array();
     const leaf = await issueIsolateCertificate({ csrDer, measurement: MEASUREMENT, ca, notBefore: new Date(Date.now() - 60_000) });
-    const policy = JSON.stringify({ ...basePolicy, native_modules: nativeModules }, null, 2);
     started.isolate.handle({ type: 'initialize', policy: new TextEncoder().encode(policy), certificateChain: [leaf, pemToDer(ca.certificatePem, 'CERTIFICATE', 'CA')] });
     return { ...started, status: await started.next() };
   }

@@ -4,6 +4,7 @@ import { type FileRights, findPipeline, findProgram, isStdStream, normalizePath,
 import { DEFAULT_MAX_MESSAGE_BYTES, type PiecewiseWriteRequest, ResponseStatus, type RuntimeManagerRequest, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
 import type { ExecutionEngine, ExecutionOutcome, PrincipalView, VirtualFileSystem } from '../index.ts';
 import { BudgetExceeded } from '../budget/memory-budget.ts';
+import { pathComponents } from '../vfs/file-system.ts';
 import { StreamRegistry, type StreamState } from '../vfs/streams.ts';
 import { asVeracruzError, errorResponse, exitCodeBytes, RESPONSE_HEADROOM_BYTES, successResponse, withHeadroom, withReservation } from './responses.ts';
 
@@ -35,6 +36,8 @@ export interface RequestDispatcherOptions {
    * with a hint to read in ranges. @default DEFAULT_MAX_MESSAGE_BYTES (64 MiB)
    */
   maxMessageBytes?: number;
+  /** Called after each run that exited 0 (the policy's dataflow then pushes its outputs). */
+  onRunSucceeded?: (() => void) | undefined;
 }
 
 // Bytes a response needs besides the payload: status, tags and lengths, generously (its headroom included).
@@ -71,6 +74,7 @@ export class RequestDispatcher {
   readonly #streams: StreamRegistry | undefined;
   /** Sessions whose connection closed: they wait for nothing any more. */
   readonly #closedSessions = new WeakSet<SessionPrincipal>();
+  readonly #onRunSucceeded: (() => void) | undefined;
 
   constructor(options: RequestDispatcherOptions) {
     this.#policy = options.policy;
@@ -79,6 +83,7 @@ export class RequestDispatcher {
     this.#maxPayloadBytes = (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - RESPONSE_OVERHEAD_BYTES;
     this.#fileHashes = new Map(options.policy.file_hashes.map((entry) => [normalizePath(entry.file_path), entry.hash.toLowerCase()]));
     this.#streams = options.policy.streams.length === 0 ? undefined : new StreamRegistry(options.policy, options.vfs);
+    this.#onRunSucceeded = options.onRunSucceeded;
   }
 
   /**
@@ -152,8 +157,11 @@ export class RequestDispatcher {
         return this.#readStream(principal, this.#path(request.fileName), request.offset, request.length, request.waitMs, allocator);
       case 'close_stream':
         return this.#closeStream(principal, this.#path(request.fileName));
-      case 'request_result':
-        return this.#serialised(() => this.#execute(principal, this.#path(request.fileName)));
+      case 'request_result': {
+        const path = this.#path(request.fileName);
+        await this.#awaitInputs(path);
+        return this.#serialised(() => this.#execute(principal, path));
+      }
       case 'request_pipeline':
         return this.#serialised(() => this.#runPipeline(principal, request.fileName));
       case 'request_policy_hash':
@@ -295,6 +303,28 @@ export class RequestDispatcher {
   // and have failed otherwise (their data may be partial). A run that got EIO from a failed stream
   // says so, naming the stream.
   async #run(what: string, rights: readonly FileRights[], run: () => Promise<ExecutionOutcome>): Promise<RuntimeManagerResponse> {
+    const response = await this.#runWithStreams(what, rights, run);
+    if (response.status === ResponseStatus.SUCCESS && response.body?.kind === 'result' && response.body.data.every((byte) => byte === 0)) this.#onRunSucceeded?.();
+    return response;
+  }
+
+  // A run of a program the policy's await_inputs names waits until each of its files exists, or
+  // fails naming those still missing once the deadline has passed.
+  async #awaitInputs(program: string): Promise<void> {
+    const awaited = this.#policy.await_inputs.find((entry) => entry.program === program);
+    if (awaited === undefined) return;
+    const deadline = Date.now() + awaited.deadline_ms;
+    for (;;) {
+      const missing = awaited.files.filter((file) => this.#vfs.lookup(pathComponents(file)) === undefined);
+      if (missing.length === 0) return;
+      if (Date.now() >= deadline) {
+        throw new VeracruzError(Code.Unavailable, `execute ${program}: waited ${awaited.deadline_ms} ms for its inputs (await_inputs); missing: ${missing.join(', ')}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50, deadline - Date.now())));
+    }
+  }
+
+  async #runWithStreams(what: string, rights: readonly FileRights[], run: () => Promise<ExecutionOutcome>): Promise<RuntimeManagerResponse> {
     const streams = this.#streams;
     if (streams === undefined) return outcomeResponse(await run(), what);
     const written = streams.runStarting(rights);

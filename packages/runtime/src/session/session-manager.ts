@@ -3,7 +3,8 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import type { Policy } from '@veracruz-ts/policy';
+import { readPolicyBinding } from '@veracruz-ts/attestation/certificates';
+import type { FileRights, Policy, PolicyIsolatePrincipal } from '@veracruz-ts/policy';
 import {
   decodeRequestPieces,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -15,6 +16,7 @@ import {
 } from '@veracruz-ts/protocol';
 import { DEFAULT_SESSION_WINDOW } from '@veracruz-ts/protocol/channel';
 import { BudgetHold } from '../budget/budget-hold.ts';
+import { checkPeerCertificate } from '../network/peer-certificate.ts';
 import { BudgetExceeded, type MemoryBudget } from '../budget/memory-budget.ts';
 import type { ExecutionEngine, VirtualFileSystem } from '../index.ts';
 import { RequestDispatcher, type SessionPrincipal } from './dispatch.ts';
@@ -42,6 +44,8 @@ export interface SessionManagerOptions {
   maxMessageBytes?: number;
   /** Told about a session that ended in error (handshake refused, malformed stream); never about data. */
   onSessionError?: (sessionId: number, error: VeracruzError) => void;
+  /** Called after each program or pipeline run that exited 0. */
+  onRunSucceeded?: (() => void) | undefined;
 }
 
 /**
@@ -62,6 +66,7 @@ export class SessionManager {
   /** Made once: a context per session piled up native memory under connection churn (see session-tls-server.ts). */
   readonly #secureContext: tls.SecureContext;
   readonly #identities: readonly PolicyIdentityCertificate[];
+  readonly #isolatePrincipals: readonly PolicyIsolatePrincipal[];
   readonly #dispatcher: RequestDispatcher;
   readonly #vfs: VirtualFileSystem;
   /** The computation's memory budget (the VFS's): sessions, requests and responses draw on it. */
@@ -77,11 +82,12 @@ export class SessionManager {
 
   constructor(options: SessionManagerOptions) {
     this.#identities = identityCertificates(options.policy);
+    this.#isolatePrincipals = options.policy.isolate_principals;
     this.#tlsOptions = tlsServerOptions(options.policy, options.certificateChainPem, options.privateKeyPem, this.#identities);
     this.#secureContext = createSessionSecureContext(this.#tlsOptions);
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#dispatcher = new RequestDispatcher({
-      policy: options.policy, vfs: options.vfs, engine: options.engine, maxMessageBytes: this.#maxMessageBytes,
+      policy: options.policy, vfs: options.vfs, engine: options.engine, maxMessageBytes: this.#maxMessageBytes, onRunSucceeded: options.onRunSucceeded,
     });
     this.#vfs = options.vfs;
     this.#budget = options.vfs.budget;
@@ -143,29 +149,30 @@ export class SessionManager {
     server.on('keylog', (line: Buffer) => watch.keylog(line));
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       decided = true;
-      const verdict = admission(socket, this.#identities);
-      if (!('refusal' in verdict)) handshakeOver();
-      if ('refusal' in verdict) {
-        fail(new VeracruzError(Code.PermissionDenied, `TLS handshake refused: ${verdict.refusal} (sent TLS alert ${verdict.alert})`));
-        socket.on('error', () => {}); // the session is over; its reason is reported above
-        const suite = socket.getCipher().standardName;
-        void watch.refuse(suite, verdict.alert).then(() => {
+      void admission(socket, this.#identities, this.#isolatePrincipals).then((verdict) => {
+        if (!('refusal' in verdict)) handshakeOver();
+        if ('refusal' in verdict) {
+          fail(new VeracruzError(Code.PermissionDenied, `TLS handshake refused: ${verdict.refusal} (sent TLS alert ${verdict.alert})`));
+          socket.on('error', () => {}); // the session is over; its reason is reported above
+          const suite = socket.getCipher().standardName;
+          void watch.refuse(suite, verdict.alert).then(() => {
+            socket.destroy();
+            ciphertext.destroy();
+          });
+          return;
+        }
+        watch.release();
+        const principal: SessionPrincipal = {
+          id: verdict.identity.id, fileRights: verdict.identity.fileRights, view: this.#vfs.view(verdict.identity.fileRights),
+        };
+        // Whatever the session waits for (a stream's data, room for an append) ends with its connection.
+        const closed = (): void => this.#dispatcher.sessionClosed(principal);
+        socket.once('close', closed);
+        ciphertext.once('close', closed);
+        this.#serve(socket, principal, fail).then(() => {}, fail).finally(() => {
           socket.destroy();
           ciphertext.destroy();
         });
-        return;
-      }
-      watch.release();
-      const principal: SessionPrincipal = {
-        id: verdict.identity.id, fileRights: verdict.identity.fileRights, view: this.#vfs.view(verdict.identity.fileRights),
-      };
-      // Whatever the session waits for (a stream's data, room for an append) ends with its connection.
-      const closed = (): void => this.#dispatcher.sessionClosed(principal);
-      socket.once('close', closed);
-      ciphertext.once('close', closed);
-      this.#serve(socket, principal, fail).then(() => {}, fail).finally(() => {
-        socket.destroy();
-        ciphertext.destroy();
       });
     });
     server.on('tlsClientError', (error: Error) => {
@@ -272,21 +279,19 @@ export class SessionManager {
   }
 }
 
-/** Whether a handshake's client may have a session: its policy identity, or why not and the alert that says so. */
-type Admission = { identity: PolicyIdentityCertificate } | { refusal: string; alert: TlsAlertName };
+/** Whether a handshake's client may have a session: its principal, or why not and the alert that says so. */
+type Admission = { identity: { id: number; fileRights: readonly FileRights[] } } | { refusal: string; alert: TlsAlertName };
 
 /**
  * The verdict on a completed handshake's client certificate. The deciding check is byte-for-byte
  * equality with one of the policy's identity certificates; OpenSSL's own verification against
  * them (validity period, key usage) must pass too, as `rejectUnauthorized` would have required.
  */
-function admission(socket: tls.TLSSocket, identities: readonly PolicyIdentityCertificate[]): Admission {
+async function admission(socket: tls.TLSSocket, identities: readonly PolicyIdentityCertificate[], isolates: readonly PolicyIsolatePrincipal[]): Promise<Admission> {
   const peer = socket.getPeerX509Certificate();
   if (peer === undefined) return { refusal: 'the client sent no certificate', alert: 'certificate_required' };
   const identity = identities.find((candidate) => candidate.der.equals(peer.raw));
-  if (identity === undefined) {
-    return { refusal: 'the client certificate is not one of the policy identities', alert: 'certificate_unknown' };
-  }
+  if (identity === undefined) return admitIsolate(peer.raw, isolates);
   if (!socket.authorized) {
     const reason = String(socket.authorizationError);
     const expired = reason === 'CERT_HAS_EXPIRED' || reason === 'CERT_NOT_YET_VALID';
@@ -296,6 +301,28 @@ function admission(socket: tls.TLSSocket, identities: readonly PolicyIdentityCer
     };
   }
   return { identity };
+}
+
+/**
+ * The verdict on a client that is no identity certificate: it may be another isolate the policy names
+ * as a principal, by the identity hash its certificate binds, if that certificate passes every check
+ * the principal's entry asks for (PAS CA, validity, runtime hash).
+ */
+async function admitIsolate(der: Uint8Array, isolates: readonly PolicyIsolatePrincipal[]): Promise<Admission> {
+  let bound: string | undefined;
+  try {
+    bound = readPolicyBinding(der)?.identityHash;
+  } catch {
+    // a malformed binding names no principal
+  }
+  const principal = isolates.find((candidate) => candidate.isolate.policy_hash === bound);
+  if (principal === undefined) return { refusal: 'the client certificate is not one of the policy identities', alert: 'certificate_unknown' };
+  try {
+    await checkPeerCertificate(der, principal.isolate, 'identityHash', new Date());
+  } catch (error) {
+    return { refusal: `the client claims to be isolate principal ${principal.id}, but ${VeracruzError.from(error).rawMessage}`, alert: 'bad_certificate' };
+  }
+  return { identity: { id: principal.id, fileRights: principal.file_rights } };
 }
 
 /** How long an ended session waits for the client to close before its stream is dropped. */

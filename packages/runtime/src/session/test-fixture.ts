@@ -1,6 +1,6 @@
 /**
  * For tests only: a computation run in this process. Real certificates (a PAS CA, an isolate
- * certificate with the runtime-hash extension, principals' self-signed identities), a real
+ * certificate with the runtime-hash and policy-binding extensions, principals' self-signed identities), a real
  * policy, and a SessionManager whose sessions are `stream.duplexPair()` ends, so a client speaks
  * real TLS 1.3 to it without sockets or processes; or loopback TCP sockets, taken as the isolate
  * takes a connection the host handed over.
@@ -15,6 +15,7 @@ import {
   createCertificateAuthority,
   createIsolateIdentity,
   derToPem,
+  encodePolicyBinding,
   issueIsolateCertificate,
 } from '@veracruz-ts/attestation/certificates';
 import { createIdentity, type FileRights, type Identity, parsePolicy, type Policy } from '@veracruz-ts/policy';
@@ -43,6 +44,8 @@ export interface TestPki {
   chainPem: string;
   /** The isolate's private key, PEM. */
   privateKeyPem: string;
+  /** A new isolate key and certificate from the same CA, with the same measurement, that binds `policy` as the PAS would. */
+  bind(policy: Pick<Policy, 'hash' | 'identityHash'>): Promise<{ chainPem: string; privateKeyPem: string }>;
 }
 
 /** Makes a CA (valid since an hour ago) and an isolate certificate carrying `measurement`. */
@@ -50,15 +53,18 @@ export async function createTestPki(options: { measurement?: Uint8Array; notBefo
   const measurement = options.measurement ?? createHash('sha256').update('veracruz-ts test runtime').digest();
   const notBefore = options.notBefore ?? new Date(Date.now() - HOUR_MS);
   const ca = await createCertificateAuthority({ notBefore: new Date(notBefore.getTime() - HOUR_MS) });
-  const isolate = await createIsolateIdentity();
-  const certificate = await issueIsolateCertificate({
-    csrDer: isolate.csrDer, measurement, ca, notBefore, ...(options.validityMs === undefined ? {} : { validityMs: options.validityMs }),
-  });
+  const issue = async (policyBinding?: Uint8Array): Promise<{ chainPem: string; privateKeyPem: string }> => {
+    const isolate = await createIsolateIdentity(policyBinding === undefined ? {} : { policyBinding });
+    const certificate = await issueIsolateCertificate({
+      csrDer: isolate.csrDer, measurement, ca, notBefore, ...(options.validityMs === undefined ? {} : { validityMs: options.validityMs }),
+    });
+    return { chainPem: derToPem(certificate, 'CERTIFICATE') + ca.certificatePem, privateKeyPem: isolate.privateKeyPem };
+  };
   return {
     ca,
     runtimeHash: Buffer.from(measurement).toString('hex'),
-    chainPem: derToPem(certificate, 'CERTIFICATE') + ca.certificatePem,
-    privateKeyPem: isolate.privateKeyPem,
+    ...(await issue()),
+    bind: (policy) => issue(encodePolicyBinding(Buffer.from(policy.hash, 'hex'), Buffer.from(policy.identityHash, 'hex'))),
   };
 }
 
@@ -162,10 +168,11 @@ export async function startInProcess(
   let signalShutdown = (): void => {};
   const shutdown = new Promise<void>((resolve) => (signalShutdown = resolve));
   const sessionErrors: string[] = [];
+  const bound = await pki.bind(policy);
   const manager = new SessionManager({
     policy, vfs, engine,
-    certificateChainPem: pki.chainPem,
-    privateKeyPem: pki.privateKeyPem,
+    certificateChainPem: bound.chainPem,
+    privateKeyPem: bound.privateKeyPem,
     onShutdown: () => signalShutdown(),
     onSessionError: (_, error) => sessionErrors.push(error.message),
     ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),

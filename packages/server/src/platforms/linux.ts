@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { webcrypto } from 'node:crypto';
 import { createLinuxEvidence } from '@veracruz-ts/attestation/evidence';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { parseSessionSocketClosedMessage } from '@veracruz-ts/protocol/channel';
+import { parsePeerConnectMessage, parseSessionSocketClosedMessage, type PeerConnectMessage, type PeerSocketMessage } from '@veracruz-ts/protocol/channel';
 import type { SessionSocketClosedMessage, SessionSocketMessage } from '@veracruz-ts/protocol/channel';
 import { BUFFER_MEMORY_FLAG } from '../heap-tuning.ts';
 import { buildRuntimeCommand } from '../operator-hints.ts';
@@ -88,10 +88,13 @@ export interface LinuxLaunchInternals {
 /** The host's end of the isolate's IPC channel, used only to hand it clients' sockets. */
 function sessionSocketPort(child: ChildProcess, log: (line: string) => void): SessionSocketPort {
   let onClosed: (message: SessionSocketClosedMessage) => void = () => {};
+  let onPeerConnect: (message: PeerConnectMessage) => void = () => {};
   child.on('message', (message: unknown) => {
     const closed = parseSessionSocketClosedMessage(message);
-    if (closed === undefined) log('linux isolate: ignored a message on the IPC channel that was not a session report');
-    else onClosed(closed);
+    const peer = parsePeerConnectMessage(message);
+    if (closed !== undefined) onClosed(closed);
+    else if (peer !== undefined) onPeerConnect(peer);
+    else log('linux isolate: ignored a message on the IPC channel that was neither a session report nor a peer connection request');
   });
   return {
     send(sessionId, socket, sent) {
@@ -111,6 +114,14 @@ function sessionSocketPort(child: ChildProcess, log: (line: string) => void): Se
     },
     onClosed(listener) {
       onClosed = listener;
+    },
+    onPeerConnect(listener) {
+      onPeerConnect = listener;
+    },
+    sendPeerSocket(connectionId, socket, error) {
+      const message: PeerSocketMessage = error === undefined ? { type: 'peer-socket', connectionId } : { type: 'peer-socket', connectionId, error };
+      if (child.connected) child.send(message, socket, { keepOpen: true }, () => socket?.destroy());
+      else socket?.destroy();
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { Platform } from '@veracruz-ts/attestation';
-import type { SessionSocketClosedMessage } from '@veracruz-ts/protocol/channel';
+import type { PeerConnectMessage, SessionSocketClosedMessage } from '@veracruz-ts/protocol/channel';
 
 /** How an isolate ended. */
 export interface IsolateExit {
@@ -56,6 +56,10 @@ export interface SessionSocketPort {
   send(sessionId: number, socket: Socket, sent: (error: Error | null) => void): void;
   /** Sets who hears the isolate's reports that a handed-over connection has closed. */
   onClosed(listener: (message: SessionSocketClosedMessage) => void): void;
+  /** Sets who hears the isolate's requests for connections to peer isolates (its policy's dataflow). */
+  onPeerConnect(listener: (message: PeerConnectMessage) => void): void;
+  /** Hands the isolate the peer connection it asked for, or tells it why there is none; the host's copy is closed once sent. */
+  sendPeerSocket(connectionId: number, socket: Socket | undefined, error?: string): void;
 }
 
 /** Options every launcher understands. */

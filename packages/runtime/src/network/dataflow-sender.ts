@@ -1,0 +1,117 @@
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { opensslCiphersuite, type Policy, type PolicyDataflow } from '@veracruz-ts/policy';
+import { decodeResponse, encodeRequest, FrameDecoder, frameMessage, ResponseStatus } from '@veracruz-ts/protocol';
+import { checkPeerCertificate } from './peer-certificate.ts';
+
+/** Options of {@link DataflowSender}. */
+export interface DataflowSenderOptions {
+  policy: Policy;
+  /** This isolate's attested chain and key: its client certificate towards the peer. */
+  certificateChainPem: string;
+  privateKeyPem: string;
+  /** Asks the host for a TCP connection to `address` (the isolate has no network of its own). */
+  connect: (address: string) => Promise<Duplex>;
+  /** The content of an output file now, or undefined when it does not exist. */
+  readOutput: (path: string) => Uint8Array | undefined;
+  /** Where delivery outcomes go (the host's log: paths and addresses, never data). */
+  log: (line: string) => void;
+  /** First retry delay, doubled up to 30 s. @default 500 */
+  retryDelayMs?: number;
+  /** A delivery is given up after this long. @default 600000 */
+  giveUpAfterMs?: number;
+}
+
+/** Refusals a retry cannot change: the peer's policy does not let this isolate write there. */
+const FINAL: ReadonlySet<string> = new Set([Code.PermissionDenied, Code.InvalidRequest, Code.NotFound]);
+
+/**
+ * Pushes the policy's `dataflow` outputs to peer isolates after each successful run: each output as
+ * it is then, in one `write_file` of the whole file over mutual attested TLS 1.3 (this isolate's
+ * certificate as the client's; the peer's checked against the entry before anything is sent).
+ * Delivery is at least once: a failed attempt is retried with backoff, and a write of the whole file
+ * is idempotent, so a retry cannot count anything twice. A newer run's output replaces one still
+ * waiting to be delivered.
+ */
+export class DataflowSender {
+  readonly #options: DataflowSenderOptions;
+  /** The latest content waiting per entry; a delivery loop runs while an entry has one. */
+  readonly #pending = new Map<PolicyDataflow, Uint8Array>();
+
+  constructor(options: DataflowSenderOptions) {
+    this.#options = options;
+  }
+
+  /** A program or pipeline run succeeded: deliver every dataflow output that exists. */
+  runSucceeded(): void {
+    for (const flow of this.#options.policy.dataflow) {
+      const data = this.#options.readOutput(flow.file);
+      if (data === undefined) continue;
+      const running = this.#pending.has(flow);
+      this.#pending.set(flow, data);
+      if (!running) void this.#deliver(flow);
+    }
+  }
+
+  async #deliver(flow: PolicyDataflow): Promise<void> {
+    const what = `${flow.file} to ${flow.path} at ${flow.address}`;
+    const giveUp = Date.now() + (this.#options.giveUpAfterMs ?? 600_000);
+    let delay = this.#options.retryDelayMs ?? 500;
+    for (let attempt = 1; ; attempt++) {
+      const data = this.#pending.get(flow)!;
+      try {
+        await this.#send(flow, data);
+        this.#options.log(`dataflow: delivered ${what} (${data.length} bytes, attempt ${attempt})`);
+        if (this.#pending.get(flow) === data) {
+          this.#pending.delete(flow);
+          return;
+        }
+        continue; // a newer output came meanwhile
+      } catch (error) {
+        const failure = VeracruzError.from(error, Code.Unavailable);
+        const final = FINAL.has(failure.code) || Date.now() + delay > giveUp;
+        this.#options.log(`dataflow: ${what}, attempt ${attempt} failed${final ? ', giving up' : ''}: ${failure.message}`);
+        if (final) {
+          this.#pending.delete(flow);
+          return;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 30_000);
+    }
+  }
+
+  async #send(flow: PolicyDataflow, data: Uint8Array): Promise<void> {
+    const transport = await this.#options.connect(flow.address);
+    const socket = tls.connect({
+      socket: transport, key: this.#options.privateKeyPem, cert: this.#options.certificateChainPem,
+      // The peer is checked below against the dataflow entry, not against a CA list of OpenSSL's.
+      rejectUnauthorized: false, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: opensslCiphersuite(this.#options.policy.ciphersuite),
+    });
+    try {
+      const response = await new Promise<Uint8Array>((resolve, reject) => {
+        const decoder = new FrameDecoder();
+        socket.on('error', reject);
+        socket.on('close', () => reject(new VeracruzError(Code.Unavailable, 'the connection closed before the peer answered')));
+        socket.once('secureConnect', () => {
+          checkPeerCertificate(socket.getPeerX509Certificate()!.raw, flow.isolate, 'policyHash', new Date()).then(() => {
+            socket.write(frameMessage(encodeRequest({ kind: 'write_file', fileName: flow.path, data })));
+            socket.on('data', (chunk: Buffer) => {
+              const [message] = decoder.push(chunk);
+              if (message !== undefined) resolve(message);
+            });
+          }, reject);
+        });
+      });
+      const answer = decodeResponse(response);
+      if (answer.status !== ResponseStatus.SUCCESS) {
+        const detail = answer.errorDetail;
+        throw new VeracruzError((detail?.code ?? Code.Unavailable) as Code, `the peer refused the write: ${detail?.message ?? `status ${answer.status}`}`);
+      }
+    } finally {
+      socket.destroy();
+      transport.destroy();
+    }
+  }
+}
