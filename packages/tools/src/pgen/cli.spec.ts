@@ -233,3 +233,82 @@ test('--stream declares streams, and explain lists them', async () => {
   assert.match(explained.stdout, /\n\/output\/live {2}\(output stream\)\n {4}written by {6}\/program\/sum\.wasm; it ends when such a run finishes/);
   assert.doesNotMatch(explained.stdout, /ignored: unknown top-level key 'streams'/);
 });
+
+test('--dataflow and --await: the sender prints its identity hash, which a zero placeholder for the receiver gives as its policy hash', async () => {
+  const zeros = '0'.repeat(64);
+  const receiverHash = 'e'.repeat(64);
+  const sender = (hash: string, output: string) =>
+    run(directory, ...generateArgs('--dataflow', `/output/sum=127.0.0.1:7010:/input/sum-1@${hash}`, '--await', '/program/sum.wasm=/input/a,input/b,deadline_ms=60000', '-o', output));
+  const placeholder = await sender(zeros, 'sender-0.json');
+  assert.equal(placeholder.code, 0, placeholder.stderr);
+  const identity = placeholder.stdout.split(' ')[0]!;
+  assert.match(placeholder.stderr, new RegExp(`^vc-pgen: identity hash ${identity} \\(what a receiver's --isolate names this isolate by\\)$`, 'm'));
+  const final = await sender(receiverHash.toUpperCase(), 'sender.json');
+  assert.equal(final.code, 0, final.stderr);
+  assert.match(final.stderr, new RegExp(`^vc-pgen: identity hash ${identity} `, 'm'), "the receiver's hash does not change the identity hash");
+  const written = JSON.parse(await readFile(join(directory, 'sender.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(written['dataflow'], [{ address: '127.0.0.1:7010', file: '/output/sum', isolate: { policy_hash: receiverHash }, path: '/input/sum-1' }]);
+  assert.deepEqual(written['await_inputs'], [{ deadline_ms: 60000, files: ['/input/a', '/input/b'], program: '/program/sum.wasm' }]);
+  const quiet = await run(directory, ...generateArgs('-o', 'no-dataflow.json'));
+  assert.doesNotMatch(quiet.stderr, /identity hash/, 'only a policy with dataflow has an identity hash of its own');
+});
+
+/** generateArgs() with `extra` before the first -w: where --isolate and its -p go. */
+function withBeforePrograms(extra: string[], ...after: string[]): string[] {
+  const args = generateArgs(...after);
+  const programAt = args.indexOf('-w');
+  return [...args.slice(0, programAt), ...extra, ...args.slice(programAt)];
+}
+
+test('--isolate, --dataflow and --await refusals name the flag and the value', async () => {
+  const hash = 'c'.repeat(64);
+  const cases: [string[], RegExp][] = [
+    [generateArgs('--dataflow', '/output/sum=127.0.0.1:/input/s@x'), /--dataflow "\/output\/sum=127\.0\.0\.1:\/input\/s@x": expected FILE=HOST:PORT:PATH@HASH/],
+    [generateArgs('--dataflow', `/output/sum=127.0.0.1:7010:/input/s@${hash},pas=nowhere.pem`), /--dataflow 1 \(".*"\): pas nowhere\.pem: no such file/],
+    [generateArgs('--dataflow', `/output/sum=127.0.0.1:3011:/input/s@${hash}`), /--dataflow 1 \(".*"\): address 127\.0\.0\.1:3011 is this policy's own veracruz_server_url/],
+    [generateArgs('--await', '/program/other.wasm=/input/a'), /--await 1 \("\/program\/other\.wasm=\/input\/a"\): no --program-binary is at \/program\/other\.wasm/],
+    [withBeforePrograms(['--isolate', `${hash},pas=nowhere.pem`, '-p', '/input/s:w']), /--isolate 1 \(".*"\): pas nowhere\.pem: no such file/],
+    [withBeforePrograms(['--isolate', 'xyz', '-p', '/input/s:w']), /--isolate 1 \("xyz"\): policy hash: expected 64 lowercase hex digits, got "xyz"/],
+    [withBeforePrograms(['--isolate', hash]), /expected 4 --capability values \(2 certificates \+ 1 isolate \+ 1 program \+ 0 pipelines, in that order\), got 3/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => run(directory, ...args, '-o', 'broken-network.json')));
+  cases.forEach(([args, message], index) => {
+    const result = results[index]!;
+    assert.equal(result.code, 1, `${args.join(' ')}\n${result.stderr}`);
+    assert.match(result.stderr, message);
+  });
+  await assert.rejects(stat(join(directory, 'broken-network.json')), /ENOENT/);
+});
+
+test('--isolate: another isolate as a principal, its id and capability after the certificates\'', async () => {
+  const hash = 'c'.repeat(64);
+  const isolate = ['--isolate', `${hash.toUpperCase()},pas=ca/pas.pem,linux=${'a'.repeat(64)}`, '-p', '/input/sum-1:w'];
+  const result = await run(directory, ...withBeforePrograms(isolate, '-o', 'receiver.json'));
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^[0-9a-f]{64} {2}receiver\.json\n$/);
+  assert.equal((await parsePolicy(new Uint8Array(await readFile(join(directory, 'receiver.json'))))).isolate_principals[0]?.isolate.policy_hash, hash);
+  const written = JSON.parse(await readFile(join(directory, 'receiver.json'), 'utf8')) as { identities: Record<string, unknown>[]; programs: Record<string, unknown>[] };
+  assert.deepEqual(written.identities.map((identity) => identity['id']), [0, 1, 2]);
+  const pem = await readFile(join(directory, 'ca', 'pas.pem'), 'utf8');
+  assert.deepEqual(written.identities[2], {
+    file_rights: [{ file_name: '/input/sum-1', rights: 534084 }],
+    id: 2,
+    isolate: { policy_hash: hash, proxy_service_cert: pem, runtime_manager_hash_linux: 'a'.repeat(64) },
+  });
+  assert.deepEqual(written.programs[0]?.['file_rights'], [
+    { file_name: '/input/', rights: 24582 },
+    { file_name: '/output/', rights: 550470 },
+    { file_name: 'stdout', rights: 534084 },
+    { file_name: 'stderr', rights: 534084 },
+  ]);
+});
+
+test('--isolate among the certificates or after a program is a usage error: its -p value would be another principal\'s', async () => {
+  const hash = 'c'.repeat(64);
+  const late = await run(directory, ...generateArgs('--isolate', hash, '-p', '/input/s:w', '-o', 'late.json'));
+  assert.equal(late.code, 2);
+  assert.match(late.stderr, /^vc-pgen: give every --isolate after every --certificate and before every --program-binary and --pipeline: -p values are taken in that order/);
+  const early = await run(directory, '--isolate', hash, '-p', '/input/s:w', ...generateArgs('-o', 'early.json'));
+  assert.equal(early.code, 2);
+  await assert.rejects(stat(join(directory, 'late.json')), /ENOENT/);
+});

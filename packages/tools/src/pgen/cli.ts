@@ -15,14 +15,22 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { explainPolicy } from './explain-analysis.ts';
 import { renderExplanation, renderExplanationJson } from './explain-render.ts';
 import {
+  DEFAULT_AWAIT_DEADLINE_MS,
   DEFAULT_CIPHERSUITE,
   DEFAULT_MAX_MEMORY_MIB,
   buildPolicy,
   generationWarnings,
+  parseAwaitFlag,
+  parseDataflowFlag,
+  parseIsolateFlag,
   parseRenamablePaths,
   withLeadingSlash,
+  type AwaitInput,
+  type DataflowInput,
   type HashedFile,
   type NativeModuleInput,
+  type PeerIsolateFlag,
+  type PeerIsolateInput,
 } from './generate.ts';
 import { stringifySorted } from './json.ts';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
@@ -104,6 +112,21 @@ const GENERATE_OPTIONS: readonly OptionHelp[] = [
     help: `${Object.keys(CIPHERSUITES).join(', ')}; a TLS 1.2 name Veracruz accepted is written with a warning (the TLS 1.3 suite with the same cipher is used)`,
     default: DEFAULT_CIPHERSUITE,
   },
+  {
+    names: ['--isolate'], value: 'HASH[,pas=FILE][,linux=HEX][,sevsnp=HEX][,tdx=HEX][,nitro=HEX]',
+    help: "another isolate as a principal, named by its identity hash (repeat), given after every -c and before every -w and --pipeline. Its ids follow the certificates', and so do its -p values: all certificates' first, then all isolates', then programs', then pipelines'. pas=: the PAS CA certificate that certifies it; linux= etc.: the runtime hashes it may carry",
+    default: "no isolate principals; per isolate: this policy's PAS CA and runtime hashes",
+  },
+  {
+    names: ['--dataflow'], value: 'FILE=HOST:PORT:PATH@HASH[,pas=FILE][,linux=HEX]...',
+    help: "after every successful program run, write FILE (if it exists) whole to PATH on the isolate at HOST:PORT, whose full policy hash is HASH (repeat). The receiver's policy must give this policy's identity hash the write right on PATH. Settings as for --isolate",
+    default: "no dataflow; per receiver: this policy's PAS CA and runtime hashes",
+  },
+  {
+    names: ['--await'], value: 'PROGRAM=FILE[,FILE...][,deadline_ms=N]',
+    help: 'a request to run PROGRAM (a -w path) waits until every FILE exists, and fails after deadline_ms naming the files still missing (repeat, one per program)',
+    default: `runs start at once; per program: deadline_ms ${DEFAULT_AWAIT_DEADLINE_MS}`,
+  },
   { names: ['-o', '--output-policy-file'], value: 'FILE', help: "where to write the policy; '-' writes it to stdout", default: 'output.json' },
 ];
 
@@ -137,6 +160,13 @@ generate writes a policy with Veracruz's vc-pgen flags, re-parsed before it is w
 "<policy sha256>  <file>". explain prints what a party should read before agreeing to a policy.
 identity writes a test identity: a P-256 key (NAME.key.pem, mode 0600) and a self-signed
 certificate (NAME.pem).
+
+Networks of isolates: a receiver names a sender (--isolate) by the sender's identity hash, the
+SHA-256 of the sender's policy with each --dataflow HASH replaced by as many zeros; a sender names
+its receiver (--dataflow) by the receiver's policy hash. So: generate each sender with
+--dataflow ...@<64 zeros>, which prints its identity hash; then the receiver, naming the senders;
+then the senders again, with the receiver's policy hash (their identity hash stays the same).
+With --dataflow, generate also prints "vc-pgen: identity hash HEX" on stderr. vc-fleet does all this.
 
 Generate options:
 ${formatOptions(GENERATE_OPTIONS)}
@@ -181,6 +211,35 @@ async function hashFiles(values: string[] | undefined, flag: string, defaultPath
   return files;
 }
 
+/**
+ * -p values are taken in the order certificates', isolates', programs', pipelines', whatever the
+ * order of the flags. Veracruz lets certificates and programs interleave; an --isolate among them
+ * would silently take another principal's capability, so it must sit between the two groups.
+ */
+function checkIsolateOrder(options: readonly string[]): void {
+  const firstIsolate = options.indexOf('isolate');
+  if (firstIsolate < 0) return;
+  const lastIsolate = options.lastIndexOf('isolate');
+  const certificateAfter = options.slice(firstIsolate).includes('certificate');
+  const programBefore = options.slice(0, lastIsolate).some((name) => name === 'program-binary' || name === 'pipeline');
+  if (certificateAfter || programBefore) {
+    throw new UsageError(
+      'give every --isolate after every --certificate and before every --program-binary and --pipeline: -p values are taken in that order (certificates\', isolates\', programs\', pipelines\')',
+    );
+  }
+}
+
+/** A peer from --isolate or --dataflow, its `pas=` file read. */
+async function readPeer(peer: PeerIsolateFlag, source: string): Promise<PeerIsolateInput> {
+  const proxyServiceCertPem = peer.pasFile === undefined ? undefined : (await readInput(peer.pasFile, `${source}: pas`)).toString('utf8');
+  return {
+    policyHash: peer.policyHash,
+    source,
+    ...(proxyServiceCertPem === undefined ? {} : { proxyServiceCertPem }),
+    ...(peer.runtimeHashes === undefined ? {} : { runtimeHashes: peer.runtimeHashes }),
+  };
+}
+
 function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === '') throw new UsageError(`${flag} is required`);
   return value;
@@ -203,10 +262,11 @@ function sevSnpHash(value: string): string {
 }
 
 async function generate(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
     args,
     strict: true,
     allowPositionals: false,
+    tokens: true,
     options: {
       certificate: { type: 'string', short: 'c', multiple: true },
       capability: { type: 'string', short: 'p', multiple: true },
@@ -231,10 +291,14 @@ async function generate(args: string[], io: CliIO): Promise<number> {
       'program-limits': { type: 'string', multiple: true },
       limits: { type: 'string' },
       stream: { type: 'string', multiple: true },
+      isolate: { type: 'string', multiple: true },
+      dataflow: { type: 'string', multiple: true },
+      await: { type: 'string', multiple: true },
       ciphersuite: { type: 'string' },
       'output-policy-file': { type: 'string', short: 'o' },
     },
   });
+  checkIsolateOrder(tokens.flatMap((token) => (token.kind === 'option' ? [token.name] : [])));
   const certificateFiles = values.certificate ?? [];
   if (certificateFiles.length === 0) throw new UsageError('at least one --certificate is required');
   const veracruzServer = required(values['veracruz-server-ip'], '--veracruz-server-ip (-s)');
@@ -276,6 +340,18 @@ async function generate(args: string[], io: CliIO): Promise<number> {
     entryPoint: entryPoints[index] ?? '',
   }));
 
+  const isolates: PeerIsolateInput[] = [];
+  for (const [index, text] of (values.isolate ?? []).entries()) {
+    isolates.push(await readPeer(parseIsolateFlag(text), `--isolate ${index + 1} (${JSON.stringify(text)})`));
+  }
+  const dataflow: DataflowInput[] = [];
+  for (const [index, text] of (values.dataflow ?? []).entries()) {
+    const flow = parseDataflowFlag(text);
+    const source = `--dataflow ${index + 1} (${JSON.stringify(text)})`;
+    dataflow.push({ file: flow.file, path: flow.path, address: flow.address, receiver: await readPeer(flow.receiver, source), source });
+  }
+  const awaitInputs = (values.await ?? []).map((text, index): AwaitInput => ({ ...parseAwaitFlag(text), source: `--await ${index + 1} (${JSON.stringify(text)})` }));
+
   const value = buildPolicy({
     certificates,
     capabilities: values.capability ?? [],
@@ -300,6 +376,9 @@ async function generate(args: string[], io: CliIO): Promise<number> {
     programLimits: values['program-limits'] ?? [],
     ...(values.limits === undefined ? {} : { limits: values.limits }),
     ...(values.stream === undefined ? {} : { streams: values.stream }),
+    isolates,
+    dataflow,
+    awaitInputs,
     ...(values.ciphersuite === undefined ? {} : { ciphersuite: values.ciphersuite }),
   });
   const text = stringifySorted(value);
@@ -312,6 +391,7 @@ async function generate(args: string[], io: CliIO): Promise<number> {
   } catch (error) {
     throw new VeracruzError(Code.InvalidPolicy, `the generated policy does not parse: ${VeracruzError.from(error).rawMessage}`, { cause: error });
   }
+  if (dataflow.length > 0) io.stderr(`vc-pgen: identity hash ${policy.identityHash} (what a receiver's --isolate names this isolate by)\n`);
   const warned = { certificateExpiry, ...(values.ciphersuite === undefined ? {} : { ciphersuite: values.ciphersuite }) };
   for (const warning of generationWarnings(warned, new Date())) io.stderr(`vc-pgen: warning: ${warning}\n`);
   const output = values['output-policy-file'] ?? 'output.json';

@@ -1,8 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { createIdentity, parsePolicy } from '@veracruz-ts/policy';
-import { buildPolicy, collapseCertificate, generationWarnings, parseCapability, parseLimits, parseRenamablePaths, parseStream, withLeadingSlash, type PolicyInputs } from './generate.ts';
+import { createIdentity, parsePolicy, parseRights, policyHash } from '@veracruz-ts/policy';
+import {
+  buildPolicy,
+  collapseCertificate,
+  generationWarnings,
+  parseAwaitFlag,
+  parseCapability,
+  parseDataflowFlag,
+  parseIsolateFlag,
+  parseLimits,
+  parseRenamablePaths,
+  parseStream,
+  withLeadingSlash,
+  type PolicyInputs,
+} from './generate.ts';
 import { stringifySorted } from './json.ts';
 
 const [alice, bob, pas] = await Promise.all([createIdentity('alice'), createIdentity('bob'), createIdentity('pas')]);
@@ -216,4 +229,124 @@ test('streams are written only when given, and parse back with their defaults', 
     { path: '/output/live', max_buffered_bytes: 8_388_608, on_writer_disconnect: 'close' },
   ]);
   refuses({ streams: ['/input/a', 'input//a'] }, '--stream "input//a": /input/a is already a stream (--stream "/input/a")');
+});
+
+const HASH_C = 'c'.repeat(64);
+const HASH_D = 'd'.repeat(64);
+
+test('isolate principals: ids after the certificates, capabilities after theirs, only the fields given', async () => {
+  const value = buildPolicy(
+    inputs({
+      isolates: [{ policyHash: HASH_C }, { policyHash: HASH_D, proxyServiceCertPem: pas.certificatePem, runtimeHashes: { linux: HASH_A, sevsnp: 'e'.repeat(96) } }],
+      capabilities: ['/input/a:w', '/output/:r', '/input/stats-1:w', '/input/stats-2:w', '/input/:r,/output/:rw'],
+    }),
+  ) as { identities: Record<string, unknown>[]; programs: Record<string, unknown>[] };
+  assert.deepEqual(value.identities.map((identity) => identity['id']), [0, 1, 2, 3]);
+  assert.deepEqual(value.identities[2], { id: 2, isolate: { policy_hash: HASH_C, proxy_service_cert: undefined, runtime_manager_hash_linux: undefined, runtime_manager_hash_nitro: undefined, runtime_manager_hash_sevsnp: undefined, runtime_manager_hash_tdx: undefined }, file_rights: [{ file_name: '/input/stats-1', rights: parseRights('w') }] });
+  const text = stringifySorted(value as never);
+  assert.match(text, new RegExp(`\\{\\n {8}"policy_hash": "${HASH_C}"\\n {6}\\}`), 'absent optional fields are left out');
+  assert.match(text, new RegExp(`"policy_hash": "${HASH_D}",\\n {8}"proxy_service_cert": "-----BEGIN CERTIFICATE-----\\\\n`));
+  assert.match(text, /"runtime_manager_hash_sevsnp": "e{96}"/);
+  assert.deepEqual(value.programs[0]?.['file_rights'], [{ file_name: '/input/', rights: parseRights('r') }, { file_name: '/output/', rights: parseRights('rw') }]);
+  const policy = await parsePolicy(text);
+  assert.deepEqual(policy.isolate_principals.map((principal) => [principal.id, principal.isolate.policy_hash, principal.isolate.runtimeHashes]), [
+    [2, HASH_C, [HASH_B]],
+    [3, HASH_D, [HASH_A, 'e'.repeat(96)]],
+  ]);
+});
+
+test('isolate principals: refusals name the flag and the value', () => {
+  const two = ['', '', '', ''];
+  refuses({ isolates: [{ policyHash: HASH_C }], capabilities: ['', '', ''] }, 'expected 4 --capability values (2 certificates + 1 isolate + 1 program + 0 pipelines, in that order), got 3');
+  refuses({ isolates: [{ policyHash: 'C'.repeat(64) }], capabilities: two }, `--isolate 1: policy hash: expected 64 lowercase hex digits, got "${'C'.repeat(64)}"`);
+  refuses({ isolates: [{ policyHash: HASH_C, source: 'mapper-1' }, { policyHash: HASH_C, source: 'mapper-2' }], capabilities: [...two, ''] }, `mapper-2: identity hash ${HASH_C} is already a principal (mapper-1): a principal could not be told apart`);
+  refuses({ isolates: [{ policyHash: HASH_C, proxyServiceCertPem: 'junk' }], capabilities: two }, '--isolate 1: pas: not a PEM certificate');
+  refuses({ isolates: [{ policyHash: HASH_C, runtimeHashes: { tdx: 'xyz' } }], capabilities: two }, '--isolate 1: runtime hash for tdx: expected 64 lowercase hex digits, got "xyz"');
+  refuses(
+    { isolates: [{ policyHash: HASH_C }], capabilities: ['', '', '/x:rq', ''] },
+    /^--capability 3 of 4 \(isolate cccccccccccccccc\.\.\.\): "\/x:rq": rights "rq"/,
+  );
+});
+
+test('dataflow and await_inputs are written only when given, and the policy still parses', async () => {
+  assert.doesNotMatch(stringifySorted(buildPolicy(inputs())), /"dataflow"|"await_inputs"/);
+  const text = stringifySorted(
+    buildPolicy(
+      inputs({
+        dataflow: [
+          { file: 'output/stats', path: '/input/stats-1', address: '127.0.0.1:7010', receiver: { policyHash: HASH_C } },
+          { file: '/output/stats', path: 'input/copy', address: '[::1]:7011', receiver: { policyHash: HASH_D, runtimeHashes: { linux: HASH_A } } },
+        ],
+        awaitInputs: [{ program: 'program/sum.wasm', files: ['/input/a', 'input/b'], deadlineMs: 600_000 }],
+      }),
+    ),
+  );
+  const policy = await parsePolicy(text);
+  assert.deepEqual(JSON.parse(text).dataflow, [
+    { address: '127.0.0.1:7010', file: '/output/stats', isolate: { policy_hash: HASH_C }, path: '/input/stats-1' },
+    { address: '[::1]:7011', file: '/output/stats', isolate: { policy_hash: HASH_D, runtime_manager_hash_linux: HASH_A }, path: '/input/copy' },
+  ]);
+  assert.deepEqual(JSON.parse(text).await_inputs, [{ deadline_ms: 600_000, files: ['/input/a', '/input/b'], program: '/program/sum.wasm' }]);
+  assert.equal(policy.hash, await policyHash(text));
+  const without = JSON.parse(stringifySorted(buildPolicy(inputs({ awaitInputs: [{ program: '/program/sum.wasm', files: ['/input/a'] }] }))));
+  assert.deepEqual(without.await_inputs, [{ deadline_ms: 600_000, files: ['/input/a'], program: '/program/sum.wasm' }], 'deadline_ms: ten minutes unless given');
+});
+
+test('dataflow and await_inputs: refusals name the entry and the field', () => {
+  const flow = { file: '/output/stats', path: '/input/s', address: '127.0.0.1:7010', receiver: { policyHash: HASH_C } };
+  refuses({ dataflow: [{ ...flow, address: 'nowhere' }] }, '--dataflow 1: address "nowhere" is not host:port (or [v6]:port)');
+  refuses({ dataflow: [{ ...flow, address: '127.0.0.1:0' }] }, '--dataflow 1: address 127.0.0.1:0: port 0 names no isolate');
+  refuses({ dataflow: [{ ...flow, address: '127.0.0.1:3011' }] }, "--dataflow 1: address 127.0.0.1:3011 is this policy's own veracruz_server_url: an isolate does not send to itself");
+  refuses({ dataflow: [{ ...flow, file: 'stdout' }] }, '--dataflow 1: file: stdout is a standard stream; a file path is expected');
+  refuses({ dataflow: [{ ...flow, path: ' ' }] }, '--dataflow 1: path: an empty path');
+  refuses({ dataflow: [flow, { ...flow, file: '/output/other', path: 'input//s', source: 'mapper-1' }] }, 'mapper-1: /input/s at 127.0.0.1:7010 is already written by --dataflow 1');
+  refuses({ dataflow: [{ ...flow, receiver: { policyHash: 'abc' } }] }, '--dataflow 1: receiver: policy hash: expected 64 lowercase hex digits, got "abc"');
+  const wait = { program: '/program/sum.wasm', files: ['/input/a'] };
+  refuses({ awaitInputs: [{ ...wait, program: '/program/other.wasm' }] }, '--await 1: no --program-binary is at /program/other.wasm');
+  refuses({ awaitInputs: [wait, { ...wait, source: 'reducer' }] }, 'reducer: /program/sum.wasm already waits for inputs (--await 1)');
+  refuses({ awaitInputs: [{ ...wait, files: [] }] }, '--await 1: no files to wait for');
+  refuses({ awaitInputs: [{ ...wait, files: ['/input/a', 'input/./a'] }] }, '--await 1: /input/a is listed twice');
+  refuses({ awaitInputs: [{ ...wait, deadlineMs: 0 }] }, '--await 1: deadline_ms must be an integer from 1 to 2147483647, got 0');
+  refuses({ awaitInputs: [{ ...wait, files: ['/input/'] }] }, "--await 1: files: /input/ ends with '/'; a file path is expected");
+});
+
+test('--isolate, --dataflow and --await values', () => {
+  assert.deepEqual(parseIsolateFlag(HASH_C.toUpperCase()), { policyHash: HASH_C });
+  assert.deepEqual(parseIsolateFlag(`${HASH_C},pas=ca/pas.pem, linux=${HASH_A.toUpperCase()},tdx=${HASH_B}`), { policyHash: HASH_C, pasFile: 'ca/pas.pem', runtimeHashes: { linux: HASH_A, tdx: HASH_B } });
+  assert.deepEqual(parseDataflowFlag(`/output/stats=127.0.0.1:7010:/input/stats-1@${HASH_C}`), {
+    file: '/output/stats', address: '127.0.0.1:7010', path: '/input/stats-1', receiver: { policyHash: HASH_C },
+  });
+  assert.deepEqual(parseDataflowFlag(`/output/s=[::1]:7010:/input/a@b/c@${HASH_C},pas=x@y.pem,linux=${HASH_A}`), {
+    file: '/output/s', address: '[::1]:7010', path: '/input/a@b/c', receiver: { policyHash: HASH_C, pasFile: 'x@y.pem', runtimeHashes: { linux: HASH_A } },
+  });
+  assert.deepEqual(parseAwaitFlag('/program/reduce.wasm=/input/a,/input/b,deadline_ms=600000'), { program: '/program/reduce.wasm', files: ['/input/a', '/input/b'], deadlineMs: 600_000 });
+  assert.deepEqual(parseAwaitFlag('/program/reduce.wasm=/input/a'), { program: '/program/reduce.wasm', files: ['/input/a'] });
+  const refused = (parse: (text: string) => unknown, text: string, message: string) =>
+    assert.throws(() => parse(text), (error: unknown) => error instanceof VeracruzError && error.code === Code.InvalidPolicy && error.rawMessage === message);
+  refused(parseIsolateFlag, 'pas=x', '--isolate "pas=x": expected HASH[,pas=FILE][,linux=HEX][,sevsnp=HEX][,tdx=HEX][,nitro=HEX]');
+  refused(parseIsolateFlag, `${HASH_C},sgx=${HASH_A}`, `--isolate "${HASH_C},sgx=${HASH_A}": unknown setting "sgx" (expected pas, linux, sevsnp, tdx or nitro)`);
+  refused(parseIsolateFlag, `${HASH_C},pas=a,pas=b`, `--isolate "${HASH_C},pas=a,pas=b": pas is given twice`);
+  refused(parseIsolateFlag, `${HASH_C},linux`, `--isolate "${HASH_C},linux": "linux": expected name=value`);
+  const dataflowUsage = (text: string) => `--dataflow ${JSON.stringify(text)}: expected FILE=HOST:PORT:PATH@HASH[,pas=FILE][,linux=HEX][,sevsnp=HEX][,tdx=HEX][,nitro=HEX]`;
+  for (const text of ['/output/s', `/output/s=127.0.0.1:/input/a@${HASH_C}`, '/output/s=127.0.0.1:7010:/input/a', `=127.0.0.1:7010:/input/a@${HASH_C}`, `/output/s=127.0.0.1:7010:@${HASH_C}`]) {
+    refused(parseDataflowFlag, text, dataflowUsage(text));
+  }
+  refused(parseAwaitFlag, '/program/reduce.wasm', '--await "/program/reduce.wasm": expected PROGRAM=FILE[,FILE...][,deadline_ms=N]');
+  refused(parseAwaitFlag, '/p=/input/a,,/input/b', '--await "/p=/input/a,,/input/b": an empty file name');
+  refused(parseAwaitFlag, '/p=/input/a,timeout=5', '--await "/p=/input/a,timeout=5": unknown setting "timeout" (expected deadline_ms)');
+  refused(parseAwaitFlag, '/p=/input/a,deadline_ms=soon', '--await "/p=/input/a,deadline_ms=soon": deadline_ms must be an integer from 1 to 2147483647, got "soon"');
+  refused(parseAwaitFlag, '/p=/input/a,deadline_ms=2147483648', '--await "/p=/input/a,deadline_ms=2147483648": deadline_ms must be an integer from 1 to 2147483647, got "2147483648"');
+  refused(parseAwaitFlag, '/p=/input/a,deadline_ms=1,deadline_ms=2', '--await "/p=/input/a,deadline_ms=1,deadline_ms=2": deadline_ms is given twice');
+});
+
+test("a sender generated with a zero placeholder for its receiver's hash has, as its policy hash, the final sender's identity hash", async () => {
+  const plain = await parsePolicy(stringifySorted(buildPolicy(inputs())));
+  assert.equal(plain.identityHash, plain.hash);
+  const sender = (receiver: string) =>
+    stringifySorted(buildPolicy(inputs({ dataflow: [{ file: '/output/s', path: '/input/s', address: '127.0.0.1:7010', receiver: { policyHash: receiver } }] })));
+  const placeholder = await parsePolicy(sender('0'.repeat(64)));
+  const [first, second] = await Promise.all([parsePolicy(sender(HASH_C)), parsePolicy(sender(HASH_D))]);
+  assert.equal(first.identityHash, placeholder.hash);
+  assert.equal(second.identityHash, placeholder.hash, "the receiver's hash does not change it");
+  assert.notEqual(first.hash, placeholder.hash);
 });
