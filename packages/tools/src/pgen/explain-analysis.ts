@@ -2,21 +2,26 @@
  * The analysis behind `vc-pgen explain`: what a party should understand before agreeing to a
  * policy, computed from the parsed policy as a structured {@link Explanation}. Pure: no I/O.
  *
- * Data-flow analysis: every file-rights prefix of every principal (identities, programs,
- * pipelines) splits the file tree into regions in which each principal's rights are constant
+ * Data-flow analysis: every file-rights prefix of every principal (identities, other isolates
+ * named as principals, programs, pipelines) splits the file tree into regions in which each principal's rights are constant
  * (a region is a prefix minus the deeper prefixes under it). Within that model: an identity that
  * can write a region feeds the programs that can read it; a program that can write a region feeds
  * the identities that can read it, and other programs. Every path from one party's writable
- * region to a different party's readable region is reported.
+ * region to a different party's readable region is reported. A `dataflow` file carries the data
+ * of every party whose data reaches it that way, out of this isolate.
  *
  * Every string taken from the policy (or from a certificate it holds) that a risk message quotes
  * goes through {@link displaySafe}, so the messages are safe to print as they are.
  */
+import { createHash } from 'node:crypto';
+import { sameBytes } from '@veracruz-ts/core';
 import {
+  RUNTIME_HASH_FIELDS,
   Right,
   STD_STREAMS,
   formatPipeline,
   formatRights,
+  hasRights,
   isStdStream,
   nativeModuleSpecialFile,
   normalizePath,
@@ -25,17 +30,34 @@ import {
   pipelineConditions,
   pipelinePrograms,
   programLimits,
+  readCertificatePem,
   resolveRights,
   streamWriters,
   validityProblem,
   expectedFileHash,
   type FileRights,
   type Policy,
+  type PolicyPeer,
   unknownTopLevelKeys,
 } from '@veracruz-ts/policy';
 import { NODE_BYTES, servingReserve } from '@veracruz-ts/runtime';
 import { displaySafe, hasHiddenCharacters } from './display-safe.ts';
-import type { DataFlow, Explanation, PipelineSummary, PrincipalSummary, ProgramSummary, RightsLine, Risk, Severity, StreamSummary } from './explain-model.ts';
+import type {
+  AwaitInputsSummary,
+  DataFlow,
+  DataflowSummary,
+  Explanation,
+  IsolatePrincipalSummary,
+  NetworkSummary,
+  PeerSummary,
+  PipelineSummary,
+  PrincipalSummary,
+  ProgramSummary,
+  RightsLine,
+  Risk,
+  Severity,
+  StreamSummary,
+} from './explain-model.ts';
 
 /** Options of {@link explainPolicy}. */
 export interface ExplainOptions {
@@ -73,6 +95,41 @@ function validityText(notBefore: Date, notAfter: Date, at: Date, soonDays: numbe
   return days < soonDays ? `expires in ${days} day${days === 1 ? '' : 's'}` : 'valid';
 }
 
+/** A JSON object as written, or undefined. */
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+/** The `isolate` objects as written: of each isolate principal (by id, with its index in `identities`) and of each `dataflow` entry. */
+interface WrittenPeers {
+  principals: Map<number, { index: number; isolate: Record<string, unknown> }>;
+  dataflow: (Record<string, unknown> | undefined)[];
+}
+
+/**
+ * Reads the `isolate` objects back from the policy's text: the parsed policy keeps a peer's runtime
+ * hashes without the platform each is written for, which a party needs to see. The text parsed
+ * once already (without duplicate keys), so JSON.parse reads it the same way.
+ */
+function writtenPeers(text: string): WrittenPeers {
+  const found: WrittenPeers = { principals: new Map(), dataflow: [] };
+  let root: Record<string, unknown> | undefined;
+  try {
+    root = record(JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text));
+  } catch {
+    return found;
+  }
+  const identities = Array.isArray(root?.['identities']) ? (root['identities'] as unknown[]) : [];
+  identities.forEach((item, index) => {
+    const entry = record(item);
+    const isolate = record(entry?.['isolate']);
+    if (isolate !== undefined && typeof entry?.['id'] === 'number') found.principals.set(entry['id'], { index, isolate });
+  });
+  const dataflow = Array.isArray(root?.['dataflow']) ? (root['dataflow'] as unknown[]) : [];
+  found.dataflow = dataflow.map((item) => record(record(item)?.['isolate']));
+  return found;
+}
+
 /** A principal of the data-flow model. */
 interface Actor {
   kind: 'identity' | 'program' | 'pipeline';
@@ -88,10 +145,12 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   const soonDays = options.expiringWithinDays ?? 30;
   const risks: Risk[] = [];
   const risk = (severity: Severity, message: string) => risks.push({ severity, message });
+  const isolateIds = new Set(policy.isolate_principals.map((principal) => principal.id));
   const who = (id: number) => {
     const identity = policy.identities.find((candidate) => candidate.id === id);
     const name = identity?.certificateInfo.commonName;
-    return name ? `#${id} (${displaySafe(name)})` : `#${id}`;
+    if (name) return `#${id} (${displaySafe(name)})`;
+    return isolateIds.has(id) ? `#${id} (isolate)` : `#${id}`;
   };
   const whoList = (ids: number[]) => (ids.length === 0 ? 'nobody' : ids.map(who).join(', '));
 
@@ -108,8 +167,10 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     };
   });
 
+  // Another isolate named as a principal holds a session like an identity does, with its rights.
+  const parties: readonly { id: number; file_rights: readonly FileRights[] }[] = [...policy.identities, ...policy.isolate_principals];
   const identitiesWith = (path: string, need: number) =>
-    policy.identities.filter((identity) => ((resolveRights(identity.file_rights, path)?.rights ?? 0) & need) === need).map((identity) => identity.id);
+    parties.filter((identity) => ((resolveRights(identity.file_rights, path)?.rights ?? 0) & need) === need).map((identity) => identity.id);
 
   const programs = policy.programs.map((program): ProgramSummary => {
     const path = normalizePath(program.program_file_name);
@@ -134,7 +195,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
       programs: paths,
       conditions: pipelineConditions(pipeline.expr).map(normalizePath),
       rights: rightsLines(pipeline.file_rights),
-      runnableBy: policy.identities
+      runnableBy: parties
         .filter((identity) => paths.every((path) => ((resolveRights(identity.file_rights, path)?.rights ?? 0) & EXECUTE_NEEDS) === EXECUTE_NEEDS))
         .map((identity) => identity.id),
     };
@@ -189,6 +250,13 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     }
     if (principal.rights.length === 0) risk('info', `${label} has no file rights (it can only connect and request shutdown).`);
   }
+  for (const principal of policy.isolate_principals) {
+    const label = `Identity ${who(principal.id)}`;
+    if (principal.file_rights.some((entry) => normalizePath(entry.file_name) === '/' && entry.rights !== 0)) {
+      risk('high', `${label} has rights on "/": every file of the computation, including other parties' inputs and the programs.`);
+    }
+    if (principal.file_rights.length === 0) risk('info', `${label} has no file rights (it can only connect and request shutdown).`);
+  }
 
   // Program risks.
   for (const program of programs) {
@@ -214,7 +282,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
 
   // Data flows.
   const actors: Actor[] = [
-    ...policy.identities.map((identity): Actor => ({ kind: 'identity', key: identity.id, label: who(identity.id), entries: identity.file_rights })),
+    ...parties.map((identity): Actor => ({ kind: 'identity', key: identity.id, label: who(identity.id), entries: identity.file_rights })),
     ...policy.programs.map((program): Actor => ({
       kind: 'program',
       key: normalizePath(program.program_file_name),
@@ -248,6 +316,8 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   }
 
   const flows: DataFlow[] = [];
+  // The regions each party's data can reach, through programs or not.
+  const reachable = new Map<Actor, string[]>();
   for (const source of identities) {
     // Breadth-first over regions reachable through programs; remember the first route found.
     const routes = new Map<string, string[]>();
@@ -275,6 +345,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
         }
       }
     }
+    reachable.set(source, [...routes.keys()]);
     for (const [region, route] of reached) {
       for (const reader of identities) {
         if (reader !== source && can(reader, region, Right.FD_READ)) flows.push({ from: source.key as number, route, to: reader.key as number });
@@ -307,7 +378,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     );
   }
 
-  // Trust and settings.
+  // The runtime hashes this policy trusts, by platform: its own isolate's, and by default its peers'.
   const runtimes: { platform: string; hash: string }[] = [];
   for (const [platform, hash] of [
     ['linux', policy.runtime_manager_hash_linux],
@@ -317,10 +388,138 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   ] as const) {
     if (hash !== null) runtimes.push({ platform, hash });
   }
+
+  // Networks of isolates: other isolates as principals, data pushed to them, programs waiting for inputs.
+  const computationsWriting = (path: string) => [
+    ...policy.programs.filter((program) => hasRights(program.file_rights, path, Right.FD_WRITE)).map((program) => normalizePath(program.program_file_name)),
+    ...policy.pipelines.flatMap((pipeline, index) => (hasRights(pipeline.file_rights, path, Right.FD_WRITE) ? [`pipeline ${index}`] : [])),
+  ];
+  const pasInfo = policy.proxyServiceCertInfo;
+  const written = writtenPeers(policy.text);
+  const peerSummary = (peer: PolicyPeer, writtenIsolate: Record<string, unknown> | undefined): PeerSummary => {
+    const ownHashes = runtimes.map((runtime) => runtime.hash);
+    const ownRuntimes = peer.runtimeHashes.length === ownHashes.length && peer.runtimeHashes.every((hash) => ownHashes.includes(hash));
+    const platformOf = (hash: string) =>
+      Object.entries(RUNTIME_HASH_FIELDS).find(([, field]) => {
+        const value = writtenIsolate?.[field];
+        return typeof value === 'string' && value.toLowerCase() === hash;
+      })?.[0] ?? 'unknown';
+    const info = peer.proxy_service_cert === policy.proxy_service_cert ? pasInfo : readCertificatePem(peer.proxy_service_cert);
+    const ownPas = typeof info !== 'string' && sameBytes(info.der, pasInfo.der);
+    const summary: PeerSummary = {
+      ownPas,
+      ownRuntimes,
+      runtimes: ownRuntimes ? runtimes.map((runtime) => ({ ...runtime })) : peer.runtimeHashes.map((hash) => ({ platform: platformOf(hash), hash })),
+    };
+    if (typeof info === 'string') summary.otherPas = { problem: info };
+    else if (!ownPas) {
+      summary.otherPas = {
+        subject: info.subject,
+        commonName: info.commonName,
+        sha256: createHash('sha256').update(info.der).digest('hex'),
+        notBefore: info.notBefore,
+        notAfter: info.notAfter,
+        validity: validityText(info.notBefore, info.notAfter, at, soonDays),
+      };
+    }
+    return summary;
+  };
+  /**
+   * What trusting a peer's PAS CA and runtime hashes means. `stake`: what an isolate certified as the
+   * peer can do ("acts as #4"); `exposed`: what its host sees on a software isolate; `loss`: what fails
+   * when no isolate can be verified as it.
+   */
+  const peerRisks = (label: string, peer: PeerSummary, wording: { stake: string; exposed: string; loss: string }) => {
+    const { stake, exposed, loss } = wording;
+    const other = peer.otherPas;
+    if (other !== undefined && 'problem' in other) {
+      risk('high', `${label}: the PAS CA written for it (proxy_service_cert) is ${displaySafe(other.problem)}: no isolate can be verified as it, so ${loss}.`);
+    } else if (other !== undefined) {
+      risk(
+        'medium',
+        `${label} is verified by a PAS CA other than this policy's (${displaySafe(other.subject)}, SHA-256 ${other.sha256}): whoever controls that PAS can certify an isolate that ${stake}. Agree only if you trust that PAS as you trust this policy's.`,
+      );
+      if (other.validity === 'expired') risk('high', `${label}: its PAS CA certificate expired on ${other.notAfter.toISOString()}: no isolate can be verified as it, so ${loss}.`);
+      else if (other.validity === 'not yet valid') risk('medium', `${label}: its PAS CA certificate is not valid until ${other.notBefore.toISOString()}.`);
+      else if (other.validity !== 'valid') risk('low', `${label}: its PAS CA certificate ${other.validity} (${other.notAfter.toISOString()}).`);
+    }
+    // This policy's own linux hash is flagged once, below.
+    if (!peer.ownRuntimes && peer.runtimes.some((runtime) => runtime.platform === 'linux')) {
+      risk('high', `${label} may be a linux software isolate (runtime_manager_hash_linux): it has no hardware protection, so whoever controls its host ${exposed}.`);
+    }
+  };
+  const isolatePrincipals = policy.isolate_principals.map((principal): IsolatePrincipalSummary => ({
+    id: principal.id,
+    identityHash: principal.isolate.policy_hash,
+    peer: peerSummary(principal.isolate, written.principals.get(principal.id)?.isolate),
+    rights: rightsLines(principal.file_rights),
+  }));
+  for (const principal of isolatePrincipals) {
+    const name = who(principal.id);
+    peerRisks(`Identity ${name}`, principal.peer, {
+      stake: `acts as ${name}, with its rights here`,
+      exposed: 'can read what that isolate reads here and choose what it writes',
+      loss: `${name} cannot connect`,
+    });
+  }
+  // A party's data reaches a file when it writes it, or a program reads a region that data reaches and writes the file.
+  const carriers = (path: string) =>
+    identities
+      .filter(
+        (source) =>
+          can(source, path, Right.FD_WRITE) ||
+          computations.some((computation) => can(computation, path, Right.FD_WRITE) && (reachable.get(source) ?? []).some((region) => can(computation, region, Right.FD_READ))),
+      )
+      .map((source) => source.key as number);
+  const dataflow = policy.dataflow.map((flow, index): DataflowSummary => ({
+    file: flow.file,
+    path: flow.path,
+    address: flow.address,
+    policyHash: flow.isolate.policy_hash,
+    peer: peerSummary(flow.isolate, written.dataflow[index]),
+    writtenBy: computationsWriting(flow.file),
+    carries: carriers(flow.file),
+  }));
+  for (const flow of dataflow) {
+    const file = displaySafe(flow.file);
+    const destination = `${displaySafe(flow.path)} on the isolate at ${displaySafe(flow.address)}`;
+    if (flow.writtenBy.length === 0 && flow.carries.length === 0) {
+      risk('info', `Dataflow of ${file}: no principal, program or pipeline can write it here, so nothing is ever pushed to ${destination}.`);
+      continue;
+    }
+    const carried = flow.carries.length > 0 ? ` It can carry data written by ${whoList(flow.carries)}.` : '';
+    risk(
+      'medium',
+      `Data leaves this isolate: after every successful program run, ${file} is pushed to ${destination}, whose policy (SHA-256 ${flow.policyHash}), not this one, decides who can read it there.${carried} Read that policy before agreeing.`,
+    );
+    peerRisks(`The isolate receiving ${file} at ${displaySafe(flow.address)}`, flow.peer, {
+      stake: `receives ${file}`,
+      exposed: `can read ${file} once it arrives there`,
+      loss: `${file} is never delivered`,
+    });
+  }
+  const awaitInputs = policy.await_inputs.map((awaited): AwaitInputsSummary => ({
+    program: awaited.program,
+    files: awaited.files.map((path) => ({ path, writers: identitiesWith(path, Right.FD_WRITE), writtenBy: computationsWriting(path) })),
+    deadlineMs: awaited.deadline_ms,
+  }));
+  for (const awaited of awaitInputs) {
+    for (const file of awaited.files) {
+      if (file.writers.length === 0 && file.writtenBy.length === 0) {
+        risk(
+          'info',
+          `Program ${displaySafe(awaited.program)} waits for ${displaySafe(file.path)}, which no principal, program or pipeline can write: each run of it fails after ${awaited.deadlineMs} ms (unavailable).`,
+        );
+      }
+    }
+  }
+  const network: NetworkSummary | undefined =
+    isolatePrincipals.length + dataflow.length + awaitInputs.length > 0 ? { identityHash: policy.identityHash, isolatePrincipals, dataflow, awaitInputs } : undefined;
+
+  // Trust and settings.
   if (policy.runtime_manager_hash_linux !== null) {
     risk('high', 'The policy trusts the linux software isolate: it has no hardware protection, so whoever controls the host running vc-server can read every input and result. Agree only for development or if you trust that host.');
   }
-  const pasInfo = policy.proxyServiceCertInfo;
   const pasValidity = validityText(pasInfo.notBefore, pasInfo.notAfter, at, soonDays);
   if (pasValidity === 'expired') risk('high', `The PAS CA certificate (proxy_service_cert) expired on ${pasInfo.notAfter.toISOString()}: no isolate can be verified.`);
   else if (pasValidity === 'not yet valid') risk('medium', `The PAS CA certificate is not valid until ${pasInfo.notBefore.toISOString()}.`);
@@ -406,6 +605,25 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
       for (const [field, value] of Object.entries(body)) noteHidden(value, `native_modules[${index}].type.${kind}.${field}`);
     }
   });
+  isolatePrincipals.forEach((principal, index) => {
+    const where = `identities[${written.principals.get(principal.id)?.index ?? '?'}]`;
+    noteRights(policy.isolate_principals[index]!.file_rights, where);
+    const other = principal.peer.otherPas;
+    if (other !== undefined && !('problem' in other)) noteCertificate(other, `${where}.isolate.proxy_service_cert`);
+  });
+  dataflow.forEach((flow, index) => {
+    noteHidden(flow.file, `dataflow[${index}].file`);
+    noteHidden(flow.path, `dataflow[${index}].path`);
+    noteHidden(flow.address, `dataflow[${index}].address`);
+    const other = flow.peer.otherPas;
+    if (other !== undefined && !('problem' in other)) noteCertificate(other, `dataflow[${index}].isolate.proxy_service_cert`);
+  });
+  awaitInputs.forEach((awaited, index) => {
+    noteHidden(awaited.program, `await_inputs[${index}].program`);
+    awaited.files.forEach((file, fileIndex) => {
+      noteHidden(file.path, `await_inputs[${index}].files[${fileIndex}]`);
+    });
+  });
   noteHidden(policy.veracruz_server_url, 'veracruz_server_url');
   noteHidden(policy.proxy_attestation_server_url, 'proxy_attestation_server_url');
   noteCertificate(pasInfo, 'proxy_service_cert');
@@ -459,6 +677,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     enclaveCertExpiry: expiryText,
     enclaveCertExpiryValidity: expiryValidity,
     flows,
+    ...(network === undefined ? {} : { network }),
     unknownFields,
     ignoredTopLevelKeys,
     memoryBudget: {

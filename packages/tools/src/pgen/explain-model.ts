@@ -91,6 +91,74 @@ export interface DataFlow {
   to: number;
 }
 
+/** The PAS CA another isolate's certificate must chain to, when it is not this policy's own. */
+export interface OtherPasSummary {
+  subject: string;
+  commonName: string;
+  /** SHA-256 of the certificate's DER bytes, lowercase hex: to compare with the CA a party knows. */
+  sha256: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** `valid`, `expired`, `not yet valid`, or `expires in N days`. */
+  validity: string;
+}
+
+/** What another isolate must prove to be the one a principal or a `dataflow` entry names. */
+export interface PeerSummary {
+  /** Whether its certificate must chain to this policy's own PAS CA (`proxy_service_cert`). */
+  ownPas: boolean;
+  /** The other PAS CA, when {@link PeerSummary.ownPas} is false; `problem` when what is written is no certificate. */
+  otherPas?: OtherPasSummary | { problem: string };
+  /** Whether the runtime hashes it may carry are this policy's own. */
+  ownRuntimes: boolean;
+  /** The runtime hashes it may carry, each with the platform it is written for. */
+  runtimes: { platform: string; hash: string }[];
+}
+
+/** Another isolate as a principal (an `identities` entry with `isolate`), explained. */
+export interface IsolatePrincipalSummary {
+  id: number;
+  /** The identity hash its certificate must carry (its policy's, see `policyIdentityHash`). */
+  identityHash: string;
+  peer: PeerSummary;
+  rights: RightsLine[];
+}
+
+/** A `dataflow` entry, explained: a file of this isolate pushed to another isolate. */
+export interface DataflowSummary {
+  /** The file pushed after every successful program run here. */
+  file: string;
+  /** Where it is written on the receiving isolate. */
+  path: string;
+  /** The receiving isolate's address (host:port). */
+  address: string;
+  /** The policy hash the receiving isolate's certificate must carry: its policy decides who reads `path`. */
+  policyHash: string;
+  peer: PeerSummary;
+  /** Programs and pipelines here that can write `file` (`pipeline 0` for a pipeline). */
+  writtenBy: string[];
+  /** Principals whose data can reach `file`: they write it, or programs carry their data to it. */
+  carries: number[];
+}
+
+/** An `await_inputs` entry, explained. */
+export interface AwaitInputsSummary {
+  program: string;
+  /** Each file a run waits for, with the principals and the programs (or pipelines) that can write it. */
+  files: { path: string; writers: number[]; writtenBy: string[] }[];
+  /** How long a run waits, from the request, before it fails with `unavailable` naming the missing files. */
+  deadlineMs: number;
+}
+
+/** What a policy in a network of isolates says about its peers; absent when it names none. */
+export interface NetworkSummary {
+  /** How other isolates' policies name this isolate as a principal (the policy hash when nothing is pushed). */
+  identityHash: string;
+  isolatePrincipals: IsolatePrincipalSummary[];
+  dataflow: DataflowSummary[];
+  awaitInputs: AwaitInputsSummary[];
+}
+
 /** The isolate's one memory budget, as a party should understand it before agreeing. */
 export interface MemoryBudgetSummary {
   /** The policy's `max_memory_mib`: all the memory the isolate may hold for principals, in MiB. */
@@ -126,6 +194,11 @@ export interface Explanation {
   /** `valid`, `expired` or `expires in N days`, at {@link Explanation.at}. */
   enclaveCertExpiryValidity: string;
   flows: DataFlow[];
+  /**
+   * Other isolates as principals, data pushed to other isolates, programs waiting for inputs, and
+   * the identity hash: present only when the policy has `isolate` principals, `dataflow` or `await_inputs`.
+   */
+  network?: NetworkSummary;
   /** Every field this version ignores, by JSON path. */
   unknownFields: string[];
   /** The top-level keys among them, as written. */

@@ -5,7 +5,7 @@
  */
 import { WASM32_MAX_MEMORY_MIB, type ProgramLimits, type WriterDisconnect, wrapWords } from '@veracruz-ts/policy';
 import { displaySafe } from './display-safe.ts';
-import type { Explanation, RightsLine, Severity } from './explain-model.ts';
+import type { Explanation, PeerSummary, RightsLine, Severity } from './explain-model.ts';
 
 function day(date: Date): string {
   return date.toISOString().slice(0, 10);
@@ -27,6 +27,14 @@ const TERMS: readonly (readonly [string, string])[] = [
     "the proxy attestation service: it checks an isolate's platform evidence and certifies the isolate's key. Parties trust isolates certified by the PAS CA certificate this policy holds, and nothing else.",
   ],
   ['data flow', "a route by which data one party writes can reach another party, through programs that read it and write results."],
+];
+
+/** The term a policy in a network of isolates adds: how isolates name one another. */
+const NETWORK_TERMS: readonly (readonly [string, string])[] = [
+  [
+    'identity hash',
+    "how one isolate's policy names another isolate as a principal: the SHA-256 of that isolate's policy with the policy hashes of the isolates it sends data to written as zeros (its policy hash, when it sends none), so that two policies can name each other. The PAS certifies both hashes in the isolate's certificate.",
+  ],
 ];
 
 /** Options of {@link renderExplanation}. */
@@ -61,7 +69,11 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
   const heading = (text: string) => {
     lines.push('', paint('1', text), '-'.repeat(text.length));
   };
-  const names = new Map(explanation.principals.map((principal) => [principal.id, principal.commonName]));
+  const network = explanation.network;
+  const names = new Map([
+    ...(network?.isolatePrincipals ?? []).map((principal) => [principal.id, 'isolate'] as const),
+    ...explanation.principals.map((principal) => [principal.id, principal.commonName] as const),
+  ]);
   const who = (id: number) => (names.get(id) ? `#${id} (${safe(names.get(id)!)})` : `#${id}`);
   const whoList = (ids: number[]) => (ids.length === 0 ? 'nobody' : ids.map(who).join(', '));
   const rightsBlock = (rights: RightsLine[], indent: string) => {
@@ -73,26 +85,51 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
       lines.push(`${indent}${paths[index]!.padEnd(width)}  ${line.verbs.padEnd(verbWidth)}  [${line.short}]`);
     });
   };
+  // What another isolate must prove: the PAS CA its certificate chains to and the runtime hash it carries.
+  const peerBlock = (peer: PeerSummary, indent: string) => {
+    const other = peer.otherPas;
+    if (other === undefined) lines.push(`${indent}PAS CA          this policy's own (see Trust)`);
+    else if ('problem' in other) lines.push(`${indent}PAS CA          NOT A CERTIFICATE: ${safe(other.problem)}`);
+    else {
+      lines.push(`${indent}PAS CA          NOT this policy's: ${safe(other.subject)}, ${day(other.notBefore)} to ${day(other.notAfter)}: ${other.validity}`);
+      lines.push(`${indent}                SHA-256 ${other.sha256}`);
+    }
+    if (peer.ownRuntimes) {
+      lines.push(`${indent}runtime hash    one of this policy's own (see Trust)`);
+    } else {
+      lines.push(`${indent}runtime hash    one of its own:`);
+      for (const runtime of peer.runtimes) {
+        lines.push(`${indent}                ${runtime.platform.padEnd(8)} ${safe(runtime.hash)}${runtime.platform === 'linux' ? '  (software isolate, not hardware-protected)' : ''}`);
+      }
+    }
+  };
 
   // A file name can hold control characters as well as a policy can.
   const title = `Policy ${safe(options.source ?? '')}`.trim();
   lines.push(paint('1', title), '='.repeat(title.length));
   lines.push(`SHA-256     ${safe(explanation.hash)}`);
+  if (network !== undefined) lines.push(`Identity    ${safe(network.identityHash)}  (how other isolates' policies name this one: see Terms)`);
   lines.push(`Checked at  ${explanation.at.toISOString()}`);
   const counts = { high: 0, medium: 0, low: 0, info: 0 };
   for (const item of explanation.risks) counts[item.severity]++;
   lines.push(`Findings    ${counts.high} high, ${counts.medium} medium, ${counts.low} low, ${counts.info} info (see Risks)`);
 
   heading('Terms');
-  for (const [term, meaning] of TERMS) {
+  for (const [term, meaning] of network === undefined ? TERMS : [...TERMS, ...NETWORK_TERMS]) {
     const [first, ...rest] = wrapWords(meaning, 84);
     lines.push(`${term.padEnd(14)}${first}`, ...rest.map((line) => `${' '.repeat(14)}${line}`));
   }
 
-  heading(`Principals (${explanation.principals.length})`);
+  heading(`Principals (${explanation.principals.length + (network?.isolatePrincipals.length ?? 0)})`);
   for (const principal of explanation.principals) {
     lines.push(`${who(principal.id)}  ${safe(principal.subject)}`);
     lines.push(`    certificate ${day(principal.notBefore)} to ${day(principal.notAfter)}: ${principal.validity}`);
+    rightsBlock(principal.rights, '    ');
+  }
+  for (const principal of network?.isolatePrincipals ?? []) {
+    lines.push(`${who(principal.id)}  another isolate, known by the identity hash its certificate carries`);
+    lines.push(`    identity hash   ${safe(principal.identityHash)}`);
+    peerBlock(principal.peer, '    ');
     rightsBlock(principal.rights, '    ');
   }
 
@@ -144,6 +181,20 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
       lines.push(`    followed by     ${whoList(stream.followers)}`);
       lines.push(`    deadline        ${stream.deadlineMs === undefined ? 'none' : `${stream.deadlineMs} ms after it opens (first append or first wait)`}`);
       lines.push(`    buffered        appends are held while more than ${stream.maxBufferedBytes} bytes wait unread by a running program`);
+    }
+  }
+
+  if (network !== undefined && network.awaitInputs.length > 0) {
+    heading(`Programs waiting for inputs (${network.awaitInputs.length})`);
+    for (const awaited of network.awaitInputs) {
+      lines.push(`${safe(awaited.program)}  waits for these files, up to ${awaited.deadlineMs} ms from the request to run it:`);
+      const paths = awaited.files.map((file) => safe(file.path));
+      const width = Math.max(0, ...paths.map((path) => path.length));
+      awaited.files.forEach((file, index) => {
+        const writers = [...file.writers.map(who), ...file.writtenBy.map(safe)].join(', ') || 'nobody';
+        lines.push(`    ${paths[index]!.padEnd(width)}  written by ${writers}`);
+      });
+      lines.push('    then, if any is still missing, the run fails (unavailable), naming the missing files');
     }
   }
 
@@ -216,6 +267,22 @@ export function renderExplanation(explanation: Explanation, options: RenderOptio
     lines.push(`    -> ${who(flow.to)} reads ${rest[rest.length - 1]}`);
   }
   if (explanation.flows.length > 0) lines.push('', 'Each party above learns whatever those programs derive from the other party\'s data: review the programs.');
+
+  if (network !== undefined && network.dataflow.length > 0) {
+    heading(`Data leaving this isolate (${network.dataflow.length})`);
+    for (const flow of network.dataflow) {
+      lines.push(`${safe(flow.file)}  ->  ${safe(flow.path)} on the isolate at ${safe(flow.address)}`);
+      lines.push(`    policy hash     ${safe(flow.policyHash)} (of the receiving isolate's policy: its certificate must carry it)`);
+      peerBlock(flow.peer, '    ');
+      lines.push(`    written by      ${flow.writtenBy.map(safe).join(', ') || 'no program or pipeline'}`);
+      lines.push(`    carries data of ${whoList(flow.carries)}`);
+    }
+    lines.push(
+      '',
+      'Each file is pushed whole after every successful program run here, and again until it is delivered.',
+      "The receiving isolate's policy, not this one, decides who can read it there: read that policy too.",
+    );
+  }
 
   heading(`Risks (${explanation.risks.length})`);
   const colours: Record<Severity, string> = { high: '31;1', medium: '33', low: '36', info: '2' };

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readPemBlocks } from '@veracruz-ts/core';
 import { createIdentity, parsePolicy, unknownTopLevelKeys } from '@veracruz-ts/policy';
 import { explainPolicy } from './explain-analysis.ts';
 import type { Explanation } from './explain-model.ts';
-import { renderExplanation } from './explain-render.ts';
+import { renderExplanation, renderExplanationJson } from './explain-render.ts';
 import { DEFAULT_CIPHERSUITE, DEFAULT_MAX_MEMORY_MIB, buildPolicy } from './generate.ts';
 import { stringifySorted } from './json.ts';
 
@@ -439,4 +441,200 @@ test('reports an input stream the host can end early: on_writer_disconnect close
   assert.deepEqual(explanation.streams.find((stream) => stream.path === '/input/a/default')?.onWriterDisconnect, 'abort');
   assert.deepEqual(explanation.streams.find((stream) => stream.path === '/input/a/default')?.deadlineMs, undefined);
   assert.ok(explanation.risks.every((risk) => !risk.message.startsWith('Stream /input/a/default') && !risk.message.startsWith('Stream /output/live')));
+});
+
+/** basePolicy in a network of isolates: two isolates as principals, a result pushed to a third, a program waiting for inputs. */
+function networkPolicy(otherPas: string): Record<string, any> {
+  const value = basePolicy();
+  value['identities'].push(
+    { id: 4, isolate: { policy_hash: '1'.repeat(64) }, file_rights: [{ file_name: '/input/stats-1', rights: w }] },
+    {
+      id: 5,
+      isolate: { policy_hash: '2'.repeat(64), proxy_service_cert: otherPas, runtime_manager_hash_linux: 'A'.repeat(64), runtime_manager_hash_tdx: '3'.repeat(64) },
+      file_rights: [{ file_name: '/input/stats-2', rights: w }],
+    },
+  );
+  value['dataflow'] = [{ file: '/output/stats', path: '/input/stats-9', address: '127.0.0.1:7010', isolate: { policy_hash: '9'.repeat(64) } }];
+  value['await_inputs'] = [{ program: '/program/stats.wasm', files: ['/input/stats-1', '/input/stats-2', '/input/stats-3'], deadline_ms: 600000 }];
+  return value;
+}
+
+test('a policy in a network of isolates: isolate principals, data leaving, inputs awaited and the identity hash', async () => {
+  const otherPas = await createIdentity('other pas', { notBefore: validity.notBefore, notAfter: new Date('2026-06-20T00:00:00Z') });
+  const policy = await parsePolicy(JSON.stringify(networkPolicy(otherPas.certificatePem)), { at: AT, checkValidity: false, requireProgramHashes: false });
+  assert.notEqual(policy.identityHash, policy.hash);
+  const explanation = explainPolicy(policy, { at: AT });
+  const network = explanation.network!;
+  const otherPasSha256 = createHash('sha256').update(readPemBlocks(otherPas.certificatePem)[0]!.der).digest('hex');
+  assert.equal(network.identityHash, policy.identityHash);
+  assert.deepEqual(network.isolatePrincipals, [
+    {
+      id: 4,
+      identityHash: '1'.repeat(64),
+      peer: { ownPas: true, ownRuntimes: true, runtimes: [{ platform: 'sev-snp', hash: 'd'.repeat(64) }] },
+      rights: [{ path: '/input/stats-1', rights: w, verbs: 'write', short: 'w' }],
+    },
+    {
+      id: 5,
+      identityHash: '2'.repeat(64),
+      peer: {
+        ownPas: false,
+        otherPas: {
+          subject: 'CN=other pas',
+          commonName: 'other pas',
+          sha256: otherPasSha256,
+          notBefore: validity.notBefore,
+          notAfter: new Date('2026-06-20T00:00:00Z'),
+          validity: 'expires in 19 days',
+        },
+        ownRuntimes: false,
+        runtimes: [
+          { platform: 'linux', hash: 'a'.repeat(64) },
+          { platform: 'tdx', hash: '3'.repeat(64) },
+        ],
+      },
+      rights: [{ path: '/input/stats-2', rights: w, verbs: 'write', short: 'w' }],
+    },
+  ]);
+  assert.deepEqual(network.dataflow, [
+    {
+      file: '/output/stats',
+      path: '/input/stats-9',
+      address: '127.0.0.1:7010',
+      policyHash: '9'.repeat(64),
+      peer: { ownPas: true, ownRuntimes: true, runtimes: [{ platform: 'sev-snp', hash: 'd'.repeat(64) }] },
+      writtenBy: ['/program/report.wasm', 'pipeline 0'],
+      carries: [0, 1, 4, 5],
+    },
+  ]);
+  assert.deepEqual(network.awaitInputs, [
+    {
+      program: '/program/stats.wasm',
+      files: [
+        { path: '/input/stats-1', writers: [4], writtenBy: [] },
+        { path: '/input/stats-2', writers: [5], writtenBy: [] },
+        { path: '/input/stats-3', writers: [], writtenBy: [] },
+      ],
+      deadlineMs: 600000,
+    },
+  ]);
+  // The isolates' data flows to the analyst like the hospitals' does.
+  assert.ok(explanation.flows.some((flow) => flow.from === 4 && flow.to === 2 && flow.route[0] === '/input/stats-1'));
+
+  assert.ok(
+    messages(explanation, 'medium').includes(
+      `Data leaves this isolate: after every successful program run, /output/stats is pushed to /input/stats-9 on the isolate at 127.0.0.1:7010, whose policy (SHA-256 ${'9'.repeat(64)}), not this one, decides who can read it there. It can carry data written by #0 (hospital A), #1 (hospital B), #4 (isolate), #5 (isolate). Read that policy before agreeing.`,
+    ),
+  );
+  assert.ok(
+    messages(explanation, 'medium').includes(
+      `Identity #5 (isolate) is verified by a PAS CA other than this policy's (CN=other pas, SHA-256 ${otherPasSha256}): whoever controls that PAS can certify an isolate that acts as #5 (isolate), with its rights here. Agree only if you trust that PAS as you trust this policy's.`,
+    ),
+  );
+  assert.ok(messages(explanation, 'low').includes('Identity #5 (isolate): its PAS CA certificate expires in 19 days (2026-06-20T00:00:00.000Z).'));
+  assert.ok(
+    messages(explanation, 'high').includes(
+      'Identity #5 (isolate) may be a linux software isolate (runtime_manager_hash_linux): it has no hardware protection, so whoever controls its host can read what that isolate reads here and choose what it writes.',
+    ),
+  );
+  assert.ok(
+    messages(explanation, 'info').includes(
+      'Program /program/stats.wasm waits for /input/stats-3, which no principal, program or pipeline can write: each run of it fails after 600000 ms (unavailable).',
+    ),
+  );
+
+  const text = renderExplanation(explanation);
+  assert.match(text, new RegExp(`^Policy\\n=+\\nSHA-256 {5}${policy.hash}\\nIdentity {4}${policy.identityHash} {2}\\(how other isolates' policies name this one: see Terms\\)\\n`));
+  assert.equal(text.split('\n').filter((line) => line.startsWith('identity hash ')).length, 1, 'the identity hash is a term');
+  assert.match(text, /\nPrincipals \(6\)\n/);
+  assert.ok(
+    text.includes(
+      [
+        '#4 (isolate)  another isolate, known by the identity hash its certificate carries',
+        `    identity hash   ${'1'.repeat(64)}`,
+        "    PAS CA          this policy's own (see Trust)",
+        "    runtime hash    one of this policy's own (see Trust)",
+        '    /input/stats-1  write  [w]',
+        '#5 (isolate)  another isolate, known by the identity hash its certificate carries',
+        `    identity hash   ${'2'.repeat(64)}`,
+        "    PAS CA          NOT this policy's: CN=other pas, 2026-01-01 to 2026-06-20: expires in 19 days",
+        `                    SHA-256 ${otherPasSha256}`,
+        '    runtime hash    one of its own:',
+        `                    linux    ${'a'.repeat(64)}  (software isolate, not hardware-protected)`,
+        `                    tdx      ${'3'.repeat(64)}`,
+        '    /input/stats-2  write  [w]',
+      ].join('\n'),
+    ),
+    text,
+  );
+  assert.ok(
+    text.includes(
+      [
+        'Programs waiting for inputs (1)',
+        '-------------------------------',
+        '/program/stats.wasm  waits for these files, up to 600000 ms from the request to run it:',
+        '    /input/stats-1  written by #4 (isolate)',
+        '    /input/stats-2  written by #5 (isolate)',
+        '    /input/stats-3  written by nobody',
+        '    then, if any is still missing, the run fails (unavailable), naming the missing files',
+      ].join('\n'),
+    ),
+    text,
+  );
+  assert.ok(
+    text.includes(
+      [
+        'Data leaving this isolate (1)',
+        '-----------------------------',
+        '/output/stats  ->  /input/stats-9 on the isolate at 127.0.0.1:7010',
+        `    policy hash     ${'9'.repeat(64)} (of the receiving isolate's policy: its certificate must carry it)`,
+        "    PAS CA          this policy's own (see Trust)",
+        "    runtime hash    one of this policy's own (see Trust)",
+        '    written by      /program/report.wasm, pipeline 0',
+        '    carries data of #0 (hospital A), #1 (hospital B), #4 (isolate), #5 (isolate)',
+        '',
+        'Each file is pushed whole after every successful program run here, and again until it is delivered.',
+        "The receiving isolate's policy, not this one, decides who can read it there: read that policy too.",
+      ].join('\n'),
+    ),
+    text,
+  );
+  assert.ok(text.indexOf('\nData leaving this isolate (1)\n') > text.indexOf('\nData flows between parties ('), 'after the data flows between parties');
+  assert.match(text, /\nMEDIUM {2}Data leaves this isolate: after every successful program run, \/output\/stats is pushed to/);
+  assert.equal(JSON.parse(renderExplanationJson(explanation)).network.dataflow[0].address, '127.0.0.1:7010');
+});
+
+test('a peer isolate: an unreadable or expired PAS CA, a file nothing writes, and hidden characters', async () => {
+  const value = networkPolicy(old!.certificatePem);
+  value['dataflow'][0].isolate.proxy_service_cert = 'not a certificate';
+  value['dataflow'].push({ file: '/nothing/here', path: '/in\u202Ebox', address: 'peer.example:7011', isolate: { policy_hash: '8'.repeat(64) } });
+  const explanation = await explain(value);
+  const high = messages(explanation, 'high');
+  assert.ok(high.includes('Identity #5 (isolate): its PAS CA certificate expired on 2021-01-01T00:00:00.000Z: no isolate can be verified as it, so #5 (isolate) cannot connect.'), high.join('\n'));
+  assert.ok(
+    high.includes(
+      'The isolate receiving /output/stats at 127.0.0.1:7010: the PAS CA written for it (proxy_service_cert) is not a PEM certificate: no isolate can be verified as it, so /output/stats is never delivered.',
+    ),
+    high.join('\n'),
+  );
+  assert.ok(high.some((message) => message.startsWith('"/in\\u{202E}box" (dataflow[1].path) contains control or bidirectional characters')), high.join('\n'));
+  assert.ok(
+    messages(explanation, 'info').includes('Dataflow of /nothing/here: no principal, program or pipeline can write it here, so nothing is ever pushed to /in\\u{202E}box on the isolate at peer.example:7011.'),
+  );
+  // Nothing is pushed from a file nothing writes: no data leaves through it.
+  assert.ok(explanation.risks.every((risk) => !risk.message.startsWith('Data leaves this isolate: after every successful program run, /nothing/here')));
+  const text = renderExplanation(explanation);
+  assertNothingHidden(text);
+  assert.match(text, /\n {4}PAS CA {10}NOT A CERTIFICATE: not a PEM certificate\n/);
+  assert.match(text, /\n {4}written by {6}no program or pipeline\n {4}carries data of nobody\n/);
+});
+
+test('a policy without isolate principals, dataflow or await_inputs shows none of it', async () => {
+  const explanation = await explain(basePolicy());
+  assert.equal(explanation.network, undefined);
+  assert.ok(!('network' in JSON.parse(renderExplanationJson(explanation))));
+  const text = renderExplanation(explanation);
+  assert.match(text, /^Policy\n=+\nSHA-256 {5}[0-9a-f]{64}\nChecked at {2}/);
+  assert.match(text, /\nPrincipals \(4\)\n/);
+  for (const absent of [/\nIdentity /, /\nidentity hash/, /isolate\)/, /Programs waiting for inputs/, /Data leaving this isolate/, /Data leaves this isolate/]) assert.doesNotMatch(text, absent);
 });
