@@ -18,6 +18,7 @@ const LAYERS: Record<string, number> = {
   server: 4,
   client: 4,
   tools: 5,
+  fleet: 6,
 };
 
 interface Manifest {

@@ -1,0 +1,267 @@
+/**
+ * Bringing a fleet up on this host: a PAS of its own (SQLite in the fleet directory) that trusts this
+ * host's development key, the parties' identities, an address per isolate, every policy (see
+ * plan.ts), one vc-server per isolate started in parallel, and each isolate's programs uploaded.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { devKeyId } from '@veracruz-ts/attestation/evidence';
+import { VeracruzClient } from '@veracruz-ts/client';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { DEFAULT_START_LIMITS, type PasHandle, startPas } from '@veracruz-ts/pas';
+import { createIdentity, timestamped } from '@veracruz-ts/policy';
+import { writeFileAtomically } from '@veracruz-ts/policy/node';
+import { DEFAULT_RUNTIME_BUNDLE, loadOrCreateDevKey, type RunningServer } from '@veracruz-ts/server';
+import type { IsolateBackend, StartedIsolate } from './backend.ts';
+import { localBackend } from './local-backend.ts';
+import { planFleet } from './plan.ts';
+import type { Topology } from './topology.ts';
+
+/** Options of {@link startFleet}. */
+export interface StartFleetOptions {
+  /** The fleet directory (PAS, identities, policies); created when absent, reused when present. */
+  dir: string;
+  /** Where the topology's relative paths (programs, party certificates) start. @default process.cwd() */
+  baseDir?: string;
+  /** The runtime bundle every isolate runs. @default DEFAULT_RUNTIME_BUNDLE */
+  runtimePath?: string;
+  /** Days from now to every policy's `enclave_cert_expiry`. @default 30 */
+  certificateDays?: number;
+  /**
+   * Upload each isolate's programs before returning, as a principal of the fleet's own that may
+   * write exactly those files (whose hashes the policy fixes). Without it, a party needs the write
+   * right on the programs and uploads them itself. @default true
+   */
+  provisionPrograms?: boolean;
+  /** Diagnostics: the fleet's steps and every vc-server's lines, led by the isolate's name. @default stderr, each line timed */
+  log?: (line: string) => void;
+}
+
+/** An identity's files in the fleet directory. */
+export interface IdentityFiles {
+  /** The certificate (PEM). */
+  certificatePath: string;
+  /** The private key (PEM, mode 0600); absent for a party that brought its own certificate. */
+  keyPath?: string;
+}
+
+/** One isolate of a running fleet. */
+export interface FleetIsolate<Started> {
+  name: string;
+  /** Where its vc-server listens: `host:port`. */
+  address: string;
+  /** Its policy file in the fleet directory. */
+  policyPath: string;
+  policyText: string;
+  policyHash: string;
+  /** What its receivers' policies name it by. */
+  identityHash: string;
+  /** The backend's handle (a RunningServer on this host). */
+  server: Started;
+}
+
+/** A running fleet. */
+export interface Fleet<Started> {
+  dir: string;
+  /** The fleet's PAS: its URL and its CA certificate file (every policy's `proxy_service_cert`). */
+  pas: { url: string; address: string; caPath: string };
+  /** By name, in topology order. */
+  isolates: Record<string, FleetIsolate<Started>>;
+  /** By name, in topology order. */
+  parties: Record<string, IdentityFiles>;
+  /** The identity that uploaded the programs, when the fleet did. */
+  provisioner: IdentityFiles | undefined;
+  /** Stops every isolate, then the PAS; the files stay. Resolves once all are gone; safe to call twice. */
+  close(): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function readNamed(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new VeracruzError(Code.NotFound, `${what} ${path}: ${reason}`);
+  }
+}
+
+/** The identity in `directory` named `name`: reused when both files exist, else made now. */
+async function ensureIdentity(directory: string, name: string): Promise<IdentityFiles & { certificatePem: string; privateKeyPem: string }> {
+  const certificatePath = join(directory, `${name}.pem`);
+  const keyPath = join(directory, `${name}.key.pem`);
+  const existing = await Promise.all([readFile(certificatePath, 'utf8'), readFile(keyPath, 'utf8')]).catch(() => undefined);
+  if (existing !== undefined) return { certificatePath, keyPath, certificatePem: existing[0], privateKeyPem: existing[1] };
+  await mkdir(directory, { recursive: true });
+  const created = await createIdentity(name);
+  await writeFileAtomically(keyPath, created.privateKeyPem, { mode: 0o600 });
+  await writeFileAtomically(certificatePath, created.certificatePem, { mode: 0o644 });
+  return { certificatePath, keyPath, ...created };
+}
+
+/** A PAS in `dir/pas` that trusts this host's development key (enrolled once). */
+async function startFleetPas(dir: string, host: string, isolates: number): Promise<{ pas: PasHandle; devKeyPath: string; caPath: string }> {
+  // Every isolate starts an attestation session at once, all from this host's address.
+  const limits = { startBurst: Math.max(DEFAULT_START_LIMITS.startBurst, 2 * isolates) };
+  const pas = await startPas({ dir: join(dir, 'pas'), initialize: true, listen: `${host.includes(':') ? `[${host}]` : host}:0`, limits });
+  try {
+    const devKey = await loadOrCreateDevKey(join(dir, 'host', 'dev-key.pem'));
+    const publicKeyPem = await readFile(devKey.publicKeyPath, 'utf8');
+    const keyId = Buffer.from(await devKeyId(publicKeyPem)).toString('hex');
+    if (!pas.store.listDevKeys().some((key) => key.keyId === keyId)) pas.store.enrollDevKey('fleet-host', keyId, publicKeyPem, new Date());
+    const caPath = join(dir, 'pas-ca.pem');
+    await writeFileAtomically(caPath, pas.caCertificatePem, { mode: 0o644 });
+    return { pas, devKeyPath: devKey.privateKeyPath, caPath };
+  } catch (error) {
+    await pas.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** Uploads an isolate's programs as the provisioner. */
+async function provision(address: string, policyText: string, identity: { certificatePem: string; privateKeyPem: string }, programs: readonly { path: string; bytes: Uint8Array }[]): Promise<void> {
+  const client = await VeracruzClient.connect({ policy: policyText, certificatePem: identity.certificatePem, privateKeyPem: identity.privateKeyPem, address });
+  try {
+    for (const program of programs) await client.writeFile(program.path, program.bytes);
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Brings a fleet up: its PAS, the parties' identities (made in `dir/parties` unless the topology
+ * gives a certificate), an address per isolate, every policy (written to `dir/policies`), and then
+ * every isolate in parallel, each on its own vc-server; finally each isolate's programs are uploaded.
+ * If any isolate fails to start, all that started are stopped and the error names it.
+ */
+export function startFleet(topology: Topology, options: StartFleetOptions): Promise<Fleet<RunningServer>>;
+/** {@link startFleet} on another backend (the PAS still runs here). */
+export function startFleet<Started extends StartedIsolate>(topology: Topology, options: StartFleetOptions & { backend: (pas: { url: string; devKeyPath: string }) => IsolateBackend<Started> }): Promise<Fleet<Started>>;
+export async function startFleet(
+  topology: Topology,
+  options: StartFleetOptions & { backend?: (pas: { url: string; devKeyPath: string }) => IsolateBackend<StartedIsolate> },
+): Promise<Fleet<StartedIsolate>> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${timestamped(line, new Date())}\n`));
+  const dir = resolve(options.dir);
+  const baseDir = resolve(options.baseDir ?? process.cwd());
+  const runtimePath = options.runtimePath ?? DEFAULT_RUNTIME_BUNDLE;
+  const days = options.certificateDays ?? 30;
+  if (!Number.isFinite(days) || days <= 0) throw new VeracruzError(Code.InvalidRequest, `certificateDays: expected a positive number of days, got ${days}`);
+
+  // Everything that can be refused without starting anything is read first.
+  const runtimeHash = sha256Hex(await readNamed(runtimePath, 'the runtime bundle').catch((error: unknown) => {
+    throw new VeracruzError(Code.NotFound, `${VeracruzError.from(error).rawMessage} (build it: npm run build:runtime)`);
+  }));
+  const programBytes = new Map<string, Buffer>();
+  for (const isolate of topology.isolates) {
+    for (const program of isolate.programs) {
+      if (!programBytes.has(program.file)) programBytes.set(program.file, await readNamed(resolve(baseDir, program.file), `isolates.${isolate.name}.programs.${program.path}:`));
+    }
+  }
+  const broughtCertificates = new Map<string, string>();
+  for (const party of topology.parties) {
+    if (party.certificate === undefined) continue;
+    broughtCertificates.set(party.name, (await readNamed(resolve(baseDir, party.certificate), `parties.${party.name}.certificate:`)).toString('utf8'));
+  }
+
+  await mkdir(join(dir, 'policies'), { recursive: true });
+  const { pas, devKeyPath, caPath } = await startFleetPas(dir, topology.listen, topology.isolates.length);
+  const pasAddress = pas.url.replace(/^http:\/\//, '');
+  const backend = options.backend?.({ url: pas.url, devKeyPath }) ?? localBackend({ runtimePath, devKeyPath, pasUrl: pas.url, log: (name, line) => log(`[${name}] ${line}`) });
+  const started = new Map<string, StartedIsolate>();
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled([...started.values()].map((server) => backend.stop(server)));
+    await pas.close().catch(() => {});
+  };
+  try {
+    const parties: Record<string, IdentityFiles> = {};
+    const partyCertificates: Record<string, string> = {};
+    for (const party of topology.parties) {
+      const brought = broughtCertificates.get(party.name);
+      if (brought !== undefined) {
+        parties[party.name] = { certificatePath: resolve(baseDir, party.certificate!) };
+        partyCertificates[party.name] = brought;
+      } else {
+        const identity = await ensureIdentity(join(dir, 'parties'), party.name);
+        parties[party.name] = { certificatePath: identity.certificatePath, ...(identity.keyPath === undefined ? {} : { keyPath: identity.keyPath }) };
+        partyCertificates[party.name] = identity.certificatePem;
+      }
+    }
+    const provisionPrograms = (options.provisionPrograms ?? true) && topology.isolates.some((isolate) => isolate.programs.length > 0);
+    const provisioner = provisionPrograms ? await ensureIdentity(join(dir, 'host'), 'provisioner') : undefined;
+
+    const addresses: Record<string, string> = {};
+    for (const isolate of topology.isolates) addresses[isolate.name] = await backend.reserveAddress(isolate.name, topology.listen, isolate.port);
+    const now = new Date();
+    const plan = await planFleet({
+      topology,
+      runtimeHash,
+      pasCaPem: pas.caCertificatePem,
+      pasAddress,
+      partyCertificates,
+      addresses,
+      programHashes: Object.fromEntries([...programBytes].map(([file, bytes]) => [file, sha256Hex(bytes)])),
+      ...(provisioner === undefined ? {} : { provisionerCertificate: provisioner.certificatePem }),
+      certificateExpiry: new Date(now.getTime() + days * DAY_MS),
+      at: now,
+    });
+    const policyPaths = new Map<string, string>();
+    for (const planned of plan.isolates) {
+      const path = join(dir, 'policies', `${planned.name}.json`);
+      await writeFileAtomically(path, planned.policyText, { mode: 0o644 });
+      policyPaths.set(planned.name, path);
+    }
+
+    log(`starting ${plan.isolates.length} isolate${plan.isolates.length === 1 ? '' : 's'}: ${plan.isolates.map((planned) => `${planned.name} at ${planned.address}`).join(', ')}`);
+    const results = await Promise.allSettled(plan.isolates.map(async (planned) => {
+      try {
+        started.set(planned.name, await backend.start({ name: planned.name, policyText: planned.policyText, address: planned.address }));
+      } catch (error) {
+        const failure = VeracruzError.from(error);
+        throw new VeracruzError(failure.code, `isolate ${planned.name} (${planned.address}) did not start: ${failure.rawMessage}`, { cause: error });
+      }
+    }));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+
+    if (provisioner !== undefined) {
+      await Promise.all(plan.isolates.map(async (planned) => {
+        const isolate = topology.isolates.find((candidate) => candidate.name === planned.name)!;
+        if (isolate.programs.length === 0) return;
+        const programs = isolate.programs.map((program) => ({ path: program.path, bytes: new Uint8Array(programBytes.get(program.file)!) }));
+        try {
+          await provision(planned.address, planned.policyText, provisioner, programs);
+        } catch (error) {
+          const failure = VeracruzError.from(error);
+          throw new VeracruzError(failure.code, `isolate ${planned.name}: uploading its programs failed: ${failure.rawMessage}`, { cause: error });
+        }
+      }));
+    }
+
+    let closing: Promise<void> | undefined;
+    return {
+      dir,
+      pas: { url: pas.url, address: pasAddress, caPath },
+      isolates: Object.fromEntries(plan.isolates.map((planned) => [planned.name, {
+        name: planned.name,
+        address: planned.address,
+        policyPath: policyPaths.get(planned.name)!,
+        policyText: planned.policyText,
+        policyHash: planned.policyHash,
+        identityHash: planned.identityHash,
+        server: started.get(planned.name)!,
+      }])),
+      parties,
+      provisioner: provisioner === undefined ? undefined : { certificatePath: provisioner.certificatePath, ...(provisioner.keyPath === undefined ? {} : { keyPath: provisioner.keyPath }) },
+      close: () => (closing ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
