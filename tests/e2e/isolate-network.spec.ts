@@ -27,7 +27,10 @@ const FOREIGN_CA = (await createCertificateAuthority()).certificatePem.trim();
 /** A shard of records whose header carries the marker, so any plaintext crossing the hosts would show it. */
 function shard(seed: number, rows = 200): Uint8Array {
   let state = seed;
-  const next = (): number => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = (): number => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
   const lines = [`age,${MARKER},outcome`];
   for (let row = 0; row < rows; row++) {
     const age = 20 + 60 * next();
@@ -121,9 +124,9 @@ describe('isolates pushing outputs to isolates (linux, two vc-servers)', { timeo
   /** The receiver's policy: the analyst, and each sender (by identity hash) writing its own path. */
   async function receiverPolicy(senders: { identityHash: string; path: string; isolate?: Record<string, string> }[], deadlineMs = 60_000): Promise<string> {
     const base = JSON.parse(await e2ePolicy(pas, { parties: [analyst], programs: [{ path: REDUCE, binary: programs[REDUCE]!, rights: PROGRAM_RIGHTS }] }));
-    senders.forEach((sender, index) => base.identities.push({
-      file_rights: [{ file_name: sender.path, rights: RIGHTS_WRITE }], id: index + 1, isolate: { policy_hash: sender.identityHash, ...sender.isolate },
-    }));
+    for (const [index, sender] of senders.entries()) {
+      base.identities.push({ file_rights: [{ file_name: sender.path, rights: RIGHTS_WRITE }], id: index + 1, isolate: { policy_hash: sender.identityHash, ...sender.isolate } });
+    }
     base.await_inputs = [{ deadline_ms: deadlineMs, files: senders.map((sender) => sender.path), program: REDUCE }];
     return JSON.stringify(base, null, 2);
   }

@@ -37,7 +37,10 @@ export class PeerConnections {
       log(`peer connection ${connectionId} to ${address}: ${reason}`);
       port.sendPeerSocket(connectionId, undefined, reason);
     };
-    if (!this.#options.addresses.includes(address)) return refuse("refused: not an address the policy's dataflow names");
+    if (!this.#options.addresses.includes(address)) {
+      refuse("refused: not an address the policy's dataflow names");
+      return;
+    }
     const { host, port: tcpPort } = parseHostPort(address);
     const socket: Socket = connect({ host, port: tcpPort, noDelay: true, timeout: CONNECT_TIMEOUT_MS });
     socket.once('timeout', () => socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`)));

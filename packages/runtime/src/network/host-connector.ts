@@ -29,8 +29,14 @@ export class HostConnector {
         this.#waiting.delete(connectionId);
       };
       this.#waiting.set(connectionId, {
-        resolve: (socket) => (settle(), resolve(socket)),
-        reject: (error) => (settle(), reject(error)),
+        resolve: (socket) => {
+          settle();
+          resolve(socket);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
       });
       this.#send({ type: 'peer-connect', connectionId, address });
     });
@@ -39,7 +45,10 @@ export class HostConnector {
   /** The host's answer, with the socket it attached (if any). An answer nobody waits for closes its socket. */
   received(message: PeerSocketMessage, socket: Socket | undefined): void {
     const waiting = this.#waiting.get(message.connectionId);
-    if (waiting !== undefined && socket !== undefined && message.error === undefined) return waiting.resolve(socket);
+    if (waiting !== undefined && socket !== undefined && message.error === undefined) {
+      waiting.resolve(socket);
+      return;
+    }
     socket?.destroy();
     waiting?.reject(new VeracruzError(Code.Unavailable, `the host opened no connection: ${message.error ?? 'no socket came'}`));
   }
