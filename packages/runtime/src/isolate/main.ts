@@ -105,7 +105,7 @@ function main(): void {
       engine ??= new ExecutionEngine({ workerUrl: new URL(import.meta.url) });
       const log = (line: string): boolean => process.stderr.write(`[isolate] ${line}\n`);
       const sender = setup.policy.dataflow.length === 0 ? undefined : new DataflowSender({
-        ...setup, log,
+        ...setup, log, budget,
         connect: (address) => connector?.connect(address) ?? Promise.reject(new VeracruzError(Code.Unavailable, 'dataflow needs a host that hands connections over')),
         readOutput: (path) => {
           try {

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { opensslCiphersuite, type Policy, type PolicyDataflow } from '@veracruz-ts/policy';
 import { decodeResponse, encodeRequest, FrameDecoder, frameMessage, ResponseStatus } from '@veracruz-ts/protocol';
+import type { MemoryBudget } from '../budget/memory-budget.ts';
 import { checkPeerCertificate } from './peer-certificate.ts';
 
 /** Options of {@link DataflowSender}. */
@@ -15,6 +16,8 @@ export interface DataflowSenderOptions {
   connect: (address: string) => Promise<Duplex>;
   /** The content of an output file now, or undefined when it does not exist. */
   readOutput: (path: string) => Uint8Array | undefined;
+  /** The isolate's memory budget: a copy being sent is held in it, as a response is. */
+  budget: Pick<MemoryBudget, 'tryReserve' | 'release'>;
   /** Where delivery outcomes go (the host's log: paths and addresses, never data). */
   log: (line: string) => void;
   /** First retry delay, doubled up to 30 s. @default 500 */
@@ -28,15 +31,15 @@ const FINAL: ReadonlySet<string> = new Set([Code.PermissionDenied, Code.InvalidR
 
 /**
  * Pushes the policy's `dataflow` outputs to peer isolates after each successful run: each output as
- * it is then, in one `write_file` of the whole file over mutual attested TLS 1.3 (this isolate's
- * certificate as the client's; the peer's checked against the entry before anything is sent).
- * Delivery is at least once: a failed attempt is retried with backoff, and a write of the whole file
- * is idempotent, so a retry cannot count anything twice. A newer run's output replaces one still
- * waiting to be delivered.
+ * that run left it, in one `write_file` of the whole file over mutual attested TLS 1.3 (this
+ * isolate's certificate as the client's; the peer's checked against the entry before anything is
+ * sent). Delivery is at least once: a failed attempt is retried with backoff, and a write of the
+ * whole file is idempotent, so a retry cannot count anything twice. A newer run's output replaces one
+ * still waiting. The copies waiting, and the request being sent, are held in the memory budget.
  */
 export class DataflowSender {
   readonly #options: DataflowSenderOptions;
-  /** The latest content waiting per entry; a delivery loop runs while an entry has one. */
+  /** The output waiting per entry; a delivery loop runs while an entry has one. */
   readonly #pending = new Map<PolicyDataflow, Uint8Array>();
 
   constructor(options: DataflowSenderOptions) {
@@ -48,9 +51,14 @@ export class DataflowSender {
     for (const flow of this.#options.policy.dataflow) {
       const data = this.#options.readOutput(flow.file);
       if (data === undefined) continue;
-      const running = this.#pending.has(flow);
+      if (!this.#options.budget.tryReserve(data.length, 'responses')) {
+        this.#options.log(`dataflow: ${flow.file} not sent: the memory budget cannot hold a copy of its ${data.length} bytes`);
+        continue;
+      }
+      const waiting = this.#pending.get(flow);
       this.#pending.set(flow, data);
-      if (!running) void this.#deliver(flow);
+      if (waiting === undefined) void this.#deliver(flow);
+      else this.#options.budget.release(waiting.length, 'responses');
     }
   }
 
@@ -58,24 +66,22 @@ export class DataflowSender {
     const what = `${flow.file} to ${flow.path} at ${flow.address}`;
     const giveUp = Date.now() + (this.#options.giveUpAfterMs ?? 600_000);
     let delay = this.#options.retryDelayMs ?? 500;
+    const done = (data: Uint8Array): void => {
+      this.#pending.delete(flow);
+      this.#options.budget.release(data.length, 'responses');
+    };
     for (let attempt = 1; ; attempt++) {
       const data = this.#pending.get(flow)!;
       try {
         await this.#send(flow, data);
         this.#options.log(`dataflow: delivered ${what} (${data.length} bytes, attempt ${attempt})`);
-        if (this.#pending.get(flow) === data) {
-          this.#pending.delete(flow);
-          return;
-        }
+        if (this.#pending.get(flow) === data) return done(data);
         continue; // a newer output came meanwhile
       } catch (error) {
         const failure = VeracruzError.from(error, Code.Unavailable);
         const final = FINAL.has(failure.code) || Date.now() + delay > giveUp;
         this.#options.log(`dataflow: ${what}, attempt ${attempt} failed${final ? ', giving up' : ''}: ${failure.message}`);
-        if (final) {
-          this.#pending.delete(flow);
-          return;
-        }
+        if (final) return done(this.#pending.get(flow)!);
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 30_000);
@@ -83,6 +89,18 @@ export class DataflowSender {
   }
 
   async #send(flow: PolicyDataflow, data: Uint8Array): Promise<void> {
+    // The request framed from the copy is held too while it is sent.
+    if (!this.#options.budget.tryReserve(data.length, 'requests')) {
+      throw new VeracruzError(Code.LimitExceeded, `the memory budget cannot hold the ${data.length}-byte request now`);
+    }
+    try {
+      await this.#exchange(flow, data);
+    } finally {
+      this.#options.budget.release(data.length, 'requests');
+    }
+  }
+
+  async #exchange(flow: PolicyDataflow, data: Uint8Array): Promise<void> {
     const transport = await this.#options.connect(flow.address);
     const socket = tls.connect({
       socket: transport, key: this.#options.privateKeyPem, cert: this.#options.certificateChainPem,
