@@ -233,9 +233,9 @@ describe('isolates pushing outputs to isolates (linux, two vc-servers)', { timeo
 
   // The receiver's refusals reach the sender as TLS alerts; the sender's own are its checks of the receiver.
   for (const [name, options, reason] of [
-    ['a sender whose identity hash is not the one the receiver names', { identityHash: () => 'ab'.repeat(32) }, /alert.*certificate unknown/i],
-    ['a sender whose runtime hash the receiver does not list', { receiverIsolate: { runtime_manager_hash_linux: 'cd'.repeat(32) } }, /alert.*bad certificate/i],
-    ['a sender certified by another PAS CA than the receiver names', { receiverIsolate: { proxy_service_cert: FOREIGN_CA } }, /alert.*bad certificate/i],
+    ['a sender whose identity hash is not the one the receiver names', { identityHash: () => 'ab'.repeat(32) }, /attempt 1 failed, giving up: \[permission_denied\] the peer refused this isolate: .*alert certificate unknown/i],
+    ['a sender whose runtime hash the receiver does not list', { receiverIsolate: { runtime_manager_hash_linux: 'cd'.repeat(32) } }, /attempt 1 failed, giving up: \[permission_denied\] the peer refused this isolate: .*alert bad certificate/i],
+    ['a sender certified by another PAS CA than the receiver names', { receiverIsolate: { proxy_service_cert: FOREIGN_CA } }, /attempt 1 failed, giving up: \[permission_denied\] the peer refused this isolate: .*alert bad certificate/i],
     ['a receiver enforcing another policy than the sender names', { receiverHash: () => 'ef'.repeat(32) }, /peer isolate: it enforces policy [0-9a-f]{64}, not (ef){32}/],
     ['a receiver whose runtime hash the sender does not list', { senderIsolate: { runtime_manager_hash_linux: 'cd'.repeat(32) } }, /peer isolate: runtime hash [0-9a-f]{64} is not one the policy lists/],
     ['a receiver certified by another PAS CA than the sender names', { senderIsolate: { proxy_service_cert: FOREIGN_CA } }, /peer isolate: does not chain to the PAS CA the policy names/],

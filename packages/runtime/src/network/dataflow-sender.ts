@@ -73,7 +73,7 @@ export class DataflowSender {
     for (let attempt = 1; ; attempt++) {
       const data = this.#pending.get(flow)!;
       try {
-        await this.#send(flow, data);
+        await this.#send(flow, data, giveUp);
         this.#options.log(`dataflow: delivered ${what} (${data.length} bytes, attempt ${attempt})`);
         if (this.#pending.get(flow) === data) return done(data);
         continue; // a newer output came meanwhile
@@ -88,29 +88,37 @@ export class DataflowSender {
     }
   }
 
-  async #send(flow: PolicyDataflow, data: Uint8Array): Promise<void> {
+  async #send(flow: PolicyDataflow, data: Uint8Array, giveUp: number): Promise<void> {
     // The request framed from the copy is held too while it is sent.
     if (!this.#options.budget.tryReserve(data.length, 'requests')) {
       throw new VeracruzError(Code.LimitExceeded, `the memory budget cannot hold the ${data.length}-byte request now`);
     }
     try {
-      await this.#exchange(flow, data);
+      await this.#exchange(flow, data, giveUp);
     } finally {
       this.#options.budget.release(data.length, 'requests');
     }
   }
 
-  async #exchange(flow: PolicyDataflow, data: Uint8Array): Promise<void> {
+  async #exchange(flow: PolicyDataflow, data: Uint8Array, giveUp: number): Promise<void> {
     const transport = await this.#options.connect(flow.address);
     const socket = tls.connect({
       socket: transport, key: this.#options.privateKeyPem, cert: this.#options.certificateChainPem,
       // The peer is checked below against the dataflow entry, not against a CA list of OpenSSL's.
       rejectUnauthorized: false, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: opensslCiphersuite(this.#options.policy.ciphersuite),
     });
+    let timer: NodeJS.Timeout | undefined;
     try {
       const response = await new Promise<Uint8Array>((resolve, reject) => {
+        // A peer (or a host relaying) that stalls must not hold the delivery for ever: the attempt ends when it is given up.
+        timer = setTimeout(() => reject(new VeracruzError(Code.Unavailable, 'the peer did not answer before the delivery was given up')), giveUp - Date.now());
         const decoder = new FrameDecoder();
-        socket.on('error', reject);
+        socket.on('error', (error: Error) => {
+          // The receiver refused this isolate's certificate (an alert inside the encrypted session, so
+          // no host forged it): its policy, fixed by the hash this one names, will not change its mind.
+          const refused = /alert number (42|46|116)\b/.test(error.message);
+          reject(refused ? new VeracruzError(Code.PermissionDenied, `the peer refused this isolate: ${error.message.trim()}`) : error);
+        });
         socket.on('close', () => reject(new VeracruzError(Code.Unavailable, 'the connection closed before the peer answered')));
         socket.once('secureConnect', () => {
           checkPeerCertificate(socket.getPeerX509Certificate()!.raw, flow.isolate, 'policyHash', new Date()).then(() => {
@@ -128,6 +136,7 @@ export class DataflowSender {
         throw new VeracruzError((detail?.code ?? Code.Unavailable) as Code, `the peer refused the write: ${detail?.message ?? `status ${answer.status}`}`);
       }
     } finally {
+      clearTimeout(timer);
       socket.destroy();
       transport.destroy();
     }
