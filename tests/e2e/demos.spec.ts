@@ -58,12 +58,30 @@ describe('npm run demo', () => {
     assert.match(stdout, /matches the aggregate computed here in the clear over all 60000 readings/);
   });
 
+  it('runs the mapreduce demo: four mapper isolates push partials to a reducer, the coefficients checked in the clear, a rogue isolate refused', async () => {
+    const { code, stdout, stderr } = await demo('mapreduce');
+    assert.equal(code, 0, stderr + stdout);
+    for (const hospital of [1, 2, 3, 4]) {
+      assert.match(stdout, new RegExp(`hospital-${hospital}: verified mapper-${hospital}: .*certificate binds policy [0-9a-f]{16}… \\(mapper-${hospital}'s policy file\\)`));
+      assert.match(stdout, new RegExp(`mapper-${hospital} log: dataflow: delivered /output/stats\\.dat to /input/stats/hospital-${hospital} `));
+    }
+    assert.match(stdout, /analyst: \/program\/reduce\.wasm exited 0 over 4 partials, 13000 rows/);
+    assert.match(stdout, /matches the regression computed here in the clear over all 13000 rows/);
+    assert.match(stdout, /hospital-1 connects to mapper-2 \(hospital-2's shard\): refused, \[permission_denied\]/);
+    assert.match(stdout, /hospital-1 reads its own mapper's partial \/output\/stats\.dat: refused, \[permission_denied\]/);
+    assert.match(stdout, /analyst reads \/input\/stats\/hospital-1 on the reducer: refused, \[permission_denied\]/);
+    assert.match(stdout, /rogue-mapper log: dataflow: \/output\/stats\.dat to \/input\/stats\/hospital-5 at [\d.:]+, attempt 1 failed: .*certificate unknown/i);
+    assert.match(stdout, /the reducer's partial count stays 4, the coefficients the same/);
+    assert.match(stdout, /reducer: vc-server exited \(0: /);
+  });
+
   it('refuses an unknown demo name with a usage error that lists the demos', async () => {
     const { code, stderr } = await demo('no-such-demo');
     assert.equal(code, 2);
     assert.match(stderr, /no demo named 'no-such-demo'/);
     assert.match(stderr, /intersection +four parties/);
     assert.match(stderr, /limits +programs/);
+    assert.match(stderr, /mapreduce +four hospitals/);
     assert.match(stderr, /sealed +512 MiB/);
     assert.match(stderr, /streaming +three sensors/);
   });

@@ -60,6 +60,7 @@ test('one isolate: identities, policy and programs in the fleet directory, a par
     assert.equal(await readFile(solo.policyPath, 'utf8'), solo.policyText);
     assert.equal(solo.identityHash, solo.policyHash);
     assert.equal((await stat(fleet.parties['hospital-1']!.keyPath!)).mode & 0o777, 0o600);
+    assert.equal(fleet.devKeyPath, join(dir, 'host', 'dev-key.pem'), 'the development key the PAS trusts');
     certificate = await readFile(fleet.parties['hospital-1']!.certificatePath, 'utf8');
     assert.deepEqual(Object.keys(fleetManifest(fleet).isolates), ['solo']);
     assert.ok(lines.some((line) => line.startsWith('[solo] ')), 'vc-server lines carry the isolate name');

@@ -66,6 +66,12 @@ export interface Fleet<Started> {
   dir: string;
   /** The fleet's PAS: its URL and its CA certificate file (every policy's `proxy_service_cert`). */
   pas: { url: string; address: string; caPath: string };
+  /**
+   * This host's development key (PEM file, mode 0600), which the fleet's PAS trusts: a vc-server
+   * started with it and `pas.url` is attested as the fleet's own isolates are (an isolate added
+   * alongside the fleet, say).
+   */
+  devKeyPath: string;
   /** By name, in topology order. */
   isolates: Record<string, FleetIsolate<Started>>;
   /** By name, in topology order. */
@@ -247,6 +253,7 @@ export async function startFleet(
     return {
       dir,
       pas: { url: pas.url, address: pasAddress, caPath },
+      devKeyPath,
       isolates: Object.fromEntries(plan.isolates.map((planned) => [planned.name, {
         name: planned.name,
         address: planned.address,
