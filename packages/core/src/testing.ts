@@ -38,6 +38,20 @@ export async function ecKeys(namedCurve = 'P-256'): Promise<KeyPair> {
   return (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve }, true, ['sign', 'verify'])) as KeyPair;
 }
 
+/**
+ * An `assert.throws` check that says what differs: a VeracruzError with `code` whose message
+ * (without the code) is `expected`, or matches it.
+ */
+export function refusedAs(code: Code, expected: string | RegExp): (error: unknown) => true {
+  return (error: unknown) => {
+    assert.ok(error instanceof VeracruzError, String(error));
+    assert.equal(error.code, code);
+    if (typeof expected === 'string') assert.equal(error.rawMessage, expected);
+    else assert.match(error.rawMessage, expected);
+    return true;
+  };
+}
+
 /** An `assert.throws` check: a VeracruzError with `code` whose message (without the code) matches `pattern`. */
 export function refusedWith(code: Code, pattern: RegExp): (error: unknown) => boolean {
   return (error: unknown) => error instanceof VeracruzError && error.code === code && pattern.test(error.rawMessage);

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { EXIT_USAGE, UsageError, formatOptions, parseArgsErrorMessage, timestamped, usageErrorLine, versionLine, type OptionHelp } from '@veracruz-ts/policy';
+import { EXIT_USAGE, UsageError, formatOptions, parseArgsErrorMessage, timestamped, usageErrorLine, helpOrVersion, type OptionHelp } from '@veracruz-ts/policy';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
 import { DEFAULT_RUNTIME_BUNDLE } from '@veracruz-ts/server';
 import packageJson from '../package.json' with { type: 'json' };
@@ -136,12 +136,9 @@ async function up(args: string[], io: CliIO): Promise<number> {
 /** Runs vc-fleet with `argv` (without node and script); returns the exit status. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
-    if (argv.includes('--help')) {
-      io.stdout(`${USAGE}\n`);
-      return 0;
-    }
-    if (argv.includes('-V') || argv.includes('--version')) {
-      io.stdout(versionLine('vc-fleet', packageJson.version));
+    const answer = helpOrVersion(argv, 'vc-fleet', USAGE, packageJson.version);
+    if (answer !== undefined) {
+      io.stdout(answer);
       return 0;
     }
     const [command, ...rest] = argv;

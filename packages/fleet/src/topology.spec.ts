@@ -1,20 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import { Code } from '@veracruz-ts/core';
+import { refusedAs } from '@veracruz-ts/core/testing';
 import { mapReduce } from './test-fixture.ts';
 import { parseTopology } from './topology.ts';
 
 function refuses(topology: unknown, message: string | RegExp): void {
-  assert.throws(
-    () => parseTopology(typeof topology === 'string' ? topology : JSON.stringify(topology)),
-    (error: unknown) => {
-      assert.ok(error instanceof VeracruzError);
-      assert.equal(error.code, Code.InvalidPolicy);
-      if (typeof message === 'string') assert.equal(error.rawMessage, message);
-      else assert.match(error.rawMessage, message);
-      return true;
-    },
-  );
+  assert.throws(() => parseTopology(typeof topology === 'string' ? topology : JSON.stringify(topology)), refusedAs(Code.InvalidPolicy, message));
 }
 
 /** `mapReduce()` with `change` applied to a copy. */

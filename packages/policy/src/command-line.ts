@@ -64,6 +64,13 @@ export function versionLine(tool: string, version: string): string {
   return `${tool} ${version}\n`;
 }
 
+/** What a tool prints for `--help` (its usage) or `-V`/`--version` in `argv`, or undefined when neither is asked for. */
+export function helpOrVersion(argv: readonly string[], tool: string, usage: string, version: string): string | undefined {
+  if (argv.includes('--help')) return `${usage}\n`;
+  if (argv.includes('-V') || argv.includes('--version')) return versionLine(tool, version);
+  return undefined;
+}
+
 /** A log line of a long-running service, led by the time it is written (ISO 8601, UTC). */
 export function timestamped(line: string, at: Date): string {
   return `${at.toISOString()} ${line}`;

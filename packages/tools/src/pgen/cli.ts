@@ -10,7 +10,7 @@ import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { CIPHERSUITES, EXIT_USAGE, UsageError, createIdentity, formatOptions, parseArgsErrorMessage, parsePolicy, usageErrorLine, versionLine, type OptionHelp } from '@veracruz-ts/policy';
+import { CIPHERSUITES, EXIT_USAGE, UsageError, createIdentity, formatOptions, parseArgsErrorMessage, parsePolicy, usageErrorLine, helpOrVersion, type OptionHelp } from '@veracruz-ts/policy';
 import packageJson from '../../package.json' with { type: 'json' };
 import { explainPolicy } from './explain-analysis.ts';
 import { renderExplanation, renderExplanationJson } from './explain-render.ts';
@@ -480,12 +480,9 @@ async function identity(args: string[], io: CliIO): Promise<number> {
 /** Runs vc-pgen with `argv` (without node and script); returns the exit status. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
-    if (argv.includes('--help')) {
-      io.stdout(`${USAGE}\n`);
-      return 0;
-    }
-    if (argv.includes('-V') || argv.includes('--version')) {
-      io.stdout(versionLine('vc-pgen', packageJson.version));
+    const answer = helpOrVersion(argv, 'vc-pgen', USAGE, packageJson.version);
+    if (answer !== undefined) {
+      io.stdout(answer);
       return 0;
     }
     const [command, ...rest] = argv;

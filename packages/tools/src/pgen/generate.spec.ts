@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, VeracruzError } from '@veracruz-ts/core';
+import { refusedAs } from '@veracruz-ts/core/testing';
 import { createIdentity, parsePolicy, parseRights, policyHash } from '@veracruz-ts/policy';
 import {
   buildPolicy,
@@ -48,16 +49,7 @@ function inputs(overrides: Partial<PolicyInputs> = {}): PolicyInputs {
 }
 
 function refuses(overrides: Partial<PolicyInputs>, message: string | RegExp): void {
-  assert.throws(
-    () => buildPolicy(inputs(overrides)),
-    (error: unknown) => {
-      assert.ok(error instanceof VeracruzError);
-      assert.equal(error.code, Code.InvalidPolicy);
-      if (typeof message === 'string') assert.equal(error.rawMessage, message);
-      else assert.match(error.rawMessage, message);
-      return true;
-    },
-  );
+  assert.throws(() => buildPolicy(inputs(overrides)), refusedAs(Code.InvalidPolicy, message));
 }
 
 test('parses capabilities with Veracruz shorthands and leading slashes', () => {
