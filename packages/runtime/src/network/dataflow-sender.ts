@@ -2,7 +2,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { opensslCiphersuite, type Policy, type PolicyDataflow } from '@veracruz-ts/policy';
-import { decodeResponse, encodeRequest, FrameDecoder, frameMessage, ResponseStatus } from '@veracruz-ts/protocol';
+import { decodeResponse, encodeFrameHeader, encodeRequestParts, FrameDecoder, ResponseStatus } from '@veracruz-ts/protocol';
 import type { MemoryBudget } from '../budget/memory-budget.ts';
 import { checkPeerCertificate } from './peer-certificate.ts';
 
@@ -26,6 +26,9 @@ export interface DataflowSenderOptions {
   giveUpAfterMs?: number;
 }
 
+/** The largest answer to a write the sender reads. */
+const ANSWER_LIMIT_BYTES = 64 * 1024;
+
 /** Refusals a retry cannot change: the peer's policy does not let this isolate write there. */
 const FINAL: ReadonlySet<string> = new Set([Code.PermissionDenied, Code.InvalidRequest, Code.NotFound]);
 
@@ -35,7 +38,7 @@ const FINAL: ReadonlySet<string> = new Set([Code.PermissionDenied, Code.InvalidR
  * isolate's certificate as the client's; the peer's checked against the entry before anything is
  * sent). Delivery is at least once: a failed attempt is retried with backoff, and a write of the
  * whole file is idempotent, so a retry cannot count anything twice. A newer run's output replaces one
- * still waiting. The copies waiting, and the request being sent, are held in the memory budget.
+ * still waiting. The copies waiting, and the one being sent, are held in the memory budget.
  */
 export class DataflowSender {
   readonly #options: DataflowSenderOptions;
@@ -89,7 +92,8 @@ export class DataflowSender {
   }
 
   async #send(flow: PolicyDataflow, data: Uint8Array, giveUp: number): Promise<void> {
-    // The request framed from the copy is held too while it is sent.
+    // The copy being sent is charged again while it is in flight: a newer run may replace (and
+    // release) it as the pending copy before TLS has written it all.
     if (!this.#options.budget.tryReserve(data.length, 'requests')) {
       throw new VeracruzError(Code.LimitExceeded, `the memory budget cannot hold the ${data.length}-byte request now`);
     }
@@ -112,25 +116,41 @@ export class DataflowSender {
       const response = await new Promise<Uint8Array>((resolve, reject) => {
         // A peer (or a host relaying) that stalls must not hold the delivery for ever: the attempt ends when it is given up.
         timer = setTimeout(() => reject(new VeracruzError(Code.Unavailable, 'the peer did not answer before the delivery was given up')), giveUp - Date.now());
-        const decoder = new FrameDecoder();
+        // The answer to a write is a status: a peer announcing more is refused before it is buffered.
+        const decoder = new FrameDecoder({ maxMessageBytes: ANSWER_LIMIT_BYTES });
         socket.on('error', (error: Error) => {
           // The receiver refused this isolate's certificate (an alert inside the encrypted session, so
           // no host forged it): its policy, fixed by the hash this one names, will not change its mind.
-          const refused = /alert number (42|46|116)\b/.test(error.message);
+          const refused = /alert number (42|45|46|116)\b/.test(error.message);
           reject(refused ? new VeracruzError(Code.PermissionDenied, `the peer refused this isolate: ${error.message.trim()}`) : error);
         });
         socket.on('close', () => reject(new VeracruzError(Code.Unavailable, 'the connection closed before the peer answered')));
         socket.once('secureConnect', () => {
           checkPeerCertificate(socket.getPeerX509Certificate()!.raw, flow.isolate, 'policyHash', new Date()).then(() => {
-            socket.write(frameMessage(encodeRequest({ kind: 'write_file', fileName: flow.path, data })));
+            // The data is written as it is, after its header: framed whole it took a copy, and far longer.
+            const parts = encodeRequestParts({ kind: 'write_file', fileName: flow.path, data });
+            socket.cork();
+            socket.write(encodeFrameHeader(parts.reduce((total, part) => total + part.length, 0)));
+            for (const part of parts) socket.write(part);
+            socket.uncork();
             socket.on('data', (chunk: Buffer) => {
-              const [message] = decoder.push(chunk);
-              if (message !== undefined) resolve(message);
+              // A length over the limit throws here, in an event handler: it must fail the attempt, not the isolate.
+              try {
+                const [message] = decoder.push(chunk);
+                if (message !== undefined) resolve(message);
+              } catch (error) {
+                reject(error);
+              }
             });
           }, reject);
         });
       });
-      const answer = decodeResponse(response);
+      let answer: ReturnType<typeof decodeResponse>;
+      try {
+        answer = decodeResponse(response);
+      } catch (error) {
+        throw new VeracruzError(Code.Unavailable, `the peer's answer is malformed: ${VeracruzError.from(error).rawMessage}`);
+      }
       if (answer.status !== ResponseStatus.SUCCESS) {
         const detail = answer.errorDetail;
         throw new VeracruzError((detail?.code ?? Code.Unavailable) as Code, `the peer refused the write: ${detail?.message ?? `status ${answer.status}`}`);
