@@ -70,7 +70,7 @@ describe('npm run demo', () => {
     assert.match(stdout, /hospital-1 connects to mapper-2 \(hospital-2's shard\): refused, \[permission_denied\]/);
     assert.match(stdout, /hospital-1 reads its own mapper's partial \/output\/stats\.dat: refused, \[permission_denied\]/);
     assert.match(stdout, /analyst reads \/input\/stats\/hospital-1 on the reducer: refused, \[permission_denied\]/);
-    assert.match(stdout, /rogue-mapper log: dataflow: \/output\/stats\.dat to \/input\/stats\/hospital-5 at [\d.:]+, attempt 1 failed: .*certificate unknown/i);
+    assert.match(stdout, /rogue-mapper log: dataflow: \/output\/stats\.dat to \/input\/stats\/hospital-5 at [\d.:]+, attempt 1 failed, giving up: \[permission_denied\] the peer refused this isolate: .*certificate unknown/i);
     assert.match(stdout, /the reducer's partial count stays 4, the coefficients the same/);
     assert.match(stdout, /reducer: vc-server exited \(0: /);
   });

@@ -236,8 +236,9 @@ describe('DataflowSender', () => {
     const impostor = await receiver(impostorIdentity);
     const { sender: dataflow, log, held } = await sender(impostor.address, new Map([[OUTPUT, bytes('secret statistics')]]), { giveUpAfterMs: RETRY_MS * 4 });
     dataflow.runSucceeded();
-    const line = await log.until(/giving up/);
-    assert.match(line, new RegExp(`attempt \\d+ failed, giving up: .*peer isolate: it enforces policy ${OTHER_HASH}, not ${RECEIVER_HASH}`));
+    // The first attempt's reason (later ones may end by the short give-up time on a loaded machine).
+    assert.match(await log.until(/attempt 1 failed/), new RegExp(`attempt 1 failed.*: .*peer isolate: it enforces policy ${OTHER_HASH}, not ${RECEIVER_HASH}`));
+    await log.until(/giving up/);
     assert.ok(impostor.connections >= 1, 'it did connect');
     assert.equal(impostor.received, 0);
     assert.deepEqual(impostor.requests, []);
