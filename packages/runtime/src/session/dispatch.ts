@@ -304,6 +304,7 @@ export class RequestDispatcher {
   // says so, naming the stream.
   async #run(what: string, rights: readonly FileRights[], run: () => Promise<ExecutionOutcome>): Promise<RuntimeManagerResponse> {
     const response = await this.#runWithStreams(what, rights, run);
+    // A successful answer carries the exit code (u32 LE): all zero bytes is exit 0.
     if (response.status === ResponseStatus.SUCCESS && response.body?.kind === 'result' && response.body.data.every((byte) => byte === 0)) this.#onRunSucceeded?.();
     return response;
   }
