@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parsePolicy } from '@veracruz-ts/policy';
+import { policyFactsHeader } from './header.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/vc-pgen.ts', import.meta.url));
 
@@ -311,4 +312,43 @@ test('--isolate among the certificates or after a program is a usage error: its 
   const early = await run(directory, '--isolate', hash, '-p', '/input/s:w', ...generateArgs('-o', 'early.json'));
   assert.equal(early.code, 2);
   await assert.rejects(stat(join(directory, 'late.json')), /ENOENT/);
+});
+
+test('header writes the policy\'s facts as a C header, to stdout or atomically to -o', async () => {
+  const bytes = new Uint8Array(await readFile(join(directory, 'policy.json')));
+  const policy = await parsePolicy(bytes);
+  const printed = await run(directory, 'header', 'policy.json');
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.equal(printed.stdout, policyFactsHeader(policy));
+  assert.equal(printed.stderr, '');
+  assert.equal((await run(directory, 'header', 'policy.json', '-o', '-')).stdout, printed.stdout);
+  await mkdir(join(directory, 'device'), { recursive: true });
+  await writeFile(join(directory, 'device', 'vc_policy.h'), 'an older header');
+  const written = await run(directory, 'header', 'policy.json', '--identity', '1', '--name', 'DEVICE_FACTS', '-o', 'device/vc_policy.h');
+  assert.equal(written.code, 0, written.stderr);
+  assert.equal(written.stdout, `device/vc_policy.h: the facts of policy ${policy.hash} for identity 1\n`);
+  assert.equal(await readFile(join(directory, 'device', 'vc_policy.h'), 'utf8'), policyFactsHeader(policy, { identity: 1, name: 'DEVICE_FACTS' }));
+  assert.deepEqual((await readdir(join(directory, 'device'))).filter((entry) => entry.includes('.tmp-')), [], 'no temporary file left');
+});
+
+test('header: usage errors exit 2, refusals exit 1 naming the value, and leave -o as it was', async () => {
+  await writeFile(join(directory, 'kept.h'), 'kept');
+  const cases: [string[], number, RegExp][] = [
+    [['header'], 2, /^vc-pgen: header takes exactly one policy file \(see vc-pgen --help\)\n$/],
+    [['header', 'policy.json', 'warned.json'], 2, /header takes exactly one policy file/],
+    [['header', 'policy.json', '--identity', 'bob'], 2, /^vc-pgen: --identity "bob": expected an identity id \(a non-negative integer\)/],
+    [['header', 'policy.json', '--identity', '-1'], 2, /--identity/],
+    [['header', 'policy.json', '--bogus'], 2, /^vc-pgen: unknown option '--bogus' \(see vc-pgen --help\)\n$/],
+    [['header', 'policy.json', '--identity', '9'], 1, /^vc-pgen: \[invalid_request\] identity 9 is not a certificate identity of the policy \(its certificate identities: 0, 1\)\n$/],
+    [['header', 'policy.json', '--name', '9lives'], 1, /^vc-pgen: \[invalid_request\] name "9lives": expected a C identifier/],
+    [['header', 'nowhere.json'], 1, /^vc-pgen: \[invalid_policy\] header nowhere\.json: no such file\n$/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => run(directory, ...args, '-o', 'kept.h')));
+  cases.forEach(([args, code, message], index) => {
+    const result = results[index]!;
+    assert.equal(result.code, code, `${args.join(' ')}\n${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.equal(result.stdout, '');
+  });
+  assert.equal(await readFile(join(directory, 'kept.h'), 'utf8'), 'kept');
 });

@@ -1,8 +1,9 @@
 /**
  * vc-pgen's command line: `vc-pgen [generate] FLAGS` writes a policy (Veracruz's flags),
  * `vc-pgen explain POLICY` summarises one for a party about to agree to it, `vc-pgen identity
- * NAME` creates a principal's key and certificate. File and console I/O live here; the rules
- * live in generate.ts, explain-analysis.ts and explain-render.ts.
+ * NAME` creates a principal's key and certificate, `vc-pgen header POLICY` writes a policy's facts
+ * as a C header for a device. File and console I/O live here; the rules live in generate.ts,
+ * explain-analysis.ts, explain-render.ts and header.ts.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -32,6 +33,7 @@ import {
   type PeerIsolateFlag,
   type PeerIsolateInput,
 } from './generate.ts';
+import { DEFAULT_FACTS_NAME, policyFactsHeader } from './header.ts';
 import { stringifySorted } from './json.ts';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
 
@@ -143,6 +145,16 @@ const IDENTITY_OPTIONS: readonly OptionHelp[] = [
   { names: ['--force'], help: 'replace existing files', default: 'refuse to replace them' },
 ];
 
+const HEADER_OPTIONS: readonly OptionHelp[] = [
+  {
+    names: ['--identity'], value: 'N',
+    help: "the device's identity: the id of a certificate identity of the policy; its id and certificate go into the header, so the device can check it was given that identity's certificate",
+    default: 'none (identity_id -1)',
+  },
+  { names: ['--name'], value: 'NAME', help: 'the C name of the facts constant; the header\'s other symbols and include guard derive from it', default: DEFAULT_FACTS_NAME },
+  { names: ['-o', '--output'], value: 'FILE', help: "where to write the header (replaced whole or not at all); '-' writes it to stdout", default: 'stdout' },
+];
+
 const COMMON_OPTIONS: readonly OptionHelp[] = [
   { names: ['-V', '--version'], help: 'print the version and exit' },
   { names: ['--help'], help: 'this text (-h is --hashes, as in Veracruz\'s vc-pgen)' },
@@ -155,11 +167,14 @@ export const USAGE = `Usage:
           (-b FILE | -l FILE | --sevsnp-hash HEX | --tdx-hash HEX) [options]
   vc-pgen explain POLICY.json [--at ISO-DATE] [--expiring-days N] [--json] [--fail-on SEVERITY]
   vc-pgen identity NAME [--out-dir DIR] [--days N] [--force]
+  vc-pgen header POLICY.json [--identity N] [--name NAME] [-o FILE]
 
 generate writes a policy with Veracruz's vc-pgen flags, re-parsed before it is written, and prints
 "<policy sha256>  <file>". explain prints what a party should read before agreeing to a policy.
 identity writes a test identity: a P-256 key (NAME.key.pem, mode 0600) and a self-signed
-certificate (NAME.pem).
+certificate (NAME.pem). header writes what a device's embedded client checks, taken from a
+policy, as a C header (vc_client.h's vc_policy_facts): the policy hash, the PAS CA, the runtime
+hashes, the server's address, the ciphersuite's wolfSSL name and the device's certificate.
 
 Networks of isolates: a receiver names a sender (--isolate) by the sender's identity hash, the
 SHA-256 of the sender's policy with each --dataflow HASH replaced by as many zeros; a sender names
@@ -176,6 +191,9 @@ ${formatOptions(EXPLAIN_OPTIONS)}
 
 Identity options:
 ${formatOptions(IDENTITY_OPTIONS)}
+
+Header options:
+${formatOptions(HEADER_OPTIONS)}
 
 ${formatOptions(COMMON_OPTIONS)}
 
@@ -477,6 +495,47 @@ async function identity(args: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
+async function header(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      identity: { type: 'string' },
+      name: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('header takes exactly one policy file');
+  const file = positionals[0]!;
+  let identity: number | undefined;
+  if (values.identity !== undefined) {
+    if (!/^(0|[1-9][0-9]{0,9})$/.test(values.identity)) throw new UsageError(`--identity ${JSON.stringify(values.identity)}: expected an identity id (a non-negative integer)`);
+    identity = Number(values.identity);
+  }
+  const policy = await parsePolicy(new Uint8Array(await readInput(file, 'header')));
+  const text = policyFactsHeader(policy, {
+    ...(identity === undefined ? {} : { identity }),
+    ...(values.name === undefined ? {} : { name: values.name }),
+  });
+  const output = values.output ?? '-';
+  if (output === '-') {
+    io.stdout(text);
+    return 0;
+  }
+  // As for a policy: the header is replaced whole, and only by a file that reads back as generated.
+  await writeFileAtomically(output, text, {
+    mode: 0o666,
+    verify: async (temporary) => {
+      if ((await readFile(temporary, 'utf8')) !== text) {
+        throw new VeracruzError(Code.Internal, `${output}: the file written differs from the header generated; ${output} was left as it is`);
+      }
+    },
+  });
+  io.stdout(`${output}: the facts of policy ${policy.hash}${identity === undefined ? '' : ` for identity ${identity}`}\n`);
+  return 0;
+}
+
 /** Runs vc-pgen with `argv` (without node and script); returns the exit status. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
@@ -488,6 +547,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const [command, ...rest] = argv;
     if (command === 'explain') return await explain(rest, io);
     if (command === 'identity') return await identity(rest, io);
+    if (command === 'header') return await header(rest, io);
     if (command === 'generate') return await generate(rest, io);
     if (argv.length === 0) throw new UsageError('nothing to do');
     return await generate(argv, io);
