@@ -17,6 +17,7 @@ const LAYERS: Record<string, number> = {
   pas: 3,
   server: 4,
   client: 4,
+  embedded: 4,
   tools: 5,
   fleet: 6,
 };
