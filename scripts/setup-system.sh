@@ -2,10 +2,11 @@
 # Installs the system packages the project needs besides npm's, from Debian's apt, when they are
 # missing (so it is quick and changes nothing the second time):
 #   libwolfssl-dev     wolfSSL 5.5 with TLS 1.3: the embedded C client's TLS library
-#   gcc-arm-none-eabi  the Arm cross compiler the embedded client's Cortex-M4 size figures are made with
+#   gcc-arm-none-eabi, libnewlib-arm-none-eabi  the Arm cross compiler and C library the embedded
+#                      client's Cortex-M4 size figures are made with
 # Run as root (or with sudo available). `.ci/run` calls it before `npm ci`.
 set -euo pipefail
-packages=(libwolfssl-dev gcc-arm-none-eabi)
+packages=(libwolfssl-dev gcc-arm-none-eabi libnewlib-arm-none-eabi)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

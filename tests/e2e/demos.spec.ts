@@ -25,6 +25,17 @@ describe('npm run demo', () => {
     assert.match(stdout, /shop tries to read the advertiser's list: refused, \[permission_denied\]/);
   });
 
+  it('runs the embedded demo: three C clients over wolfSSL verify the isolate and send readings; the position checked in the clear; refusals', async () => {
+    const { code, stdout, stderr } = await demo('embedded');
+    assert.equal(code, 0, stderr + stdout);
+    assert.match(stdout, /device-1: verified the isolate: a linux runtime the policy allows, enforcing this policy/);
+    assert.match(stdout, /matches the position computed here in the clear/);
+    assert.match(stdout, /device-1 reads \/output\/position\.dat: refused, \[permission_denied\]/);
+    assert.match(stdout, /a device whose certificate is not in the policy writes: refused, \[permission_denied\] .*certificate_unknown/);
+    assert.match(stdout, /policy one byte different writes: refused, \[attestation_failed\] the isolate certificate binds policy [0-9a-f]{64}, not this policy/);
+    assert.match(stdout, /vc-server exited \(0: /);
+  });
+
   it('runs the limits demo: floods refused within the budget, data intact, the regression checked in the clear', async () => {
     const { code, stdout, stderr } = await demo('limits');
     assert.equal(code, 0, stderr + stdout);
