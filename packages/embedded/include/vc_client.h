@@ -117,6 +117,7 @@ typedef struct {
   uint64_t bytes_received;        /* ciphertext bytes: tells a refused connection from a broken one */
   int chain_error;                /* wolfSSL's first verification error on the isolate's chain; 0: none */
   int chain_error_depth;
+  int leaf_kept;                  /* 1: the certificate the handshake verified as the isolate's is chain[0]; -1: not */
   const char *platform;           /* after vc_connect: the platform whose runtime hash the isolate carries */
   vc_status status;               /* of the last call */
   char message[VC_ERROR_MESSAGE_BYTES]; /* why the last call failed; "" after a success */

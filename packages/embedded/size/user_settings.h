@@ -44,6 +44,9 @@
  * vc_verify.c reads the isolate certificate's extensions (wolfSSL_get_peer_chain). */
 #define WOLFSSL_ASN_TEMPLATE
 #define SESSION_CERTS
+/* The verification callback sees the isolate's certificate even when it verifies, so the client can
+ * check it is the one kept in the chain (wolfSSL keeps none of MAX_X509_SIZE bytes or more). */
+#define WOLFSSL_ALWAYS_VERIFY_CB
 /* The isolate sends its certificate and the PAS CA's: room for one intermediate more. Each slot
  * of the kept chain is 2 KiB of heap (MAX_X509_SIZE); wolfSSL's default is 9. */
 #define MAX_CHAIN_DEPTH 3

@@ -3,20 +3,34 @@
 // on loopback. Its refusals are checked to come before anything is sent: the file it would have
 // written does not exist afterwards, as the TypeScript SDK sees it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { execFile, spawn } from 'node:child_process';
+import { createPrivateKey, randomBytes, type webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:tls';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { VeracruzClient } from '@veracruz-ts/client';
-import { Code } from '@veracruz-ts/core';
+import {
+  authorityKeyIdentifierExtension,
+  basicConstraintsExtension,
+  Code,
+  createCertificate,
+  KeyUsage,
+  keyUsageExtension,
+  randomSerialNumber,
+  subjectKeyIdentifierExtension,
+  type X509Extension,
+} from '@veracruz-ts/core';
 import { createIdentity, parsePolicy, type Policy, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import type { RunningServer } from '@veracruz-ts/server';
 import { policyFactsHeader } from '@veracruz-ts/tools/header';
 import { connect, e2ePolicy, exampleProgram, party, type Party, rejectsWith, startComputation, startTestPas, type TestPas } from '../../../tests/e2e/harness.ts';
-import { buildEmbeddedCli } from './build.ts';
+import { buildEmbeddedCli, C_FLAGS, EMBEDDED_ROOT } from './build.ts';
 
+const run = promisify(execFile);
 const CHUNK_BYTES = 4096;
 const SORT = '/program/sort-integers.wasm';
 
@@ -51,6 +65,18 @@ function tlsRecords(bytes: Buffer): { type: number; length: number }[] {
   return records;
 }
 
+/** A fresh ECDSA P-256 key pair and its SPKI. */
+async function p256(): Promise<{ keys: webcrypto.CryptoKeyPair; spki: Uint8Array }> {
+  const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  return { keys, spki: new Uint8Array(await crypto.subtle.exportKey('spki', keys.publicKey)) };
+}
+
+/** A certificate valid from an hour ago for a day, as DER. */
+async function certificate(subject: string, issuer: string, spki: Uint8Array, signer: webcrypto.CryptoKey, extensions: X509Extension[]): Promise<Uint8Array> {
+  const now = Date.now();
+  return createCertificate({ serialNumber: randomSerialNumber(), subject, issuer, notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 86_400_000), publicKey: spki, extensions }, signer);
+}
+
 /** Little-endian u32s as bytes. */
 function u32s(values: readonly number[]): Buffer {
   const bytes = Buffer.alloc(values.length * 4);
@@ -71,6 +97,152 @@ describe('building vc-embedded', () => {
       await writeFile(join(dir, 'facts.h'), '');
       await assert.rejects(buildEmbeddedCli({ policyHeader: join(dir, 'facts.h'), cc, outDir: dir }),
         /^Error: wolfSSL's headers are missing \(<wolfssl\/ssl\.h> does not compile with .*\): run scripts\/setup-system\.sh/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * A C harness for the parsers a server's bytes reach: vc_find_extension over a certificate (argv[1])
+ * and vc_decode_response over a response, each whole, cut at every length and with every byte
+ * replaced by edge values, always from a heap copy of exactly the length given (so AddressSanitizer
+ * sees any read past it); then inputs each malformed in one known way.
+ */
+const PARSER_HARNESS = String.raw`#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vc_protocol.h"
+#include "vc_verify.h"
+
+static const uint8_t RUNTIME_HASH_OID[] = {0x55, 0x1e, 0x01};
+static const uint8_t EDGES[] = {0x00, 0x01, 0x02, 0x7f, 0x80, 0x81, 0x82, 0x84, 0x85, 0xff};
+static int failures;
+
+static int inside(const uint8_t *copy, size_t length, const void *pointer, size_t size) {
+  const uint8_t *at = (const uint8_t *)pointer;
+  return pointer == NULL || (at >= copy && size <= length && (size_t)(at - copy) <= length - size);
+}
+
+static int find(const uint8_t *data, size_t length) {
+  uint8_t *copy = malloc(length > 0 ? length : 1);
+  memcpy(copy, data, length);
+  const uint8_t *value = NULL;
+  size_t value_length = 0;
+  int found = vc_find_extension(copy, length, RUNTIME_HASH_OID, sizeof RUNTIME_HASH_OID, &value, &value_length);
+  if (found < -1 || found > 1 || (found == 1 && (value == NULL || !inside(copy, length, value, value_length)))) failures++;
+  free(copy);
+  return found;
+}
+
+static int decode(const uint8_t *data, size_t length) {
+  uint8_t *copy = malloc(length > 0 ? length : 1);
+  memcpy(copy, data, length);
+  vc_response r;
+  int decoded = vc_decode_response(copy, length, &r);
+  if ((decoded != 0 && decoded != -1) || !inside(copy, length, r.result, r.result_length) ||
+      !inside(copy, length, r.policy_hash, r.policy_hash_length) || !inside(copy, length, r.error_code, r.error_code_length) ||
+      !inside(copy, length, r.error_message, r.error_message_length)) {
+    failures++;
+  }
+  free(copy);
+  return decoded;
+}
+
+static void mangle(const uint8_t *data, size_t length, int (*parse)(const uint8_t *, size_t)) {
+  uint8_t *work = malloc(length);
+  for (size_t cut = 0; cut <= length; cut++) (void)parse(data, cut);
+  for (size_t at = 0; at < length; at++) {
+    for (size_t edge = 0; edge < sizeof EDGES; edge++) {
+      memcpy(work, data, length);
+      work[at] = EDGES[edge];
+      (void)parse(work, length);
+    }
+  }
+  free(work);
+}
+
+#define CASE(name, parse, ...)                        \
+  do {                                                \
+    static const uint8_t bytes[] = {__VA_ARGS__};     \
+    printf("%s %d\n", name, parse(bytes, sizeof bytes)); \
+  } while (0)
+
+int main(int argc, char **argv) {
+  static uint8_t certificate[16384];
+  FILE *file = argc > 1 ? fopen(argv[1], "rb") : NULL;
+  if (file == NULL) return 2;
+  size_t length = fread(certificate, 1, sizeof certificate, file);
+  fclose(file);
+  const uint8_t *value;
+  size_t value_length = 0;
+  int found = vc_find_extension(certificate, length, RUNTIME_HASH_OID, sizeof RUNTIME_HASH_OID, &value, &value_length);
+  printf("certificate %d %u\n", found, (unsigned)value_length);
+  mangle(certificate, length, find);
+  CASE("indefinite-length", find, 0x30, 0x80, 0x30, 0x80, 0x02, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00);
+  CASE("five-length-bytes", find, 0x30, 0x85, 0x00, 0x00, 0x00, 0x00, 0x03, 0x30, 0x01, 0x00);
+  CASE("length-past-the-end", find, 0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x30, 0x00);
+  CASE("no-extensions", find, 0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x01);
+  CASE("extension-value-not-octets", find, 0x30, 0x0d, 0x30, 0x0b, 0xa3, 0x09, 0x30, 0x07, 0x30, 0x05, 0x06, 0x03, 0x55, 0x1e, 0x01);
+
+  static const uint8_t response[] = {
+      0x08, 0x01, 0x10, 0x05, 0x22, 0x06, 0x0a, 0x04, 'a', 'b', 'c', 'd', 0x5a, 0x42, 0x0a, 0x40,
+      '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0',
+      '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0',
+      '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0',
+      '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0',
+      0xaa, 0x01, 0x03, 0x08, 0xac, 0x02, 0xa2, 0x01, 0x0e, 0x0a, 0x09, 'n', 'o', 't', '_', 'f', 'o', 'u', 'n', 'd',
+      0x12, 0x01, 'm', 0x1d, 1, 2, 3, 4, 0x21, 1, 2, 3, 4, 5, 6, 7, 8};
+  vc_response r;
+  int decoded = vc_decode_response(response, sizeof response, &r);
+  printf("response %d status=%d result=%.*s policy_hash=%u file_size=%u error=%.*s: %.*s\n", decoded, (int)r.status,
+         (int)r.result_length, (const char *)r.result, (unsigned)r.policy_hash_length, (unsigned)r.file_size,
+         (int)r.error_code_length, r.error_code, (int)r.error_message_length, r.error_message);
+  mangle(response, sizeof response, decode);
+  CASE("key-beyond-32-bits", decode, 0x08, 0x01, 0xa2, 0x80, 0x80, 0x80, 0x80, 0x01, 0x06, 0x0a, 0x04, 'a', 'b', 'c', 'd');
+  CASE("field-0", decode, 0x08, 0x01, 0x02, 0x00);
+  CASE("length-past-the-end", decode, 0x08, 0x01, 0x22, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00);
+  CASE("eleven-byte-varint", decode, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01);
+  CASE("group", decode, 0x08, 0x01, 0x0b, 0x0c);
+  CASE("fixed64-cut", decode, 0x08, 0x01, 0x09, 0x00, 0x00);
+  printf("failures %d\n", failures);
+  return 0;
+}
+`;
+
+describe('the DER walker and the protobuf decoder, on malformed input (a C harness under AddressSanitizer)', () => {
+  it('read nothing outside what they are given, point only inside it, and refuse what is malformed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vc-embedded-parsers-'));
+    try {
+      // The runtime-hash extension after a critical one, so the walker reads a BOOLEAN on its way.
+      const key = await p256();
+      await writeFile(join(dir, 'leaf.der'), await certificate('CN=VeracruzCompute', 'CN=Test PAS CA', key.spki, key.keys.privateKey, [
+        basicConstraintsExtension(false),
+        { oid: '2.5.30.1', critical: false, value: new Uint8Array(32).fill(7) },
+      ]));
+      await writeFile(join(dir, 'harness.c'), PARSER_HARNESS);
+      const sources = ['src/vc_verify.c', 'src/vc_protocol.c', 'src/vc_text.c'].map((source) => join(EMBEDDED_ROOT, source));
+      const includes = ['include', 'src'].map((directory) => `-I${join(EMBEDDED_ROOT, directory)}`);
+      await run('cc', [...C_FLAGS, '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', ...includes, 'harness.c', ...sources, '-o', 'harness'], { cwd: dir });
+      const { stdout } = await run(join(dir, 'harness'), [join(dir, 'leaf.der')], { env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
+      assert.equal(stdout, [
+        'certificate 1 32',
+        'indefinite-length -1',
+        'five-length-bytes -1',
+        'length-past-the-end -1',
+        'no-extensions 0',
+        'extension-value-not-octets -1',
+        'response 0 status=1 result=abcd policy_hash=64 file_size=300 error=not_found: m',
+        'key-beyond-32-bits -1',
+        'field-0 -1',
+        'length-past-the-end -1',
+        'eleven-byte-varint -1',
+        'group -1',
+        'fixed64-cut -1',
+        'failures 0',
+        '',
+      ].join('\n'));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -268,6 +440,78 @@ describe('vc-embedded, the embedded C client, against vc-server (linux isolate)'
   it('refuses to connect with a certificate that is not the identity the header names', async () => {
     const result = await runCli(binary, [...(await identityArgs(provider, 'provider')), 'write', '/input/refused-identity.bin', join(dir, 'ints.bin')]);
     await assertRefusedBeforeSending(result, '[invalid_request] the device certificate is not identity 1\'s certificate in the policy', '/input/refused-identity.bin');
+  });
+
+  it('checks the certificate the isolate authenticated with, not the next one in its chain when wolfSSL cannot keep it', async () => {
+    // wolfSSL keeps no chain certificate of MAX_X509_SIZE (2048) bytes or more for the session, and
+    // the next one takes its place: a host holding the key of a large certificate from the PAS (for
+    // a runtime the policy does not allow) sends a copy of a good isolate certificate after it.
+    const ca = await p256();
+    const caName = 'CN=Test PAS CA';
+    const caDer = await certificate(caName, caName, ca.spki, ca.keys.privateKey, [
+      basicConstraintsExtension(true, 0),
+      keyUsageExtension(KeyUsage.keyCertSign | KeyUsage.cRLSign),
+      await subjectKeyIdentifierExtension(ca.spki),
+    ]);
+    const trusting = await parsePolicy(JSON.stringify({ ...JSON.parse(policyText), proxy_service_cert: new X509Certificate(caDer).toString().trim() }, null, 2));
+    const isolateExtensions = async (spki: Uint8Array, runtimeHash: string): Promise<X509Extension[]> => [
+      basicConstraintsExtension(false),
+      keyUsageExtension(KeyUsage.digitalSignature),
+      await subjectKeyIdentifierExtension(spki),
+      await authorityKeyIdentifierExtension(ca.spki),
+      { oid: '2.5.30.1', critical: false, value: Buffer.from(runtimeHash, 'hex') },
+      { oid: '2.25.175502363497633101215918906921151556982', critical: false, value: Buffer.concat([Buffer.from(trusting.hash, 'hex'), Buffer.alloc(32)]) },
+    ];
+    const good = await p256();
+    const goodDer = await certificate('CN=VeracruzCompute', caName, good.spki, ca.keys.privateKey, await isolateExtensions(good.spki, policy.runtime_manager_hash_linux!));
+    const large = await p256();
+    const largeDer = await certificate('CN=VeracruzCompute', caName, large.spki, ca.keys.privateKey, [
+      ...(await isolateExtensions(large.spki, 'cd'.repeat(32))),
+      { oid: '1.3.6.1.4.1.55555.1', critical: false, value: new Uint8Array(2600) },
+    ]);
+    assert.ok(largeDer.length > 2048 && goodDer.length < 2048, `${largeDer.length} and ${goodDer.length} bytes`);
+    const largeKey = createPrivateKey({ key: Buffer.from(await crypto.subtle.exportKey('pkcs8', large.keys.privateKey)), format: 'der', type: 'pkcs8' })
+      .export({ format: 'pem', type: 'pkcs8' }) as string;
+
+    // A host answering every request with success, and the policy hash the device expects.
+    const requests: number[] = [];
+    const policyHash = Buffer.concat([Buffer.from([0x08, 0x01, 0x5a, 66, 0x0a, 64]), Buffer.from(trusting.hash, 'ascii')]);
+    const host = createServer({
+      key: largeKey,
+      cert: new X509Certificate(largeDer).toString() + new X509Certificate(goodDer).toString(),
+      minVersion: 'TLSv1.3',
+      requestCert: true,
+      rejectUnauthorized: false,
+    }, (socket) => {
+      let pending = Buffer.alloc(0);
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 8 && pending.length >= 8 + Number(pending.readBigUInt64BE(0))) {
+          const message = pending.subarray(8, 8 + Number(pending.readBigUInt64BE(0)));
+          pending = pending.subarray(8 + message.length);
+          const field = ((message[0]! & 0x7f) | ((message[0]! & 0x80) === 0 ? 0 : message[1]! << 7)) >> 3;
+          requests.push(field);
+          const answer = field === 10 ? policyHash : Buffer.from([0x08, 0x01]);
+          const frame = Buffer.alloc(8);
+          frame.writeBigUInt64BE(BigInt(answer.length));
+          socket.write(Buffer.concat([frame, answer]));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    try {
+      const cli = await cliFor('large-leaf', trusting, 1);
+      const port = (host.address() as AddressInfo).port;
+      const result = await runCli(cli, [...deviceArgs, '--address', `127.0.0.1:${port}`, 'write', '/input/large-leaf.bin', '-'], Buffer.from('a reading'));
+      assert.deepEqual({ code: result.code, stderr: result.stderr, requests }, {
+        code: 1,
+        stderr: 'vc-embedded: [attestation_failed] the isolate certificate is not the one wolfSSL kept for the checks (it keeps none of MAX_X509_SIZE bytes or more)\n',
+        requests: [],
+      });
+    } finally {
+      await new Promise((resolve) => host.close(resolve));
+    }
   });
 
   it('streams a file of random bytes whose size is not a multiple of the chunk', async () => {

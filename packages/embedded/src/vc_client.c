@@ -22,6 +22,10 @@
 #if !defined(WOLFSSL_TLS13) || !defined(SESSION_CERTS)
 #error "the embedded client needs wolfSSL with TLS 1.3 (WOLFSSL_TLS13) and the peer's chain kept (SESSION_CERTS)"
 #endif
+/* The verification callback must see the isolate's certificate even when it verifies, to check it is the one kept. */
+#if !defined(WOLFSSL_ALWAYS_VERIFY_CB)
+#error "the embedded client needs wolfSSL to call the verification callback on the peer's certificate (WOLFSSL_ALWAYS_VERIFY_CB)"
+#endif
 
 /* vc_verify.c names wolfSSL's chain errors by these values without including wolfSSL. */
 typedef char vc_asn_codes_match[(ASN_NO_SIGNER_E == -188 && ASN_AFTER_DATE_E == -151 &&
@@ -123,6 +127,19 @@ static int native_chain_error(int error) {
  */
 static int record_verification(int verified, WOLFSSL_X509_STORE_CTX *store) {
   vc_session *session = (vc_session *)store->userCtx;
+  if (session != NULL && store->error_depth == 0 && session->leaf_kept >= 0) {
+    /*
+     * The certificate verified here is the one whose key the handshake proves. The checks read the
+     * kept chain's first, and wolfSSL keeps no certificate of MAX_X509_SIZE bytes or more: the next
+     * one (any certificate the PAS signed) would take its place. They must be the same bytes.
+     */
+    WOLFSSL_X509_CHAIN *chain = wolfSSL_get_peer_chain((WOLFSSL *)session->tls);
+    int length = chain != NULL && wolfSSL_get_chain_count(chain) >= 1 ? wolfSSL_get_chain_length(chain, 0) : 0;
+    const unsigned char *kept = length > 0 ? wolfSSL_get_chain_cert(chain, 0) : NULL;
+    int same = store->certs != NULL && store->totalCerts >= 1 && kept != NULL &&
+               store->certs[0].length == (word32)length && memcmp(store->certs[0].buffer, kept, (size_t)length) == 0;
+    session->leaf_kept = same ? 1 : -1;
+  }
   if (verified) return 1;
   if (session == NULL) return 0; /* nowhere to keep the verdict: let wolfSSL fail the handshake */
   if (session->chain_error == 0) {
@@ -621,8 +638,13 @@ vc_status vc_connect(vc_session *session, const vc_policy_facts *facts, const vc
       /* Checks 1 and 2, and 3 from the certificate: nothing has been sent but the handshake. */
       size_t leaf_length;
       const uint8_t *leaf = isolate_certificate(session, &leaf_length);
-      status = session->status = vc_verify_isolate(facts, leaf, leaf_length, session->chain_error, session->chain_error_depth,
-                                                   session->message, sizeof session->message, &session->platform);
+      if (session->leaf_kept != 1 && session->chain_error == 0) {
+        status = fail(session, VC_ATTESTATION_FAILED, "the isolate certificate is not the one wolfSSL kept for the checks "
+                      "(it keeps none of MAX_X509_SIZE bytes or more)", NULL, NULL);
+      } else {
+        status = session->status = vc_verify_isolate(facts, leaf, leaf_length, session->chain_error, session->chain_error_depth,
+                                                     session->message, sizeof session->message, &session->platform);
+      }
       /* Check 3 as the isolate reports it; an isolate refusing this identity says so here, with an alert. */
       char reported[65];
       if (status == VC_OK) status = vc_policy_hash(session, reported);

@@ -121,6 +121,13 @@ static uint64_t get_varint(reader *r) {
   return 0;
 }
 
+/* A field's key (field number << 3 | wire type); beyond 32 bits or field 0 is malformed, as in prost. */
+static uint64_t get_key(reader *r) {
+  uint64_t key = get_varint(r);
+  if (key > 0xffffffffu || key >> 3 == 0) r->malformed = 1;
+  return key;
+}
+
 /* The bytes of a length-delimited field, as a reader of its own. */
 static reader get_bytes(reader *r) {
   uint64_t length = get_varint(r);
@@ -157,7 +164,8 @@ static void skip(reader *r, unsigned wire_type) {
 static int find_field(reader message, unsigned wanted, unsigned wanted_type, reader *bytes, uint64_t *varint) {
   int found = 0;
   while (message.at < message.end && !message.malformed) {
-    uint64_t tag = get_varint(&message);
+    uint64_t tag = get_key(&message);
+    if (message.malformed) break;
     unsigned field = (unsigned)(tag >> 3), wire_type = (unsigned)(tag & 7);
     if (field == wanted && wire_type == wanted_type) {
       if (wire_type == WIRE_BYTES) *bytes = get_bytes(&message);
@@ -174,7 +182,8 @@ int vc_decode_response(const uint8_t *message, size_t length, vc_response *respo
   reader r = {message, message + length, 0};
   memset(response, 0, sizeof *response);
   while (r.at < r.end && !r.malformed) {
-    uint64_t tag = get_varint(&r);
+    uint64_t tag = get_key(&r);
+    if (r.malformed) break;
     unsigned field = (unsigned)(tag >> 3), wire_type = (unsigned)(tag & 7);
     if (field == 1 && wire_type == WIRE_VARINT) {
       response->status = (int32_t)get_varint(&r);

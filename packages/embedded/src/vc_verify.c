@@ -31,7 +31,8 @@ static int der_next(const uint8_t **at, const uint8_t *end, der_item *item) {
   size_t length = *p++;
   if (length & 0x80) {
     size_t count = length & 0x7f;
-    if (count == 0 || count > 4 || (size_t)(end - p) < count) return -1;
+    /* No indefinite length (0x80); at most 4 length bytes, and no more than a size_t holds. */
+    if (count == 0 || count > 4 || count > sizeof length || (size_t)(end - p) < count) return -1;
     length = 0;
     while (count-- > 0) length = length << 8 | *p++;
   }
