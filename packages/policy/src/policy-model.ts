@@ -56,13 +56,15 @@ export interface PolicyPeer {
   policy_hash: string;
   /** The PAS CA the peer's certificate must chain to (default: this policy's `proxy_service_cert`). */
   proxy_service_cert: string;
-  /** Runtime hashes the peer may carry, lowercase hex (default: this policy's own). */
-  runtimeHashes: string[];
+  /** Runtime hashes the peer may carry, lowercase hex, each with the platform it is written for (default: this policy's own). */
+  runtimeHashes: { platform: PolicyPlatform; hash: string }[];
 }
 
 /** A principal that is another isolate (an `identities` entry with `isolate` instead of `certificate`). */
 export interface PolicyIsolatePrincipal {
   id: number;
+  /** Derived: its index in the JSON `identities` array (certificate identities are in {@link Policy.identities}). */
+  index: number;
   isolate: PolicyPeer;
   file_rights: FileRights[];
 }

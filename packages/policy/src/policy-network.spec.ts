@@ -24,10 +24,10 @@ test('reads an isolate principal, defaulting to the policy\'s own PAS CA and run
   const [first, second] = policy.isolate_principals;
   assert.equal(policy.identities.length, value['identities'].length - 2);
   assert.deepEqual(first, {
-    id: 9, file_rights: [{ file_name: '/input/stats/m1', rights: 4 }],
-    isolate: { policy_hash: PEER, proxy_service_cert: policy.proxy_service_cert, runtimeHashes: [policy.runtime_manager_hash_linux, policy.runtime_manager_hash_nitro, policy.runtime_manager_hash_sevsnp, policy.runtime_manager_hash_tdx].filter((hash) => hash !== null) },
+    id: 9, index: value['identities'].length - 2, file_rights: [{ file_name: '/input/stats/m1', rights: 4 }],
+    isolate: { policy_hash: PEER, proxy_service_cert: policy.proxy_service_cert, runtimeHashes: ([['linux', policy.runtime_manager_hash_linux], ['nitro', policy.runtime_manager_hash_nitro], ['sev-snp', policy.runtime_manager_hash_sevsnp], ['tdx', policy.runtime_manager_hash_tdx]] as const).flatMap(([platform, hash]) => (hash === null ? [] : [{ platform, hash }])) },
   });
-  assert.deepEqual(second?.isolate, { policy_hash: PEER, proxy_service_cert: pas.certificatePem, runtimeHashes: ['ef'.repeat(32)] });
+  assert.deepEqual(second?.isolate, { policy_hash: PEER, proxy_service_cert: pas.certificatePem, runtimeHashes: [{ platform: 'linux', hash: 'ef'.repeat(32) }] });
 });
 
 test('reads dataflow and await_inputs with normalised paths; the identity hash blanks the receivers\' hashes', async () => {

@@ -6,13 +6,13 @@
 import { parseHostPort } from '@veracruz-ts/core';
 import { policyHash } from './policy-hash.ts';
 import { invalid, join, ObjectReader, show } from './policy-json-reader.ts';
-import { RUNTIME_HASH_FIELDS, type PolicyAwaitInputs, type PolicyDataflow, type PolicyPeer } from './policy-model.ts';
+import { RUNTIME_HASH_FIELDS, type PolicyAwaitInputs, type PolicyDataflow, type PolicyPeer, type PolicyPlatform } from './policy-model.ts';
 import { normalizePath } from './rights.ts';
 
 /** The policy's own trust, the default of a peer that names none of its own. */
 export interface OwnTrust {
   proxy_service_cert: string;
-  runtimeHashes: string[];
+  runtimeHashes: PolicyPeer['runtimeHashes'];
 }
 
 /** Reads an `isolate` object: what a peer isolate must prove. */
@@ -20,12 +20,12 @@ export function readPeer(value: unknown, path: string, own: OwnTrust, unknown: R
   const entry = new ObjectReader(value, path);
   const hash = entry.string('policy_hash');
   if (!/^[0-9a-f]{64}$/.test(hash)) invalid(entry.at('policy_hash'), `expected 64 lowercase hex digits, got ${show(hash)}`);
-  const runtimeHashes: string[] = [];
-  for (const field of Object.values(RUNTIME_HASH_FIELDS)) {
+  const runtimeHashes: PolicyPeer['runtimeHashes'] = [];
+  for (const [platform, field] of Object.entries(RUNTIME_HASH_FIELDS) as [PolicyPlatform, string][]) {
     if (!entry.has(field)) continue;
     const listed = entry.string(field);
     if (!/^([0-9a-fA-F]{64}|[0-9a-fA-F]{96})$/.test(listed)) invalid(entry.at(field), `expected 64 (or 96) hex digits, got ${show(listed)}`);
-    runtimeHashes.push(listed.toLowerCase());
+    runtimeHashes.push({ platform, hash: listed.toLowerCase() });
   }
   const peer: PolicyPeer = {
     policy_hash: hash,

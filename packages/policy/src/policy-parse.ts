@@ -14,6 +14,7 @@ import { policyIdentityHash, readAwaitInputs, readDataflow, readPeer } from './p
 import { readStreams } from './policy-streams.ts';
 import { invalid, join, ObjectReader, show } from './policy-json-reader.ts';
 import {
+  RUNTIME_HASH_FIELDS,
   WASM32_MAX_MEMORY_MIB,
   type EnclaveCertExpiry,
   type FileHash,
@@ -24,6 +25,7 @@ import {
   type PolicyIsolatePrincipal,
   type PolicyLimits,
   type PolicyPipeline,
+  type PolicyPlatform,
   type PolicyProgram,
 } from './policy-model.ts';
 import { formatUnknownRights, isStdStream, isValidRights, normalizePath, type FileRights, ALL_RIGHTS } from './rights.ts';
@@ -164,7 +166,7 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
   const root = new ObjectReader(json, '');
 
   // Isolate principals default to the policy's own PAS CA and runtime hashes, read further down.
-  const isolateEntries: { entry: ObjectReader; id: number; fileRights: FileRights[] }[] = [];
+  const isolateEntries: { entry: ObjectReader; id: number; index: number; fileRights: FileRights[] }[] = [];
   const identities: PolicyIdentity[] = [];
   // The JSON index of each certificate identity, for error messages.
   const certificateIndex: number[] = [];
@@ -173,7 +175,7 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
     const id = entry.integer('id', 0, U32_MAX);
     const fileRights = readFileRights(entry.required('file_rights'), entry.at('file_rights'), unknownFields);
     if (entry.has('isolate') && !entry.has('certificate')) {
-      isolateEntries.push({ entry, id, fileRights });
+      isolateEntries.push({ entry, id, index, fileRights });
       return { id };
     }
     const certificate = entry.string('certificate');
@@ -330,11 +332,17 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
   const enableClock = root.boolean('enable_clock');
   const maxMemoryMib = root.integer('max_memory_mib', 1, U32_MAX);
   const limits = root.has('limits') ? readLimits(root.raw('limits'), 'limits') : undefined;
-  const own = { proxy_service_cert: proxyServiceCert, runtimeHashes: Object.values(hashes).filter((value) => value !== null) };
-  const isolatePrincipals = isolateEntries.map(({ entry, id, fileRights }): PolicyIsolatePrincipal => {
+  const own = {
+    proxy_service_cert: proxyServiceCert,
+    runtimeHashes: (Object.entries(RUNTIME_HASH_FIELDS) as [PolicyPlatform, keyof typeof hashes][]).flatMap(([platform, field]) => {
+      const hash = hashes[field];
+      return hash === null ? [] : [{ platform, hash }];
+    }),
+  };
+  const isolatePrincipals = isolateEntries.map(({ entry, id, index, fileRights }): PolicyIsolatePrincipal => {
     const isolate = readPeer(entry.raw('isolate'), entry.at('isolate'), own, unknownFields);
     entry.collectUnknown(unknownFields);
-    return { id, isolate, file_rights: fileRights };
+    return { id, index, isolate, file_rights: fileRights };
   });
   const dataflow = readDataflow(root.raw('dataflow'), own, unknownFields);
   const awaitInputs = readAwaitInputs(root.raw('await_inputs'), unknownFields);

@@ -229,7 +229,7 @@ describe('DataflowSender', () => {
     const [presented] = peer.clientCertificates;
     assert.ok(presented !== undefined);
     // What the receiver checks of a sender it names as a principal.
-    await checkPeerCertificate(presented, { policy_hash: policy.identityHash, proxy_service_cert: pki.ca.certificatePem, runtimeHashes: [pki.runtimeHash] }, 'identityHash', new Date());
+    await checkPeerCertificate(presented, { policy_hash: policy.identityHash, proxy_service_cert: pki.ca.certificatePem, runtimeHashes: [{ platform: 'linux', hash: pki.runtimeHash }] }, 'identityHash', new Date());
   });
 
   it("checks the receiver's certificate before sending anything: a server binding another policy gets no data", async () => {

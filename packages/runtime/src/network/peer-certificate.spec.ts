@@ -50,7 +50,7 @@ describe('checkPeerCertificate', () => {
   }
 
   const peer = (policy_hash: Uint8Array, runtimeHashes: string[] = [toHex(measurement)]): PolicyPeer => ({
-    policy_hash: toHex(policy_hash), proxy_service_cert: ca.certificatePem, runtimeHashes,
+    policy_hash: toHex(policy_hash), proxy_service_cert: ca.certificatePem, runtimeHashes: runtimeHashes.map((hash) => ({ platform: 'linux', hash })),
   });
 
   before(async () => {

@@ -19,7 +19,7 @@ export async function checkPeerCertificate(der: Uint8Array, peer: PolicyPeer, bo
     fail(`does not chain to the PAS CA the policy names: ${VeracruzError.from(error).rawMessage}`);
   }
   const runtimeHash = readRuntimeHash(der);
-  if (runtimeHash === undefined || !peer.runtimeHashes.some((listed) => runtimeHashMatches(listed, runtimeHash))) {
+  if (runtimeHash === undefined || !peer.runtimeHashes.some(({ hash }) => runtimeHashMatches(hash, runtimeHash))) {
     fail(`runtime hash ${runtimeHash === undefined ? '(none)' : toHex(runtimeHash)} is not one the policy lists for it`);
   }
   const binding = readPolicyBinding(der);

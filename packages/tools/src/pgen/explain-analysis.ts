@@ -16,7 +16,6 @@
 import { createHash } from 'node:crypto';
 import { sameBytes } from '@veracruz-ts/core';
 import {
-  RUNTIME_HASH_FIELDS,
   Right,
   STD_STREAMS,
   formatPipeline,
@@ -93,41 +92,6 @@ function validityText(notBefore: Date, notAfter: Date, at: Date, soonDays: numbe
   if (problem !== undefined) return problem.startsWith('expired') ? 'expired' : 'not yet valid';
   const days = Math.floor((notAfter.getTime() - at.getTime()) / DAY_MS);
   return days < soonDays ? `expires in ${days} day${days === 1 ? '' : 's'}` : 'valid';
-}
-
-/** A JSON object as written, or undefined. */
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
-/** The `isolate` objects as written: of each isolate principal (by id, with its index in `identities`) and of each `dataflow` entry. */
-interface WrittenPeers {
-  principals: Map<number, { index: number; isolate: Record<string, unknown> }>;
-  dataflow: (Record<string, unknown> | undefined)[];
-}
-
-/**
- * Reads the `isolate` objects back from the policy's text: the parsed policy keeps a peer's runtime
- * hashes without the platform each is written for, which a party needs to see. The text parsed
- * once already (without duplicate keys), so JSON.parse reads it the same way.
- */
-function writtenPeers(text: string): WrittenPeers {
-  const found: WrittenPeers = { principals: new Map(), dataflow: [] };
-  let root: Record<string, unknown> | undefined;
-  try {
-    root = record(JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text));
-  } catch {
-    return found;
-  }
-  const identities = Array.isArray(root?.['identities']) ? (root['identities'] as unknown[]) : [];
-  identities.forEach((item, index) => {
-    const entry = record(item);
-    const isolate = record(entry?.['isolate']);
-    if (isolate !== undefined && typeof entry?.['id'] === 'number') found.principals.set(entry['id'], { index, isolate });
-  });
-  const dataflow = Array.isArray(root?.['dataflow']) ? (root['dataflow'] as unknown[]) : [];
-  found.dataflow = dataflow.map((item) => record(record(item)?.['isolate']));
-  return found;
 }
 
 /** A principal of the data-flow model. */
@@ -395,21 +359,15 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     ...policy.pipelines.flatMap((pipeline, index) => (hasRights(pipeline.file_rights, path, Right.FD_WRITE) ? [`pipeline ${index}`] : [])),
   ];
   const pasInfo = policy.proxyServiceCertInfo;
-  const written = writtenPeers(policy.text);
-  const peerSummary = (peer: PolicyPeer, writtenIsolate: Record<string, unknown> | undefined): PeerSummary => {
+  const peerSummary = (peer: PolicyPeer): PeerSummary => {
     const ownHashes = runtimes.map((runtime) => runtime.hash);
-    const ownRuntimes = peer.runtimeHashes.length === ownHashes.length && peer.runtimeHashes.every((hash) => ownHashes.includes(hash));
-    const platformOf = (hash: string) =>
-      Object.entries(RUNTIME_HASH_FIELDS).find(([, field]) => {
-        const value = writtenIsolate?.[field];
-        return typeof value === 'string' && value.toLowerCase() === hash;
-      })?.[0] ?? 'unknown';
+    const ownRuntimes = peer.runtimeHashes.length === ownHashes.length && peer.runtimeHashes.every(({ hash }) => ownHashes.includes(hash));
     const info = peer.proxy_service_cert === policy.proxy_service_cert ? pasInfo : readCertificatePem(peer.proxy_service_cert);
     const ownPas = typeof info !== 'string' && sameBytes(info.der, pasInfo.der);
     const summary: PeerSummary = {
       ownPas,
       ownRuntimes,
-      runtimes: ownRuntimes ? runtimes.map((runtime) => ({ ...runtime })) : peer.runtimeHashes.map((hash) => ({ platform: platformOf(hash), hash })),
+      runtimes: (ownRuntimes ? runtimes : peer.runtimeHashes).map((runtime) => ({ ...runtime })),
     };
     if (typeof info === 'string') summary.otherPas = { problem: info };
     else if (!ownPas) {
@@ -451,7 +409,7 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
   const isolatePrincipals = policy.isolate_principals.map((principal): IsolatePrincipalSummary => ({
     id: principal.id,
     identityHash: principal.isolate.policy_hash,
-    peer: peerSummary(principal.isolate, written.principals.get(principal.id)?.isolate),
+    peer: peerSummary(principal.isolate),
     rights: rightsLines(principal.file_rights),
   }));
   for (const principal of isolatePrincipals) {
@@ -471,12 +429,12 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
           computations.some((computation) => can(computation, path, Right.FD_WRITE) && (reachable.get(source) ?? []).some((region) => can(computation, region, Right.FD_READ))),
       )
       .map((source) => source.key as number);
-  const dataflow = policy.dataflow.map((flow, index): DataflowSummary => ({
+  const dataflow = policy.dataflow.map((flow): DataflowSummary => ({
     file: flow.file,
     path: flow.path,
     address: flow.address,
     policyHash: flow.isolate.policy_hash,
-    peer: peerSummary(flow.isolate, written.dataflow[index]),
+    peer: peerSummary(flow.isolate),
     writtenBy: computationsWriting(flow.file),
     carries: carriers(flow.file),
   }));
@@ -606,8 +564,9 @@ export function explainPolicy(policy: Policy, options: ExplainOptions): Explanat
     }
   });
   isolatePrincipals.forEach((principal, index) => {
-    const where = `identities[${written.principals.get(principal.id)?.index ?? '?'}]`;
-    noteRights(policy.isolate_principals[index]!.file_rights, where);
+    const parsed = policy.isolate_principals[index]!;
+    const where = `identities[${parsed.index}]`;
+    noteRights(parsed.file_rights, where);
     const other = principal.peer.otherPas;
     if (other !== undefined && !('problem' in other)) noteCertificate(other, `${where}.isolate.proxy_service_cert`);
   });
