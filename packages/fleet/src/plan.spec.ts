@@ -51,7 +51,7 @@ test('map-reduce: the reducer names each mapper by its identity hash, each mappe
     [mapper2.identityHash, [{ file_name: '/input/stats/mapper-2', rights: parseRights('w') }]],
   ]);
   // Isolate principals are certified by this fleet's PAS and run this fleet's runtime: the defaults.
-  assert.deepEqual(r.isolate_principals[0]?.isolate.runtimeHashes, [RUNTIME]);
+  assert.deepEqual(r.isolate_principals[0]?.isolate.runtimeHashes, [{ platform: 'linux', hash: RUNTIME }]);
   assert.equal(reducer.policyText.split('runtime_manager_hash_linux').length, 2, 'no runtime hash is repeated inside an isolate entry');
   assert.equal(reducer.policyText.split('proxy_service_cert').length, 2, 'nor the PAS CA');
   assert.equal(reducer.identityHash, reducer.policyHash, 'a receiver that sends nothing is named by its policy hash');

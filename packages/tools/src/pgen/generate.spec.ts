@@ -242,8 +242,8 @@ test('isolate principals: ids after the certificates, capabilities after theirs,
   assert.deepEqual(value.programs[0]?.['file_rights'], [{ file_name: '/input/', rights: parseRights('r') }, { file_name: '/output/', rights: parseRights('rw') }]);
   const policy = await parsePolicy(text);
   assert.deepEqual(policy.isolate_principals.map((principal) => [principal.id, principal.isolate.policy_hash, principal.isolate.runtimeHashes]), [
-    [2, HASH_C, [HASH_B]],
-    [3, HASH_D, [HASH_A, 'e'.repeat(96)]],
+    [2, HASH_C, [{ platform: 'linux', hash: HASH_B }]],
+    [3, HASH_D, [{ platform: 'linux', hash: HASH_A }, { platform: 'sev-snp', hash: 'e'.repeat(96) }]],
   ]);
 });
 
