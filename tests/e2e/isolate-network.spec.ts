@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createCertificateAuthority, createIsolateIdentity, derToPem, encodePolicyBinding, issueIsolateCertificate } from '@veracruz-ts/attestation/certificates';
 import type { VeracruzClient } from '@veracruz-ts/client';
+import { freePort } from '@veracruz-ts/fleet';
 import { Code } from '@veracruz-ts/core';
 import { type FileRights, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import type { RunningServer } from '@veracruz-ts/server';
@@ -38,15 +39,6 @@ function shard(seed: number, rows = 200): Uint8Array {
     lines.push(`${age.toFixed(3)},${bmi.toFixed(3)},${(2 + 0.5 * age + 1.5 * bmi + next()).toFixed(4)}`);
   }
   return text(`${lines.join('\n')}\n`);
-}
-
-/** A port free now (the receiver's address must be in the sender's policy before the receiver starts). */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
 }
 
 /** A TCP relay to `target`, as the hosts' network: it keeps every byte it carries and may flip one. */
@@ -139,7 +131,8 @@ describe('isolates pushing outputs to isolates (linux, two vc-servers)', { timeo
 
   /** A sender and a receiver wired through a relay, the programs uploaded, the hospital's shard provisioned. */
   async function network(options: { senderIsolate?: Record<string, string>; receiverIsolate?: Record<string, string>; receiverHash?: (real: string) => string; identityHash?: (real: string) => string; deadlineMs?: number } = {}) {
-    const port = await freePort();
+    // The receiver's address must be in the sender's policy before the receiver starts.
+    const port = await freePort('127.0.0.1');
     const relay = new Relay(() => port);
     relays.push(relay);
     const address = await relay.address();

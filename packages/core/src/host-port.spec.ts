@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, VeracruzError } from './errors.ts';
-import { parseHostPort } from './host-port.ts';
+import { formatHostPort, parseHostPort } from './host-port.ts';
 
 describe('parseHostPort', () => {
   it('reads host:port and [v6]:port', () => {
@@ -18,6 +18,16 @@ describe('parseHostPort', () => {
         (error: unknown) => error instanceof VeracruzError && error.code === Code.InvalidRequest && error.rawMessage.startsWith(`listen address ${JSON.stringify(bad)} is not host:port`),
         bad,
       );
+    }
+  });
+});
+
+describe('formatHostPort', () => {
+  it('writes what parseHostPort reads, an IPv6 host in brackets', () => {
+    assert.equal(formatHostPort('127.0.0.1', 3011), '127.0.0.1:3011');
+    assert.equal(formatHostPort('::1', 0), '[::1]:0');
+    for (const [host, port] of [['example.org', 80], ['::1', 3011], ['fe80::1:2', 65535]] as const) {
+      assert.deepEqual(parseHostPort(formatHostPort(host, port)), { host, port });
     }
   });
 });

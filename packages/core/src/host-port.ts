@@ -25,3 +25,8 @@ export function parseHostPort(value: string, what = 'address'): HostPort {
   }
   return { host: match[1] ?? match[2] ?? '', port };
 }
+
+/** Writes `host:port`, with an IPv6 host in brackets (`[::1]:3011`): what {@link parseHostPort} reads. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

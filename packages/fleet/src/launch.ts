@@ -8,7 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { devKeyId } from '@veracruz-ts/attestation/evidence';
 import { VeracruzClient } from '@veracruz-ts/client';
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import { Code, formatHostPort, VeracruzError } from '@veracruz-ts/core';
 import { DEFAULT_START_LIMITS, type PasHandle, startPas } from '@veracruz-ts/pas';
 import { createIdentity, timestamped } from '@veracruz-ts/policy';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
@@ -114,7 +114,7 @@ async function ensureIdentity(directory: string, name: string): Promise<Identity
 async function startFleetPas(dir: string, host: string, isolates: number): Promise<{ pas: PasHandle; devKeyPath: string; caPath: string }> {
   // Every isolate starts an attestation session at once, all from this host's address.
   const limits = { startBurst: Math.max(DEFAULT_START_LIMITS.startBurst, 2 * isolates) };
-  const pas = await startPas({ dir: join(dir, 'pas'), initialize: true, listen: `${host.includes(':') ? `[${host}]` : host}:0`, limits });
+  const pas = await startPas({ dir: join(dir, 'pas'), initialize: true, listen: formatHostPort(host, 0), limits });
   try {
     const devKey = await loadOrCreateDevKey(join(dir, 'host', 'dev-key.pem'));
     const publicKeyPem = await readFile(devKey.publicKeyPath, 'utf8');

@@ -3,7 +3,7 @@
  * its own, all certified by the fleet's PAS with this host's development key (linux platform).
  */
 import { createServer } from 'node:net';
-import { Code, VeracruzError } from '@veracruz-ts/core';
+import { Code, formatHostPort, VeracruzError } from '@veracruz-ts/core';
 import { type RunningServer, startServer } from '@veracruz-ts/server';
 import type { IsolateBackend } from './backend.ts';
 
@@ -19,8 +19,8 @@ export interface LocalBackendOptions {
   log: (name: string, line: string) => void;
 }
 
-/** Asks the system for a free port on `host` and releases it at once, for the policy to name. */
-function freePort(host: string): Promise<number> {
+/** Asks the system for a free port on `host` and releases it at once, for a policy to name. */
+export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
@@ -32,17 +32,13 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /**
  * vc-servers on this host. A reserved port is free when reserved; between then and the vc-server's
  * listen another process could take it, and that isolate's start then fails naming the address.
  */
 export function localBackend(options: LocalBackendOptions): IsolateBackend<RunningServer> {
   return {
-    reserveAddress: async (_name, host, port) => hostPort(host, port ?? (await freePort(host))),
+    reserveAddress: async (_name, host, port) => formatHostPort(host, port ?? (await freePort(host))),
     start: ({ name, policyText, address }) =>
       startServer({
         policyText,

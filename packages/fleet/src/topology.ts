@@ -3,7 +3,7 @@
  * what in it, and which outputs flow from one isolate to another. Parsed whole and checked before
  * anything starts; every fault names its field (`isolates.reducer.sends[0].to: ...`).
  */
-import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
+import { Code, formatHostPort, parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import { isStdStream, normalizePath, WASM32_MAX_MEMORY_MIB } from '@veracruz-ts/policy';
 import { parseCapability } from '@veracruz-ts/tools/generate';
 
@@ -281,7 +281,7 @@ export function parseTopology(text: string): Topology {
   if (platform !== 'linux') invalid('platform', `only "linux" is supported, got ${show(platform)}`);
   const listen = root.string('listen', '127.0.0.1');
   try {
-    parseHostPort(`${listen.includes(':') ? `[${listen}]` : listen}:0`);
+    parseHostPort(formatHostPort(listen, 0));
   } catch {
     invalid('listen', `expected a host name or IP address, got ${show(listen)}`);
   }

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { pasCertify, pasStart } from '@veracruz-ts/pas';
 import { encodePolicyBinding } from '@veracruz-ts/attestation/certificates';
-import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
+import { Code, formatHostPort, parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import { parsePolicy, timestamped } from '@veracruz-ts/policy';
 import type { EnclaveCertExpiry } from '@veracruz-ts/policy';
 import { ChannelConnection, EvidenceSource } from '@veracruz-ts/protocol/channel';
@@ -381,7 +381,7 @@ class Host {
     server.on('error', (error) => this.#log(`a client connection could not be accepted: ${error.message}`));
     const bound = server.address();
     const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
-    return `${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}`;
+    return formatHostPort(address.host, port);
   }
 
   stats(): RelayStats & { channelBuffered: number } {
