@@ -6,6 +6,7 @@ import { devKeyId } from '@veracruz-ts/attestation/evidence';
 import type { VeracruzClient } from '@veracruz-ts/client';
 import { type PasHandle, startPas } from '@veracruz-ts/pas';
 import { createIdentity } from '@veracruz-ts/policy';
+import { run } from './narration.ts';
 import { loadOrCreateDevKey, type LoadedDevKey, type RunningServer, type RuntimeBundle, type ServerOptions, startServer } from '@veracruz-ts/server';
 
 /** A party's identity, also written to `<work>/<name>.crt` and `<name>.key` for vc-pgen and vc-client. */
@@ -36,6 +37,28 @@ export async function startDemoPas(work: string): Promise<{ pas: PasHandle; devK
   const caPath = join(work, 'pas-ca.crt');
   await writeFile(caPath, pas.caCertificatePem);
   return { pas, devKey, keyId, caPath, address: pas.url.replace(/^http:\/\//, '') };
+}
+
+/**
+ * Writes a demo's policy with vc-pgen, as a party would: `flags` say who may do what (`-c`, `-p`,
+ * `-w`, limits, ...), then the PAS (its host:port and CA certificate file) and the runtime bundle the
+ * parties trust, vc-server at 127.0.0.1:3011 and an expiry a day ahead. Returns the file
+ * (`work/name`) and its exact text.
+ */
+export async function writeDemoPolicy(
+  work: string,
+  pas: { address: string; caPath: string },
+  bundle: { path: string },
+  flags: readonly string[],
+  name = 'policy.json',
+): Promise<{ path: string; text: string }> {
+  const path = join(work, name);
+  run(process.execPath, [
+    'packages/tools/bin/vc-pgen.ts', ...flags,
+    '-s', '127.0.0.1:3011', '-t', pas.address, '--proxy-attestation-server-cert', pas.caPath,
+    '-b', bundle.path, '-x', new Date(Date.now() + 24 * 3600 * 1000).toISOString(), '-o', path,
+  ], 'vc-pgen');
+  return { path, text: await readFile(path, 'utf8') };
 }
 
 /** vc-server on the linux platform for `policyText`, on a free loopback port. */

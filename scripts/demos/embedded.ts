@@ -21,7 +21,7 @@ import { buildRuntimeBundle, REPOSITORY_ROOT, type RunningServer } from '@veracr
 import { audioEvent, deviceFiles } from '../../examples/generators/audio-events.ts';
 import { decodeF64 } from '../../examples/generators/files.ts';
 import { triangulate } from '../../examples/reference/audio-triangulation.ts';
-import { createParties, startDemoPas, startDemoServer, tearDown } from './deployment.ts';
+import { createParties, startDemoPas, startDemoServer, tearDown, writeDemoPolicy } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 
 const PROGRAM = join(REPOSITORY_ROOT, 'examples/build/wasm/audio-triangulation.wasm');
@@ -54,17 +54,12 @@ export async function embeddedDemo(): Promise<void> {
     const parties = await createParties(work, PARTIES);
     const deployed = await startDemoPas(work);
     pas = deployed.pas;
-    const policyPath = join(work, 'policy.json');
-    run(process.execPath, [
-      'packages/tools/bin/vc-pgen.ts',
+    const { path: policyPath, text: policyText } = await writeDemoPolicy(work, deployed, bundle, [
       ...DEVICES.flatMap((device, index) => ['-c', parties[device].certificatePath, '-p', `/input/device-${index + 1}.dat:w`]),
       '-c', parties.controller.certificatePath, '-p', `${REMOTE_PROGRAM}:x,${POSITION}:r`,
       '-c', parties['program-provider'].certificatePath, '-p', '/program/:w',
       '-w', `${REMOTE_PROGRAM}=${PROGRAM}`, '-p', '/input/:r,/output/:w',
-      '-s', '127.0.0.1:3011', '-t', deployed.address, '--proxy-attestation-server-cert', deployed.caPath,
-      '-b', bundle.path, '-x', new Date(Date.now() + 24 * 3600 * 1000).toISOString(), '-o', policyPath,
-    ], 'vc-pgen');
-    const policyText = await readFile(policyPath, 'utf8');
+    ]);
     say(`each device may write only its own /input/device-N.dat; the controller runs the program and reads ${POSITION}`);
     say(`policy hash ${short(createHash('sha256').update(policyText).digest('hex'))}`);
     server = await startDemoServer(policyText, bundle, deployed.devKey, pas);

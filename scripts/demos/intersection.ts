@@ -15,7 +15,7 @@ import { VeracruzClient } from '@veracruz-ts/client';
 import type { PasHandle } from '@veracruz-ts/pas';
 import { VeracruzError } from '@veracruz-ts/core';
 import { buildRuntimeBundle, REPOSITORY_ROOT, type RunningServer } from '@veracruz-ts/server';
-import { createParties, shutDown, startDemoPas, startDemoServer, tearDown } from './deployment.ts';
+import { createParties, shutDown, startDemoPas, startDemoServer, tearDown, writeDemoPolicy } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 
 const PROGRAM = join(REPOSITORY_ROOT, 'examples/build/wasm/intersection-set-sum.wasm');
@@ -79,23 +79,13 @@ export async function intersectionDemo(): Promise<void> {
     say('linux evidence is for development: the PAS marks it insecure');
 
     step('Agreeing on a policy (vc-pgen): who may write, execute and read what');
-    const pasAddress = deployed.address;
-    const policyPath = join(work, 'policy.json');
-    const pgenArgs = [
-      'packages/tools/bin/vc-pgen.ts',
+    const { text: policyText } = await writeDemoPolicy(work, deployed, bundle, [
       '-c', join(work, 'program-provider.crt'), '-p', '/program/:w',
       '-c', join(work, 'advertiser.crt'), '-p', `${VIEWERS_PATH}:w`,
       '-c', join(work, 'shop.crt'), '-p', `${CUSTOMERS_PATH}:w`,
       '-c', join(work, 'analyst.crt'), '-p', '/output/:r,/program/:x',
       '-w', `${REMOTE_PROGRAM}=${PROGRAM}`, '-p', '/input/:r,/output/:w',
-      '-s', '127.0.0.1:3011', '-t', pasAddress,
-      '--proxy-attestation-server-cert', deployed.caPath,
-      '-b', bundle.path,
-      '-x', new Date(Date.now() + 24 * 3600 * 1000).toISOString(),
-      '-o', policyPath,
-    ];
-    run(process.execPath, pgenArgs, 'vc-pgen');
-    const policyText = await readFile(policyPath, 'utf8');
+    ]);
     const policyHash = createHash('sha256').update(policyText).digest('hex');
     say(`program-provider  /program/ w          advertiser  ${VIEWERS_PATH} w`);
     say(`analyst           /output/ r, /program/ x   shop  ${CUSTOMERS_PATH} w`);

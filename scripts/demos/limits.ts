@@ -17,7 +17,7 @@ import { residentMiB } from '@veracruz-ts/server/testing';
 import { linearRegression } from '../../examples/reference/linear-regression.ts';
 import { generateLinearRegression } from '../../examples/generators/linear-regression.ts';
 import { compileC } from '@veracruz-ts/runtime/testing';
-import { createParties, shutDown, startDemoPas, startDemoServer, tearDown } from './deployment.ts';
+import { createParties, shutDown, startDemoPas, startDemoServer, tearDown, writeDemoPolicy } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 
 const BUDGET_MIB = 64;
@@ -55,20 +55,13 @@ export async function limitsDemo(): Promise<void> {
       await writeFile(path, bytes);
       return [name, path] as const;
     }));
-    const policyPath = join(work, 'policy.json');
-    run(process.execPath, [
-      'packages/tools/bin/vc-pgen.ts',
+    const { path: policyPath, text: policyText } = await writeDemoPolicy(work, deployed, bundle, [
       '-c', parties['program-provider'].certificatePath, '-p', '/program/:w',
       '-c', parties['data-owner'].certificatePath, '-p', '/input/:rw',
       '-c', parties.analyst.certificatePath, '-p', '/output/:r,/program/:x,stdout:r',
       ...programPaths.flatMap(([name, path]) => ['-w', `/program/${name}.wasm=${path}`, '-p', '/input/:r,/output/:w,stdout:w']),
-      '-s', '127.0.0.1:3011', '-t', deployed.address,
-      '--proxy-attestation-server-cert', deployed.caPath,
-      '-b', bundle.path, '-m', String(BUDGET_MIB), '--limits', 'timeout_ms=60000',
-      '-x', new Date(Date.now() + 24 * 3600 * 1000).toISOString(),
-      '-o', policyPath,
-    ], 'vc-pgen');
-    const policyText = await readFile(policyPath, 'utf8');
+      '-m', String(BUDGET_MIB), '--limits', 'timeout_ms=60000',
+    ]);
     const explained = run(process.execPath, ['packages/tools/bin/vc-pgen.ts', 'explain', policyPath], 'vc-pgen explain');
     const budgetLines = explained.split('\n');
     const budgetAt = budgetLines.indexOf('Memory budget');

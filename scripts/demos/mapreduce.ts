@@ -22,7 +22,7 @@ import { parsePolicy } from '@veracruz-ts/policy';
 import { buildRuntimeBundle, REPOSITORY_ROOT, type RunningServer, startServer } from '@veracruz-ts/server';
 import { generatePatientRecords } from '../../examples/generators/patient-records.ts';
 import { regressionFromCsv } from '../../examples/reference/regression.ts';
-import { createParties } from './deployment.ts';
+import { createParties, writeDemoPolicy } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 
 const WASM = join(REPOSITORY_ROOT, 'examples/build/wasm');
@@ -217,19 +217,11 @@ export async function mapreduceDemo(): Promise<void> {
     const { intruder } = await createParties(work, ['intruder'] as const);
     const mapPath = join(work, 'regression-map.wasm');
     await writeFile(mapPath, mapProgram);
-    const roguePolicyPath = join(work, 'rogue-mapper.json');
-    run(process.execPath, [
-      'packages/tools/bin/vc-pgen.ts',
+    const { text: roguePolicyText } = await writeDemoPolicy(work, fleet.pas, bundle, [
       '-c', intruder.certificatePath, '-p', `${RECORDS}:w,${MAP}:wx`,
       '-w', `${MAP}=${mapPath}`, '-p', '/input/:r,/output/:w',
       '--dataflow', `${PARTIAL}=${reducer.address}:${ROGUE_PATH}@${reducer.policyHash}`,
-      '-s', '127.0.0.1:3011', '-t', fleet.pas.address,
-      '--proxy-attestation-server-cert', fleet.pas.caPath,
-      '-b', bundle.path,
-      '-x', new Date(Date.now() + 24 * 3600 * 1000).toISOString(),
-      '-o', roguePolicyPath,
-    ], 'vc-pgen');
-    const roguePolicyText = await readFile(roguePolicyPath, 'utf8');
+    ], 'rogue-mapper.json');
     const roguePolicy = await parsePolicy(roguePolicyText);
     if (named.has(roguePolicy.identityHash)) throw new Error('the reducer\'s policy names the rogue mapper');
     say(`rogue-mapper policy (vc-pgen): the map program, the same runtime and PAS, sends ${PARTIAL} to ${reducer.address} ${ROGUE_PATH}, ` +

@@ -17,7 +17,7 @@ import { VeracruzError } from '@veracruz-ts/core';
 import type { PasHandle } from '@veracruz-ts/pas';
 import { buildRuntimeBundle, ISOLATE_MEMORY_OVERHEAD_BYTES, REPOSITORY_ROOT, type RunningServer } from '@veracruz-ts/server';
 import { residentMemory } from '@veracruz-ts/server/testing';
-import { createParties, shutDown, startDemoPas, startDemoServer, tearDown } from './deployment.ts';
+import { createParties, shutDown, startDemoPas, startDemoServer, tearDown, writeDemoPolicy } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 
 const MIB = 1024 * 1024;
@@ -91,19 +91,12 @@ export async function sealedDemo(): Promise<void> {
     pas = deployed.pas;
     const programPath = join(work, 'sha256.wasm');
     await writeFile(programPath, program);
-    const policyPath = join(work, 'policy.json');
-    run(process.execPath, [
-      'packages/tools/bin/vc-pgen.ts',
+    const { text: policyText } = await writeDemoPolicy(work, deployed, bundle, [
       '-c', parties['data-owner'].certificatePath, '-p', '/input/:w',
       '-c', parties.analyst.certificatePath, '-p', '/program/:wx,stdout:r',
       '-w', `${REMOTE_PROGRAM}=${programPath}`, '-p', '/input/:r,stdout:w',
-      '-s', '127.0.0.1:3011', '-t', deployed.address,
-      '--proxy-attestation-server-cert', deployed.caPath,
-      '-b', bundle.path, '-m', String(BUDGET_MIB),
-      '-x', new Date(Date.now() + 24 * 3600 * 1000).toISOString(),
-      '-o', policyPath,
-    ], 'vc-pgen');
-    const policyText = await readFile(policyPath, 'utf8');
+      '-m', String(BUDGET_MIB),
+    ]);
     say('data-owner: /input/ w (it writes its data; only the program reads it)');
     say(`analyst: ${REMOTE_PROGRAM} w x (its hash is fixed by the policy), stdout r; the program: /input/ r, stdout w`);
     say(`the isolate may hold ${BUDGET_MIB} MiB; nothing in the policy mentions sealed storage`);

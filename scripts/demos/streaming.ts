@@ -17,7 +17,7 @@ import { buildRuntimeBundle, REPOSITORY_ROOT, type RunningServer } from '@veracr
 import { encodeF64 } from '../../examples/generators/files.ts';
 import { SENSOR_COUNT, sensorReadings } from '../../examples/generators/sensor-readings.ts';
 import { aggregateReadings, type SensorAggregate } from '../../examples/reference/sensor-aggregation.ts';
-import { createParties, shutDown, startDemoPas, startDemoServer, tearDown } from './deployment.ts';
+import { createParties, shutDown, startDemoPas, startDemoServer, tearDown, writeDemoPolicy } from './deployment.ts';
 import { narrator, run } from './narration.ts';
 
 const PROGRAM = join(REPOSITORY_ROOT, 'examples/build/wasm/sensor-aggregation.wasm');
@@ -88,21 +88,14 @@ export async function streamingDemo(): Promise<void> {
     pas = deployed.pas;
     const programPath = join(work, 'sensor-aggregation.wasm');
     await writeFile(programPath, program);
-    const policyPath = join(work, 'policy.json');
-    run(process.execPath, [
-      'packages/tools/bin/vc-pgen.ts',
+    const { path: policyPath, text: policyText } = await writeDemoPolicy(work, deployed, bundle, [
       '-c', parties['program-provider'].certificatePath, '-p', '/program/:w',
       ...SENSORS.flatMap((sensor) => ['-c', parties[sensor].certificatePath, '-p', `${READINGS}:w`]),
       '-c', parties.analyst.certificatePath, '-p', '/output/:r,/program/:x',
       '-w', `${REMOTE_PROGRAM}=${programPath}`, '-p', '/input/:r,/output/:w',
       '--stream', `${READINGS},max_buffered_bytes=1048576`, '--stream', AGGREGATE,
-      '-s', '127.0.0.1:3011', '-t', deployed.address,
-      '--proxy-attestation-server-cert', deployed.caPath,
-      '-b', bundle.path, '--limits', 'timeout_ms=120000',
-      '-x', new Date(Date.now() + 24 * 3600 * 1000).toISOString(),
-      '-o', policyPath,
-    ], 'vc-pgen');
-    const policyText = await readFile(policyPath, 'utf8');
+      '--limits', 'timeout_ms=120000',
+    ]);
     const explained = run(process.execPath, ['packages/tools/bin/vc-pgen.ts', 'explain', policyPath], 'vc-pgen explain').split('\n');
     const streamsAt = explained.findIndex((line) => line.startsWith('Streams ('));
     if (streamsAt < 0) throw new Error('vc-pgen explain lists no streams');
