@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createCertificateAuthority, createIsolateIdentity, derToPem, encodePolicyBinding, issueIsolateCertificate } from '@veracruz-ts/attestation/certificates';
 import type { VeracruzClient } from '@veracruz-ts/client';
-import { freePort } from '@veracruz-ts/fleet';
+import { freePort } from '@veracruz-ts/server';
 import { Code } from '@veracruz-ts/core';
 import { type FileRights, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import type { RunningServer } from '@veracruz-ts/server';

@@ -6,7 +6,7 @@
  */
 export type { IsolateBackend, IsolateToStart, StartedIsolate } from './backend.ts';
 export { type Fleet, type FleetIsolate, type IdentityFiles, type StartFleetOptions, startFleet } from './launch.ts';
-export { freePort, type LocalBackendOptions, localBackend } from './local-backend.ts';
+export { type LocalBackendOptions, localBackend } from './local-backend.ts';
 export { type FleetManifest, fleetManifest } from './manifest.ts';
 export { type FleetPlan, type PlanInputs, type PlannedIsolate, planFleet } from './plan.ts';
 export { type FleetPlatform, parseTopology, type Topology, type TopologyAwait, type TopologyIsolate, type TopologyParty, type TopologyProgram, type TopologySend } from './topology.ts';

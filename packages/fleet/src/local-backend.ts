@@ -2,9 +2,8 @@
  * The fleet backend of this host: one vc-server per isolate, each listening on a loopback port of
  * its own, all certified by the fleet's PAS with this host's development key (linux platform).
  */
-import { createServer } from 'node:net';
-import { Code, formatHostPort, VeracruzError } from '@veracruz-ts/core';
-import { type RunningServer, startServer } from '@veracruz-ts/server';
+import { formatHostPort } from '@veracruz-ts/core';
+import { freePort, type RunningServer, startServer } from '@veracruz-ts/server';
 import type { IsolateBackend } from './backend.ts';
 
 /** Options of {@link localBackend}. */
@@ -17,19 +16,6 @@ export interface LocalBackendOptions {
   pasUrl: string;
   /** vc-server's log lines, with the isolate's name. */
   log: (name: string, line: string) => void;
-}
-
-/** Asks the system for a free port on `host` and releases it at once, for a policy to name. */
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen({ host, port: 0, exclusive: true }, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => (port === 0 ? reject(new VeracruzError(Code.Internal, `no free port on ${host}`)) : resolve(port)));
-    });
-  });
 }
 
 /**

@@ -8,6 +8,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { countBufferMemoryInHeapLimit, DEFAULT_MAX_SESSIONS, DEFAULT_RUNTIME_BUNDLE, DEFAULT_SEALED_STORAGE_BYTES, defaultDevKeyPath, loadOrCreateDevKey, startServer } from '../src/index.ts';
 import type { ServerPlatform } from '../src/index.ts';
 import { devKeyName, enrollCommand } from '../src/operator-hints.ts';
+import { runWarmHost } from '../src/warm-cli.ts';
 
 const OPTIONS: readonly OptionHelp[] = [
   { names: ['--platform'], value: 'linux|sev-snp|tdx', help: "where the isolate runs; 'linux' is for development (a sandboxed process, not hardware-protected)", default: 'linux' },
@@ -33,6 +34,9 @@ const OPTIONS: readonly OptionHelp[] = [
   },
   { names: ['--spill-max-mib'], value: 'N', help: 'most MiB the sealed storage may take; 0: none (files must fit in the memory budget)', default: String(DEFAULT_SEALED_STORAGE_BYTES / (1024 * 1024)) },
   { names: ['--isolate-flag'], value: 'FLAG', help: 'a Node/V8 flag for the isolate process, e.g. --isolate-flag=--max-semi-space-size=16 (repeat)', default: 'none' },
+  { names: ['--control'], value: 'HOST:PORT', help: 'warm: where the control port listens (health, assign, stop; token in VC_CONTROL_TOKEN)', default: '127.0.0.1:0' },
+  { names: ['--memory-mib'], value: 'N', help: "warm: the isolate's memory budget; a policy asking for more is refused", default: '512' },
+  { names: ['--termination-log'], value: 'PATH', help: 'warm: where to write why the isolate ended (a pod\'s /dev/termination-log)', default: 'none' },
   { names: ['-V', '--version'], help: 'print the version and exit' },
   { names: ['-h', '--help'], help: 'this text' },
 ];
@@ -40,6 +44,7 @@ const OPTIONS: readonly OptionHelp[] = [
 const USAGE = `Usage:
   vc-server POLICY.json [options]
   vc-server dev-key [--dev-key PATH]
+  vc-server warm --pas URL --listen HOST:PORT [--control HOST:PORT] [--memory-mib N] [options]
 
 Starts an isolate for the policy, has the policy's PAS certify it, and passes clients' TLS
 connections to it (TLS ends inside the isolate). Prints "Veracruz server running on HOST:PORT" on
@@ -49,7 +54,13 @@ led by an ISO 8601 time. Stops on SIGINT or SIGTERM, or when a principal shuts t
 
 vc-server dev-key creates this host's development key if it has none, and prints its public key's
 path and the vc-pas enroll command that makes a PAS accept it: run that before the first boot.
-(A policy file named dev-key is given as ./dev-key.)
+vc-server warm is a host for a fleet's pool: it starts an isolate and has the PAS certify it
+without a policy, then waits on its control port for the one policy it will serve (the isolate
+re-attests with that policy bound in its certificate, so parties verify it as usual). It prints one
+JSON line per event on stdout (warm, serving, exit) and exits when its isolate ends. The control
+token is read from VC_CONTROL_TOKEN. vc-fleet runs these; you rarely start one by hand.
+
+(A policy file named dev-key or warm is given as ./dev-key or ./warm.)
 
 Options:
 ${formatOptions(OPTIONS)}
@@ -80,6 +91,9 @@ function parse(argv: string[]) {
         'spill-dir': { type: 'string' },
         'spill-max-mib': { type: 'string' },
         'isolate-flag': { type: 'string', multiple: true },
+        control: { type: 'string' },
+        'memory-mib': { type: 'string' },
+        'termination-log': { type: 'string' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -102,6 +116,16 @@ async function devKey(path: string | undefined): Promise<number> {
   return 0;
 }
 
+function checkedPlatform(platform: string): ServerPlatform {
+  if (platform !== 'linux' && platform !== 'sev-snp' && platform !== 'tdx') throw new UsageError(`--platform: expected linux, sev-snp or tdx, got '${platform}'`);
+  return platform;
+}
+
+function checkedNetwork(network: string): 'auto' | 'required' | 'off' {
+  if (network !== 'auto' && network !== 'required' && network !== 'off') throw new UsageError(`--network: expected auto, required or off, got '${network}'`);
+  return network;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
   if (values.help === true) {
@@ -119,11 +143,20 @@ async function main(argv: string[]): Promise<number> {
     if (positionals.length > 1) throw new UsageError(`dev-key takes no argument '${positionals[1]}'`);
     return devKey(values['dev-key']);
   }
+  if (positionals[0] === 'warm') {
+    if (positionals.length > 1) throw new UsageError(`warm takes no argument '${positionals[1]}'`);
+    const unsupported = ['max-sessions', 'relay', 'spill-dir', 'spill-max-mib'].find((name) => name in values);
+    if (unsupported !== undefined) throw new UsageError(`warm does not take --${unsupported}`);
+    return runWarmHost({
+      platform: checkedPlatform(values.platform), network: checkedNetwork(values.network), pas: values.pas, listen: values.listen, control: values.control,
+      memoryMib: values['memory-mib'], terminationLog: values['termination-log'], runtime: values.runtime, devKey: values['dev-key'], nodeFlags: values['isolate-flag'], log: logLine,
+    });
+  }
+  const warmOnly = ['control', 'memory-mib', 'termination-log'].find((name) => name in values);
+  if (warmOnly !== undefined) throw new UsageError(`--${warmOnly} is for vc-server warm`);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the policy file' : `expected one policy file, got ${positionals.length} arguments`);
-  const platform = values.platform;
-  if (platform !== 'linux' && platform !== 'sev-snp' && platform !== 'tdx') throw new UsageError(`--platform: expected linux, sev-snp or tdx, got '${platform}'`);
-  const network = values.network;
-  if (network !== 'auto' && network !== 'required' && network !== 'off') throw new UsageError(`--network: expected auto, required or off, got '${network}'`);
+  const platform = checkedPlatform(values.platform);
+  const network = checkedNetwork(values.network);
   const maxSessions = values['max-sessions'] === undefined ? undefined : Number(values['max-sessions']);
   if (maxSessions !== undefined && (!/^\d+$/.test(values['max-sessions']!) || !Number.isSafeInteger(maxSessions) || maxSessions < 1)) {
     throw new UsageError(`--max-sessions: expected a positive integer, got '${values['max-sessions']}'`);
@@ -140,7 +173,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     server = await startServer({
       policyPath: positionals[0]!,
-      platform: platform satisfies ServerPlatform,
+      platform,
       network,
       sealedStorage,
       log: logLine,

@@ -6,7 +6,7 @@ import { pasCertify, pasStart } from '@veracruz-ts/pas';
 import { encodePolicyBinding } from '@veracruz-ts/attestation/certificates';
 import { Code, formatHostPort, parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import { parsePolicy, timestamped } from '@veracruz-ts/policy';
-import type { EnclaveCertExpiry } from '@veracruz-ts/policy';
+import type { EnclaveCertExpiry, Policy } from '@veracruz-ts/policy';
 import { ChannelConnection, EvidenceSource } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 import { loadOrCreateDevKey } from './dev-key.ts';
@@ -180,14 +180,7 @@ export async function startServerWith(options: ServerOptions, internals: ServerI
       `vc-server would listen on ${listenAddress.host}:${listenAddress.port} (${listenFrom}), where the PAS is (${pasFrom}): give vc-server another port (Veracruz's examples use 3011; vc-pas serve listens on 3010 by default)`,
     );
   }
-  // The isolate's certificate may not outlive the policy's enclave_cert_expiry: past it, no PAS can certify one.
-  const notAfterCap = expiryDate(policy.enclave_cert_expiry);
-  if (notAfterCap.getTime() <= Date.now()) {
-    throw new VeracruzError(
-      Code.InvalidPolicy,
-      `the policy's enclave_cert_expiry (${notAfterCap.toISOString()}) has passed: the isolate's certificate may not be valid after it, so no isolate can be started for this policy; the parties need a policy with a later enclave_cert_expiry (vc-pgen -x)`,
-    );
-  }
+  const notAfterCap = certificateCap(policy);
   const platform = options.platform ?? 'linux';
   const tapped = options.relayTap !== undefined || options.faultInjector !== undefined;
   if (options.relay === false && tapped) {
@@ -195,21 +188,83 @@ export async function startServerWith(options: ServerOptions, internals: ServerI
   }
   // Only a linux isolate is a process on this host that can take a socket.
   const sessionSockets = platform === 'linux' && !(options.relay ?? tapped);
+  checkDataflow(policy, sessionSockets);
+  const booted = await bootIsolate({ ...options, platform }, internals, { pasUrl, memoryBudgetBytes: policy.max_memory_mib * 1024 * 1024, sessionSockets, log, elapsed });
+  try {
+    const chain = await booted.certify(policy, notAfterCap);
+    const url = await booted.serve(policyText, policy, chain, listenAddress);
+    return booted.running(url);
+  } catch (error) {
+    await booted.host.abort();
+    throw VeracruzError.from(error);
+  }
+}
+
+/**
+ * The moment after which the isolate's certificate may not be valid: the policy's
+ * enclave_cert_expiry, which must not have passed (past it, no PAS can certify an isolate for it).
+ */
+export function certificateCap(policy: Policy): Date {
+  const notAfterCap = expiryDate(policy.enclave_cert_expiry);
+  if (notAfterCap.getTime() <= Date.now()) {
+    throw new VeracruzError(
+      Code.InvalidPolicy,
+      `the policy's enclave_cert_expiry (${notAfterCap.toISOString()}) has passed: the isolate's certificate may not be valid after it, so no isolate can be started for this policy; the parties need a policy with a later enclave_cert_expiry (vc-pgen -x)`,
+    );
+  }
+  return notAfterCap;
+}
+
+/** Refuses a policy with dataflow where the host cannot hand the isolate its peer connections. */
+export function checkDataflow(policy: Policy, sessionSockets: boolean): void {
   if (!sessionSockets && policy.dataflow.length > 0) {
     throw new VeracruzError(Code.InvalidRequest, "the policy's dataflow pushes outputs to peer isolates over connections the host hands over: it needs the linux platform without --relay");
   }
+}
 
+/** What {@link bootIsolate} is given besides the options. */
+export interface BootSettings {
+  pasUrl: string;
+  /** The isolate's memory budget, which fixes its process's heap limit (linux). */
+  memoryBudgetBytes: number;
+  sessionSockets: boolean;
+  log: (line: string) => void;
+  /** Milliseconds since the start, for the boot timings. */
+  elapsed: () => number;
+}
+
+/** An isolate launched and talking to its host, not yet certified: the steps of a boot, one at a time. */
+export interface BootedIsolate {
+  host: Host;
+  isolate: LaunchedIsolate;
+  timings: Partial<BootTimings>;
+  /**
+   * Has the PAS certify the isolate: with the policy's binding in its CSR when `policy` is given
+   * (then the certificate names the policy and may not outlive `notAfterCap`), else with none (a
+   * member of a pool, waiting for a policy). Resolves with the certificate chain.
+   */
+  certify(policy: Policy | undefined, notAfterCap?: Date): Promise<Uint8Array[]>;
+  /** Gives the isolate its policy and certificate chain, then listens for clients: resolves with where. */
+  serve(policyText: string, policy: Policy, chain: Uint8Array[], listen: { host: string; port: number }): Promise<string>;
+  /** The running server, once it serves at `url`. */
+  running(url: string): RunningServer;
+}
+
+/** Launches the isolate on its platform and opens the channel to it; the PAS session starts meanwhile. */
+export async function bootIsolate(options: ServerOptions & { platform: ServerPlatform }, internals: ServerInternals, settings: BootSettings): Promise<BootedIsolate> {
+  const { platform } = options;
+  const { pasUrl, log, elapsed } = settings;
   let devKey: LoadedDevKey | undefined;
   if (platform === 'linux') {
     devKey = await loadOrCreateDevKey(options.devKeyPath);
     if (devKey.created) log(`created dev key ${devKey.privateKeyPath}; a PAS accepts this host's evidence once its public key is enrolled: ${await enrollHint(devKey.publicKeyPath)}`);
   }
   // The PAS session and the isolate's boot (process start, key pair) proceed in parallel.
-  const pasSession = pasStart(pasUrl);
+  let pasSession = pasStart(pasUrl);
   pasSession.catch(() => {});
   const launchOptions = {
     runtimePath: options.runtimePath ?? DEFAULT_RUNTIME_BUNDLE, log: (line: string) => log(line), nodeFlags: options.nodeFlags,
-    memoryBudgetBytes: policy.max_memory_mib * 1024 * 1024, sessionSockets,
+    memoryBudgetBytes: settings.memoryBudgetBytes, sessionSockets: settings.sessionSockets,
     sealedStorage: options.sealedStorage === false ? undefined : { parent: options.sealedStorage?.directory, maxBytes: options.sealedStorage?.maxBytes ?? DEFAULT_SEALED_STORAGE_BYTES },
   };
   const isolate: LaunchedIsolate =
@@ -218,28 +273,34 @@ export async function startServerWith(options: ServerOptions, internals: ServerI
       : platform === 'sev-snp'
         ? await launchSevSnpIsolate(launchOptions)
         : await launchTdxIsolate(launchOptions);
-
-  const launched = elapsed();
+  const timings: Partial<BootTimings> = { launched: elapsed() };
   const host = new Host(isolate, options, log);
-  if (isolate.sessionSockets !== undefined) new PeerConnections({ port: isolate.sessionSockets, addresses: policy.dataflow.map((flow) => flow.address), log });
-  try {
+  let certifications = 0;
+
+  const certify = async (policy: Policy | undefined, notAfterCap?: Date): Promise<Uint8Array[]> => {
+    // A session is used once: a second certification (a pool member's, with its policy) starts its own.
+    if (certifications++ > 0) {
+      pasSession = pasStart(pasUrl);
+      pasSession.catch(() => {});
+    }
     const { sessionId, nonce } = await withIsolate(host, pasSession.catch((error: unknown) => {
       throw new VeracruzError(Code.Unavailable, `the PAS at ${pasUrl} did not start an attestation session: ${messageOf(error)}`, { cause: error });
     }));
     // The CSR binds the policy the isolate will enforce (checked again by the isolate at initialize).
-    const policyBinding = encodePolicyBinding(Buffer.from(policy.hash, 'hex'), Buffer.from(policy.identityHash, 'hex'));
-    const response = await host.request({ type: 'attestation-request', nonce, policyBinding }, 'attestation-response');
+    const policyBinding = policy === undefined ? undefined : encodePolicyBinding(Buffer.from(policy.hash, 'hex'), Buffer.from(policy.identityHash, 'hex'));
+    const response = await host.request({ type: 'attestation-request', nonce, ...(policyBinding === undefined ? {} : { policyBinding }) }, 'attestation-response');
     if (response.type !== 'attestation-response') throw new VeracruzError(Code.Internal, 'unexpected reply');
     const evidence =
       response.source === EvidenceSource.Launcher
         ? await isolate.evidenceFor({ csrHash: new Uint8Array(createHash('sha256').update(response.csr).digest()), nonce })
         : response.evidence;
-    const attested = elapsed();
-    let chain: Uint8Array[];
+    timings.attested = elapsed();
     try {
       // A year past what Date holds (the policy allows any u32) caps nothing.
-      const cap = Number.isNaN(notAfterCap.getTime()) ? {} : { notAfterCap };
-      chain = await withIsolate(host, pasCertify(pasUrl, isolate.attestationPlatform, sessionId, evidence, response.csr, cap));
+      const cap = notAfterCap === undefined || Number.isNaN(notAfterCap.getTime()) ? {} : { notAfterCap };
+      const chain = await withIsolate(host, pasCertify(pasUrl, isolate.attestationPlatform, sessionId, evidence, response.csr, cap));
+      timings.certified = elapsed();
+      return chain;
     } catch (error) {
       const refusal = VeracruzError.from(error, Code.Unavailable);
       const refused = refusal.code === Code.AttestationFailed || refusal.code === Code.PermissionDenied;
@@ -248,29 +309,32 @@ export async function startServerWith(options: ServerOptions, internals: ServerI
       const reason = refusal.rawMessage.replace(/certificate expiry cap (\S+) is not after (\S+)/, "the policy's enclave_cert_expiry ($1) is not after the certificate's start ($2, by the PAS's clock)");
       throw new VeracruzError(refusal.code, `the PAS at ${pasUrl} ${refused ? 'refused to certify' : 'could not certify'} the isolate: ${reason}.${hint}`, { cause: error });
     }
-    const certified = elapsed();
+  };
+
+  const serve = async (policyText: string, policy: Policy, chain: Uint8Array[], listen: { host: string; port: number }): Promise<string> => {
+    if (isolate.sessionSockets !== undefined) new PeerConnections({ port: isolate.sessionSockets, addresses: policy.dataflow.map((flow) => flow.address), log });
     const status = await host.request({ type: 'initialize', policy: new TextEncoder().encode(policyText), certificateChain: chain }, 'status');
     if (status.type !== 'status' || status.code !== 'ok') {
       const failure = status.type === 'status' ? status : { code: Code.Internal, message: 'unexpected reply' };
       throw new VeracruzError(failure.code === 'ok' ? Code.Internal : failure.code, `the isolate refused to initialize: ${failure.message}`);
     }
-    const initialized = elapsed();
-    const url = await host.listen(listenAddress);
-    return {
-      bootTimings: { launched, attested, certified, initialized, ready: elapsed() },
-      url,
-      measurement: Buffer.from(isolate.measurement ?? new Uint8Array(0)).toString('hex'),
-      isolatePid: isolate.pid,
-      relayed: !host.handsOverConnections,
-      devPublicKeyPath: devKey?.publicKeyPath,
-      stats: () => host.stats(),
-      close: () => host.close(),
-      exited: host.exited,
-    };
-  } catch (error) {
-    await host.abort();
-    throw VeracruzError.from(error);
-  }
+    timings.initialized = elapsed();
+    return await host.listen(listen);
+  };
+
+  const running = (url: string): RunningServer => ({
+    bootTimings: { launched: timings.launched!, attested: timings.attested!, certified: timings.certified!, initialized: timings.initialized!, ready: elapsed() },
+    url,
+    measurement: Buffer.from(isolate.measurement ?? new Uint8Array(0)).toString('hex'),
+    isolatePid: isolate.pid,
+    relayed: !host.handsOverConnections,
+    devPublicKeyPath: devKey?.publicKeyPath,
+    stats: () => host.stats(),
+    close: () => host.close(),
+    exited: host.exited,
+  });
+
+  return { host, isolate, timings, certify, serve, running };
 }
 
 /** Waits for `promise`, unless the isolate dies first (then its death is the error). */
@@ -279,7 +343,7 @@ function withIsolate<T>(host: Host, promise: Promise<T>): Promise<T> {
 }
 
 /** The server's state around one isolate: the channel, the boot conversation, the relay, the listener. */
-class Host {
+export class Host {
   readonly exited: Promise<ServerExit>;
   readonly #isolate: LaunchedIsolate;
   readonly #log: (line: string) => void;
@@ -419,9 +483,9 @@ class Host {
     clearTimeout(forced);
   }
 
-  /** Boot failed: stop the isolate at once. */
-  async abort(): Promise<void> {
-    this.#beginStop({ code: 1, reason: 'boot failed' });
+  /** Boot (or a warm isolate's assignment) failed: stop the isolate at once. */
+  async abort(reason = 'boot failed'): Promise<void> {
+    this.#beginStop({ code: 1, reason });
     this.#isolate.kill();
     await this.exited;
   }
