@@ -3,17 +3,14 @@
  * host's development key, the parties' identities, an address per isolate, every policy (see
  * plan.ts), one vc-server per isolate started in parallel, and each isolate's programs uploaded.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { devKeyId } from '@veracruz-ts/attestation/evidence';
-import { VeracruzClient } from '@veracruz-ts/client';
-import { Code, formatHostPort, VeracruzError } from '@veracruz-ts/core';
-import { DEFAULT_START_LIMITS, type PasHandle, startPas } from '@veracruz-ts/pas';
-import { createIdentity, timestamped } from '@veracruz-ts/policy';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { timestamped } from '@veracruz-ts/policy';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
-import { DEFAULT_RUNTIME_BUNDLE, loadOrCreateDevKey, type RunningServer } from '@veracruz-ts/server';
+import { DEFAULT_RUNTIME_BUNDLE, type RunningServer } from '@veracruz-ts/server';
 import type { IsolateBackend, StartedIsolate } from './backend.ts';
+import { ensureIdentity, type IdentityFiles, partyIdentities, provision, readNamed, readTopologyFiles, sha256Hex, startFleetPas } from './fleet-setup.ts';
 import { localBackend } from './local-backend.ts';
 import { planFleet } from './plan.ts';
 import type { Topology } from './topology.ts';
@@ -36,14 +33,6 @@ export interface StartFleetOptions {
   provisionPrograms?: boolean;
   /** Diagnostics: the fleet's steps and every vc-server's lines, led by the isolate's name. @default stderr, each line timed */
   log?: (line: string) => void;
-}
-
-/** An identity's files in the fleet directory. */
-export interface IdentityFiles {
-  /** The certificate (PEM). */
-  certificatePath: string;
-  /** The private key (PEM, mode 0600); absent for a party that brought its own certificate. */
-  keyPath?: string;
 }
 
 /** One isolate of a running fleet. */
@@ -84,61 +73,6 @@ export interface Fleet<Started> {
 
 const DAY_MS = 86_400_000;
 
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-async function readNamed(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new VeracruzError(Code.NotFound, `${what} ${path}: ${reason}`);
-  }
-}
-
-/** The identity in `directory` named `name`: reused when both files exist, else made now. */
-async function ensureIdentity(directory: string, name: string): Promise<IdentityFiles & { certificatePem: string; privateKeyPem: string }> {
-  const certificatePath = join(directory, `${name}.pem`);
-  const keyPath = join(directory, `${name}.key.pem`);
-  const existing = await Promise.all([readFile(certificatePath, 'utf8'), readFile(keyPath, 'utf8')]).catch(() => undefined);
-  if (existing !== undefined) return { certificatePath, keyPath, certificatePem: existing[0], privateKeyPem: existing[1] };
-  await mkdir(directory, { recursive: true });
-  const created = await createIdentity(name);
-  await writeFileAtomically(keyPath, created.privateKeyPem, { mode: 0o600 });
-  await writeFileAtomically(certificatePath, created.certificatePem, { mode: 0o644 });
-  return { certificatePath, keyPath, ...created };
-}
-
-/** A PAS in `dir/pas` that trusts this host's development key (enrolled once). */
-async function startFleetPas(dir: string, host: string, isolates: number): Promise<{ pas: PasHandle; devKeyPath: string; caPath: string }> {
-  // Every isolate starts an attestation session at once, all from this host's address.
-  const limits = { startBurst: Math.max(DEFAULT_START_LIMITS.startBurst, 2 * isolates) };
-  const pas = await startPas({ dir: join(dir, 'pas'), initialize: true, listen: formatHostPort(host, 0), limits });
-  try {
-    const devKey = await loadOrCreateDevKey(join(dir, 'host', 'dev-key.pem'));
-    const publicKeyPem = await readFile(devKey.publicKeyPath, 'utf8');
-    const keyId = Buffer.from(await devKeyId(publicKeyPem)).toString('hex');
-    if (!pas.store.listDevKeys().some((key) => key.keyId === keyId)) pas.store.enrollDevKey('fleet-host', keyId, publicKeyPem, new Date());
-    const caPath = join(dir, 'pas-ca.pem');
-    await writeFileAtomically(caPath, pas.caCertificatePem, { mode: 0o644 });
-    return { pas, devKeyPath: devKey.privateKeyPath, caPath };
-  } catch (error) {
-    await pas.close().catch(() => {});
-    throw error;
-  }
-}
-
-/** Uploads an isolate's programs as the provisioner. */
-async function provision(address: string, policyText: string, identity: { certificatePem: string; privateKeyPem: string }, programs: readonly { path: string; bytes: Uint8Array }[]): Promise<void> {
-  const client = await VeracruzClient.connect({ policy: policyText, certificatePem: identity.certificatePem, privateKeyPem: identity.privateKeyPem, address });
-  try {
-    for (const program of programs) await client.writeFile(program.path, program.bytes);
-  } finally {
-    await client.close();
-  }
-}
-
 /**
  * Brings a fleet up: its PAS, the parties' identities (made in `dir/parties` unless the topology
  * gives a certificate), an address per isolate, every policy (written to `dir/policies`), and then
@@ -163,17 +97,8 @@ export async function startFleet(
   const runtimeHash = sha256Hex(await readNamed(runtimePath, 'the runtime bundle').catch((error: unknown) => {
     throw new VeracruzError(Code.NotFound, `${VeracruzError.from(error).rawMessage} (build it: npm run build:runtime)`);
   }));
-  const programBytes = new Map<string, Buffer>();
-  for (const isolate of topology.isolates) {
-    for (const program of isolate.programs) {
-      if (!programBytes.has(program.file)) programBytes.set(program.file, await readNamed(resolve(baseDir, program.file), `isolates.${isolate.name}.programs.${program.path}:`));
-    }
-  }
-  const broughtCertificates = new Map<string, string>();
-  for (const party of topology.parties) {
-    if (party.certificate === undefined) continue;
-    broughtCertificates.set(party.name, (await readNamed(resolve(baseDir, party.certificate), `parties.${party.name}.certificate:`)).toString('utf8'));
-  }
+  const files = await readTopologyFiles(topology, baseDir);
+  const programBytes = files.programs;
 
   await mkdir(join(dir, 'policies'), { recursive: true });
   const { pas, devKeyPath, caPath } = await startFleetPas(dir, topology.listen, topology.isolates.length);
@@ -185,19 +110,7 @@ export async function startFleet(
     await pas.close().catch(() => {});
   };
   try {
-    const parties: Record<string, IdentityFiles> = {};
-    const partyCertificates: Record<string, string> = {};
-    for (const party of topology.parties) {
-      const brought = broughtCertificates.get(party.name);
-      if (brought !== undefined) {
-        parties[party.name] = { certificatePath: resolve(baseDir, party.certificate!) };
-        partyCertificates[party.name] = brought;
-      } else {
-        const identity = await ensureIdentity(join(dir, 'parties'), party.name);
-        parties[party.name] = { certificatePath: identity.certificatePath, ...(identity.keyPath === undefined ? {} : { keyPath: identity.keyPath }) };
-        partyCertificates[party.name] = identity.certificatePem;
-      }
-    }
+    const { parties, partyCertificates } = await partyIdentities(topology, baseDir, dir, files.broughtCertificates);
     const provisionPrograms = (options.provisionPrograms ?? true) && topology.isolates.some((isolate) => isolate.programs.length > 0);
     const provisioner = provisionPrograms ? await ensureIdentity(join(dir, 'host'), 'provisioner') : undefined;
 

@@ -1,0 +1,122 @@
+/**
+ * The pool's backend on this host: each member is a `vc-server warm` process of its own (so killing
+ * a host, or its isolate, is a real process dying), on a loopback port reserved for its clients,
+ * certified by the fleet's PAS with this host's development key. The host's JSON event lines on
+ * stdout say when it is warm and why it ended; its control port takes the policy.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Code, formatHostPort, VeracruzError } from '@veracruz-ts/core';
+import { type AssignAnswer, CONTROL_TOKEN_ENV, callJsonApi, freePort, type WarmHealth } from '@veracruz-ts/server';
+import type { MemberBackend, MemberExit, MemberHandle, MemberHealth, MemberInfo } from './member.ts';
+
+/** vc-server's entry point, run on this very Node. */
+const VC_SERVER = fileURLToPath(import.meta.resolve('@veracruz-ts/server/bin'));
+
+/** Options of {@link localMembers}. */
+export interface LocalMembersOptions {
+  /** The runtime bundle every member runs. */
+  runtimePath: string;
+  /** This host's development key (enrolled at the PAS). */
+  devKeyPath: string;
+  /** The PAS, `http://host:port`. */
+  pasUrl: string;
+  /** Where members listen for clients. @default '127.0.0.1' */
+  host?: string;
+  /** Each member's memory budget (MiB): a computation's isolates may ask for at most this. @default 512 */
+  memoryMib?: number;
+  /** Members started at once (the PAS's start burst is sized for it). @default 4 */
+  startConcurrency?: number;
+  /** How long a member may take to be warm. @default 60000 */
+  startTimeoutMs?: number;
+  /** A host's log lines (its stderr), with the member's name. */
+  log: (name: string, line: string) => void;
+}
+
+/** A member on this host (its processes are in `info.pids`). */
+export interface LocalMember extends MemberHandle {
+  /** Where clients reach it once assigned. */
+  listen: string;
+  /** Its control port. */
+  control: string;
+}
+
+interface Internal extends LocalMember {
+  token: string;
+  child: ChildProcess;
+}
+
+/** Members as processes on this host: see the file comment. */
+export function localMembers(options: LocalMembersOptions): MemberBackend & { start(name: string): Promise<LocalMember> } {
+  const host = options.host ?? '127.0.0.1';
+  const timeoutMs = options.startTimeoutMs ?? 60_000;
+  const internal = (member: MemberHandle): Internal => member as Internal;
+  return {
+    kind: 'local',
+    startConcurrency: options.startConcurrency ?? 4,
+    start: async (name) => {
+      const listen = formatHostPort(host, await freePort(host));
+      const token = randomBytes(24).toString('base64url');
+      const startedAt = new Date();
+      const child = spawn(process.execPath, [
+        VC_SERVER, 'warm', '--pas', options.pasUrl, '--listen', listen, '--control', formatHostPort(host, 0),
+        '--runtime', options.runtimePath, '--dev-key', options.devKeyPath, '--memory-mib', String(options.memoryMib ?? 512),
+      ], { env: { ...process.env, [CONTROL_TOKEN_ENV]: token }, stdio: ['ignore', 'pipe', 'pipe'] });
+      createInterface({ input: child.stderr! }).on('line', (line) => options.log(name, line));
+      let lastExit: MemberExit | undefined;
+      const events = createInterface({ input: child.stdout! });
+      const exited = new Promise<MemberExit>((resolve) => {
+        child.once('exit', (code, signal) => {
+          // The host's own report when it had the chance; else how the host itself ended.
+          resolve(lastExit ?? { code: 1, reason: `its host (vc-server warm, pid ${child.pid}) ended: ${signal === null ? `exit code ${code}` : `signal ${signal}`}` });
+        });
+      });
+      return await new Promise<LocalMember>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new VeracruzError(Code.Unavailable, `member ${name} was not warm within ${timeoutMs / 1000} s`));
+        }, timeoutMs);
+        void exited.then((exit) => {
+          clearTimeout(timer);
+          reject(new VeracruzError(Code.Unavailable, `member ${name} ended before it was warm: ${exit.reason}`));
+        });
+        events.on('line', (line) => {
+          let event: Record<string, unknown>;
+          try {
+            event = JSON.parse(line) as Record<string, unknown>;
+          } catch {
+            return;
+          }
+          if (event.event === 'exit') lastExit = { code: Number(event.code), reason: String(event.reason) };
+          if (event.event !== 'warm') return;
+          clearTimeout(timer);
+          const info: MemberInfo = { name, startedAt, attestedAt: new Date(String(event.attestedAt)), measurement: String(event.measurement), pids: { host: child.pid!, isolate: Number(event.isolatePid) } };
+          const member: Internal = { info, exited, listen, control: String(event.control), token, child };
+          resolve(member);
+        });
+      });
+    },
+    address: (member) => internal(member).listen,
+    assign: async (member, policyText) => {
+      const { control, token } = internal(member);
+      await callJsonApi<AssignAnswer>(`http://${control}/v1/assign`, { body: { policy: policyText }, token, timeoutMs: 60_000 });
+    },
+    health: async (member): Promise<MemberHealth> => {
+      const { control, token } = internal(member);
+      const health = await callJsonApi<WarmHealth>(`http://${control}/v1/health`, { token, timeoutMs: 2000 });
+      return { state: health.state, sessions: health.sessions, ...(health.policyHash === undefined ? {} : { policyHash: health.policyHash }) };
+    },
+    stop: async (member, how = 'orderly') => {
+      const { control, token, child } = internal(member);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // Its isolate follows: it stops when the channel to its host closes.
+      if (how === 'kill') child.kill('SIGKILL');
+      else await callJsonApi(`http://${control}/v1/stop`, { method: 'POST', token, timeoutMs: 2000 }).catch(() => child.kill('SIGTERM'));
+      const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await member.exited;
+      clearTimeout(forced);
+    },
+  };
+}
