@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,15 +22,16 @@ async function run(...argv: string[]): Promise<{ code: number; stdout: string; s
   return { code, stdout, stderr };
 }
 
-test('--help describes up and every option with its default; -V prints the version (through the bin)', async () => {
+test('--help describes every command and option with its default; -V prints the version (through the bin)', async () => {
   const bin = (...args: string[]) =>
     new Promise<{ code: number; stdout: string }>((resolve) => {
       execFile(process.execPath, [BIN, ...args], (error, stdout) => resolve({ code: error === null ? 0 : Number(error.code), stdout }));
     });
   const help = await bin('--help');
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^Usage:\n {2}vc-fleet up TOPOLOGY\.json \[--dir DIR\]/);
-  for (const [flag, fallback] of [['--dir', './fleet'], ['--days', '30']] as const) {
+  assert.match(help.stdout, /^Usage:\n {2}vc-fleet up \[TOPOLOGY\.json\] \[--dir DIR\]/);
+  for (const command of ['status', 'submit TOPOLOGY.json', 'scale --pool N', 'cancel ID', 'down']) assert.ok(help.stdout.includes(`vc-fleet ${command}`), command);
+  for (const [flag, fallback] of [['--dir', './fleet'], ['--days', '30'], ['--pool', '2, or 0 with a topology'], ['--memory-mib', '512']] as const) {
     assert.match(help.stdout.replace(/\s+/g, ' '), new RegExp(`${flag} \\S+ .*?Default: ${fallback.replace('.', '\\.')}\\.`), `${flag} states its default`);
   }
   for (const flag of ['--runtime', '--no-provision', '--version']) assert.ok(help.stdout.includes(flag), flag);
@@ -41,9 +42,15 @@ test('--help describes up and every option with its default; -V prints the versi
 test('usage errors: one line, exit status 2', async () => {
   const cases: [string[], string][] = [
     [[], 'vc-fleet: nothing to do (see vc-fleet --help)\n'],
-    [['down'], 'vc-fleet: unknown command "down" (expected up) (see vc-fleet --help)\n'],
-    [['up'], 'vc-fleet: up takes exactly one topology file (see vc-fleet --help)\n'],
-    [['up', 'a.json', 'b.json'], 'vc-fleet: up takes exactly one topology file (see vc-fleet --help)\n'],
+    [['start'], 'vc-fleet: unknown command "start" (expected up, status, submit, scale, cancel, down) (see vc-fleet --help)\n'],
+    [['up', 'a.json', 'b.json'], 'vc-fleet: up takes at most one topology file (see vc-fleet --help)\n'],
+    [['up', '--pool=-1'], 'vc-fleet: --pool: expected a whole number, got "-1" (see vc-fleet --help)\n'],
+    [['up', '--pool', 'many'], 'vc-fleet: --pool: expected a whole number, got "many" (see vc-fleet --help)\n'],
+    [['up', '--id', 'x'], "vc-fleet: --id names the topology's computation: give a topology (see vc-fleet --help)\n"],
+    [['submit'], 'vc-fleet: submit takes exactly one topology file (see vc-fleet --help)\n'],
+    [['scale'], 'vc-fleet: scale needs --pool N (see vc-fleet --help)\n'],
+    [['cancel'], 'vc-fleet: cancel takes exactly one computation id (see vc-fleet --help)\n'],
+    [['down', 'now'], 'vc-fleet: down takes no argument (see vc-fleet --help)\n'],
     [['up', 'a.json', '--bogus'], "vc-fleet: unknown option '--bogus' (see vc-fleet --help)\n"],
     [['up', 'a.json', '--dir'], "vc-fleet: option '--dir' needs a value (see vc-fleet --help)\n"],
     [['up', 'a.json', '--days', '0'], 'vc-fleet: --days: expected a positive integer, got "0" (see vc-fleet --help)\n'],
@@ -83,7 +90,37 @@ test('a missing program or runtime bundle is reported before anything starts', a
   assert.equal(existsSync(join(directory, 'fleet')), false);
 });
 
-test('up: one readiness line once every isolate is attested, fleet.json beside the policies, and all stopped on SIGTERM', async () => {
+test('status, submit, scale and down without a controller: exit status 1, naming the directory', async () => {
+  const dir = join(directory, 'no-fleet');
+  const result = await run('status', '--dir', dir);
+  assert.deepEqual(result, { code: 1, stdout: '', stderr: `vc-fleet: [not_found] no fleet controller runs in ${dir} (start one: vc-fleet up --dir ${dir})\n` });
+});
+
+/** Runs the bin; resolves with its exit status and output. */
+function bin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }));
+  });
+}
+
+/** Starts `vc-fleet up ARGS` and waits for its readiness line. */
+async function startUp(args: string[]): Promise<{ child: ChildProcess; line: string; stderr: () => string; exited: Promise<[number | null, string | null]> }> {
+  const child = spawn(process.execPath, [BIN, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const ready = new Promise<void>((resolve) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('\n')) resolve();
+    });
+  });
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  await Promise.race([ready, exited.then(() => assert.fail(`vc-fleet ended before it was ready:\n${stderr}`))]);
+  return { child, line: stdout, stderr: () => stderr, exited };
+}
+
+test('up TOPOLOGY: one readiness line once every isolate is attested, fleet.json beside the policies, and all stopped on SIGTERM', async () => {
   const runtime = join(directory, 'veracruz-runtime.mjs');
   await copyFile((await buildRuntimeBundle()).path, runtime);
   const topologyFile = join(directory, 'pair.json');
@@ -95,33 +132,64 @@ test('up: one readiness line once every isolate is attested, fleet.json beside t
     },
   }));
   const dir = join(directory, 'pair');
-  const child = spawn(process.execPath, [BIN, 'up', topologyFile, '--dir', dir, '--runtime', runtime], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const ready = new Promise<void>((resolve) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('\n')) resolve();
-    });
-  });
-  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
-  await Promise.race([ready, exited.then(() => assert.fail(`vc-fleet ended before it was ready:\n${stderr}`))]);
+  const up = await startUp([topologyFile, '--dir', dir, '--runtime', runtime]);
   const manifest = JSON.parse(await readFile(join(dir, 'fleet.json'), 'utf8')) as {
     pas: { url: string; ca_certificate: string };
     isolates: Record<string, { address: string; policy: string; policy_hash: string; identity_hash: string }>;
     parties: Record<string, { certificate: string; key?: string }>;
   };
   const { first, second } = manifest.isolates as Record<'first' | 'second', { address: string; policy: string; policy_hash: string; identity_hash: string }>;
-  assert.equal(stdout, `Veracruz fleet running: first on ${first.address}, second on ${second.address}; see ${join(dir, 'fleet.json')}\n`);
-  assert.equal(first.policy, join(dir, 'policies', 'first.json'));
+  assert.equal(up.line, `Veracruz fleet running: first on ${first.address}, second on ${second.address}; see ${join(dir, 'fleet.json')}\n`);
+  assert.equal(first.policy, join(dir, 'computations', 'pair', 'first.policy.json'));
   assert.match(await readFile(second.policy, 'utf8'), new RegExp(`"policy_hash": "${first.identity_hash}"`));
   assert.match(await readFile(first.policy, 'utf8'), new RegExp(`"policy_hash": "${second.policy_hash}"`));
   assert.deepEqual(manifest.parties['alice'], { certificate: join(dir, 'parties', 'alice.pem'), key: join(dir, 'parties', 'alice.key.pem') });
   assert.equal(manifest.pas.ca_certificate, join(dir, 'pas-ca.pem'));
-  child.kill('SIGTERM');
-  const [code, signal] = await exited;
-  assert.deepEqual([code, signal], [0, null], stderr);
-  assert.match(stderr, /\[first\] ended \(0\)/);
-  assert.match(stderr, /\[second\] ended \(0\)/);
+  const status = JSON.parse((await bin('status', '--dir', dir, '--json')).stdout) as { members: { pids: { host: number; isolate: number } }[] };
+  assert.equal(status.members.length, 2, 'a pool of 0: one member per isolate, started on demand');
+  up.child.kill('SIGTERM');
+  const [code, signal] = await up.exited;
+  assert.deepEqual([code, signal], [0, null], up.stderr());
+  for (const { pids } of status.members) {
+    for (const pid of [pids.host, pids.isolate]) assert.throws(() => process.kill(pid, 0), `process ${pid} is gone`);
+  }
+  assert.equal(existsSync(join(dir, 'controller.json')), false, 'controller.json goes with the controller');
+});
+
+test('a running fleet: status, submit --wait, scale, cancel and down from the command line', async () => {
+  const runtime = join(directory, 'veracruz-runtime.mjs');
+  await copyFile((await buildRuntimeBundle()).path, runtime);
+  const topologyFile = join(directory, 'solo.json');
+  await writeFile(topologyFile, JSON.stringify({ parties: ['alice'], isolates: { solo: { rights: { alice: '/output/:rw' } } } }));
+  const dir = join(directory, 'running');
+  const up = await startUp(['--dir', dir, '--runtime', runtime, '--pool', '1', '--max-members', '4']);
+  try {
+    assert.match(up.line, new RegExp(`^Veracruz fleet controller on http://127\\.0\\.0\\.1:\\d+ \\(pool 1\\); see ${join(dir, 'controller.json').replace(/[.]/g, '\\.')}\n$`));
+    const submitted = await bin('submit', topologyFile, '--dir', dir, '--wait', '--json');
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const computation = JSON.parse(submitted.stdout) as { id: string; state: string; isolates: { address: string; policyPath: string }[] };
+    assert.equal(computation.id, 'solo');
+    assert.equal(computation.state, 'ready');
+    assert.equal(computation.isolates[0]!.policyPath, join(dir, 'computations', 'solo', 'solo.policy.json'));
+    const again = await bin('submit', topologyFile, '--dir', dir);
+    assert.match(again.stdout, /^computation solo-2 (pending|assigning|ready)/, 'a taken id gets a suffix');
+    const text = await bin('status', '--dir', dir);
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /^fleet \(local\), PAS http:\/\/127\.0\.0\.1:\d+: pool \d warm of 1/);
+    assert.match(text.stdout, /\nMEMBER +STATE +COMPUTATION +ADDRESS +ATTESTED +UPTIME\n/);
+    assert.match(text.stdout, new RegExp(`\\n\\S+ +serving +solo/solo +${computation.isolates[0]!.address.replace(/[.]/g, '\\.')} +\\d{4}-`));
+    assert.match(text.stdout, /\nsolo +ready +solo@127\.0\.0\.1:\d+ +\d+ ms/);
+    assert.deepEqual(await bin('scale', '--pool', '9', '--dir', dir), { code: 1, stdout: '', stderr: "vc-fleet: [invalid_request] pool 9 is more than the fleet's most members (4)\n" });
+    const scaled = await bin('scale', '--pool', '2', '--dir', dir);
+    assert.match(scaled.stdout, /^pool 2: \d warm, \d starting\n$/);
+    const cancelled = await bin('cancel', 'solo', '--dir', dir);
+    assert.match(cancelled.stdout, /^computation solo failed: cancelled by the operator\n/);
+    assert.match((await bin('cancel', 'nothing', '--dir', dir)).stderr, /^vc-fleet: \[not_found\] no computation nothing in this fleet\n$/);
+    assert.deepEqual(await bin('down', '--dir', dir), { code: 0, stdout: `fleet ${dir} is stopping\n`, stderr: '' });
+    const [code] = await up.exited;
+    assert.equal(code, 0, up.stderr());
+    assert.equal((await bin('status', '--dir', dir)).code, 1);
+  } finally {
+    up.child.kill('SIGKILL');
+  }
 });

@@ -12,7 +12,7 @@ import { Code, formatHostPort, VeracruzError } from '@veracruz-ts/core';
 import { timestamped } from '@veracruz-ts/policy';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
 import { DEFAULT_RUNTIME_BUNDLE, type JsonApi, type JsonRoute, startJsonApi } from '@veracruz-ts/server';
-import { ensureIdentity, partyIdentities, readNamed, readTopologyFiles, sha256Hex, startFleetPas } from './fleet-setup.ts';
+import { ensureIdentity, partyIdentities, readTopologyFiles, runtimeHashOf, startFleetPas } from './fleet-setup.ts';
 import { localMembers } from './local-members.ts';
 import { type ComputationRequest, Reconciler } from './reconciler.ts';
 import { parseTopology } from './topology.ts';
@@ -37,6 +37,11 @@ export interface ControllerOptions {
   port?: number;
   /** How often members' hosts are asked for their health. @default 1000 */
   healthIntervalMs?: number;
+  /**
+   * Upload each computation's programs as the fleet's provisioner (given the write right on exactly
+   * them). Without it, a party needs the write right on the programs and uploads them. @default true
+   */
+  provisionPrograms?: boolean;
   /** The fleet's log. @default stderr, each line timed */
   log?: (line: string) => void;
 }
@@ -80,9 +85,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const dir = resolve(options.dir);
   const host = options.host ?? '127.0.0.1';
   const runtimePath = options.runtimePath ?? DEFAULT_RUNTIME_BUNDLE;
-  const runtimeHash = sha256Hex(await readNamed(runtimePath, 'the runtime bundle').catch((error: unknown) => {
-    throw new VeracruzError(Code.NotFound, `${VeracruzError.from(error).rawMessage} (build it: npm run build:runtime)`);
-  }));
+  const runtimeHash = await runtimeHashOf(runtimePath);
   const pool = options.pool ?? 2;
   const maxMembers = options.maxMembers ?? Math.max(16, pool);
   await mkdir(join(dir, 'computations'), { recursive: true });
@@ -90,11 +93,14 @@ export async function startController(options: ControllerOptions): Promise<Contr
   let api: JsonApi | undefined;
   let reconciler: Reconciler | undefined;
   try {
-    const provisioner = await ensureIdentity(join(dir, 'host'), 'provisioner');
+    const provisioner = options.provisionPrograms === false ? undefined : await ensureIdentity(join(dir, 'host'), 'provisioner');
     const backend = localMembers({ runtimePath, devKeyPath, pasUrl: pas.url, host, ...(options.memoryMib === undefined ? {} : { memoryMib: options.memoryMib }), log: (name, line) => log(`[${name}] ${line}`) });
     reconciler = new Reconciler({
       backend, pool, maxMembers, log,
-      environment: { runtimeHash, pasCaPem: pas.caCertificatePem, pasAddress: pas.url.replace(/^http:\/\//, ''), provisioner, certificateDays: options.certificateDays ?? 30 },
+      environment: {
+        runtimeHash, pasCaPem: pas.caCertificatePem, pasAddress: pas.url.replace(/^http:\/\//, ''), certificateDays: options.certificateDays ?? 30,
+        ...(provisioner === undefined ? {} : { provisioner }),
+      },
       writePolicy: async (computation, isolate, text) => {
         const path = join(dir, 'computations', computation, `${isolate}.policy.json`);
         await mkdir(join(dir, 'computations', computation), { recursive: true });

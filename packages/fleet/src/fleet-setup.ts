@@ -111,3 +111,10 @@ export async function partyIdentities(topology: Topology, baseDir: string, dir: 
   }
   return { parties, partyCertificates };
 }
+
+/** The SHA-256 of the runtime bundle at `path` (lowercase hex), or an error saying how to build it. */
+export async function runtimeHashOf(path: string): Promise<string> {
+  return sha256Hex(await readNamed(path, 'the runtime bundle').catch((error: unknown) => {
+    throw new VeracruzError(Code.NotFound, `${VeracruzError.from(error).rawMessage} (build it: npm run build:runtime)`);
+  }));
+}

@@ -10,7 +10,7 @@ import { timestamped } from '@veracruz-ts/policy';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
 import { DEFAULT_RUNTIME_BUNDLE, type RunningServer } from '@veracruz-ts/server';
 import type { IsolateBackend, StartedIsolate } from './backend.ts';
-import { ensureIdentity, type IdentityFiles, partyIdentities, provision, readNamed, readTopologyFiles, sha256Hex, startFleetPas } from './fleet-setup.ts';
+import { ensureIdentity, type IdentityFiles, partyIdentities, provision, readTopologyFiles, runtimeHashOf, sha256Hex, startFleetPas } from './fleet-setup.ts';
 import { localBackend } from './local-backend.ts';
 import { planFleet } from './plan.ts';
 import type { Topology } from './topology.ts';
@@ -94,9 +94,7 @@ export async function startFleet(
   if (!Number.isFinite(days) || days <= 0) throw new VeracruzError(Code.InvalidRequest, `certificateDays: expected a positive number of days, got ${days}`);
 
   // Everything that can be refused without starting anything is read first.
-  const runtimeHash = sha256Hex(await readNamed(runtimePath, 'the runtime bundle').catch((error: unknown) => {
-    throw new VeracruzError(Code.NotFound, `${VeracruzError.from(error).rawMessage} (build it: npm run build:runtime)`);
-  }));
+  const runtimeHash = await runtimeHashOf(runtimePath);
   const files = await readTopologyFiles(topology, baseDir);
   const programBytes = files.programs;
 

@@ -3,6 +3,7 @@
  * policy file and hashes, and each party's identity files. Paths are absolute.
  */
 import type { Fleet } from './launch.ts';
+import type { ComputationStatus } from './status.ts';
 
 /** The content of `fleet.json`. */
 export interface FleetManifest {
@@ -25,5 +26,19 @@ export function fleetManifest(fleet: Fleet<unknown>): FleetManifest {
       certificate: files.certificatePath,
       ...(files.keyPath === undefined ? {} : { key: files.keyPath }),
     }])),
+  };
+}
+
+/** The manifest of a computation a fleet's controller made ready. */
+export function computationManifest(computation: ComputationStatus, pas: { url: string; caCertificate: string }): FleetManifest {
+  return {
+    pas: { url: pas.url, ca_certificate: pas.caCertificate },
+    isolates: Object.fromEntries(computation.isolates.map((isolate) => [isolate.name, {
+      address: isolate.address ?? '',
+      policy: isolate.policyPath ?? '',
+      policy_hash: isolate.policyHash ?? '',
+      identity_hash: isolate.identityHash ?? '',
+    }])),
+    parties: structuredClone(computation.parties ?? {}),
   };
 }

@@ -343,6 +343,7 @@ export class Reconciler {
         this.#assignedHashes.add(planned.policyHash);
         const entry = status.isolates.find((candidate) => candidate.name === planned.name)!;
         entry.policyHash = planned.policyHash;
+        entry.identityHash = planned.identityHash;
         const path = await this.#options.writePolicy?.(request.id, planned.name, planned.policyText);
         if (path !== undefined) entry.policyPath = path;
       }

@@ -40,6 +40,8 @@ export interface ComputationIsolateStatus {
   member?: string;
   address?: string;
   policyHash?: string;
+  /** What its receivers' policies name it by. */
+  identityHash?: string;
   /** The policy file (local fleets). */
   policyPath?: string;
   /** Whether it ended; with its reason. */
