@@ -4,6 +4,7 @@
 import { intersectionDemo } from './demos/intersection.ts';
 import { limitsDemo } from './demos/limits.ts';
 import { embeddedDemo } from './demos/embedded.ts';
+import { fleetDemo } from './demos/fleet.ts';
 import { mapreduceDemo } from './demos/mapreduce.ts';
 import { sealedDemo } from './demos/sealed.ts';
 import { streamingDemo } from './demos/streaming.ts';
@@ -12,6 +13,7 @@ import { streamingDemo } from './demos/streaming.ts';
 const DEMOS: readonly { name: string; summary: string; run: () => Promise<void> }[] = [
   { name: 'intersection', summary: 'four parties: an advertiser and a shop learn how much their shared customers spent, and nothing else (default)', run: intersectionDemo },
   { name: 'embedded', summary: 'three microphones with the embedded C client (wolfSSL) verify the isolate themselves and send their readings; a controller reads the triangulated position, checked in the clear', run: embeddedDemo },
+  { name: 'fleet', summary: 'a warm pool of attested isolates serves a regression; members killed with kill -9 are detected and replaced, the computation they held marked lost; the pool scales', run: fleetDemo },
   { name: 'limits', summary: 'programs the parties agreed to run flood stdout and memory: refused within the isolate\'s memory budget, data intact', run: limitsDemo },
   { name: 'mapreduce', summary: 'four hospitals\' mapper isolates push regression statistics to a reducer isolate; no record leaves its isolate, a rogue isolate is refused', run: mapreduceDemo },
   { name: 'sealed', summary: '512 MiB through an isolate of 64 MiB, sealed out to the host\'s disk; a bit the host flips is caught, and nothing is lost', run: sealedDemo },

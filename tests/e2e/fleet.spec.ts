@@ -65,11 +65,11 @@ describe('a fleet on this host: warm pool, assignment, health, healing, scaling'
   const submit = (id: string, topology: unknown, token = controller.token) =>
     callJsonApi<ComputationStatus>(`${controller.url}/v1/computations`, { body: { id, topology, baseDir: work }, token });
 
-  async function partyClient(computation: ComputationStatus, party: string): Promise<VeracruzClient> {
+  async function partyClient(computation: ComputationStatus, party: string, fleet?: string): Promise<VeracruzClient> {
     const files = computation.parties![party]!;
     const isolate = computation.isolates[0]!;
     const [policy, certificatePem, privateKeyPem] = await Promise.all([readFile(isolate.policyPath!, 'utf8'), readFile(files.certificate, 'utf8'), readFile(files.key!, 'utf8')]);
-    return VeracruzClient.connect({ policy, certificatePem, privateKeyPem, address: isolate.address! });
+    return VeracruzClient.connect({ policy, certificatePem, privateKeyPem, address: isolate.address!, ...(fleet === undefined ? {} : { fleet }) });
   }
 
   it('keeps its pool warm, serves a submitted computation from it, and refuses what it must', async () => {
@@ -104,8 +104,15 @@ describe('a fleet on this host: warm pool, assignment, health, healing, scaling'
     await submit('killed-isolate', soloTopology('bob'));
     const ready = await controller.reconciler.settled('killed-isolate');
     assert.equal(ready.state, 'ready', ready.reason);
+    const connected = await partyClient(ready, 'bob', controller.url);
+    await connected.writeFile('/input/records.csv', new TextEncoder().encode(RECORDS));
     const pids = await memberPids(ready.isolates[0]!.member!);
     process.kill(pids.isolate, 'SIGKILL');
+    // The party's next request fails, and the SDK quotes the fleet's report on why.
+    await assert.rejects(connected.readFile('/input/records.csv'), (error: unknown) =>
+      error instanceof VeracruzError && error.code === Code.Unavailable &&
+      new RegExp(`^\\[unavailable\\] the fleet at ${controller.url} reports \\(unauthenticated\\) that computation killed-isolate lost its isolate solo at .*: the isolate exited unexpectedly \\(signal SIGKILL\\)`).test(error.message));
+    await connected.close().catch(() => {});
     const lost = await waitFor(controller, 'the computation lost', (current) => current.computations.find((entry) => entry.id === 'killed-isolate')!.state === 'lost');
     const entry = lost.computations.find((computation) => computation.id === 'killed-isolate')!;
     assert.match(entry.reason!, /^isolate solo \(member m\d+-\w+, 127\.0\.0\.1:\d+\) died at .*: the isolate exited unexpectedly \(signal SIGKILL\)\. Everything it held is gone/);

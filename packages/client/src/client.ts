@@ -7,6 +7,7 @@ import { findStream, isStdStream, normalizePath, opensslCiphersuite, parsePolicy
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@veracruz-ts/protocol';
 import { checkIdentityKeyPair, checkPolicyBinding, checkPolicyHash, checkRuntimeHash } from './checks.ts';
 import { alertError, FramedConnection } from './connection.ts';
+import { explainUnavailable } from './fleet-report.ts';
 import { StreamFollower, type StreamFollowerOptions } from './stream-follower.ts';
 import { StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
 
@@ -30,6 +31,13 @@ export interface ConnectOptions {
   chunkBytes?: number;
   /** Requests kept in flight when streaming. @default 8 */
   window?: number;
+  /**
+   * The API of the fleet that runs the computation (`http://host:port`). When given, an
+   * `unavailable` failure of `connect`, or of a request once the connection dropped, is explained
+   * by what the fleet reports about the isolate serving this policy (lost, failed, ended), quoted
+   * as the fleet's unauthenticated word. @default no fleet is asked
+   */
+  fleet?: string;
 }
 
 /** Progress of a streamed transfer. */
@@ -72,6 +80,63 @@ async function openTransport(address: string): Promise<net.Socket> {
   return socket;
 }
 
+/** Turns an error into the one to throw (see {@link fleetExplainer}). */
+type Explainer = (error: VeracruzError) => Promise<VeracruzError>;
+
+/**
+ * {@link explainUnavailable} for one policy, asking the fleet once per failure: a dropped
+ * connection fails every request in flight and every later one with the same error, and an error
+ * already explained is not explained again.
+ */
+function fleetExplainer(fleetUrl: string, policyHash: string): Explainer {
+  const explained = new WeakMap<VeracruzError, Promise<VeracruzError>>();
+  return (error) => {
+    let result = explained.get(error);
+    if (result === undefined) {
+      result = explainUnavailable(error, fleetUrl, policyHash).then((final) => {
+        if (final !== error) explained.set(final, Promise.resolve(final));
+        return final;
+      });
+      explained.set(error, result);
+    }
+    return result;
+  };
+}
+
+/**
+ * A connection whose requests, once the session is gone, fail with the error the fleet's report
+ * explains. Only a closed session is explained: an `unavailable` answer of the isolate itself
+ * (an aborted stream) is the isolate's word, and passes as it is.
+ */
+class ExplainedConnection extends FramedConnection {
+  readonly #explain: Explainer;
+
+  constructor(socket: tls.TLSSocket, options: { maxMessageBytes?: number }, explain: Explainer) {
+    super(socket, options);
+    this.#explain = explain;
+  }
+
+  override async call(request: Parameters<FramedConnection['call']>[0]): ReturnType<FramedConnection['call']> {
+    try {
+      return await super.call(request);
+    } catch (reason) {
+      throw await this.#explained(reason);
+    }
+  }
+
+  override async callForPieces(request: Parameters<FramedConnection['callForPieces']>[0]): ReturnType<FramedConnection['callForPieces']> {
+    try {
+      return await super.callForPieces(request);
+    } catch (reason) {
+      throw await this.#explained(reason);
+    }
+  }
+
+  async #explained(reason: unknown): Promise<unknown> {
+    return this.closed && reason instanceof VeracruzError ? this.#explain(reason) : reason;
+  }
+}
+
 /** The peer's chain as DER, leaf first, as TLS received it (plus the anchor OpenSSL found). */
 function peerChain(socket: tls.TLSSocket): Uint8Array[] {
   const chain: Uint8Array[] = [];
@@ -110,11 +175,23 @@ export class VeracruzClient {
     this.#hashedPaths = new Set(policy.file_hashes.map((entry) => normalizePath(entry.file_path)));
   }
 
-  /** Connects and verifies the isolate (see the class comment). Throws VeracruzError. */
+  /**
+   * Connects and verifies the isolate (see the class comment). Throws VeracruzError; with
+   * `options.fleet`, an `unavailable` one may carry the fleet's report (see {@link ConnectOptions.fleet}).
+   */
   static async connect(options: ConnectOptions): Promise<VeracruzClient> {
     const policyText = typeof options.policy === 'string' ? options.policy : new TextDecoder().decode(options.policy);
     const at = options.at ?? new Date();
     const policy = await parsePolicy(policyText, { at });
+    const explain = options.fleet === undefined ? undefined : fleetExplainer(options.fleet, policy.hash);
+    try {
+      return await VeracruzClient.#open(policy, at, options, explain);
+    } catch (reason) {
+      throw explain === undefined || !(reason instanceof VeracruzError) ? reason : await explain(reason);
+    }
+  }
+
+  static async #open(policy: Policy, at: Date, options: ConnectOptions, explain: Explainer | undefined): Promise<VeracruzClient> {
     checkIdentityKeyPair(options.certificatePem, options.privateKeyPem);
     const transport = options.transport ?? await openTransport(options.address ?? policy.veracruz_server_url);
     const socket = tls.connect({
@@ -147,7 +224,8 @@ export class VeracruzClient {
       // Taken over at once: in TLS 1.3 an isolate that refuses this identity says so with an alert
       // right after the handshake, perhaps while the checks below run, and the connection keeps
       // that reason for the first request. Nothing is sent before the checks pass.
-      const connection = new FramedConnection(socket, { maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
+      const framing = { maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES };
+      const connection = explain === undefined ? new FramedConnection(socket, framing) : new ExplainedConnection(socket, framing, explain);
       const attestation = await VeracruzClient.#verify(socket, policy, at);
       const response = await connection.call({ kind: 'request_policy_hash' });
       const reported = response.body?.kind === 'policy_hash' ? new TextDecoder().decode(response.body.data) : '';

@@ -15,4 +15,5 @@ export {
 export { checkIdentityKeyPair, checkPolicyHash, checkRuntimeHash, trustedRuntimeHashes } from './checks.ts';
 export { MAX_STREAM_WAIT_MS, StreamFollower, type StreamFollowerOptions } from './stream-follower.ts';
 export { type StreamProgress, StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
+export { explainUnavailable, type FleetComputationState, type FleetReport, type FleetReportOptions, fetchFleetReport } from './fleet-report.ts';
 export { alertError, describeRequest, FramedConnection, receivedTlsAlert, responseError } from './connection.ts';

@@ -409,9 +409,9 @@ export class Reconciler {
       return;
     }
     const entry = record.status.isolates.find((candidate) => candidate.name === assignment.isolate)!;
-    entry.ended = { code: exit.code, reason: exit.reason, at };
     const orderly = exit.code === 0 && member.deathReason === undefined;
     if (member.deathReason !== undefined) exit = { code: exit.code === 0 ? 1 : exit.code, reason: `${member.deathReason}; then ${exit.reason}` };
+    entry.ended = { code: exit.code, reason: exit.reason, at };
     this.#event(`member ${member.name} (${record.status.id}/${assignment.isolate}) ended ${orderly ? 'in order' : 'unexpectedly'}: ${exit.reason}`);
     if (record.status.state === 'ready' || record.status.state === 'assigning') {
       if (!orderly) {

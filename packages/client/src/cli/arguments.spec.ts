@@ -62,6 +62,20 @@ describe('vc-client arguments', () => {
     assert.equal(parsed.server, 'host:1');
   });
 
+  it('takes --fleet URL, the fleet to ask when a connection fails, only when given', () => {
+    assert.equal(plan(['--fleet', 'http://127.0.0.1:7001', '-s']).fleet, 'http://127.0.0.1:7001');
+    assert.equal(plan(['--fleet=https://fleet.example:8443/', '-s']).fleet, 'https://fleet.example:8443/');
+    assert.equal(plan(['-s']).fleet, undefined);
+    for (const bad of ['127.0.0.1:7001', 'ftp://host/', 'http://', 'fleet']) {
+      assert.throws(() => plan(['--fleet', bad, '-s']),
+        (error: unknown) => error instanceof UsageError && error.message === `--fleet needs the fleet's API as http://host:port, got '${bad}'`, bad);
+    }
+    assert.throws(() => plan(['--fleet', 'http://a:1', '--fleet', 'http://b:2']), /--fleet given twice/);
+    const help = USAGE.replace(/\s+/g, ' ');
+    assert.match(help, /--fleet URL the API of the fleet running the computation \(http:\/\/host:port\)/);
+    assert.match(help, /the fleet's unauthenticated report, as the host's word, not a verified fact/);
+  });
+
   it('knows when there is nothing to do', () => {
     assert.ok(!planHasWork(plan([])));
     assert.ok(planHasWork(plan(['--follow', '/output/x'])));
@@ -122,10 +136,10 @@ describe('vc-client arguments', () => {
   it('describes every option in --help, each with its default', () => {
     for (const spelling of ['-i', '--identity', '-k', '--key', '-p', '--program', '--programs', '-d', '--data', '--datas',
       '-c', '--compute', '--computes', '-o', '-r', '--output', '--outputs', '--result', '--results', '-n', '--no-shutdown',
-      '-s', '--shutdown', '--server', '-q', '--quiet', '--json', '--exit-code', '--feed', '--record-bytes', '--follow', '-V', '--version', '-h', '--help']) {
+      '-s', '--shutdown', '--server', '--fleet', '-q', '--quiet', '--json', '--exit-code', '--feed', '--record-bytes', '--follow', '-V', '--version', '-h', '--help']) {
       assert.match(USAGE, new RegExp(`(^|[ ,])${spelling}[ ,\\n]`, 'm'), spelling);
     }
-    assert.equal(USAGE.match(/Default: /g)?.length, 15, 'every option but --help and --version states its default');
+    assert.equal(USAGE.match(/Default: /g)?.length, 16, 'every option but --help and --version states its default');
     assert.match(USAGE, /-p, --program, --programs \[REMOTE=\]LOCAL\n +upload a program/);
     assert.match(USAGE, /'-h' is help here, as in Veracruz's vc-client/);
     assert.match(USAGE, /Reading results shuts the computation down/);

@@ -38,6 +38,8 @@ export interface ClientPlan {
   quiet: boolean;
   /** Server address instead of the policy's veracruz_server_url. */
   server: string | undefined;
+  /** The fleet's API (`http://host:port`), asked to explain a connection that failed. */
+  fleet: string | undefined;
   /** Print one JSON document describing the run on stdout. */
   json: boolean;
   /** Exit with the programs' exit code (the last non-zero one) instead of 0. */
@@ -95,6 +97,11 @@ const OPTIONS = {
   'no-shutdown': { names: ['-n', '--no-shutdown'], help: 'keep the computation running after reading results (for other readers)', default: 'shut down after reading results' },
   shutdown: { names: ['-s', '--shutdown'], help: 'shut the computation down at the end, for every party (any identity may)', default: 'only after reading results' },
   server: { names: ['--server'], value: 'HOST:PORT', help: 'connect here instead of the address in the policy', default: "the policy's veracruz_server_url" },
+  fleet: {
+    names: ['--fleet'], value: 'URL',
+    help: "the API of the fleet running the computation (http://host:port): when the isolate cannot be reached or the connection drops, ask it what became of the isolate serving this policy (lost, failed, ended) and say so. That is the fleet's unauthenticated report, as the host's word, not a verified fact",
+    default: 'no fleet is asked',
+  },
   quiet: { names: ['-q', '--quiet'], help: 'no status lines and no progress bar on stderr (errors and warnings still appear)', default: 'status lines on stderr' },
   json: {
     names: ['--json'],
@@ -167,6 +174,12 @@ function transfers(values: readonly string[]): Transfer[] {
     if (remote === '' || local === '') throw new UsageError(`${JSON.stringify(item)}: empty name`);
     return { remote: normalizePath(remote), local };
   });
+}
+
+/** Whether `value` is an absolute http(s) URL (the fleet's API). */
+function isHttpUrl(value: string): boolean {
+  const url = URL.parse(value);
+  return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.host !== '';
 }
 
 /** What the command line asks for, before its meaning is checked. */
@@ -278,6 +291,8 @@ export function parseClientArguments(argv: readonly string[]): ClientPlan | 'hel
   if ([...programs, ...data, ...feeds].filter((transfer) => transfer.local === '-').length > 1) {
     throw new UsageError('stdin (-) can be read for one upload only');
   }
+  const fleet = values.fleet?.[0];
+  if (fleet !== undefined && !isHttpUrl(fleet)) throw new UsageError(`--fleet needs the fleet's API as http://host:port, got '${fleet}'`);
   const shutdownAfterResults = results.length > 0 && values.shutdown !== true && values['no-shutdown'] !== true;
   return {
     policyPath: positionals[0]!,
@@ -295,6 +310,7 @@ export function parseClientArguments(argv: readonly string[]): ClientPlan | 'hel
     shutdownAfterResults,
     quiet: values.quiet === true,
     server: values.server?.[0],
+    fleet,
     json,
     exitCode: values['exit-code'] === true,
   };

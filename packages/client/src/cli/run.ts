@@ -158,6 +158,7 @@ export async function runClient(plan: ClientPlan, io: ClientIo): Promise<number>
       privateKeyPem: await readLocalFile(plan.keyPath, 'private key'),
     };
     if (plan.server !== undefined) options.address = plan.server;
+    if (plan.fleet !== undefined) options.fleet = plan.fleet;
     // A new connection (and session) each time, verified as the first.
     const connect = (): Promise<VeracruzClient> => VeracruzClient.connect(io.transport === undefined ? options : { ...options, transport: io.transport() });
     client = await connect();
