@@ -86,6 +86,19 @@ describe('npm run demo', () => {
     assert.match(stdout, /reducer: vc-server exited \(0: /);
   });
 
+  it('runs the fleet demo: a warm pool serves a regression checked in the clear; killed members detected and replaced; scaling; nothing left', async () => {
+    const { code, stdout, stderr } = await demo('fleet');
+    assert.equal(code, 0, stderr + stdout);
+    assert.match(stdout, /pool 3 warm of 3/);
+    assert.match(stdout, /ready \d+ ms after it was submitted/);
+    assert.match(stdout, /analyst: 6 coefficients over 5000 rows, equal to the regression computed here in the clear/);
+    assert.match(stdout, /audit lost: isolate audit \(member \S+, [\d.:]+\) died at \S+: the isolate exited unexpectedly \(signal SIGKILL\)/);
+    assert.match(stdout, /auditor's SDK: \[unavailable\] the fleet at http:\/\/[\d.:]+ reports \(unauthenticated\) that computation audit lost its isolate audit at /);
+    assert.match(stdout, /event: member \S+ died while warm \(its host \(vc-server warm, pid \d+\) ended: signal SIGKILL\); replacing it/);
+    assert.match(stdout, /five warm members/);
+    assert.match(stdout, /vc-fleet up exited 0; none of the \d+ member processes is left/);
+  });
+
   it('refuses an unknown demo name with a usage error that lists the demos', async () => {
     const { code, stderr } = await demo('no-such-demo');
     assert.equal(code, 2);
@@ -93,6 +106,7 @@ describe('npm run demo', () => {
     assert.match(stderr, /intersection +four parties/);
     assert.match(stderr, /limits +programs/);
     assert.match(stderr, /mapreduce +four hospitals/);
+    assert.match(stderr, /fleet +a warm pool/);
     assert.match(stderr, /sealed +512 MiB/);
     assert.match(stderr, /streaming +three sensors/);
   });
