@@ -94,7 +94,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   let reconciler: Reconciler | undefined;
   try {
     const provisioner = options.provisionPrograms === false ? undefined : await ensureIdentity(join(dir, 'host'), 'provisioner');
-    const backend = localMembers({ runtimePath, devKeyPath, pasUrl: pas.url, host, ...(options.memoryMib === undefined ? {} : { memoryMib: options.memoryMib }), log: (name, line) => log(`[${name}] ${line}`) });
+    const backend = localMembers({ runtimePath, devKeyPath, pasUrl: pas.url, host, compileCacheDir: join(dir, 'host', 'compile-cache'), ...(options.memoryMib === undefined ? {} : { memoryMib: options.memoryMib }), log: (name, line) => log(`[${name}] ${line}`) });
     reconciler = new Reconciler({
       backend, pool, maxMembers, log,
       environment: {
