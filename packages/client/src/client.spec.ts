@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Code, type VeracruzError } from '@veracruz-ts/core';
 import { RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
@@ -16,7 +14,7 @@ import {
   testPolicyText,
 } from '@veracruz-ts/runtime/testing';
 import { type ConnectOptions, rechunk, VeracruzClient } from './client.ts';
-import { connectInProcess, isError } from './test-fixture.ts';
+import { connectInProcess, droppingHost, isError } from './test-fixture.ts';
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 
@@ -148,32 +146,8 @@ describe('VeracruzClient against an in-process session manager', () => {
     });
   });
 
-  /**
-   * A stand-in for vc-server over real TCP: relays to the in-process isolate until told to drop
-   * the client at its next request, with a reset (as vc-server does when the isolate dies) or with
-   * a plain close.
-   */
-  async function droppingHost(how: 'reset' | 'close') {
-    let armed = false;
-    const server = net.createServer((socket) => {
-      const isolate = computation.openSession();
-      socket.on('error', () => {});
-      isolate.on('data', (chunk: Buffer) => socket.write(chunk));
-      socket.on('data', (chunk: Buffer) => {
-        if (!armed) isolate.write(chunk);
-        else if (how === 'reset') socket.resetAndDestroy();
-        else socket.end();
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const transport = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-    await once(transport, 'connect');
-    return { transport, arm: () => (armed = true), close: () => server.close() };
-  }
-
   it('reports a connection reset mid-request as the host\'s report that the isolate died', async () => {
-    const host = await droppingHost('reset');
+    const host = await droppingHost(computation, 'reset');
     try {
       const client = await connect(alice, { transport: host.transport });
       host.arm();
@@ -188,7 +162,7 @@ describe('VeracruzClient against an in-process session manager', () => {
   });
 
   it('reports a connection closed mid-request as lost, without blaming the isolate', async () => {
-    const host = await droppingHost('close');
+    const host = await droppingHost(computation, 'close');
     try {
       const client = await connect(alice, { transport: host.transport });
       host.arm();

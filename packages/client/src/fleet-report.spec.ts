@@ -23,7 +23,7 @@ import { parseClientArguments } from './cli/arguments.ts';
 import { runClient } from './cli/run.ts';
 import { VeracruzClient } from './client.ts';
 import { explainUnavailable, fetchFleetReport } from './fleet-report.ts';
-import { isError } from './test-fixture.ts';
+import { droppingHost, isError } from './test-fixture.ts';
 
 /**
  * A stand-in for a fleet controller's read API, over real HTTP on loopback. The shape of
@@ -273,31 +273,9 @@ describe('a request after the connection to the isolate dropped', () => {
     await fleet.close();
   });
 
-  /**
-   * A stand-in for vc-server over real TCP: relays to the in-process isolate until armed, then
-   * resets the client's connection at its next request, as vc-server does when the isolate dies.
-   */
-  async function droppingHost() {
-    let armed = false;
-    const server = net.createServer((socket) => {
-      const isolate = computation.openSession();
-      socket.on('error', () => {});
-      isolate.on('data', (chunk: Buffer) => socket.write(chunk));
-      socket.on('data', (chunk: Buffer) => {
-        if (!armed) isolate.write(chunk);
-        else socket.resetAndDestroy();
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const transport = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-    await once(transport, 'connect');
-    return { transport, arm: () => (armed = true), close: () => server.close() };
-  }
-
   it('fails with the fleet\'s report once the session is gone, asking once; errors of an open session pass as they are', async () => {
     fleet.answer(computation.policy.hash, lostReport('main', '127.0.0.1:3011'));
-    const host = await droppingHost();
+    const host = await droppingHost(computation, 'reset');
     try {
       const client = await VeracruzClient.connect({
         policy: policyText, certificatePem: alice.certificatePem, privateKeyPem: alice.privateKeyPem,

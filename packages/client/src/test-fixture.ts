@@ -4,6 +4,8 @@
  * grow; connecting a client to an in-process computation; matching the errors the client throws.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { after, before } from 'node:test';
 import { VeracruzError } from '@veracruz-ts/core';
 import { type FileRights, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
@@ -204,4 +206,28 @@ export function isError(code: string, pattern: RegExp) {
     assert.match(error.message, pattern);
     return true;
   };
+}
+
+/**
+ * A stand-in for vc-server over real TCP: relays to the in-process `computation` until armed, then
+ * drops the client at its next request, with a reset (as vc-server does when the isolate dies) or
+ * with a plain close.
+ */
+export async function droppingHost(computation: InProcessComputation, how: 'reset' | 'close'): Promise<{ transport: net.Socket; arm: () => void; close: () => void }> {
+  let armed = false;
+  const server = net.createServer((socket) => {
+    const isolate = computation.openSession();
+    socket.on('error', () => {});
+    isolate.on('data', (chunk: Buffer) => socket.write(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      if (!armed) isolate.write(chunk);
+      else if (how === 'reset') socket.resetAndDestroy();
+      else socket.end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const transport = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await once(transport, 'connect');
+  return { transport, arm: () => (armed = true), close: () => server.close() };
 }

@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { EXIT_USAGE, formatOptions, helpOrVersion, type OptionHelp, parseArgsErrorMessage, timestamped, UsageError, usageErrorLine } from '@veracruz-ts/policy';
-import { writeFileAtomically } from '@veracruz-ts/policy/node';
+import { waitForStopSignal, writeFileAtomically } from '@veracruz-ts/policy/node';
 import { callJsonApi, DEFAULT_RUNTIME_BUNDLE } from '@veracruz-ts/server';
 import packageJson from '../package.json' with { type: 'json' };
 import { CONTROLLER_FILE, type ControllerFile, startController, TOKEN_FILE } from './controller.ts';
@@ -97,18 +97,6 @@ ${formatOptions(COMMON_OPTIONS)}
 Exit status: 0 done (up: stopped by a signal or down); 1 refused, failed, or no controller answers in
 DIR; 2 a usage error.`;
 
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (signal: string): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
-
 /** A positive (or, with `zero`, whole) number option. */
 function count(value: string | undefined, option: string, fallback: number, zero = false): number {
   if (value === undefined) return fallback;
@@ -165,8 +153,7 @@ async function up(args: string[], io: CliIO): Promise<number> {
   if (values.id !== undefined && topologyFile === undefined) throw new UsageError('--id names the topology\'s computation: give a topology');
   await runtimeHashOf(values.runtime ?? DEFAULT_RUNTIME_BUNDLE);
   const topologyText = topologyFile === undefined ? undefined : await readTopologyFile(topologyFile);
-  // Handlers first, so that a signal during the start is a stop, not a kill that leaves members behind.
-  const stopRequested = io.stopRequested ?? waitForSignal();
+  const stopRequested = io.stopRequested ?? waitForStopSignal();
   const dir = resolve(values.dir ?? 'fleet');
   const controller = await startController({
     dir, pool, certificateDays: days, provisionPrograms: values['no-provision'] !== true,

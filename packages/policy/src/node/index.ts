@@ -4,3 +4,4 @@
  * (browser.spec.ts).
  */
 export * from './atomic-file.ts';
+export * from './stop-signal.ts';
