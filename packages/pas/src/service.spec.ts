@@ -86,6 +86,13 @@ describe('vc-pas service (a real process on loopback, a real SQLite file)', () =
     return pasCertify(pas.url, 'linux', session.sessionId, evidence, options.csrDer ?? who.identity.csrDer);
   }
 
+  it('serves its CA certificate, the one vc-pas init wrote, at /ca.pem', async () => {
+    const response = await fetch(`${pas.url}/ca.pem`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'application/x-pem-file');
+    assert.equal((await response.text()).trim(), caPem.trim());
+  });
+
   it('opens a session with 201, a Location and a 32-byte nonce', async () => {
     const response = await fetch(`${pas.url}/proxy/v1/Start`, { method: 'POST' });
     assert.equal(response.status, 201);

@@ -7,6 +7,7 @@ import {
   DEFAULT_ISOLATE_CERTIFICATE_VALIDITY_MS,
   issueIsolateCertificateDetailed,
   joinDerChain,
+  derToPem,
   measurementForCertificate,
   verifyCsr,
 } from '@veracruz-ts/attestation/certificates';
@@ -115,7 +116,7 @@ async function textField(form: FormData, name: string): Promise<string | undefin
  * Builds the PAS HTTP application (Veracruz's routes): `POST /proxy/v1/Start` opens a session
  * and answers its nonce; `POST /proxy/v1/<Platform>/<session>` takes the isolate's evidence and
  * CSR, verifies them, and answers DER(isolate certificate) ‖ DER(CA certificate).
- * `GET /health` answers 200 for probes. Every failure is RFC 7807 problem JSON. Start is
+ * `GET /health` answers 200 for probes, `GET /ca.pem` the CA certificate (PEM). Every failure is RFC 7807 problem JSON. Start is
  * bounded: at most `maxOpenSessions` open at once, and a token bucket per client address; either
  * refusal is 429 with `Retry-After`.
  */
@@ -159,6 +160,10 @@ export function createPasApp(options: PasServiceOptions): Hono {
   app.notFound((c) => answer(c, 'not-found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
 
   app.get('/health', (c) => c.text('ok'));
+  // The CA certificate is public (every policy carries it): served for whoever writes policies for
+  // this PAS, a fleet's controller or operator say, so they need not be given the file.
+  const caPem = derToPem(ca.certificateDer, 'CERTIFICATE');
+  app.get('/ca.pem', (c) => c.body(caPem, 200, { 'content-type': 'application/x-pem-file', 'cache-control': 'no-store' }));
 
   app.use(
     '/proxy/v1/*',
