@@ -20,6 +20,7 @@ const LAYERS: Record<string, number> = {
   embedded: 4,
   tools: 5,
   fleet: 6,
+  kubernetes: 7,
 };
 
 interface Manifest {

@@ -15,6 +15,7 @@ import { DEFAULT_RUNTIME_BUNDLE, type JsonApi, type JsonRoute, startJsonApi } fr
 import { ensureIdentity, partyIdentities, readTopologyFiles, runtimeHashOf, startFleetPas } from './fleet-setup.ts';
 import { localMembers } from './local-members.ts';
 import { type ComputationRequest, Reconciler } from './reconciler.ts';
+import { statusRoutes } from './status-routes.ts';
 import { parseTopology } from './topology.ts';
 
 /** Options of {@link startController}. */
@@ -113,16 +114,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     let requestDown: () => void = () => {};
     const downRequested = new Promise<void>((resolve) => (requestDown = resolve));
     const routes: JsonRoute[] = [
-      { method: 'GET', path: '/v1/status', handle: () => ({ status: 200, body: { ...fleet.status(), pas: { url: pas.url, caCertificate: caPath } } }) },
-      { method: 'GET', path: '/v1/computations/', handle: ({ rest }) => ({ status: 200, body: fleet.computation(rest) }) },
-      {
-        method: 'GET', path: '/v1/policies/',
-        handle: ({ rest }) => {
-          const found = fleet.policyStatus(rest.toLowerCase());
-          if (found === undefined) throw new VeracruzError(Code.NotFound, `no isolate of this fleet was given the policy ${rest}`);
-          return { status: 200, body: found };
-        },
-      },
+      ...statusRoutes(fleet, { url: pas.url, caCertificate: caPath }),
       { method: 'POST', path: '/v1/computations', handle: async ({ body }) => ({ status: 202, body: fleet.submit(await computationRequest(body, dir)) }) },
       {
         method: 'POST', path: '/v1/scale',

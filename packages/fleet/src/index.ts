@@ -11,6 +11,7 @@ export type { Assignment, MemberBackend, MemberExit, MemberHandle, MemberHealth,
 export { type ComputationRequest, type FleetEnvironment, Reconciler, type ReconcilerOptions } from './reconciler.ts';
 export type { ComputationIsolateStatus, ComputationState, ComputationStatus, FleetEvent, FleetStatus, MemberState, MemberStatus, PolicyStatus } from './status.ts';
 export { EVENTS_KEPT } from './status.ts';
+export { statusRoutes } from './status-routes.ts';
 export { type Fleet, type FleetIsolate, type StartFleetOptions, startFleet } from './launch.ts';
 export type { IdentityFiles } from './fleet-setup.ts';
 export { type LocalBackendOptions, localBackend } from './local-backend.ts';

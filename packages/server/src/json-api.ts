@@ -7,10 +7,11 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, request as httpRequest, type Server, type ServerResponse } from 'node:http';
 import { Code, formatHostPort, parseHostPort, VeracruzError } from '@veracruz-ts/core';
 
-/** One route's answer: a status and a JSON body. */
+/** One route's answer: a status and a JSON body (or a text one, when `contentType` is given). */
 export interface JsonAnswer {
   status: number;
   body: unknown;
+  contentType?: string;
 }
 
 /** A route: `GET /v1/status`, say. `match` gets the path's segments after the route's prefix. */
@@ -27,8 +28,8 @@ export interface JsonRoute {
 export interface JsonApiOptions {
   /** host:port (port 0 picks a free one). */
   listen: string;
-  /** The bearer token of authenticated routes. */
-  token: string;
+  /** The bearer token of authenticated routes; without one, they are refused (a read-only API). */
+  token?: string;
   routes: readonly JsonRoute[];
   /** Largest request body. @default 8 MiB */
   maxBodyBytes?: number;
@@ -93,8 +94,8 @@ async function readBody(request: IncomingMessage, limit: number): Promise<unknow
 }
 
 function send(response: ServerResponse, answer: JsonAnswer): void {
-  const text = `${JSON.stringify(answer.body)}\n`;
-  response.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  const text = answer.contentType === undefined ? `${JSON.stringify(answer.body)}\n` : String(answer.body);
+  response.writeHead(answer.status, { 'content-type': answer.contentType ?? 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   response.end(text);
 }
 
@@ -111,7 +112,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApi> {
       }
       if (route.authenticated === true || route.method === 'POST') {
         const header = request.headers.authorization ?? '';
-        if (!header.startsWith('Bearer ') || !sameToken(header.slice(7), options.token)) {
+        if (options.token === undefined || !header.startsWith('Bearer ') || !sameToken(header.slice(7), options.token)) {
           send(response, { status: 401, body: { error: { code: Code.PermissionDenied, message: 'this request needs the control token (Authorization: Bearer TOKEN)' } } });
           return;
         }
