@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAllYaml } from '@kubernetes/client-node';
-import { createIdentity } from '@veracruz-ts/policy';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
@@ -45,7 +44,7 @@ test('--help names every command and option with its default; -V prints the vers
   for (const [flag, fallback] of [['--namespace', 'veracruz'], ['--image', 'veracruz-ts:0.1.0'], ['--pool', '2'], ['--memory-mib', '512'], ['--pas-storage', '1Gi'], ['--days', '30']] as const) {
     assert.match(flat, new RegExp(`${flag} \\S+ .*?Default: ${fallback.replace(/[.]/g, '\\.')}\\.`), `${flag} states its default`);
   }
-  for (const flag of ['--platform', '--runtime-class', '--device', '--storage-class', '--runtime-hash', '--max-members', '--listen', 'serve-ca', '--file', '--version']) {
+  for (const flag of ['--platform', '--runtime-class', '--device', '--storage-class', '--runtime-hash', '--max-members', '--listen', '--version']) {
     assert.ok(help.stdout.includes(flag), flag);
   }
   assert.ok(help.stdout.split('\n').every((line) => line.length <= 100), 'lines fit 100 columns');
@@ -85,8 +84,8 @@ test('manifests: a YAML stream that parses, every object valid, shaped by the op
 
 test('usage errors: one line naming the option, exit status 2, nothing on stdout', async () => {
   const cases: [string[], string][] = [
-    [[], 'nothing to do (expected manifests, run or serve-ca)'],
-    [['install'], 'unknown command "install" (expected manifests, run or serve-ca)'],
+    [[], 'nothing to do (expected manifests or run)'],
+    [['install'], 'unknown command "install" (expected manifests or run)'],
     [['manifests', '--bogus'], "unknown option '--bogus'"],
     [['manifests', 'extra'], "unexpected argument 'extra'"],
     [['manifests', '--days', '3'], "unknown option '--days'"],
@@ -107,8 +106,6 @@ test('usage errors: one line naming the option, exit status 2, nothing on stdout
     [['run', '--max-members', '1', '--pool', '4'], '--max-members: 1 is less than the pool (4)'],
     [['run', '--listen', 'nowhere'], '--listen "nowhere" is not host:port (or [v6]:port)'],
     [['run'], "VC_CONTROL_TOKEN: set it to the members' control token, 16 characters at least (the vc-control-token Secret)"],
-    [['serve-ca'], 'serve-ca: --file is required'],
-    [['serve-ca', '--file', 'ca.pem', '--listen', '1.2.3.4'], '--listen "1.2.3.4" is not host:port (or [v6]:port)'],
   ];
   for (const [argv, message] of cases) {
     const result = await run(argv);
@@ -127,38 +124,4 @@ test('run needs the runtime measurement: VC_RUNTIME_HASH, or for linux a bundle 
   const noBundle = await run(['run', '--runtime', nowhere], { env: token });
   assert.equal(noBundle.code, 2);
   assert.equal(noBundle.stderr, `vc-operator: VC_RUNTIME_HASH is not set and the runtime bundle ${nowhere} cannot be read (give --runtime, or build it with npm run build:runtime) (see vc-operator --help)\n`);
-});
-
-test('serve-ca serves the certificate it is given at /ca.pem, read-only, and says why when the file is no certificate', async () => {
-  const caFile = join(directory, 'ca.pem');
-  const { certificatePem } = await createIdentity('test CA');
-  await writeFile(caFile, certificatePem);
-  let stop: () => void = () => {};
-  let stdout = '';
-  const stopped = main(['serve-ca', '--file', caFile, '--listen', '127.0.0.1:0'], {
-    stdout: (text) => (stdout += text), stderr: () => {}, stopRequested: new Promise<void>((resolve) => (stop = resolve)),
-  });
-  while (!stdout.includes('\n')) await new Promise((resolve) => setTimeout(resolve, 10));
-  const url = /on (http:\/\/\S+)\/ca\.pem\n$/.exec(stdout)?.[1];
-  assert.ok(url !== undefined, stdout);
-  try {
-    const served = await fetch(`${url}/ca.pem`);
-    assert.equal(served.status, 200);
-    assert.equal(served.headers.get('content-type'), 'application/x-pem-file');
-    assert.equal(await served.text(), certificatePem);
-    assert.equal((await fetch(`${url}/health`)).status, 200);
-    const other = await fetch(`${url}/ca.key`);
-    assert.equal(other.status, 404);
-    assert.deepEqual(await other.json(), { error: { code: 'not_found', message: 'no route GET /ca.key (GET /ca.pem)' } });
-    const post = await fetch(`${url}/ca.pem`, { method: 'POST', body: 'x' });
-    assert.equal(post.status, 405);
-    assert.equal(post.headers.get('allow'), 'GET');
-    await writeFile(caFile, 'not a certificate');
-    const broken = await fetch(`${url}/ca.pem`);
-    assert.equal(broken.status, 503);
-    assert.match(((await broken.json()) as { error: { message: string } }).error.message, /ca\.pem: not a PEM certificate/);
-  } finally {
-    stop();
-  }
-  assert.equal(await stopped, 0);
 });

@@ -1,7 +1,6 @@
 /**
  * vc-operator's command line: `manifests` prints what installs a fleet (for `kubectl apply -f -`),
- * `run` is the operator itself (in its pod), `serve-ca` serves the PAS's CA certificate beside the
- * PAS. The work is in manifests.ts, operator.ts and ca-server.ts.
+ * `run` is the operator itself (in its pod). The work is in manifests.ts and operator.ts.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -9,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import { EXIT_USAGE, formatOptions, helpOrVersion, type OptionHelp, parseArgsErrorMessage, timestamped, UsageError, usageErrorLine } from '@veracruz-ts/policy';
+import { waitForStopSignal } from '@veracruz-ts/policy/node';
 import packageJson from '../package.json' with { type: 'json' };
 import { DEFAULTS, type FleetManifestOptions, type FleetOptions, type KubernetesPlatform, kubernetesManifests, manifestsYaml, PLATFORMS, resolveOptions } from './manifests.ts';
 import { PORTS } from './names.ts';
@@ -51,11 +51,6 @@ const RUN_OPTIONS: readonly OptionHelp[] = [
   { names: ['--runtime'], value: 'PATH', help: 'linux, without VC_RUNTIME_HASH: the runtime bundle whose SHA-256 the policies name (the one the members run)', default: DEFAULT_RUNTIME_BUNDLE },
 ];
 
-const SERVE_CA_OPTIONS: readonly OptionHelp[] = [
-  { names: ['--file'], value: 'PATH', help: "the PAS's CA certificate (ca.pem in its directory)", default: 'required' },
-  { names: ['--listen'], value: 'HOST:PORT', help: 'where to serve it, at GET /ca.pem', default: `0.0.0.0:${PORTS.pasCa}` },
-];
-
 const COMMON_OPTIONS: readonly OptionHelp[] = [
   { names: ['--help'], help: 'print this help' },
   { names: ['-V', '--version'], help: 'print the version' },
@@ -68,7 +63,6 @@ export const USAGE = `Usage:
                         [--storage-class NAME] [--runtime-hash HEX]
   vc-operator run [the fleet options of manifests] [--days N] [--max-members N] [--listen HOST:PORT]
                   [--runtime PATH]
-  vc-operator serve-ca --file PATH [--listen HOST:PORT]
 
 manifests prints, as one YAML stream on stdout, everything that installs a fleet in a namespace:
 the namespace, the VeracruzComputation and VeracruzPool definitions, the PAS (a StatefulSet with its
@@ -82,8 +76,8 @@ run is the operator, in its pod: it keeps the pool of warm member pods, submits 
 VeracruzComputation of its namespace to the fleet's reconciler (its programs read from ConfigMaps),
 cancels those deleted, follows the VeracruzPool named default, writes each computation's state to
 its status, and serves the fleet's status read-only. It reads the members' control token from
-VC_CONTROL_TOKEN and the runtime measurement from VC_RUNTIME_HASH, and runs until SIGINT or SIGTERM
-(stopping every member). serve-ca serves the PAS's CA certificate, which vc-pas does not, beside it.
+VC_CONTROL_TOKEN and the runtime measurement from VC_RUNTIME_HASH, reads the PAS's CA certificate
+from the PAS (GET /ca.pem), and runs until SIGINT or SIGTERM (stopping every member).
 
 Options of manifests:
 ${formatOptions(MANIFEST_OPTIONS)}
@@ -91,13 +85,9 @@ ${formatOptions(MANIFEST_OPTIONS)}
 Options of run (besides those of manifests up to --device):
 ${formatOptions(RUN_OPTIONS.slice(FLEET_OPTIONS.length))}
 
-Options of serve-ca:
-${formatOptions(SERVE_CA_OPTIONS)}
-
 ${formatOptions(COMMON_OPTIONS)}
 
-Exit status: 0 success, or stopped by a signal; 1 the operator or the CA server could not start;
-2 a usage error.`;
+Exit status: 0 success, or stopped by a signal; 1 the operator could not start; 2 a usage error.`;
 
 const FLEET_FLAGS = {
   namespace: { type: 'string' },
@@ -184,18 +174,6 @@ function checkedListen(listen: string): string {
   return listen;
 }
 
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (signal: string): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
-
 /** The runtime measurement from VC_RUNTIME_HASH, else (linux) the SHA-256 of the bundle the members run. */
 async function runtimeHash(env: CliIO['env'] & object, platform: KubernetesPlatform, bundle: string): Promise<string> {
   const given = env['VC_RUNTIME_HASH'];
@@ -226,7 +204,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
   // vc-server warm refuses a shorter one.
   if (controlToken === undefined || controlToken.length < 16) throw new UsageError('VC_CONTROL_TOKEN: set it to the members\' control token, 16 characters at least (the vc-control-token Secret)');
   const hash = await runtimeHash(env, options.platform, values.runtime ?? DEFAULT_RUNTIME_BUNDLE);
-  const stopRequested = io.stopRequested ?? waitForSignal();
+  const stopRequested = io.stopRequested ?? waitForStopSignal();
   // Loaded here: the other commands need neither the Kubernetes client nor the fleet.
   const { runOperator } = await import('./operator.ts');
   const operator = await runOperator({
@@ -245,19 +223,6 @@ async function run(args: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-async function serveCa(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: { file: { type: 'string' }, listen: { type: 'string' } } });
-  if (values.file === undefined || values.file === '') throw new UsageError('serve-ca: --file is required');
-  const stopRequested = io.stopRequested ?? waitForSignal();
-  const listen = checkedListen(values.listen ?? `0.0.0.0:${PORTS.pasCa}`);
-  const { serveCaCertificate } = await import('./ca-server.ts');
-  const service = await serveCaCertificate({ file: values.file, listen });
-  io.stdout(`vc-operator serving ${values.file} on http://${service.address}/ca.pem\n`);
-  await stopRequested;
-  await service.close();
-  return 0;
-}
-
 /** Runs vc-operator with `argv` (without node and script); returns the exit status. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
@@ -267,11 +232,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return 0;
     }
     const [command, ...rest] = argv;
-    if (command === undefined) throw new UsageError('nothing to do (expected manifests, run or serve-ca)');
+    if (command === undefined) throw new UsageError('nothing to do (expected manifests or run)');
     if (command === 'manifests') return manifests(rest, io);
     if (command === 'run') return await run(rest, io);
-    if (command === 'serve-ca') return await serveCa(rest, io);
-    throw new UsageError(`unknown command ${JSON.stringify(command)} (expected manifests, run or serve-ca)`);
+    throw new UsageError(`unknown command ${JSON.stringify(command)} (expected manifests or run)`);
   } catch (error) {
     const usage = error instanceof UsageError ? error.message : parseArgsErrorMessage(error);
     if (usage !== undefined) {

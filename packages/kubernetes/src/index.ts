@@ -5,9 +5,8 @@
  * from the command line.
  */
 export { apiErrorMessage, type KubernetesBackend, type KubernetesBackendOptions, kubernetesBackend, memberExitFromPod, pendingReason } from './backend.ts';
-export { CA_PATH, checkCertificatePem, fetchCaCertificate, serveCaCertificate } from './ca-server.ts';
+export { CA_PATH, checkCertificatePem, fetchCaCertificate } from './ca-certificate.ts';
 export { type ComputationSpec, type ConfigMapContent, computationRequest, type ProgramReference, programBytes, programFile, readComputationSpec } from './computation.ts';
-export { type HttpAnswer, type HttpService, startHttpService } from './http-service.ts';
 export {
   computationDefinition, crdName, DEFAULTS, DEV_KEY_NAME, type FleetManifestOptions, type FleetOptions, type KubernetesPlatform, kubernetesManifests, MAX_POOL,
   MEMBER_MEMORY_OVERHEAD_MIB, manifestsYaml, type MemberPodOptions, memberPod, memberService, memberServiceAddress, networkPolicies, operatorArguments, operatorRole,
@@ -16,7 +15,6 @@ export {
 export {
   ANNOTATIONS, COMPONENT_LABEL, COMPUTATION_LABEL, dnsLabel, GROUP, MEMBER_LABEL, memberLabelValue, memberPodName, memberServiceName, PART_OF, PART_OF_LABEL, PLURALS, PORTS, SECRETS, VERSION,
 } from './names.ts';
-export { type MemberControl, type MemberHostHealth, memberControl } from './member-control.ts';
-export { type OperatorOptions, POOL_NAME, type RunningOperator, runOperator } from './operator.ts';
+export { type MemberControl, memberControl } from './member-control.ts';
+export { type OperatorOptions, POOL_NAME, type RunningOperator, runOperator, serveStatus } from './operator.ts';
 export { type ComputationResourceStatus, computationResourceStatus, endedResourceStatus, type PoolResourceStatus, poolResourceStatus } from './resource-status.ts';
-export { type StatusSource, serveStatus, statusRoute } from './status-api.ts';

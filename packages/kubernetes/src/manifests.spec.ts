@@ -225,11 +225,10 @@ test('NetworkPolicies: members take parties on 3017 and the operator alone on 30
     ['a member to DNS over TCP', member, dns, 53, true],
     ['a member to the internet', member, outside, 443, false],
     ['a member to the API server', member, outside, 6443, false],
-    ['a member to the PAS\'s CA port', member, pas, 3011, false],
     ['a member to the operator\'s status API', member, operator, 8080, false],
     ['a member to another pod of the namespace', member, stranger, 3017, false],
     ['the operator to the PAS', operator, pas, 3010, true],
-    ['the operator to the PAS\'s CA port', operator, pas, 3011, true],
+    ['the operator to another port of the PAS', operator, pas, 3011, false],
     ['another pod of the namespace to the PAS', stranger, pas, 3010, false],
     ['a party outside to the PAS', outside, pas, 3010, false],
     ['the PAS to the internet', pas, outside, 443, false],
@@ -343,21 +342,21 @@ test('a member Service: vc-<computation>-<isolate> selecting the member on 3017;
   assert.doesNotThrow(() => validate(strangePod));
 });
 
-test('the PAS: one replica, init then serve on 3010 with its volume, the dev key\'s public half enrolled (linux only), its CA beside it', () => {
+test('the PAS: one replica, init then serve on 3010 (its CA certificate too) with its volume, the dev key\'s public half enrolled (linux only)', () => {
   const statefulSet = byKindAndName(kubernetesManifests(), 'StatefulSet', 'vc-pas');
   assert.equal(statefulSet.spec.replicas, 1);
   const spec = statefulSet.spec.template.spec;
-  const [pasContainer, caContainer] = spec.containers;
+  assert.equal(spec.containers.length, 1);
+  const [pasContainer] = spec.containers;
   assert.deepEqual(pasContainer.command, ['vc-pas', 'serve', '--dir', '/var/lib/vc-pas', '--listen', '0.0.0.0:3010']);
   const script: string = spec.initContainers[0].command[2];
   assert.match(script, /^set -e\ntest -f \/var\/lib\/vc-pas\/pas\.json \|\| vc-pas init --dir \/var\/lib\/vc-pas\n/);
   assert.match(script, /vc-pas enroll --dir \/var\/lib\/vc-pas --name fleet-dev-key \/etc\/vc-dev-key\/dev-key\.pub\.pem$/);
   const keyVolume = spec.volumes.find((volume: Json) => volume.secret !== undefined);
   assert.deepEqual(keyVolume.secret.items, [{ key: 'dev-key.pub.pem', path: 'dev-key.pub.pem' }], 'the PAS never sees the private key');
-  assert.deepEqual(caContainer.volumeMounts[0], { name: 'data', mountPath: '/etc/vc-pas-ca/ca.pem', subPath: 'ca.pem', readOnly: true });
   assert.deepEqual(statefulSet.spec.volumeClaimTemplates[0].spec.resources.requests, { storage: '1Gi' });
   const service = byKindAndName(kubernetesManifests(), 'Service', 'vc-pas');
-  assert.deepEqual(service.spec.ports.map((port: Json) => port.port), [3010, 3011]);
+  assert.deepEqual(service.spec.ports.map((port: Json) => port.port), [3010]);
   assert.equal(byKindAndName(kubernetesManifests(), 'Service', 'vc-pas-headless').spec.clusterIP, 'None');
 
   const tee = byKindAndName(kubernetesManifests(TEE), 'StatefulSet', 'vc-pas');

@@ -520,19 +520,6 @@ function pasStatefulSet(options: FleetOptions): IStatefulSet {
               resources,
               volumeMounts: [data, TMP_MOUNT],
             },
-            {
-              // vc-pas serves no CA certificate; the operator needs it for every policy.
-              name: 'ca',
-              image: options.image,
-              imagePullPolicy: 'IfNotPresent',
-              command: ['vc-operator', 'serve-ca', '--file', '/etc/vc-pas-ca/ca.pem', '--listen', `0.0.0.0:${PORTS.pasCa}`],
-              ports: [{ name: 'ca', containerPort: PORTS.pasCa, protocol: 'TCP' }],
-              readinessProbe: { httpGet: { path: '/ca.pem', port: PORTS.pasCa }, periodSeconds: 5 },
-              securityContext: CONTAINER_SECURITY,
-              resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '256Mi' } },
-              // The certificate alone: this container never sees the CA key beside it.
-              volumeMounts: [{ name: 'data', mountPath: '/etc/vc-pas-ca/ca.pem', subPath: 'ca.pem', readOnly: true }, TMP_MOUNT],
-            },
           ],
           volumes: [
             TMP_VOLUME,
@@ -566,14 +553,7 @@ function pasServices(options: FleetOptions): IService[] {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: metadata(options, 'vc-pas', 'pas'),
-      spec: {
-        type: 'ClusterIP',
-        selector: labels('pas'),
-        ports: [
-          { name: 'pas', port: PORTS.pas, targetPort: PORTS.pas, protocol: 'TCP' },
-          { name: 'ca', port: PORTS.pasCa, targetPort: PORTS.pasCa, protocol: 'TCP' },
-        ],
-      },
+      spec: { type: 'ClusterIP', selector: labels('pas'), ports: [{ name: 'pas', port: PORTS.pas, targetPort: PORTS.pas, protocol: 'TCP' }] },
     },
   ];
 }
@@ -701,14 +681,14 @@ export function networkPolicies(options: Pick<FleetOptions, 'namespace'>): INetw
       egress: [{ to: [pods('pas')], ports: tcp(PORTS.pas) }, { to: [pods('member')], ports: tcp(PORTS.client) }, DNS_RULE],
     }),
     policy('vc-pas', 'pas', {
-      ingress: [{ from: [pods('member'), pods('operator')], ports: tcp(PORTS.pas) }, { from: [pods('operator')], ports: tcp(PORTS.pasCa) }],
+      ingress: [{ from: [pods('member'), pods('operator')], ports: tcp(PORTS.pas) }],
     }),
     policy('vc-operator', 'operator', {
       ingress: [{ ports: tcp(PORTS.status) }],
       egress: [
         // The API server: its Service's port (443) and, after kube-proxy's translation, its own (6443).
         { ports: tcp(443, 6443) },
-        { to: [pods('pas')], ports: tcp(PORTS.pas, PORTS.pasCa) },
+        { to: [pods('pas')], ports: tcp(PORTS.pas) },
         { to: [pods('member')], ports: tcp(PORTS.client, PORTS.control) },
         DNS_RULE,
       ],

@@ -28,10 +28,8 @@ export const ANNOTATIONS = { member: `${GROUP}/member-name`, computation: `${GRO
 
 /** The ports of the fleet's pods. */
 export const PORTS = {
-  /** The PAS (`vc-pas serve`). */
+  /** The PAS (`vc-pas serve`), which serves its CA certificate there too (`GET /ca.pem`). */
   pas: 3010,
-  /** The PAS's CA certificate, served beside it for the operator (`vc-operator serve-ca`). */
-  pasCa: 3011,
   /** A member's clients: parties and peer isolates. */
   client: 3017,
   /** A member's control API (the operator only). */

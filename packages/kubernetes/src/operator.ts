@@ -14,16 +14,15 @@ import {
   CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type KubernetesObject, makeInformer, PatchStrategy, setHeaderOptions,
 } from '@kubernetes/client-node';
 import { VeracruzError } from '@veracruz-ts/core';
-import { type ComputationStatus, type FleetStatus, Reconciler } from '@veracruz-ts/fleet';
+import { type ComputationStatus, type FleetStatus, Reconciler, statusRoutes } from '@veracruz-ts/fleet';
 import { createIdentity } from '@veracruz-ts/policy';
+import { type JsonApi, startJsonApi } from '@veracruz-ts/server';
 import { apiErrorMessage, kubernetesBackend } from './backend.ts';
-import { CA_PATH, fetchCaCertificate } from './ca-server.ts';
+import { CA_PATH, fetchCaCertificate } from './ca-certificate.ts';
 import { computationRequest, type ConfigMapContent } from './computation.ts';
-import type { HttpService } from './http-service.ts';
 import { type FleetOptions, pasAddress } from './manifests.ts';
 import { GROUP, PLURALS, PORTS, VERSION } from './names.ts';
 import { computationResourceStatus, endedResourceStatus, poolResourceStatus } from './resource-status.ts';
-import { serveStatus } from './status-api.ts';
 
 /** Options of {@link runOperator}. */
 export interface OperatorOptions extends Pick<FleetOptions, 'namespace' | 'image' | 'pool' | 'memoryMib' | 'platform' | 'runtimeClassName' | 'devices'> {
@@ -37,7 +36,7 @@ export interface OperatorOptions extends Pick<FleetOptions, 'namespace' | 'image
   maxMembers?: number;
   /** Where the status API listens. @default '0.0.0.0:8080' */
   statusListen?: string;
-  /** Where the PAS's CA certificate is read. @default 'http://vc-pas:3011/ca.pem' */
+  /** Where the PAS's CA certificate is read. @default 'http://vc-pas:3010/ca.pem' */
   pasCaUrl?: string;
   /** The cluster. @default `loadFromDefault()`: in a pod, its service account */
   kubeConfig?: KubeConfig;
@@ -91,6 +90,15 @@ function isolateCount(resource: Resource): number {
   return typeof topology?.isolates === 'object' && topology.isolates !== null ? Object.keys(topology.isolates).length : 0;
 }
 
+/**
+ * The operator's status API on `listen`: the fleet's read routes (`GET /v1/status`,
+ * `/v1/computations/ID`, `/v1/policies/HASH`) over `reconciler`, with the PAS of `namespace`. No
+ * token and nothing that changes the fleet: it tells only the host's view, which a party may read too.
+ */
+export function serveStatus(reconciler: Parameters<typeof statusRoutes>[0], namespace: string, listen: string, log?: (line: string) => void): Promise<JsonApi> {
+  return startJsonApi({ listen, routes: statusRoutes(reconciler, { url: `http://${pasAddress(namespace)}` }), ...(log === undefined ? {} : { log }) });
+}
+
 /** Starts the operator in its namespace; resolves once it watches its resources and serves its status. */
 export async function runOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { namespace } = options;
@@ -104,7 +112,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-  const pasCaPem = await fetchCaCertificate(options.pasCaUrl ?? `http://vc-pas:${PORTS.pasCa}${CA_PATH}`, { log });
+  const pasCaPem = await fetchCaCertificate(options.pasCaUrl ?? `http://vc-pas:${PORTS.pas}${CA_PATH}`, { log });
   // The identity that uploads programs: made now, kept in memory, given the write right on exactly the programs.
   const provisioner = await createIdentity('vc-operator provisioner');
   const backend = kubernetesBackend({
@@ -311,11 +319,11 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   reconciler.start();
   const pools = watch(PLURALS.pool, { add: (resource) => poolSeen(resource, false), update: (resource) => poolSeen(resource, false), delete: (resource) => poolSeen(resource, true) });
   const computations = watch(PLURALS.computation, { add: computationAdded, update: computationUpdated, delete: computationDeleted });
-  let status: HttpService | undefined;
+  let status: JsonApi | undefined;
   try {
     await pools.start();
     await computations.start();
-    status = await serveStatus(reconciler, options.statusListen ?? `0.0.0.0:${PORTS.status}`);
+    status = await serveStatus(reconciler, namespace, options.statusListen ?? `0.0.0.0:${PORTS.status}`, log);
   } catch (error) {
     closing = Promise.resolve();
     await Promise.allSettled([pools.stop(), computations.stop()]);

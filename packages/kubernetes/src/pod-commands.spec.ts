@@ -14,7 +14,7 @@ import { Code } from '@veracruz-ts/core';
 import { refusedAs } from '@veracruz-ts/core/testing';
 import { planFleet } from '@veracruz-ts/fleet';
 import { createIdentity } from '@veracruz-ts/policy';
-import { fetchCaCertificate } from './ca-server.ts';
+import { CA_PATH, fetchCaCertificate } from './ca-certificate.ts';
 import { computationRequest } from './computation.ts';
 import { kubernetesManifests, memberPod, resolveOptions } from './manifests.ts';
 import { memberControl } from './member-control.ts';
@@ -22,7 +22,6 @@ import { memberControl } from './member-control.ts';
 type Json = any;
 
 const BIN = fileURLToPath(new URL('../../../node_modules/.bin', import.meta.url));
-const VC_OPERATOR = fileURLToPath(new URL('../bin/vc-operator.js', import.meta.url));
 const RUNTIME_BUNDLE = fileURLToPath(new URL('../../../build/runtime/veracruz-runtime.mjs', import.meta.url));
 const ENV = { ...process.env, PATH: `${BIN}${delimiter}${process.env['PATH'] ?? ''}` };
 const directory = await mkdtemp(join(tmpdir(), 'vc-pod-commands-'));
@@ -56,7 +55,7 @@ function freePort(): Promise<number> {
   });
 }
 
-test('the PAS pod\'s init script (twice, as at a restart), vc-pas serve and its CA container, read as the operator reads it; a member pod\'s command warms with the enrolled key, and the operator\'s control client assigns it a planned policy and stops it', { timeout: 180_000 }, async (t) => {
+test('the PAS pod\'s init script (twice, as at a restart) and vc-pas serve, its CA certificate read as the operator reads it; a member pod\'s command warms with the enrolled key, and the operator\'s control client assigns it a planned policy and stops it', { timeout: 180_000 }, async (t) => {
   const statefulSet: Json = kubernetesManifests().find((object: Json) => object.kind === 'StatefulSet');
   const spec = statefulSet.spec.template.spec;
   const pasDir = join(directory, 'pas');
@@ -73,12 +72,10 @@ test('the PAS pod\'s init script (twice, as at a restart), vc-pas serve and its 
   const keys = JSON.parse((await promisify(execFile)(join(BIN, 'vc-pas'), ['keys', '--dir', pasDir, '--json'], { env: ENV })).stdout) as { name: string }[];
   assert.deepEqual(keys.map((key) => key.name), ['fleet-dev-key']);
 
-  const [pasContainer, caContainer] = spec.containers;
+  const [pasContainer] = spec.containers;
   const pasArgs = (pasContainer.command as string[]).slice(1).map((arg) => (arg === '0.0.0.0:3010' ? '127.0.0.1:0' : inPod(arg)));
   const pas = await started(join(BIN, 'vc-pas'), pasArgs, ENV, /^vc-pas listening on (http:\/\/\S+)$/);
-  const caArgs = (caContainer.command as string[]).slice(1).map((arg) => (arg === '/etc/vc-pas-ca/ca.pem' ? join(pasDir, 'ca.pem') : arg === '0.0.0.0:3011' ? '127.0.0.1:0' : arg));
-  const ca = await started(process.execPath, [VC_OPERATOR, ...caArgs], ENV, /on (http:\/\/\S+\/ca\.pem)$/);
-  assert.equal(await fetchCaCertificate(ca.match[1]!, { timeoutMs: 10_000 }), await readFile(join(pasDir, 'ca.pem'), 'utf8'));
+  assert.equal(await fetchCaCertificate(`${pas.match[1]}${CA_PATH}`, { timeoutMs: 10_000 }), await readFile(join(pasDir, 'ca.pem'), 'utf8'));
 
   if (!(await readFile(RUNTIME_BUNDLE).then(() => true, () => false))) {
     t.diagnostic(`no runtime bundle at ${RUNTIME_BUNDLE} (npm run build:runtime): the member part is not run`);
@@ -99,8 +96,8 @@ test('the PAS pod\'s init script (twice, as at a restart), vc-pas serve and its 
 
   // The operator's client of the control API, against the real host.
   const control = memberControl('member-1', warm.control, token);
-  assert.deepEqual(await control.health(2000), { state: 'warm', sessions: 0, measurement: warm.measurement, attestedAt: warm.attestedAt });
-  await assert.rejects(memberControl('member-1', warm.control, 'not-the-token-at-all').health(2000), refusedAs(Code.PermissionDenied, /^member member-1's host refused \/v1\/health \(401\): /));
+  assert.deepEqual(await control.health(2000), { state: 'warm', sessions: 0, measurement: warm.measurement, attestedAt: warm.attestedAt, memoryMib: resolveOptions().memoryMib });
+  await assert.rejects(memberControl('member-1', warm.control, 'not-the-token-at-all').health(2000), refusedAs(Code.PermissionDenied, /^member member-1's host \(http:\/\/127\.0\.0\.1:\d+\/v1\/health\): this request needs the control token/));
   // A policy as the reconciler plans it for this member, from a computation as the operator reads it.
   const analyst = await createIdentity('analyst');
   const request = await computationRequest('solo', {
@@ -116,7 +113,7 @@ test('the PAS pod\'s init script (twice, as at a restart), vc-pas serve and its 
   assert.deepEqual(await control.assign(planned!.policyText, 60_000), { url: listen, policyHash: planned!.policyHash });
   const serving = await control.health(2000);
   assert.deepEqual([serving.state, serving.policyHash], ['serving', planned!.policyHash]);
-  await assert.rejects(control.assign(planned!.policyText, 60_000), refusedAs(Code.AlreadyExists, /^member member-1's host refused \/v1\/assign \(409\): assign refused: this host is serving/));
+  await assert.rejects(control.assign(planned!.policyText, 60_000), refusedAs(Code.AlreadyExists, /^member member-1's host \(http:\/\/127\.0\.0\.1:\d+\/v1\/assign\): assign refused: this host is serving/));
 
   const exited = new Promise<number | null>((resolve) => member.child.once('exit', resolve));
   await control.stop(2000);

@@ -1,14 +1,11 @@
 /**
- * The PAS's CA certificate over HTTP, from a container beside the PAS (`vc-operator serve-ca`):
- * vc-pas serves none, and the operator needs it for every policy's `proxy_service_cert`. The
- * container mounts the certificate alone, never the CA key beside it. The certificate is public; a
- * party checks it in the policy it agrees to, as it checks everything else there.
+ * The PAS's CA certificate, which the operator needs for every policy's `proxy_service_cert`: vc-pas
+ * serves it at `GET /ca.pem` on its own port. The certificate is public; a party checks it in the
+ * policy it agrees to, as it checks everything else there.
  */
-import { readFile } from 'node:fs/promises';
 import { Code, parseX509Certificate, readPemBlock, VeracruzError } from '@veracruz-ts/core';
-import { type HttpService, startHttpService } from './http-service.ts';
 
-/** Where the operator reads the CA certificate: the `ca` port of the `vc-pas` Service. */
+/** Where vc-pas serves its CA certificate, on its own port. */
 export const CA_PATH = '/ca.pem';
 
 /** Reads `text` as one PEM certificate; throws naming `where` when it is not one. */
@@ -19,21 +16,6 @@ export function checkCertificatePem(text: string, where: string): string {
     throw new VeracruzError(Code.Unavailable, `${where}: not a PEM certificate (${VeracruzError.from(error).rawMessage})`);
   }
   return text;
-}
-
-/** Serves `file` (read at each request, so a renewed CA is served at once) at {@link CA_PATH} on `listen`. */
-export function serveCaCertificate(options: { file: string; listen: string }): Promise<HttpService> {
-  return startHttpService(options.listen, async (path) => {
-    if (path === '/health') return { status: 200, body: 'ok\n', contentType: 'text/plain' };
-    if (path !== CA_PATH) throw new VeracruzError(Code.NotFound, `no route GET ${path} (GET ${CA_PATH})`);
-    let text: string;
-    try {
-      text = await readFile(options.file, 'utf8');
-    } catch (error) {
-      throw new VeracruzError(Code.Unavailable, `${options.file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): has vc-pas init run?`);
-    }
-    return { status: 200, body: checkCertificatePem(text, options.file), contentType: 'application/x-pem-file' };
-  });
 }
 
 /**

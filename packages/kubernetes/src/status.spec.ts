@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import type { ComputationStatus, FleetStatus } from '@veracruz-ts/fleet';
+import type { ComputationStatus, FleetStatus, Reconciler } from '@veracruz-ts/fleet';
+import { serveStatus } from './operator.ts';
 import { computationResourceStatus, endedResourceStatus, poolResourceStatus } from './resource-status.ts';
-import { type StatusSource, serveStatus } from './status-api.ts';
 
 const HASH = 'ab'.repeat(32);
 const computation: ComputationStatus = {
@@ -28,7 +28,7 @@ const fleet: FleetStatus = {
 };
 
 /** The reconciler's reading side, over a fixed status. */
-const source: StatusSource = {
+const source: Pick<Reconciler, 'status' | 'computation' | 'policyStatus'> = {
   status: () => fleet,
   computation: (id) => {
     if (id !== computation.id) throw new VeracruzError(Code.NotFound, `no computation ${id} in this fleet`);
@@ -37,23 +37,25 @@ const source: StatusSource = {
   policyStatus: (hash) => (hash === HASH ? { computation: 'map-reduce', isolate: 'reducer', state: 'lost' } : undefined),
 };
 
-test('the status API: the fleet, a computation, a policy\'s isolate; not found and non-GET answered as the fleet\'s APIs answer', async () => {
-  const service = await serveStatus(source, '127.0.0.1:0');
+test('the operator\'s status API: the fleet, a computation, a policy\'s isolate; not found as the fleet\'s APIs answer; nothing that changes the fleet', async () => {
+  const service = await serveStatus(source, 'veracruz', '127.0.0.1:0');
   const url = `http://${service.address}`;
   try {
-    const get = async (path: string, init?: RequestInit) => {
+    const call = async (path: string, init?: RequestInit) => {
       const response = await fetch(`${url}${path}`, init);
       return { status: response.status, body: await response.json() };
     };
-    assert.deepEqual(await get('/v1/status'), { status: 200, body: fleet });
-    assert.deepEqual(await get('/v1/computations/map-reduce'), { status: 200, body: computation });
-    assert.deepEqual(await get('/v1/computations/other'), { status: 404, body: { error: { code: 'not_found', message: 'no computation other in this fleet' } } });
-    assert.deepEqual(await get(`/v1/policies/${HASH.toUpperCase()}`), { status: 200, body: { computation: 'map-reduce', isolate: 'reducer', state: 'lost' } });
-    assert.deepEqual(await get(`/v1/policies/${'00'.repeat(32)}`), { status: 404, body: { error: { code: 'not_found', message: `no isolate of this fleet was given the policy ${'00'.repeat(32)}` } } });
-    assert.equal((await get('/v1/scale')).status, 404);
-    const post = await fetch(`${url}/v1/status`, { method: 'POST', body: '{}' });
-    assert.equal(post.status, 405);
-    assert.equal(((await post.json()) as { error: { code: string } }).error.code, 'invalid_request');
+    assert.deepEqual(await call('/v1/status'), { status: 200, body: fleet });
+    assert.deepEqual(await call('/v1/computations/map-reduce'), { status: 200, body: computation });
+    assert.deepEqual(await call('/v1/computations/other'), { status: 404, body: { error: { code: 'not_found', message: 'no computation other in this fleet' } } });
+    assert.deepEqual(await call(`/v1/policies/${HASH.toUpperCase()}`), { status: 200, body: { computation: 'map-reduce', isolate: 'reducer', state: 'lost' } });
+    assert.deepEqual(await call(`/v1/policies/${'00'.repeat(32)}`), { status: 404, body: { error: { code: 'not_found', message: `no isolate of this fleet was given the policy ${'00'.repeat(32)}` } } });
+    assert.equal((await call('/v1/scale')).status, 404);
+    // The local controller's writing routes are not served here, with or without a token.
+    for (const path of ['/v1/status', '/v1/computations', '/v1/scale', '/v1/cancel/map-reduce', '/v1/down']) {
+      const answer = await call(path, { method: 'POST', body: '{}', headers: { authorization: 'Bearer any-token-at-all' } });
+      assert.deepEqual(answer, { status: 404, body: { error: { code: 'not_found', message: `no POST ${path}` } } }, path);
+    }
   } finally {
     await service.close();
   }
