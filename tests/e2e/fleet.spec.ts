@@ -120,7 +120,10 @@ describe('a fleet on this host: warm pool, assignment, health, healing, scaling'
     assert.equal(policyStatus.state, 'lost');
     assert.equal(policyStatus.ended.code, 1);
     const healed = await waitFor(controller, 'two warm members again', (current) => warmCount(current) === 2);
-    assert.ok(!healed.members.some((member) => member.computation === 'killed-isolate' || member.name === ready.isolates[0]!.member), 'no member serves the lost computation');
+    assert.ok(!healed.members.some((member) => member.computation === 'killed-isolate'), 'no member serves the lost computation');
+    const after = controller.reconciler.computation('killed-isolate');
+    assert.equal(after.isolates[0]!.member, ready.isolates[0]!.member, 'the computation still names the member that died, not a replacement');
+    assert.equal(after.isolates[0]!.ended?.code, 1);
     // Its address is dead: a party connecting learns nothing from a replacement there.
     await assert.rejects(partyClient(ready, 'bob'), (error: unknown) => error instanceof VeracruzError && error.code === Code.Unavailable);
   });
@@ -139,6 +142,38 @@ describe('a fleet on this host: warm pool, assignment, health, healing, scaling'
     process.kill((await memberPids(warm.name)).host, 'SIGKILL');
     const replaced = await waitFor(controller, 'the warm member replaced', (current) => !current.members.some((member) => member.name === warm.name) && warmCount(current) === 2);
     assert.ok(replaced.events.some((event) => event.message.startsWith(`member ${warm.name} died while warm`)));
+  });
+
+  it('takes a serving host stopped unasked (SIGTERM) for a loss, and a principal\'s shutdown for a completion', async () => {
+    await submit('terminated', soloTopology('dave'));
+    const terminated = await controller.reconciler.settled('terminated');
+    assert.equal(terminated.state, 'ready', terminated.reason);
+    process.kill((await memberPids(terminated.isolates[0]!.member!)).host, 'SIGTERM');
+    const lost = await waitFor(controller, 'the terminated computation lost', (current) => current.computations.find((entry) => entry.id === 'terminated')!.state === 'lost');
+    assert.match(lost.computations.find((entry) => entry.id === 'terminated')!.reason!, /its host stopped it unasked \(stopped by the operator\)\. Everything it held is gone/);
+
+    await submit('finished', soloTopology('erin'));
+    const finished = await controller.reconciler.settled('finished');
+    assert.equal(finished.state, 'ready', finished.reason);
+    const client = await partyClient(finished, 'erin');
+    await client.shutdown();
+    await client.close().catch(() => {});
+    const done = await waitFor(controller, 'the computation completed', (current) => current.computations.find((entry) => entry.id === 'finished')!.state === 'completed');
+    const entry = done.computations.find((computation) => computation.id === 'finished')!;
+    assert.equal(entry.isolates[0]!.ended?.code, 0);
+    assert.match(entry.isolates[0]!.ended!.reason, /the isolate shut down/);
+    assert.ok(!done.events.some((event) => event.message.includes(`${finished.isolates[0]!.member} (finished/solo) ended unexpectedly`)));
+  });
+
+  it('fails a computation its members cannot take (an isolate larger than their memory), stops them, and refuses a second controller on the directory', async () => {
+    const big = soloTopology('frank') as { isolates: { solo: Record<string, unknown> } };
+    big.isolates.solo.max_memory_mib = 512;
+    await submit('too-big', big);
+    const failed = await controller.reconciler.settled('too-big');
+    assert.equal(failed.state, 'failed');
+    assert.match(failed.reason!, /^assignment failed: isolate solo: member \S+'s host \(http:\/\/127\.0\.0\.1:\d+\/v1\/assign\): the policy's max_memory_mib \(512\) is more than this isolate's memory budget \(256 MiB\)$/);
+    await waitFor(controller, 'its member stopped and the pool refilled', (current) => !current.members.some((member) => member.computation === 'too-big') && warmCount(current) === 2);
+    await assert.rejects(startController({ dir, pool: 0, log: () => {} }), (error: unknown) => error instanceof VeracruzError && error.code === Code.AlreadyExists && /a fleet controller runs in .* already \(pid \d+/.test(error.message));
   });
 
   it('stops a host that stops answering its health checks (SIGSTOP), as dead', async () => {

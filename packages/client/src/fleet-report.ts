@@ -8,7 +8,7 @@
 import { Code, VeracruzError } from '@veracruz-ts/core';
 
 /** A computation's state as a fleet reports it. */
-export type FleetComputationState = 'pending' | 'assigning' | 'ready' | 'completed' | 'lost' | 'failed';
+export type FleetComputationState = 'pending' | 'assigning' | 'ready' | 'completed' | 'lost' | 'failed' | 'cancelled';
 
 /** What a fleet reports about the isolate that serves (or served) one policy. */
 export interface FleetReport {
@@ -29,18 +29,27 @@ export interface FleetReportOptions {
   timeoutMs?: number;
 }
 
-const STATES: ReadonlySet<string> = new Set<FleetComputationState>(['pending', 'assigning', 'ready', 'completed', 'lost', 'failed']);
+/** The largest answer read from a fleet, and the longest text quoted from it. */
+const MAX_REPORT_BYTES = 64 * 1024;
+const MAX_QUOTED = 2000;
+
+/** `text` cut to {@link MAX_QUOTED} characters. */
+function bounded(text: string): string {
+  return text.length <= MAX_QUOTED ? text : `${text.slice(0, MAX_QUOTED)}…`;
+}
+
+const STATES: ReadonlySet<string> = new Set<FleetComputationState>(['pending', 'assigning', 'ready', 'completed', 'lost', 'failed', 'cancelled']);
 
 /** `value` as a report, or undefined if it does not have the report's shape. */
 function asReport(value: unknown): FleetReport | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const { computation, isolate, state, ended, reason } = value as Record<string, unknown>;
   if (typeof computation !== 'string' || typeof isolate !== 'string' || typeof state !== 'string' || !STATES.has(state)) return undefined;
-  const report: FleetReport = { computation, isolate, state: state as FleetComputationState };
-  if (typeof reason === 'string') report.reason = reason;
+  const report: FleetReport = { computation: bounded(computation), isolate: bounded(isolate), state: state as FleetComputationState };
+  if (typeof reason === 'string') report.reason = bounded(reason);
   if (typeof ended === 'object' && ended !== null) {
     const { code, reason: why, at } = ended as Record<string, unknown>;
-    if (typeof code === 'number' && typeof why === 'string' && typeof at === 'string') report.ended = { code, reason: why, at };
+    if (typeof code === 'number' && typeof why === 'string' && typeof at === 'string') report.ended = { code, reason: bounded(why), at: bounded(at) };
   }
   return report;
 }
@@ -54,12 +63,23 @@ function asReport(value: unknown): FleetReport | undefined {
 export async function fetchFleetReport(fleetUrl: string, policyHash: string, options: FleetReportOptions = {}): Promise<FleetReport | undefined> {
   try {
     const url = `${fleetUrl.replace(/\/+$/, '')}/v1/policies/${encodeURIComponent(policyHash)}`;
-    const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 3000), headers: { accept: 'application/json' } });
-    if (response.status !== 200) {
+    // The fleet is untrusted: no redirect is followed, and its answer is read up to a bound.
+    const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 3000), headers: { accept: 'application/json' }, redirect: 'error' });
+    if (response.status !== 200 || response.body === null) {
       await response.body?.cancel().catch(() => {});
       return undefined;
     }
-    return asReport(await response.json());
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += chunk.length;
+      if (size > MAX_REPORT_BYTES) {
+        await response.body.cancel().catch(() => {});
+        return undefined;
+      }
+      chunks.push(chunk);
+    }
+    return asReport(JSON.parse(Buffer.concat(chunks).toString('utf8')));
   } catch {
     // Unreachable, timed out, not JSON, not a URL: no report.
     return undefined;
@@ -70,6 +90,7 @@ export async function fetchFleetReport(fleetUrl: string, policyHash: string, opt
 function reportSentence(report: FleetReport, error: VeracruzError): string | undefined {
   const { computation, isolate, state, ended, reason } = report;
   if (state === 'failed') return `that computation ${computation} failed: ${reason ?? 'no reason given'}`;
+  if (state === 'cancelled') return `that its operator cancelled computation ${computation}, and stopped its isolates`;
   if (state === 'lost' && ended === undefined) {
     // Another isolate of the computation died; the fleet says this one still runs, so the failure itself is kept.
     return `that computation ${computation} was lost: ${reason ?? 'no reason given'}; its isolate ${isolate}, which serves this policy, ` +

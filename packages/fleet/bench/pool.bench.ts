@@ -93,11 +93,18 @@ await copyFile((await buildRuntimeBundle()).path, runtimePath);
 await buildsReady;
 if (!existsSync(join(WASM, 'regression-map.wasm'))) throw new Error('regression-map.wasm is not built');
 const rows: string[][] = [];
+/** Every controller started, closed at the end whatever happens (close is idempotent). */
+const opened: Controller[] = [];
+const startedController = async (options: Parameters<typeof startController>[0]): Promise<Controller> => {
+  const controller = await startController(options);
+  opened.push(controller);
+  return controller;
+};
 
 try {
   // 1. Warm vs cold. Two fleets side by side, measured alternately.
-  const warmFleet = await startController({ dir: join(work, 'warm'), pool: 2, memoryMib: 256, runtimePath, log: () => {} });
-  const coldFleet = await startController({ dir: join(work, 'cold'), pool: 0, memoryMib: 256, runtimePath, log: () => {} });
+  const warmFleet = await startedController({ dir: join(work, 'warm'), pool: 2, memoryMib: 256, runtimePath, log: () => {} });
+  const coldFleet = await startedController({ dir: join(work, 'cold'), pool: 0, memoryMib: 256, runtimePath, log: () => {} });
   const direct = { pas: warmFleet.reconciler.status().pas.url };
   const warmTimes: number[] = [];
   const coldTimes: number[] = [];
@@ -113,11 +120,14 @@ try {
     const template = await submitted(warmFleet, work);
     const policyText = await readFile(template.ready.isolates[0]!.policyPath!, 'utf8');
     await warmFleet.reconciler.cancel(template.id);
-    const started = performance.now();
+    const began = performance.now();
     const server = await startServer({ policyText, runtimePath, devKeyPath: join(work, 'warm', 'host', 'dev-key.pem'), pasUrl: direct.pas, listen: template.ready.isolates[0]!.address!, log: () => {} });
-    await provision(server.url, policyText, provisioner, [{ path: MAP, bytes: program }]);
-    directTimes.push(performance.now() - started);
-    await server.close();
+    try {
+      await provision(server.url, policyText, provisioner, [{ path: MAP, bytes: program }]);
+      directTimes.push(performance.now() - began);
+    } finally {
+      await server.close();
+    }
   }
   const warm = median(warmTimes);
   rows.push(['submitted to ready, warm pool (1 isolate, program uploaded)', `${warm.toFixed(0)} ms`, '', '']);
@@ -145,7 +155,7 @@ try {
   await warmFleet.close();
 
   // 3. 20 computations at once to a pool of 4.
-  const burst = await startController({ dir: join(work, 'burst'), pool: 4, maxMembers: 8, memoryMib: 256, runtimePath, log: () => {} });
+  const burst = await startedController({ dir: join(work, 'burst'), pool: 4, maxMembers: 8, memoryMib: 256, runtimePath, log: () => {} });
   try {
     const shard = generatePatientRecords({ seed: 7, size: 2000 })[RECORDS]!;
     const settledPool = () => until(burst, (status) => warmCount(status) === 4 && status.members.length === 4, 'a warm pool of 4 and nothing else');
@@ -167,6 +177,7 @@ try {
     await burst.close();
   }
 } finally {
+  await Promise.allSettled(opened.map((controller) => controller.close()));
   await rm(work, { recursive: true, force: true });
 }
 

@@ -10,10 +10,10 @@ import { parseArgs } from 'node:util';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { EXIT_USAGE, formatOptions, helpOrVersion, type OptionHelp, parseArgsErrorMessage, timestamped, UsageError, usageErrorLine } from '@veracruz-ts/policy';
 import { waitForStopSignal, writeFileAtomically } from '@veracruz-ts/policy/node';
-import { callJsonApi, DEFAULT_RUNTIME_BUNDLE } from '@veracruz-ts/server';
+import { callJsonApi, DEFAULT_RUNTIME_BUNDLE, JsonApiUnreachable } from '@veracruz-ts/server';
 import packageJson from '../package.json' with { type: 'json' };
 import { CONTROLLER_FILE, type ControllerFile, startController, TOKEN_FILE } from './controller.ts';
-import { readTopologyFiles, runtimeHashOf } from './fleet-setup.ts';
+import { readNamed, readTopologyFiles, runtimeHashOf } from './fleet-setup.ts';
 import { computationManifest } from './manifest.ts';
 import type { ComputationStatus, FleetStatus } from './status.ts';
 import { formatStatus } from './status-table.ts';
@@ -104,21 +104,12 @@ function count(value: string | undefined, option: string, fallback: number, zero
   return Number(value);
 }
 
-async function readNamedFile(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new VeracruzError(Code.NotFound, `${path}: ${reason}`);
-  }
-}
-
 /**
  * A topology file's text, checked here (and its programs and certificates read) so that a refusal
  * names the file before anything starts.
  */
 async function readTopologyFile(path: string): Promise<string> {
-  const text = await readNamedFile(path);
+  const text = (await readNamed(path)).toString('utf8');
   let topology;
   try {
     topology = parseTopology(text);
@@ -206,9 +197,8 @@ async function call<T>(dir: string, path: string, body?: unknown, method?: 'POST
   try {
     return await callJsonApi<T>(`${url}${path}`, { token, ...(body === undefined ? {} : { body }), ...(method === undefined ? {} : { method }) });
   } catch (error) {
-    const failure = VeracruzError.from(error);
-    if (failure.code !== Code.Unavailable || /answered/.test(failure.rawMessage)) throw error;
-    throw new VeracruzError(Code.Unavailable, `the fleet controller of ${dir} (${url}) does not answer: ${failure.rawMessage}; if it died, remove ${join(dir, CONTROLLER_FILE)} and start it again`, { cause: error });
+    if (!(error instanceof JsonApiUnreachable)) throw error;
+    throw new VeracruzError(Code.Unavailable, `the fleet controller of ${dir} (${url}) does not answer: ${error.reason}; if it died, remove ${join(dir, CONTROLLER_FILE)} and start it again`, { cause: error });
   }
 }
 

@@ -6,7 +6,7 @@
  * host's view, which a party may want to read too (see the SDK's fleet option).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Code, formatHostPort, VeracruzError } from '@veracruz-ts/core';
 import { timestamped } from '@veracruz-ts/policy';
@@ -87,6 +87,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const host = options.host ?? '127.0.0.1';
   const runtimePath = options.runtimePath ?? DEFAULT_RUNTIME_BUNDLE;
   const runtimeHash = await runtimeHashOf(runtimePath);
+  await refuseRunningController(dir);
   const pool = options.pool ?? 2;
   const maxMembers = options.maxMembers ?? Math.max(16, pool);
   await mkdir(join(dir, 'computations'), { recursive: true });
@@ -174,4 +175,25 @@ async function computationRequest(body: unknown, dir: string): Promise<Computati
     programs: new Map([...files.programs].map(([file, bytes]) => [file, new Uint8Array(bytes)])),
     parties: Object.fromEntries(Object.entries(parties).map(([name, identity]) => [name, { certificate: identity.certificatePath, ...(identity.keyPath === undefined ? {} : { key: identity.keyPath }) }])),
   };
+}
+
+/** Refuses to start where a controller runs already (its controller.json names a live process). */
+async function refuseRunningController(dir: string): Promise<void> {
+  let file: ControllerFile;
+  try {
+    file = JSON.parse(await readFile(join(dir, CONTROLLER_FILE), 'utf8')) as ControllerFile;
+  } catch {
+    return;
+  }
+  if (!processRuns(file.pid)) return;
+  throw new VeracruzError(Code.AlreadyExists, `a fleet controller runs in ${dir} already (pid ${file.pid}, ${file.url}); stop it (vc-fleet down --dir ${dir}) or use another directory (if that process is no controller, remove ${join(dir, CONTROLLER_FILE)})`);
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -23,16 +23,18 @@ export interface IdentityFiles {
   keyPath?: string;
 }
 
+/** SHA-256 of `bytes`, lowercase hex. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export async function readNamed(path: string, what: string): Promise<Buffer> {
+/** The file at `path`, or a not_found error naming it (led by `what`, when given) and why. */
+export async function readNamed(path: string, what?: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new VeracruzError(Code.NotFound, `${what} ${path}: ${reason}`);
+    throw new VeracruzError(Code.NotFound, `${what === undefined ? '' : `${what} `}${path}: ${reason}`);
   }
 }
 

@@ -1,15 +1,16 @@
 /**
  * The pool's backend on this host: each member is a `vc-server warm` process of its own (so killing
- * a host, or its isolate, is a real process dying), on a loopback port reserved for its clients,
- * certified by the fleet's PAS with this host's development key. The host's JSON event lines on
- * stdout say when it is warm and why it ended; its control port takes the policy.
+ * a host, or its isolate, is a real process dying), holding a loopback port for its clients from
+ * its start, certified by the fleet's PAS with this host's development key. The host's JSON event
+ * lines on stdout say when it is warm and why it ended; its control port takes the policy. Its
+ * stdin is a pipe from this process: if the fleet's process dies, its hosts stop too.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Code, formatHostPort, VeracruzError } from '@veracruz-ts/core';
-import { type AssignAnswer, CONTROL_TOKEN_ENV, callJsonApi, freePort, type WarmHealth } from '@veracruz-ts/server';
+import { CONTROL_TOKEN_ENV, freePort, type WarmControlClient, warmControlClient } from '@veracruz-ts/server';
 import type { MemberBackend, MemberExit, MemberHandle, MemberHealth, MemberInfo } from './member.ts';
 
 /** vc-server's entry point, run on this very Node. */
@@ -45,13 +46,15 @@ export interface LocalMembersOptions {
 export interface LocalMember extends MemberHandle {
   /** Where clients reach it once assigned. */
   listen: string;
-  /** Its control port. */
-  control: string;
+  /** Its control port's address. */
+  controlAddress: string;
 }
 
 interface Internal extends LocalMember {
-  token: string;
+  control: WarmControlClient;
   child: ChildProcess;
+  /** Whether this backend asked it to stop (an end in order is then this backend's doing). */
+  stopRequested: boolean;
 }
 
 /** Members as processes on this host: see the file comment. */
@@ -68,20 +71,27 @@ export function localMembers(options: LocalMembersOptions): MemberBackend & { st
       const startedAt = new Date();
       const child = spawn(process.execPath, [
         VC_SERVER, 'warm', '--pas', options.pasUrl, '--listen', listen, '--control', formatHostPort(host, 0),
-        '--runtime', options.runtimePath, '--dev-key', options.devKeyPath, '--memory-mib', String(options.memoryMib ?? 512),
+        '--runtime', options.runtimePath, '--dev-key', options.devKeyPath, '--memory-mib', String(options.memoryMib ?? 512), '--exit-with-stdin',
       ], {
         env: { ...process.env, [CONTROL_TOKEN_ENV]: token, ...(options.compileCacheDir === undefined ? {} : { NODE_COMPILE_CACHE: options.compileCacheDir }) },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe'],
       });
+      child.stdin!.on('error', () => {});
       createInterface({ input: child.stderr! }).on('line', (line) => options.log(name, line));
-      let lastExit: MemberExit | undefined;
+      let member: Internal | undefined;
       const events = createInterface({ input: child.stdout! });
-      const exited = new Promise<MemberExit>((resolve) => {
-        child.once('exit', (code, signal) => {
-          // The host's own report when it had the chance; else how the host itself ended.
-          resolve(lastExit ?? { code: 1, reason: `its host (vc-server warm, pid ${child.pid}) ended: ${signal === null ? `exit code ${code}` : `signal ${signal}`}` });
-        });
-      });
+      let reportExit: (exit: MemberExit) => void = () => {};
+      const exited = new Promise<MemberExit>((resolve) => (reportExit = resolve));
+      // The host's exit line says why at once (it may still finish an answer before it exits); a host
+      // that ends without one died itself. 'close', not 'exit': every line is read by then.
+      child.once('close', (code, signal) => reportExit({ code: 1, reason: `its host (vc-server warm, pid ${child.pid}) ended: ${signal === null ? `exit code ${code}` : `signal ${signal}`}` }));
+      const hostExited = (code: number, reason: string, byPrincipal: boolean): void => {
+        // A host that said it ended and lingers is ended here.
+        setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 5000).unref();
+        // Stopped, but neither by a principal nor by the fleet: whatever it held is gone all the same.
+        if (code === 0 && !byPrincipal && member?.stopRequested !== true) reportExit({ code: 1, reason: `its host stopped it unasked (${reason})` });
+        else reportExit({ code, reason });
+      };
       return await new Promise<LocalMember>((resolve, reject) => {
         const timer = setTimeout(() => {
           child.kill('SIGKILL');
@@ -98,31 +108,31 @@ export function localMembers(options: LocalMembersOptions): MemberBackend & { st
           } catch {
             return;
           }
-          if (event.event === 'exit') lastExit = { code: Number(event.code), reason: String(event.reason) };
+          if (event.event === 'exit') hostExited(Number(event.code), String(event.reason), event.byPrincipal === true);
           if (event.event !== 'warm') return;
           clearTimeout(timer);
           const info: MemberInfo = { name, startedAt, attestedAt: new Date(String(event.attestedAt)), measurement: String(event.measurement), pids: { host: child.pid!, isolate: Number(event.isolatePid) } };
-          const member: Internal = { info, exited, listen, control: String(event.control), token, child };
+          member = { info, exited, listen, controlAddress: String(event.control), control: warmControlClient(name, String(event.control), token), child, stopRequested: false };
           resolve(member);
         });
       });
     },
     address: (member) => internal(member).listen,
     assign: async (member, policyText) => {
-      const { control, token } = internal(member);
-      await callJsonApi<AssignAnswer>(`http://${control}/v1/assign`, { body: { policy: policyText }, token, timeoutMs: 60_000 });
+      await internal(member).control.assign(policyText, 60_000);
     },
     health: async (member): Promise<MemberHealth> => {
-      const { control, token } = internal(member);
-      const health = await callJsonApi<WarmHealth>(`http://${control}/v1/health`, { token, timeoutMs: 2000 });
+      const health = await internal(member).control.health(2000);
       return { state: health.state, sessions: health.sessions, ...(health.policyHash === undefined ? {} : { policyHash: health.policyHash }) };
     },
     stop: async (member, how = 'orderly') => {
-      const { control, token, child } = internal(member);
+      const handle = internal(member);
+      const { child } = handle;
+      handle.stopRequested = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       // Its isolate follows: it stops when the channel to its host closes.
       if (how === 'kill') child.kill('SIGKILL');
-      else await callJsonApi(`http://${control}/v1/stop`, { method: 'POST', token, timeoutMs: 2000 }).catch(() => child.kill('SIGTERM'));
+      else await handle.control.stop(2000).catch(() => child.kill('SIGTERM'));
       const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
       await member.exited;
       clearTimeout(forced);

@@ -9,9 +9,10 @@
  *   with the members' addresses (plan.ts), installed, and its programs uploaded; then it is ready.
  * - A member that dies is removed and the pool refilled; if it served a computation, that
  *   computation is lost, with which isolate died, when, and what its host reported. The other
- *   isolates of it keep serving (their parties' data is theirs), and nothing is restarted in its
- *   place: a new member has a new key and would get a new policy, and a policy hash once assigned is
- *   never assigned again, so no replacement can pass for the isolate that died.
+ *   isolates of it keep serving (their parties' data is theirs), and nothing is started in its
+ *   place: the fleet never gives a lost isolate's policy to another member. (A host could: policies
+ *   are not secret. Such an isolate would hold none of the lost one's data, so a party finds its
+ *   files missing; nothing can make the data come back.)
  * - A member ending in order (a principal shut its computation down) completes its isolate; a
  *   computation whose isolates all did is completed.
  */
@@ -62,6 +63,8 @@ export interface ReconcilerOptions {
   healthIntervalMs?: number;
   /** Consecutive unanswered health checks after which a member is taken for dead. @default 3 */
   healthFailures?: number;
+  /** How long an assignment may take (policies installed, programs uploaded) before it fails. @default 120000 */
+  assignDeadlineMs?: number;
   log?: (line: string) => void;
   /** Called after every change of the status (debounced to the end of the turn). */
   onChange?: (status: FleetStatus) => void;
@@ -78,6 +81,8 @@ interface MemberRecord {
   missedHealthChecks: number;
   /** Why the reconciler stopped it as dead (its host failed health checks): its end is then no orderly one. */
   deathReason?: string;
+  /** Whether a health check of it is in flight (checks do not overlap). */
+  checking?: boolean;
 }
 
 interface ComputationRecord {
@@ -89,6 +94,7 @@ interface ComputationRecord {
 
 const ID_PATTERN = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const DAY_MS = 86_400_000;
+const DEFAULT_ASSIGN_DEADLINE_MS = 120_000;
 
 /** Runs a fleet: see the file comment. */
 export class Reconciler {
@@ -96,8 +102,6 @@ export class Reconciler {
   readonly #backend: MemberBackend;
   readonly #members = new Map<string, MemberRecord>();
   readonly #computations = new Map<string, ComputationRecord>();
-  /** Every policy hash ever assigned: none is assigned twice. */
-  readonly #assignedHashes = new Set<string>();
   readonly #events: FleetEvent[] = [];
   readonly #settled = new Map<string, ((status: ComputationStatus) => void)[]>();
   #pool: number;
@@ -146,11 +150,11 @@ export class Reconciler {
     return structuredClone(status);
   }
 
-  /** Stops a computation's members (its data goes with them) and forgets nothing: its status stays. */
+  /** Stops a computation's members (its data goes with them); it is then cancelled, and its status stays. */
   async cancel(id: string): Promise<ComputationStatus> {
     const record = this.#computation(id);
     if (record.status.state === 'pending' || record.status.state === 'assigning' || record.status.state === 'ready') {
-      this.#end(record, 'failed', 'cancelled by the operator');
+      this.#end(record, 'cancelled');
     }
     await Promise.all([...record.members.values()].map((member) => this.#stopMember(member)));
     return structuredClone(record.status);
@@ -310,79 +314,93 @@ export class Reconciler {
 
   async #assign(record: ComputationRecord, members: MemberRecord[]): Promise<void> {
     const { request, status } = record;
-    const { environment } = this.#options;
     status.state = 'assigning';
     request.topology.isolates.forEach((isolate, index) => {
       const member = members[index]!;
       member.state = 'assigning';
       member.assignment = { computation: request.id, isolate: isolate.name };
-      member.address = this.#backend.address(member.handle!, member.assignment);
       record.members.set(isolate.name, member);
-      const entry = status.isolates.find((candidate) => candidate.name === isolate.name)!;
-      entry.member = member.name;
-      entry.address = member.address;
+      status.isolates.find((candidate) => candidate.name === isolate.name)!.member = member.name;
     });
     this.#event(`computation ${request.id} assigned to ${members.map((member) => `${member.name} (${member.assignment!.isolate})`).join(', ')}`);
+    let timer: NodeJS.Timeout | undefined;
+    const deadlineMs = this.#options.assignDeadlineMs ?? DEFAULT_ASSIGN_DEADLINE_MS;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new VeracruzError(Code.Unavailable, `not ready within ${deadlineMs / 1000} s (a member's isolate or host stopped answering)`)), deadlineMs);
+    });
     try {
-      const now = new Date();
-      const plan = await planFleet({
-        topology: request.topology,
-        runtimeHash: environment.runtimeHash,
-        pasCaPem: environment.pasCaPem,
-        pasAddress: environment.pasAddress,
-        partyCertificates: request.partyCertificates,
-        addresses: Object.fromEntries([...record.members].map(([isolate, member]) => [isolate, member.address!])),
-        programHashes: Object.fromEntries([...request.programs].map(([file, bytes]) => [file, sha256Hex(bytes)])),
-        ...(environment.provisioner === undefined ? {} : { provisionerCertificate: environment.provisioner.certificatePem }),
-        certificateExpiry: new Date(now.getTime() + environment.certificateDays * DAY_MS),
-        at: now,
-      });
-      const reused = plan.isolates.find((planned) => this.#assignedHashes.has(planned.policyHash));
-      if (reused !== undefined) throw new VeracruzError(Code.AlreadyExists, `isolate ${reused.name}'s policy ${reused.policyHash} was assigned before: a policy is served by one isolate in its life`);
-      for (const planned of plan.isolates) {
-        this.#assignedHashes.add(planned.policyHash);
-        const entry = status.isolates.find((candidate) => candidate.name === planned.name)!;
-        entry.policyHash = planned.policyHash;
-        entry.identityHash = planned.identityHash;
-        const path = await this.#options.writePolicy?.(request.id, planned.name, planned.policyText);
-        if (path !== undefined) entry.policyPath = path;
-      }
-      await Promise.all(plan.isolates.map(async (planned) => {
-        const member = record.members.get(planned.name)!;
-        try {
-          await this.#backend.assign(member.handle!, planned.policyText, member.assignment!);
-        } catch (error) {
-          throw new VeracruzError(VeracruzError.from(error).code, `isolate ${planned.name} (member ${member.name}): ${VeracruzError.from(error).rawMessage}`, { cause: error });
-        }
-        if (member.state === 'assigning') member.state = 'serving';
-      }));
-      if (environment.provisioner !== undefined) {
-        await Promise.all(plan.isolates.map(async (planned) => {
-          const isolate = request.topology.isolates.find((candidate) => candidate.name === planned.name)!;
-          if (isolate.programs.length === 0) return;
-          const programs = isolate.programs.map((program) => ({ path: program.path, bytes: request.programs.get(program.file)! }));
-          try {
-            await provision(planned.address, planned.policyText, environment.provisioner!, programs);
-          } catch (error) {
-            throw new VeracruzError(VeracruzError.from(error).code, `isolate ${planned.name}: uploading its programs failed: ${VeracruzError.from(error).rawMessage}`, { cause: error });
-          }
-        }));
-      }
+      await Promise.race([this.#install(record), deadline]);
       if (status.state !== 'assigning') return;
       status.state = 'ready';
       status.readyAt = new Date().toISOString();
-      this.#event(`computation ${request.id} ready in ${Date.parse(status.readyAt) - Date.parse(status.submittedAt)} ms: ${plan.isolates.map((planned) => `${planned.name} on ${planned.address}`).join(', ')}`);
+      this.#event(`computation ${request.id} ready in ${Date.parse(status.readyAt) - Date.parse(status.submittedAt)} ms: ${status.isolates.map((isolate) => `${isolate.name} on ${isolate.address}`).join(', ')}`);
       this.#resolveSettled(record);
     } catch (error) {
       if (status.state !== 'assigning') return;
       // Nothing of a party's reached these members yet: stop them all, the computation failed.
       this.#end(record, 'failed', `assignment failed: ${VeracruzError.from(error).rawMessage}`);
-      await Promise.all([...record.members.values()].map((member) => this.#stopMember(member)));
+      await Promise.all([...record.members.values()].map((member) => this.#stopMember(member, 'kill')));
+    } finally {
+      clearTimeout(timer);
     }
     this.#queueTick();
   }
 
-  #end(record: ComputationRecord, state: 'completed' | 'lost' | 'failed', reason?: string): void {
+  /** Plans the computation's policies for its members, installs them and uploads the programs; stops early once it is no longer being assigned. */
+  async #install(record: ComputationRecord): Promise<void> {
+    const { request, status } = record;
+    const { environment } = this.#options;
+    const abandoned = (): boolean => status.state !== 'assigning';
+    for (const [isolate, member] of record.members) {
+      member.address = this.#backend.address(member.handle!, member.assignment!);
+      status.isolates.find((candidate) => candidate.name === isolate)!.address = member.address;
+    }
+    const now = new Date();
+    const plan = await planFleet({
+      topology: request.topology,
+      runtimeHash: environment.runtimeHash,
+      pasCaPem: environment.pasCaPem,
+      pasAddress: environment.pasAddress,
+      partyCertificates: request.partyCertificates,
+      addresses: Object.fromEntries([...record.members].map(([isolate, member]) => [isolate, member.address!])),
+      programHashes: Object.fromEntries([...request.programs].map(([file, bytes]) => [file, sha256Hex(bytes)])),
+      ...(environment.provisioner === undefined ? {} : { provisionerCertificate: environment.provisioner.certificatePem }),
+      certificateExpiry: new Date(now.getTime() + environment.certificateDays * DAY_MS),
+      at: now,
+    });
+    for (const planned of plan.isolates) {
+      const entry = status.isolates.find((candidate) => candidate.name === planned.name)!;
+      entry.policyHash = planned.policyHash;
+      entry.identityHash = planned.identityHash;
+      const path = await this.#options.writePolicy?.(request.id, planned.name, planned.policyText);
+      if (path !== undefined) entry.policyPath = path;
+    }
+    if (abandoned()) return;
+    await Promise.all(plan.isolates.map(async (planned) => {
+      const member = record.members.get(planned.name)!;
+      try {
+        await this.#backend.assign(member.handle!, planned.policyText, member.assignment!);
+      } catch (error) {
+        throw new VeracruzError(VeracruzError.from(error).code, `isolate ${planned.name}: ${VeracruzError.from(error).rawMessage}`, { cause: error });
+      }
+      if (member.state === 'assigning') member.state = 'serving';
+    }));
+    if (abandoned()) return;
+    if (environment.provisioner !== undefined) {
+      await Promise.all(plan.isolates.map(async (planned) => {
+        const isolate = request.topology.isolates.find((candidate) => candidate.name === planned.name)!;
+        if (isolate.programs.length === 0) return;
+        const programs = isolate.programs.map((program) => ({ path: program.path, bytes: request.programs.get(program.file)! }));
+        try {
+          await provision(planned.address, planned.policyText, environment.provisioner!, programs);
+        } catch (error) {
+          throw new VeracruzError(VeracruzError.from(error).code, `isolate ${planned.name}: uploading its programs failed: ${VeracruzError.from(error).rawMessage}`, { cause: error });
+        }
+      }));
+    }
+  }
+
+  #end(record: ComputationRecord, state: 'completed' | 'lost' | 'failed' | 'cancelled', reason?: string): void {
     record.status.state = state;
     record.status.endedAt = new Date().toISOString();
     if (reason !== undefined) record.status.reason = reason;
@@ -415,12 +433,13 @@ export class Reconciler {
     this.#event(`member ${member.name} (${record.status.id}/${assignment.isolate}) ended ${orderly ? 'in order' : 'unexpectedly'}: ${exit.reason}`);
     if (record.status.state === 'ready' || record.status.state === 'assigning') {
       if (!orderly) {
-        const lost = `isolate ${assignment.isolate} (member ${member.name}, ${member.address}) died at ${at}: ${exit.reason}. Everything it held is gone; no other isolate holds it, and none will be started in its place (submit the computation again, under a new id, for a new policy)`;
+        const died = `isolate ${assignment.isolate} (member ${member.name}${member.address === undefined ? '' : `, ${member.address}`}) died at ${at}: ${exit.reason}`;
         if (record.status.state === 'assigning') {
-          this.#end(record, 'failed', `assignment failed: ${lost}`);
+          // No party had reached it: nothing is lost but the assignment.
+          this.#end(record, 'failed', `assignment failed: ${died}`);
           for (const other of record.members.values()) void this.#stopMember(other);
         } else {
-          this.#end(record, 'lost', lost);
+          this.#end(record, 'lost', `${died}. Everything it held is gone; no other isolate holds it, and none will be started in its place (submit the computation again, under a new id, for new policies)`);
         }
       } else if (record.status.isolates.every((isolate) => isolate.ended?.code === 0)) {
         this.#end(record, 'completed');
@@ -433,33 +452,43 @@ export class Reconciler {
     this.#queueTick();
   }
 
-  async #stopMember(member: MemberRecord): Promise<void> {
+  async #stopMember(member: MemberRecord, how: 'orderly' | 'kill' = member.deathReason === undefined ? 'orderly' : 'kill'): Promise<void> {
     if (member.state === 'stopping' && member.handle === undefined) return;
     member.state = 'stopping';
     this.#changed();
     if (member.handle === undefined) return; // stopped once its start resolves
-    await this.#backend.stop(member.handle, member.deathReason === undefined ? 'orderly' : 'kill').catch((error: unknown) => this.#options.log?.(`member ${member.name} did not stop cleanly: ${VeracruzError.from(error).rawMessage}`));
+    await this.#backend.stop(member.handle, how).catch((error: unknown) => this.#options.log?.(`member ${member.name} did not stop cleanly: ${VeracruzError.from(error).rawMessage}`));
   }
 
   async #checkHealth(): Promise<void> {
     const limit = this.#options.healthFailures ?? 3;
     await Promise.all([...this.#members.values()].map(async (member) => {
-      if (member.handle === undefined || (member.state !== 'warm' && member.state !== 'serving')) return;
+      const asked = member.state;
+      if (member.handle === undefined || (asked !== 'warm' && asked !== 'serving') || member.checking === true) return;
+      member.checking = true;
       try {
         const health = await this.#backend.health(member.handle);
+        // A member assigned, or stopped, while it was asked: its answer is about another state.
+        if (member.state !== asked) return;
         member.missedHealthChecks = 0;
-        const expected = member.state === 'serving' ? 'serving' : 'warm';
-        if (health.state !== expected && health.state !== 'stopping') {
-          member.deathReason = `its host reported ${health.state} where ${expected} was expected`;
-          this.#event(`member ${member.name}: ${member.deathReason}; stopping it`);
+        const policyHash = asked === 'serving' ? this.#computations.get(member.assignment!.computation)?.status.isolates.find((isolate) => isolate.name === member.assignment!.isolate)?.policyHash : undefined;
+        const wrong = health.state !== asked && health.state !== 'stopping'
+          ? `its host reported ${health.state} where ${asked} was expected`
+          : policyHash !== undefined && health.state === 'serving' && health.policyHash !== policyHash ? `its host reported serving policy ${health.policyHash}, not ${policyHash}` : undefined;
+        if (wrong !== undefined) {
+          member.deathReason = wrong;
+          this.#event(`member ${member.name}: ${wrong}; stopping it`);
           await this.#stopMember(member);
         }
       } catch (error) {
+        if (member.state !== asked) return;
         member.missedHealthChecks++;
-        if (member.missedHealthChecks < limit || (member.state as MemberState) === 'stopping') return;
+        if (member.missedHealthChecks < limit) return;
         member.deathReason = `its host did not answer ${limit} health checks (${VeracruzError.from(error).rawMessage})`;
         this.#event(`member ${member.name}: ${member.deathReason}; stopping it`);
         await this.#stopMember(member);
+      } finally {
+        member.checking = false;
       }
     }));
   }

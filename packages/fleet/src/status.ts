@@ -29,9 +29,10 @@ export interface MemberStatus {
 /**
  * A computation's place in its life. pending: waiting for warm members; assigning: policies being
  * installed and programs uploaded; ready: its parties may connect; completed: every isolate ended in
- * order; lost: an isolate died, with everything it held; failed: it could not be assigned.
+ * order; lost: an isolate died, with everything it held; failed: it could not be assigned;
+ * cancelled: the operator stopped it.
  */
-export type ComputationState = 'pending' | 'assigning' | 'ready' | 'completed' | 'lost' | 'failed';
+export type ComputationState = 'pending' | 'assigning' | 'ready' | 'completed' | 'lost' | 'failed' | 'cancelled';
 
 /** One isolate of a computation. */
 export interface ComputationIsolateStatus {

@@ -11,8 +11,8 @@ import type { Assignment, MemberBackend, MemberExit, MemberHandle, MemberHealth,
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { MEMBER_MEMORY_OVERHEAD_MIB, type MemberPodOptions, memberPod, memberService, memberServiceAddress } from './manifests.ts';
-import { type MemberControl, memberControl } from './member-control.ts';
 import { ANNOTATIONS, COMPONENT_LABEL, memberPodName, PART_OF, PART_OF_LABEL, PORTS } from './names.ts';
+import { type WarmControlClient, warmControlClient } from '@veracruz-ts/server';
 
 /** Options of {@link kubernetesBackend}. */
 export interface KubernetesBackendOptions extends MemberPodOptions {
@@ -162,9 +162,9 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
   const pod = (member: MemberHandle): PodMember => member as PodMember;
 
   /** A member host's control API, on its pod's address. */
-  function control(member: PodMember): MemberControl {
+  function control(member: PodMember): WarmControlClient {
     if (member.podIp === undefined) throw new VeracruzError(Code.Unavailable, `member ${member.info.name} has no pod address yet`);
-    return memberControl(member.info.name, formatHostPort(member.podIp, PORTS.control), controlToken);
+    return warmControlClient(member.info.name, formatHostPort(member.podIp, PORTS.control), controlToken);
   }
 
   async function deletePod(name: string, graceSeconds: number): Promise<void> {
@@ -263,15 +263,23 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
       let last: V1Pod | undefined;
       while (Date.now() - startedAt.getTime() < startTimeoutMs) {
         if (member.ended !== undefined) throw new VeracruzError(Code.Unavailable, `member ${name} ended before it was warm: ${member.ended.reason}`);
+        let read: V1Pod | undefined | 'error';
         try {
-          last = await readPod(podName);
+          read = await readPod(podName);
         } catch (error) {
+          // A passing failure of the API server is no news about the pod: asked again below.
           log(`member ${name}: reading its pod: ${apiErrorMessage(error)}`);
+          read = 'error';
         }
-        if (last === undefined) {
+        if (read === undefined) {
           ended(member, memberExitFromPod(undefined, { deleted: true, stopRequested: stoppedByOperator(member), podName }));
           continue;
         }
+        if (read === 'error') {
+          await delay(1000);
+          continue;
+        }
+        last = read;
         observe(last, false);
         if (last.status?.phase === 'Running' && member.podIp !== undefined && member.ended === undefined) {
           // The control port answers once the isolate is certified; until then, refused or silent.
@@ -295,6 +303,8 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
       const member = pod(handle);
       const service = asClientObject<V1Service>(memberService(assignment.computation, assignment.isolate, member.info.name, namespace));
       const serviceName = service.metadata!.name!;
+      // Named before it exists, so that a stop while it is being created removes it too.
+      member.serviceName = serviceName;
       try {
         await core.createNamespacedService({ namespace, body: service });
       } catch (error) {
@@ -303,12 +313,16 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
         const existing = await core.readNamespacedService({ name: serviceName, namespace });
         const owner = existing.metadata?.annotations ?? {};
         if (owner[ANNOTATIONS.computation] !== assignment.computation || owner[ANNOTATIONS.isolate] !== assignment.isolate) {
+          delete member.serviceName;
           throw new VeracruzError(Code.AlreadyExists, `Service ${serviceName} belongs to computation ${owner[ANNOTATIONS.computation]}, isolate ${owner[ANNOTATIONS.isolate]}: rename the computation or the isolate`);
         }
         await core.deleteNamespacedService({ name: serviceName, namespace });
         await core.createNamespacedService({ namespace, body: service });
       }
-      member.serviceName = serviceName;
+      if (member.stopRequested) {
+        await deleteService(serviceName);
+        throw new VeracruzError(Code.Unavailable, `member ${member.info.name} was stopped while it was being assigned`);
+      }
       await control(member).assign(policyText, ASSIGN_TIMEOUT_MS);
     },
 

@@ -15,6 +15,5 @@ export {
 export {
   ANNOTATIONS, COMPONENT_LABEL, COMPUTATION_LABEL, dnsLabel, GROUP, MEMBER_LABEL, memberLabelValue, memberPodName, memberServiceName, PART_OF, PART_OF_LABEL, PLURALS, PORTS, SECRETS, VERSION,
 } from './names.ts';
-export { type MemberControl, memberControl } from './member-control.ts';
 export { type OperatorOptions, POOL_NAME, type RunningOperator, runOperator, serveStatus } from './operator.ts';
 export { type ComputationResourceStatus, computationResourceStatus, endedResourceStatus, type PoolResourceStatus, poolResourceStatus } from './resource-status.ts';

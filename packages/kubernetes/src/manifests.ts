@@ -304,7 +304,7 @@ const STRING: IJSONSchemaProps = { type: 'string' };
 const ISOLATE_PATH: IJSONSchemaProps = { type: 'string', pattern: '^/', description: 'an absolute file path inside the isolate' };
 const CAPABILITY: IJSONSchemaProps = { type: 'string', minLength: 1, description: "as vc-pgen's -p takes it: path:rights,... (rights r, w, x)" };
 const ISO_TIME: IJSONSchemaProps = { type: 'string', format: 'date-time' };
-const COMPUTATION_STATES = ['pending', 'assigning', 'ready', 'completed', 'lost', 'failed'];
+const COMPUTATION_STATES = ['pending', 'assigning', 'ready', 'completed', 'lost', 'failed', 'cancelled'];
 
 /** The isolate of a topology (packages/fleet/README.md), its programs read from ConfigMaps. */
 const TOPOLOGY_ISOLATE: IJSONSchemaProps = {

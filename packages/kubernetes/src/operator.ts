@@ -75,7 +75,7 @@ export const POOL_NAME = 'default';
 
 /** The states in which an earlier operator's reconciler held members for a computation. */
 const HELD_STATES = new Set(['assigning', 'ready']);
-const ENDED_STATES = new Set(['completed', 'lost', 'failed']);
+const ENDED_STATES = new Set(['completed', 'lost', 'failed', 'cancelled']);
 const EVENT_REASONS: Record<ComputationStatus['state'], { reason: string; type: 'Normal' | 'Warning' }> = {
   pending: { reason: 'Pending', type: 'Normal' },
   assigning: { reason: 'Assigning', type: 'Normal' },
@@ -83,6 +83,7 @@ const EVENT_REASONS: Record<ComputationStatus['state'], { reason: string; type: 
   completed: { reason: 'Completed', type: 'Normal' },
   lost: { reason: 'Lost', type: 'Warning' },
   failed: { reason: 'Failed', type: 'Warning' },
+  cancelled: { reason: 'Cancelled', type: 'Normal' },
 };
 
 function isolateCount(resource: Resource): number {

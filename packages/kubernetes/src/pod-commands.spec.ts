@@ -14,10 +14,10 @@ import { Code } from '@veracruz-ts/core';
 import { refusedAs } from '@veracruz-ts/core/testing';
 import { planFleet } from '@veracruz-ts/fleet';
 import { createIdentity } from '@veracruz-ts/policy';
+import { warmControlClient } from '@veracruz-ts/server';
 import { CA_PATH, fetchCaCertificate } from './ca-certificate.ts';
 import { computationRequest } from './computation.ts';
 import { kubernetesManifests, memberPod, resolveOptions } from './manifests.ts';
-import { memberControl } from './member-control.ts';
 
 type Json = any;
 
@@ -95,9 +95,9 @@ test('the PAS pod\'s init script (twice, as at a restart) and vc-pas serve, its 
   const warm = JSON.parse(member.match[1]!) as { control: string; measurement: string; attestedAt: string };
 
   // The operator's client of the control API, against the real host.
-  const control = memberControl('member-1', warm.control, token);
+  const control = warmControlClient('member-1', warm.control, token);
   assert.deepEqual(await control.health(2000), { state: 'warm', sessions: 0, measurement: warm.measurement, attestedAt: warm.attestedAt, memoryMib: resolveOptions().memoryMib });
-  await assert.rejects(memberControl('member-1', warm.control, 'not-the-token-at-all').health(2000), refusedAs(Code.PermissionDenied, /^member member-1's host \(http:\/\/127\.0\.0\.1:\d+\/v1\/health\): this request needs the control token/));
+  await assert.rejects(warmControlClient('member-1', warm.control, 'not-the-token-at-all').health(2000), refusedAs(Code.PermissionDenied, /^member member-1's host \(http:\/\/127\.0\.0\.1:\d+\/v1\/health\): this request needs the control token/));
   // A policy as the reconciler plans it for this member, from a computation as the operator reads it.
   const analyst = await createIdentity('analyst');
   const request = await computationRequest('solo', {
@@ -113,7 +113,7 @@ test('the PAS pod\'s init script (twice, as at a restart) and vc-pas serve, its 
   assert.deepEqual(await control.assign(planned!.policyText, 60_000), { url: listen, policyHash: planned!.policyHash });
   const serving = await control.health(2000);
   assert.deepEqual([serving.state, serving.policyHash], ['serving', planned!.policyHash]);
-  await assert.rejects(control.assign(planned!.policyText, 60_000), refusedAs(Code.AlreadyExists, /^member member-1's host \(http:\/\/127\.0\.0\.1:\d+\/v1\/assign\): assign refused: this host is serving/));
+  await assert.rejects(control.assign(planned!.policyText, 60_000), refusedAs(Code.AlreadyExists, /^member member-1's host \(http:\/\/127\.0\.0\.1:\d+\/v1\/assign\): assign refused: the server is serving; a warm isolate takes one policy in its life/));
 
   const exited = new Promise<number | null>((resolve) => member.child.once('exit', resolve));
   await control.stop(2000);

@@ -37,6 +37,7 @@ const OPTIONS: readonly OptionHelp[] = [
   { names: ['--control'], value: 'HOST:PORT', help: 'warm: where the control port listens (health, assign, stop; token in VC_CONTROL_TOKEN)', default: '127.0.0.1:0' },
   { names: ['--memory-mib'], value: 'N', help: "warm: the isolate's memory budget; a policy asking for more is refused", default: '512' },
   { names: ['--termination-log'], value: 'PATH', help: 'warm: where to write why the isolate ended (a pod\'s /dev/termination-log)', default: 'none' },
+  { names: ['--exit-with-stdin'], help: 'warm: stop when stdin ends, so the process that started this host takes it along when it dies', default: 'off' },
   { names: ['-V', '--version'], help: 'print the version and exit' },
   { names: ['-h', '--help'], help: 'this text' },
 ];
@@ -94,6 +95,7 @@ function parse(argv: string[]) {
         control: { type: 'string' },
         'memory-mib': { type: 'string' },
         'termination-log': { type: 'string' },
+        'exit-with-stdin': { type: 'boolean' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -149,10 +151,11 @@ async function main(argv: string[]): Promise<number> {
     if (unsupported !== undefined) throw new UsageError(`warm does not take --${unsupported}`);
     return runWarmHost({
       platform: checkedPlatform(values.platform), network: checkedNetwork(values.network), pas: values.pas, listen: values.listen, control: values.control,
-      memoryMib: values['memory-mib'], terminationLog: values['termination-log'], runtime: values.runtime, devKey: values['dev-key'], nodeFlags: values['isolate-flag'], log: logLine,
+      memoryMib: values['memory-mib'], terminationLog: values['termination-log'], runtime: values.runtime, devKey: values['dev-key'], nodeFlags: values['isolate-flag'],
+      exitWithStdin: values['exit-with-stdin'] === true, log: logLine,
     });
   }
-  const warmOnly = ['control', 'memory-mib', 'termination-log'].find((name) => name in values);
+  const warmOnly = ['control', 'memory-mib', 'termination-log', 'exit-with-stdin'].find((name) => name in values);
   if (warmOnly !== undefined) throw new UsageError(`--${warmOnly} is for vc-server warm`);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the policy file' : `expected one policy file, got ${positionals.length} arguments`);
   const platform = checkedPlatform(values.platform);

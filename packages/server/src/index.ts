@@ -7,9 +7,10 @@
 export { DEFAULT_MAX_SESSIONS, DEFAULT_SEALED_STORAGE_BYTES, startServer } from './server.ts';
 export { startWarmServer, type WarmServer, type WarmServerOptions, type WarmState } from './warm.ts';
 export { type AssignAnswer, serveWarmControl, type WarmHealth } from './warm-control.ts';
+export { type WarmControlClient, warmControlClient } from './warm-client.ts';
 export { CONTROL_TOKEN_ENV } from './warm-cli.ts';
 export { freePort } from './free-port.ts';
-export { callJsonApi, errorAnswer, type JsonAnswer, type JsonApi, type JsonApiOptions, type JsonCallOptions, type JsonRoute, startJsonApi } from './json-api.ts';
+export { callJsonApi, errorAnswer, JsonApiUnreachable, type JsonAnswer, type JsonApi, type JsonApiOptions, type JsonCallOptions, type JsonRoute, startJsonApi } from './json-api.ts';
 export type { BootTimings, RunningServer, ServerExit, ServerOptions, ServerPlatform } from './server.ts';
 export type { FaultInjector, RelayDirection, RelayStats, RelayTap } from './relay.ts';
 export { SessionRelay } from './relay.ts';

@@ -44,6 +44,20 @@ export interface JsonApi {
 }
 
 const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
+/** How long a closing API lets requests in flight finish. */
+const CLOSE_GRACE_MS = 2000;
+
+/** A JSON API that could not be reached or did not answer in time (as opposed to one that answered an error). */
+export class JsonApiUnreachable extends VeracruzError {
+  /** What went wrong on the way, without the URL. */
+  readonly reason: string;
+
+  constructor(url: string, reason: string) {
+    super(Code.Unavailable, `${url}: ${reason}`);
+    this.name = 'JsonApiUnreachable';
+    this.reason = reason;
+  }
+}
 
 /** The HTTP status of an error code. */
 export function httpStatusOf(code: string): number {
@@ -57,6 +71,8 @@ export function httpStatusOf(code: string): number {
       return 404;
     case Code.AlreadyExists:
       return 409;
+    case Code.LimitExceeded:
+      return 413;
     case Code.Unavailable:
     case Code.AttestationFailed:
       return 503;
@@ -118,8 +134,14 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApi> {
         }
       }
       try {
+        let rest: string;
+        try {
+          rest = decodeURIComponent(path.slice(route.path.length));
+        } catch {
+          throw new VeracruzError(Code.InvalidRequest, `the path ${path} is not well encoded`);
+        }
         const body = await readBody(request, limit);
-        send(response, await route.handle({ body, rest: decodeURIComponent(path.slice(route.path.length)) }));
+        send(response, await route.handle({ body, rest }));
       } catch (error) {
         const answer = errorAnswer(error);
         if (answer.status === 500) options.log?.(`${request.method} ${path} failed: ${VeracruzError.from(error).rawMessage}`);
@@ -135,9 +157,14 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApi> {
   const bound = server.address();
   return {
     address: formatHostPort(host, typeof bound === 'object' && bound !== null ? bound.port : port),
+    // Requests in flight (an assignment whose failure stopped the host, say) get their answer first.
     close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
+      const forced = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      server.close(() => {
+        clearTimeout(forced);
+        resolve();
+      });
+      server.closeIdleConnections();
     }),
   };
 }
@@ -147,14 +174,14 @@ export interface JsonCallOptions {
   method?: 'GET' | 'POST';
   body?: unknown;
   token?: string;
-  /** @default 10000 */
+  /** How long the connection may stay quiet (an idle timeout, not a deadline for the whole call). @default 10000 */
   timeoutMs?: number;
 }
 
 /**
  * Calls a JSON API at `url` (`http://host:port/path`). Resolves with the body of a 2xx answer;
- * rejects with the answer's own error (code and message) otherwise, or Unavailable when the server
- * cannot be reached or does not answer in time.
+ * rejects with the answer's own error (code and message) otherwise, or {@link JsonApiUnreachable}
+ * when the server cannot be reached or goes quiet for `timeoutMs`.
  */
 export function callJsonApi<T>(url: string, options: JsonCallOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -170,7 +197,7 @@ export function callJsonApi<T>(url: string, options: JsonCallOptions = {}): Prom
     }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', (error) => reject(new VeracruzError(Code.Unavailable, `${url}: ${error.message}`)));
+      response.on('error', (error) => reject(new JsonApiUnreachable(url, error.message)));
       response.on('end', () => {
         let body: unknown;
         try {
@@ -190,7 +217,7 @@ export function callJsonApi<T>(url: string, options: JsonCallOptions = {}): Prom
       });
     });
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-    request.on('error', (error: NodeJS.ErrnoException) => reject(new VeracruzError(Code.Unavailable, `${url}: ${error.code ?? error.message}`)));
+    request.on('error', (error: NodeJS.ErrnoException) => reject(new JsonApiUnreachable(url, error.code ?? error.message)));
     request.end(payload);
   });
 }

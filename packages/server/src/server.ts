@@ -95,6 +95,8 @@ export interface ServerExit {
   code: number;
   /** One sentence for the operator. */
   reason: string;
+  /** Whether a principal shut the computation down (else, with code 0, the host stopped it). */
+  byPrincipal?: boolean;
 }
 
 /** Milliseconds from the start of {@link startServer} at which each boot step ended. */
@@ -237,15 +239,17 @@ export interface BootSettings {
 export interface BootedIsolate {
   host: Host;
   isolate: LaunchedIsolate;
-  timings: Partial<BootTimings>;
   /**
    * Has the PAS certify the isolate: with the policy's binding in its CSR when `policy` is given
    * (then the certificate names the policy and may not outlive `notAfterCap`), else with none (a
    * member of a pool, waiting for a policy). Resolves with the certificate chain.
    */
   certify(policy: Policy | undefined, notAfterCap?: Date): Promise<Uint8Array[]>;
-  /** Gives the isolate its policy and certificate chain, then listens for clients: resolves with where. */
-  serve(policyText: string, policy: Policy, chain: Uint8Array[], listen: { host: string; port: number }): Promise<string>;
+  /**
+   * Gives the isolate its policy and certificate chain, then listens for clients: resolves with
+   * where. `beforeListen` runs just before (a warm server releases the port it held).
+   */
+  serve(policyText: string, policy: Policy, chain: Uint8Array[], listen: { host: string; port: number }, beforeListen?: () => Promise<void>): Promise<string>;
   /** The running server, once it serves at `url`. */
   running(url: string): RunningServer;
 }
@@ -311,7 +315,7 @@ export async function bootIsolate(options: ServerOptions & { platform: ServerPla
     }
   };
 
-  const serve = async (policyText: string, policy: Policy, chain: Uint8Array[], listen: { host: string; port: number }): Promise<string> => {
+  const serve = async (policyText: string, policy: Policy, chain: Uint8Array[], listen: { host: string; port: number }, beforeListen?: () => Promise<void>): Promise<string> => {
     if (isolate.sessionSockets !== undefined) new PeerConnections({ port: isolate.sessionSockets, addresses: policy.dataflow.map((flow) => flow.address), log });
     const status = await host.request({ type: 'initialize', policy: new TextEncoder().encode(policyText), certificateChain: chain }, 'status');
     if (status.type !== 'status' || status.code !== 'ok') {
@@ -319,6 +323,7 @@ export async function bootIsolate(options: ServerOptions & { platform: ServerPla
       throw new VeracruzError(failure.code === 'ok' ? Code.Internal : failure.code, `the isolate refused to initialize: ${failure.message}`);
     }
     timings.initialized = elapsed();
+    await beforeListen?.();
     return await host.listen(listen);
   };
 
@@ -334,7 +339,7 @@ export async function bootIsolate(options: ServerOptions & { platform: ServerPla
     exited: host.exited,
   });
 
-  return { host, isolate, timings, certify, serve, running };
+  return { host, isolate, certify, serve, running };
 }
 
 /** Waits for `promise`, unless the isolate dies first (then its death is the error). */
@@ -496,7 +501,7 @@ export class Host {
       case 'shutdown':
         // A principal asked the runtime to stop: deliver what it sent, then close everything.
         this.#log(`the isolate is shutting down: ${message.reason}`);
-        this.#beginStop({ code: 0, reason: `the isolate shut down: ${message.reason}` });
+        this.#beginStop({ code: 0, reason: `the isolate shut down: ${message.reason}`, byPrincipal: true });
         this.#relay.endAll();
         return;
       case 'isolate-error':

@@ -7,6 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import { UsageError } from '@veracruz-ts/policy';
+import { waitForStopSignal } from '@veracruz-ts/policy/node';
 import type { ServerPlatform } from './server.ts';
 import { startWarmServer } from './warm.ts';
 import { serveWarmControl } from './warm-control.ts';
@@ -26,6 +27,8 @@ export interface WarmCommand {
   runtime: string | undefined;
   devKey: string | undefined;
   nodeFlags: string[] | undefined;
+  /** Stop when stdin ends: the launcher holds its other end, so its death stops this host too. */
+  exitWithStdin: boolean;
   log: (line: string) => void;
 }
 
@@ -49,14 +52,18 @@ export async function runWarmHost(command: WarmCommand): Promise<number> {
   if (listenPort === 0) throw new UsageError('warm: --listen needs a port of its own: the policy assigned later names it');
   const memoryMib = command.memoryMib === undefined ? undefined : Number(command.memoryMib);
   if (memoryMib !== undefined && (!/^\d+$/.test(command.memoryMib!) || memoryMib < 1)) throw new UsageError(`--memory-mib: expected a positive integer, got '${command.memoryMib}'`);
-  const ended = async (code: number, reason: string): Promise<number> => {
-    emit({ event: 'exit', code, reason });
+  const ended = async (code: number, reason: string, byPrincipal = false): Promise<number> => {
+    emit({ event: 'exit', code, reason, byPrincipal });
     if (command.terminationLog !== undefined) await writeFile(command.terminationLog, reason).catch(() => {});
     return code;
   };
+  // Listened for before the boot: a stop during it (a pod deleted, say) ends the boot in order.
+  const stopRequested = waitForStopSignal().then((signal) => `stopped by ${signal}`);
+  const launcherGone = command.exitWithStdin ? stdinEnded().then(() => 'stopped: its launcher is gone (stdin closed)') : new Promise<string>(() => {});
+  const stopping = Promise.race([stopRequested, launcherGone]);
   let warm;
   try {
-    warm = await startWarmServer({
+    const starting = startWarmServer({
       pasUrl: command.pas,
       listen: command.listen,
       platform: command.platform,
@@ -67,21 +74,45 @@ export async function runWarmHost(command: WarmCommand): Promise<number> {
       ...(command.devKey === undefined ? {} : { devKeyPath: command.devKey }),
       ...(command.nodeFlags === undefined ? {} : { nodeFlags: command.nodeFlags }),
     });
+    const first = await Promise.race([starting.then((server) => ({ server })), stopping.then((reason) => ({ reason }))]);
+    if ('reason' in first) {
+      await starting.then((server) => server.close(), () => {});
+      process.stdin.destroy();
+      return ended(1, `${first.reason} before the isolate was warm`);
+    }
+    warm = first.server;
   } catch (error) {
+    process.stdin.destroy();
     return ended(1, `the isolate could not be started and certified: ${VeracruzError.from(error).rawMessage}`);
   }
-  const stop = (): void => void warm.close();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const running = warm;
+  void stopping.then((reason) => {
+    command.log(reason);
+    void running.close();
+  });
   let control;
   try {
     control = await serveWarmControl(warm, { listen: command.control ?? '127.0.0.1:0', token, log: command.log, onServing: (answer) => emit({ event: 'serving', ...answer }) });
   } catch (error) {
     await warm.close();
+    process.stdin.destroy();
     return ended(1, VeracruzError.from(error).rawMessage);
   }
   emit({ event: 'warm', control: control.address, listen: command.listen, measurement: warm.measurement, attestedAt: warm.attestedAt.toISOString(), pid: process.pid, isolatePid: warm.isolatePid });
   const exit = await warm.exited;
+  // Said first: whoever follows this host learns why at once, while a last answer is delivered.
+  const code = await ended(exit.code, exit.reason, exit.byPrincipal === true);
   await control.close();
-  return ended(exit.code, exit.reason);
+  // Nothing more to wait for: stdin, read for --exit-with-stdin, must not keep this process up.
+  process.stdin.destroy();
+  return code;
+}
+
+/** Resolves when stdin ends (its writer closed it or died). */
+function stdinEnded(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.on('data', () => {});
+    process.stdin.once('end', () => resolve());
+    process.stdin.once('error', () => resolve());
+  });
 }

@@ -49,7 +49,6 @@ export function serveWarmControl(warm: WarmServer, options: { listen: string; to
       handle: async ({ body }) => {
         const policy = (body as { policy?: unknown } | undefined)?.policy;
         if (typeof policy !== 'string') throw new VeracruzError(Code.InvalidRequest, 'assign: the body must be {"policy": "<the policy\'s text>"}');
-        if (warm.state() !== 'warm') throw new VeracruzError(Code.AlreadyExists, `assign refused: this host is ${warm.state()}; a warm isolate takes one policy in its life`);
         const running = await warm.assign(policy);
         const answer: AssignAnswer = { url: running.url, policyHash: warm.policyHash()! };
         options.onServing?.(answer);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,6 +35,16 @@ describe('a warm server (certified without a policy, then given one)', () => {
       serverAddress: address,
       ...(options.maxMemoryMib === undefined ? {} : { maxMemoryMib: options.maxMemoryMib }),
     });
+  /** `vc-server warm` as a child: its event lines one by one, and its exit status. */
+  const warmHost = (address: string, extra: string[] = []) => {
+    const child = spawn(process.execPath, [VC_SERVER, 'warm', '--pas', deployment.pas.url, '--listen', address, '--runtime', deployment.bundle.path, '--dev-key', deployment.devKey.privateKeyPath, '--memory-mib', '256', ...extra], {
+      env: { ...process.env, VC_CONTROL_TOKEN: TOKEN }, stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const next = async (): Promise<Record<string, unknown>> => JSON.parse((await lines.next()).value as string) as Record<string, unknown>;
+    return { child, next, exited };
+  };
   const warmOptions = (listen: string) => ({ pasUrl: deployment.pas.url, listen, runtimePath: deployment.bundle.path, devKeyPath: deployment.devKey.privateKeyPath, memoryMib: 256, log: () => {} });
 
   it('serves the one policy it is given, to parties that check the binding, and refuses a second', async () => {
@@ -51,7 +62,7 @@ describe('a warm server (certified without a policy, then given one)', () => {
       await client.writeFile('/input/a', new TextEncoder().encode('warm'));
       assert.equal(new TextDecoder().decode(await client.readFile('/input/a')), 'warm');
       await client.close();
-      await assert.rejects(warm.assign(policyAt(address, { maxMemoryMib: 128 })), (error: unknown) => error instanceof VeracruzError && error.code === Code.InvalidRequest && /serving; a warm isolate takes one policy/.test(error.message));
+      await assert.rejects(warm.assign(policyAt(address, { maxMemoryMib: 128 })), (error: unknown) => error instanceof VeracruzError && error.code === Code.AlreadyExists && /serving; a warm isolate takes one policy/.test(error.message));
     } finally {
       await warm.close();
     }
@@ -107,24 +118,45 @@ describe('a warm server (certified without a policy, then given one)', () => {
   it('vc-server warm reports warm, serving and exit as JSON lines, and the reason of a killed isolate in its termination log', async () => {
     const address = `127.0.0.1:${await freePort('127.0.0.1')}`;
     const terminationLog = join(deployment.dir, 'termination-log');
-    const child = spawn(process.execPath, [VC_SERVER, 'warm', '--pas', deployment.pas.url, '--listen', address, '--runtime', deployment.bundle.path, '--dev-key', deployment.devKey.privateKeyPath, '--memory-mib', '256', '--termination-log', terminationLog], {
-      env: { ...process.env, VC_CONTROL_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    const next = async (): Promise<Record<string, unknown>> => JSON.parse((await lines.next()).value as string) as Record<string, unknown>;
+    const { child, next, exited } = warmHost(address, ['--termination-log', terminationLog]);
     const warmLine = await next();
     assert.equal(warmLine.event, 'warm');
     assert.equal(warmLine.listen, address);
-    await callJsonApi(`http://${warmLine.control as string}/v1/assign`, { body: { policy: policyAt(address) }, token: TOKEN });
-    assert.equal((await next()).event, 'serving');
-    process.kill(warmLine.isolatePid as number, 'SIGKILL');
-    const exitLine = await next();
+    await assert.rejects(listenOn(address), /EADDRINUSE/, 'the clients\' port is held from the start');
+    // A policy the isolate refuses stops the host, and the refusal still reaches the caller.
+    const foreign = await createCertificateAuthority();
+    await assert.rejects(callJsonApi(`http://${warmLine.control as string}/v1/assign`, { body: { policy: policyAt(address, { pasCertificatePem: foreign.certificatePem }) }, token: TOKEN }), /the isolate refused to initialize/);
+    const refused = await next();
+    assert.equal(refused.event, 'exit');
+    assert.match(refused.reason as string, /^the assignment failed: the isolate refused to initialize/);
+    assert.equal(await exited, 1);
+    child.kill();
+
+    const second = warmHost(address, ['--termination-log', terminationLog]);
+    const secondWarm = await second.next();
+    await callJsonApi(`http://${secondWarm.control as string}/v1/assign`, { body: { policy: policyAt(address) }, token: TOKEN });
+    assert.equal((await second.next()).event, 'serving');
+    process.kill(secondWarm.isolatePid as number, 'SIGKILL');
+    const exitLine = await second.next();
     assert.equal(exitLine.event, 'exit');
     assert.equal(exitLine.code, 1);
+    assert.equal(exitLine.byPrincipal, false);
     assert.match(exitLine.reason as string, /the isolate exited unexpectedly \(signal SIGKILL\)/);
-    const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (status) => resolve([status])));
-    assert.equal(code, 1);
+    assert.equal(await second.exited, 1);
     assert.equal(await readFile(terminationLog, 'utf8'), exitLine.reason);
+  });
+
+  it('vc-server warm --exit-with-stdin stops, isolate and all, when its launcher goes (stdin closed)', async () => {
+    const address = `127.0.0.1:${await freePort('127.0.0.1')}`;
+    const host = warmHost(address, ['--exit-with-stdin']);
+    const warmLine = await host.next();
+    assert.equal(warmLine.event, 'warm');
+    host.child.stdin!.end();
+    const exitLine = await host.next();
+    assert.equal(exitLine.event, 'exit');
+    assert.match(exitLine.reason as string, /stopped by the operator/);
+    assert.equal(await host.exited, 0);
+    assert.throws(() => process.kill(warmLine.isolatePid as number, 0), 'the isolate is gone too');
   });
 
   it('vc-server warm refuses to start without a token, a PAS or a port of its own', async () => {
@@ -141,3 +173,13 @@ describe('a warm server (certified without a policy, then given one)', () => {
     assert.match(noPort.stderr, /--listen needs a port of its own/);
   });
 });
+
+/** Listens on `address` and closes again; rejects as listen does (EADDRINUSE when the port is taken). */
+function listenOn(address: string): Promise<void> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}

@@ -8,6 +8,7 @@
  * every party checks that binding in the isolate's certificate before its first request. The
  * certificate of the warm boot binds no policy, so no party accepts it, and its key is discarded.
  */
+import { createServer, type Server } from 'node:net';
 import { Code, parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import { parsePolicy, type Policy, timestamped } from '@veracruz-ts/policy';
 import {
@@ -18,7 +19,10 @@ import {
 export interface WarmServerOptions extends Omit<ServerOptions, 'policyPath' | 'policyText' | 'pasUrl' | 'listen' | 'relay' | 'relayTap' | 'faultInjector'> {
   /** The PAS that certifies the isolate, now and at assignment: the policies it takes must name its CA. */
   pasUrl: string;
-  /** Where to listen for clients once a policy is assigned (host:port; port 0 picks a free one then). */
+  /**
+   * Where to listen for clients once a policy is assigned (host:port, a port of its own: the policy
+   * names it). The port is held from the start, closing every connection until then.
+   */
   listen: string;
   /** The isolate's memory budget in MiB: a policy whose max_memory_mib is larger is refused. @default 512 */
   memoryMib?: number;
@@ -65,10 +69,20 @@ export async function startWarmServer(options: WarmServerOptions, internals: Ser
   const memoryMib = options.memoryMib ?? DEFAULT_MEMORY_MIB;
   if (!Number.isInteger(memoryMib) || memoryMib < 1) throw new VeracruzError(Code.InvalidRequest, `memoryMib: expected a positive integer, got ${memoryMib}`);
   const listen = parseHostPort(options.listen, 'listen address');
+  if (listen.port === 0) throw new VeracruzError(Code.InvalidRequest, 'listen: a warm server needs a port of its own, which the policy assigned later names');
+  // Held now, so nothing else takes it before the policy that names it arrives.
+  const placeholder = await holdPort(listen);
   const platform: ServerPlatform = options.platform ?? 'linux';
   const pasUrl = /^https?:\/\//.test(options.pasUrl) ? options.pasUrl : `http://${options.pasUrl}`;
   const sessionSockets = platform === 'linux';
-  const booted: BootedIsolate = await bootIsolate({ ...options, platform }, internals, { pasUrl, memoryBudgetBytes: memoryMib * 1024 * 1024, sessionSockets, log, elapsed });
+  let booted: BootedIsolate;
+  try {
+    booted = await bootIsolate({ ...options, platform }, internals, { pasUrl, memoryBudgetBytes: memoryMib * 1024 * 1024, sessionSockets, log, elapsed });
+  } catch (error) {
+    await closeServer(placeholder);
+    throw VeracruzError.from(error);
+  }
+  void booted.host.exited.then(() => closeServer(placeholder));
   try {
     await booted.certify(undefined);
   } catch (error) {
@@ -83,7 +97,7 @@ export async function startWarmServer(options: WarmServerOptions, internals: Ser
   void booted.host.exited.then(() => (state = 'stopping'));
 
   const assign = async (policyText: string): Promise<RunningServer> => {
-    if (state !== 'warm') throw new VeracruzError(Code.InvalidRequest, `assign refused: the server is ${state}; a warm isolate takes one policy in its life`);
+    if (state !== 'warm') throw new VeracruzError(Code.AlreadyExists, `assign refused: the server is ${state}; a warm isolate takes one policy in its life`);
     state = 'assigning';
     let policy: Policy;
     let notAfterCap: Date;
@@ -92,17 +106,21 @@ export async function startWarmServer(options: WarmServerOptions, internals: Ser
       if (policy.max_memory_mib > memoryMib) {
         throw new VeracruzError(Code.InvalidPolicy, `the policy's max_memory_mib (${policy.max_memory_mib}) is more than this isolate's memory budget (${memoryMib} MiB)`);
       }
+      const named = parseHostPort(policy.veracruz_server_url, "the policy's veracruz_server_url");
+      if (named.port !== listen.port) {
+        throw new VeracruzError(Code.InvalidPolicy, `the policy's veracruz_server_url (${policy.veracruz_server_url}) names port ${named.port}; this isolate's host listens on ${listen.port}`);
+      }
       notAfterCap = certificateCap(policy);
       checkDataflow(policy, sessionSockets);
     } catch (error) {
-      state = 'warm';
+      if (state === 'assigning') state = 'warm';
       throw VeracruzError.from(error);
     }
     try {
       const chain = await booted.certify(policy, notAfterCap);
-      const running = booted.running(await booted.serve(policyText, policy, chain, listen));
+      const running = booted.running(await booted.serve(policyText, policy, chain, listen, () => closeServer(placeholder)));
       served = { running, policy };
-      state = 'serving';
+      if (state === 'assigning') state = 'serving';
       log(`serving policy ${policy.hash} on ${running.url}`);
       return running;
     } catch (error) {
@@ -128,4 +146,23 @@ export async function startWarmServer(options: WarmServerOptions, internals: Ser
     },
     exited: booted.host.exited,
   };
+}
+
+/** Binds `address` and closes every connection to it: a port held until the real listener takes it. */
+function holdPort(address: { host: string; port: number }): Promise<Server> {
+  const server = createServer((socket) => socket.destroy());
+  return new Promise((resolve, reject) => {
+    server.once('error', (error) => reject(new VeracruzError(Code.Unavailable, `cannot listen on ${address.host}:${address.port}: ${error.message}`)));
+    server.listen(address.port, address.host, () => resolve(server));
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+  });
 }

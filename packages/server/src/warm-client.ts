@@ -1,14 +1,15 @@
 /**
- * The operator's side of a member host's control API (`vc-server warm --control`): its health, its
- * one policy, its stop. Every request carries the fleet's bearer token; an error the host reports
+ * A fleet's side of a warm host's control API (`vc-server warm --control`, warm-control.ts): its
+ * health, its one policy, its stop. Every request carries the fleet's bearer token; an error the host reports
  * keeps its code (`invalid_policy`, `already_exists`, ...) and message, and a host that does not
  * answer in time is `unavailable`. Each error names the member and the route.
  */
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { type AssignAnswer, callJsonApi, type WarmHealth } from '@veracruz-ts/server';
+import { callJsonApi, JsonApiUnreachable } from './json-api.ts';
+import type { AssignAnswer, WarmHealth } from './warm-control.ts';
 
 /** One member host's control API. */
-export interface MemberControl {
+export interface WarmControlClient {
   /** Its health; rejects when it does not answer within `timeoutMs` or answers something else. */
   health(timeoutMs: number): Promise<WarmHealth>;
   /** Installs the policy; resolves with where it serves and the policy's hash. */
@@ -18,15 +19,14 @@ export interface MemberControl {
 }
 
 /** The control API of member `name` at `address` (`host:port`), with the fleet's `token`. */
-export function memberControl(name: string, address: string, token: string): MemberControl {
+export function warmControlClient(name: string, address: string, token: string): WarmControlClient {
   async function call<T>(method: 'GET' | 'POST', path: string, timeoutMs: number, body?: unknown): Promise<T> {
     const url = `http://${address}${path}`;
     try {
       return await callJsonApi<T>(url, { method, token, timeoutMs, ...(body === undefined ? {} : { body }) });
     } catch (error) {
       const failure = VeracruzError.from(error);
-      // The transport's own failures start with the URL, which the message names already.
-      const reason = failure.rawMessage.startsWith(url) ? failure.rawMessage.slice(url.length).replace(/^:? /, '') : failure.rawMessage;
+      const reason = error instanceof JsonApiUnreachable ? error.reason : failure.rawMessage;
       throw new VeracruzError(failure.code, `member ${name}'s host (${url}): ${reason}`, { cause: error });
     }
   }
