@@ -62,6 +62,8 @@ export function localMembers(options: LocalMembersOptions): MemberBackend & { st
   const host = options.host ?? '127.0.0.1';
   const timeoutMs = options.startTimeoutMs ?? 60_000;
   const internal = (member: MemberHandle): Internal => member as Internal;
+  /** Every host started, until its process is gone (it may outlive its exit line by a moment). */
+  const running = new Set<Promise<void>>();
   return {
     kind: 'local',
     startConcurrency: options.startConcurrency ?? 4,
@@ -77,6 +79,9 @@ export function localMembers(options: LocalMembersOptions): MemberBackend & { st
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       child.stdin!.on('error', () => {});
+      const gone = new Promise<void>((resolve) => child.once('close', () => resolve()));
+      running.add(gone);
+      void gone.then(() => running.delete(gone));
       createInterface({ input: child.stderr! }).on('line', (line) => options.log(name, line));
       let member: Internal | undefined;
       const events = createInterface({ input: child.stdout! });
@@ -136,6 +141,9 @@ export function localMembers(options: LocalMembersOptions): MemberBackend & { st
       const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
       await member.exited;
       clearTimeout(forced);
+    },
+    close: async () => {
+      await Promise.all([...running]);
     },
   };
 }

@@ -73,4 +73,6 @@ export interface MemberBackend {
    * once, without asking its host (which stopped answering); else its host stops its isolate in order.
    */
   stop(member: MemberHandle, how?: 'orderly' | 'kill'): Promise<void>;
+  /** Once every member is stopped: waits until nothing the backend started is left. */
+  close?(): Promise<void>;
 }

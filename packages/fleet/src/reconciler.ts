@@ -215,6 +215,7 @@ export class Reconciler {
       clearInterval(this.#healthTimer);
       await Promise.allSettled([...this.#members.values()].map((member) => this.#stopMember(member)));
       await Promise.allSettled([...this.#starts]);
+      await this.#backend.close?.();
     })();
     return this.#closing;
   }

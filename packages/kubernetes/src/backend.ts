@@ -366,6 +366,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
     },
 
     close: async () => {
+      if (closed) return;
       closed = true;
       if (watching !== undefined) await informer.stop();
     },
