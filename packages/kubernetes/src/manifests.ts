@@ -338,93 +338,84 @@ const TOPOLOGY_ISOLATE: IJSONSchemaProps = {
   },
 };
 
+/** A custom resource's schema: its spec and status (apiVersion, kind and metadata as every resource has them). */
+function resourceSchema(spec: IJSONSchemaProps, status: IJSONSchemaProps): IJSONSchemaProps {
+  return { type: 'object', required: ['spec'], properties: { apiVersion: STRING, kind: STRING, metadata: { type: 'object' }, spec, status } };
+}
+
 /**
  * A computation's schema. Fully structural: the topology's maps (isolates, parties, programs,
  * rights) are `additionalProperties` of one schema each, so nothing needs
  * x-kubernetes-preserve-unknown-fields, and a field the topology does not have is pruned by the
  * API server (kubectl warns) rather than passed on.
  */
-const COMPUTATION_SCHEMA: IJSONSchemaProps = {
-  type: 'object',
-  required: ['spec'],
-  properties: {
-    apiVersion: STRING,
-    kind: STRING,
-    metadata: { type: 'object' },
-    spec: {
-      type: 'object',
-      required: ['topology'],
-      properties: {
-        topology: {
-          type: 'object',
-          description: 'a vc-fleet topology (packages/fleet/README.md) with programs from ConfigMaps and every party\'s certificate inline; listen and port are the cluster\'s',
-          required: ['isolates'],
-          properties: {
-            platform: { type: 'string', enum: [...PLATFORMS], description: 'must be the fleet\'s platform; default linux' },
-            parties: {
-              type: 'object',
-              description: 'party name -> its certificate (PEM): the fleet makes no identities',
-              additionalProperties: { type: 'object', required: ['certificate'], properties: { certificate: { type: 'string', minLength: 1 } } },
-            },
-            isolates: { type: 'object', minProperties: 1, additionalProperties: TOPOLOGY_ISOLATE },
-          },
-        },
-      },
-    },
-    status: {
-      type: 'object',
-      properties: {
-        state: { type: 'string', enum: COMPUTATION_STATES },
-        reason: STRING,
-        ready: { type: 'string', description: 'isolates serving / isolates' },
-        observedGeneration: { type: 'integer', format: 'int64' },
-        submittedAt: ISO_TIME,
-        readyAt: ISO_TIME,
-        endedAt: ISO_TIME,
-        isolates: {
-          type: 'array',
-          items: {
+const COMPUTATION_SCHEMA: IJSONSchemaProps = resourceSchema(
+  {
+    type: 'object',
+    required: ['topology'],
+    properties: {
+      topology: {
+        type: 'object',
+        description: 'a vc-fleet topology (packages/fleet/README.md) with programs from ConfigMaps and every party\'s certificate inline; listen and port are the cluster\'s',
+        required: ['isolates'],
+        properties: {
+          platform: { type: 'string', enum: [...PLATFORMS], description: 'must be the fleet\'s platform; default linux' },
+          parties: {
             type: 'object',
-            required: ['name'],
-            properties: {
-              name: STRING,
-              member: STRING,
-              address: { type: 'string', description: 'host:port, as the policy names it' },
-              policyHash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-              ended: { type: 'object', properties: { code: { type: 'integer' }, reason: STRING, at: ISO_TIME } },
-            },
+            description: 'party name -> its certificate (PEM): the fleet makes no identities',
+            additionalProperties: { type: 'object', required: ['certificate'], properties: { certificate: { type: 'string', minLength: 1 } } },
+          },
+          isolates: { type: 'object', minProperties: 1, additionalProperties: TOPOLOGY_ISOLATE },
+        },
+      },
+    },
+  },
+  {
+    type: 'object',
+    properties: {
+      state: { type: 'string', enum: COMPUTATION_STATES },
+      reason: STRING,
+      ready: { type: 'string', description: 'isolates serving / isolates' },
+      observedGeneration: { type: 'integer', format: 'int64' },
+      submittedAt: ISO_TIME,
+      readyAt: ISO_TIME,
+      endedAt: ISO_TIME,
+      isolates: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name'],
+          properties: {
+            name: STRING,
+            member: STRING,
+            address: { type: 'string', description: 'host:port, as the policy names it' },
+            policyHash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+            ended: { type: 'object', properties: { code: { type: 'integer' }, reason: STRING, at: ISO_TIME } },
           },
         },
       },
     },
   },
-};
+);
 
-const POOL_SCHEMA: IJSONSchemaProps = {
-  type: 'object',
-  required: ['spec'],
-  properties: {
-    apiVersion: STRING,
-    kind: STRING,
-    metadata: { type: 'object' },
-    spec: {
-      type: 'object',
-      required: ['size'],
-      properties: {
-        size: { type: 'integer', minimum: 0, maximum: MAX_POOL, description: 'warm members to keep' },
-        memoryMib: { type: 'integer', minimum: 1, maximum: WASM32_MAX_MEMORY_MIB, description: 'the isolate memory budget of members started from now on' },
-      },
-    },
-    status: {
-      type: 'object',
-      properties: {
-        warm: { type: 'integer', minimum: 0 },
-        starting: { type: 'integer', minimum: 0 },
-        message: { type: 'string', description: 'why the operator does not follow this pool, when it does not' },
-      },
+const POOL_SCHEMA: IJSONSchemaProps = resourceSchema(
+  {
+    type: 'object',
+    required: ['size'],
+    properties: {
+      size: { type: 'integer', minimum: 0, maximum: MAX_POOL, description: 'warm members to keep' },
+      memoryMib: { type: 'integer', minimum: 1, maximum: WASM32_MAX_MEMORY_MIB, description: 'the isolate memory budget of members started from now on' },
     },
   },
-};
+  {
+    type: 'object',
+    properties: {
+      warm: { type: 'integer', minimum: 0 },
+      starting: { type: 'integer', minimum: 0 },
+      message: { type: 'string', description: 'why the operator does not follow this pool, when it does not' },
+    },
+  },
+);
 
 /** The name of a custom resource definition: its plural and group. */
 export function crdName(plural: string): string {
