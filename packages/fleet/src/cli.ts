@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { EXIT_USAGE, formatOptions, helpOrVersion, type OptionHelp, parseArgsErrorMessage, timestamped, UsageError, usageErrorLine } from '@veracruz-ts/policy';
+import { failedCommand, formatOptions, helpOrVersion, type OptionHelp, timestamped, UsageError } from '@veracruz-ts/policy';
 import { waitForStopSignal, writeFileAtomically } from '@veracruz-ts/policy/node';
 import { callJsonApi, DEFAULT_RUNTIME_BUNDLE, JsonApiUnreachable } from '@veracruz-ts/server';
 import packageJson from '../package.json' with { type: 'json' };
@@ -283,12 +283,6 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     if (run === undefined) throw new UsageError(`unknown command ${JSON.stringify(command)} (expected ${Object.keys(COMMANDS).join(', ')})`);
     return await run(rest, io);
   } catch (error) {
-    const usage = error instanceof UsageError ? error.message : parseArgsErrorMessage(error);
-    if (usage !== undefined) {
-      io.stderr(usageErrorLine('vc-fleet', usage));
-      return EXIT_USAGE;
-    }
-    io.stderr(`vc-fleet: ${VeracruzError.from(error).message}\n`);
-    return 1;
+    return failedCommand('vc-fleet', error, io.stderr);
   }
 }

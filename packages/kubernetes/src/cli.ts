@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseHostPort, VeracruzError } from '@veracruz-ts/core';
-import { EXIT_USAGE, formatOptions, helpOrVersion, type OptionHelp, parseArgsErrorMessage, timestamped, UsageError, usageErrorLine } from '@veracruz-ts/policy';
+import { failedCommand, formatOptions, helpOrVersion, type OptionHelp, timestamped, UsageError } from '@veracruz-ts/policy';
 import { waitForStopSignal } from '@veracruz-ts/policy/node';
 import packageJson from '../package.json' with { type: 'json' };
 import { DEFAULTS, type FleetManifestOptions, type FleetOptions, type KubernetesPlatform, kubernetesManifests, manifestsYaml, PLATFORMS, resolveOptions } from './manifests.ts';
@@ -237,12 +237,6 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     if (command === 'run') return await run(rest, io);
     throw new UsageError(`unknown command ${JSON.stringify(command)} (expected manifests or run)`);
   } catch (error) {
-    const usage = error instanceof UsageError ? error.message : parseArgsErrorMessage(error);
-    if (usage !== undefined) {
-      io.stderr(usageErrorLine('vc-operator', usage));
-      return EXIT_USAGE;
-    }
-    io.stderr(`vc-operator: ${VeracruzError.from(error).message}\n`);
-    return 1;
+    return failedCommand('vc-operator', error, io.stderr);
   }
 }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
-import { EXIT_USAGE, UsageError, asUsageError, formatOptions, parseArgsErrorMessage, timestamped, usageErrorLine, versionLine } from './command-line.ts';
+import { Code, VeracruzError } from '@veracruz-ts/core';
+import { EXIT_USAGE, UsageError, asUsageError, failedCommand, formatOptions, parseArgsErrorMessage, timestamped, usageErrorLine, versionLine } from './command-line.ts';
 
 const OPTIONS = { certificate: { type: 'string', short: 'c' }, json: { type: 'boolean' } } as const;
 
@@ -39,6 +40,25 @@ test('usage, version and log lines have one shape in every tool', () => {
   assert.equal(usageErrorLine('vc-pgen', "unknown option '--foo'"), "vc-pgen: unknown option '--foo' (see vc-pgen --help)\n");
   assert.equal(versionLine('vc-fee', '0.1.0'), 'vc-fee 0.1.0\n');
   assert.equal(timestamped('session 1 opened', new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6))), '2026-01-02T03:04:05.006Z session 1 opened');
+});
+
+test('failedCommand: a usage error is one line and status 2, anything else the tool, the code and the message and status 1', () => {
+  const lines: string[] = [];
+  const write = (text: string) => lines.push(text);
+  assert.equal(failedCommand('vc-x', new UsageError('nothing to do'), write), EXIT_USAGE);
+  let parseError: unknown;
+  try {
+    parseArgs({ args: ['--bogus'], options: {}, strict: true });
+  } catch (error) {
+    parseError = error;
+  }
+  assert.equal(failedCommand('vc-x', parseError, write), EXIT_USAGE);
+  assert.equal(failedCommand('vc-x', new VeracruzError(Code.NotFound, 'policy.json: no such file'), write), 1);
+  assert.deepEqual(lines, [
+    'vc-x: nothing to do (see vc-x --help)\n',
+    "vc-x: unknown option '--bogus' (see vc-x --help)\n",
+    'vc-x: [not_found] policy.json: no such file\n',
+  ]);
 });
 
 test('formatOptions lays out each option with what it does and its default', () => {

@@ -5,6 +5,8 @@
  * the package stays browser-safe; the tools do the printing.
  */
 
+import { VeracruzError } from '@veracruz-ts/core';
+
 /** The exit status of a usage error (unknown option, missing value, wrong arguments), in every tool. */
 export const EXIT_USAGE = 2;
 
@@ -52,6 +54,21 @@ export function parseArgsErrorMessage(error: unknown): string | undefined {
 export function asUsageError(error: unknown): unknown {
   const message = parseArgsErrorMessage(error);
   return message === undefined ? error : new UsageError(message);
+}
+
+/**
+ * How a tool's command ends when it throws: a usage error as {@link usageErrorLine} and
+ * {@link EXIT_USAGE}, anything else as `tool: [code] message` and 1. Writes the line with `stderr`
+ * and returns the exit status.
+ */
+export function failedCommand(tool: string, error: unknown, stderr: (text: string) => void): number {
+  const usage = error instanceof UsageError ? error.message : parseArgsErrorMessage(error);
+  if (usage !== undefined) {
+    stderr(usageErrorLine(tool, usage));
+    return EXIT_USAGE;
+  }
+  stderr(`${tool}: ${VeracruzError.from(error).message}\n`);
+  return 1;
 }
 
 /** The line a tool prints on stderr for a usage error: `vc-pgen: unknown option '--foo' (see vc-pgen --help)`. */

@@ -11,7 +11,7 @@ import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { CIPHERSUITES, EXIT_USAGE, UsageError, createIdentity, formatOptions, parseArgsErrorMessage, parsePolicy, usageErrorLine, helpOrVersion, type OptionHelp } from '@veracruz-ts/policy';
+import { CIPHERSUITES, UsageError, createIdentity, failedCommand, formatOptions, parsePolicy, helpOrVersion, type OptionHelp } from '@veracruz-ts/policy';
 import packageJson from '../../package.json' with { type: 'json' };
 import { explainPolicy } from './explain-analysis.ts';
 import { renderExplanation, renderExplanationJson } from './explain-render.ts';
@@ -552,13 +552,6 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     if (argv.length === 0) throw new UsageError('nothing to do');
     return await generate(argv, io);
   } catch (error) {
-    const usage = error instanceof UsageError ? error.message : parseArgsErrorMessage(error);
-    if (usage !== undefined) {
-      io.stderr(usageErrorLine('vc-pgen', usage));
-      return EXIT_USAGE;
-    }
-    const failure = VeracruzError.from(error);
-    io.stderr(`vc-pgen: ${failure.message}\n`);
-    return 1;
+    return failedCommand('vc-pgen', error, io.stderr);
   }
 }
