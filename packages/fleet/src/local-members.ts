@@ -46,8 +46,6 @@ export interface LocalMembersOptions {
 export interface LocalMember extends MemberHandle {
   /** Where clients reach it once assigned. */
   listen: string;
-  /** Its control port's address. */
-  controlAddress: string;
 }
 
 interface Internal extends LocalMember {
@@ -79,9 +77,6 @@ export function localMembers(options: LocalMembersOptions): MemberBackend & { st
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       child.stdin!.on('error', () => {});
-      const gone = new Promise<void>((resolve) => child.once('close', () => resolve()));
-      running.add(gone);
-      void gone.then(() => running.delete(gone));
       createInterface({ input: child.stderr! }).on('line', (line) => options.log(name, line));
       let member: Internal | undefined;
       const events = createInterface({ input: child.stdout! });
@@ -89,7 +84,12 @@ export function localMembers(options: LocalMembersOptions): MemberBackend & { st
       const exited = new Promise<MemberExit>((resolve) => (reportExit = resolve));
       // The host's exit line says why at once (it may still finish an answer before it exits); a host
       // that ends without one died itself. 'close', not 'exit': every line is read by then.
-      child.once('close', (code, signal) => reportExit({ code: 1, reason: `its host (vc-server warm, pid ${child.pid}) ended: ${signal === null ? `exit code ${code}` : `signal ${signal}`}` }));
+      const gone = new Promise<void>((resolve) => child.once('close', (code, signal) => {
+        reportExit({ code: 1, reason: `its host (vc-server warm, pid ${child.pid}) ended: ${signal === null ? `exit code ${code}` : `signal ${signal}`}` });
+        resolve();
+      }));
+      running.add(gone);
+      void gone.then(() => running.delete(gone));
       const hostExited = (code: number, reason: string, byPrincipal: boolean): void => {
         // A host that said it ended and lingers is ended here.
         setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 5000).unref();
@@ -117,7 +117,7 @@ export function localMembers(options: LocalMembersOptions): MemberBackend & { st
           if (event.event !== 'warm') return;
           clearTimeout(timer);
           const info: MemberInfo = { name, startedAt, attestedAt: new Date(String(event.attestedAt)), measurement: String(event.measurement), pids: { host: child.pid!, isolate: Number(event.isolatePid) } };
-          member = { info, exited, listen, controlAddress: String(event.control), control: warmControlClient(name, String(event.control), token), child, stopRequested: false };
+          member = { info, exited, listen, control: warmControlClient(name, String(event.control), token), child, stopRequested: false };
           resolve(member);
         });
       });
@@ -126,10 +126,7 @@ export function localMembers(options: LocalMembersOptions): MemberBackend & { st
     assign: async (member, policyText) => {
       await internal(member).control.assign(policyText, 60_000);
     },
-    health: async (member): Promise<MemberHealth> => {
-      const health = await internal(member).control.health(2000);
-      return { state: health.state, sessions: health.sessions, ...(health.policyHash === undefined ? {} : { policyHash: health.policyHash }) };
-    },
+    health: (member): Promise<MemberHealth> => internal(member).control.health(2000),
     stop: async (member, how = 'orderly') => {
       const handle = internal(member);
       const { child } = handle;

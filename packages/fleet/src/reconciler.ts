@@ -444,11 +444,7 @@ export class Reconciler {
         }
       } else if (record.status.isolates.every((isolate) => isolate.ended?.code === 0)) {
         this.#end(record, 'completed');
-      } else {
-        this.#changed();
       }
-    } else {
-      this.#changed();
     }
     this.#queueTick();
   }

@@ -326,10 +326,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
       await control(member).assign(policyText, ASSIGN_TIMEOUT_MS);
     },
 
-    health: async (handle): Promise<MemberHealth> => {
-      const { state, sessions, policyHash } = await control(pod(handle)).health(HEALTH_TIMEOUT_MS);
-      return { state, sessions, ...(policyHash === undefined ? {} : { policyHash }) };
-    },
+    health: (handle): Promise<MemberHealth> => control(pod(handle)).health(HEALTH_TIMEOUT_MS),
 
     stop: async (handle, how = 'orderly') => {
       const member = pod(handle);

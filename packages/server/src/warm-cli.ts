@@ -53,6 +53,8 @@ export async function runWarmHost(command: WarmCommand): Promise<number> {
   const memoryMib = command.memoryMib === undefined ? undefined : Number(command.memoryMib);
   if (memoryMib !== undefined && (!/^\d+$/.test(command.memoryMib!) || memoryMib < 1)) throw new UsageError(`--memory-mib: expected a positive integer, got '${command.memoryMib}'`);
   const ended = async (code: number, reason: string, byPrincipal = false): Promise<number> => {
+    // Nothing more to wait for: stdin, read for --exit-with-stdin, must not keep this process up.
+    process.stdin.destroy();
     emit({ event: 'exit', code, reason, byPrincipal });
     if (command.terminationLog !== undefined) await writeFile(command.terminationLog, reason).catch(() => {});
     return code;
@@ -77,12 +79,10 @@ export async function runWarmHost(command: WarmCommand): Promise<number> {
     const first = await Promise.race([starting.then((server) => ({ server })), stopping.then((reason) => ({ reason }))]);
     if ('reason' in first) {
       await starting.then((server) => server.close(), () => {});
-      process.stdin.destroy();
       return ended(1, `${first.reason} before the isolate was warm`);
     }
     warm = first.server;
   } catch (error) {
-    process.stdin.destroy();
     return ended(1, `the isolate could not be started and certified: ${VeracruzError.from(error).rawMessage}`);
   }
   const running = warm;
@@ -95,7 +95,6 @@ export async function runWarmHost(command: WarmCommand): Promise<number> {
     control = await serveWarmControl(warm, { listen: command.control ?? '127.0.0.1:0', token, log: command.log, onServing: (answer) => emit({ event: 'serving', ...answer }) });
   } catch (error) {
     await warm.close();
-    process.stdin.destroy();
     return ended(1, VeracruzError.from(error).rawMessage);
   }
   emit({ event: 'warm', control: control.address, listen: command.listen, measurement: warm.measurement, attestedAt: warm.attestedAt.toISOString(), pid: process.pid, isolatePid: warm.isolatePid });
@@ -103,8 +102,6 @@ export async function runWarmHost(command: WarmCommand): Promise<number> {
   // Said first: whoever follows this host learns why at once, while a last answer is delivered.
   const code = await ended(exit.code, exit.reason, exit.byPrincipal === true);
   await control.close();
-  // Nothing more to wait for: stdin, read for --exit-with-stdin, must not keep this process up.
-  process.stdin.destroy();
   return code;
 }
 
