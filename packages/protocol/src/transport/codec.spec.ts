@@ -38,6 +38,7 @@ const requestVectors: [string, RuntimeManagerRequest, string][] = [
   ['read_stream from the start without waiting', { kind: 'read_stream', fileName: '/s', offset: 0, length: 0, waitMs: 0 },
     `ba 01 04 0a 02 ${ascii('/s')}`],
   ['close_stream', { kind: 'close_stream', fileName: '/s' }, `c2 01 04 0a 02 ${ascii('/s')}`],
+  ['request_rights', { kind: 'request_rights' }, 'ca 01 00'],
   ['write_file of an empty file', { kind: 'write_file', fileName: '/e', data: new Uint8Array(0) },
     `12 04 0a 02 ${ascii('/e')}`],
 ];

@@ -26,6 +26,7 @@ const RequestField = {
   request_file_size: 22,
   read_stream: 23,
   close_stream: 24,
+  request_rights: 25,
 } as const;
 
 const ResponseField = {
@@ -90,6 +91,7 @@ export function encodeRequest(request: RuntimeManagerRequest): Uint8Array {
       break;
     case 'request_shutdown':
     case 'request_policy_hash':
+    case 'request_rights':
       messageField(writer, RequestField[request.kind], () => {});
       break;
     case 'read_file_range':
@@ -255,6 +257,8 @@ function decodeRequestMessage(field: number, bytes: Uint8Array): RequestMessage 
       return { kind: 'request_proxy_psa_attestation_token', challenge: readBytes(bytes) };
     case RequestField.request_shutdown:
       return { kind: 'request_shutdown' };
+    case RequestField.request_rights:
+      return { kind: 'request_rights' };
     case RequestField.psa_attestation_init: {
       let challenge: Uint8Array = new Uint8Array(0);
       let deviceId = 0;

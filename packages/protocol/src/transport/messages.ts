@@ -58,6 +58,11 @@ export type RequestMessage =
   | { kind: 'read_stream'; fileName: string; offset: number; length: number; waitMs: number }
   /** New: this principal will append no more to the stream `fileName` (field 24). */
   | { kind: 'close_stream'; fileName: string }
+  /**
+   * New: the rights in force (the policy's, less what programs narrowed) of every subject, and the
+   * narrowings made, as JSON in `result` (field 25).
+   */
+  | { kind: 'request_rights' }
   /** No operation set (an empty `oneof`), or one this version does not know. */
   | { kind: 'none' };
 

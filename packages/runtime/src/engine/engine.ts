@@ -7,6 +7,7 @@ import { Right, missingRights, resolveRights } from '@veracruz-ts/policy';
 import { type MemoryBudget, formatBytes } from '../budget/memory-budget.ts';
 import type { VirtualFileSystem } from '../vfs/file-system.ts';
 import { SYSTEM_CALLS } from '../wasi/signatures.ts';
+import type { ProgramAbi } from '../wasi/process-options.ts';
 import type { StreamHooks } from '../wasi/wasi-process.ts';
 import { WasiProcess } from '../wasi/wasi-process.ts';
 import { checkImports } from './check-imports.ts';
@@ -59,6 +60,8 @@ export interface ExecuteRequest {
   strace?: (line: string) => void;
   /** Live std streams instead of the VFS stream files (vc-fee). */
   streams?: StreamHooks;
+  /** The computation the program runs in (`veracruz_v1`); its calls are ENOTSUP without it. */
+  abi?: ProgramAbi;
   /**
    * Empty the stdout/stderr stream files before the run (when the program may write them), so they
    * hold this run's output only. @default true
@@ -78,6 +81,8 @@ export interface PipelineRequest {
   enableClock?: boolean;
   strace?: (line: string) => void;
   streams?: StreamHooks;
+  /** The computation; each program sees itself as `abi.program`. */
+  abi?: ProgramAbi;
 }
 
 /** Options of an {@link ExecutionEngine}. */
@@ -173,6 +178,7 @@ export class ExecutionEngine {
       enableClock: request.enableClock ?? false,
       ...(request.strace === undefined ? {} : { strace: request.strace }),
       ...(request.streams === undefined ? {} : { streams: request.streams }),
+      ...(request.abi === undefined ? {} : { abi: request.abi }),
     });
     let memory: WebAssembly.Memory;
     try {
@@ -208,6 +214,7 @@ export class ExecutionEngine {
             ...(request.enableClock === undefined ? {} : { enableClock: request.enableClock }),
             ...(request.strace === undefined ? {} : { strace: request.strace }),
             ...(request.streams === undefined ? {} : { streams: request.streams }),
+            ...(request.abi === undefined ? {} : { abi: { ...request.abi, program: expr.path } }),
           });
         }
         case 'sequence': {

@@ -6,6 +6,8 @@ import type { ExecutionEngine, ExecutionOutcome, PrincipalView, VirtualFileSyste
 import { BudgetExceeded } from '../budget/memory-budget.ts';
 import { pathComponents } from '../vfs/file-system.ts';
 import { StreamRegistry, type StreamState } from '../vfs/streams.ts';
+import type { ProgramAbi, ResultSigner } from '../wasi/process-options.ts';
+import { RightsInForce } from './rights-in-force.ts';
 import { asVeracruzError, errorResponse, exitCodeBytes, RESPONSE_HEADROOM_BYTES, successResponse, withHeadroom, withReservation } from './responses.ts';
 
 /** The principal a session speaks for: a policy identity and its view of the shared file tree. */
@@ -38,6 +40,8 @@ export interface RequestDispatcherOptions {
   maxMessageBytes?: number;
   /** Called after each run that exited 0 (the policy's dataflow then pushes its outputs). */
   onRunSucceeded?: (() => void) | undefined;
+  /** The isolate's attested key, for programs' signed results (`result_sign`). */
+  signer?: ResultSigner | undefined;
 }
 
 // Bytes a response needs besides the payload: status, tags and lengths, generously (its headroom included).
@@ -75,6 +79,10 @@ export class RequestDispatcher {
   /** Sessions whose connection closed: they wait for nothing any more. */
   readonly #closedSessions = new WeakSet<SessionPrincipal>();
   readonly #onRunSucceeded: (() => void) | undefined;
+  /** The rights as programs narrowed them; every session's checks read the same entries. */
+  readonly #rights: RightsInForce;
+  /** What programs see of the computation, less which program runs. */
+  readonly #abi: Omit<ProgramAbi, 'program'>;
 
   constructor(options: RequestDispatcherOptions) {
     this.#policy = options.policy;
@@ -84,6 +92,11 @@ export class RequestDispatcher {
     this.#fileHashes = new Map(options.policy.file_hashes.map((entry) => [normalizePath(entry.file_path), entry.hash.toLowerCase()]));
     this.#streams = options.policy.streams.length === 0 ? undefined : new StreamRegistry(options.policy, options.vfs);
     this.#onRunSucceeded = options.onRunSucceeded;
+    this.#rights = new RightsInForce(options.policy);
+    this.#abi = {
+      policyText: new TextEncoder().encode(options.policy.text), policyHash: Buffer.from(options.policy.hash, 'hex'), rights: this.#rights,
+      ...(options.signer === undefined ? {} : { signer: options.signer }),
+    };
   }
 
   /**
@@ -166,6 +179,8 @@ export class RequestDispatcher {
         return this.#serialised(() => this.#runPipeline(principal, request.fileName));
       case 'request_policy_hash':
         return { status: ResponseStatus.SUCCESS, body: { kind: 'policy_hash', data: new TextEncoder().encode(this.#policy.hash) } };
+      case 'request_rights':
+        return { status: ResponseStatus.SUCCESS, body: { kind: 'result', data: this.#rights.report() } };
       case 'request_shutdown':
         // Any identity may end the computation (Veracruz: expected_shutdown_list = every identity).
         this.#shutDown = true;
@@ -295,6 +310,7 @@ export class RequestDispatcher {
       rights: entry.file_rights,
       limits: programLimits(this.#policy, path),
       enableClock: this.#policy.enable_clock,
+      abi: { ...this.#abi, program: path },
     }));
   }
 
@@ -354,6 +370,7 @@ export class RequestDispatcher {
       // Pipeline steps are not programs[] entries: they run under the policy-level limits.
       limits: programLimits(this.#policy, ''),
       enableClock: this.#policy.enable_clock,
+      abi: { ...this.#abi, program: entry.name },
     }));
   }
 }

@@ -1,3 +1,4 @@
+import { createPrivateKey, sign } from 'node:crypto';
 import { once } from 'node:events';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -19,6 +20,7 @@ import { BudgetHold } from '../budget/budget-hold.ts';
 import { checkPeerCertificate } from '../network/peer-certificate.ts';
 import { BudgetExceeded, type MemoryBudget } from '../budget/memory-budget.ts';
 import type { ExecutionEngine, VirtualFileSystem } from '../index.ts';
+import type { ResultSigner } from '../wasi/process-options.ts';
 import { RequestDispatcher, type SessionPrincipal } from './dispatch.ts';
 import { ResponseBuffers } from './response-buffers.ts';
 import { errorResponse, takeHeadroom, takeReservation } from './responses.ts';
@@ -88,6 +90,7 @@ export class SessionManager {
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#dispatcher = new RequestDispatcher({
       policy: options.policy, vfs: options.vfs, engine: options.engine, maxMessageBytes: this.#maxMessageBytes, onRunSucceeded: options.onRunSucceeded,
+      signer: isolateSigner(options.certificateChainPem, options.privateKeyPem),
     });
     this.#vfs = options.vfs;
     this.#budget = options.vfs.budget;
@@ -426,4 +429,11 @@ function writeParts(socket: tls.TLSSocket, parts: readonly Uint8Array[], payload
     for (const buffer of buffers.slice(0, -1)) socket.write(buffer);
     socket.write(buffers.at(-1)!, (error) => (error ? reject(error) : resolve()));
   });
+}
+
+/** The isolate's attested key as programs' `result_sign` uses it: its certificate (the chain's leaf) and ECDSA-SHA256. */
+function isolateSigner(certificateChainPem: string, privateKeyPem: string): ResultSigner {
+  const key = createPrivateKey(privateKeyPem);
+  const end = '-----END CERTIFICATE-----';
+  return { certificatePem: `${certificateChainPem.slice(0, certificateChainPem.indexOf(end) + end.length)}\n`, sign: (data) => sign('sha256', data, key) };
 }

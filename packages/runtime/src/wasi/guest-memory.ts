@@ -50,6 +50,28 @@ export class GuestMemory {
     this.view().setUint32(pointer, value, true);
   }
 
+  /** Stores a little-endian u32 at a range checked first (EFAULT rather than a RangeError). */
+  putU32(pointer: number, value: number): void {
+    this.putU32s(pointer, [value]);
+  }
+
+  /** Stores little-endian u32s one after the other, at a range checked first. */
+  putU32s(pointer: number, values: readonly number[]): void {
+    this.range(pointer, values.length * 4);
+    for (const [index, value] of values.entries()) this.u32(pointer + index * 4, value);
+  }
+
+  /**
+   * A variable-length output of the programs' ABI (docs/program-abi.md): its length at
+   * `lengthPointer`, and the bytes at `out` if `size` holds them, else ENOBUFS.
+   */
+  output(data: Uint8Array, out: number, size: number, lengthPointer: number): number {
+    this.putU32(lengthPointer, data.length);
+    if (data.length > size) return Errno.NOBUFS;
+    this.range(out, data.length).set(data);
+    return Errno.SUCCESS;
+  }
+
   /** Stores a little-endian u64. */
   u64(pointer: number, value: bigint | number): void {
     this.view().setBigUint64(pointer, BigInt(value), true);

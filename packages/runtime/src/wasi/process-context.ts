@@ -6,7 +6,8 @@ import type { Descriptor, OpenDirectory, OpenFile, OpenStream } from './descript
 import { DescriptorTable } from './descriptors.ts';
 import { fail } from './fail.ts';
 import { GuestMemory } from './guest-memory.ts';
-import type { StreamHooks, WasiProcessOptions } from './process-options.ts';
+import type { ProgramKey } from './program-keys.ts';
+import type { ProgramAbi, StreamHooks, WasiProcessOptions } from './process-options.ts';
 
 const encoder = new TextEncoder();
 
@@ -32,6 +33,12 @@ export class ProcessContext {
   readonly enableClock: boolean;
   /** Live standard streams, where they replace the VFS stream files. */
   readonly streams: StreamHooks;
+  /** The computation (`veracruz_v1`), when the program runs in one. */
+  readonly abi: ProgramAbi | undefined;
+  /** The keys this run made (`veracruz_crypto_v1`), by handle; gone with the run. */
+  readonly keys = new Map<number, ProgramKey>();
+  /** Handles of destroyed keys, never given out again in this run. */
+  readonly retiredKeys = new Set<number>();
   /** Set once the program called proc_exit. */
   exitCode: number | undefined;
   /** Set once the run is over (see WasiProcess.close): a call that waited then ends ECANCELED. */
@@ -45,6 +52,7 @@ export class ProcessContext {
     this.env = Object.entries(options.env).map(([key, value]) => encoder.encode(`${key}=${value}\0`));
     this.enableClock = options.enableClock;
     this.streams = options.streams ?? {};
+    this.abi = options.abi;
   }
 
   /** The open descriptor `fd` holding `need`: EBADF if not open, ENOTCAPABLE without the rights. */

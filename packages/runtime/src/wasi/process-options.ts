@@ -11,6 +11,39 @@ export interface StreamHooks {
   stderr?: (data: Uint8Array) => void;
 }
 
+/** The rights of a computation's subjects as they stand now (see the session's RightsInForce). */
+export interface ComputationRights {
+  /** Every subject: principals' ids, then `0x80000000 | i` for the i-th program. */
+  subjects(): number[];
+  /** `subject`'s rights in force on `path` (0: none); undefined if there is no such subject. */
+  rightsOf(subject: number, path: string): number | undefined;
+  /** The principals that may read `path` now. */
+  readers(path: string): number[];
+  /** Narrows `subject`'s rights on `path` to `rights` on behalf of program `by`. */
+  narrow(subject: number, path: string, rights: number, by: string): 'narrowed' | 'widens' | 'no-subject';
+}
+
+/** What the isolate lets a program sign with: its attested key, certified for this policy. */
+export interface ResultSigner {
+  /** The isolate's certificate (PEM), issued by the policy's PAS, binding the policy's hash. */
+  certificatePem: string;
+  /** An ECDSA-SHA256 (DER) signature of `data` by the isolate's key. */
+  sign(data: Uint8Array): Uint8Array;
+}
+
+/** The computation a program runs in, as `veracruz_v1` shows it (docs/program-abi.md). */
+export interface ProgramAbi {
+  /** The policy's exact bytes. */
+  policyText: Uint8Array;
+  /** Its SHA-256. */
+  policyHash: Uint8Array;
+  rights: ComputationRights;
+  /** The running program's path (recorded with its narrowings and signed results). */
+  program: string;
+  /** Absent where no attested key exists (a local run): `result_sign` is then ENOTSUP. */
+  signer?: ResultSigner;
+}
+
 /** What a {@link WasiProcess} needs to know about the program it serves. */
 export interface WasiProcessOptions {
   vfs: VirtualFileSystem;
@@ -26,4 +59,6 @@ export interface WasiProcessOptions {
   enableClock: boolean;
   strace?: (line: string) => void;
   streams?: StreamHooks;
+  /** The computation, for `veracruz_v1`; absent outside one (its calls are then ENOTSUP). */
+  abi?: ProgramAbi;
 }

@@ -6,6 +6,10 @@
 export const WASI_MODULE = 'wasi_snapshot_preview1';
 /** The Veracruz extension module (`fd_create`). */
 export const VERACRUZ_MODULE = 'veracruz_si';
+/** The programs' cryptography (docs/program-abi.md). */
+export const CRYPTO_MODULE = 'veracruz_crypto_v1';
+/** The programs' view of their computation: policy, rights in force, narrowing, signed results (docs/program-abi.md). */
+export const COMPUTATION_MODULE = 'veracruz_v1';
 
 /** `wasi_snapshot_preview1` function name → parameter kinds. */
 export const WASI_SIGNATURES = {
@@ -62,11 +66,43 @@ export const VERACRUZ_SIGNATURES = {
   fd_create: 'i',
 } as const;
 
+/** `veracruz_crypto_v1` function name → parameter kinds. */
+export const CRYPTO_SIGNATURES = {
+  random: 'ii',
+  hash: 'iiiiii',
+  key_generate: 'iiiii',
+  key_import: 'iiiiiii',
+  key_export: 'iiii',
+  key_export_public: 'iiii',
+  key_attributes: 'ii',
+  key_destroy: 'i',
+  mac_compute: 'iiiiiii',
+  mac_verify: 'iiiiii',
+  aead_encrypt: 'iiiiiiiiiii',
+  aead_decrypt: 'iiiiiiiiiii',
+  sign_message: 'iiiiiii',
+  verify_message: 'iiiiii',
+  key_agreement: 'iiiiiii',
+  key_derive: 'iiiiiiiiiii',
+  derive_bytes: 'iiiiiiii',
+} as const;
+
+/** `veracruz_v1` function name → parameter kinds. */
+export const COMPUTATION_SIGNATURES = {
+  policy_get: 'iii',
+  policy_hash: 'i',
+  subjects: 'iii',
+  rights_get: 'iiii',
+  readers: 'iiiii',
+  rights_narrow: 'iiii',
+  result_sign: 'iiii',
+} as const;
+
 /** The name of a WASI preview1 function the runtime implements. */
 export type WasiFunctionName = keyof typeof WASI_SIGNATURES;
 
-/** Every system call (both modules) → its parameter kinds. */
-type SystemCallSignatures = typeof WASI_SIGNATURES & typeof VERACRUZ_SIGNATURES;
+/** Every system call (all modules) → its parameter kinds. */
+type SystemCallSignatures = typeof WASI_SIGNATURES & typeof VERACRUZ_SIGNATURES & typeof CRYPTO_SIGNATURES & typeof COMPUTATION_SIGNATURES;
 
 /** The name of any system call the runtime implements, in either module. */
 export type SystemCallName = keyof SystemCallSignatures;
@@ -84,4 +120,6 @@ export type SystemCallParameters<Name extends SystemCallName> = ParameterTypes<S
 export const SYSTEM_CALLS: readonly { module: string; name: string; kinds: string }[] = [
   ...Object.entries(WASI_SIGNATURES).map(([name, kinds]) => ({ module: WASI_MODULE, name, kinds })),
   ...Object.entries(VERACRUZ_SIGNATURES).map(([name, kinds]) => ({ module: VERACRUZ_MODULE, name, kinds })),
+  ...Object.entries(CRYPTO_SIGNATURES).map(([name, kinds]) => ({ module: CRYPTO_MODULE, name, kinds })),
+  ...Object.entries(COMPUTATION_SIGNATURES).map(([name, kinds]) => ({ module: COMPUTATION_MODULE, name, kinds })),
 ];

@@ -1,3 +1,5 @@
+import { COMPUTATION_CALLS } from './calls/computation.ts';
+import { CRYPTO_CALLS } from './calls/crypto.ts';
 import { DIRECTORY_CALLS } from './calls/directories.ts';
 import { ENVIRONMENT_CALLS } from './calls/environment.ts';
 import { FD_BASIC_CALLS } from './calls/fd-basics.ts';
@@ -21,6 +23,8 @@ export const SYSTEM_CALL_HANDLERS: SystemCallHandlers = {
   ...PATH_CALLS,
   ...POLL_CALLS,
   ...PROCESS_AND_SOCKET_CALLS,
+  ...CRYPTO_CALLS,
+  ...COMPUTATION_CALLS,
 };
 
 /** A handler as dispatch calls it: with arguments decoded from the same signature table that typed it. */

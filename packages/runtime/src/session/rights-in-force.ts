@@ -1,0 +1,78 @@
+import { type FileRights, hasRights, isStdStream, normalizePath, type Policy, Right, resolveRights } from '@veracruz-ts/policy';
+import type { ComputationRights } from '../wasi/process-options.ts';
+
+/** Programs are subjects `PROGRAM_SUBJECT | i` (the i-th entry of `programs[]`). */
+export const PROGRAM_SUBJECT = 0x80000000;
+
+/** One narrowing a program made, as `request_rights` reports it. */
+export interface Narrowing {
+  at: string;
+  program: string;
+  subject: number;
+  path: string;
+  before: number;
+  after: number;
+}
+
+/**
+ * The rights of a computation's subjects as they stand: the policy's, less what programs narrowed
+ * (docs/program-abi.md, `veracruz_v1`). Narrowing replaces entries of the very `file_rights` arrays
+ * the sessions' views and program runs check, so every later request and run obeys it; it can only
+ * take bits away, so the policy stays an upper bound. The policy's text and hash do not change.
+ */
+export class RightsInForce implements ComputationRights {
+  readonly #policy: Policy;
+  /** Every narrowing made, in order. */
+  readonly narrowings: Narrowing[] = [];
+
+  constructor(policy: Policy) {
+    this.#policy = policy;
+  }
+
+  #entries(subject: number): FileRights[] | undefined {
+    if (subject >= PROGRAM_SUBJECT) return this.#policy.programs[subject - PROGRAM_SUBJECT]?.file_rights;
+    return this.#policy.identities.find((identity) => identity.id === subject)?.file_rights;
+  }
+
+  subjects(): number[] {
+    return [...this.#policy.identities.map((identity) => identity.id), ...this.#policy.programs.map((_, index) => PROGRAM_SUBJECT + index)];
+  }
+
+  rightsOf(subject: number, path: string): number | undefined {
+    const entries = this.#entries(subject);
+    return entries === undefined ? undefined : (resolveRights(entries, path)?.rights ?? 0);
+  }
+
+  readers(path: string): number[] {
+    return this.#policy.identities.filter((identity) => hasRights(identity.file_rights, path, Right.FD_READ)).map((identity) => identity.id);
+  }
+
+  narrow(subject: number, path: string, rights: number, by: string): 'narrowed' | 'widens' | 'no-subject' {
+    const entries = this.#entries(subject);
+    if (entries === undefined) return 'no-subject';
+    const target = normalizePath(path);
+    const before = resolveRights(entries, target)?.rights ?? 0;
+    if ((rights & ~before) !== 0) return 'widens';
+    let exact = false;
+    entries.forEach((entry, index) => {
+      const name = normalizePath(entry.file_name);
+      // The path itself gets `rights`; paths below it keep no more than `rights` (a deeper entry may hold less).
+      if (name === target) exact = true;
+      else if (isStdStream(target) || isStdStream(name) || !(target === '/' || name.startsWith(`${target}/`))) return;
+      entries[index] = { file_name: entry.file_name, rights: name === target ? rights : entry.rights & rights };
+    });
+    if (!exact) entries.push({ file_name: target, rights });
+    this.narrowings.push({ at: new Date().toISOString(), program: by, subject, path: target, before, after: rights });
+    return 'narrowed';
+  }
+
+  /** The answer to `request_rights`: every subject's rights in force and the narrowings made. */
+  report(): Uint8Array {
+    const subjects = this.subjects().map((subject) => ({
+      subject,
+      ...(subject >= PROGRAM_SUBJECT ? { program: this.#policy.programs[subject - PROGRAM_SUBJECT]?.program_file_name } : {}),
+      file_rights: this.#entries(subject),
+    }));
+    return new TextEncoder().encode(JSON.stringify({ policy_hash: this.#policy.hash, subjects, narrowings: this.narrowings }));
+  }
+}

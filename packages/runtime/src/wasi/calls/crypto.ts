@@ -1,0 +1,191 @@
+import {
+  type CipherGCMTypes, createCipheriv, createDecipheriv, createHash, createHmac, diffieHellman, hkdfSync, randomBytes, randomInt, sign, timingSafeEqual,
+  verify,
+} from 'node:crypto';
+import { Errno, FsFailure } from '../../vfs/errno.ts';
+import { fail } from '../fail.ts';
+import type { ProcessContext } from '../process-context.ts';
+import { exportKey, exportPublicKey, generateKey, importKey, KeyType, type ProgramKey, publicKeyFrom, Usage } from '../program-keys.ts';
+import { defineSystemCalls } from '../system-call-handler.ts';
+
+/** Largest input of one call (docs/program-abi.md): a call runs in the runtime's thread, between the sessions' requests. */
+const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+const MAX_KEYS = 1024;
+const ALG = { GCM: 0x05500200, CHACHA20_POLY1305: 0x05100500, PURE_EDDSA: 0x06000800, ECDH: 0x09020000 } as const;
+const BASE = { HMAC: 0x03800000, ECDSA: 0x06000600, HKDF: 0x08000100 } as const;
+const HASHES: Readonly<Record<number, string>> = { 33554441: 'sha256', 33554442: 'sha384', 33554443: 'sha512' };
+
+/** A copy of the input the program names (so node:crypto never sees shared memory). */
+function input(context: ProcessContext, pointer: number, length: number): Buffer {
+  if (length > MAX_INPUT_BYTES) fail(Errno.TOOBIG);
+  return Buffer.from(context.memory.range(pointer, length));
+}
+
+function hashName(alg: number): string {
+  return HASHES[alg] ?? fail(Errno.INVAL);
+}
+
+/** The hash inside `alg`, a `base | hash` algorithm (HMAC, ECDSA, HKDF). */
+function innerHash(alg: number, base: number): string {
+  if ((alg & ~0xff) !== base) fail(Errno.INVAL);
+  return hashName(0x02000000 | (alg & 0xff));
+}
+
+/** The key `handle` names, made for `alg` with every bit of `usage`: EBADF if none, EPERM if its policy forbids. */
+function keyFor(context: ProcessContext, handle: number, alg: number, usage: number): ProgramKey {
+  const key = context.keys.get(handle) ?? fail(Errno.BADF);
+  if ((key.usage & usage) !== usage || key.alg !== alg) fail(Errno.PERM);
+  return key;
+}
+
+function anyKey(context: ProcessContext, handle: number): ProgramKey {
+  return context.keys.get(handle) ?? fail(Errno.BADF);
+}
+
+/** Stores a new key under a fresh random handle (never one an earlier key of the run had). */
+function addKey(context: ProcessContext, key: ProgramKey, pointer: number): number {
+  if (context.keys.size >= MAX_KEYS) fail(Errno.NOMEM);
+  context.memory.range(pointer, 4);
+  let handle: number;
+  do handle = randomInt(1, 2 ** 31); while (context.keys.has(handle) || context.retiredKeys.has(handle));
+  context.keys.set(handle, key);
+  context.memory.putU32(pointer, handle);
+  return Errno.SUCCESS;
+}
+
+function signatureHash(key: ProgramKey, alg: number): string | null {
+  if (alg === ALG.PURE_EDDSA && key.curve === 'Ed25519') return null;
+  if (key.curve !== 'P-256' && key.curve !== 'P-384') return fail(Errno.INVAL);
+  return innerHash(alg, BASE.ECDSA);
+}
+
+function aeadCipher(key: ProgramKey, alg: number, nonce: Buffer): CipherGCMTypes {
+  if (nonce.length !== 12) fail(Errno.INVAL);
+  if (alg === ALG.GCM && key.type === KeyType.AES) return `aes-${key.bits}-gcm` as CipherGCMTypes;
+  // node:crypto's typings file ChaCha20-Poly1305 under its own overload; the options are GCM's.
+  if (alg === ALG.CHACHA20_POLY1305 && key.type === KeyType.CHACHA20) return 'chacha20-poly1305' as CipherGCMTypes;
+  return fail(Errno.INVAL);
+}
+
+function hkdf(context: ProcessContext, handle: number, alg: number, salt: number, saltLength: number, info: number, infoLength: number, length: number): Buffer {
+  const key = keyFor(context, handle, alg, Usage.DERIVE);
+  const hash = innerHash(alg, BASE.HKDF);
+  if (key.type !== KeyType.DERIVE || key.secret === undefined) fail(Errno.INVAL);
+  return Buffer.from(hkdfSync(hash, key.secret, input(context, salt, saltLength), input(context, info, infoLength), length));
+}
+
+const CALLS = defineSystemCalls({
+  random: (context, buffer, length) => {
+    if (length > MAX_INPUT_BYTES) fail(Errno.TOOBIG);
+    context.memory.range(buffer, length).set(randomBytes(length));
+    return Errno.SUCCESS;
+  },
+  hash: (context, alg, data, length, out, size, outLength) =>
+    context.memory.output(createHash(hashName(alg)).update(input(context, data, length)).digest(), out, size, outLength),
+  key_generate: (context, type, bits, usage, alg, key) => addKey(context, generateKey(type, bits, usage, alg), key),
+  key_import: (context, type, bits, usage, alg, data, length, key) => addKey(context, importKey(type, bits, usage, alg, input(context, data, length)), key),
+  key_export: (context, handle, out, size, outLength) => {
+    const key = anyKey(context, handle);
+    if ((key.usage & Usage.EXPORT) === 0) fail(Errno.PERM);
+    return context.memory.output(exportKey(key), out, size, outLength);
+  },
+  key_export_public: (context, handle, out, size, outLength) => context.memory.output(exportPublicKey(anyKey(context, handle)), out, size, outLength),
+  key_attributes: (context, handle, out) => {
+    const key = anyKey(context, handle);
+    context.memory.putU32s(out, [key.type, key.bits, key.usage, key.alg]);
+    return Errno.SUCCESS;
+  },
+  key_destroy: (context, handle) => {
+    anyKey(context, handle);
+    context.keys.delete(handle);
+    context.retiredKeys.add(handle);
+    return Errno.SUCCESS;
+  },
+  mac_compute: (context, handle, alg, data, length, out, size, outLength) => {
+    const key = keyFor(context, handle, alg, Usage.SIGN_MESSAGE);
+    if (key.type !== KeyType.HMAC || key.secret === undefined) fail(Errno.INVAL);
+    return context.memory.output(createHmac(innerHash(alg, BASE.HMAC), key.secret).update(input(context, data, length)).digest(), out, size, outLength);
+  },
+  mac_verify: (context, handle, alg, data, length, mac, macLength) => {
+    const key = keyFor(context, handle, alg, Usage.VERIFY_MESSAGE);
+    if (key.type !== KeyType.HMAC || key.secret === undefined) fail(Errno.INVAL);
+    const expected = createHmac(innerHash(alg, BASE.HMAC), key.secret).update(input(context, data, length)).digest();
+    const given = input(context, mac, macLength);
+    return given.length === expected.length && timingSafeEqual(given, expected) ? Errno.SUCCESS : Errno.BADMSG;
+  },
+  aead_encrypt: (context, handle, alg, nonce, nonceLength, aad, aadLength, data, length, out, size, outLength) => {
+    const key = keyFor(context, handle, alg, Usage.ENCRYPT);
+    const iv = input(context, nonce, nonceLength);
+    const cipher = createCipheriv(aeadCipher(key, alg, iv), key.secret as Buffer, iv, { authTagLength: 16 });
+    cipher.setAAD(input(context, aad, aadLength));
+    const sealed = Buffer.concat([cipher.update(input(context, data, length)), cipher.final(), cipher.getAuthTag()]);
+    return context.memory.output(sealed, out, size, outLength);
+  },
+  aead_decrypt: (context, handle, alg, nonce, nonceLength, aad, aadLength, data, length, out, size, outLength) => {
+    const key = keyFor(context, handle, alg, Usage.DECRYPT);
+    const iv = input(context, nonce, nonceLength);
+    const decipher = createDecipheriv(aeadCipher(key, alg, iv), key.secret as Buffer, iv, { authTagLength: 16 });
+    const sealed = input(context, data, length);
+    if (sealed.length < 16) return Errno.BADMSG;
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    decipher.setAAD(input(context, aad, aadLength));
+    let plain: Buffer;
+    try {
+      plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]);
+    } catch {
+      return Errno.BADMSG;
+    }
+    return context.memory.output(plain, out, size, outLength);
+  },
+  sign_message: (context, handle, alg, data, length, signature, size, signatureLength) => {
+    const key = keyFor(context, handle, alg, Usage.SIGN_MESSAGE);
+    if (key.privateKey === undefined) fail(Errno.INVAL);
+    const signed = sign(signatureHash(key, alg), input(context, data, length), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    return context.memory.output(signed, signature, size, signatureLength);
+  },
+  verify_message: (context, handle, alg, data, length, signature, signatureLength) => {
+    const key = keyFor(context, handle, alg, Usage.VERIFY_MESSAGE);
+    const hash = signatureHash(key, alg);
+    const message = input(context, data, length);
+    const given = input(context, signature, signatureLength);
+    let valid = false;
+    try {
+      valid = verify(hash, message, { key: key.publicKey as NonNullable<ProgramKey['publicKey']>, dsaEncoding: 'ieee-p1363' }, given);
+    } catch {
+      // A signature of the wrong length or encoding verifies nothing.
+    }
+    return valid ? Errno.SUCCESS : Errno.BADMSG;
+  },
+  key_agreement: (context, handle, alg, peer, peerLength, out, size, outLength) => {
+    const key = keyFor(context, handle, alg, Usage.DERIVE);
+    if (alg !== ALG.ECDH || key.privateKey === undefined || key.curve === 'Ed25519' || key.curve === undefined) fail(Errno.INVAL);
+    const publicKey = publicKeyFrom(key.curve, input(context, peer, peerLength));
+    return context.memory.output(diffieHellman({ privateKey: key.privateKey, publicKey }), out, size, outLength);
+  },
+  key_derive: (context, handle, alg, salt, saltLength, info, infoLength, type, bits, usage, keyAlg, key) => {
+    // Symmetric types only: the bytes HKDF gives are the key's (checked by importKey).
+    if (type >> 12 === 7 || type >> 12 === 4 || bits % 8 !== 0) fail(Errno.INVAL);
+    const secret = hkdf(context, handle, alg, salt, saltLength, info, infoLength, bits / 8);
+    return addKey(context, importKey(type, bits, usage, keyAlg, secret), key);
+  },
+  derive_bytes: (context, handle, alg, salt, saltLength, info, infoLength, out, length) => {
+    context.memory.range(out, length).set(hkdf(context, handle, alg, salt, saltLength, info, infoLength, length));
+    return Errno.SUCCESS;
+  },
+});
+
+/**
+ * `veracruz_crypto_v1` (docs/program-abi.md): PSA-shaped cryptography over node:crypto, with keys as
+ * handles whose usage policy is checked on every call. Whatever node:crypto refuses (a point not on
+ * the curve, an HKDF length too long) is EINVAL: no call throws into the runtime.
+ */
+export const CRYPTO_CALLS = Object.fromEntries(
+  Object.entries(CALLS).map(([name, handler]) => [name, (context: ProcessContext, ...args: number[]) => {
+    try {
+      return (handler as (context: ProcessContext, ...args: number[]) => number)(context, ...args);
+    } catch (reason) {
+      if (reason instanceof FsFailure) throw reason;
+      return Errno.INVAL;
+    }
+  }]),
+) as typeof CALLS;
