@@ -5,9 +5,19 @@ import { Code } from '@veracruz-ts/core';
 import { EXIT_USAGE, UsageError, usageErrorLine, versionLine } from '@veracruz-ts/policy';
 import { parseClientArguments, USAGE } from '../src/cli/arguments.ts';
 import { runClient } from '../src/cli/run.ts';
+import { runVerify } from '../src/cli/verify.ts';
 import { CLIENT_VERSION } from '../src/cli/version.ts';
 
 const argv = process.argv.slice(2);
+if (argv[0] === 'verify') {
+  try {
+    process.exit(await runVerify(argv.slice(1), process));
+  } catch (reason) {
+    if (!(reason instanceof UsageError)) throw reason;
+    process.stderr.write(usageErrorLine('vc-client verify', reason.message));
+    process.exit(EXIT_USAGE);
+  }
+}
 let plan;
 try {
   plan = parseClientArguments(argv);

@@ -48,6 +48,13 @@ export interface TransferProgress {
   total?: number;
 }
 
+/** What `request_rights` answers (see {@link VeracruzClient.rights}). */
+export interface RightsReport {
+  policy_hash: string;
+  subjects: { subject: number; program?: string; file_rights: { file_name: string; rights: number }[] }[];
+  narrowings: { at: string; program: string; subject: number; path: string; before: number; after: number }[];
+}
+
 /** Options of the streaming transfers. */
 export interface TransferOptions {
   /** Called after each chunk is acknowledged (upload) or received (download). */
@@ -384,6 +391,15 @@ export class VeracruzClient {
   async policyHash(): Promise<string> {
     const response = await this.#connection.call({ kind: 'request_policy_hash' });
     return response.body?.kind === 'policy_hash' ? new TextDecoder().decode(response.body.data) : '';
+  }
+
+  /**
+   * The rights in force: every subject's (the policy's, less what programs narrowed; programs are
+   * subjects `0x80000000 | index`) and each narrowing made, in order.
+   */
+  async rights(): Promise<RightsReport> {
+    const response = await this.#connection.call({ kind: 'request_rights' });
+    return JSON.parse(new TextDecoder().decode(response.body?.kind === 'result' ? response.body.data : new Uint8Array())) as RightsReport;
   }
 
   /** Ends the computation for everyone (any identity may). */

@@ -8,6 +8,7 @@ export {
   type ConnectOptions,
   type IsolateAttestation,
   rechunk,
+  type RightsReport,
   type TransferOptions,
   type TransferProgress,
   VeracruzClient,
@@ -17,3 +18,4 @@ export { MAX_STREAM_WAIT_MS, StreamFollower, type StreamFollowerOptions } from '
 export { type StreamProgress, StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
 export { explainUnavailable, type FleetComputationState, type FleetReport, type FleetReportOptions, fetchFleetReport } from './fleet-report.ts';
 export { alertError, describeRequest, FramedConnection, receivedTlsAlert, responseError } from './connection.ts';
+export { type VerifiedSignedResult, type VerifySignedResultOptions, verifySignedResult } from './signed-result.ts';

@@ -55,6 +55,12 @@ describe('vc-client arguments', () => {
     assert.ok(asked.shutdown && !asked.shutdownAfterResults, 'with -s, the shutdown is asked for, not implied');
   });
 
+  it('takes --rights alone as something to do', () => {
+    const parsed = plan(['--rights']);
+    assert.ok(parsed.rights && planHasWork(parsed) && !parsed.shutdown);
+    assert.equal(plan([]).rights, false);
+  });
+
   it('takes --json, --exit-code and --server', () => {
     const parsed = plan(['--json', '--exit-code', '--server', 'host:1', '-c', '/program/x']);
     assert.equal(parsed.json, true);
@@ -136,10 +142,10 @@ describe('vc-client arguments', () => {
   it('describes every option in --help, each with its default', () => {
     for (const spelling of ['-i', '--identity', '-k', '--key', '-p', '--program', '--programs', '-d', '--data', '--datas',
       '-c', '--compute', '--computes', '-o', '-r', '--output', '--outputs', '--result', '--results', '-n', '--no-shutdown',
-      '-s', '--shutdown', '--server', '--fleet', '-q', '--quiet', '--json', '--exit-code', '--feed', '--record-bytes', '--follow', '-V', '--version', '-h', '--help']) {
+      '-s', '--shutdown', '--server', '--fleet', '--rights', '-q', '--quiet', '--json', '--exit-code', '--feed', '--record-bytes', '--follow', '-V', '--version', '-h', '--help']) {
       assert.match(USAGE, new RegExp(`(^|[ ,])${spelling}[ ,\\n]`, 'm'), spelling);
     }
-    assert.equal(USAGE.match(/Default: /g)?.length, 16, 'every option but --help and --version states its default');
+    assert.equal(USAGE.match(/Default: /g)?.length, 17, 'every option but --help and --version states its default');
     assert.match(USAGE, /-p, --program, --programs \[REMOTE=\]LOCAL\n +upload a program/);
     assert.match(USAGE, /'-h' is help here, as in Veracruz's vc-client/);
     assert.match(USAGE, /Reading results shuts the computation down/);

@@ -40,6 +40,8 @@ export interface ClientPlan {
   server: string | undefined;
   /** The fleet's API (`http://host:port`), asked to explain a connection that failed. */
   fleet: string | undefined;
+  /** Print the rights in force and the narrowings made, after executions. */
+  rights: boolean;
   /** Print one JSON document describing the run on stdout. */
   json: boolean;
   /** Exit with the programs' exit code (the last non-zero one) instead of 0. */
@@ -94,6 +96,11 @@ const OPTIONS = {
     help: "read a result into LOCAL, replaced only once the whole result has arrived (repeat, or comma-separated). Without REMOTE=, one name for both, as in Veracruz: '--result out.dat' reads /out.dat into ./out.dat. LOCAL '-' is stdout. Reading results also shuts the computation down afterwards, unless -n",
     default: 'no results',
   },
+  rights: {
+    names: ['--rights'],
+    help: "after executions, print the rights in force on stdout as JSON: every subject's (the policy's, less what programs narrowed) and each narrowing made (when, by which program, on which path, before and after)",
+    default: 'not printed',
+  },
   'no-shutdown': { names: ['-n', '--no-shutdown'], help: 'keep the computation running after reading results (for other readers)', default: 'shut down after reading results' },
   shutdown: { names: ['-s', '--shutdown'], help: 'shut the computation down at the end, for every party (any identity may)', default: 'only after reading results' },
   server: { names: ['--server'], value: 'HOST:PORT', help: 'connect here instead of the address in the policy', default: "the policy's veracruz_server_url" },
@@ -129,6 +136,7 @@ function spellings(name: OptionName): string {
 
 /** The `--help` text: every option with what it does and its default. */
 export const USAGE = `Usage: vc-client <policy.json> -i CERT -k KEY [options]
+       vc-client verify --policy POLICY.json --signature RESULT.sig [RESULT]
 
 Connects to the computation the policy describes and verifies the isolate (certificate chain to
 the policy's PAS CA, runtime hash, policy hash) before sending anything; then, in this order:
@@ -311,6 +319,7 @@ export function parseClientArguments(argv: readonly string[]): ClientPlan | 'hel
     quiet: values.quiet === true,
     server: values.server?.[0],
     fleet,
+    rights: values.rights === true,
     json,
     exitCode: values['exit-code'] === true,
   };
@@ -319,5 +328,5 @@ export function parseClientArguments(argv: readonly string[]): ClientPlan | 'hel
 /** Whether the plan does anything at all (else vc-client exits with 2, "Nothing to do"). */
 export function planHasWork(plan: ClientPlan): boolean {
   return plan.programs.length + plan.data.length + plan.feeds.length + plan.computes.length + plan.follows.length + plan.results.length > 0 ||
-    plan.shutdown;
+    plan.shutdown || plan.rights;
 }

@@ -6,8 +6,9 @@ import type { Duplex, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setFlagsFromString } from 'node:v8';
 import { Code, VeracruzError } from '@veracruz-ts/core';
+import { formatRights } from '@veracruz-ts/policy';
 import { writeFileAtomically } from '@veracruz-ts/policy/node';
-import { type ConnectOptions, VeracruzClient } from '../client.ts';
+import { type ConnectOptions, type RightsReport, VeracruzClient } from '../client.ts';
 import { type ClientPlan, planHasWork, type Transfer } from './arguments.ts';
 import { ProgressBar, type ProgressStream } from './progress.ts';
 import { CLIENT_VERSION } from './version.ts';
@@ -69,6 +70,8 @@ export interface ClientReport {
   };
   /** Every operation the command line asked for, in the order they run. */
   operations: ClientOperation[];
+  /** With --rights: the rights in force and the narrowings made. */
+  rights?: RightsReport;
   /** What ended the run early, if anything did. */
   error?: ReportedError;
   /** vc-client's exit status. */
@@ -197,6 +200,15 @@ export async function runClient(plan: ClientPlan, io: ClientIo): Promise<number>
       Object.assign(operation, { status: 'ok', exitCode });
       if (exitCode !== 0) programExitCode = exitCode;
       status(`Executed ${program}: exit code ${exitCode}${exitCode !== 0 && !plan.exitCode ? ' (vc-client still exits 0; --exit-code makes it exit with this code)' : ''}`);
+    }
+
+    if (plan.rights) {
+      report.rights = await client.rights();
+      if (!plan.json) io.stdout.write(`${JSON.stringify(report.rights, null, 2)}\n`);
+      for (const narrowing of report.rights.narrowings) {
+        status(`Narrowed by ${narrowing.program} at ${narrowing.at}: subject ${narrowing.subject} on ${narrowing.path}, ` +
+          `${formatRights(narrowing.before)} -> ${formatRights(narrowing.after)}`);
+      }
     }
 
     for (const remote of plan.follows) {
