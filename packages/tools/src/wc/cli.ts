@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, UsageError, formatOptions, parseArgsErrorMessage, usageErrorLine, versionLine, type OptionHelp } from '@veracruz-ts/policy';
-import { checkImports } from '@veracruz-ts/runtime';
+import { checkImports, COMPUTATION_MODULE, CRYPTO_MODULE } from '@veracruz-ts/runtime';
 import packageJson from '../../package.json' with { type: 'json' };
+
+const ABI_MODULES: readonly string[] = [CRYPTO_MODULE, COMPUTATION_MODULE];
 
 /** Where the CLI talks to. */
 export interface WcIo {
@@ -23,14 +25,15 @@ const OPTIONS: readonly OptionHelp[] = [
 /** vc-wc's `--help` text. */
 export const USAGE = `Usage: vc-wc [-c CONFIG.json] PROGRAM.wasm
 
-Checks that the runtime can run PROGRAM.wasm: every import must be a wasi_snapshot_preview1 function
-(or veracruz_si.fd_create) with the right signature, and it must export _start and memory. With -c,
-its imports must also be in the configuration's allow-list.
+Checks that the runtime can run PROGRAM.wasm: every import must be a function the runtime provides,
+with the right signature: wasi_snapshot_preview1, veracruz_si.fd_create, and the programs' ABI
+(veracruz_crypto_v1, veracruz_v1: docs/program-abi.md); and it must export _start and memory.
+With -c, its imports must also be in the configuration's allow-list.
 
 Options:
 ${formatOptions(OPTIONS)}
 
-Prints "ok", or one line per problem: "unsupported: MODULE.NAME" (the runtime cannot satisfy it) or
+Prints "ok" (then, if the program uses the ABI, which modules), or one line per problem: "unsupported: MODULE.NAME" (the runtime cannot satisfy it) or
 "forbidden: MODULE.NAME (not in CONFIG's allowed_imports)".
 Exit status: 0 ok; 1 problems found; 2 a usage error or a file that cannot be read.`;
 
@@ -98,7 +101,8 @@ function run(argv: readonly string[], io: WcIo): number {
     }
   }
   if (problems.length === 0) {
-    io.stdout('ok\n');
+    const abi = [...new Set((declaredImports(bytes) ?? []).map((entry) => entry.module).filter((module) => ABI_MODULES.includes(module)))];
+    io.stdout(abi.length === 0 ? 'ok\n' : `ok\nuses the programs' ABI: ${abi.join(', ')}\n`);
     return 0;
   }
   for (const problem of problems) io.stdout(`${problem}\n`);
