@@ -18,6 +18,10 @@ const LAYERS: Record<string, number> = {
   server: 4,
   client: 4,
   embedded: 4,
+  // The programs' SDKs: headers and bindings for programs, and the builds that check them against the runtime.
+  'sdk-c': 4,
+  'sdk-assemblyscript': 4,
+  'sdk-rust': 4,
   tools: 5,
   fleet: 6,
   kubernetes: 7,

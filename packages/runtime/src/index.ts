@@ -17,6 +17,8 @@ export { checkImports } from './engine/check-imports.ts';
 export { prepareModule } from './engine/prepare-module.ts';
 export { ENGINE_WORKER_MARKER, startEngineWorker } from './engine/worker.ts';
 export type { StreamHooks } from './wasi/wasi-process.ts';
+export type { ComputationRights, ProgramAbi, ResultSigner } from './wasi/process-options.ts';
+export { type Narrowing, PROGRAM_SUBJECT, RightsInForce } from './session/rights-in-force.ts';
 export { COMPUTATION_MODULE, COMPUTATION_SIGNATURES, CRYPTO_MODULE, CRYPTO_SIGNATURES, VERACRUZ_SIGNATURES, WASI_SIGNATURES } from './wasi/signatures.ts';
 export type { NativeService, ServiceSpec } from './services/native-service.ts';
 export { BUILTIN_SERVICES, DEFAULT_SERVICES, createService, servicesFromPolicy } from './services/registry.ts';

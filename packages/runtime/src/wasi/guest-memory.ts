@@ -66,9 +66,11 @@ export class GuestMemory {
    * `lengthPointer`, and the bytes at `out` if `size` holds them, else ENOBUFS.
    */
   output(data: Uint8Array, out: number, size: number, lengthPointer: number): number {
+    // Every range is checked before anything is written: a faulting call changes nothing.
+    const target = data.length > size ? undefined : this.range(out, data.length);
     this.putU32(lengthPointer, data.length);
-    if (data.length > size) return Errno.NOBUFS;
-    this.range(out, data.length).set(data);
+    if (target === undefined) return Errno.NOBUFS;
+    target.set(data);
     return Errno.SUCCESS;
   }
 

@@ -14,6 +14,7 @@ function abiOf(context: ProcessContext): ProgramAbi {
 
 /** A list of u32 ids: how many at `countPointer`, the ids at `out` if `capacity` holds them (else ENOBUFS). */
 function ids(context: ProcessContext, list: readonly number[], out: number, capacity: number, countPointer: number): number {
+  if (list.length <= capacity) context.memory.range(out, list.length * 4);
   context.memory.putU32(countPointer, list.length);
   if (list.length > capacity) return Errno.NOBUFS;
   context.memory.putU32s(out, list);
