@@ -24,6 +24,8 @@ export const EXAMPLES_DIR = dirname(fileURLToPath(import.meta.url));
 export const PROGRAMS_DIR = join(EXAMPLES_DIR, 'programs');
 /** Headers shared by every program (`#include "vc_io.h"`). */
 export const INCLUDE_DIR = join(EXAMPLES_DIR, 'include');
+/** The C SDK's headers (`#include "vc.h"`), on the include path beside INCLUDE_DIR's. */
+export const SDK_INCLUDE_DIR = join(EXAMPLES_DIR, '..', 'packages', 'sdk-c', 'include');
 /** Where the WebAssembly modules are written. */
 export const WASM_DIR = join(EXAMPLES_DIR, 'build', 'wasm');
 /** Where the native executables (for benchmarks) are written. */
@@ -70,12 +72,14 @@ export function listPrograms(programsDir: string = PROGRAMS_DIR): ProgramSources
   return programs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Reads the shared headers: file name to text. */
+/** Reads the shared headers and the SDK's (one directory for the compiler): file name to text. */
 function readIncludes(): Record<string, string> {
-  if (!existsSync(INCLUDE_DIR)) return {};
   const headers: Record<string, string> = {};
-  for (const file of readdirSync(INCLUDE_DIR).sort()) {
-    if (file.endsWith('.h')) headers[file] = readFileSync(join(INCLUDE_DIR, file), 'utf8');
+  for (const dir of [INCLUDE_DIR, SDK_INCLUDE_DIR]) {
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir).sort()) {
+      if (file.endsWith('.h')) headers[file] = readFileSync(join(dir, file), 'utf8');
+    }
   }
   return headers;
 }
@@ -90,9 +94,10 @@ export function buildHash(program: ProgramSources, includes: Record<string, stri
   return hash.digest('hex');
 }
 
-/** True when a program needs the isolate (Veracruz host functions or native services), so has no native build. */
+/** True when a program needs the isolate (Veracruz host functions, the SDK's or native services), so has no native build. */
 function needsIsolate(program: ProgramSources): boolean {
-  return Object.values(program.sources).some((text) => text.includes('import_module("veracruz_si")') || text.includes('"/services/'));
+  const markers = ['import_module("veracruz_si")', '#include "vc.h"', '"/services/'];
+  return Object.values(program.sources).some((text) => markers.some((marker) => text.includes(marker)));
 }
 
 interface CompileJob {

@@ -75,6 +75,8 @@ static inline unsigned char *vc_try_read_file(const char *path, size_t *length) 
     return data;
 }
 
+/* A program that includes vc.h (first) gets its vc_read_file and vc_write_file, which return a status instead. */
+#ifndef VC_H
 /* Reads the whole file at `path`, or ends the program with VC_EXIT_MISSING_INPUT. */
 static inline unsigned char *vc_read_file(const char *path, size_t *length) {
     unsigned char *data = vc_try_read_file(path, length);
@@ -91,6 +93,7 @@ static inline void vc_write_file(const char *path, const void *data, size_t leng
     }
     if (fclose(file) != 0) vc_fail(VC_EXIT_OUTPUT_FAILED, "cannot write %s: %s", path, strerror(errno));
 }
+#endif
 
 static inline int vc_compare_names(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
