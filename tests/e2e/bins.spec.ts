@@ -23,7 +23,7 @@ function processesMentioning(text: string): number[] {
   }).map(Number);
 }
 
-const BINS = ['vc-pgen', 'vc-fee', 'vc-wc', 'vc-client', 'vc-pas', 'vc-server', 'vc-fleet', 'vc-operator'];
+const BINS = ['vc-pgen', 'vc-fee', 'vc-wc', 'vc-cc', 'vc-client', 'vc-pas', 'vc-server', 'vc-fleet', 'vc-operator'];
 
 /** PATH without this project's node_modules/.bin (where npm scripts put the pinned Node). */
 const SYSTEM_PATH = (process.env.PATH ?? '').split(delimiter).filter((entry) => entry !== '' && !entry.includes('node_modules')).join(delimiter);

@@ -8,6 +8,9 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXIT_USAGE, helpOrVersion, usageErrorLine } from '@veracruz-ts/policy';
+import { writeFileAtomically } from '@veracruz-ts/policy/node';
+import packageJson from '../package.json' with { type: 'json' };
 
 /** The directory holding vc.h. */
 export const SDK_INCLUDE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'include');
@@ -104,7 +107,21 @@ function readHeaders(dir: string): Record<string, string> {
   return headers;
 }
 
-const USAGE = 'usage: vc-cc [clang flags] [-I dir]... file.c... -o program.wasm';
+/** `vc-cc --help`. */
+export const USAGE = `Usage: vc-cc [CLANG FLAGS] [-I DIR]... FILE.c... -o PROGRAM.wasm
+
+Compiles C programs to wasm32-wasip1 with the project's clang (@yowasp/clang), with vc.h (the
+programs' ABI, docs/program-abi.md) on the include path. The headers beside each FILE.c and in each
+-I DIR are visible to the compiler; the output is written only once the compile succeeded.
+
+Options:
+  -o PROGRAM.wasm   where to write the module (required)
+  -I DIR            another directory of headers (repeatable)
+  CLANG FLAGS       passed to clang as given (default: ${DEFAULT_FLAGS.join(' ')})
+  -V, --version     print the version and exit
+  -h, --help        this text
+
+Exit status: 0 compiled; 1 the compiler refused (its diagnostics on stderr); 2 a usage error.`;
 
 /**
  * The `vc-cc` command: compiles C files from the file system. The sources' directories' headers and
@@ -113,45 +130,57 @@ const USAGE = 'usage: vc-cc [clang flags] [-I dir]... file.c... -o program.wasm'
  */
 export async function main(
   argv: readonly string[],
-  io: { stderr: (text: string) => void } = { stderr: (text) => process.stderr.write(text) },
+  io: { stdout: (text: string) => void; stderr: (text: string) => void } = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) },
 ): Promise<number> {
+  const asked = argv.includes('-h') ? `${USAGE}\n` : helpOrVersion(argv, 'vc-cc', USAGE, packageJson.version);
+  if (asked !== undefined) {
+    io.stdout(asked);
+    return 0;
+  }
   const sources: Record<string, string> = {};
   const directories: Record<string, SourceTree> = {};
   const flags: string[] = [];
   let output: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-o' || arg === '-I') {
-      const value = argv[++i];
-      if (value === undefined) {
-        io.stderr(`vc-cc: ${arg} needs a value\n${USAGE}\n`);
-        return 2;
-      }
-      if (arg === '-o') output = value;
-      else {
+  try {
+    for (let i = 0; i < argv.length; i++) {
+      const arg = argv[i]!;
+      if (arg === '-o' || arg === '-I') {
+        const value = argv[++i];
+        if (value === undefined) {
+          io.stderr(usageErrorLine('vc-cc', `${arg} needs a value`));
+          return EXIT_USAGE;
+        }
+        if (arg === '-o') output = value;
+        else {
+          const name = `include-${Object.keys(directories).length}`;
+          directories[name] = readHeaders(value);
+          flags.push(`-I${name}`);
+        }
+      } else if (arg.startsWith('-I')) {
         const name = `include-${Object.keys(directories).length}`;
-        directories[name] = readHeaders(value);
+        directories[name] = readHeaders(arg.slice(2));
         flags.push(`-I${name}`);
+      } else if (arg.endsWith('.c')) {
+        sources[basename(arg)] = readFileSync(arg, 'utf8');
+        Object.assign(sources, { ...readHeaders(dirname(arg)), ...sources });
+      } else {
+        flags.push(arg);
       }
-    } else if (arg.startsWith('-I')) {
-      const name = `include-${Object.keys(directories).length}`;
-      directories[name] = readHeaders(arg.slice(2));
-      flags.push(`-I${name}`);
-    } else if (arg.endsWith('.c')) {
-      sources[basename(arg)] = readFileSync(arg, 'utf8');
-      Object.assign(sources, { ...readHeaders(dirname(arg)), ...sources });
-    } else {
-      flags.push(arg);
     }
+  } catch (reason) {
+    const failure = reason as NodeJS.ErrnoException;
+    if (failure.path === undefined) throw reason;
+    io.stderr(`vc-cc: cannot read ${failure.path}: ${failure.code ?? failure.message}\n`);
+    return EXIT_USAGE;
   }
   if (output === undefined || Object.keys(sources).length === 0) {
-    io.stderr(`${USAGE}\n`);
-    return 2;
+    io.stderr(usageErrorLine('vc-cc', output === undefined ? 'missing -o PROGRAM.wasm' : 'no FILE.c to compile'));
+    return EXIT_USAGE;
   }
   const ownFlags = flags.some((flag) => !flag.startsWith('-Iinclude-'));
   try {
     const module = await compileProgram({ sources, directories, flags: ownFlags ? flags : [...DEFAULT_FLAGS, ...flags] });
-    writeFileSync(output, module);
+    await writeFileAtomically(output, module, { mode: 0o644 });
     return 0;
   } catch (error) {
     io.stderr(`vc-cc: ${error instanceof Error ? error.message : String(error)}\n`);
