@@ -7,6 +7,7 @@ import { embeddedDemo } from './demos/embedded.ts';
 import { fleetDemo } from './demos/fleet.ts';
 import { mapreduceDemo } from './demos/mapreduce.ts';
 import { sealedDemo } from './demos/sealed.ts';
+import { shamirDemo } from './demos/shamir.ts';
 import { streamingDemo } from './demos/streaming.ts';
 
 /** The demos, the default first. */
@@ -17,6 +18,7 @@ const DEMOS: readonly { name: string; summary: string; run: () => Promise<void> 
   { name: 'limits', summary: 'programs the parties agreed to run flood stdout and memory: refused within the isolate\'s memory budget, data intact', run: limitsDemo },
   { name: 'mapreduce', summary: 'four hospitals\' mapper isolates push regression statistics to a reducer isolate; no record leaves its isolate, a rogue isolate is refused', run: mapreduceDemo },
   { name: 'sealed', summary: '512 MiB through an isolate of 64 MiB, sealed out to the host\'s disk; a bit the host flips is caught, and nothing is lost', run: sealedDemo },
+  { name: 'shamir', summary: 'the policy as an upper bound: a program chooses from the data which custodians receive shares of a secret and narrows the rights to match; the excluded are refused; the isolate-signed list of receivers is checked offline', run: shamirDemo },
   { name: 'streaming', summary: 'three sensors stream readings into a running program; an analyst follows the live aggregate, checked in the clear', run: streamingDemo },
 ];
 

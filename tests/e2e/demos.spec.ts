@@ -69,6 +69,19 @@ describe('npm run demo', () => {
     assert.match(stdout, /matches the aggregate computed here in the clear over all 60000 readings/);
   });
 
+  it('runs the shamir demo: the program chooses the receivers from the data, the excluded are refused, the signed list verifies offline', async () => {
+    const { code, stdout, stderr } = await demo('shamir');
+    assert.equal(code, 0, stderr + stdout);
+    assert.match(stdout, /vc-wc \| uses the programs' ABI: veracruz_crypto_v1, veracruz_v1|vc-wc \| uses the programs' ABI: veracruz_v1, veracruz_crypto_v1/);
+    assert.match(stdout, /the same choice as here in the clear: .* \(2, 4, 5\)/);
+    assert.match(stdout, /narrowed by \/program\/shamir-narrowing\.wasm: subject 1 on \/output\/shares: r -> none/);
+    assert.match(stdout, /custodian-1 \(excluded\): refused, \[permission_denied\] read \/output\/shares\/1: missing /);
+    assert.match(stdout, /custodian-2 reads custodian-4's share: refused, \[permission_denied\]/);
+    assert.match(stdout, /recombine, here in the clear, to the owner's secret/);
+    assert.match(stdout, /vc-client verify \| verified: \/output\/receivers\.json \(\d+ bytes, SHA-256 [0-9a-f]{64}, file matches\)/);
+    assert.match(stdout, /a list with one receiver changed: exit 1, vc-client verify: \[attestation_failed\] signed result: the file is not the one signed/);
+  });
+
   it('runs the mapreduce demo: four mapper isolates push partials to a reducer, the coefficients checked in the clear, a rogue isolate refused', async () => {
     const { code, stdout, stderr } = await demo('mapreduce');
     assert.equal(code, 0, stderr + stdout);
@@ -108,6 +121,7 @@ describe('npm run demo', () => {
     assert.match(stderr, /mapreduce +four hospitals/);
     assert.match(stderr, /fleet +a warm pool/);
     assert.match(stderr, /sealed +512 MiB/);
+    assert.match(stderr, /shamir +the policy as an upper bound/);
     assert.match(stderr, /streaming +three sensors/);
   });
 });
