@@ -1,0 +1,63 @@
+/*
+ * Signed linear regression: the least-squares line of examples/programs/linear-regression, with the result
+ * signed by the isolate's attested key (veracruz_v1.result_sign), so anyone holding the output can check
+ * offline that this policy's program computed it in an attested isolate.
+ *
+ * Input:  /input/linear-regression.dat    n >= 2 points, each x then y as little-endian f64 (16 bytes a point).
+ * Output: /output/linear-regression.dat   gradient then intercept as little-endian f64 (16 bytes).
+ *         /output/linear-regression.sig   the signed-result envelope (JSON, docs/program-abi.md) of the .dat.
+ *
+ * Exit codes: 0 success, 1 the isolate could not sign (no attested key: a local run), 2 the input is missing,
+ * 3 it is malformed, 4 an output cannot be written (the .sig included: NOTCAPABLE without the write right).
+ */
+#include "vc.h"
+
+#include <math.h>
+
+#include "vc_io.h"
+
+/* The regression of linear-regression.c: gradient and intercept of the points, centred on the means first. */
+static void fit(const unsigned char *data, size_t n, double *gradient, double *intercept) {
+    double sum_x = 0, sum_y = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = vc_get_f64(data + 16 * i), y = vc_get_f64(data + 16 * i + 8);
+        if (!isfinite(x) || !isfinite(y)) vc_fail(VC_EXIT_MALFORMED_INPUT, "linear-regression.dat: point %zu is not finite", i);
+        sum_x += x;
+        sum_y += y;
+    }
+    double mean_x = sum_x / (double)n, mean_y = sum_y / (double)n;
+    double covariance = 0, variance = 0;
+    for (size_t i = 0; i < n; i++) {
+        double dx = vc_get_f64(data + 16 * i) - mean_x, dy = vc_get_f64(data + 16 * i + 8) - mean_y;
+        covariance += dx * dy;
+        variance += dx * dx;
+    }
+    if (variance == 0) vc_fail(VC_EXIT_MALFORMED_INPUT, "linear-regression.dat: all x are equal, the gradient is undefined");
+    *gradient = covariance / variance;
+    *intercept = mean_y - *gradient * mean_x;
+}
+
+int main(void) {
+    const char *input = "/input/linear-regression.dat", *output = "/output/linear-regression.dat", *envelope = "/output/linear-regression.sig";
+    size_t length;
+    unsigned char *data = vc_try_read_file(input, &length);
+    if (data == NULL) vc_fail(VC_EXIT_MISSING_INPUT, "cannot read %s: %s", input, strerror(errno));
+    if (length % 16 != 0) vc_fail(VC_EXIT_MALFORMED_INPUT, "linear-regression.dat: %zu bytes is not a whole number of (x, y) f64 pairs", length);
+    size_t n = length / 16;
+    if (n < 2) vc_fail(VC_EXIT_MALFORMED_INPUT, "linear-regression.dat: need at least 2 points, got %zu", n);
+
+    double gradient, intercept;
+    fit(data, n, &gradient, &intercept);
+    unsigned char out[16];
+    vc_put_f64(out, gradient);
+    vc_put_f64(out + 8, intercept);
+    vc_status status = vc_write_file(output, out, sizeof out);
+    if (status != VC_OK) vc_fail(VC_EXIT_OUTPUT_FAILED, "cannot write %s: %s", output, strerror(status));
+
+    status = vc_result_sign(output, envelope);
+    /* NOTCAPABLE: the program may not read the output or write the envelope. */
+    if (status == VC_ENOTCAPABLE || status == VC_ENOSPC) vc_fail(VC_EXIT_OUTPUT_FAILED, "cannot sign %s into %s: %s", output, envelope, vc_strerror(status));
+    if (status != VC_OK) vc_fail(VC_EXIT_FAILURE, "cannot sign %s: %s", output, vc_strerror(status));
+    free(data);
+    return 0;
+}
