@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac, createPublicKey, generateKeyPairSync, hkdfSync, randomBytes, sign, verify } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signedResultStatement, type SignedResult } from '@veracruz-ts/attestation/signed-result';
-import { ALL_RIGHTS, type FileRights, hasRights, normalizePath, RIGHTS_READ, RIGHTS_WRITE, Right, resolveRights } from '@veracruz-ts/policy';
-import { checkImports, type ExecuteRequest, type ExecutionOutcome, ExecutionEngine, VirtualFileSystem } from '@veracruz-ts/runtime';
+import { ALL_RIGHTS, type FileRights, parsePolicy, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
+import {
+  checkImports, type ExecutionOutcome, ExecutionEngine, PROGRAM_SUBJECT, type ProgramAbi, type ResultSigner, RightsInForce, VirtualFileSystem,
+} from '@veracruz-ts/runtime';
+import { createTestPki, createTestPrincipal, testPolicyText } from '@veracruz-ts/runtime/testing';
 import { decodeF64, encodeF64 } from '../../../examples/generators/files.ts';
 import { generateLinearRegression } from '../../../examples/generators/linear-regression.ts';
 import { linearRegression } from '../../../examples/reference/linear-regression.ts';
 import { AssemblyScriptBuildError, BUILD_DIR, buildAssemblyScript, buildExample, SDK_DIR } from './build.ts';
-
-type ProgramAbi = NonNullable<ExecuteRequest['abi']>;
-type ComputationRights = ProgramAbi['rights'];
 
 /** What the programs may do: read /input/, read and write /output/, write stdout and stderr. */
 const PROGRAM_RIGHTS: readonly FileRights[] = [
@@ -46,6 +46,8 @@ const modules = new Map<string, Uint8Array>();
 
 interface RunOptions {
   args?: string[];
+  /** The rights the program runs with. @default PROGRAM_RIGHTS */
+  rights?: readonly FileRights[];
   abi?: ProgramAbi;
   vfs?: VirtualFileSystem;
 }
@@ -55,7 +57,7 @@ async function run(program: string, files: Record<string, Uint8Array> = {}, opti
   const view = vfs.view(EVERYTHING);
   for (const [path, data] of Object.entries(files)) view.writeFile(path, data);
   const outcome = await engine.execute({
-    vfs, program: modules.get(program)!, rights: PROGRAM_RIGHTS, args: options.args ?? [],
+    vfs, program: modules.get(program)!, rights: options.rights ?? PROGRAM_RIGHTS, args: options.args ?? [],
     ...(options.abi === undefined ? {} : { abi: options.abi }),
   });
   const text = (name: string) => (view.exists(name) ? new TextDecoder().decode(view.readFile(name)) : '');
@@ -280,34 +282,50 @@ describe('the bindings', () => {
   });
 
   describe('veracruz_v1', () => {
-    // Twenty principals (more than the binding's first guess of 16 subjects), all able to read /output/ but
-    // principal 2 also writing there; one program, this one. The policy text is longer than the first 4096-byte guess.
-    function computation(signer?: ProgramAbi['signer']): { abi: ProgramAbi; rights: RightsModel } {
-      const principals = new Map<number, FileRights[]>();
-      for (let id = 1; id <= 20; id++) {
-        const output = id === 2 ? RIGHTS_READ | RIGHTS_WRITE : RIGHTS_READ;
-        principals.set(id, [{ file_name: '/input/', rights: RIGHTS_WRITE }, { file_name: '/output/', rights: output }]);
-      }
-      principals.set(21, [{ file_name: '/input/', rights: RIGHTS_WRITE }]);
-      const rights = new RightsModel(principals, [[...PROGRAM_RIGHTS]]);
-      const certificate = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(300)}\n-----END CERTIFICATE-----`;
-      const identities = [...principals].map(([id, fileRights]) => ({ id, certificate, file_rights: fileRights }));
-      const programs = [{ id: 0, program_file_name: '/program/bindings.wasm', file_rights: PROGRAM_RIGHTS }];
-      const policyText = new TextEncoder().encode(JSON.stringify({ identities, programs }));
-      assert.ok(policyText.length > 4096);
+    const PROGRAM = '/program/bindings.wasm';
+    let policyText: string;
+    let signer: ResultSigner;
+
+    // Twenty-one principals after the program's owner (0): 1 to 20 read /output/ (more than the binding's first guess of
+    // 16 subjects), 2 also writes there, 21 only uploads. One program, this one. The policy text is longer than the
+    // binding's first 4096-byte guess.
+    before(async () => {
+      const pki = await createTestPki();
+      const principals = await Promise.all([
+        createTestPrincipal('owner', [{ file_name: '/program/', rights: RIGHTS_WRITE | RIGHTS_EXECUTE }]),
+        ...Array.from({ length: 21 }, (_, index) => {
+          const id = index + 1;
+          const output: FileRights[] = id === 21 ? [] : [{ file_name: '/output/', rights: id === 2 ? RIGHTS_READ | RIGHTS_WRITE : RIGHTS_READ }];
+          return createTestPrincipal(`principal-${id}`, [{ file_name: '/input/', rights: RIGHTS_WRITE }, ...output]);
+        }),
+      ]);
+      policyText = testPolicyText({
+        principals, pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash,
+        programs: [{ path: PROGRAM, binary: modules.get('bindings')!, rights: [...PROGRAM_RIGHTS] }],
+      });
+      // The isolate's attested key, certified for this policy (its hash is the same for every parse of the text).
+      const bound = await pki.bind(await parsePolicy(policyText));
+      const key = createPrivateKey(bound.privateKeyPem);
+      signer = { certificatePem: `${bound.chainPem.split('-----END CERTIFICATE-----')[0]}-----END CERTIFICATE-----\n`, sign: (data) => sign('sha256', data, key) };
+    });
+
+    // A new computation of the policy: narrowing replaces entries of its own file_rights arrays, which the program runs with.
+    async function computation(withSigner: boolean): Promise<{ abi: ProgramAbi; rights: RightsInForce; programRights: FileRights[] }> {
+      const policy = await parsePolicy(policyText);
+      const rights = new RightsInForce(policy);
       const abi: ProgramAbi = {
-        policyText, policyHash: createHash('sha256').update(policyText).digest(), rights, program: '/program/bindings.wasm', ...(signer ? { signer } : {}),
+        policyText: new TextEncoder().encode(policy.text), policyHash: Buffer.from(policy.hash, 'hex'), rights, program: PROGRAM,
+        ...(withSigner ? { signer } : {}),
       };
-      return { abi, rights };
+      assert.ok(abi.policyText.length > 4096);
+      return { abi, rights, programRights: policy.programs[0]!.file_rights };
     }
 
     it('show the policy and the rights in force, narrow them, and sign a result', async () => {
-      const isolateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const certificatePem = '-----BEGIN CERTIFICATE-----\nTUlJ\n-----END CERTIFICATE-----\n';
-      const { abi, rights } = computation({ certificatePem, sign: (data) => sign('sha256', data, isolateKey.privateKey) });
+      const { abi, rights, programRights } = await computation(true);
       const vfs = new VirtualFileSystem();
       vfs.view(EVERYTHING).writeFile('/secret/data.bin', new Uint8Array([1, 2, 3]));
-      const result = await run('bindings', {}, { args: ['policy'], abi, vfs });
+      const result = await run('bindings', {}, { args: ['policy'], abi, vfs, rights: programRights });
       assert.equal(result.exitCode, 0, result.describe());
       assert.deepEqual(linesOf(result, [
         'policy-length', 'policy-hash', 'policy-hash-matches', 'subjects', 'readers', 'program-subject', 'rights-1', 'rights-program', 'rights-nobody',
@@ -317,9 +335,9 @@ describe('the bindings', () => {
         'policy-length': String(abi.policyText.length),
         'policy-hash': Buffer.from(abi.policyHash).toString('hex'),
         'policy-hash-matches': 'yes',
-        subjects: [...Array.from({ length: 21 }, (_, index) => index + 1), 0x80000000].join(','),
+        subjects: [...Array.from({ length: 22 }, (_, index) => index), PROGRAM_SUBJECT].join(','),
         readers: Array.from({ length: 20 }, (_, index) => index + 1).join(','),
-        'program-subject': String(0x80000003),
+        'program-subject': String(PROGRAM_SUBJECT + 3),
         'rights-1': String(RIGHTS_READ),
         'rights-program': String(RIGHTS_READ | RIGHTS_WRITE),
         'rights-nobody': 'NOENT',
@@ -331,17 +349,23 @@ describe('the bindings', () => {
         'sign-result': 'SUCCESS',
         'sign-unreadable': 'NOTCAPABLE',
       });
-      // The narrowing holds after the run; principal 1 was left as it was.
+      // The narrowing holds after the run, recorded as the program's; principal 1 was left as it was.
       assert.equal(rights.rightsOf(2, '/output/result.dat'), 0);
       assert.equal(rights.rightsOf(1, '/output/result.dat'), RIGHTS_READ);
+      assert.deepEqual(rights.narrowings.map(({ program, subject, path, before, after }) => ({ program, subject, path, before, after })), [
+        { program: PROGRAM, subject: 2, path: '/output', before: RIGHTS_READ | RIGHTS_WRITE, after: 0 },
+      ]);
 
       const envelope = JSON.parse(new TextDecoder().decode(result.read('/output/result.sig'))) as SignedResult;
       const data = result.read('/output/result.dat');
       assert.equal(new TextDecoder().decode(data), 'the result\n');
       assert.deepEqual([envelope.path, envelope.size, envelope.sha256, envelope.policy_hash, envelope.program, envelope.certificate],
         ['/output/result.dat', data.length, createHash('sha256').update(data).digest('hex'), Buffer.from(abi.policyHash).toString('hex'), abi.program,
-          certificatePem]);
-      assert.equal(verify('sha256', signedResultStatement(envelope), isolateKey.publicKey, Buffer.from(envelope.signature, 'base64')), true);
+          signer.certificatePem]);
+      const isolateKey = new X509Certificate(signer.certificatePem).publicKey;
+      const signature = Buffer.from(envelope.signature, 'base64');
+      assert.equal(verify('sha256', signedResultStatement(envelope), isolateKey, signature), true);
+      assert.equal(verify('sha256', signedResultStatement({ ...envelope, sha256: '00'.repeat(32) }), isolateKey, signature), false);
       assert.equal(result.exists('/output/secret.sig'), false);
     });
 
@@ -353,42 +377,3 @@ describe('the bindings', () => {
     });
   });
 });
-
-/** The computation's rights as a session keeps them: the policy's entries, narrowed in place. */
-class RightsModel implements ComputationRights {
-  readonly #principals: Map<number, FileRights[]>;
-  readonly #programs: FileRights[][];
-
-  constructor(principals: Map<number, FileRights[]>, programs: FileRights[][]) {
-    this.#principals = principals;
-    this.#programs = programs;
-  }
-
-  #entries(subject: number): FileRights[] | undefined {
-    return subject >= 0x80000000 ? this.#programs[subject - 0x80000000] : this.#principals.get(subject);
-  }
-
-  subjects(): number[] {
-    return [...this.#principals.keys(), ...this.#programs.map((_, index) => 0x80000000 + index)];
-  }
-
-  rightsOf(subject: number, path: string): number | undefined {
-    const entries = this.#entries(subject);
-    return entries && (resolveRights(entries, path)?.rights ?? 0);
-  }
-
-  readers(path: string): number[] {
-    return [...this.#principals].filter(([, entries]) => hasRights(entries, path, Right.FD_READ)).map(([id]) => id);
-  }
-
-  narrow(subject: number, path: string, rights: number): 'narrowed' | 'widens' | 'no-subject' {
-    const entries = this.#entries(subject);
-    if (entries === undefined) return 'no-subject';
-    if ((rights & ~(resolveRights(entries, path)?.rights ?? 0)) !== 0) return 'widens';
-    const target = normalizePath(path);
-    const exact = entries.findIndex((entry) => normalizePath(entry.file_name) === target);
-    if (exact >= 0) entries.splice(exact, 1);
-    entries.push({ file_name: target, rights });
-    return 'narrowed';
-  }
-}

@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
 import {
   type CipherChaCha20Poly1305, type CipherGCM, createCipheriv, createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync,
-  type KeyObject, randomBytes, sign, verify,
+  createPrivateKey, type KeyObject, randomBytes, sign, verify, X509Certificate,
 } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ALL_RIGHTS, type FileRights, hasRights, normalizePath, RIGHTS_READ, RIGHTS_WRITE, Right, resolveRights } from '@veracruz-ts/policy';
-import { type ExecuteRequest, ExecutionEngine, VirtualFileSystem } from '@veracruz-ts/runtime';
+import { ALL_RIGHTS, type FileRights, parsePolicy, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
+import { ExecutionEngine, PROGRAM_SUBJECT, type ProgramAbi, type ResultSigner, RightsInForce, VirtualFileSystem } from '@veracruz-ts/runtime';
+import { createTestPki, createTestPrincipal, testPolicyText } from '@veracruz-ts/runtime/testing';
 import { generatePrivateSetIntersection } from '../../../examples/generators/private-set-intersection.ts';
 import { privateSetIntersection } from '../../../examples/reference/private-set-intersection.ts';
 import { buildRustProgram, checkToolchain, SDK_RUST_DIR } from './build.ts';
-
-type ProgramAbi = NonNullable<ExecuteRequest['abi']>;
-type ComputationRights = ProgramAbi['rights'];
 
 /** The Rust programs these tests run: the crate's examples and the spec's fixtures. */
 const SOURCES = {
@@ -264,35 +262,52 @@ describe('Rust SDK (veracruz crate, built with rustc for wasm32-wasi)', () => {
   });
 
   describe('policy (veracruz_v1)', () => {
-    // Principals 1 and 2 read the results, 3 only uploads; program 0 (the probe) reads /input/ and writes /output/.
-    function computation(signer?: ProgramAbi['signer']): ProgramAbi {
-      const principals = new Map<number, FileRights[]>([
-        [1, [{ file_name: '/input/', rights: RIGHTS_WRITE }, { file_name: '/output/', rights: RIGHTS_READ }]],
-        [2, [{ file_name: '/output/', rights: RIGHTS_READ }]],
-        [3, [{ file_name: '/input/', rights: RIGHTS_WRITE }]],
+    const PROGRAM = '/program/policy-probe.wasm';
+    let policyText: string;
+    let signer: ResultSigner;
+
+    // Principal 0 provides the program; 1 and 2 read the results, 3 only uploads; program 0 (the probe) reads /input/ and
+    // writes /output/. The policy text is longer than the crate's first 4096-byte guess.
+    before(async () => {
+      const pki = await createTestPki();
+      const principals = await Promise.all([
+        createTestPrincipal('owner', [{ file_name: '/program/', rights: RIGHTS_WRITE | RIGHTS_EXECUTE }]),
+        createTestPrincipal('alice', [{ file_name: '/input/', rights: RIGHTS_WRITE }, { file_name: '/output/', rights: RIGHTS_READ }]),
+        createTestPrincipal('bob', [{ file_name: '/output/', rights: RIGHTS_READ }]),
+        createTestPrincipal('carol', [{ file_name: '/input/', rights: RIGHTS_WRITE }]),
       ]);
-      const policyText = encode(JSON.stringify({ identities: [...principals.keys()], padding: 'x'.repeat(6000) }));
-      return {
-        policyText,
-        policyHash: createHash('sha256').update(policyText).digest(),
-        rights: new RightsModel(principals, [[...PROGRAM_RIGHTS]]),
-        program: '/program/policy-probe.wasm',
-        ...(signer ? { signer } : {}),
+      policyText = testPolicyText({
+        principals, pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash,
+        programs: [{ path: PROGRAM, binary: modules.get('policy')!, rights: [...PROGRAM_RIGHTS] }],
+      });
+      // The isolate's attested key, certified for this policy (its hash is the same for every parse of the text).
+      const bound = await pki.bind(await parsePolicy(policyText));
+      const key = createPrivateKey(bound.privateKeyPem);
+      signer = { certificatePem: `${bound.chainPem.split('-----END CERTIFICATE-----')[0]}-----END CERTIFICATE-----\n`, sign: (data) => sign('sha256', data, key) };
+    });
+
+    // A new computation of the policy: narrowing replaces entries of its own file_rights arrays, which the program runs with.
+    async function computation(withSigner: boolean): Promise<{ abi: ProgramAbi; rights: RightsInForce; programRights: FileRights[] }> {
+      const policy = await parsePolicy(policyText);
+      const rights = new RightsInForce(policy);
+      const abi: ProgramAbi = {
+        policyText: encode(policy.text), policyHash: Buffer.from(policy.hash, 'hex'), rights, program: PROGRAM, ...(withSigner ? { signer } : {}),
       };
+      assert.ok(abi.policyText.length > 4096, `a ${abi.policyText.length}-byte policy`);
+      return { abi, rights, programRights: policy.programs[0]!.file_rights };
     }
 
     it('shows the policy, the rights in force and the readers, narrows them, and signs a result', async () => {
-      const isolateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const certificatePem = '-----BEGIN CERTIFICATE-----\n(test)\n-----END CERTIFICATE-----\n';
-      const abi = computation({ certificatePem, sign: (data) => sign('sha256', data, isolateKey.privateKey) });
-      const result = await run('policy', {}, { abi });
+      const { abi, rights, programRights } = await computation(true);
+      const result = await run('policy', {}, { abi, rights: programRights });
       assert.equal(result.exitCode, 0, result.describe());
       const hash = Buffer.from(abi.policyHash).toString('hex');
       const read = RIGHTS_READ.toString();
       assert.deepEqual(result.stdout.trimEnd().split('\n'), [
         `policy ${abi.policyText.length} bytes, sha256 ${hash}`,
         'hash-matches true',
-        'subjects [1, 2, 3, 2147483648]',
+        `subjects [0, 1, 2, 3, ${PROGRAM_SUBJECT}]`,
+        'rights 0x0 0',
         `rights 0x1 ${read}`,
         `rights 0x2 ${read}`,
         'rights 0x3 0',
@@ -309,6 +324,11 @@ describe('Rust SDK (veracruz crate, built with rustc for wasm32-wasi)', () => {
         'sign-unreadable NOTCAPABLE',
         'sign-unwritable NOTCAPABLE',
       ]);
+      // The narrowing holds after the run, recorded as the program's.
+      assert.equal(rights.rightsOf(2, '/output/result.dat'), 0);
+      assert.deepEqual(rights.narrowings.map(({ program, subject, path, before, after }) => ({ program, subject, path, before, after })), [
+        { program: PROGRAM, subject: 2, path: '/output/result.dat', before: RIGHTS_READ, after: 0 },
+      ]);
       const envelope = JSON.parse(decode(result.read('/output/result.sig'))) as Record<string, string | number>;
       const data = result.read('/output/result.dat');
       assert.equal(envelope.path, '/output/result.dat');
@@ -316,61 +336,25 @@ describe('Rust SDK (veracruz crate, built with rustc for wasm32-wasi)', () => {
       assert.equal(envelope.sha256, createHash('sha256').update(data).digest('hex'));
       assert.equal(envelope.policy_hash, hash);
       assert.equal(envelope.program, abi.program);
-      assert.equal(envelope.certificate, certificatePem);
+      assert.equal(envelope.certificate, signer.certificatePem);
       // The signed bytes, as docs/program-abi.md defines them.
       const fields = [envelope.path, envelope.size, envelope.sha256, envelope.policy_hash, envelope.program, envelope.signed_at];
       const statement = encode(`veracruz-ts signed result v1\n${JSON.stringify(fields)}`);
       const signature = Buffer.from(String(envelope.signature), 'base64');
-      assert.ok(verify('sha256', statement, isolateKey.publicKey, signature), 'the isolate key signed the statement');
+      const isolateKey = new X509Certificate(signer.certificatePem).publicKey;
+      assert.ok(verify('sha256', statement, isolateKey, signature), 'the isolate key signed the statement');
+      assert.equal(verify('sha256', encode(`veracruz-ts signed result v1\n${JSON.stringify([...fields.slice(0, 5), 'tampered'])}`), isolateKey, signature), false);
     });
 
     it('cannot sign without an attested key (NOTSUP)', async () => {
-      const result = await run('policy', {}, { abi: computation() });
+      const { abi, programRights } = await computation(false);
+      const result = await run('policy', {}, { abi, rights: programRights });
       assert.equal(result.exitCode, 0, result.describe());
       assert.match(result.stdout, /\nsign NOTSUP\n/);
       assert.equal(result.exists('/output/result.sig'), false);
     });
   });
 });
-
-/** The computation's rights as a session keeps them: the policy's entries, narrowed in place. */
-class RightsModel implements ComputationRights {
-  readonly #principals: Map<number, FileRights[]>;
-  readonly #programs: FileRights[][];
-
-  constructor(principals: Map<number, FileRights[]>, programs: FileRights[][]) {
-    this.#principals = principals;
-    this.#programs = programs;
-  }
-
-  #entries(subject: number): FileRights[] | undefined {
-    return subject >= 0x80000000 ? this.#programs[subject - 0x80000000] : this.#principals.get(subject);
-  }
-
-  subjects(): number[] {
-    return [...this.#principals.keys(), ...this.#programs.map((_, index) => 0x80000000 + index)];
-  }
-
-  rightsOf(subject: number, path: string): number | undefined {
-    const entries = this.#entries(subject);
-    return entries && (resolveRights(entries, path)?.rights ?? 0);
-  }
-
-  readers(path: string): number[] {
-    return [...this.#principals].filter(([, entries]) => hasRights(entries, path, Right.FD_READ)).map(([id]) => id);
-  }
-
-  narrow(subject: number, path: string, rights: number): 'narrowed' | 'widens' | 'no-subject' {
-    const entries = this.#entries(subject);
-    if (entries === undefined) return 'no-subject';
-    if ((rights & ~(resolveRights(entries, path)?.rights ?? 0)) !== 0) return 'widens';
-    const target = normalizePath(path);
-    const exact = entries.findIndex((entry) => normalizePath(entry.file_name) === target);
-    if (exact >= 0) entries.splice(exact, 1);
-    entries.push({ file_name: target, rights });
-    return 'narrowed';
-  }
-}
 
 /** A JWK member of a key as bytes (X25519/Ed25519 `d` and `x`, P-256 `d`, `x` and `y`). */
 function jwkBytes(key: KeyObject, member: 'd' | 'x' | 'y'): Buffer {
