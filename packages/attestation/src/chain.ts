@@ -7,7 +7,17 @@
  */
 import { X509Certificate as NodeCertificate } from 'node:crypto';
 import { Code, KeyUsage, parseX509Certificate, readPemBlocks, sameBytes, toPem, VeracruzError, type PemBlock, type X509Certificate } from '@veracruz-ts/core';
-import { isoTime, isValidDate } from './platform.ts';
+
+/** An ISO 8601 time without a `.000` millisecond part when it is zero, as certificates print it. */
+export function isoTime(time: Date): string {
+  const text = time.toISOString();
+  return text.endsWith('.000Z') ? `${text.slice(0, -5)}Z` : text;
+}
+
+/** Whether `value` is a Date (from any realm) holding a valid time. */
+export function isValidDate(value: unknown): value is Date {
+  return Object.prototype.toString.call(value) === '[object Date]' && !Number.isNaN((value as Date).getTime());
+}
 
 /** A certificate decoded once: the X.509 fields, and OpenSSL's view for signatures and key identifiers. */
 export interface ParsedCertificate extends X509Certificate {

@@ -1,4 +1,5 @@
 import { Code, sameBytes, toHex, VeracruzError } from '@veracruz-ts/core';
+import { isoTime, isValidDate } from './chain.ts';
 
 /** The isolate kinds whose evidence the project understands. */
 export type Platform = 'linux' | 'nitro' | 'psa' | 'sev-snp' | 'tdx' | 'sgx';
@@ -54,16 +55,8 @@ export { toHex };
 /** Whether two byte strings are equal (public values only: not constant-time). */
 export const bytesEqual: (a: Uint8Array, b: Uint8Array) => boolean = sameBytes;
 
-/** An ISO 8601 time without a `.000` millisecond part when it is zero, as certificates print it. */
-export function isoTime(time: Date): string {
-  const text = time.toISOString();
-  return text.endsWith('.000Z') ? `${text.slice(0, -5)}Z` : text;
-}
-
-/** Whether `value` is a Date (from any realm) holding a valid time. */
-export function isValidDate(value: unknown): value is Date {
-  return Object.prototype.toString.call(value) === '[object Date]' && !Number.isNaN((value as Date).getTime());
-}
+/** Times as certificates print them, and Date checks (kept with the chain verifier, which the isolate carries). */
+export { isoTime, isValidDate };
 
 /** Refuses `options.at` unless it is a valid Date: verifiers never fall back to the clock. */
 export function requireTime(platform: string, options: VerifyOptions): Date {

@@ -51,11 +51,15 @@ export interface DerElement {
 /** Lengths above this many octets are refused; 4 covers 4 GiB, far beyond any certificate. */
 const MAX_LENGTH_OCTETS = 4;
 
-/** Refuses input: "what: reason (at byte n)"; an empty `what` leaves the reason alone, an absent offset its position. */
+/**
+ * Refuses DER input (VeracruzError InvalidRequest): "what: reason (at byte n)"; an empty `what`
+ * leaves the reason alone, an absent offset its position. For the readers of structures built on DER.
+ */
 function refuse(what: string, reason: string, offset?: number): never {
   const where = offset === undefined ? '' : ` (at byte ${offset})`;
   throw new VeracruzError(Code.InvalidRequest, `${what === '' ? reason : `${what}: ${reason}`}${where}`);
 }
+export { refuse as refuseDer };
 
 function child(parent: string, name: string): string {
   return parent === '' ? name : `${parent}.${name}`;

@@ -10,5 +10,6 @@ export * from './host-port.ts';
 export * from './der.ts';
 export * from './x509.ts';
 export * from './x509-crl.ts';
+export * from './x509-request.ts';
 export * from './x509-builder.ts';
 export * from './x509-certificate-builder.ts';

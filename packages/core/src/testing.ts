@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Code, VeracruzError } from './errors.ts';
-import type { WebCryptoKey } from './x509-builder.ts';
+import type { WebCryptoKey } from './x509-request.ts';
 
 /**
  * Runs `openssl ARGS -in FILE` on a PEM text when openssl is installed (undefined when it is not)

@@ -5,16 +5,8 @@ import { decodeDer, DerReader, DerTag, derChildren, readOid } from './der.ts';
 import { Code, } from './errors.ts';
 import { toPem } from './pem.ts';
 import { readExtensionList, readName } from './x509.ts';
-import {
-  createCertificationRequest,
-  ecdsaSignatureFromDer,
-  ecdsaSignatureToDer,
-  encodeName,
-  EXTENSION_REQUEST_OID,
-  parseDistinguishedName,
-  signatureSchemeFor,
-  type WebCryptoKey,
-} from './x509-builder.ts';
+import { createCertificationRequest, ecdsaSignatureFromDer, encodeName, parseDistinguishedName, signatureSchemeFor } from './x509-builder.ts';
+import { ecdsaSignatureToDer, EXTENSION_REQUEST_OID, type WebCryptoKey } from './x509-request.ts';
 import { ecKeys, type KeyPair, openssl, refusedWith } from './testing.ts';
 
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');

@@ -1,45 +1,35 @@
 /**
- * What signing X.509 structures with WebCrypto takes, and the PKCS#10 request a key holder sends:
- * names from RFC 4514-style text, the signature algorithm identifiers a key implies, ECDSA
- * signatures in DER, and the CSR itself. Certificates are built in x509-certificate-builder.ts;
- * this half is what the isolate needs to ask for one. Platform-neutral.
+ * Signing X.509 structures with any WebCrypto key, and names from RFC 4514-style text: what
+ * certificate authorities, tools and tests add to x509-request.ts (which the isolate uses alone).
+ * Certificates are built in x509-certificate-builder.ts. Platform-neutral.
  */
 import {
   DerReader,
   DerTag,
   decodeDer,
-  encodeBitString,
-  encodeBoolean,
   encodeContext,
   encodeInteger,
   encodeNull,
-  encodeOctetString,
   encodeOid,
   encodeSequence,
-  encodeSetOf,
-  encodeString,
-  encodeUnsignedInteger,
-  isIa5String,
-  isPrintableString,
-  OID_TEXT,
   readIntegerBytes,
 } from './der.ts';
 import { Code, VeracruzError } from './errors.ts';
-import { ATTRIBUTE_TYPES, readName, type X509Extension } from './x509.ts';
-
-/** A WebCrypto key, named without reaching for a platform's type declarations. */
-export type WebCryptoKey = Parameters<typeof crypto.subtle.sign>[1];
-
-/** One attribute of a name to build: its type (OID or short name such as CN) and its value. */
-export interface NameAttributeInput {
-  /** An OID ("2.5.4.3") or a short name (CN, O, OU, C, ST, L, DC, E, G, I, SN, T). */
-  type: string;
-  /** The value: text, or the DER of a value that is not a character string. */
-  value: string | Uint8Array;
-}
+import { readName, type X509Extension } from './x509.ts';
+import {
+  attributeType,
+  ecdsaScheme,
+  encodeRdnSequence,
+  signCertificationRequest,
+  type NameAttributeInput,
+  type RdnSequenceInput,
+  type SignatureHash,
+  type SignatureScheme,
+  type WebCryptoKey,
+} from './x509-request.ts';
 
 /** A name to build: RFC 4514-style text, the DER of a Name, or its RDNs. */
-export type NameInput = string | Uint8Array | readonly (readonly NameAttributeInput[])[];
+export type NameInput = string | Uint8Array | RdnSequenceInput;
 
 function invalid(reason: string): never {
   throw new VeracruzError(Code.InvalidRequest, reason);
@@ -47,15 +37,6 @@ function invalid(reason: string): never {
 
 const SPECIALS = new Set([' ', '"', '#', '+', ',', ';', '<', '=', '>', '\\']);
 const HEX_PAIR = /^[0-9a-fA-F]{2}$/;
-
-function attributeType(label: string, text: string): string {
-  const trimmed = label.trim();
-  const oid = trimmed.replace(/^oid\./i, '');
-  if (OID_TEXT.test(oid)) return oid;
-  const known = ATTRIBUTE_TYPES.get(trimmed.toUpperCase());
-  if (known === undefined) invalid(`distinguished name "${text}": unknown attribute type "${trimmed}"`);
-  return known;
-}
 
 /**
  * Parses RFC 4514-style text ("CN=Test Root, O=Example", "CN=a+OU=b,C=US") into RDNs in the
@@ -130,57 +111,17 @@ function findSeparator(text: string, from: number): number {
   return text.length;
 }
 
-const IA5_TYPES = new Set(['1.2.840.113549.1.9.1', '0.9.2342.19200300.100.1.25']);
-
-/**
- * The DER of one attribute value: IA5String for emailAddress and domainComponent, PrintableString
- * when the text fits one, UTF8String otherwise; DER given as bytes is taken as it is.
- */
-export function encodeAttributeValue(type: string, value: string | Uint8Array): Uint8Array {
-  if (value instanceof Uint8Array) return decodeDer(value, `value of ${type}`).der;
-  if (IA5_TYPES.has(type)) {
-    if (!isIa5String(value)) invalid(`the value of ${type} must be ASCII (an IA5String)`);
-    return encodeString(DerTag.Ia5String, value);
-  }
-  return encodeString(isPrintableString(value) ? DerTag.PrintableString : DerTag.Utf8String, value);
-}
-
 /** The DER of a Name: text is parsed, RDN lists are encoded, DER is checked and kept as it is. */
 export function encodeName(name: NameInput): Uint8Array {
   if (name instanceof Uint8Array) return readName(decodeDer(name, 'name'), 'name').der;
-  const rdns = typeof name === 'string' ? parseDistinguishedName(name) : name;
-  return encodeSequence(
-    ...rdns.map((rdn) => {
-      if (rdn.length === 0) invalid('a relative distinguished name needs at least one attribute');
-      return encodeSetOf(
-        ...rdn.map((attribute) => {
-          const type = OID_TEXT.test(attribute.type) ? attribute.type : attributeType(attribute.type, attribute.type);
-          return encodeSequence(encodeOid(type), encodeAttributeValue(type, attribute.value));
-        }),
-      );
-    }),
-  );
+  return encodeRdnSequence(typeof name === 'string' ? parseDistinguishedName(name) : name);
 }
 const HASH_OIDS = { 'SHA-256': '2.16.840.1.101.3.4.2.1', 'SHA-384': '2.16.840.1.101.3.4.2.2', 'SHA-512': '2.16.840.1.101.3.4.2.3' } as const;
 const HASH_LENGTHS = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 } as const;
-const ECDSA_OIDS = { 'SHA-256': '1.2.840.10045.4.3.2', 'SHA-384': '1.2.840.10045.4.3.3', 'SHA-512': '1.2.840.10045.4.3.4' } as const;
 const RSA_OIDS = { 'SHA-256': '1.2.840.113549.1.1.11', 'SHA-384': '1.2.840.113549.1.1.12', 'SHA-512': '1.2.840.113549.1.1.13' } as const;
 const CURVE_HASHES = { 'P-256': 'SHA-256', 'P-384': 'SHA-384', 'P-521': 'SHA-512' } as const;
 const RSASSA_PSS = '1.2.840.113549.1.1.10';
 const MGF1 = '1.2.840.113549.1.1.8';
-
-/** The hashes certificates are signed with here. */
-export type SignatureHash = keyof typeof HASH_OIDS;
-
-/** How a key signs: the WebCrypto parameters, and the AlgorithmIdentifier (DER) that names them. */
-export interface SignatureScheme {
-  /** What `crypto.subtle.sign` takes. */
-  params: { name: string; hash?: string; saltLength?: number };
-  /** The DER AlgorithmIdentifier for signatureAlgorithm fields. */
-  algorithmIdentifier: Uint8Array;
-  /** ECDSA signatures come from WebCrypto as r‖s and go into certificates as DER. */
-  ecdsa: boolean;
-}
 
 function isHash(name: unknown): name is SignatureHash {
   return typeof name === 'string' && Object.hasOwn(HASH_OIDS, name);
@@ -196,7 +137,7 @@ export function signatureSchemeFor(key: WebCryptoKey, hash?: SignatureHash): Sig
   if (algorithm.name === 'ECDSA') {
     const chosen = hash ?? CURVE_HASHES[algorithm.namedCurve as keyof typeof CURVE_HASHES];
     if (chosen === undefined) invalid(`ECDSA curve ${String(algorithm.namedCurve)} is not supported`);
-    return { params: { name: 'ECDSA', hash: chosen }, algorithmIdentifier: encodeSequence(encodeOid(ECDSA_OIDS[chosen])), ecdsa: true };
+    return ecdsaScheme(chosen);
   }
   const keyHash = hash ?? algorithm.hash?.name;
   if (!isHash(keyHash)) invalid(`${algorithm.name} with hash ${String(keyHash)} is not supported`);
@@ -215,13 +156,6 @@ export function signatureSchemeFor(key: WebCryptoKey, hash?: SignatureHash): Sig
   return invalid(`${algorithm.name} keys cannot sign certificates here`);
 }
 
-/** An ECDSA signature r‖s (WebCrypto's form) as the DER Ecdsa-Sig-Value certificates carry. */
-export function ecdsaSignatureToDer(signature: Uint8Array): Uint8Array {
-  if (signature.length === 0 || signature.length % 2 !== 0) throw new RangeError(`an ECDSA r||s signature of ${signature.length} bytes is malformed`);
-  const half = signature.length / 2;
-  return encodeSequence(encodeUnsignedInteger(signature.subarray(0, half)), encodeUnsignedInteger(signature.subarray(half)));
-}
-
 /** A DER Ecdsa-Sig-Value as r‖s with each half `size` bytes (32 for P-256), for WebCrypto's verify. */
 export function ecdsaSignatureFromDer(signature: Uint8Array, size: number): Uint8Array {
   const reader = new DerReader(decodeDer(signature, 'ECDSA signature'), 'ECDSA signature');
@@ -237,24 +171,6 @@ export function ecdsaSignatureFromDer(signature: Uint8Array, size: number): Uint
   return out;
 }
 
-/** Signs `data` with `key` as `scheme` says, returning the signature as certificates carry it. */
-export async function signWithScheme(scheme: SignatureScheme, key: WebCryptoKey, data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  const raw = new Uint8Array(await crypto.subtle.sign(scheme.params, key, data));
-  return scheme.ecdsa ? ecdsaSignatureToDer(raw) : raw;
-}
-/** The SubjectPublicKeyInfo DER of a key given as DER or as a WebCrypto public key. */
-export async function subjectPublicKeyInfoOf(key: Uint8Array | WebCryptoKey): Promise<Uint8Array> {
-  return key instanceof Uint8Array ? key : new Uint8Array(await crypto.subtle.exportKey('spki', key));
-}
-
-/** The DER of an Extension: SEQUENCE { extnID, critical (only when true, as DER wants), extnValue }. */
-export function encodeExtension(extension: X509Extension): Uint8Array {
-  return encodeSequence(encodeOid(extension.oid), ...(extension.critical ? [encodeBoolean(true)] : []), encodeOctetString(extension.value));
-}
-
-/** PKCS#9 extensionRequest: the CSR attribute that carries the extensions a key holder asks for. */
-export const EXTENSION_REQUEST_OID = '1.2.840.113549.1.9.14';
-
 /** Options of {@link createCertificationRequest}. */
 export interface CertificationRequestOptions {
   subject: NameInput;
@@ -265,16 +181,12 @@ export interface CertificationRequestOptions {
 }
 
 /**
- * Builds a PKCS#10 certification request (RFC 2986): version 0, the subject, the public key, an
- * extensionRequest attribute when extensions are given (no attributes otherwise), self-signed to
- * prove possession of the private key. Returns its DER.
+ * Builds a PKCS#10 certification request (RFC 2986) as {@link signCertificationRequest} does, for a
+ * subject given in any {@link NameInput} form and a key of any scheme {@link signatureSchemeFor}
+ * knows. Returns its DER.
  */
 export async function createCertificationRequest(options: CertificationRequestOptions): Promise<Uint8Array<ArrayBuffer>> {
   const scheme = signatureSchemeFor(options.keys.privateKey);
-  const extensions = options.extensions ?? [];
-  // attributes [0] IMPLICIT SET OF Attribute, here at most the one.
-  const attributes = extensions.length === 0 ? new Uint8Array(0) : encodeSequence(encodeOid(EXTENSION_REQUEST_OID), encodeSetOf(encodeSequence(...extensions.map(encodeExtension))));
-  const info = encodeSequence(encodeInteger(0), encodeName(options.subject), await subjectPublicKeyInfoOf(options.keys.publicKey), encodeContext(0, attributes));
-  const signature = await signWithScheme(scheme, options.keys.privateKey, info);
-  return encodeSequence(info, scheme.algorithmIdentifier, encodeBitString(signature));
+  const { keys, extensions } = options;
+  return signCertificationRequest({ subject: encodeName(options.subject), keys, scheme, ...(extensions === undefined ? {} : { extensions }) });
 }

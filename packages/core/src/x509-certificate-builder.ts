@@ -21,7 +21,8 @@ import {
 } from './der.ts';
 import { Code, VeracruzError } from './errors.ts';
 import { ExtensionOid, type X509Extension } from './x509.ts';
-import { encodeExtension, encodeName, signatureSchemeFor, signWithScheme, subjectPublicKeyInfoOf, type NameInput, type SignatureHash, type WebCryptoKey } from './x509-builder.ts';
+import { encodeName, signatureSchemeFor, type NameInput } from './x509-builder.ts';
+import { encodeExtension, signWithScheme, subjectPublicKeyInfoOf, type SignatureHash, type WebCryptoKey } from './x509-request.ts';
 
 function invalid(reason: string): never {
   throw new VeracruzError(Code.InvalidRequest, reason);

@@ -3,8 +3,18 @@
  * out, with the bytes a signature check needs. Structure only, on the strict DER reader; the
  * signature is checked by the caller against the issuer's key. Platform-neutral.
  */
-import { contextTag, decodeDer, DerReader, DerTag, derChildren, readBitStringOctets, readIntegerBytes, readNaturalNumber, readTime } from './der.ts';
-import { Code, VeracruzError } from './errors.ts';
+import {
+  contextTag,
+  decodeDer,
+  DerReader,
+  DerTag,
+  derChildren,
+  readBitStringOctets,
+  readIntegerBytes,
+  readNaturalNumber,
+  readTime,
+  refuseDer as refuse,
+} from './der.ts';
 import { sameBytes, toHex } from './bytes.ts';
 import { readAlgorithmIdentifier, readExplicitExtensions, readExtensionList, readName, type AlgorithmIdentifier, type X509Extension } from './x509.ts';
 
@@ -35,11 +45,6 @@ export interface X509Crl {
   nextUpdate?: Date;
   revoked: RevokedCertificate[];
   extensions: X509Extension[];
-}
-
-function refuse(what: string, reason: string, offset?: number): never {
-  const where = offset === undefined ? '' : ` (at byte ${offset})`;
-  throw new VeracruzError(Code.InvalidRequest, `${what === '' ? reason : `${what}: ${reason}`}${where}`);
 }
 
 function isTime(tag: number | undefined): boolean {

@@ -27,10 +27,8 @@ import {
   readExtendedKeyUsage,
   readName,
 } from './x509.ts';
-import {
-  encodeName,
-  type WebCryptoKey,
-} from './x509-builder.ts';
+import { encodeName } from './x509-builder.ts';
+import type { WebCryptoKey } from './x509-request.ts';
 import {
   basicConstraintsExtension,
   createCertificate,

@@ -23,9 +23,9 @@ import {
   readOid,
   readString,
   readTime,
+  refuseDer as refuse,
   type DerElement,
 } from './der.ts';
-import { Code, VeracruzError } from './errors.ts';
 import { sameBytes, toHex } from './bytes.ts';
 
 /** An algorithm and its parameters, as certificates name signature and key algorithms. */
@@ -164,11 +164,6 @@ export function escapeAttributeValue(value: string): string {
     .replace(/^([ #])/, '\\$1')
     .replace(/ $/, '\\ ')
     .replace(/[\r\n\t]/g, (char) => `\\${char.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
-}
-
-function refuse(what: string, reason: string, offset?: number): never {
-  const where = offset === undefined ? '' : ` (at byte ${offset})`;
-  throw new VeracruzError(Code.InvalidRequest, `${what === '' ? reason : `${what}: ${reason}`}${where}`);
 }
 
 /** Reads an AlgorithmIdentifier: SEQUENCE { algorithm OID, parameters ANY OPTIONAL }. */

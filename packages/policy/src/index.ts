@@ -1,4 +1,5 @@
 export * from './rights.ts';
+export * from './rights-text.ts';
 export * from './pipeline.ts';
 export * from './identity.ts';
 export * from './certificate.ts';

@@ -4,16 +4,14 @@
  * the limits a program runs under, and whether a file is a stream.
  */
 import { sameBytes } from '@veracruz-ts/core';
-import {
-  DEFAULT_TIMEOUT_MS,
-  RUNTIME_HASH_FIELDS,
-  WASM32_MAX_MEMORY_MIB,
-  type Policy,
-  type PolicyIdentity,
-  type PolicyPipeline,
-  type PolicyPlatform,
-  type PolicyStream,
-  type ProgramLimits,
+import { DEFAULT_TIMEOUT_MS, RUNTIME_HASH_FIELDS, WASM32_MAX_MEMORY_MIB } from './policy-defaults.ts';
+import type {
+  Policy,
+  PolicyIdentity,
+  PolicyPipeline,
+  PolicyPlatform,
+  PolicyStream,
+  ProgramLimits,
 } from './policy-model.ts';
 import { hasRights, normalizePath, Right } from './rights.ts';
 

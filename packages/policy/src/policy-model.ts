@@ -11,25 +11,16 @@ import type { CertificateInfo } from './certificate.ts';
 import type { PipelineExpr } from './pipeline.ts';
 import type { CIPHERSUITES, tls13Ciphersuite } from './policy-ciphersuite.ts';
 import type { FileRights } from './rights.ts';
+import type { RUNTIME_HASH_FIELDS } from './policy-defaults.ts';
+
+// The format's fixed names and defaults (values, beside these types).
+export { DEFAULT_STREAM_BUFFERED_BYTES, DEFAULT_TIMEOUT_MS, RUNTIME_HASH_FIELDS, WASM32_MAX_MEMORY_MIB } from './policy-defaults.ts';
 
 /** How programs are executed, as Veracruz names it. Both mean the same engine here (V8's tiers). */
 export type ExecutionStrategy = 'Interpretation' | 'JIT';
 
-/** The platforms a policy can list a runtime hash for, and the field holding it. */
-export const RUNTIME_HASH_FIELDS = {
-  linux: 'runtime_manager_hash_linux',
-  nitro: 'runtime_manager_hash_nitro',
-  'sev-snp': 'runtime_manager_hash_sevsnp',
-  tdx: 'runtime_manager_hash_tdx',
-} as const;
-
 /** A platform with a runtime hash field in the policy. */
 export type PolicyPlatform = keyof typeof RUNTIME_HASH_FIELDS;
-
-/** The most linear memory a wasm32 program can have: 65536 pages of 64 KiB. */
-export const WASM32_MAX_MEMORY_MIB = 4096;
-/** The wall-clock limit for one program run when the policy sets none. */
-export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Resource limits as written in a policy (`limits` at the top level or in a program entry). */
 export interface PolicyLimits {
@@ -123,9 +114,6 @@ export interface NativeModule {
 
 /** What a stream does when a writer's session ends before it sent `close_stream`. */
 export type WriterDisconnect = 'abort' | 'close' | 'wait';
-
-/** The backpressure bound of a stream when the policy sets none: 8 MiB. */
-export const DEFAULT_STREAM_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 /**
  * A file declared a stream (a top-level `streams` entry): writers append to it while programs read

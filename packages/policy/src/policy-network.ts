@@ -6,7 +6,8 @@
 import { parseHostPort } from '@veracruz-ts/core';
 import { policyHash } from './policy-hash.ts';
 import { invalid, join, ObjectReader, show } from './policy-json-reader.ts';
-import { RUNTIME_HASH_FIELDS, type PolicyAwaitInputs, type PolicyDataflow, type PolicyPeer, type PolicyPlatform } from './policy-model.ts';
+import { RUNTIME_HASH_FIELDS } from './policy-defaults.ts';
+import type { PolicyAwaitInputs, PolicyDataflow, PolicyPeer, PolicyPlatform } from './policy-model.ts';
 import { normalizePath } from './rights.ts';
 
 /** The policy's own trust, the default of a peer that names none of its own. */

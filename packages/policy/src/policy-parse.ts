@@ -13,20 +13,19 @@ import { policyHash } from './policy-hash.ts';
 import { policyIdentityHash, readAwaitInputs, readDataflow, readPeer } from './policy-network.ts';
 import { readStreams } from './policy-streams.ts';
 import { invalid, join, ObjectReader, show } from './policy-json-reader.ts';
-import {
-  RUNTIME_HASH_FIELDS,
-  WASM32_MAX_MEMORY_MIB,
-  type EnclaveCertExpiry,
-  type FileHash,
-  type NativeModule,
-  type NativeModuleType,
-  type Policy,
-  type PolicyIdentity,
-  type PolicyIsolatePrincipal,
-  type PolicyLimits,
-  type PolicyPipeline,
-  type PolicyPlatform,
-  type PolicyProgram,
+import { RUNTIME_HASH_FIELDS, WASM32_MAX_MEMORY_MIB } from './policy-defaults.ts';
+import type {
+  EnclaveCertExpiry,
+  FileHash,
+  NativeModule,
+  NativeModuleType,
+  Policy,
+  PolicyIdentity,
+  PolicyIsolatePrincipal,
+  PolicyLimits,
+  PolicyPipeline,
+  PolicyPlatform,
+  PolicyProgram,
 } from './policy-model.ts';
 import { formatUnknownRights, isStdStream, isValidRights, normalizePath, type FileRights, ALL_RIGHTS } from './rights.ts';
 

@@ -4,7 +4,8 @@
  * (`streams[1].deadline_ms: ...`).
  */
 import { invalid, join, ObjectReader, show } from './policy-json-reader.ts';
-import { DEFAULT_STREAM_BUFFERED_BYTES, type PolicyStream, type WriterDisconnect } from './policy-model.ts';
+import { DEFAULT_STREAM_BUFFERED_BYTES } from './policy-defaults.ts';
+import type { PolicyStream, WriterDisconnect } from './policy-model.ts';
 import { isStdStream, normalizePath } from './rights.ts';
 
 const WRITER_DISCONNECT: readonly WriterDisconnect[] = ['abort', 'close', 'wait'];

@@ -3,22 +3,18 @@ import assert from 'node:assert/strict';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import {
   ALL_RIGHTS,
-  RIGHTS_EXECUTE,
-  RIGHTS_READ,
-  RIGHTS_WRITE,
   Right,
   STD_STREAMS,
-  formatRights,
   formatUnknownRights,
   hasRights,
   isValidRights,
   missingRights,
   normalizePath,
-  parseRights,
   resolveRights,
   rightNames,
   type FileRights,
 } from './rights.ts';
+import { RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, formatRights, parseRights } from './rights-text.ts';
 
 test('the shorthands have Veracruz values and are built from the right bits', () => {
   assert.equal(RIGHTS_READ, 24582);

@@ -1,6 +1,7 @@
 /**
- * File rights: the WASI rights bits plus Veracruz's FD_EXECUTE, their shorthands, and how a
- * principal's `file_rights` entries apply to a path. Pure functions; no I/O.
+ * File rights: the WASI rights bits plus Veracruz's FD_EXECUTE, and how a principal's
+ * `file_rights` entries apply to a path (their shorthands and text forms are in rights-text.ts).
+ * Pure functions; no I/O.
  *
  * Path semantics (kept from Veracruz, with its gaps closed):
  * - `stdin`, `stdout`, `stderr` (exactly, no slash) name the standard streams; they match only
@@ -15,8 +16,6 @@
  *   one, as it is for the WASI programs that open it. Silently normalising would let two
  *   different byte strings reach the same file and surprise whoever audited the policy.
  */
-import { Code, VeracruzError } from '@veracruz-ts/core';
-
 /** The rights bits by their Veracruz (WASI `Rights`) names; bit 29 is Veracruz's FD_EXECUTE. */
 export const Right = {
   FD_DATASYNC: 1 << 0,
@@ -54,13 +53,6 @@ export const Right = {
 /** The name of one right bit. */
 export type RightName = keyof typeof Right;
 
-/** `r`: PATH_OPEN | FD_READ | FD_SEEK | FD_READDIR (Veracruz's value). */
-export const RIGHTS_READ = 24582;
-/** `w`: FD_WRITE | PATH_CREATE_FILE | PATH_FILESTAT_SET_SIZE | FD_SEEK | PATH_OPEN | PATH_CREATE_DIRECTORY. */
-export const RIGHTS_WRITE = 534084;
-/** `x`: PATH_OPEN | FD_EXECUTE | FD_SEEK. */
-export const RIGHTS_EXECUTE = 536879108;
-
 /** Every known bit (bits 0 to 29). */
 export const ALL_RIGHTS: number = Object.values(Right).reduce((all, bit) => all | bit, 0);
 
@@ -81,43 +73,6 @@ export type StdStream = (typeof STD_STREAMS)[number];
 /** Whether `name` is exactly one of the standard stream names. */
 export function isStdStream(name: string): name is StdStream {
   return name === 'stdin' || name === 'stdout' || name === 'stderr';
-}
-
-/**
- * Parses a rights value as vc-pgen and policies write it: a combination of `r`, `w`, `x`
- * (ORed: `rw`, `wx`, `rwx`, `xr`, ...), a decimal number, or right names joined by `|`
- * (`FD_READ|FD_SEEK`). Unknown bits or names throw VeracruzError(InvalidPolicy).
- */
-export function parseRights(text: string): number {
-  const value = text.trim();
-  if (/^[rwx]+$/.test(value)) {
-    let bits = 0;
-    if (value.includes('r')) bits |= RIGHTS_READ;
-    if (value.includes('w')) bits |= RIGHTS_WRITE;
-    if (value.includes('x')) bits |= RIGHTS_EXECUTE;
-    return bits;
-  }
-  if (/^[0-9]+$/.test(value)) {
-    const bits = Number(value);
-    if (!Number.isSafeInteger(bits) || bits > ALL_RIGHTS || (bits & ~ALL_RIGHTS) !== 0) {
-      throw new VeracruzError(Code.InvalidPolicy, `rights ${value}: unknown rights bits (known bits are 0 to 29, at most ${ALL_RIGHTS})`);
-    }
-    return bits;
-  }
-  if (/^[A-Z_]+(\s*\|\s*[A-Z_]+)*$/.test(value)) {
-    let bits = 0;
-    for (const name of value.split('|').map((part) => part.trim())) {
-      if (!Object.hasOwn(Right, name)) {
-        throw new VeracruzError(Code.InvalidPolicy, `rights ${JSON.stringify(text)}: unknown right ${name}`);
-      }
-      bits |= Right[name as RightName];
-    }
-    return bits;
-  }
-  throw new VeracruzError(
-    Code.InvalidPolicy,
-    `rights ${JSON.stringify(text)}: expected a combination of r, w, x, a decimal number or right names joined by '|'`,
-  );
 }
 
 /** Whether `bits` is a rights value made only of known bits (an unsigned integer below 2^30). */
@@ -145,25 +100,6 @@ export function rightNames(bits: number): string[] {
 /** The names of the rights in `need` that `have` lacks (empty when `have` covers `need`). */
 export function missingRights(have: number, need: number): string[] {
   return rightNames(need & ~have);
-}
-
-/**
- * A short human form of a rights value: the `r`/`w`/`x` letters it fully contains, then any
- * remaining bit names, e.g. `rw`, `x`, `r+FD_TELL`, `FD_EXECUTE|PATH_OPEN`; `none` for 0.
- */
-export function formatRights(bits: number): string {
-  let letters = '';
-  let covered = 0;
-  for (const [letter, value] of [['r', RIGHTS_READ], ['w', RIGHTS_WRITE], ['x', RIGHTS_EXECUTE]] as const) {
-    if ((bits & value) === value) {
-      letters += letter;
-      covered |= value;
-    }
-  }
-  const rest = rightNames(bits & ~covered);
-  if (letters === '' && rest.length === 0) return 'none';
-  if (letters === '') return rest.join('|');
-  return rest.length === 0 ? letters : `${letters}+${rest.join('|')}`;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   Code,
   createCertificate,
   createCertificationRequest,
+  encodeName,
   ExtendedKeyUsage,
   findExtension,
   KeyUsage,
@@ -18,7 +19,6 @@ import {
 import {
   createCertificateAuthority,
   createIsolateIdentity,
-  ISOLATE_CSR_SUBJECT,
   issueIsolateCertificate,
   issueIsolateCertificateDetailed,
   joinDerChain,
@@ -34,6 +34,8 @@ import { openssl } from '@veracruz-ts/core/testing';
 
 const HOUR = 60 * 60 * 1000;
 const measurement = new Uint8Array(32).map((_, index) => index + 1);
+// The isolate's CSR subject (ISOLATE_CSR_SUBJECT) as Veracruz's runtime manager writes it.
+const ISOLATE_SUBJECT = 'C=US, ST=Texas, L=Austin, O=Veracruz, OU=Compute Enclave, CN=VeracruzCompute';
 
 function rejectsWith(code: string, pattern: RegExp) {
   return (error: unknown) => error instanceof VeracruzError && error.code === code && pattern.test(error.rawMessage);
@@ -43,8 +45,9 @@ describe('isolate identity', () => {
   it('makes a P-256 key pair and a verifying SHA-256 CSR with the Veracruz subject', async () => {
     const identity = await createIsolateIdentity();
     const csr = parseCertificationRequest(identity.csrDer);
-    assert.equal(csr.subject, ISOLATE_CSR_SUBJECT);
-    assert.equal((await verifyCsr(identity.csrDer)).subject, ISOLATE_CSR_SUBJECT, 'the self-signature verifies');
+    assert.equal(csr.subject, ISOLATE_SUBJECT);
+    assert.deepEqual(csr.subjectDer, encodeName(ISOLATE_SUBJECT), 'ISOLATE_CSR_SUBJECT: the subject as Veracruz writes it, built from its RDNs');
+    assert.equal((await verifyCsr(identity.csrDer)).subject, ISOLATE_SUBJECT, 'the self-signature verifies');
     assert.equal(csr.signatureAlgorithm.oid, '1.2.840.10045.4.3.2', 'ecdsa-with-SHA256');
     assert.equal(csr.signatureAlgorithm.parameters, undefined);
     assert.deepEqual(csr.subjectPublicKeyInfo, new Uint8Array(await crypto.subtle.exportKey('spki', identity.keyPair.publicKey)));
@@ -141,8 +144,8 @@ describe('issueIsolateCertificate', async () => {
     assert.equal(node.checkIssued(new NodeX509(caPem.certificatePem)), true);
     assert.equal(node.ca, false);
     const cert = parseX509Certificate(issued.der);
-    assert.equal(cert.subject, ISOLATE_CSR_SUBJECT);
-    assert.equal(issued.subject, ISOLATE_CSR_SUBJECT);
+    assert.equal(cert.subject, ISOLATE_SUBJECT);
+    assert.equal(issued.subject, ISOLATE_SUBJECT);
     assert.equal(cert.serialNumber.toLowerCase(), issued.serialNumber);
     assert.ok(/^[4-7]/.test(issued.serialNumber), 'serial is positive with no leading zero octet');
     const spki = new Uint8Array(await crypto.subtle.exportKey('spki', identity.keyPair.publicKey));

@@ -1,11 +1,22 @@
 import type { webcrypto } from 'node:crypto';
-import { createCertificationRequest } from '@veracruz-ts/core';
+import { ecdsaScheme, encodeRdnSequence, signCertificationRequest, type RdnSequenceInput } from '@veracruz-ts/core';
 import { ECDSA_P256_SHA256 } from './ecdsa.ts';
 import { derToPem } from './pem.ts';
 import { POLICY_BINDING_EXTENSION_OID } from './policy-binding.ts';
 
-/** The subject of the isolate's CSR, as Veracruz's runtime manager writes it. */
-export const ISOLATE_CSR_SUBJECT = 'C=US, ST=Texas, L=Austin, O=Veracruz, OU=Compute Enclave, CN=VeracruzCompute';
+/**
+ * The subject of the isolate's CSR, as Veracruz's runtime manager writes it: "C=US, ST=Texas,
+ * L=Austin, O=Veracruz, OU=Compute Enclave, CN=VeracruzCompute". Given as RDNs, so that the isolate
+ * carries no parser of names as text.
+ */
+export const ISOLATE_CSR_SUBJECT: RdnSequenceInput = [
+  [{ type: 'C', value: 'US' }],
+  [{ type: 'ST', value: 'Texas' }],
+  [{ type: 'L', value: 'Austin' }],
+  [{ type: 'O', value: 'Veracruz' }],
+  [{ type: 'OU', value: 'Compute Enclave' }],
+  [{ type: 'CN', value: 'VeracruzCompute' }],
+];
 
 /** The isolate's identity: its boot-time key pair and the CSR that proves it holds the private key. */
 export interface IsolateIdentity {
@@ -22,7 +33,7 @@ export interface IsolateIdentity {
 /** Options for {@link createIsolateIdentity}. */
 export interface IsolateIdentityOptions {
   /** The CSR subject. @default ISOLATE_CSR_SUBJECT */
-  subject?: string;
+  subject?: RdnSequenceInput;
   /** The policy binding to ask the PAS to certify (see `encodePolicyBinding`). @default none */
   policyBinding?: Uint8Array;
 }
@@ -37,7 +48,8 @@ export async function createIsolateIdentity(options: IsolateIdentityOptions = {}
   // Extractable because node:tls takes the key as PEM; it is exported once, here, and stays in the isolate.
   const keyPair = (await crypto.subtle.generateKey(ECDSA_P256_SHA256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const extensions = options.policyBinding === undefined ? [] : [{ oid: POLICY_BINDING_EXTENSION_OID, critical: false, value: options.policyBinding }];
-  const csrDer = await createCertificationRequest({ subject: options.subject ?? ISOLATE_CSR_SUBJECT, keys: keyPair, extensions });
+  const subject = encodeRdnSequence(options.subject ?? ISOLATE_CSR_SUBJECT);
+  const csrDer = await signCertificationRequest({ subject, keys: keyPair, scheme: ecdsaScheme('SHA-256'), extensions });
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', keyPair.privateKey));
   const privateKeyPem = derToPem(pkcs8, 'PRIVATE KEY');
   pkcs8.fill(0);

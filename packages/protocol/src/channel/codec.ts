@@ -1,6 +1,7 @@
 import { Code, VeracruzError, isCode } from '@veracruz-ts/core';
 import { EvidenceSource, MessageType, tagOfKind } from './messages.ts';
 import type { ChannelMessage, StatusCode } from './messages.ts';
+import { joinPieces, takePieces } from '../transport/framing.ts';
 
 /**
  * Binary framing of the host <-> isolate channel.
@@ -56,13 +57,10 @@ export function encodeMessage(message: ChannelMessage): Uint8Array {
       writer.u32(message.certificateChain.length);
       for (const certificate of message.certificateChain) writer.bytes(certificate);
       break;
-    case 'status':
-      writer.string(message.code);
-      writer.string(message.message);
-      break;
     case 'shutdown':
       writer.string(message.reason);
       break;
+    case 'status':
     case 'isolate-error':
       writer.string(message.code);
       writer.string(message.message);
@@ -249,51 +247,16 @@ export class FrameDecoder {
     return messages;
   }
 
-  /** The first `count` buffered bytes, without consuming them. */
+  /** The first `count` buffered bytes, without consuming them (a header split across chunks is joined from a copy of the queue). */
   #peek(count: number): Uint8Array {
     const first = this.#chunks[0]!;
-    if (first.length >= count) return first;
-    return this.#concatPrefix(count);
+    return first.length >= count ? first : joinPieces(takePieces([...this.#chunks], count));
   }
 
-  /** Removes and returns the first `count` buffered bytes. */
+  /** Removes and returns the first `count` buffered bytes: a view when they are in one chunk, else a copy. */
   #take(count: number): Uint8Array {
-    const first = this.#chunks[0]!;
-    let result: Uint8Array;
-    if (first.length === count) {
-      this.#chunks.shift();
-      result = first;
-    } else if (first.length > count) {
-      result = first.subarray(0, count);
-      this.#chunks[0] = first.subarray(count);
-    } else {
-      result = this.#concatPrefix(count);
-      let remaining = count;
-      while (remaining > 0) {
-        const head = this.#chunks[0]!;
-        if (head.length <= remaining) {
-          this.#chunks.shift();
-          remaining -= head.length;
-        } else {
-          this.#chunks[0] = head.subarray(remaining);
-          remaining = 0;
-        }
-      }
-    }
     this.#buffered -= count;
-    return result;
-  }
-
-  #concatPrefix(count: number): Uint8Array {
-    const result = new Uint8Array(count);
-    let offset = 0;
-    for (const chunk of this.#chunks) {
-      const part = chunk.subarray(0, count - offset);
-      result.set(part, offset);
-      offset += part.length;
-      if (offset === count) break;
-    }
-    return result;
+    return joinPieces(takePieces(this.#chunks, count));
   }
 }
 

@@ -10,6 +10,7 @@ import {
   encodeRequestParts,
   encodeResponse,
   encodeResponseParts,
+  encodeWriteParts,
 } from './codec.ts';
 import { ResponseStatus, responseStatusName, type RuntimeManagerRequest, type RuntimeManagerResponse } from './messages.ts';
 
@@ -121,6 +122,8 @@ describe('transport protocol codec', () => {
     assert.deepEqual(decodeResponse(fromHex('08 01 b2 01 05 08 07 12 01 01')), {
       status: 1, body: { kind: 'stream_chunk', data: new Uint8Array(0), end: false },
     });
+    // A range read knows no field 4 (a stream read's wait_ms): skipped.
+    assert.deepEqual(decodeRequest(fromHex(`aa 01 06 0a 02 ${ascii('/o')} 20 05`)), { kind: 'read_file_range', fileName: '/o', offset: 0, length: 0 });
     // wait_ms as bytes, and an unknown field 9.
     assert.deepEqual(decodeRequest(fromHex(`ba 01 09 0a 02 ${ascii('/s')} 22 01 05 48 01`)), {
       kind: 'read_stream', fileName: '/s', offset: 0, length: 0, waitMs: 0,
@@ -151,6 +154,21 @@ describe('transport protocol codec', () => {
       assert.deepEqual(Buffer.concat(parts), Buffer.from(encodeResponse(response)));
     }
     assert.equal(encodeRequestParts({ kind: 'request_shutdown' }).length, 1);
+  });
+
+  it('encodes a write or an append on its own as encodeRequest does, empty fields omitted', () => {
+    for (const kind of ['write_file', 'append_file'] as const) {
+      for (const fileName of ['', '/output/ü']) {
+        for (const data of [new Uint8Array(0), new Uint8Array(200).fill(1)]) {
+          for (const context of [0, 300]) {
+            const request = { kind, fileName, data, ...(context === 0 ? {} : { context }) };
+            const parts = encodeWriteParts(request);
+            assert.equal(parts.length, data.length === 0 ? 1 : 2);
+            assert.deepEqual(Buffer.concat(parts), Buffer.from(encodeRequest(request)), `${kind} ${JSON.stringify(fileName)} ${data.length} ${context}`);
+          }
+        }
+      }
+    }
     assert.equal(encodeResponseParts({ status: 7, errorDetail: { code: 'internal', message: 'm' } }).length, 1);
   });
 

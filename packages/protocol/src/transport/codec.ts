@@ -121,16 +121,26 @@ export function encodeRequest(request: RuntimeManagerRequest): Uint8Array {
  * until it has been written out.
  */
 export function encodeRequestParts(request: RuntimeManagerRequest): Uint8Array[] {
-  if ((request.kind !== 'write_file' && request.kind !== 'append_file') || request.data.length === 0) return [encodeRequest(request)];
+  return request.kind === 'write_file' || request.kind === 'append_file' ? encodeWriteParts(request) : [encodeRequest(request)];
+}
+
+/**
+ * A `write_file` or `append_file` request as {@link encodeRequestParts} encodes it: what the isolate
+ * needs to push its outputs, without the rest of the request encoder.
+ */
+export function encodeWriteParts(request: Extract<RuntimeManagerRequest, { kind: 'write_file' | 'append_file' }>): Uint8Array[] {
+  const { data } = request;
   const fileName = new TextEncoder().encode(request.fileName);
   const nameBytes = fileName.length === 0 ? 0 : 1 + varintLength(fileName.length) + fileName.length;
-  const innerLength = nameBytes + 1 + varintLength(request.data.length) + request.data.length;
+  // Empty fields are omitted, as in encodeRequest.
+  const dataBytes = data.length === 0 ? 0 : 1 + varintLength(data.length) + data.length;
   const writer = new WireWriter();
   uintField(writer, RequestField.context, request.context ?? 0);
-  writer.tag(RequestField[request.kind], WireType.LengthDelimited).uint32(innerLength);
+  writer.tag(RequestField[request.kind], WireType.LengthDelimited).uint32(nameBytes + dataBytes);
   if (fileName.length > 0) writer.tag(1, WireType.LengthDelimited).bytes(fileName);
-  writer.tag(2, WireType.LengthDelimited).uint32(request.data.length);
-  return [writer.finish(), request.data];
+  if (data.length === 0) return [writer.finish()];
+  writer.tag(2, WireType.LengthDelimited).uint32(data.length);
+  return [writer.finish(), data];
 }
 
 /**
@@ -140,9 +150,7 @@ export function encodeRequestParts(request: RuntimeManagerRequest): Uint8Array[]
 export function encodeResponseParts(response: RuntimeManagerResponse): Uint8Array[] {
   const body = response.body;
   if (body?.kind !== 'result' || body.data.length === 0 || response.errorDetail !== undefined) return [encodeResponse(response)];
-  const writer = new WireWriter();
-  if (response.status !== 0) writer.tag(ResponseField.status, WireType.Varint).int32(response.status);
-  uintField(writer, ResponseField.context, response.context ?? 0);
+  const writer = responseWriter(response);
   writer.tag(ResponseField.result, WireType.LengthDelimited).uint32(1 + varintLength(body.data.length) + body.data.length);
   writer.tag(1, WireType.LengthDelimited).uint32(body.data.length);
   return [writer.finish(), body.data];
@@ -157,11 +165,17 @@ function varintLength(value: number): number {
   return length;
 }
 
-/** Encodes a response exactly as Veracruz (prost) does, plus the error detail when present. */
-export function encodeResponse(response: RuntimeManagerResponse): Uint8Array {
+/** A writer holding a response's status and context, the fields before its body. */
+function responseWriter(response: RuntimeManagerResponse): WireWriter {
   const writer = new WireWriter();
   if (response.status !== 0) writer.tag(ResponseField.status, WireType.Varint).int32(response.status);
   uintField(writer, ResponseField.context, response.context ?? 0);
+  return writer;
+}
+
+/** Encodes a response exactly as Veracruz (prost) does, plus the error detail when present. */
+export function encodeResponse(response: RuntimeManagerResponse): Uint8Array {
+  const writer = responseWriter(response);
   const body = response.body;
   if (body !== undefined) {
     switch (body.kind) {
@@ -243,23 +257,30 @@ function readData(bytes: Uint8Array): { fileName: string; data: Uint8Array } {
   return { fileName, data };
 }
 
+// The operation or body each field number carries: the inverse of RequestField and ResponseField.
+const requestKinds = new Map(Object.entries(RequestField).map(([kind, field]) => [field as number, kind as keyof typeof RequestField]));
+const responseKinds = new Map(Object.entries(ResponseField).map(([kind, field]) => [field as number, kind as keyof typeof ResponseField]));
+
 function decodeRequestMessage(field: number, bytes: Uint8Array): RequestMessage | undefined {
-  switch (field) {
-    case RequestField.write_file:
-      return { kind: 'write_file', ...readData(bytes) };
-    case RequestField.append_file:
-      return { kind: 'append_file', ...readData(bytes) };
-    case RequestField.request_pi_hash:
-      return { kind: 'request_pi_hash', fileName: readString(bytes) };
-    case RequestField.request_result:
-      return { kind: 'request_result', fileName: readString(bytes) };
-    case RequestField.request_proxy_psa_attestation_token:
-      return { kind: 'request_proxy_psa_attestation_token', challenge: readBytes(bytes) };
-    case RequestField.request_shutdown:
-      return { kind: 'request_shutdown' };
-    case RequestField.request_rights:
-      return { kind: 'request_rights' };
-    case RequestField.psa_attestation_init: {
+  const kind = requestKinds.get(field);
+  switch (kind) {
+    case 'write_file':
+    case 'append_file':
+      return { kind, ...readData(bytes) };
+    case 'request_pi_hash':
+    case 'request_result':
+    case 'read_file':
+    case 'request_pipeline':
+    case 'request_file_size':
+    case 'close_stream':
+      return { kind, fileName: readString(bytes) };
+    case 'request_proxy_psa_attestation_token':
+      return { kind, challenge: readBytes(bytes) };
+    case 'request_shutdown':
+    case 'request_policy_hash':
+    case 'request_rights':
+      return { kind };
+    case 'psa_attestation_init': {
       let challenge: Uint8Array = new Uint8Array(0);
       let deviceId = 0;
       readMessage(bytes, (reader, inner, wireType) => {
@@ -268,30 +289,10 @@ function decodeRequestMessage(field: number, bytes: Uint8Array): RequestMessage 
         else return false;
         return true;
       });
-      return { kind: 'psa_attestation_init', challenge, deviceId };
+      return { kind, challenge, deviceId };
     }
-    case RequestField.request_policy_hash:
-      return { kind: 'request_policy_hash' };
-    case RequestField.read_file:
-      return { kind: 'read_file', fileName: readString(bytes) };
-    case RequestField.request_pipeline:
-      return { kind: 'request_pipeline', fileName: readString(bytes) };
-    case RequestField.request_file_size:
-      return { kind: 'request_file_size', fileName: readString(bytes) };
-    case RequestField.read_file_range: {
-      let fileName = '';
-      let offset = 0;
-      let length = 0;
-      readMessage(bytes, (reader, inner, wireType) => {
-        if (inner === 1 && wireType === WireType.LengthDelimited) fileName = reader.string();
-        else if (inner === 2 && wireType === WireType.Varint) offset = reader.uint64('offset');
-        else if (inner === 3 && wireType === WireType.Varint) length = reader.uint64('length');
-        else return false;
-        return true;
-      });
-      return { kind: 'read_file_range', fileName, offset, length };
-    }
-    case RequestField.read_stream: {
+    case 'read_file_range':
+    case 'read_stream': {
       let fileName = '';
       let offset = 0;
       let length = 0;
@@ -300,14 +301,12 @@ function decodeRequestMessage(field: number, bytes: Uint8Array): RequestMessage 
         if (inner === 1 && wireType === WireType.LengthDelimited) fileName = reader.string();
         else if (inner === 2 && wireType === WireType.Varint) offset = reader.uint64('offset');
         else if (inner === 3 && wireType === WireType.Varint) length = reader.uint64('length');
-        else if (inner === 4 && wireType === WireType.Varint) waitMs = reader.uint32();
+        else if (inner === 4 && wireType === WireType.Varint && kind === 'read_stream') waitMs = reader.uint32();
         else return false;
         return true;
       });
-      return { kind: 'read_stream', fileName, offset, length, waitMs };
+      return kind === 'read_stream' ? { kind, fileName, offset, length, waitMs } : { kind, fileName, offset, length };
     }
-    case RequestField.close_stream:
-      return { kind: 'close_stream', fileName: readString(bytes) };
     default:
       return undefined;
   }
@@ -489,34 +488,31 @@ export function decodeResponse(bytes: Uint8Array): RuntimeManagerResponse {
       }
       if (wireType !== WireType.LengthDelimited) return false;
       let body: ResponseBody | undefined;
-      switch (field) {
-        case ResponseField.result:
-        case ResponseField.pi_hash:
-        case ResponseField.policy_hash:
-        case ResponseField.cert: {
-          const kind = field === ResponseField.result ? 'result'
-            : field === ResponseField.pi_hash ? 'pi_hash'
-            : field === ResponseField.policy_hash ? 'policy_hash' : 'cert';
+      const kind = responseKinds.get(field);
+      switch (kind) {
+        case 'result':
+        case 'pi_hash':
+        case 'policy_hash':
+        case 'cert':
           body = { kind, data: readBytes(reader.bytes()) };
           break;
-        }
-        case ResponseField.error:
-          body = { kind: 'error', error: readBytes(reader.bytes()) };
+        case 'error':
+          body = { kind, error: readBytes(reader.bytes()) };
           break;
-        case ResponseField.state:
-          body = { kind: 'state', state: readBytes(reader.bytes()) };
+        case 'state':
+          body = { kind, state: readBytes(reader.bytes()) };
           break;
-        case ResponseField.file_size: {
+        case 'file_size': {
           let size = 0;
           readMessage(reader.bytes(), (inner, innerField, innerType) => {
             if (innerField !== 1 || innerType !== WireType.Varint) return false;
             size = inner.uint64('file size');
             return true;
           });
-          body = { kind: 'file_size', size };
+          body = { kind, size };
           break;
         }
-        case ResponseField.stream_chunk: {
+        case 'stream_chunk': {
           let data: Uint8Array = new Uint8Array(0);
           let end = false;
           readMessage(reader.bytes(), (inner, innerField, innerType) => {
@@ -525,10 +521,10 @@ export function decodeResponse(bytes: Uint8Array): RuntimeManagerResponse {
             else return false;
             return true;
           });
-          body = { kind: 'stream_chunk', data, end };
+          body = { kind, data, end };
           break;
         }
-        case ResponseField.error_detail: {
+        case 'error_detail': {
           const detail: ErrorDetail = { code: '', message: '' };
           readMessage(reader.bytes(), (inner, innerField, innerType) => {
             if (innerType !== WireType.LengthDelimited) return false;

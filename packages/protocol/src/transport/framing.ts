@@ -80,19 +80,27 @@ export class FrameDecoder {
   }
 
   #take(count: number): Uint8Array[] {
-    const pieces: Uint8Array[] = [];
-    let taken = 0;
-    while (taken < count) {
-      const chunk = this.#chunks[0]!;
-      const part = Math.min(chunk.length, count - taken);
-      pieces.push(part === chunk.length ? chunk : chunk.subarray(0, part));
-      taken += part;
-      if (part === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(part);
-    }
     this.#buffered -= count;
-    return pieces;
+    return takePieces(this.#chunks, count);
   }
+}
+
+/**
+ * Removes the first `count` bytes from a queue of received chunks (which must hold them) and returns
+ * them as views of the chunks they were in, never copied.
+ */
+export function takePieces(chunks: Uint8Array[], count: number): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  let taken = 0;
+  while (taken < count) {
+    const chunk = chunks[0]!;
+    const part = Math.min(chunk.length, count - taken);
+    pieces.push(part === chunk.length ? chunk : chunk.subarray(0, part));
+    taken += part;
+    if (part === chunk.length) chunks.shift();
+    else chunks[0] = chunk.subarray(part);
+  }
+  return pieces;
 }
 
 /** The pieces of a message as one array: the piece itself when there is one, else a copy. */

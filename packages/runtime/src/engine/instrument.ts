@@ -1,6 +1,6 @@
 import type { Section } from './wasm-binary.ts';
 import {
-  SectionId, WasmFormatError, WasmReader, concatBytes, encodeName, encodeS64, encodeSection, encodeU32, readImports, readTypes,
+  SectionId, WasmFormatError, WasmReader, concatBytes, encodeName, encodeS64, encodeSection, encodeU32, readImports, readTypes, readVector,
 } from './wasm-binary.ts';
 
 /** Export names of the globals the instrumentation adds. */
@@ -134,15 +134,6 @@ function skipInstruction(reader: WasmReader): number {
       }
   }
   return opcode;
-}
-
-/** The type index of each defined function (function section). */
-function readFunctionTypeIndices(bytes: Uint8Array, section: Section | undefined): number[] {
-  if (section === undefined) return [];
-  const reader = new WasmReader(bytes, section.payloadStart, section.end);
-  const indices: number[] = [];
-  for (let count = reader.u32(); count > 0; count--) indices.push(reader.u32());
-  return indices;
 }
 
 /** Skips a body's local declarations; returns how many locals they declare. */
@@ -490,7 +481,7 @@ export function instrumentCode(bytes: Uint8Array, sections: readonly Section[], 
   if (codeSection !== undefined) {
     const types = readTypes(bytes, find(SectionId.type));
     const importedFunctions = readImports(bytes, find(SectionId.import)).filter((entry) => entry.kind === 0).length;
-    const functionTypes = readFunctionTypeIndices(bytes, find(SectionId.function));
+    const functionTypes = readVector(bytes, find(SectionId.function), (reader) => reader.u32());
     const reader = new WasmReader(bytes, codeSection.payloadStart, codeSection.end);
     const count = reader.u32();
     const bodies: Uint8Array[] = [Uint8Array.from(encodeU32(count))];

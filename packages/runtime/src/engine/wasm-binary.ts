@@ -233,45 +233,40 @@ export function readTypes(bytes: Uint8Array, section: Section | undefined): (Fun
   return types;
 }
 
-/** The import entries. */
-export function readImports(bytes: Uint8Array, section: Section | undefined): ImportEntry[] {
+/** The entries of a section that is a vector, each read by `entry` (none if the section is absent). */
+export function readVector<T>(bytes: Uint8Array, section: Section | undefined, entry: (reader: WasmReader) => T): T[] {
   if (section === undefined) return [];
   const reader = new WasmReader(bytes, section.payloadStart, section.end);
-  const imports: ImportEntry[] = [];
-  for (let count = reader.u32(); count > 0; count--) {
+  const entries: T[] = [];
+  for (let count = reader.u32(); count > 0; count--) entries.push(entry(reader));
+  return entries;
+}
+
+/** The import entries. */
+export function readImports(bytes: Uint8Array, section: Section | undefined): ImportEntry[] {
+  return readVector(bytes, section, (reader): ImportEntry => {
     const module = reader.name();
     const name = reader.name();
     const kind = reader.u8();
-    if (kind === 0) imports.push({ module, name, kind, typeIndex: reader.u32() });
-    else {
-      if (kind === 1) {
-        skipValueType(reader);
-        skipLimits(reader);
-      } else if (kind === 2) skipLimits(reader);
-      else if (kind === 3) {
-        skipValueType(reader);
-        reader.u8();
-      } else if (kind === 4) {
-        reader.u8();
-        reader.u32();
-      } else throw new WasmFormatError(`unknown import kind ${kind}`);
-      imports.push({ module, name, kind });
-    }
-  }
-  return imports;
+    if (kind === 0) return { module, name, kind, typeIndex: reader.u32() };
+    if (kind === 1) {
+      skipValueType(reader);
+      skipLimits(reader);
+    } else if (kind === 2) skipLimits(reader);
+    else if (kind === 3) {
+      skipValueType(reader);
+      reader.u8();
+    } else if (kind === 4) {
+      reader.u8();
+      reader.u32();
+    } else throw new WasmFormatError(`unknown import kind ${kind}`);
+    return { module, name, kind };
+  });
 }
 
 /** The export entries. */
 export function readExports(bytes: Uint8Array, section: Section | undefined): ExportEntry[] {
-  if (section === undefined) return [];
-  const reader = new WasmReader(bytes, section.payloadStart, section.end);
-  const exports: ExportEntry[] = [];
-  for (let count = reader.u32(); count > 0; count--) {
-    const name = reader.name();
-    const kind = reader.u8();
-    exports.push({ name, kind, index: reader.u32() });
-  }
-  return exports;
+  return readVector(bytes, section, (reader) => ({ name: reader.name(), kind: reader.u8(), index: reader.u32() }));
 }
 
 /** The memory limits of the memory section (flags, minimum and optional maximum, in pages). */
@@ -283,16 +278,10 @@ export interface MemoryLimits {
 
 /** The memories the memory section defines. */
 export function readMemories(bytes: Uint8Array, section: Section | undefined): MemoryLimits[] {
-  if (section === undefined) return [];
-  const reader = new WasmReader(bytes, section.payloadStart, section.end);
-  const memories: MemoryLimits[] = [];
-  for (let count = reader.u32(); count > 0; count--) {
+  return readVector(bytes, section, (reader) => {
     const flags = reader.u8();
-    const minimum = reader.u32();
-    const maximum = flags & 1 ? reader.u32() : undefined;
-    memories.push({ flags, minimum, maximum });
-  }
-  return memories;
+    return { flags, minimum: reader.u32(), maximum: flags & 1 ? reader.u32() : undefined };
+  });
 }
 
 /** Builds a section from its id and payload bytes. */

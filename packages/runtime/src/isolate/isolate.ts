@@ -113,11 +113,6 @@ export class Isolate<P extends PolicyTrust> {
     return this.#state;
   }
 
-  /** Number of live sessions. */
-  get sessionCount(): number {
-    return this.#sessions.size;
-  }
-
   /** Handles one message from the host. */
   handle(message: ChannelMessage): void {
     switch (message.type) {

@@ -2,7 +2,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { opensslCiphersuite, type Policy, type PolicyDataflow } from '@veracruz-ts/policy';
-import { decodeResponse, encodeFrameHeader, encodeRequestParts, FrameDecoder, ResponseStatus } from '@veracruz-ts/protocol';
+import { decodeResponse, encodeFrameHeader, encodeWriteParts, FrameDecoder, ResponseStatus } from '@veracruz-ts/protocol';
 import type { MemoryBudget } from '../budget/memory-budget.ts';
 import { checkPeerCertificate } from './peer-certificate.ts';
 
@@ -128,7 +128,7 @@ export class DataflowSender {
         socket.once('secureConnect', () => {
           checkPeerCertificate(socket.getPeerX509Certificate()!.raw, flow.isolate, 'policyHash', new Date()).then(() => {
             // The data is written as it is, after its header: framed whole it took a copy, and far longer.
-            const parts = encodeRequestParts({ kind: 'write_file', fileName: flow.path, data });
+            const parts = encodeWriteParts({ kind: 'write_file', fileName: flow.path, data });
             socket.cork();
             socket.write(encodeFrameHeader(parts.reduce((total, part) => total + part.length, 0)));
             for (const part of parts) socket.write(part);

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { NativeService, ServiceFiles } from './native-service.ts';
-import { PostcardReader, encodeVarint } from './postcard-reader.ts';
+import { PostcardReader } from './postcard-reader.ts';
+import { encodeVarint } from './postcard-writer.ts';
 
 /** A parsed "Counter mode AES Service" request. */
 export interface AesCtrRequest {

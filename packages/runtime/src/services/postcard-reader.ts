@@ -1,5 +1,3 @@
-import { encodeUnsignedLeb128 } from '../leb128.ts';
-
 /**
  * A reader for the postcard (Rust `postcard` crate, 1.x wire format) encodings the native services'
  * requests use: fixed byte arrays raw, `Vec<u8>`/`String`/`PathBuf` as a LEB128 length then the
@@ -134,59 +132,4 @@ export class PostcardReader {
 /** Zigzag decoding: 0, 1, 2, 3, ... become 0, -1, 1, -2, ... */
 function unzigzag(value: bigint): bigint {
   return (value & 1n) === 0n ? value >> 1n : -(value >> 1n) - 1n;
-}
-
-/** Postcard encoding of a `Vec<u8>`/`String` length prefix (LEB128). */
-export function encodeVarint(value: number): Uint8Array {
-  return Uint8Array.from(encodeUnsignedLeb128(value));
-}
-
-/**
- * A writer of the same postcard encodings, for the request encoders (what a program, or a test,
- * writes to a special file). Values out of their type's range throw.
- */
-export class PostcardWriter {
-  readonly #bytes: number[] = [];
-
-  /** The bytes written so far. */
-  finish(): Uint8Array {
-    return Uint8Array.from(this.#bytes);
-  }
-
-  /** An unsigned varint of a `bits`-bit integer (also lengths and variant indices). */
-  unsigned(value: number | bigint, bits: number): this {
-    let rest = BigInt(value);
-    if (rest < 0n || rest >> BigInt(bits) !== 0n) throw new RangeError(`${value} is not a u${bits}`);
-    do {
-      const low = Number(rest & 0x7fn);
-      rest >>= 7n;
-      this.#bytes.push(rest === 0n ? low : low | 0x80);
-    } while (rest !== 0n);
-    return this;
-  }
-
-  /** A signed (zigzag) varint of a `bits`-bit integer. */
-  signed(value: number | bigint, bits: number): this {
-    const wide = BigInt(value);
-    const limit = 1n << BigInt(bits - 1);
-    if (wide < -limit || wide >= limit) throw new RangeError(`${value} is not an i${bits}`);
-    return this.unsigned(wide < 0n ? -2n * wide - 1n : 2n * wide, bits);
-  }
-
-  /** An `f64`, little-endian. */
-  f64(value: number): this {
-    const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setFloat64(0, value, true);
-    this.#bytes.push(...bytes);
-    return this;
-  }
-
-  /** A `char` (exactly one Unicode scalar value). */
-  char(value: string): this {
-    if ([...value].length !== 1 || /\p{Surrogate}/u.test(value)) throw new RangeError(`${JSON.stringify(value)} is not one char`);
-    const bytes = new TextEncoder().encode(value);
-    this.unsigned(bytes.length, 64);
-    this.#bytes.push(...bytes);
-    return this;
-  }
 }

@@ -1,5 +1,5 @@
 import type { NativeService, ServiceFiles } from './native-service.ts';
-import { PostcardReader, PostcardWriter } from './postcard-reader.ts';
+import { PostcardReader } from './postcard-reader.ts';
 import { formatJsonF64, formatJsonString } from './serde-json-format.ts';
 
 /*
@@ -49,10 +49,11 @@ export interface PostcardStruct3 {
 /** Where the Postcard Service writes its result (replacing the file), whatever its special file: Veracruz's fixed path. */
 export const POSTCARD_RESULT_PATH = '/services/postcard_result.dat';
 
-const ENUM1_CHARS = 11;
-const ARRAY1_LENGTH = 7;
-const ARRAY2_LENGTH = 13;
-const ENUM2_2_LENGTH = 5;
+/** The fixed lengths of the made-up types' arrays: `ENUM1_4`, `array1`, `array2`, `ENUM2_2`. */
+export const ENUM1_CHARS = 11;
+export const ARRAY1_LENGTH = 7;
+export const ARRAY2_LENGTH = 13;
+export const ENUM2_2_LENGTH = 5;
 
 /** Thrown out of the parse functions when the bytes end early: the request is not complete yet. */
 const INCOMPLETE = Symbol('incomplete');
@@ -164,45 +165,3 @@ export const postcardService: NativeService = {
     writer.writeFile(POSTCARD_RESULT_PATH, new TextEncoder().encode(postcardResultJson(request as PostcardStruct3[])));
   },
 };
-
-function writeArray<T>(values: readonly T[], length: number, what: string, write: (value: T) => void): void {
-  if (values.length !== length) throw new RangeError(`${what} must hold ${length} items, not ${values.length}`);
-  for (const value of values) write(value);
-}
-
-function writeEnum1(writer: PostcardWriter, value: PostcardEnum1): void {
-  if ('ENUM1_1' in value) writer.unsigned(0, 32).unsigned(value.ENUM1_1, 32);
-  else if ('ENUM1_2' in value) writer.unsigned(1, 32).signed(value.ENUM1_2, 64);
-  else if ('ENUM1_3' in value) writer.unsigned(2, 32).char(value.ENUM1_3);
-  else {
-    writer.unsigned(3, 32);
-    writeArray(value.ENUM1_4, ENUM1_CHARS, 'ENUM1_4', (char) => writer.char(char));
-  }
-}
-
-function writeStruct2(writer: PostcardWriter, value: PostcardStruct2): void {
-  writer.unsigned(value.u1, 64).unsigned(value.u2, 64).unsigned(value.u3, 64);
-  const t1 = value.t1;
-  writer.f64(t1.f1).f64(t1.f2).f64(t1.f3).signed(t1.i1, 64).signed(t1.i2, 64).signed(t1.i3, 64).char(t1.c1).char(t1.c2).char(t1.c3);
-  writeEnum1(writer, t1.e1);
-  writeArray(value.array1, ARRAY1_LENGTH, 'array1', (item) => writer.unsigned(item, 16));
-  writeArray(value.array2, ARRAY2_LENGTH, 'array2', (item) => writer.signed(item, 32));
-  writeEnum1(writer, value.e1);
-}
-
-function writeEnum2(writer: PostcardWriter, value: PostcardEnum2): void {
-  if ('ENUM2_1' in value) {
-    writer.unsigned(0, 32);
-    writeStruct2(writer, value.ENUM2_1);
-  } else if ('ENUM2_2' in value) {
-    writer.unsigned(1, 32);
-    writeArray(value.ENUM2_2, ENUM2_2_LENGTH, 'ENUM2_2', (item) => writer.unsigned(item, 16));
-  } else writer.unsigned(2, 32).unsigned(value.ENUM2_3, 16);
-}
-
-/** Postcard encoding of a Postcard Service request (what Veracruz's data generator writes to `postcard.dat`). */
-export function encodePostcardRequest(values: readonly PostcardStruct3[]): Uint8Array {
-  const writer = new PostcardWriter().unsigned(values.length, 64);
-  for (const value of values) for (const field of [value.e1, value.e2, value.e3]) writeEnum2(writer, field);
-  return writer.finish();
-}

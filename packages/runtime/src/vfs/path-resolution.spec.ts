@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Errno } from './errno.ts';
 import { MAX_LINKS, NODE_BYTES, VirtualFileSystem } from './file-system.ts';
-import { MAX_SYMLINK_HOPS, PathFailure } from './path-resolution.ts';
+import { byteLength, MAX_NAME_BYTES, MAX_SYMLINK_HOPS, nameTooLong, PathFailure } from './path-resolution.ts';
 import type { ResolveOptions } from './path-resolution.ts';
 
 /** A tree: /pre/dir/file, /pre/file, /outside/secret, with links added per test. */
@@ -93,6 +93,20 @@ describe('resolvePath', () => {
     assert.equal(vfs.resolve(FROM_PRE, 'chain0').node?.kind, 'file');
     symlink(vfs, ['pre', 'longer'], 'chain0');
     assert.throws(() => vfs.resolve(FROM_PRE, 'longer'), fails(Errno.LOOP));
+  });
+});
+
+describe('name lengths', () => {
+  it('counts UTF-8 bytes as TextEncoder writes them: 1 to 4 a character, 3 for a lone surrogate', () => {
+    for (const text of ['', 'a', 'é', '€', '😀', '\ud800', '\udc00', 'a\udc00\ud800b', '😀\ud83d']) {
+      assert.equal(byteLength(text), new TextEncoder().encode(text).length, JSON.stringify(text));
+    }
+    // 255 bytes at most: 127 two-byte characters fit, 128 do not, though they are fewer than 255.
+    assert.equal(MAX_NAME_BYTES, 255);
+    assert.equal(nameTooLong('é'.repeat(127)), false);
+    assert.equal(nameTooLong('é'.repeat(128)), true);
+    assert.equal(nameTooLong('a'.repeat(255)), false);
+    assert.equal(nameTooLong('a'.repeat(256)), true);
   });
 });
 

@@ -71,17 +71,7 @@ function split(path: string): string[] {
 
 /** The UTF-8 length of `text` in bytes (as TextEncoder encodes it: a lone surrogate takes 3). */
 export function byteLength(text: string): number {
-  let bytes = 0;
-  for (let index = 0; index < text.length; index++) {
-    const unit = text.charCodeAt(index);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4;
-      index++;
-    } else bytes += 3;
-  }
-  return bytes;
+  return Buffer.byteLength(text);
 }
 
 /** Whether `name` (one path component) is longer than {@link MAX_NAME_BYTES}. */

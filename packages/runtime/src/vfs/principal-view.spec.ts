@@ -27,7 +27,11 @@ describe('PrincipalView', () => {
     view.appendFile('/data/a/b.txt', bytes('+two'));
     assert.equal(text(view.readFile('/data/a/b.txt')), 'one+two');
     assert.equal(view.fileSize('/data/a/b.txt'), 7);
-    assert.equal(text(view.readRange('/data/a/b.txt', 2, 3)), 'e+t');
+    const range = new Uint8Array(8);
+    assert.equal(view.readRangeInto('/data/a/b.txt', 2, range.subarray(0, 3)), 3);
+    assert.equal(text(range.subarray(0, 3)), 'e+t');
+    assert.equal(view.readRangeInto('/data/a/b.txt', 5, range), 2, 'fewer at the end');
+    assert.equal(text(range.subarray(0, 2)), 'wo');
     view.writeFile('/data/a/b.txt', bytes('x'));
     assert.equal(text(view.readFile('/data/a/b.txt')), 'x');
   });

@@ -38,24 +38,29 @@ export class PrincipalView {
 
   /** Replaces the file's contents (creating it and missing parent directories), or the std stream's. */
   writeFile(path: string, data: Uint8Array | readonly Uint8Array[]): void {
-    const pieces = data instanceof Uint8Array ? [data] : data;
-    const { node, undo } = this.#writable('write', path, WRITE_NEEDS, totalLength(pieces));
-    if (node.service !== undefined) {
-      this.#serve('write', path, node, Buffer.concat(pieces));
-      return;
-    }
-    this.#withinQuota('write', path, () => node.data.replace(pieces), undo);
+    this.#put('write', path, data, WRITE_NEEDS, (node, pieces) => node.data.replace(pieces));
   }
 
   /** Appends to the file (creating it and missing parent directories), or to the std stream. */
   appendFile(path: string, data: Uint8Array | readonly Uint8Array[]): void {
+    this.#put('append', path, data, APPEND_NEEDS, (node, pieces) => node.data.writeAll(node.data.size, pieces));
+  }
+
+  /** A write or an append: a service's special file serves the data, any other file stores it within the quota. */
+  #put(
+    operation: string,
+    path: string,
+    data: Uint8Array | readonly Uint8Array[],
+    need: number,
+    store: (node: FileNode, pieces: readonly Uint8Array[]) => void,
+  ): void {
     const pieces = data instanceof Uint8Array ? [data] : data;
-    const { node, undo } = this.#writable('append', path, APPEND_NEEDS, totalLength(pieces));
+    const { node, undo } = this.#writable(operation, path, need, totalLength(pieces));
     if (node.service !== undefined) {
-      this.#serve('append', path, node, Buffer.concat(pieces));
+      this.#serve(operation, path, node, Buffer.concat(pieces));
       return;
     }
-    this.#withinQuota('append', path, () => node.data.writeAll(node.data.size, pieces), undo);
+    this.#withinQuota(operation, path, () => store(node, pieces), undo);
   }
 
   /** The whole file (or std stream). */
@@ -68,16 +73,7 @@ export class PrincipalView {
     return this.#readable('read', path, READ_NEEDS).data.size;
   }
 
-  /** Up to `length` bytes of the file starting at `offset` (fewer at its end), for streaming large files. */
-  readRange(path: string, offset: number, length: number): Uint8Array {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new VeracruzError(Code.InvalidRequest, `read ${path}: offset and length must be non-negative integers`);
-    }
-    const node = this.#readable('read', path, READ_NEEDS);
-    return checkedSealedData('read', path, () => node.data.read(offset, length));
-  }
-
-  /** {@link readRange} into `target`; returns the bytes read. */
+  /** Up to `target.length` bytes of the file starting at `offset` (fewer at its end) into `target`, for streaming large files; returns the bytes read. */
   readRangeInto(path: string, offset: number, target: Uint8Array): number {
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new VeracruzError(Code.InvalidRequest, `read ${path}: offset and length must be non-negative integers`);
