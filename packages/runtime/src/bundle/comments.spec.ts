@@ -17,6 +17,8 @@ describe('dropCommentLines', () => {
       '/* a block comment',
       '   over two lines */',
       'function f() {',
+      '  // why it returns 1',
+      '\t\t// indented with tabs',
       '  return 1;',
       '}',
     ].join('\n');
@@ -32,7 +34,7 @@ describe('dropCommentLines', () => {
     ].join('\n'));
   });
 
-  it('keeps comments that share a line with code, and line comments', () => {
+  it('keeps comments that share a line with code, and line comments at the left margin (a path line looks so)', () => {
     const code = [
       'var TAGS = /* @__PURE__ */ new Map();',
       '/* @__PURE__ */ f();',

@@ -1,8 +1,9 @@
 /**
- * Drops the comments that fill whole lines of esbuild's output (the sources' doc comments, which
- * esbuild keeps when it does not minify), keeping every line of code as esbuild printed it and the
- * `// path` line before each file. Comments that share a line with code (`/* @__PURE__ *\/ f()`)
- * stay. Block comments only: a line starting `//` may be a file's path line.
+ * Drops the comments that fill whole lines of esbuild's output (the sources' doc comments, and the
+ * line comments inside functions, which esbuild keeps when it does not minify), keeping every line
+ * of code as esbuild printed it and the `// path` line before each file. Comments that share a line
+ * with code (`/* @__PURE__ *\/ f()`) stay. A `//` line is dropped only when indented: at the left
+ * margin, it may be a file's path line.
  */
 export function dropCommentLines(code: string): string {
   const kept: string[] = [];
@@ -10,6 +11,7 @@ export function dropCommentLines(code: string): string {
   for (const line of code.split('\n')) {
     const trimmed = line.trim();
     if (comment === undefined) {
+      if (trimmed.startsWith('//') && trimmed !== line) continue;
       if (!trimmed.startsWith('/*')) {
         kept.push(line);
         continue;
