@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { type FileRights, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
-import type { ExecutionOutcome } from '@veracruz-ts/runtime';
+import { type ExecutionOutcome, straceLines } from '@veracruz-ts/runtime';
 import type { GeneratedFiles } from '../generators/files.ts';
 import { SeededRandom } from '../generators/random.ts';
 import { createFileSystem, ExampleRunner, programBytes, testView } from './harness.ts';
@@ -61,7 +61,7 @@ interface Run {
 async function vote(runner: ExampleRunner, files: GeneratedFiles): Promise<Run> {
   const vfs = createFileSystem(files);
   const calls: string[] = [];
-  const outcome = await runner.engine.execute({ vfs, program: await programBytes('private-voting'), rights: RIGHTS, strace: (line) => calls.push(line) });
+  const outcome = await runner.engine.execute({ vfs, program: await programBytes('private-voting'), rights: RIGHTS, strace: straceLines((line) => calls.push(line)) });
   const view = testView(vfs);
   const present = OUTPUTS.filter((path) => view.exists(path));
   const written = new Map(present.map((path) => [path, view.readFile(path)]));

@@ -3,7 +3,7 @@ import { createHash, KeyObject, sign, verify, X509Certificate } from 'node:crypt
 import { after, before, describe, it } from 'node:test';
 import { createCertificate, toPem } from '@veracruz-ts/core';
 import { type FileRights, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
-import type { ExecuteRequest, ExecutionOutcome } from '@veracruz-ts/runtime';
+import { type ExecuteRequest, type ExecutionOutcome, straceLines } from '@veracruz-ts/runtime';
 import { decodeF64, type GeneratedFiles } from '../generators/files.ts';
 import { generateLinearRegression } from '../generators/linear-regression.ts';
 import { linearRegression } from '../reference/linear-regression.ts';
@@ -61,7 +61,7 @@ async function regress(runner: ExampleRunner, files: GeneratedFiles, options: { 
   const vfs = createFileSystem(files);
   const calls: string[] = [];
   const outcome = await runner.engine.execute({
-    vfs, program: await programBytes('signed-regression'), rights: options.rights ?? RIGHTS, strace: (line) => calls.push(line),
+    vfs, program: await programBytes('signed-regression'), rights: options.rights ?? RIGHTS, strace: straceLines((line) => calls.push(line)),
     ...(options.abi === undefined ? {} : { abi: options.abi }),
   });
   const view = testView(vfs);

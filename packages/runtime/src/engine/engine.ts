@@ -7,7 +7,7 @@ import { Right, missingRights, resolveRights } from '@veracruz-ts/policy';
 import { type MemoryBudget, formatBytes } from '../budget/memory-budget.ts';
 import type { VirtualFileSystem } from '../vfs/file-system.ts';
 import { SYSTEM_CALLS } from '../wasi/signatures.ts';
-import type { ProgramAbi } from '../wasi/process-options.ts';
+import type { ProgramAbi, StraceSink } from '../wasi/process-options.ts';
 import type { StreamHooks } from '../wasi/wasi-process.ts';
 import { WasiProcess } from '../wasi/wasi-process.ts';
 import { checkImports } from './check-imports.ts';
@@ -56,8 +56,8 @@ export interface ExecuteRequest {
   limits?: ExecutionLimits;
   /** Whether clocks may be read (policy `enable_clock`). @default false */
   enableClock?: boolean;
-  /** Receives one line per system call: `name(args) = ERRNO`. */
-  strace?: (line: string) => void;
+  /** Receives each system call (`straceLines(sink)` makes `name(args) = ERRNO` lines). */
+  strace?: StraceSink;
   /** Live std streams instead of the VFS stream files (vc-fee). */
   streams?: StreamHooks;
   /** The computation the program runs in (`veracruz_v1`); its calls are ENOTSUP without it. */
@@ -79,7 +79,7 @@ export interface PipelineRequest {
   pipelineRights: readonly FileRights[];
   limits?: ExecutionLimits;
   enableClock?: boolean;
-  strace?: (line: string) => void;
+  strace?: StraceSink;
   streams?: StreamHooks;
   /** The computation; each program sees itself as `abi.program`. */
   abi?: ProgramAbi;

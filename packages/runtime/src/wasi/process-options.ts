@@ -1,5 +1,6 @@
 import type { FileRights } from '@veracruz-ts/policy';
 import type { VirtualFileSystem } from '../vfs/file-system.ts';
+import type { GuestMemory } from './guest-memory.ts';
 
 /** Live standard streams (vc-fee): when set, they replace the VFS std stream files. */
 export interface StreamHooks {
@@ -10,6 +11,9 @@ export interface StreamHooks {
   /** Called with each chunk the program writes to fd 2. */
   stderr?: (data: Uint8Array) => void;
 }
+
+/** Receives each system call a program made, once answered (see `straceLines` for text lines). */
+export type StraceSink = (call: { name: string; args: readonly (number | bigint)[]; memory: GuestMemory; errno: number }) => void;
 
 /** The rights of a computation's subjects as they stand now (see the session's RightsInForce). */
 export interface ComputationRights {
@@ -57,7 +61,7 @@ export interface WasiProcessOptions {
    * Veracruz (no WASI right governs clocks, so ENOTCAPABLE, the answer to a missing right, would misdescribe it).
    */
   enableClock: boolean;
-  strace?: (line: string) => void;
+  strace?: StraceSink;
   streams?: StreamHooks;
   /** The computation, for `veracruz_v1`; absent outside one (its calls are then ENOTSUP). */
   abi?: ProgramAbi;

@@ -1,4 +1,10 @@
+/**
+ * strace lines for the programs a runtime runs outside an isolate (vc-fee --strace, tests): the
+ * isolate never traces, so this formatting is not part of its bundle.
+ */
+import { errnoName } from '../vfs/errno.ts';
 import type { GuestMemory } from './guest-memory.ts';
+import type { StraceSink } from './process-options.ts';
 import type { SystemCallName } from './signatures.ts';
 
 /** Argument positions where a (pointer, length) path pair starts, per system call. */
@@ -68,4 +74,9 @@ export function straceArguments(memory: GuestMemory, name: string, args: readonl
     }
   }
   return parts.join(', ');
+}
+
+/** A trace that receives one line per system call: `name(args) = ERRNO`. */
+export function straceLines(line: (text: string) => void): StraceSink {
+  return ({ name, args, memory, errno }) => line(`${name}(${straceArguments(memory, name, args)}) = ${errnoName(errno)}`);
 }

@@ -8,6 +8,7 @@ import { PAGE_SIZE, prepareModule } from '../engine/prepare-module.ts';
 import type { BudgetResource } from '../budget/memory-budget.ts';
 import { MemoryBudget } from '../budget/memory-budget.ts';
 import { Errno } from '../vfs/errno.ts';
+import { straceLines } from './strace.ts';
 import { encodeAesCtrRequest } from '../services/aes-services.ts';
 import { DEFAULT_SERVICES } from '../services/registry.ts';
 import { NODE_BYTES, VirtualFileSystem } from '../vfs/file-system.ts';
@@ -314,7 +315,7 @@ int main(void) {
   it('logs each system call with strace', async () => {
     const { vfs } = probeFileSystem();
     const lines: string[] = [];
-    await runProbe(engine, program, vfs, ['files'], { strace: (line) => lines.push(line) });
+    await runProbe(engine, program, vfs, ['files'], { strace: straceLines((line) => lines.push(line)) });
     assert.ok(lines.some((line) => /^args_sizes_get\(\d+, \d+\) = SUCCESS$/.test(line)), lines.join('\n'));
     assert.ok(lines.some((line) => /^fd_prestat_get\(\d+, \d+\) = EBADF$/.test(line)), lines.join('\n'));
     assert.ok(lines.some((line) => /^path_open\(4, \d+, "a.txt", 9, -?\d+, -?\d+, 0, \d+\) = SUCCESS$/.test(line)), lines.join('\n'));
@@ -322,7 +323,7 @@ int main(void) {
     assert.ok(lines.some((line) => /^fd_write\(5, "hello", 2, \d+\) = SUCCESS$/.test(line)), lines.join('\n'));
     assert.ok(lines.some((line) => /^fd_write\(1, "seek world tell 11\\nsize 11 dir 0"\.\.\., 2, \d+\) = SUCCESS$/.test(line)), lines.join('\n'));
     lines.length = 0;
-    await runProbe(engine, program, vfs, ['exit', '3'], { strace: (line) => lines.push(line) });
+    await runProbe(engine, program, vfs, ['exit', '3'], { strace: straceLines((line) => lines.push(line)) });
     assert.equal(lines.at(-1), 'proc_exit(3) = SUCCESS');
   });
 });

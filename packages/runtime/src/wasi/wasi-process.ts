@@ -1,11 +1,10 @@
 import { BudgetExceeded } from '../budget/memory-budget.ts';
-import { Errno, FsFailure, errnoName } from '../vfs/errno.ts';
+import { Errno, FsFailure } from '../vfs/errno.ts';
 import { SealedDataRejected } from '../vfs/sealed-store.ts';
 import { StreamRegistry } from '../vfs/streams.ts';
 import { ProcessContext } from './process-context.ts';
-import type { WasiProcessOptions } from './process-options.ts';
+import type { StraceSink, WasiProcessOptions } from './process-options.ts';
 import { SYSTEM_CALLS } from './signatures.ts';
-import { straceArguments } from './strace.ts';
 import { HANDLERS_BY_CALL } from './system-call-table.ts';
 
 export type { StreamHooks, WasiProcessOptions } from './process-options.ts';
@@ -23,7 +22,7 @@ export interface ExitRequest {
  */
 export class WasiProcess {
   readonly #context: ProcessContext;
-  readonly #strace: ((line: string) => void) | undefined;
+  readonly #strace: StraceSink | undefined;
   #budgetRefusals = 0;
   #firstBudgetRefusal: BudgetExceeded | undefined;
   #integrityViolation: string | undefined;
@@ -122,9 +121,9 @@ export class WasiProcess {
     if (typeof result !== 'number') result = result.then(undefined, (reason: unknown) => this.#errno(reason, args));
     if (this.#strace !== undefined) {
       const strace = this.#strace;
-      const line = `${entry.name}(${straceArguments(this.#context.memory, entry.name, args)})`;
-      if (typeof result === 'number') strace(`${line} = ${errnoName(result)}`);
-      else result.then((errno) => strace(`${line} = ${errnoName(errno)}`), () => undefined);
+      const record = (errno: number) => strace({ name: entry.name, args, memory: this.#context.memory, errno });
+      if (typeof result === 'number') record(result);
+      else result.then(record, () => undefined);
     }
     return result;
   }

@@ -3,7 +3,7 @@ import type { FileRights, PipelineExpr, Policy } from '@veracruz-ts/policy';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { ALL_RIGHTS, Right, UsageError, findIdentity, findPipeline, findProgram, normalizePath, parsePipeline, parsePolicy, programLimits, usageErrorLine, versionLine } from '@veracruz-ts/policy';
 import type { ExecutionLimits, ExecutionOutcome, ServiceSpec, StreamHooks } from '@veracruz-ts/runtime';
-import { DEFAULT_SERVICES, ExecutionEngine, VirtualFileSystem, pathComponents, servicesFromPolicy } from '@veracruz-ts/runtime';
+import { DEFAULT_SERVICES, ExecutionEngine, VirtualFileSystem, pathComponents, servicesFromPolicy, straceLines } from '@veracruz-ts/runtime';
 import type { DirMapping, LoadSnapshot } from './host-dirs.ts';
 import { loadHostDirectory, writeBackHostDirectory } from './host-dirs.ts';
 import { USAGE, parseFeeArguments, type FeeOptions } from './arguments.ts';
@@ -193,7 +193,7 @@ export async function main(argv: readonly string[], io: FeeIo): Promise<number> 
     stderr: output('stderr', options.dumpStderr),
     stdin: createStdinReader(io.stdin as unknown as import('node:stream').Readable),
   };
-  const strace = options.strace ? (line: string) => io.stderr(`${line}\n`) : undefined;
+  const strace = options.strace ? straceLines((line) => io.stderr(`${line}\n`)) : undefined;
   const engine = new ExecutionEngine();
   let outcome: ExecutionOutcome;
   try {
