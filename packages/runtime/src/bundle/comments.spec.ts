@@ -34,10 +34,12 @@ describe('dropCommentLines', () => {
     ].join('\n'));
   });
 
+  it('drops the purity marks esbuild leaves on lines of code', () => {
+    assert.equal(dropCommentLines('var TAGS = /* @__PURE__ */ new Map();\n/* @__PURE__ */ f();'), 'var TAGS = new Map();\nf();');
+  });
+
   it('keeps comments that share a line with code, and line comments at the left margin (a path line looks so)', () => {
     const code = [
-      'var TAGS = /* @__PURE__ */ new Map();',
-      '/* @__PURE__ */ f();',
       '/* first line',
       '   last line */ g();',
       '// a line comment',

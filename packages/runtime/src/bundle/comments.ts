@@ -2,8 +2,9 @@
  * Drops the comments that fill whole lines of esbuild's output (the sources' doc comments, and the
  * line comments inside functions, which esbuild keeps when it does not minify), keeping every line
  * of code as esbuild printed it and the `// path` line before each file. Comments that share a line
- * with code (`/* @__PURE__ *\/ f()`) stay. A `//` line is dropped only when indented: at the left
- * margin, it may be a file's path line.
+ * with code stay, except esbuild's `/* @__PURE__ *\/` marks, which only guide bundling and mean
+ * nothing in its output. A `//` line is dropped only when indented: at the left margin, it may be a
+ * file's path line.
  */
 export function dropCommentLines(code: string): string {
   const kept: string[] = [];
@@ -26,5 +27,5 @@ export function dropCommentLines(code: string): string {
     comment = undefined;
   }
   if (comment !== undefined) kept.push(...comment);
-  return kept.join('\n');
+  return kept.join('\n').replaceAll('/* @__PURE__ */ ', '');
 }
