@@ -6,6 +6,7 @@ import {
   decodeRequestPieces,
   decodeResponse,
   decodeResponsePieces,
+  decodeResponseStatus,
   encodeRequest,
   encodeRequestParts,
   encodeResponse,
@@ -92,6 +93,14 @@ describe('transport protocol codec', () => {
     const bytes = fromHex(`98 06 01 12 09 0a 02 ${ascii('/a')} 3a 03 01 02 03`);
     assert.deepEqual(decodeRequest(bytes), { kind: 'write_file', fileName: '/a', data: new Uint8Array(0) });
     assert.deepEqual(decodeResponse(fromHex('08 01 f8 06 05')), { status: 1 });
+  });
+
+  it('reads only the status and the error detail of a response for a sender of writes', () => {
+    const refused: RuntimeManagerResponse = { status: ResponseStatus.FAILED_INVALID_ROLE, errorDetail: { code: 'permission_denied', message: 'no' } };
+    assert.deepEqual(decodeResponseStatus(encodeResponse(refused)), refused);
+    const withBody = encodeResponse({ status: ResponseStatus.SUCCESS, context: 3, body: { kind: 'file_size', size: 9 } });
+    assert.deepEqual(decodeResponseStatus(withBody), { status: ResponseStatus.SUCCESS });
+    assert.throws(() => decodeResponseStatus(fromHex('08 01 a2 01 05 0a')), /malformed response/);
   });
 
   it('refuses truncated bytes with invalid_request', () => {

@@ -475,6 +475,38 @@ function headOf(pieces: readonly Uint8Array[], bytes: number): Uint8Array {
   return joinPieces(pieces.slice(0, count)).subarray(0, bytes);
 }
 
+function readErrorDetail(bytes: Uint8Array): ErrorDetail {
+  const detail: ErrorDetail = { code: '', message: '' };
+  readMessage(bytes, (inner, field, wireType) => {
+    if (wireType !== WireType.LengthDelimited) return false;
+    if (field === 1) detail.code = inner.string();
+    else if (field === 2) detail.message = inner.string();
+    else return false;
+    return true;
+  });
+  return detail;
+}
+
+/**
+ * The status and error detail of a response, every other field skipped: all a sender of writes
+ * reads of an answer (an isolate pushing an output to its peer). Malformed bytes throw
+ * VeracruzError(InvalidRequest).
+ */
+export function decodeResponseStatus(bytes: Uint8Array): Pick<RuntimeManagerResponse, 'status' | 'errorDetail'> {
+  try {
+    const response: Pick<RuntimeManagerResponse, 'status' | 'errorDetail'> = { status: 0 };
+    readMessage(bytes, (reader, field, wireType) => {
+      if (field === ResponseField.status && wireType === WireType.Varint) response.status = reader.int32();
+      else if (field === ResponseField.error_detail && wireType === WireType.LengthDelimited) response.errorDetail = readErrorDetail(reader.bytes());
+      else return false;
+      return true;
+    });
+    return response;
+  } catch (reason) {
+    throw malformed('response', reason);
+  }
+}
+
 /** Decodes a response. Malformed bytes throw VeracruzError(InvalidRequest). */
 export function decodeResponse(bytes: Uint8Array): RuntimeManagerResponse {
   try {
@@ -524,18 +556,9 @@ export function decodeResponse(bytes: Uint8Array): RuntimeManagerResponse {
           body = { kind, data, end };
           break;
         }
-        case 'error_detail': {
-          const detail: ErrorDetail = { code: '', message: '' };
-          readMessage(reader.bytes(), (inner, innerField, innerType) => {
-            if (innerType !== WireType.LengthDelimited) return false;
-            if (innerField === 1) detail.code = inner.string();
-            else if (innerField === 2) detail.message = inner.string();
-            else return false;
-            return true;
-          });
-          response.errorDetail = detail;
+        case 'error_detail':
+          response.errorDetail = readErrorDetail(reader.bytes());
           return true;
-        }
         default:
           return false;
       }

@@ -2,7 +2,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { opensslCiphersuite, type Policy, type PolicyDataflow } from '@veracruz-ts/policy';
-import { decodeResponse, encodeFrameHeader, encodeWriteParts, FrameDecoder, ResponseStatus } from '@veracruz-ts/protocol';
+import { decodeResponseStatus, encodeFrameHeader, encodeWriteParts, FrameDecoder, ResponseStatus } from '@veracruz-ts/protocol';
 import type { MemoryBudget } from '../budget/memory-budget.ts';
 import { checkPeerCertificate } from './peer-certificate.ts';
 
@@ -145,9 +145,9 @@ export class DataflowSender {
           }, reject);
         });
       });
-      let answer: ReturnType<typeof decodeResponse>;
+      let answer: ReturnType<typeof decodeResponseStatus>;
       try {
-        answer = decodeResponse(response);
+        answer = decodeResponseStatus(response);
       } catch (error) {
         throw new VeracruzError(Code.Unavailable, `the peer's answer is malformed: ${VeracruzError.from(error).rawMessage}`);
       }
