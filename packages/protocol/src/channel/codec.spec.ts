@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FrameDecoder, decodeFrame, encodeMessage, encodeTlsDataHeader } from './codec.ts';
+import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FrameDecoder, decodeBody, decodeFrame, decodeHostMessage, decodeIsolateMessage, encodeMessage, encodeTlsDataHeader } from './codec.ts';
 import { EvidenceSource, MessageType } from './messages.ts';
 import type { ChannelMessage } from './messages.ts';
 
@@ -42,6 +42,17 @@ function frameOf(type: number, body: Uint8Array): Uint8Array {
 }
 
 describe('channel codec', () => {
+  it('decodes at each end only what that end receives: a host message is refused by the host, an isolate message by the isolate', () => {
+    const status = encodeMessage({ type: 'status', code: 'ok', message: '' }).subarray(FRAME_HEADER_BYTES);
+    const initialize = encodeMessage({ type: 'initialize', policy: Uint8Array.of(1), certificateChain: [] }).subarray(FRAME_HEADER_BYTES);
+    const close = encodeMessage({ type: 'close', sessionId: 7, reason: 'done' }).subarray(FRAME_HEADER_BYTES);
+    assert.deepEqual(decodeIsolateMessage(MessageType.Status, status), { type: 'status', code: 'ok', message: '' });
+    expectError(() => decodeHostMessage(MessageType.Status, status), Code.InvalidRequest, /unknown message type/);
+    assert.deepEqual(decodeHostMessage(MessageType.Initialize, initialize), { type: 'initialize', policy: Uint8Array.of(1), certificateChain: [] });
+    expectError(() => decodeIsolateMessage(MessageType.Initialize, initialize), Code.InvalidRequest, /unknown message type/);
+    for (const decode of [decodeHostMessage, decodeIsolateMessage]) assert.deepEqual(decode(MessageType.Close, close), { type: 'close', sessionId: 7, reason: 'done' });
+  });
+
   it('round-trips every message kind', () => {
     for (const message of samples) assert.deepEqual(decodeFrame(encodeMessage(message)), message);
   });
@@ -60,7 +71,7 @@ describe('channel codec', () => {
   it('decodes a stream split at every possible byte boundary', () => {
     const stream = Buffer.concat(samples.map(encodeMessage));
     for (let cut = 0; cut <= stream.length; cut += 3) {
-      const decoder = new FrameDecoder();
+      const decoder = new FrameDecoder({ decode: decodeBody });
       const out = [...decoder.push(stream.subarray(0, cut)), ...decoder.push(stream.subarray(cut))];
       assert.deepEqual(out, samples);
       assert.equal(decoder.bufferedBytes, 0);
@@ -69,14 +80,14 @@ describe('channel codec', () => {
 
   it('decodes a stream fed one byte at a time', () => {
     const stream = Buffer.concat(samples.map(encodeMessage));
-    const decoder = new FrameDecoder();
+    const decoder = new FrameDecoder({ decode: decodeBody });
     const out: ChannelMessage[] = [];
     for (let index = 0; index < stream.length; index++) out.push(...decoder.push(stream.subarray(index, index + 1)));
     assert.deepEqual(out, samples);
   });
 
   it('refuses an oversized frame from its header, before buffering the body', () => {
-    const decoder = new FrameDecoder({ maxFrameBytes: 1024 });
+    const decoder = new FrameDecoder({ decode: decodeBody, maxFrameBytes: 1024 });
     const header = frameOf(MessageType.TlsData, new Uint8Array(0));
     new DataView(header.buffer).setUint32(0, 1025);
     expectError(() => decoder.push(header), Code.LimitExceeded, /1025 bytes exceeds the limit of 1024/);
@@ -84,14 +95,14 @@ describe('channel codec', () => {
   });
 
   it('stays failed after an error: the stream is out of sync', () => {
-    const decoder = new FrameDecoder({ maxFrameBytes: 16 });
+    const decoder = new FrameDecoder({ decode: decodeBody, maxFrameBytes: 16 });
     assert.throws(() => decoder.push(frameOf(MessageType.TlsData, new Uint8Array(17))));
     expectError(() => decoder.push(encodeMessage({ type: 'new-session', sessionId: 1 })), Code.LimitExceeded, /exceeds/);
   });
 
   it('refuses an unknown message type', () => {
-    expectError(() => new FrameDecoder().push(frameOf(0, new Uint8Array(0))), Code.InvalidRequest, /unknown message type 0/);
-    expectError(() => new FrameDecoder().push(frameOf(200, Uint8Array.of(1))), Code.InvalidRequest, /unknown message type 200/);
+    expectError(() => new FrameDecoder({ decode: decodeBody }).push(frameOf(0, new Uint8Array(0))), Code.InvalidRequest, /unknown message type 0/);
+    expectError(() => new FrameDecoder({ decode: decodeBody }).push(frameOf(200, Uint8Array.of(1))), Code.InvalidRequest, /unknown message type 200/);
   });
 
   it('refuses truncated bodies, trailing bytes and lengths past the body', () => {
@@ -127,7 +138,7 @@ describe('FrameDecoder with streamTlsData', () => {
   it('returns tls-data payloads as they arrive, the same bytes and the other messages unchanged', () => {
     const stream = Buffer.concat(samples.map(encodeMessage));
     for (let cut = 0; cut <= stream.length; cut += 3) {
-      const decoder = new FrameDecoder({ streamTlsData: true });
+      const decoder = new FrameDecoder({ decode: decodeBody, streamTlsData: true });
       const out = [...decoder.push(stream.subarray(0, cut)), ...decoder.push(stream.subarray(cut))];
       // Merging consecutive pieces of one session gives back the messages sent.
       const merged: ChannelMessage[] = [];
@@ -148,7 +159,7 @@ describe('FrameDecoder with streamTlsData', () => {
     const payload = Uint8Array.from({ length: 1000 }, (_, index) => index & 0xff);
     const frame = encodeMessage({ type: 'tls-data', sessionId: 5, data: payload });
     const first = frame.slice(0, 400);
-    const decoder = new FrameDecoder({ streamTlsData: true });
+    const decoder = new FrameDecoder({ decode: decodeBody, streamTlsData: true });
     const out = [...decoder.push(first), ...decoder.push(frame.slice(400))];
     assert.deepEqual(out.map((message) => message.type === 'tls-data' && message.data.length), [391, 609]);
     const piece = out[0]!;
@@ -156,7 +167,7 @@ describe('FrameDecoder with streamTlsData', () => {
   });
 
   it('still refuses an oversized tls-data frame from its header', () => {
-    const decoder = new FrameDecoder({ maxFrameBytes: 16, streamTlsData: true });
+    const decoder = new FrameDecoder({ decode: decodeBody, maxFrameBytes: 16, streamTlsData: true });
     expectError(() => decoder.push(frameOf(MessageType.TlsData, new Uint8Array(17))), Code.LimitExceeded, /exceeds the limit of 16/);
   });
 });

@@ -82,76 +82,97 @@ export function encodeTlsDataHeader(sessionId: number, payloadLength: number): U
   return header;
 }
 
-/**
- * Decodes one frame body of type `type`. Throws VeracruzError(InvalidRequest) when the body is
- * malformed or the type unknown.
- */
-export function decodeBody(type: number, body: Uint8Array): ChannelMessage {
-  const reader = new BodyReader(body, type);
-  let message: ChannelMessage;
+/** Decodes one frame body of a message type: the messages one end of the channel may receive. */
+export type BodyDecoder = (type: number, body: Uint8Array) => ChannelMessage;
+
+/** The messages both ends receive (tls-data, close, ack, shutdown), or undefined for another type. */
+function sessionMessage(type: number, reader: BodyReader): ChannelMessage | undefined {
   switch (type) {
-    case MessageType.NewSession:
-      message = { type: 'new-session', sessionId: reader.u32() };
-      break;
     case MessageType.TlsData: {
       const sessionId = reader.u32();
-      message = { type: 'tls-data', sessionId, data: reader.rest() };
-      break;
+      return { type: 'tls-data', sessionId, data: reader.rest() };
     }
     case MessageType.Close:
-      message = { type: 'close', sessionId: reader.u32(), reason: reader.string() };
-      break;
+      return { type: 'close', sessionId: reader.u32(), reason: reader.string() };
     case MessageType.Ack:
-      message = { type: 'ack', sessionId: reader.u32(), bytes: reader.u32() };
-      break;
+      return { type: 'ack', sessionId: reader.u32(), bytes: reader.u32() };
+    case MessageType.Shutdown:
+      return { type: 'shutdown', reason: reader.string() };
+    default:
+      return undefined;
+  }
+}
+
+/** Reads a body with `read`, which must consume it exactly; a type `read` does not know is refused. */
+function decodeWith(type: number, body: Uint8Array, read: (reader: BodyReader) => ChannelMessage | undefined): ChannelMessage {
+  const reader = new BodyReader(body, type);
+  const message = sessionMessage(type, reader) ?? read(reader);
+  if (message === undefined) throw new VeracruzError(Code.InvalidRequest, `channel: unknown message type ${type}`);
+  reader.end();
+  return message;
+}
+
+/**
+ * What the isolate receives from its host: new-session, attestation-request, initialize and the
+ * messages both ends receive. A message only an isolate sends is refused, so the isolate never acts on one. Throws VeracruzError(InvalidRequest) for a malformed body or any other type.
+ */
+export const decodeHostMessage: BodyDecoder = (type, body) => decodeWith(type, body, (reader) => {
+  switch (type) {
+    case MessageType.NewSession:
+      return { type: 'new-session', sessionId: reader.u32() };
     case MessageType.AttestationRequest: {
       const nonce = reader.bytes();
       const policyBinding = reader.bytes();
-      message = policyBinding.length === 0 ? { type: 'attestation-request', nonce } : { type: 'attestation-request', nonce, policyBinding };
-      break;
-    }
-    case MessageType.AttestationResponse: {
-      const csr = reader.bytes();
-      const source = reader.u8();
-      if (source !== EvidenceSource.Isolate && source !== EvidenceSource.Launcher) {
-        throw malformed(type, `unknown evidence source ${source}`);
-      }
-      message = { type: 'attestation-response', csr, source, evidence: reader.bytes() };
-      break;
+      return policyBinding.length === 0 ? { type: 'attestation-request', nonce } : { type: 'attestation-request', nonce, policyBinding };
     }
     case MessageType.Initialize: {
       const policy = reader.bytes();
       const count = reader.u32();
       const certificateChain: Uint8Array[] = [];
       for (let index = 0; index < count; index++) certificateChain.push(reader.bytes());
-      message = { type: 'initialize', policy, certificateChain };
-      break;
+      return { type: 'initialize', policy, certificateChain };
+    }
+    default:
+      return undefined;
+  }
+});
+
+/**
+ * What the host receives from its isolate: attestation-response, status, isolate-error and the
+ * messages both ends receive. Throws VeracruzError(InvalidRequest) for a malformed body or any other type.
+ */
+export const decodeIsolateMessage: BodyDecoder = (type, body) => decodeWith(type, body, (reader) => {
+  switch (type) {
+    case MessageType.AttestationResponse: {
+      const csr = reader.bytes();
+      const source = reader.u8();
+      if (source !== EvidenceSource.Isolate && source !== EvidenceSource.Launcher) throw malformed(type, `unknown evidence source ${source}`);
+      return { type: 'attestation-response', csr, source, evidence: reader.bytes() };
     }
     case MessageType.Status: {
       const code = reader.string();
       if (code !== 'ok' && !isCode(code)) throw malformed(type, `unknown status code '${code.slice(0, 40)}'`);
-      message = { type: 'status', code: code as StatusCode, message: reader.string() };
-      break;
+      return { type: 'status', code: code as StatusCode, message: reader.string() };
     }
-    case MessageType.Shutdown:
-      message = { type: 'shutdown', reason: reader.string() };
-      break;
     case MessageType.IsolateError: {
       const code = reader.string();
       if (!isCode(code)) throw malformed(type, `unknown error code '${code.slice(0, 40)}'`);
-      message = { type: 'isolate-error', code, message: reader.string() };
-      break;
+      return { type: 'isolate-error', code, message: reader.string() };
     }
     default:
-      throw new VeracruzError(Code.InvalidRequest, `channel: unknown message type ${type}`);
+      return undefined;
   }
-  reader.end();
-  return message;
-}
+});
+
+/** Decodes a body of any type, in either direction (tests and tools). */
+export const decodeBody: BodyDecoder = (type, body) =>
+  type === MessageType.NewSession || type === MessageType.AttestationRequest || type === MessageType.Initialize
+    ? decodeHostMessage(type, body)
+    : decodeIsolateMessage(type, body);
 
 /** Decodes exactly one complete frame (convenience for tests and small tools). */
 export function decodeFrame(frame: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): ChannelMessage {
-  const decoder = new FrameDecoder({ maxFrameBytes });
+  const decoder = new FrameDecoder({ maxFrameBytes, decode: decodeBody });
   const messages = decoder.push(frame);
   if (messages.length !== 1 || decoder.bufferedBytes !== 0) {
     throw new VeracruzError(Code.InvalidRequest, `channel: expected exactly one complete frame, got ${messages.length} and ${decoder.bufferedBytes} spare bytes`);
@@ -161,6 +182,8 @@ export function decodeFrame(frame: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME
 
 /** Options of {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
+  /** The messages this end receives: {@link decodeHostMessage} in the isolate, {@link decodeIsolateMessage} in the host. */
+  decode: BodyDecoder;
   /** Largest body accepted; a longer announced length is refused at once. @default DEFAULT_MAX_FRAME_BYTES */
   maxFrameBytes?: number;
   /**
@@ -179,6 +202,7 @@ export interface FrameDecoderOptions {
 export class FrameDecoder {
   readonly #maxFrameBytes: number;
   readonly #streamTlsData: boolean;
+  readonly #decode: BodyDecoder;
   #chunks: Uint8Array[] = [];
   #buffered = 0;
   #failure: VeracruzError | undefined;
@@ -186,7 +210,8 @@ export class FrameDecoder {
   #payloadRemaining = 0;
   #payloadSession = 0;
 
-  constructor(options: FrameDecoderOptions = {}) {
+  constructor(options: FrameDecoderOptions) {
+    this.#decode = options.decode;
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#streamTlsData = options.streamTlsData ?? false;
   }
@@ -235,7 +260,7 @@ export class FrameDecoder {
         }
         if (this.#buffered < FRAME_HEADER_BYTES + length) break;
         const frame = this.#take(FRAME_HEADER_BYTES + length);
-        messages.push(decodeBody(type, frame.subarray(FRAME_HEADER_BYTES)));
+        messages.push(this.#decode(type, frame.subarray(FRAME_HEADER_BYTES)));
       }
     } catch (error) {
       this.#failure = VeracruzError.from(error);

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeMessage, encodeTlsDataHeader } from './codec.ts';
+import { type BodyDecoder, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeMessage, encodeTlsDataHeader } from './codec.ts';
 import type { ChannelMessage } from './messages.ts';
 
 /** Options of {@link ChannelConnection}. */
@@ -9,6 +9,8 @@ export interface ChannelConnectionOptions {
   input: Readable;
   /** Where our frames go. */
   output: Writable;
+  /** The messages this end receives: `decodeHostMessage` in the isolate, `decodeIsolateMessage` in the host. */
+  receives: BodyDecoder;
   /** Called for every decoded message, in order. */
   onMessage: (message: ChannelMessage) => void;
   /** Called once if the input is malformed or a stream fails; the connection is then closed. */
@@ -35,7 +37,7 @@ export class ChannelConnection {
     this.#input = options.input;
     this.#output = options.output;
     // tls-data payloads come out as they arrive: the bulk of the traffic is never concatenated.
-    this.#decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, streamTlsData: true });
+    this.#decoder = new FrameDecoder({ decode: options.receives, maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, streamTlsData: true });
     this.#input.on('data', this.#onData);
     this.#input.once('end', this.#onEnd);
     this.#input.once('close', this.#onEnd);

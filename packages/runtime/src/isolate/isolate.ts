@@ -138,8 +138,7 @@ export class Isolate<P extends PolicyTrust> {
         this.#log(`host asked to stop (${message.reason})`);
         this.#stop(0);
         return;
-      default:
-        this.#log(`ignored a ${message.type} message: only the isolate sends those`);
+      // Messages only an isolate sends never reach here: the channel refuses them (decodeHostMessage).
     }
   }
 
