@@ -30,8 +30,17 @@ export interface ProgramKey {
 
 type Curve = NonNullable<ProgramKey['curve']>;
 
-// PKCS#8 of an RFC 8410 key without its 32 key bytes: how node:crypto takes a raw X25519/Ed25519 private key.
-const PKCS8_PREFIX = { X25519: '302e020100300506032b656e04220420', Ed25519: '302e020100300506032b657004220420' };
+/**
+ * Each curve's DER around PSA's raw key bytes, so node:crypto reads and writes them: the
+ * SubjectPublicKeyInfo before a public key, and the SEC1 (NIST curves) or PKCS#8 (RFC 8410) encoding
+ * around a private key, whose public key OpenSSL then derives.
+ */
+const CURVES: Readonly<Record<Curve, { size: number; spki: string; privateKey: [string, string, 'sec1' | 'pkcs8'] }>> = {
+  'P-256': { size: 32, spki: '3059301306072a8648ce3d020106082a8648ce3d030107034200', privateKey: ['30310201010420', 'a00a06082a8648ce3d030107', 'sec1'] },
+  'P-384': { size: 48, spki: '3076301006072a8648ce3d020106052b81040022036200', privateKey: ['303e0201010430', 'a00706052b81040022', 'sec1'] },
+  X25519: { size: 32, spki: '302a300506032b656e032100', privateKey: ['302e020100300506032b656e04220420', '', 'pkcs8'] },
+  Ed25519: { size: 32, spki: '302a300506032b6570032100', privateKey: ['302e020100300506032b657004220420', '', 'pkcs8'] },
+};
 
 /** The curve of an ECC key type (PSA: 0x7100 | family for a pair, 0x4100 | family for a public key), or undefined. */
 function eccOf(type: number, bits: number): { curve: Curve; pair: boolean } | undefined {
@@ -67,37 +76,14 @@ export function generateKey(type: number, bits: number, usage: number, alg: numb
 /** The bits of an ECC key whose data is `length` bytes (`bits` 0 on import). */
 function inferredBits(type: number, length: number): number {
   if ((type & 0xff) !== 0x12) return 255;
-  const coordinate = type >> 8 === 0x71 ? length : (length - 1) / 2;
-  return coordinate * 8;
+  return (type >> 8 === 0x71 ? length : (length - 1) / 2) * 8;
 }
-
-const base64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 
 /** A public key from PSA's format: the uncompressed point `04 ‖ x ‖ y`, or the 32 bytes of X25519/Ed25519. */
 export function publicKeyFrom(curve: Curve, data: Uint8Array): KeyObject {
-  if (curve === 'X25519' || curve === 'Ed25519') {
-    if (data.length !== 32) fail(Errno.INVAL);
-    return createPublicKey({ key: { kty: 'OKP', crv: curve, x: base64url(data) }, format: 'jwk' });
-  }
-  const size = curve === 'P-256' ? 32 : 48;
-  if (data.length !== 1 + 2 * size || data[0] !== 4) fail(Errno.INVAL);
-  return createPublicKey({ key: { kty: 'EC', crv: curve, x: base64url(data.subarray(1, 1 + size)), y: base64url(data.subarray(1 + size)) }, format: 'jwk' });
-}
-
-function privateKeyFrom(curve: Curve, data: Uint8Array): KeyObject {
-  if (curve === 'X25519' || curve === 'Ed25519') {
-    if (data.length !== 32) fail(Errno.INVAL);
-    return createPrivateKey({ key: Buffer.concat([Buffer.from(PKCS8_PREFIX[curve], 'hex'), data]), format: 'der', type: 'pkcs8' });
-  }
-  const size = curve === 'P-256' ? 32 : 48;
-  if (data.length !== size) fail(Errno.INVAL);
-  const ecdh = createECDH(curve === 'P-256' ? 'prime256v1' : 'secp384r1');
-  ecdh.setPrivateKey(data);
-  const point = ecdh.getPublicKey();
-  return createPrivateKey({
-    key: { kty: 'EC', crv: curve, d: base64url(data), x: base64url(point.subarray(1, 1 + size)), y: base64url(point.subarray(1 + size)) },
-    format: 'jwk',
-  });
+  const { size, spki } = CURVES[curve];
+  if (data.length !== (curve.startsWith('P-') ? 1 + 2 * size : size)) fail(Errno.INVAL);
+  return createPublicKey({ key: Buffer.concat([Buffer.from(spki, 'hex'), data]), format: 'der', type: 'spki' });
 }
 
 /** A key from PSA's import format (docs/program-abi.md); `bits` 0 takes the size from the data. */
@@ -109,29 +95,28 @@ export function importKey(type: number, bits: number, usage: number, alg: number
     checkSymmetric(type, size);
     return { type, bits: size, usage, alg, secret: Buffer.from(data) };
   }
-  const attributes = { type, bits: ecc.curve.startsWith('P-') ? Number(ecc.curve.slice(2)) : 255, usage, alg, curve: ecc.curve };
-  if (!ecc.pair) return { ...attributes, publicKey: publicKeyFrom(ecc.curve, data) };
-  const privateKey = privateKeyFrom(ecc.curve, data);
+  const { curve, pair } = ecc;
+  const attributes = { type, bits: curve.startsWith('P-') ? CURVES[curve].size * 8 : 255, usage, alg, curve };
+  if (!pair) return { ...attributes, publicKey: publicKeyFrom(curve, data) };
+  const [before, after, encoding] = CURVES[curve].privateKey;
+  if (data.length !== CURVES[curve].size) fail(Errno.INVAL);
+  // OpenSSL takes any SEC1 scalar; ECDH refuses one outside [1, n - 1] (a zero scalar, say).
+  if (encoding === 'sec1') createECDH(curve === 'P-256' ? 'prime256v1' : 'secp384r1').setPrivateKey(data);
+  const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from(before, 'hex'), data, Buffer.from(after, 'hex')]), format: 'der', type: encoding });
   return { ...attributes, privateKey, publicKey: createPublicKey(privateKey) };
 }
-
-const fromBase64url = (text: string | undefined, size: number): Buffer => {
-  const bytes = Buffer.from(text ?? '', 'base64url');
-  return Buffer.concat([Buffer.alloc(Math.max(0, size - bytes.length)), bytes]);
-};
 
 /** A key's data in PSA's export format: the secret, or a pair's private key. */
 export function exportKey(key: ProgramKey): Uint8Array {
   if (key.secret !== undefined) return key.secret;
   if (key.privateKey === undefined) return exportPublicKey(key);
-  return fromBase64url(key.privateKey.export({ format: 'jwk' }).d, key.curve === 'P-384' ? 48 : 32);
+  const size = CURVES[key.curve as Curve].size;
+  const d = Buffer.from(key.privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+  return Buffer.concat([Buffer.alloc(size - d.length), d]);
 }
 
 /** The public key of an asymmetric key, in PSA's format; EINVAL for a symmetric key. */
 export function exportPublicKey(key: ProgramKey): Uint8Array {
   if (key.publicKey === undefined) return fail(Errno.INVAL);
-  const jwk = key.publicKey.export({ format: 'jwk' });
-  if (key.curve === 'X25519' || key.curve === 'Ed25519') return fromBase64url(jwk.x, 32);
-  const size = key.curve === 'P-384' ? 48 : 32;
-  return Buffer.concat([Buffer.from([4]), fromBase64url(jwk.x, size), fromBase64url(jwk.y, size)]);
+  return key.publicKey.export({ format: 'der', type: 'spki' }).subarray(CURVES[key.curve as Curve].spki.length / 2);
 }

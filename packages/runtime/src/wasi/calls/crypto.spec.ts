@@ -119,6 +119,9 @@ describe('veracruz_crypto_v1', () => {
     assert.equal(C.aead_encrypt(other.context, encryptOnly, GCM, 0x200, nonce, 0, 0, 0x400, 4, OUT, 64, LEN), Errno.BADF);
     assert.equal(C.key_generate(r.context, T.AES, 100, U.ENCRYPT, GCM, KEY), Errno.INVAL, 'AES of 100 bits');
     assert.equal(C.key_import(r.context, T.P256, 0, U.SIGN, ECDSA_SHA_256, 0x8000, r.put(0x8000, Buffer.alloc(32)), KEY), Errno.INVAL, 'a zero scalar');
+    const order = Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex');
+    assert.equal(C.key_import(r.context, T.P256, 0, U.SIGN, ECDSA_SHA_256, 0x8000, r.put(0x8000, order), KEY), Errno.INVAL, 'the group order');
+    assert.equal(C.key_import(r.context, T.P256_PUBLIC, 0, U.VERIFY, ECDSA_SHA_256, 0x8000, r.put(0x8000, Buffer.alloc(65, 4)), KEY), Errno.INVAL, 'not a point');
     assert.equal(C.key_generate(r.context, T.AES, 128, 0, 0, 65534), Errno.FAULT);
   });
 
