@@ -34,6 +34,11 @@ describe('dropCommentLines', () => {
     ].join('\n'));
   });
 
+  it('drops blank lines, and a path line that repeats the one before it (above a file\'s imports, then its code)', () => {
+    const bundle = ['// packages/a.ts', 'import { x } from "node:fs";', '', '// packages/a.ts', 'var a = x;', '', '// packages/b.ts', 'var b = 1;'];
+    assert.equal(dropCommentLines(bundle.join('\n')), ['// packages/a.ts', 'import { x } from "node:fs";', 'var a = x;', '// packages/b.ts', 'var b = 1;'].join('\n'));
+  });
+
   it('drops the purity marks esbuild leaves on lines of code', () => {
     assert.equal(dropCommentLines('var TAGS = /* @__PURE__ */ new Map();\n/* @__PURE__ */ f();'), 'var TAGS = new Map();\nf();');
   });

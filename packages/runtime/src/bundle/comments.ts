@@ -4,7 +4,7 @@
  * of code as esbuild printed it and the `// path` line before each file. Comments that share a line
  * with code stay, except esbuild's `/* @__PURE__ *\/` marks, which only guide bundling and mean
  * nothing in its output. A `//` line is dropped only when indented: at the left margin, it may be a
- * file's path line.
+ * file's path line. Blank lines go too: the path lines mark where each file starts.
  */
 export function dropCommentLines(code: string): string {
   const kept: string[] = [];
@@ -27,5 +27,20 @@ export function dropCommentLines(code: string): string {
     comment = undefined;
   }
   if (comment !== undefined) kept.push(...comment);
-  return kept.join('\n').replaceAll('/* @__PURE__ */ ', '');
+  return dropRepeatedPaths(kept).join('\n').replaceAll('/* @__PURE__ */ ', '');
+}
+
+/**
+ * The lines without blank ones, and without a file's path line that repeats the one before it (esbuild
+ * writes one above a file's imports and again above its code).
+ */
+function dropRepeatedPaths(lines: readonly string[]): string[] {
+  let path: string | undefined;
+  return lines.filter((line) => {
+    if (line === '') return false;
+    if (!line.startsWith('// ')) return true;
+    const repeated = line === path;
+    path = line;
+    return !repeated;
+  });
 }

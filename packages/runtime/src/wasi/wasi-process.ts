@@ -4,7 +4,7 @@ import { SealedDataRejected } from '../vfs/sealed-store.ts';
 import { StreamRegistry } from '../vfs/streams.ts';
 import { ProcessContext } from './process-context.ts';
 import type { StraceSink, WasiProcessOptions } from './process-options.ts';
-import { SYSTEM_CALLS } from './signatures.ts';
+import { CRYPTO_MODULE, SYSTEM_CALLS } from './signatures.ts';
 import { HANDLERS_BY_CALL } from './system-call-table.ts';
 
 export type { StreamHooks, WasiProcessOptions } from './process-options.ts';
@@ -86,7 +86,7 @@ export class WasiProcess {
   }
 
   /** The errno a system call's failure is answered with; anything else is a runtime fault, thrown on. */
-  #errno(reason: unknown, args: readonly (number | bigint)[]): number {
+  #errno(reason: unknown, args: readonly (number | bigint)[], module: string): number {
     if (reason instanceof BudgetExceeded) {
       this.#budgetRefusals++;
       this.#firstBudgetRefusal ??= reason;
@@ -98,6 +98,8 @@ export class WasiProcess {
       this.#integrityViolation ??= `${path}: ${reason.detail}`;
     }
     if (reason instanceof FsFailure) return reason.errno;
+    // The crypto calls reach program memory only through checked ranges: anything node:crypto throws is a refused argument.
+    if (module === CRYPTO_MODULE) return Errno.INVAL;
     if (reason instanceof RangeError) return Errno.FAULT;
     throw reason;
   }
@@ -115,10 +117,10 @@ export class WasiProcess {
     try {
       result = handler === undefined ? Errno.NOSYS : handler(this.#context, ...args);
     } catch (reason) {
-      result = this.#errno(reason, args);
+      result = this.#errno(reason, args, entry.module);
     }
     // A call that waited fails as a call that did not: the same errno for the same fault.
-    if (typeof result !== 'number') result = result.then(undefined, (reason: unknown) => this.#errno(reason, args));
+    if (typeof result !== 'number') result = result.then(undefined, (reason: unknown) => this.#errno(reason, args, entry.module));
     if (this.#strace !== undefined) {
       const strace = this.#strace;
       const record = (errno: number) => strace({ name: entry.name, args, memory: this.#context.memory, errno });

@@ -2,7 +2,7 @@ import {
   type CipherGCMTypes, createCipheriv, createDecipheriv, createHash, createHmac, diffieHellman, hkdfSync, randomBytes, randomInt, sign, timingSafeEqual,
   verify,
 } from 'node:crypto';
-import { Errno, FsFailure } from '../../vfs/errno.ts';
+import { Errno } from '../../vfs/errno.ts';
 import { fail } from '../fail.ts';
 import type { ProcessContext } from '../process-context.ts';
 import { exportKey, exportPublicKey, generateKey, importKey, KeyType, type ProgramKey, publicKeyFrom, Usage } from '../program-keys.ts';
@@ -74,7 +74,12 @@ function hkdf(context: ProcessContext, handle: number, alg: number, salt: number
   return Buffer.from(hkdfSync(hash, key.secret, input(context, salt, saltLength), input(context, info, infoLength), length));
 }
 
-const CALLS = defineSystemCalls({
+/**
+ * `veracruz_crypto_v1` (docs/program-abi.md): PSA-shaped cryptography over node:crypto, with keys as
+ * handles whose usage policy is checked on every call. Whatever node:crypto refuses (a point not on
+ * the curve, an HKDF length too long) is EINVAL (see WasiProcess): no call throws into the runtime.
+ */
+export const CRYPTO_CALLS = defineSystemCalls({
   random: (context, buffer, length) => {
     if (length > MAX_INPUT_BYTES) fail(Errno.TOOBIG);
     context.memory.range(buffer, length).set(randomBytes(length));
@@ -173,19 +178,3 @@ const CALLS = defineSystemCalls({
     return Errno.SUCCESS;
   },
 });
-
-/**
- * `veracruz_crypto_v1` (docs/program-abi.md): PSA-shaped cryptography over node:crypto, with keys as
- * handles whose usage policy is checked on every call. Whatever node:crypto refuses (a point not on
- * the curve, an HKDF length too long) is EINVAL: no call throws into the runtime.
- */
-export const CRYPTO_CALLS = Object.fromEntries(
-  Object.entries(CALLS).map(([name, handler]) => [name, (context: ProcessContext, ...args: number[]) => {
-    try {
-      return (handler as (context: ProcessContext, ...args: number[]) => number)(context, ...args);
-    } catch (reason) {
-      if (reason instanceof FsFailure) throw reason;
-      return Errno.INVAL;
-    }
-  }]),
-) as typeof CALLS;
