@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { createHash, KeyObject, sign, verify, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createCertificate, toPem } from '@veracruz-ts/core';
-import { type FileRights, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
-import { type ExecuteRequest, type ExecutionOutcome, straceLines } from '@veracruz-ts/runtime';
+import { type FileRights, parsePolicy, type Policy, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
+import { type ExecutionOutcome, type ProgramAbi, RightsInForce, straceLines } from '@veracruz-ts/runtime';
+import { createTestPki, createTestPrincipal, testPolicyText } from '@veracruz-ts/runtime/testing';
 import { decodeF64, type GeneratedFiles } from '../generators/files.ts';
 import { generateLinearRegression } from '../generators/linear-regression.ts';
 import { linearRegression } from '../reference/linear-regression.ts';
 import { assertClose, createFileSystem, ExampleRunner, programBytes, testView } from './harness.ts';
-
-type ProgramAbi = NonNullable<ExecuteRequest['abi']>;
 
 const INPUT = '/input/linear-regression.dat';
 const OUTPUT = '/output/linear-regression.dat';
@@ -21,8 +20,8 @@ const RIGHTS: FileRights[] = [
   { file_name: '/output/', rights: RIGHTS_READ | RIGHTS_WRITE },
   { file_name: 'stderr', rights: RIGHTS_WRITE },
 ];
-const POLICY_TEXT = new TextEncoder().encode('{"ciphersuite":"TLS_AES_128_GCM_SHA256","programs":[{"program_file_name":"/program/signed-regression.wasm"}]}');
-const POLICY_HASH = createHash('sha256').update(POLICY_TEXT).digest();
+/** A policy listing the program (made in `before`): what veracruz_v1 shows the program of its computation. */
+let policy: Policy;
 
 /** The envelope `result_sign` writes (docs/program-abi.md). */
 interface Envelope {
@@ -41,10 +40,10 @@ interface Envelope {
 /** The computation as veracruz_v1 shows it; this program asks only for a signature. */
 function computation(signer?: ProgramAbi['signer']): ProgramAbi {
   return {
-    policyText: POLICY_TEXT,
-    policyHash: POLICY_HASH,
+    policyText: new TextEncoder().encode(policy.text),
+    policyHash: Buffer.from(policy.hash, 'hex'),
     program: PROGRAM,
-    rights: { subjects: () => [], rightsOf: () => undefined, readers: () => [], narrow: () => 'no-subject' },
+    rights: new RightsInForce(policy),
     ...(signer === undefined ? {} : { signer }),
   };
 }
@@ -91,6 +90,12 @@ describe('signed-regression', () => {
     certificate = toPem(der, 'CERTIFICATE');
     const privateKey = KeyObject.from(keys.privateKey);
     signer = { certificatePem: certificate, sign: (data) => sign('sha256', data, privateKey) };
+    const pki = await createTestPki();
+    policy = await parsePolicy(testPolicyText({
+      principals: [await createTestPrincipal('analyst', [{ file_name: '/output/', rights: RIGHTS_READ }])],
+      pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash,
+      programs: [{ path: PROGRAM, binary: await programBytes('signed-regression'), rights: RIGHTS }],
+    }));
   });
 
   it('fits the line and has the isolate sign the result', async () => {
@@ -110,7 +115,7 @@ describe('signed-regression', () => {
     assert.equal(envelope.path, OUTPUT);
     assert.equal(envelope.size, 16);
     assert.equal(envelope.sha256, createHash('sha256').update(output).digest('hex'));
-    assert.equal(envelope.policy_hash, POLICY_HASH.toString('hex'));
+    assert.equal(envelope.policy_hash, policy.hash);
     assert.equal(envelope.program, PROGRAM);
     assert.equal(envelope.certificate, certificate);
     const signedAt = Date.parse(envelope.signed_at);

@@ -1,4 +1,5 @@
 import { type FileRights, hasRights, isStdStream, normalizePath, type Policy, Right, resolveRights } from '@veracruz-ts/policy';
+import { Errno } from '../vfs/errno.ts';
 import type { ComputationRights } from '../wasi/process-options.ts';
 
 /** Programs are subjects `PROGRAM_SUBJECT | i` (the i-th entry of `programs[]`). */
@@ -47,12 +48,12 @@ export class RightsInForce implements ComputationRights {
     return this.#policy.identities.filter((identity) => hasRights(identity.file_rights, path, Right.FD_READ)).map((identity) => identity.id);
   }
 
-  narrow(subject: number, path: string, rights: number, by: string): 'narrowed' | 'widens' | 'no-subject' {
+  narrow(subject: number, path: string, rights: number, by: string): number {
     const entries = this.#entries(subject);
-    if (entries === undefined) return 'no-subject';
+    if (entries === undefined) return Errno.NOENT;
     const target = normalizePath(path);
     const before = resolveRights(entries, target)?.rights ?? 0;
-    if ((rights & ~before) !== 0) return 'widens';
+    if ((rights & ~before) !== 0) return Errno.PERM;
     let exact = false;
     entries.forEach((entry, index) => {
       const name = normalizePath(entry.file_name);
@@ -63,16 +64,12 @@ export class RightsInForce implements ComputationRights {
     });
     if (!exact) entries.push({ file_name: target, rights });
     this.narrowings.push({ at: new Date().toISOString(), program: by, subject, path: target, before, after: rights });
-    return 'narrowed';
+    return Errno.SUCCESS;
   }
 
   /** The answer to `request_rights`: every subject's rights in force and the narrowings made. */
   report(): Uint8Array {
-    const subjects = this.subjects().map((subject) => ({
-      subject,
-      ...(subject >= PROGRAM_SUBJECT ? { program: this.#policy.programs[subject - PROGRAM_SUBJECT]?.program_file_name } : {}),
-      file_rights: this.#entries(subject),
-    }));
+    const subjects = this.subjects().map((subject) => ({ subject, file_rights: this.#entries(subject) }));
     return new TextEncoder().encode(JSON.stringify({ policy_hash: this.#policy.hash, subjects, narrowings: this.narrowings }));
   }
 }

@@ -23,8 +23,8 @@ export interface ComputationRights {
   rightsOf(subject: number, path: string): number | undefined;
   /** The principals that may read `path` now. */
   readers(path: string): number[];
-  /** Narrows `subject`'s rights on `path` to `rights` on behalf of program `by`. */
-  narrow(subject: number, path: string, rights: number, by: string): 'narrowed' | 'widens' | 'no-subject';
+  /** Narrows `subject`'s rights on `path` to `rights` on behalf of program `by`: 0, EPERM (it would widen them) or ENOENT (no such subject). */
+  narrow(subject: number, path: string, rights: number, by: string): number;
 }
 
 /** What the isolate lets a program sign with: its attested key, certified for this policy. */

@@ -69,8 +69,7 @@ export const COMPUTATION_CALLS = defineSystemCalls({
     ids(context, abiOf(context).rights.readers(context.memory.string(path, pathLength)), out, capacity, count),
   rights_narrow: (context, subject, path, pathLength, rights) => {
     const abi = abiOf(context);
-    const outcome = abi.rights.narrow(subject, context.memory.string(path, pathLength), rights, abi.program);
-    return outcome === 'narrowed' ? Errno.SUCCESS : outcome === 'widens' ? Errno.PERM : Errno.NOENT;
+    return abi.rights.narrow(subject, context.memory.string(path, pathLength), rights, abi.program);
   },
   result_sign: (context, path, pathLength, outPath, outPathLength) =>
     signResult(context, context.memory.string(path, pathLength), context.memory.string(outPath, outPathLength)),
