@@ -1,6 +1,6 @@
 import {
-  type CipherGCMTypes, createCipheriv, createDecipheriv, createHash, createHmac, diffieHellman, hkdfSync, randomBytes, randomInt, sign, timingSafeEqual,
-  verify,
+  type CipherGCM, type CipherGCMTypes, createCipheriv, createDecipheriv, createHash, createHmac, type DecipherGCM, diffieHellman, hkdfSync, type KeyObject, randomBytes,
+  randomInt, sign, timingSafeEqual, verify,
 } from 'node:crypto';
 import { Errno } from '../../vfs/errno.ts';
 import { fail } from '../fail.ts';
@@ -70,8 +70,27 @@ function aeadCipher(key: ProgramKey, alg: number, nonce: Buffer): CipherGCMTypes
 function hkdf(context: ProcessContext, handle: number, alg: number, salt: number, saltLength: number, info: number, infoLength: number, length: number): Buffer {
   const key = keyFor(context, handle, alg, Usage.DERIVE);
   const hash = innerHash(alg, BASE.HKDF);
-  if (key.type !== KeyType.DERIVE || key.secret === undefined) fail(Errno.INVAL);
-  return Buffer.from(hkdfSync(hash, key.secret, input(context, salt, saltLength), input(context, info, infoLength), length));
+  if (key.type !== KeyType.DERIVE) fail(Errno.INVAL);
+  return Buffer.from(hkdfSync(hash, key.secret as Buffer, input(context, salt, saltLength), input(context, info, infoLength), length));
+}
+
+/** The HMAC of the input with an HMAC key made for `alg` and holding `usage`. */
+function mac(context: ProcessContext, handle: number, alg: number, usage: number, data: number, length: number): Buffer {
+  const key = keyFor(context, handle, alg, usage);
+  if (key.type !== KeyType.HMAC) fail(Errno.INVAL);
+  return createHmac(innerHash(alg, BASE.HMAC), key.secret as Buffer).update(input(context, data, length)).digest();
+}
+
+/** An AEAD cipher (or decipher) of a key made for `alg` and holding `usage`, its AAD given. */
+function aead<C extends CipherGCM | DecipherGCM>(
+  context: ProcessContext, handle: number, alg: number, usage: number, nonce: number, nonceLength: number, aad: number, aadLength: number,
+  create: (name: CipherGCMTypes, key: Buffer, iv: Buffer, options: { authTagLength: 16 }) => C,
+): C {
+  const key = keyFor(context, handle, alg, usage);
+  const iv = input(context, nonce, nonceLength);
+  const cipher = create(aeadCipher(key, alg, iv), key.secret as Buffer, iv, { authTagLength: 16 });
+  cipher.setAAD(input(context, aad, aadLength));
+  return cipher;
 }
 
 /**
@@ -106,34 +125,23 @@ export const CRYPTO_CALLS = defineSystemCalls({
     context.retiredKeys.add(handle);
     return Errno.SUCCESS;
   },
-  mac_compute: (context, handle, alg, data, length, out, size, outLength) => {
-    const key = keyFor(context, handle, alg, Usage.SIGN_MESSAGE);
-    if (key.type !== KeyType.HMAC || key.secret === undefined) fail(Errno.INVAL);
-    return context.memory.output(createHmac(innerHash(alg, BASE.HMAC), key.secret).update(input(context, data, length)).digest(), out, size, outLength);
-  },
-  mac_verify: (context, handle, alg, data, length, mac, macLength) => {
-    const key = keyFor(context, handle, alg, Usage.VERIFY_MESSAGE);
-    if (key.type !== KeyType.HMAC || key.secret === undefined) fail(Errno.INVAL);
-    const expected = createHmac(innerHash(alg, BASE.HMAC), key.secret).update(input(context, data, length)).digest();
-    const given = input(context, mac, macLength);
-    return given.length === expected.length && timingSafeEqual(given, expected) ? Errno.SUCCESS : Errno.BADMSG;
+  mac_compute: (context, handle, alg, data, length, out, size, outLength) =>
+    context.memory.output(mac(context, handle, alg, Usage.SIGN_MESSAGE, data, length), out, size, outLength),
+  mac_verify: (context, handle, alg, data, length, given, givenLength) => {
+    const expected = mac(context, handle, alg, Usage.VERIFY_MESSAGE, data, length);
+    const tag = input(context, given, givenLength);
+    return tag.length === expected.length && timingSafeEqual(tag, expected) ? Errno.SUCCESS : Errno.BADMSG;
   },
   aead_encrypt: (context, handle, alg, nonce, nonceLength, aad, aadLength, data, length, out, size, outLength) => {
-    const key = keyFor(context, handle, alg, Usage.ENCRYPT);
-    const iv = input(context, nonce, nonceLength);
-    const cipher = createCipheriv(aeadCipher(key, alg, iv), key.secret as Buffer, iv, { authTagLength: 16 });
-    cipher.setAAD(input(context, aad, aadLength));
+    const cipher = aead<CipherGCM>(context, handle, alg, Usage.ENCRYPT, nonce, nonceLength, aad, aadLength, createCipheriv);
     const sealed = Buffer.concat([cipher.update(input(context, data, length)), cipher.final(), cipher.getAuthTag()]);
     return context.memory.output(sealed, out, size, outLength);
   },
   aead_decrypt: (context, handle, alg, nonce, nonceLength, aad, aadLength, data, length, out, size, outLength) => {
-    const key = keyFor(context, handle, alg, Usage.DECRYPT);
-    const iv = input(context, nonce, nonceLength);
-    const decipher = createDecipheriv(aeadCipher(key, alg, iv), key.secret as Buffer, iv, { authTagLength: 16 });
+    const decipher = aead<DecipherGCM>(context, handle, alg, Usage.DECRYPT, nonce, nonceLength, aad, aadLength, createDecipheriv);
     const sealed = input(context, data, length);
     if (sealed.length < 16) return Errno.BADMSG;
     decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-    decipher.setAAD(input(context, aad, aadLength));
     let plain: Buffer;
     try {
       plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]);
@@ -144,8 +152,7 @@ export const CRYPTO_CALLS = defineSystemCalls({
   },
   sign_message: (context, handle, alg, data, length, signature, size, signatureLength) => {
     const key = keyFor(context, handle, alg, Usage.SIGN_MESSAGE);
-    if (key.privateKey === undefined) fail(Errno.INVAL);
-    const signed = sign(signatureHash(key, alg), input(context, data, length), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    const signed = sign(signatureHash(key, alg), input(context, data, length), { key: key.privateKey as KeyObject, dsaEncoding: 'ieee-p1363' });
     return context.memory.output(signed, signature, size, signatureLength);
   },
   verify_message: (context, handle, alg, data, length, signature, signatureLength) => {
@@ -163,9 +170,10 @@ export const CRYPTO_CALLS = defineSystemCalls({
   },
   key_agreement: (context, handle, alg, peer, peerLength, out, size, outLength) => {
     const key = keyFor(context, handle, alg, Usage.DERIVE);
-    if (alg !== ALG.ECDH || key.privateKey === undefined || key.curve === 'Ed25519' || key.curve === undefined) fail(Errno.INVAL);
-    const publicKey = publicKeyFrom(key.curve, input(context, peer, peerLength));
-    return context.memory.output(diffieHellman({ privateKey: key.privateKey, publicKey }), out, size, outLength);
+    // A key of another kind (symmetric, Ed25519, public only) makes diffieHellman throw: EINVAL.
+    if (alg !== ALG.ECDH) fail(Errno.INVAL);
+    const publicKey = publicKeyFrom(key.curve as NonNullable<ProgramKey['curve']>, input(context, peer, peerLength));
+    return context.memory.output(diffieHellman({ privateKey: key.privateKey as KeyObject, publicKey }), out, size, outLength);
   },
   key_derive: (context, handle, alg, salt, saltLength, info, infoLength, type, bits, usage, keyAlg, key) => {
     // Symmetric types only: the bytes HKDF gives are the key's (checked by importKey).
