@@ -73,10 +73,10 @@ describe('checkIsolateCertificate', () => {
   });
 
   it('refuses a certificate that binds another policy, or none', async () => {
-    await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex, hash: 'd0'.repeat(32), identityHash: IDENTITY } }), refusedWith(/binds policy (c1){32}, not this policy \((d0){32}\)/));
-    await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex, hash: POLICY, identityHash: 'd0'.repeat(32) } }), refusedWith(/binds policy (c1){32}/));
+    await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex, hash: 'd0'.repeat(32), identityHash: IDENTITY } }), refusedWith(/it enforces policy (c1){32}, not (d0){32}/));
+    await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex, hash: POLICY, identityHash: 'd0'.repeat(32) } }), refusedWith(/it enforces the policy with identity hash (c2){32}, not (d0){32}/));
     const unbound = await issueIsolateCertificate({ csrDer: stranger.csrDer, measurement, ca, notBefore: new Date(now.getTime() - 60_000) });
-    await assert.rejects(check({ chain: [unbound, chain[1]!], publicKey: stranger.keyPair.publicKey }), refusedWith(/binds policy \(none\)/));
+    await assert.rejects(check({ chain: [unbound, chain[1]!], publicKey: stranger.keyPair.publicKey }), refusedWith(/it enforces policy \(none bound\)/));
   });
 
   it('refuses a certificate whose runtime hash is not its own measurement', async () => {

@@ -1,7 +1,6 @@
 import { webcrypto, X509Certificate } from 'node:crypto';
-import { verifyCertificateChain } from '@veracruz-ts/attestation/chain';
-import { readPolicyBinding, readRuntimeHash, runtimeHashMatches } from '@veracruz-ts/attestation/certificates';
-import { Code, sameBytes, VeracruzError } from '@veracruz-ts/core';
+import { Code, sameBytes, toHex, VeracruzError } from '@veracruz-ts/core';
+import { checkAttestedCertificate } from '../network/peer-certificate.ts';
 import { POLICY_RUNTIME_HASH_FIELD } from './platform.ts';
 import type { IsolatePlatform } from './platform.ts';
 
@@ -52,26 +51,16 @@ export async function checkIsolateCertificate(check: CertificateCheck): Promise<
   if (!sameBytes(leafKey, ownKey)) {
     throw new VeracruzError(Code.AttestationFailed, "isolate certificate: the leaf's public key is not this isolate's key");
   }
-  try {
-    await verifyCertificateChain([...check.chain], [check.policy.proxy_service_cert], check.at);
-  } catch (error) {
-    const reason = error instanceof VeracruzError ? error.rawMessage : String(error);
-    throw new VeracruzError(Code.AttestationFailed, `isolate certificate: does not chain to the policy's proxy_service_cert: ${reason}`, { cause: error });
-  }
-  const runtimeHash = readRuntimeHash(leaf);
-  if (runtimeHash === undefined) throw new VeracruzError(Code.AttestationFailed, 'isolate certificate: no runtime-hash extension');
-  const hex = Buffer.from(runtimeHash).toString('hex');
   const field = POLICY_RUNTIME_HASH_FIELD[check.platform];
   const listed = check.policy[field];
-  if (typeof listed !== 'string' || !runtimeHashMatches(listed, runtimeHash)) {
-    throw new VeracruzError(Code.AttestationFailed, `isolate certificate: runtime hash ${hex} is not the policy's ${field} (${typeof listed === 'string' ? listed : 'absent'})`);
-  }
-  const binding = readPolicyBinding(leaf);
-  if (binding?.policyHash !== check.policy.hash || binding.identityHash !== check.policy.identityHash) {
-    throw new VeracruzError(Code.AttestationFailed, `isolate certificate: binds policy ${binding?.policyHash ?? '(none)'}, not this policy (${check.policy.hash})`);
-  }
+  const runtimeHash = await checkAttestedCertificate(check.chain, {
+    what: 'isolate certificate', pasCa: check.policy.proxy_service_cert, pasCaName: "the policy's proxy_service_cert",
+    runtimeHashes: typeof listed === 'string' ? [listed] : [], runtimeHashesName: `the policy's ${field} (${typeof listed === 'string' ? listed : 'absent'})`,
+    binding: { policyHash: check.policy.hash, identityHash: check.policy.identityHash },
+  }, check.at);
   if (check.ownMeasurement !== undefined && !sameBytes(check.ownMeasurement, runtimeHash)) {
-    throw new VeracruzError(Code.AttestationFailed, `isolate certificate: runtime hash ${hex} is not this isolate's measurement ${Buffer.from(check.ownMeasurement).toString('hex')}`);
+    throw new VeracruzError(Code.AttestationFailed,
+      `isolate certificate: runtime hash ${toHex(runtimeHash)} is not this isolate's measurement ${toHex(check.ownMeasurement)}`);
   }
 }
 
