@@ -34,11 +34,10 @@ export const Code = {
 /** One of {@link Code}'s values. */
 export type Code = (typeof Code)[keyof typeof Code];
 
-const codes: ReadonlySet<string> = new Set(Object.values(Code));
 
 /** Whether `value` names a known {@link Code}. */
 export function isCode(value: unknown): value is Code {
-  return typeof value === 'string' && codes.has(value);
+  return (Object.values(Code) as unknown[]).includes(value);
 }
 
 /**

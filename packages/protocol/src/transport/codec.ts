@@ -259,7 +259,6 @@ function readData(bytes: Uint8Array): { fileName: string; data: Uint8Array } {
 
 // The operation or body each field number carries: the inverse of RequestField and ResponseField.
 const requestKinds = new Map(Object.entries(RequestField).map(([kind, field]) => [field as number, kind as keyof typeof RequestField]));
-const responseKinds = new Map(Object.entries(ResponseField).map(([kind, field]) => [field as number, kind as keyof typeof ResponseField]));
 
 function decodeRequestMessage(field: number, bytes: Uint8Array): RequestMessage | undefined {
   const kind = requestKinds.get(field);
@@ -520,7 +519,7 @@ export function decodeResponse(bytes: Uint8Array): RuntimeManagerResponse {
       }
       if (wireType !== WireType.LengthDelimited) return false;
       let body: ResponseBody | undefined;
-      const kind = responseKinds.get(field);
+      const kind = (Object.keys(ResponseField) as (keyof typeof ResponseField)[]).find((name) => ResponseField[name] === field);
       switch (kind) {
         case 'result':
         case 'pi_hash':
