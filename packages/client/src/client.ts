@@ -50,7 +50,6 @@ export interface TransferProgress {
 
 /** What `request_rights` answers (see {@link VeracruzClient.rights}). */
 export interface RightsReport {
-  policy_hash: string;
   /** Principals by their policy id, programs as `0x80000000 | i` (the i-th of the policy's `programs`). */
   subjects: { subject: number; file_rights: { file_name: string; rights: number }[] }[];
   narrowings: { at: string; program: string; subject: number; path: string; before: number; after: number }[];

@@ -93,10 +93,7 @@ export class RequestDispatcher {
     this.#streams = options.policy.streams.length === 0 ? undefined : new StreamRegistry(options.policy, options.vfs);
     this.#onRunSucceeded = options.onRunSucceeded;
     this.#rights = new RightsInForce(options.policy);
-    this.#abi = {
-      policyText: new TextEncoder().encode(options.policy.text), policyHash: Buffer.from(options.policy.hash, 'hex'), rights: this.#rights,
-      ...(options.signer === undefined ? {} : { signer: options.signer }),
-    };
+    this.#abi = { policyText: Buffer.from(options.policy.text), policyHash: Buffer.from(options.policy.hash, 'hex'), rights: this.#rights, signer: options.signer };
   }
 
   /**

@@ -70,6 +70,6 @@ export class RightsInForce implements ComputationRights {
   /** The answer to `request_rights`: every subject's rights in force and the narrowings made. */
   report(): Uint8Array {
     const subjects = this.subjects().map((subject) => ({ subject, file_rights: this.#entries(subject) }));
-    return new TextEncoder().encode(JSON.stringify({ policy_hash: this.#policy.hash, subjects, narrowings: this.narrowings }));
+    return new TextEncoder().encode(JSON.stringify({ subjects, narrowings: this.narrowings }));
   }
 }

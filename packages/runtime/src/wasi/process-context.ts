@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { FileRights } from '@veracruz-ts/policy';
 import { Errno } from '../vfs/errno.ts';
 import type { VirtualFileSystem } from '../vfs/file-system.ts';
@@ -37,8 +38,11 @@ export class ProcessContext {
   readonly abi: ProgramAbi | undefined;
   /** The keys this run made (`veracruz_crypto_v1`), by handle; gone with the run. */
   readonly keys = new Map<number, ProgramKey>();
-  /** Handles of destroyed keys, never given out again in this run. */
-  readonly retiredKeys = new Set<number>();
+  /**
+   * The handle the next key gets: handles count up from a random start, so a run never gives one out
+   * twice and another run's handles name nothing here (but by a chance of about one in a million).
+   */
+  nextKey = randomInt(1, 2 ** 30);
   /** Set once the program called proc_exit. */
   exitCode: number | undefined;
   /** Set once the run is over (see WasiProcess.close): a call that waited then ends ECANCELED. */

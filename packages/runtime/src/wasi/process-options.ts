@@ -45,7 +45,7 @@ export interface ProgramAbi {
   /** The running program's path (recorded with its narrowings and signed results). */
   program: string;
   /** Absent where no attested key exists (a local run): `result_sign` is then ENOTSUP. */
-  signer?: ResultSigner;
+  signer?: ResultSigner | undefined;
 }
 
 /** What a {@link WasiProcess} needs to know about the program it serves. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Errno } from '../vfs/errno.ts';
+import { COMPUTATION_CALLS } from './calls/computation.ts';
+import { CRYPTO_CALLS } from './calls/crypto.ts';
 import { DIRECTORY_CALLS } from './calls/directories.ts';
 import { ENVIRONMENT_CALLS } from './calls/environment.ts';
 import { FD_BASIC_CALLS } from './calls/fd-basics.ts';
@@ -10,15 +12,17 @@ import { PATH_CALLS } from './calls/paths.ts';
 import { POLL_CALLS } from './calls/poll.ts';
 import { PROCESS_AND_SOCKET_CALLS } from './calls/process-and-sockets.ts';
 import type { SystemCallName } from './signatures.ts';
-import { SYSTEM_CALLS, VERACRUZ_SIGNATURES, WASI_SIGNATURES } from './signatures.ts';
+import { COMPUTATION_SIGNATURES, CRYPTO_SIGNATURES, SYSTEM_CALLS, VERACRUZ_SIGNATURES, WASI_SIGNATURES } from './signatures.ts';
 import { defineSystemCalls } from './system-call-handler.ts';
 import { HANDLERS_BY_CALL, SYSTEM_CALL_HANDLERS } from './system-call-table.ts';
 
-const FAMILIES = [ENVIRONMENT_CALLS, FD_BASIC_CALLS, FD_IO_CALLS, DIRECTORY_CALLS, PATH_OPEN_CALLS, PATH_CALLS, POLL_CALLS, PROCESS_AND_SOCKET_CALLS];
+const FAMILIES = [
+  ENVIRONMENT_CALLS, FD_BASIC_CALLS, FD_IO_CALLS, DIRECTORY_CALLS, PATH_OPEN_CALLS, PATH_CALLS, POLL_CALLS, PROCESS_AND_SOCKET_CALLS, CRYPTO_CALLS, COMPUTATION_CALLS,
+];
 
 describe('the system call handler table', () => {
   it('has a handler for every import the signature table lists, and none it does not list', () => {
-    const listed = [...Object.keys(WASI_SIGNATURES), ...Object.keys(VERACRUZ_SIGNATURES)].sort();
+    const listed = [WASI_SIGNATURES, VERACRUZ_SIGNATURES, CRYPTO_SIGNATURES, COMPUTATION_SIGNATURES].flatMap((table) => Object.keys(table)).sort();
     assert.deepEqual(Object.keys(SYSTEM_CALL_HANDLERS).sort(), listed);
   });
 

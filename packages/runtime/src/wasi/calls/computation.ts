@@ -30,18 +30,18 @@ function refusal(reason: unknown): number {
 }
 
 function signResult(context: ProcessContext, path: string, outPath: string): number {
-  const abi = abiOf(context);
-  if (abi.signer === undefined) return Errno.NOTSUP;
+  const { signer, policyHash, program } = abiOf(context);
+  if (signer === undefined) return Errno.NOTSUP;
   const view = context.vfs.view(context.rights);
   try {
     const data = view.readFile(path);
     const statement: SignedResultStatement = {
       path: normalizePath(path), size: data.length, sha256: createHash('sha256').update(data).digest('hex'),
-      policy_hash: Buffer.from(abi.policyHash).toString('hex'), program: abi.program, signed_at: new Date().toISOString(),
+      policy_hash: Buffer.from(policyHash).toString('hex'), program, signed_at: new Date().toISOString(),
     };
-    const signature = Buffer.from(abi.signer.sign(signedResultStatement(statement))).toString('base64');
-    const envelope: SignedResult = { type: SIGNED_RESULT_TYPE, version: 1, ...statement, certificate: abi.signer.certificatePem, signature };
-    view.writeFile(outPath, new TextEncoder().encode(`${JSON.stringify(envelope, null, 2)}\n`));
+    const signature = Buffer.from(signer.sign(signedResultStatement(statement))).toString('base64');
+    const envelope: SignedResult = { type: SIGNED_RESULT_TYPE, version: 1, ...statement, certificate: signer.certificatePem, signature };
+    view.writeFile(outPath, Buffer.from(`${JSON.stringify(envelope, null, 2)}\n`));
   } catch (reason) {
     return refusal(reason);
   }

@@ -1,6 +1,6 @@
 import {
   type CipherGCM, type CipherGCMTypes, createCipheriv, createDecipheriv, createHash, createHmac, type DecipherGCM, diffieHellman, hkdfSync, type KeyObject, randomBytes,
-  randomInt, sign, timingSafeEqual, verify,
+  sign, timingSafeEqual, verify,
 } from 'node:crypto';
 import { Errno } from '../../vfs/errno.ts';
 import { fail } from '../fail.ts';
@@ -42,12 +42,11 @@ function anyKey(context: ProcessContext, handle: number): ProgramKey {
   return context.keys.get(handle) ?? fail(Errno.BADF);
 }
 
-/** Stores a new key under a fresh random handle (never one an earlier key of the run had). */
+/** Stores a new key under the run's next handle. */
 function addKey(context: ProcessContext, key: ProgramKey, pointer: number): number {
   if (context.keys.size >= MAX_KEYS) fail(Errno.NOMEM);
   context.memory.range(pointer, 4);
-  let handle: number;
-  do handle = randomInt(1, 2 ** 31); while (context.keys.has(handle) || context.retiredKeys.has(handle));
+  const handle = context.nextKey++;
   context.keys.set(handle, key);
   context.memory.putU32(pointer, handle);
   return Errno.SUCCESS;
@@ -122,7 +121,6 @@ export const CRYPTO_CALLS = defineSystemCalls({
   key_destroy: (context, handle) => {
     anyKey(context, handle);
     context.keys.delete(handle);
-    context.retiredKeys.add(handle);
     return Errno.SUCCESS;
   },
   mac_compute: (context, handle, alg, data, length, out, size, outLength) =>
