@@ -35,7 +35,8 @@ const execFileAsync = promisify(execFile);
 
 const u32 = (...values: number[]): Uint8Array => {
   const bytes = new Uint8Array(values.length * 4);
-  values.forEach((value, index) => new DataView(bytes.buffer).setUint32(index * 4, value, true));
+  const view = new DataView(bytes.buffer);
+  for (const [index, value] of values.entries()) view.setUint32(index * 4, value, true);
   return bytes;
 };
 
@@ -62,7 +63,7 @@ export async function shamirDemo(): Promise<void> {
     const bundle = await buildRuntimeBundle();
     run(process.execPath, ['examples/build.ts'], 'building the examples');
     const program = await readFile(PROGRAM);
-    run(process.execPath, ['packages/tools/bin/vc-wc.ts', PROGRAM], 'vc-wc').trim().split('\n').forEach((line) => say(`vc-wc | ${line}`));
+    for (const line of run(process.execPath, ['packages/tools/bin/vc-wc.ts', PROGRAM], 'vc-wc').trim().split('\n')) say(`vc-wc | ${line}`);
     say(`runtime ${relative(REPOSITORY_ROOT, bundle.path)}; ${relative(REPOSITORY_ROOT, PROGRAM)} (${program.length} bytes)`);
 
     step('A policy where every custodian may read every share: an upper bound, not the decision');
