@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, KeyObject, sign, verify, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import type { SignedResult } from '@veracruz-ts/attestation/signed-result';
 import { createCertificate, toPem } from '@veracruz-ts/core';
 import { type FileRights, parsePolicy, type Policy, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
-import { type ExecutionOutcome, type ProgramAbi, RightsInForce, straceLines } from '@veracruz-ts/runtime';
-import { createTestPki, createTestPrincipal, testPolicyText } from '@veracruz-ts/runtime/testing';
+import { type ExecutionOutcome, type ProgramAbi, straceLines } from '@veracruz-ts/runtime';
+import { createTestPki, createTestPrincipal, testPolicyText, testProgramAbi } from '@veracruz-ts/runtime/testing';
 import { decodeF64, type GeneratedFiles } from '../generators/files.ts';
 import { generateLinearRegression } from '../generators/linear-regression.ts';
 import { linearRegression } from '../reference/linear-regression.ts';
@@ -23,29 +24,9 @@ const RIGHTS: FileRights[] = [
 /** A policy listing the program (made in `before`): what veracruz_v1 shows the program of its computation. */
 let policy: Policy;
 
-/** The envelope `result_sign` writes (docs/program-abi.md). */
-interface Envelope {
-  type: string;
-  version: number;
-  path: string;
-  size: number;
-  sha256: string;
-  policy_hash: string;
-  program: string;
-  signed_at: string;
-  certificate: string;
-  signature: string;
-}
-
 /** The computation as veracruz_v1 shows it; this program asks only for a signature. */
 function computation(signer?: ProgramAbi['signer']): ProgramAbi {
-  return {
-    policyText: new TextEncoder().encode(policy.text),
-    policyHash: Buffer.from(policy.hash, 'hex'),
-    program: PROGRAM,
-    rights: new RightsInForce(policy),
-    ...(signer === undefined ? {} : { signer }),
-  };
+  return testProgramAbi(policy, PROGRAM, signer);
 }
 
 interface Run {
@@ -109,7 +90,7 @@ describe('signed-regression', () => {
     assertClose(gradient!, expected.gradient, 'gradient');
     assertClose(intercept!, expected.intercept, 'intercept');
 
-    const envelope = JSON.parse(new TextDecoder().decode(run.read(ENVELOPE))) as Envelope;
+    const envelope = JSON.parse(new TextDecoder().decode(run.read(ENVELOPE))) as SignedResult;
     assert.equal(envelope.type, 'veracruz-ts/signed-result');
     assert.equal(envelope.version, 1);
     assert.equal(envelope.path, OUTPUT);

@@ -17,25 +17,8 @@
  * /output/shares/; nobody may modify /output/shares/ or /output/receivers.json any more.
  */
 #include "vc.h"
+#include "vc_gf256.h"
 #include "vc_io.h"
-
-static uint8_t exp_table[510], log_table[256];
-
-static void init_tables(void) {
-    uint8_t value = 1;
-    for (int i = 0; i < 255; i++) {
-        exp_table[i] = exp_table[i + 255] = value;
-        log_table[value] = (uint8_t)i;
-        /* Multiply by the generator 3 = x + 1. */
-        uint8_t doubled = (uint8_t)(value << 1) ^ (value & 0x80 ? 0x1B : 0);
-        value ^= doubled;
-    }
-}
-
-static uint8_t gf_mul(uint8_t a, uint8_t b) {
-    if (a == 0 || b == 0) return 0;
-    return exp_table[log_table[a] + log_table[b]];
-}
 
 typedef struct {
     uint32_t id;
@@ -78,7 +61,7 @@ static void require(vc_status status, const char *what, const char *path) {
 }
 
 int main(void) {
-    init_tables();
+    vc_gf256_init();
 
     size_t params_length = 0;
     uint8_t *params = read_input("/input/params.dat", &params_length);
@@ -132,7 +115,7 @@ int main(void) {
             for (size_t b = 0; b < chunk; b++) {
                 const uint8_t *a = coefficients + b * (t - 1);
                 uint8_t value = 0;
-                for (uint32_t c = t - 1; c >= 1; c--) value = gf_mul((uint8_t)(value ^ a[c - 1]), x);
+                for (uint32_t c = t - 1; c >= 1; c--) value = vc_gf256_mul((uint8_t)(value ^ a[c - 1]), x);
                 y[b] = value ^ secret[start + b];
             }
         }

@@ -6,33 +6,11 @@
  *          byte x (non-zero, distinct across shares) followed by the share bytes (same length in every share).
  * Output:  /output/shamir.dat  the secret bytes.
  */
+#include "vc_gf256.h"
 #include "vc_io.h"
 
-static uint8_t exp_table[510], log_table[256];
-
-static void init_tables(void) {
-    uint8_t value = 1;
-    for (int i = 0; i < 255; i++) {
-        exp_table[i] = exp_table[i + 255] = value;
-        log_table[value] = (uint8_t)i;
-        /* Multiply by the generator 3 = x + 1. */
-        uint8_t doubled = (uint8_t)(value << 1) ^ (value & 0x80 ? 0x1B : 0);
-        value ^= doubled;
-    }
-}
-
-static uint8_t gf_mul(uint8_t a, uint8_t b) {
-    if (a == 0 || b == 0) return 0;
-    return exp_table[log_table[a] + log_table[b]];
-}
-
-static uint8_t gf_div(uint8_t a, uint8_t b) {
-    if (a == 0) return 0;
-    return exp_table[log_table[a] + 255 - log_table[b]];
-}
-
 int main(void) {
-    init_tables();
+    vc_gf256_init();
     enum { MAX_SHARES = 255 };
     unsigned char *shares[MAX_SHARES];
     size_t count = 0, length = 0;
@@ -60,10 +38,10 @@ int main(void) {
         uint8_t numerator = 1, denominator = 1;
         for (size_t j = 0; j < count; j++) {
             if (j == i) continue;
-            numerator = gf_mul(numerator, shares[j][0]);
-            denominator = gf_mul(denominator, shares[j][0] ^ shares[i][0]);
+            numerator = vc_gf256_mul(numerator, shares[j][0]);
+            denominator = vc_gf256_mul(denominator, shares[j][0] ^ shares[i][0]);
         }
-        basis[i] = gf_div(numerator, denominator);
+        basis[i] = vc_gf256_div(numerator, denominator);
     }
 
     unsigned char *secret = vc_alloc(length);
@@ -71,9 +49,9 @@ int main(void) {
     for (size_t i = 0; i < count; i++) {
         const unsigned char *y = shares[i] + 1;
         if (basis[i] == 0) continue;
-        unsigned log_basis = log_table[basis[i]];
+        unsigned log_basis = vc_gf256_log[basis[i]];
         for (size_t k = 0; k < length; k++) {
-            if (y[k] != 0) secret[k] ^= exp_table[log_table[y[k]] + log_basis];
+            if (y[k] != 0) secret[k] ^= vc_gf256_exp[vc_gf256_log[y[k]] + log_basis];
         }
     }
     vc_write_file("/output/shamir.dat", secret, length);

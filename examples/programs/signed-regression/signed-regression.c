@@ -12,30 +12,8 @@
  */
 #include "vc.h"
 
-#include <math.h>
-
 #include "vc_io.h"
-
-/* The regression of linear-regression.c: gradient and intercept of the points, centred on the means first. */
-static void fit(const unsigned char *data, size_t n, double *gradient, double *intercept) {
-    double sum_x = 0, sum_y = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x = vc_get_f64(data + 16 * i), y = vc_get_f64(data + 16 * i + 8);
-        if (!isfinite(x) || !isfinite(y)) vc_fail(VC_EXIT_MALFORMED_INPUT, "linear-regression.dat: point %zu is not finite", i);
-        sum_x += x;
-        sum_y += y;
-    }
-    double mean_x = sum_x / (double)n, mean_y = sum_y / (double)n;
-    double covariance = 0, variance = 0;
-    for (size_t i = 0; i < n; i++) {
-        double dx = vc_get_f64(data + 16 * i) - mean_x, dy = vc_get_f64(data + 16 * i + 8) - mean_y;
-        covariance += dx * dy;
-        variance += dx * dx;
-    }
-    if (variance == 0) vc_fail(VC_EXIT_MALFORMED_INPUT, "linear-regression.dat: all x are equal, the gradient is undefined");
-    *gradient = covariance / variance;
-    *intercept = mean_y - *gradient * mean_x;
-}
+#include "vc_linear_fit.h"
 
 int main(void) {
     const char *input = "/input/linear-regression.dat", *output = "/output/linear-regression.dat", *envelope = "/output/linear-regression.sig";
@@ -47,7 +25,7 @@ int main(void) {
     if (n < 2) vc_fail(VC_EXIT_MALFORMED_INPUT, "linear-regression.dat: need at least 2 points, got %zu", n);
 
     double gradient, intercept;
-    fit(data, n, &gradient, &intercept);
+    vc_linear_fit(data, n, &gradient, &intercept);
     unsigned char out[16];
     vc_put_f64(out, gradient);
     vc_put_f64(out + 8, intercept);

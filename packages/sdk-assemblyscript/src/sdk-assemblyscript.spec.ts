@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, hkdfSync, randomBytes, verify, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signedResultStatement, type SignedResult } from '@veracruz-ts/attestation/signed-result';
 import { ALL_RIGHTS, type FileRights, parsePolicy, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import {
-  checkImports, type ExecutionOutcome, ExecutionEngine, PROGRAM_SUBJECT, type ProgramAbi, type ResultSigner, RightsInForce, VirtualFileSystem,
+  checkImports, type ExecutionOutcome, ExecutionEngine, PROGRAM_SUBJECT, type ProgramAbi, type ResultSigner, type RightsInForce, VirtualFileSystem,
 } from '@veracruz-ts/runtime';
-import { createTestPki, createTestPrincipal, testPolicyText } from '@veracruz-ts/runtime/testing';
+import { createTestPki, createTestPrincipal, testPolicyText, testProgramAbi, testSigner } from '@veracruz-ts/runtime/testing';
 import { decodeF64, encodeF64 } from '../../../examples/generators/files.ts';
 import { generateLinearRegression } from '../../../examples/generators/linear-regression.ts';
 import { linearRegression } from '../../../examples/reference/linear-regression.ts';
@@ -304,19 +304,14 @@ describe('the bindings', () => {
         programs: [{ path: PROGRAM, binary: modules.get('bindings')!, rights: [...PROGRAM_RIGHTS] }],
       });
       // The isolate's attested key, certified for this policy (its hash is the same for every parse of the text).
-      const bound = await pki.bind(await parsePolicy(policyText));
-      const key = createPrivateKey(bound.privateKeyPem);
-      signer = { certificatePem: `${bound.chainPem.split('-----END CERTIFICATE-----')[0]}-----END CERTIFICATE-----\n`, sign: (data) => sign('sha256', data, key) };
+      signer = await testSigner(pki, await parsePolicy(policyText));
     });
 
     // A new computation of the policy: narrowing replaces entries of its own file_rights arrays, which the program runs with.
     async function computation(withSigner: boolean): Promise<{ abi: ProgramAbi; rights: RightsInForce; programRights: FileRights[] }> {
       const policy = await parsePolicy(policyText);
-      const rights = new RightsInForce(policy);
-      const abi: ProgramAbi = {
-        policyText: new TextEncoder().encode(policy.text), policyHash: Buffer.from(policy.hash, 'hex'), rights, program: PROGRAM,
-        ...(withSigner ? { signer } : {}),
-      };
+      const abi = testProgramAbi(policy, PROGRAM, withSigner ? signer : undefined);
+      const { rights } = abi;
       assert.ok(abi.policyText.length > 4096);
       return { abi, rights, programRights: policy.programs[0]!.file_rights };
     }

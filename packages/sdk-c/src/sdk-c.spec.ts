@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {
-  type CipherGCMTypes, createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject,
+  type CipherGCMTypes, createCipheriv, createDecipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject,
   randomBytes, sign, verify, X509Certificate,
 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { type SignedResult, signedResultStatement } from '@veracruz-ts/attestation/signed-result';
 import { type FileRights, parsePolicy, type Policy, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
 import { ResponseStatus, type RuntimeManagerRequest, type RuntimeManagerResponse } from '@veracruz-ts/protocol';
-import { ExecutionEngine, MemoryBudget, VirtualFileSystem } from '@veracruz-ts/runtime';
+import { ExecutionEngine, MemoryBudget, type ResultSigner, VirtualFileSystem } from '@veracruz-ts/runtime';
 import { RequestDispatcher, type SessionPrincipal } from '@veracruz-ts/runtime/session';
-import { createTestPki, createTestPrincipal, testPolicyText } from '@veracruz-ts/runtime/testing';
+import { createTestPki, createTestPrincipal, testPolicyText, testSigner } from '@veracruz-ts/runtime/testing';
 import { compileProgram } from './compile.ts';
 
 /** WASI errno values the checks expect. */
@@ -283,7 +283,7 @@ describe('vc.h: veracruz_crypto_v1', () => {
 describe('vc.h: veracruz_v1 in a computation', () => {
   const PROGRAM = '/program/sdk-probe.wasm';
   let policy: Policy;
-  let signer: { certificatePem: string; sign: (data: Uint8Array) => Uint8Array };
+  let signer: ResultSigner;
 
   before(async () => {
     const pki = await createTestPki();
@@ -299,10 +299,7 @@ describe('vc.h: veracruz_v1 in a computation', () => {
       principals, pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash,
       programs: [{ path: PROGRAM, binary: probe, rights: PROBE_RIGHTS }],
     }));
-    const bound = await pki.bind(policy);
-    const key = createPrivateKey(bound.privateKeyPem);
-    const end = '-----END CERTIFICATE-----';
-    signer = { certificatePem: `${bound.chainPem.slice(0, bound.chainPem.indexOf(end) + end.length)}\n`, sign: (data) => sign('sha256', data, key) };
+    signer = await testSigner(pki, policy);
   });
 
   /** A fresh computation for the policy (its rights as written), served by a dispatcher as the isolate does. */

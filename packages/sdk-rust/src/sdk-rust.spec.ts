@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import {
   type CipherChaCha20Poly1305, type CipherGCM, createCipheriv, createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync,
-  createPrivateKey, type KeyObject, randomBytes, sign, verify, X509Certificate,
+  type KeyObject, randomBytes, sign, verify, X509Certificate,
 } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ALL_RIGHTS, type FileRights, parsePolicy, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
-import { ExecutionEngine, PROGRAM_SUBJECT, type ProgramAbi, type ResultSigner, RightsInForce, VirtualFileSystem } from '@veracruz-ts/runtime';
-import { createTestPki, createTestPrincipal, testPolicyText } from '@veracruz-ts/runtime/testing';
+import { ExecutionEngine, PROGRAM_SUBJECT, type ProgramAbi, type ResultSigner, type RightsInForce, VirtualFileSystem } from '@veracruz-ts/runtime';
+import { createTestPki, createTestPrincipal, testPolicyText, testProgramAbi, testSigner } from '@veracruz-ts/runtime/testing';
 import { generatePrivateSetIntersection } from '../../../examples/generators/private-set-intersection.ts';
 import { privateSetIntersection } from '../../../examples/reference/private-set-intersection.ts';
 import { buildRustProgram, checkToolchain, SDK_RUST_DIR } from './build.ts';
@@ -281,18 +281,14 @@ describe('Rust SDK (veracruz crate, built with rustc for wasm32-wasi)', () => {
         programs: [{ path: PROGRAM, binary: modules.get('policy')!, rights: [...PROGRAM_RIGHTS] }],
       });
       // The isolate's attested key, certified for this policy (its hash is the same for every parse of the text).
-      const bound = await pki.bind(await parsePolicy(policyText));
-      const key = createPrivateKey(bound.privateKeyPem);
-      signer = { certificatePem: `${bound.chainPem.split('-----END CERTIFICATE-----')[0]}-----END CERTIFICATE-----\n`, sign: (data) => sign('sha256', data, key) };
+      signer = await testSigner(pki, await parsePolicy(policyText));
     });
 
     // A new computation of the policy: narrowing replaces entries of its own file_rights arrays, which the program runs with.
     async function computation(withSigner: boolean): Promise<{ abi: ProgramAbi; rights: RightsInForce; programRights: FileRights[] }> {
       const policy = await parsePolicy(policyText);
-      const rights = new RightsInForce(policy);
-      const abi: ProgramAbi = {
-        policyText: encode(policy.text), policyHash: Buffer.from(policy.hash, 'hex'), rights, program: PROGRAM, ...(withSigner ? { signer } : {}),
-      };
+      const abi = testProgramAbi(policy, PROGRAM, withSigner ? signer : undefined);
+      const { rights } = abi;
       assert.ok(abi.policyText.length > 4096, `a ${abi.policyText.length}-byte policy`);
       return { abi, rights, programRights: policy.programs[0]!.file_rights };
     }

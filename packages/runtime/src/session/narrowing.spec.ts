@@ -8,9 +8,10 @@ import { MemoryBudget } from '../budget/memory-budget.ts';
 import { compileC } from '../engine/compile-c.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
+import type { ResultSigner } from '../wasi/process-options.ts';
 import { RequestDispatcher, type SessionPrincipal } from './dispatch.ts';
 import { PROGRAM_SUBJECT } from './rights-in-force.ts';
-import { createTestPki, createTestPrincipal, testPolicyText } from './test-fixture.ts';
+import { createTestPki, createTestPrincipal, testPolicyText, testSigner } from './test-fixture.ts';
 
 /**
  * Writes /output/result.txt, then uses `veracruz_v1`: tries to widen alice's rights, takes bob's away,
@@ -60,7 +61,7 @@ const PROGRAM_RIGHTS = [{ file_name: '/output/', rights: RIGHTS_WRITE | RIGHTS_R
 
 let policy: Policy;
 let engine: ExecutionEngine;
-let signer: { certificatePem: string; sign: (data: Uint8Array) => Uint8Array };
+let signer: ResultSigner;
 
 before(async () => {
   const binary = await compileC(NARROWING_SOURCE);
@@ -74,10 +75,7 @@ before(async () => {
     principals, pasCertificatePem: pki.ca.certificatePem, runtimeHashLinux: pki.runtimeHash,
     programs: [{ path: '/program/narrow.wasm', binary, rights: PROGRAM_RIGHTS }],
   }));
-  const bound = await pki.bind(policy);
-  const { createPrivateKey, sign } = await import('node:crypto');
-  const key = createPrivateKey(bound.privateKeyPem);
-  signer = { certificatePem: `${bound.chainPem.split('-----END CERTIFICATE-----')[0]}-----END CERTIFICATE-----\n`, sign: (data) => sign('sha256', data, key) };
+  signer = await testSigner(pki, policy);
   engine = new ExecutionEngine();
   programBinary = binary;
 });

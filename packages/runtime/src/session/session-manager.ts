@@ -432,7 +432,7 @@ function writeParts(socket: tls.TLSSocket, parts: readonly Uint8Array[], payload
 }
 
 /** The isolate's attested key as programs' `result_sign` uses it: its certificate (the chain's leaf) and ECDSA-SHA256. */
-function isolateSigner(certificateChainPem: string, privateKeyPem: string): ResultSigner {
+export function isolateSigner(certificateChainPem: string, privateKeyPem: string): ResultSigner {
   const key = createPrivateKey(privateKeyPem);
   return { certificatePem: `${certificateChainPem.split('-----END')[0]}-----END CERTIFICATE-----\n`, sign: (data) => sign('sha256', data, key) };
 }

@@ -31,7 +31,9 @@ import { MemoryBudget } from '../budget/memory-budget.ts';
 import { ExecutionEngine } from '../engine/engine.ts';
 import { servicesFromPolicy } from '../services/registry.ts';
 import { VirtualFileSystem } from '../vfs/file-system.ts';
-import { SessionManager } from './session-manager.ts';
+import type { ProgramAbi, ResultSigner } from '../wasi/process-options.ts';
+import { RightsInForce } from './rights-in-force.ts';
+import { isolateSigner, SessionManager } from './session-manager.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -332,4 +334,19 @@ export async function relayOverTcp(
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { port: (server.address() as AddressInfo).port, server };
+}
+
+/** The isolate's attested key for `policy`, as programs' `result_sign` uses it: a certificate `pki` issued binding the policy, and its key. */
+export async function testSigner(pki: TestPki, policy: Pick<Policy, 'hash' | 'identityHash'>): Promise<ResultSigner> {
+  const bound = await pki.bind(policy);
+  return isolateSigner(bound.chainPem, bound.privateKeyPem);
+}
+
+/**
+ * What program `program` of `policy` sees of its computation (`veracruz_v1`), as the dispatcher makes
+ * it: rights in force over the policy's own `file_rights` arrays (so a narrowing holds for whoever
+ * checks with them, the program's own run included), and `signer` when given.
+ */
+export function testProgramAbi(policy: Policy, program: string, signer?: ResultSigner): ProgramAbi & { rights: RightsInForce } {
+  return { policyText: Buffer.from(policy.text), policyHash: Buffer.from(policy.hash, 'hex'), rights: new RightsInForce(policy), program, signer };
 }
