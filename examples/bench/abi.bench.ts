@@ -15,6 +15,7 @@
 import { createCipheriv, createHash, createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ExecutionEngine } from '@veracruz-ts/runtime';
+import { cryptoBenchData } from '../generators/crypto-bench.ts';
 import { buildExamples, wasmPath } from '../build.ts';
 import { createFileSystem, PROGRAM_RIGHTS, testView } from '../tests/harness.ts';
 
@@ -43,22 +44,6 @@ interface ProgramResult {
   seconds: number;
 }
 
-/** crypto-bench's data: splitmix64 from `seed`, 8 little-endian bytes a step. */
-function benchData(length: number, seed: number): Buffer {
-  const data = Buffer.alloc(length);
-  const mask = (1n << 64n) - 1n;
-  let state = BigInt(seed);
-  for (let i = 0; i < length; i += 8) {
-    state = (state + 0x9e3779b97f4a7c15n) & mask;
-    let z = state;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & mask;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & mask;
-    z ^= z >> 31n;
-    data.writeBigUInt64LE(z, i);
-  }
-  return data;
-}
-
 /** crypto-bench's key, and Ed25519 seed: bytes 0..31. */
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i);
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -70,7 +55,7 @@ function timed<T>(work: () => T): { seconds: number; value: T } {
 }
 
 function hashCase(mib: number): BenchCase {
-  const data = benchData(mib * MIB, 1);
+  const data = cryptoBenchData(mib * MIB, 1);
   return {
     op: 'hash', count: mib, operations: mib, unit: 'MiB',
     node: () => {
@@ -81,7 +66,7 @@ function hashCase(mib: number): BenchCase {
 }
 
 function aeadCase(mib: number): BenchCase {
-  const data = benchData(mib * MIB, 2);
+  const data = cryptoBenchData(mib * MIB, 2);
   const messages = (mib * MIB) / MESSAGE;
   return {
     op: 'aead', count: mib, operations: messages, unit: '64 KiB message',
@@ -98,7 +83,7 @@ function aeadCase(mib: number): BenchCase {
 }
 
 function signCase(count: number): BenchCase {
-  const messages = benchData(count * 64, 3);
+  const messages = cryptoBenchData(count * 64, 3);
   const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), KEY]), format: 'der', type: 'pkcs8' });
   return {
     op: 'sign', count, operations: count, unit: 'signature',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv, createHash, createPrivateKey, createPublicKey, randomBytes, sign } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { ExecutionOutcome } from '@veracruz-ts/runtime';
+import { cryptoBenchData } from '../generators/crypto-bench.ts';
 import type { GeneratedFiles } from '../generators/files.ts';
 import { createFileSystem, ExampleRunner, PROGRAM_RIGHTS, programBytes, testView } from './harness.ts';
 
@@ -65,22 +66,6 @@ function signEd25519(seed: Uint8Array, message: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(publicKey, 'base64url'), sign(null, message, key)]);
 }
 
-/** crypto-bench's generated data: splitmix64 from `seed`, 8 little-endian bytes a step. */
-function benchData(length: number, seed: number): Buffer {
-  const data = Buffer.alloc(length);
-  const mask = (1n << 64n) - 1n;
-  let state = BigInt(seed);
-  for (let i = 0; i < length; i += 8) {
-    state = (state + 0x9e3779b97f4a7c15n) & mask;
-    let z = state;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & mask;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & mask;
-    z ^= z >> 31n;
-    data.writeBigUInt64LE(z, i);
-  }
-  return data;
-}
-
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 describe('own crypto (examples/include/vc_own_crypto.h, through crypto-bench)', () => {
@@ -132,10 +117,10 @@ describe('own crypto (examples/include/vc_own_crypto.h, through crypto-bench)', 
       }
     }
     // hash: SHA-256 of 1 MiB of data seed 1.
-    assert.equal(digests.get('hash-abi'), sha256(benchData(MIB, 1)));
+    assert.equal(digests.get('hash-abi'), sha256(cryptoBenchData(MIB, 1)));
     assert.equal(digests.get('hash-own'), digests.get('hash-abi'));
     // aead: 1 MiB of data seed 2 in 64 KiB messages, nonce = the message's index (u32 LE then zeros), no AAD.
-    const plain = benchData(MIB, 2);
+    const plain = cryptoBenchData(MIB, 2);
     const sealed = Array.from({ length: MIB / (64 << 10) }, (_, i) => {
       const nonce = Buffer.alloc(12);
       nonce.writeUInt32LE(i);
@@ -144,7 +129,7 @@ describe('own crypto (examples/include/vc_own_crypto.h, through crypto-bench)', 
     assert.equal(digests.get('aead-abi'), sha256(Buffer.concat(sealed)));
     assert.equal(digests.get('aead-own'), digests.get('aead-abi'));
     // sign: 20 messages of 64 bytes from data seed 3, signed with the seed 0..31.
-    const messages = benchData(20 * 64, 3);
+    const messages = cryptoBenchData(20 * 64, 3);
     const key = ed25519Key(BENCH_KEY);
     const signatures = Array.from({ length: 20 }, (_, i) => sign(null, messages.subarray(i * 64, (i + 1) * 64), key));
     assert.equal(digests.get('sign-abi'), sha256(Buffer.concat(signatures)));
