@@ -70,6 +70,11 @@ describe('signed results and rights in force, through the client', () => {
     assert.equal(verified.program, '/program/sign.wasm');
     assert.equal(verified.platform, 'linux');
     assert.equal((await verifySignedResult({ policy, envelope })).size, data.length);
+    // A field the signature does not cover is not passed on as verified.
+    const padded = JSON.stringify({ ...JSON.parse(new TextDecoder().decode(envelope)), note: 'trust me', platform: 'sev-snp' });
+    const checked = await verifySignedResult({ policy, envelope: padded });
+    assert.equal('note' in checked, false);
+    assert.equal(checked.platform, 'linux');
   });
 
   it('refuses a changed file, an altered envelope, a foreign certificate and another policy, naming what failed', async () => {

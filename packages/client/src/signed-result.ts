@@ -81,5 +81,7 @@ export async function verifySignedResult(options: VerifySignedResultOptions): Pr
       throw refused(`the file is not the one signed (${options.data.length} bytes, SHA-256 ${sha256}; signed: ${envelope.size} bytes, ${envelope.sha256})`);
     }
   }
-  return { ...envelope, platform, runtimeHash: hash };
+  // Only what the signature covers (and what it was checked with): an envelope's other fields are not vouched for.
+  const { path, size, sha256, policy_hash, program, signed_at, certificate, signature } = envelope;
+  return { type: SIGNED_RESULT_TYPE, version: 1, path, size, sha256, policy_hash, program, signed_at, certificate, signature, platform, runtimeHash: hash };
 }

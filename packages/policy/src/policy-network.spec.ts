@@ -53,6 +53,8 @@ test('refuses malformed network entries, naming the field', async () => {
   await rejects((p) => p['identities'].push({ id: 9, isolate: { policy_hash: 'AB' }, file_rights: [] }), /^identities\[\d+\]\.isolate\.policy_hash: expected 64 lowercase hex digits/);
   await rejects((p) => p['identities'].push({ id: 9, isolate: { policy_hash: PEER, runtime_manager_hash_linux: 'x' }, file_rights: [] }), /^identities\[\d+\]\.isolate\.runtime_manager_hash_linux: expected 64/);
   await rejects((p) => p['identities'].push({ id: 0, isolate: { policy_hash: PEER }, file_rights: [] }), /^identities\[\d+\]\.id: duplicate id 0/);
+  // 0x80000000 and up name programs in the programs' ABI.
+  await rejects((p) => p['identities'].push({ id: 0x80000000, isolate: { policy_hash: PEER }, file_rights: [] }), /^identities\[\d+\]\.id: 2147483648 is out of range \(0 to 2147483647\)/);
   await rejects((p) => p['identities'].push({ ...p['identities'][0], id: 9, isolate: { policy_hash: PEER } }), /^identities\[\d+\]\.isolate: an identity is a certificate or an isolate, not both/);
   await rejects((p) => (p['dataflow'] = [{ file: '/output/a', path: '/input/a', address: 'nowhere', isolate: { policy_hash: RECEIVER } }]), 'dataflow[0].address: expected host:port, got "nowhere"');
   await rejects((p) => (p['dataflow'] = [{ file: 'output/a', path: '/input/a', address: 'h:1', isolate: { policy_hash: RECEIVER } }]), 'dataflow[0].file: expected an absolute file path, got "output/a"');

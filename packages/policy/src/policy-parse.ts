@@ -171,7 +171,8 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
   const certificateIndex: number[] = [];
   const ids = root.array('identities').map((item, index) => {
     const entry = new ObjectReader(item, `identities[${index}]`);
-    const id = entry.integer('id', 0, U32_MAX);
+    // Below 2^31: the programs' ABI names programs 0x80000000 | index.
+    const id = entry.integer('id', 0, 0x7fffffff);
     const fileRights = readFileRights(entry.required('file_rights'), entry.at('file_rights'), unknownFields);
     if (entry.has('isolate') && !entry.has('certificate')) {
       isolateEntries.push({ entry, id, index, fileRights });

@@ -462,12 +462,16 @@ static inline vc_status vc_subjects_list(uint32_t **ids, size_t *count) { return
 /* The ids of the principals that may read path now, in a malloc'd array (*ids; free it). */
 static inline vc_status vc_readers_list(const char *path, uint32_t **ids, size_t *count) { return vc__list(path, ids, count); }
 
-/* Removes the rights bits from subject's rights on path (and below it); nothing to remove is VC_OK. */
+/*
+ * Removes the rights bits from subject's rights on path, and from every path below it: the subject keeps
+ * on path what it held there less bits, and below path no more than that (so a right held only on a
+ * deeper path, and not on path itself, goes too). Narrows even when path itself holds none of bits,
+ * since a deeper path may.
+ */
 static inline vc_status vc_rights_remove(uint32_t subject, const char *path, uint32_t bits) {
     uint32_t rights = 0;
     vc_status status = vc_rights_get(subject, path, &rights);
     if (status != VC_OK) return status;
-    if ((rights & bits) == 0) return VC_OK;
     return vc_rights_narrow(subject, path, rights & ~bits);
 }
 

@@ -371,7 +371,7 @@ describe('vc.h: veracruz_v1 in a computation', () => {
     const checks = await runIn(send, ['rights', 'remove', '1', '/output/a.txt', '2', 'remove', '1', '/output/b.txt', '64', 'lock', '/output/locked.txt']);
     assert.equal(check(checks, 'remove:1:/output/a.txt').status, E.OK);
     assert.equal(value(checks, 'after:1:/output/a.txt'), String(RIGHTS_READ & ~2));
-    // Alice never held FD_WRITE: nothing to remove, nothing narrowed.
+    // Alice never held FD_WRITE on b.txt: she keeps what she had (the narrowing, made all the same, changes nothing).
     assert.equal(check(checks, 'remove:1:/output/b.txt').status, E.OK);
     assert.equal(value(checks, 'after:1:/output/b.txt'), String(RIGHTS_READ));
     assert.equal(check(checks, 'lock:/output/locked.txt').status, E.OK);
@@ -383,7 +383,10 @@ describe('vc.h: veracruz_v1 in a computation', () => {
     const report = JSON.parse(text(await send(1, { kind: 'request_rights' }))) as { narrowings: { subject: number; path: string; after: number }[] };
     assert.deepEqual(report.narrowings.map(({ subject, path, after }) => [subject, path, after]), [
       [1, '/output/a.txt', RIGHTS_READ & ~2],
+      [1, '/output/b.txt', RIGHTS_READ],
       [0, '/output/locked.txt', RIGHTS_READ | (RIGHTS_WRITE & ~(64 | 512 | 1024 | 524288))],
+      [1, '/output/locked.txt', RIGHTS_READ],
+      [2, '/output/locked.txt', RIGHTS_READ],
       [0x80000000, '/output/locked.txt', RIGHTS_READ | (RIGHTS_WRITE & ~(64 | 512 | 1024 | 524288))],
     ]);
   });

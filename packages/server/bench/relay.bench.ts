@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { ChannelConnection, decodeHostMessage, decodeIsolateMessage } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, decodeHostMessage, encodeIsolateMessage, decodeIsolateMessage, encodeHostMessage } from '@veracruz-ts/protocol/channel';
 import { ChannelSessionStream } from '@veracruz-ts/runtime/isolate';
 import { countBufferMemoryInHeapLimit } from '../src/heap-tuning.ts';
 import { SessionRelay } from '../src/relay.ts';
@@ -69,7 +69,7 @@ async function throughRelay(): Promise<number> {
   const sessions = new Map<number, ChannelSessionStream>();
   const isolateChannel: ChannelConnection = new ChannelConnection({
     input: isolateEnd, output: isolateEnd,
-    receives: decodeHostMessage,
+    receives: decodeHostMessage, sends: encodeIsolateMessage,
     onMessage: (message) => {
       if (message.type === 'new-session') {
         const stream = new ChannelSessionStream({ sessionId: message.sessionId, send: (reply) => isolateChannel.send(reply) });
@@ -87,7 +87,7 @@ async function throughRelay(): Promise<number> {
   });
   const hostChannel: ChannelConnection = new ChannelConnection({
     input: hostEnd, output: hostEnd,
-    receives: decodeIsolateMessage,
+    receives: decodeIsolateMessage, sends: encodeHostMessage,
     onMessage: (message) => relay.handle(message),
     onError: (error) => { throw error; },
     onEnd: () => {},

@@ -9,7 +9,7 @@ import type { CertificateAuthorityPem } from '@veracruz-ts/attestation/certifica
 import { verifyLinuxEvidence } from '@veracruz-ts/attestation/evidence';
 import { Code } from '@veracruz-ts/core';
 import { createIdentity } from '@veracruz-ts/policy';
-import { ChannelConnection, DEFAULT_SESSION_WINDOW, decodeIsolateMessage, EvidenceSource, encodeMessage } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, DEFAULT_SESSION_WINDOW, decodeIsolateMessage, encodeHostMessage, EvidenceSource, encodeMessage } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage, SessionSocketClosedMessage } from '@veracruz-ts/protocol/channel';
 import { decodeResponse, encodeRequest, FrameDecoder, frameMessage } from '@veracruz-ts/protocol';
 import { once } from 'node:events';
@@ -47,7 +47,7 @@ class TestHost {
     this.channel = new ChannelConnection({
       input: isolate.input,
       output: isolate.output,
-      receives: decodeIsolateMessage,
+      receives: decodeIsolateMessage, sends: encodeHostMessage,
       onMessage: (message) => {
         this.#inbox.push(message);
         this.#wake?.();

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { ChannelConnection, decodeHostMessage, decodeIsolateMessage, MAX_TLS_DATA_CHUNK } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, decodeHostMessage, encodeIsolateMessage, decodeIsolateMessage, encodeHostMessage, MAX_TLS_DATA_CHUNK } from '@veracruz-ts/protocol/channel';
 import { ChannelSessionStream } from '@veracruz-ts/runtime/isolate';
 import { SessionRelay } from './relay.ts';
 import type { RelayDirection } from './relay.ts';
@@ -22,7 +22,7 @@ async function setup(onSession: (stream: ChannelSessionStream) => void, tap?: (d
   const isolateChannel: ChannelConnection = new ChannelConnection({
     input: hostToIsolate,
     output: isolateToHost,
-    receives: decodeHostMessage,
+    receives: decodeHostMessage, sends: encodeIsolateMessage,
     onMessage: (message) => {
       if (message.type === 'new-session') {
         const stream = new ChannelSessionStream({ sessionId: message.sessionId, send: (reply) => isolateChannel.send(reply), window: WINDOW });
@@ -46,7 +46,7 @@ async function setup(onSession: (stream: ChannelSessionStream) => void, tap?: (d
   const hostChannel: ChannelConnection = new ChannelConnection({
     input: isolateToHost,
     output: hostToIsolate,
-    receives: decodeIsolateMessage,
+    receives: decodeIsolateMessage, sends: encodeHostMessage,
     onMessage: (message) => assert.ok(relay.handle(message), `unexpected ${message.type}`),
     onError: (error) => assert.fail(error),
     onEnd: () => {},

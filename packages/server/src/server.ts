@@ -7,7 +7,7 @@ import { encodePolicyBinding } from '@veracruz-ts/attestation/certificates';
 import { Code, formatHostPort, parseHostPort, VeracruzError } from '@veracruz-ts/core';
 import { parsePolicy, timestamped } from '@veracruz-ts/policy';
 import type { EnclaveCertExpiry, Policy } from '@veracruz-ts/policy';
-import { ChannelConnection, decodeIsolateMessage, EvidenceSource } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, decodeIsolateMessage, encodeHostMessage, EvidenceSource } from '@veracruz-ts/protocol/channel';
 import type { ChannelMessage } from '@veracruz-ts/protocol/channel';
 import { loadOrCreateDevKey } from './dev-key.ts';
 import type { LoadedDevKey } from './dev-key.ts';
@@ -376,7 +376,7 @@ export class Host {
     this.#channel = new ChannelConnection({
       input: isolate.input,
       output: isolate.output,
-      receives: decodeIsolateMessage,
+      receives: decodeIsolateMessage, sends: encodeHostMessage,
       onMessage: (message) => this.#onMessage(message),
       onError: (error) => this.#fail(`the channel to the isolate failed: ${error.rawMessage}`),
       onEnd: () => channelEnded(),

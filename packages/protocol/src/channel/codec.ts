@@ -24,49 +24,55 @@ export const MAX_TLS_DATA_CHUNK = 64 * 1024;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Encodes one message as a complete frame. */
-export function encodeMessage(message: ChannelMessage): Uint8Array {
+/** Encodes one message as a complete frame: the body of a message both ends send here, the others' with `write`. */
+function encodeWith(message: ChannelMessage, write: (writer: BodyWriter) => boolean): Uint8Array {
   const writer = new BodyWriter();
-  switch (message.type) {
-    case 'new-session':
-      writer.u32(message.sessionId);
-      break;
-    case 'tls-data':
-      writer.u32(message.sessionId);
-      writer.raw(message.data);
-      break;
-    case 'close':
-      writer.u32(message.sessionId);
-      writer.string(message.reason);
-      break;
-    case 'ack':
-      writer.u32(message.sessionId);
-      writer.u32(message.bytes);
-      break;
-    case 'attestation-request':
+  if (message.type === 'tls-data' || message.type === 'close' || message.type === 'ack') {
+    writer.u32(message.sessionId);
+    if (message.type === 'tls-data') writer.raw(message.data);
+    else if (message.type === 'close') writer.string(message.reason);
+    else writer.u32(message.bytes);
+  } else if (message.type === 'shutdown') writer.string(message.reason);
+  else if (!write(writer)) throw new VeracruzError(Code.Internal, `channel: this end sends no ${message.type}`);
+  return writer.frame(tagOfKind[message.type]);
+}
+
+/** Encodes a message the host sends (new-session, attestation-request, initialize, and those both ends send). */
+export function encodeHostMessage(message: ChannelMessage): Uint8Array {
+  return encodeWith(message, (writer) => {
+    if (message.type === 'new-session') writer.u32(message.sessionId);
+    else if (message.type === 'attestation-request') {
       writer.bytes(message.nonce);
       writer.bytes(message.policyBinding ?? new Uint8Array(0));
-      break;
-    case 'attestation-response':
-      writer.bytes(message.csr);
-      writer.u8(message.source);
-      writer.bytes(message.evidence);
-      break;
-    case 'initialize':
+    } else if (message.type === 'initialize') {
       writer.bytes(message.policy);
       writer.u32(message.certificateChain.length);
       for (const certificate of message.certificateChain) writer.bytes(certificate);
-      break;
-    case 'shutdown':
-      writer.string(message.reason);
-      break;
-    case 'status':
-    case 'isolate-error':
+    } else return false;
+    return true;
+  });
+}
+
+/** Encodes a message the isolate sends (attestation-response, status, isolate-error, and those both ends send). */
+export function encodeIsolateMessage(message: ChannelMessage): Uint8Array {
+  return encodeWith(message, (writer) => {
+    if (message.type === 'attestation-response') {
+      writer.bytes(message.csr);
+      writer.u8(message.source);
+      writer.bytes(message.evidence);
+    } else if (message.type === 'status' || message.type === 'isolate-error') {
       writer.string(message.code);
       writer.string(message.message);
-      break;
-  }
-  return writer.frame(tagOfKind[message.type]);
+    } else return false;
+    return true;
+  });
+}
+
+/** Encodes any message as a complete frame (tests and tools). */
+export function encodeMessage(message: ChannelMessage): Uint8Array {
+  return message.type === 'new-session' || message.type === 'attestation-request' || message.type === 'initialize'
+    ? encodeHostMessage(message)
+    : encodeIsolateMessage(message);
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { Code, type VeracruzError } from '@veracruz-ts/core';
-import { decodeBody } from './codec.ts';
+import { decodeBody, encodeMessage } from './codec.ts';
 import { ChannelConnection } from './connection.ts';
 import type { ChannelMessage } from './messages.ts';
 
@@ -12,9 +12,9 @@ function pair() {
   const received: ChannelMessage[] = [];
   const errors: VeracruzError[] = [];
   let ended = 0;
-  const a = new ChannelConnection({ input: bToA, output: aToB, receives: decodeBody, onMessage: () => {}, onError: () => {}, onEnd: () => {} });
+  const a = new ChannelConnection({ input: bToA, output: aToB, receives: decodeBody, sends: encodeMessage, onMessage: () => {}, onError: () => {}, onEnd: () => {} });
   const b = new ChannelConnection({
-    input: aToB, output: bToA, receives: decodeBody,
+    input: aToB, output: bToA, receives: decodeBody, sends: encodeMessage,
     onMessage: (message) => received.push(message),
     onError: (error) => errors.push(error),
     onEnd: () => ended++,

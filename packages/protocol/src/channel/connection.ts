@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { Code, VeracruzError } from '@veracruz-ts/core';
-import { type BodyDecoder, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeMessage, encodeTlsDataHeader } from './codec.ts';
+import { type BodyDecoder, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeTlsDataHeader } from './codec.ts';
 import type { ChannelMessage } from './messages.ts';
 
 /** Options of {@link ChannelConnection}. */
@@ -11,6 +11,8 @@ export interface ChannelConnectionOptions {
   output: Writable;
   /** The messages this end receives: `decodeHostMessage` in the isolate, `decodeIsolateMessage` in the host. */
   receives: BodyDecoder;
+  /** The messages this end sends: `encodeIsolateMessage` in the isolate, `encodeHostMessage` in the host. */
+  sends: (message: ChannelMessage) => Uint8Array;
   /** Called for every decoded message, in order. */
   onMessage: (message: ChannelMessage) => void;
   /** Called once if the input is malformed or a stream fails; the connection is then closed. */
@@ -67,7 +69,7 @@ export class ChannelConnection {
       return;
     }
     this.#cork();
-    this.#output.write(encodeMessage(message));
+    this.#output.write(this.#options.sends(message));
   }
 
   #corked = false;

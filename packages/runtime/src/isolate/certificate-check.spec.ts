@@ -34,7 +34,7 @@ describe('checkIsolateCertificate', () => {
   function check(overrides: Partial<CertificateCheck> = {}): Promise<void> {
     return checkIsolateCertificate({
       chain,
-      publicKey: identity.keyPair.publicKey,
+      privateKeyPem: identity.privateKeyPem,
       policy: { ...bound, proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex },
       platform: 'linux',
       ownMeasurement: measurement,
@@ -49,7 +49,7 @@ describe('checkIsolateCertificate', () => {
   });
 
   it("refuses a certificate for another isolate's key", async () => {
-    await assert.rejects(check({ publicKey: stranger.keyPair.publicKey }), refusedWith(/public key is not this isolate's key/));
+    await assert.rejects(check({ privateKeyPem: stranger.privateKeyPem }), refusedWith(/public key is not this isolate's key/));
   });
 
   it('refuses a chain that does not lead to the policy PAS CA', async () => {
@@ -76,7 +76,7 @@ describe('checkIsolateCertificate', () => {
     await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex, hash: 'd0'.repeat(32), identityHash: IDENTITY } }), refusedWith(/it enforces policy (c1){32}, not (d0){32}/));
     await assert.rejects(check({ policy: { proxy_service_cert: ca.certificatePem, runtime_manager_hash_linux: measurementHex, hash: POLICY, identityHash: 'd0'.repeat(32) } }), refusedWith(/it enforces the policy with identity hash (c2){32}, not (d0){32}/));
     const unbound = await issueIsolateCertificate({ csrDer: stranger.csrDer, measurement, ca, notBefore: new Date(now.getTime() - 60_000) });
-    await assert.rejects(check({ chain: [unbound, chain[1]!], publicKey: stranger.keyPair.publicKey }), refusedWith(/it enforces policy \(none bound\)/));
+    await assert.rejects(check({ chain: [unbound, chain[1]!], privateKeyPem: stranger.privateKeyPem }), refusedWith(/it enforces policy \(none bound\)/));
   });
 
   it('refuses a certificate whose runtime hash is not its own measurement', async () => {

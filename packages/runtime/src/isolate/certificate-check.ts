@@ -1,4 +1,4 @@
-import { webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { Code, sameBytes, toHex, VeracruzError } from '@veracruz-ts/core';
 import { checkAttestedCertificate } from '../network/peer-certificate.ts';
 import { POLICY_RUNTIME_HASH_FIELD } from './platform.ts';
@@ -19,8 +19,8 @@ export interface PolicyTrust {
 export interface CertificateCheck {
   /** The chain the host relayed from the PAS, leaf first, DER. */
   chain: readonly Uint8Array[];
-  /** The isolate's own public key (from its boot-time key pair). */
-  publicKey: webcrypto.CryptoKey;
+  /** The isolate's own private key (PKCS#8 PEM, from its boot-time key pair): the leaf must certify its public key. */
+  privateKeyPem: string;
   /** The policy the isolate is asked to enforce. */
   policy: PolicyTrust;
   /** The platform this isolate runs as. */
@@ -41,16 +41,13 @@ export interface CertificateCheck {
 export async function checkIsolateCertificate(check: CertificateCheck): Promise<void> {
   const [leaf] = check.chain;
   if (leaf === undefined) throw new VeracruzError(Code.AttestationFailed, 'isolate certificate: the chain is empty');
-  let leafKey: Uint8Array;
+  let ours: boolean;
   try {
-    leafKey = new Uint8Array(new X509Certificate(leaf).publicKey.export({ type: 'spki', format: 'der' }));
+    ours = new X509Certificate(leaf).checkPrivateKey(createPrivateKey(check.privateKeyPem));
   } catch (error) {
     throw new VeracruzError(Code.AttestationFailed, 'isolate certificate: the leaf is not a DER X.509 certificate', { cause: error });
   }
-  const ownKey = new Uint8Array(await webcrypto.subtle.exportKey('spki', check.publicKey));
-  if (!sameBytes(leafKey, ownKey)) {
-    throw new VeracruzError(Code.AttestationFailed, "isolate certificate: the leaf's public key is not this isolate's key");
-  }
+  if (!ours) throw new VeracruzError(Code.AttestationFailed, "isolate certificate: the leaf's public key is not this isolate's key");
   const field = POLICY_RUNTIME_HASH_FIELD[check.platform];
   const listed = check.policy[field];
   const runtimeHash = await checkAttestedCertificate(check.chain, {

@@ -212,7 +212,7 @@ export class Isolate<P extends PolicyTrust> {
       const policy = await this.#options.parsePolicy(text);
       const identity = await this.#identity;
       await checkIsolateCertificate({
-        chain, publicKey: identity.keyPair.publicKey, policy, platform: this.#options.platform,
+        chain, privateKeyPem: identity.privateKeyPem, policy, platform: this.#options.platform,
         ownMeasurement: this.#options.ownMeasurement, at: (this.#options.now ?? (() => new Date()))(),
       });
       this.#handler = await this.#options.createSessionHandler({

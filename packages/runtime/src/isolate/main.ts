@@ -20,7 +20,7 @@ import { isMainThread } from 'node:worker_threads';
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { ALL_RIGHTS, parsePolicy } from '@veracruz-ts/policy';
 import type { Policy } from '@veracruz-ts/policy';
-import { ChannelConnection, decodeHostMessage, parsePeerSocketMessage, parseSessionSocketMessage } from '@veracruz-ts/protocol/channel';
+import { ChannelConnection, decodeHostMessage, encodeIsolateMessage, parsePeerSocketMessage, parseSessionSocketMessage } from '@veracruz-ts/protocol/channel';
 import { ExecutionEngine, servicesFromPolicy } from '../index.ts';
 import { SessionManager } from '../session/index.ts';
 import { isolateBudget } from '../budget/memory-budget.ts';
@@ -139,7 +139,7 @@ function main(): void {
   const channel = new ChannelConnection({
     input: channelSocket,
     output: channelSocket,
-    receives: decodeHostMessage,
+    receives: decodeHostMessage, sends: encodeIsolateMessage,
     onMessage: (message) => isolate.handle(message),
     onError: (error) => {
       process.stderr.write(`[isolate] channel failed: ${error.message}\n`);

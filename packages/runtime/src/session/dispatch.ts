@@ -177,7 +177,7 @@ export class RequestDispatcher {
       case 'request_policy_hash':
         return { status: ResponseStatus.SUCCESS, body: { kind: 'policy_hash', data: new TextEncoder().encode(this.#policy.hash) } };
       case 'request_rights':
-        return { status: ResponseStatus.SUCCESS, body: { kind: 'result', data: this.#rights.report() } };
+        return successResponse(this.#rights.report());
       case 'request_shutdown':
         // Any identity may end the computation (Veracruz: expected_shutdown_list = every identity).
         this.#shutDown = true;

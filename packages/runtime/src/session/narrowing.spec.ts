@@ -41,6 +41,10 @@ int main(void) {
   printf("widen %d\n", rights_narrow(1, P("/output/"), rights | 64));
   printf("narrow %d\n", rights_narrow(2, P("/output/"), 0));
   printf("nobody %d\n", rights_narrow(7, P("/output/"), 0));
+  static char long_path[5000];
+  memset(long_path, 'a', sizeof long_path);
+  long_path[0] = '/';
+  printf("long %d\n", rights_narrow(2, long_path, sizeof long_path, 0));
   uint32_t ids[4];
   size_t count = 0;
   status = readers(P("/output/result.txt"), ids, 4, &count);
@@ -104,7 +108,7 @@ describe('programs narrowing rights (veracruz_v1)', () => {
     const stdout = text(await send(0, { kind: 'read_file', fileName: 'stdout' }));
     const hash = policy.hash.slice(0, 4);
     assert.equal(stdout, [
-      `bob 0 ${RIGHTS_READ}`, 'widen 63', 'narrow 0', 'nobody 44', 'readers 0 2 0 1', 'lock 0', 'sign 0', 'sign-unreadable 76',
+      `bob 0 ${RIGHTS_READ}`, 'widen 63', 'narrow 0', 'nobody 44', 'long 37', 'readers 0 2 0 1', 'lock 0', 'sign 0', 'sign-unreadable 76',
       `hash 0 ${hash} policy 42 ${Buffer.byteLength(policy.text)}`, '',
     ].join('\n'));
 

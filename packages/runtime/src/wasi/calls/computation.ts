@@ -3,6 +3,7 @@ import { SIGNED_RESULT_TYPE, type SignedResult, type SignedResultStatement, sign
 import { Code, VeracruzError } from '@veracruz-ts/core';
 import { normalizePath } from '@veracruz-ts/policy';
 import { Errno } from '../../vfs/errno.ts';
+import { MAX_PATH_BYTES } from '../../vfs/path-resolution.ts';
 import { fail } from '../fail.ts';
 import type { ProcessContext } from '../process-context.ts';
 import type { ProgramAbi } from '../process-options.ts';
@@ -34,9 +35,13 @@ function signResult(context: ProcessContext, path: string, outPath: string): num
   if (signer === undefined) return Errno.NOTSUP;
   const view = context.vfs.view(context.rights);
   try {
-    const data = view.readFile(path);
+    // Hashed a MiB at a time: a file may be larger than the memory budget (sealed storage), and is not copied whole.
+    const size = view.fileSize(path);
+    const hash = createHash('sha256');
+    const chunk = new Uint8Array(Math.min(size, 1 << 20));
+    for (let at = 0; at < size; at += chunk.length) hash.update(chunk.subarray(0, view.readRangeInto(path, at, chunk)));
     const statement: SignedResultStatement = {
-      path: normalizePath(path), size: data.length, sha256: createHash('sha256').update(data).digest('hex'),
+      path: normalizePath(path), size, sha256: hash.digest('hex'),
       policy_hash: Buffer.from(policyHash).toString('hex'), program, signed_at: new Date().toISOString(),
     };
     const signature = Buffer.from(signer.sign(signedResultStatement(statement))).toString('base64');
@@ -69,7 +74,7 @@ export const COMPUTATION_CALLS = defineSystemCalls({
     ids(context, abiOf(context).rights.readers(context.memory.string(path, pathLength)), out, capacity, count),
   rights_narrow: (context, subject, path, pathLength, rights) => {
     const abi = abiOf(context);
-    return abi.rights.narrow(subject, context.memory.string(path, pathLength), rights, abi.program);
+    return pathLength > MAX_PATH_BYTES ? Errno.NAMETOOLONG : abi.rights.narrow(subject, context.memory.string(path, pathLength), rights, abi.program);
   },
   result_sign: (context, path, pathLength, outPath, outPathLength) =>
     signResult(context, context.memory.string(path, pathLength), context.memory.string(outPath, outPathLength)),

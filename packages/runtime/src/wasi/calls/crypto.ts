@@ -10,7 +10,6 @@ import { defineSystemCalls } from '../system-call-handler.ts';
 
 /** Largest input of one call (docs/program-abi.md): a call runs in the runtime's thread, between the sessions' requests. */
 const MAX_INPUT_BYTES = 64 * 1024 * 1024;
-const MAX_KEYS = 1024;
 const ALG = { GCM: 0x05500200, CHACHA20_POLY1305: 0x05100500, PURE_EDDSA: 0x06000800, ECDH: 0x09020000 } as const;
 const BASE = { HMAC: 0x03800000, ECDSA: 0x06000600, HKDF: 0x08000100 } as const;
 const HASHES: Readonly<Record<number, string>> = { 33554441: 'sha256', 33554442: 'sha384', 33554443: 'sha512' };
@@ -48,7 +47,8 @@ function anyKey(context: ProcessContext, handle: number): ProgramKey {
 
 /** Stores a new key under the run's next handle. */
 function addKey(context: ProcessContext, key: ProgramKey, pointer: number): number {
-  if (context.keys.size >= MAX_KEYS) fail(Errno.NOMEM);
+  // At most 1024 keys at once (docs/program-abi.md).
+  if (context.keys.size >= 1024) fail(Errno.NOMEM);
   context.memory.range(pointer, 4);
   const handle = context.nextKey++;
   context.keys.set(handle, key);
@@ -58,7 +58,7 @@ function addKey(context: ProcessContext, key: ProgramKey, pointer: number): numb
 
 function signatureHash(key: ProgramKey, alg: number): string | null {
   if (alg === ALG.PURE_EDDSA && key.curve === 'Ed25519') return null;
-  if (key.curve !== 'P-256' && key.curve !== 'P-384') return fail(Errno.INVAL);
+  if (!key.curve?.startsWith('P-')) return fail(Errno.INVAL);
   return innerHash(alg, BASE.ECDSA);
 }
 
