@@ -98,7 +98,7 @@ test('structure, id, rights and hash faults name the path and the reason', async
   await rejects((p) => (p['identities'] = {}), 'identities: expected an array, got an object');
   await rejects((p) => (p['identities'][1] = 'x'), 'identities[1]: expected an object, got "x"');
   await rejects((p) => (p['identities'][2].id = 0), 'identities[2].id: duplicate id 0 (also identities[0].id)');
-  await rejects((p) => (p['identities'][2].id = -1), 'identities[2].id: -1 is out of range (0 to 4294967295)');
+  await rejects((p) => (p['identities'][2].id = -1), 'identities[2].id: -1 is out of range (0 to 2147483647)');
   await rejects((p) => (p['identities'][2].id = '2'), 'identities[2].id: expected an integer, got "2"');
   await rejects((p) => (p['identities'][0].file_rights[0].rights = 2 ** 30), 'identities[0].file_rights[0].rights: unknown rights bits 0x40000000 in 1073741824 (known bits are 0 to 29)');
   await rejects((p) => (p['identities'][0].file_rights[0].rights = 0xffffffff), 'identities[0].file_rights[0].rights: unknown rights bits 0xc0000000 in 4294967295 (known bits are 0 to 29)');
