@@ -116,11 +116,13 @@ export async function shamirDemo(): Promise<void> {
 
     step('The rights in force, as every party can ask for them (request_rights)');
     const rights = await custodians['custodian-3'].rights();
-    for (const narrowing of rights.narrowings) {
+    const changed = rights.narrowings.filter((narrowing) => narrowing.before !== narrowing.after);
+    for (const narrowing of changed) {
       say(`narrowed by ${narrowing.program}: subject ${narrowing.subject >= 0x80000000 ? `program ${narrowing.subject - 0x80000000}` : narrowing.subject} ` +
         `on ${narrowing.path}: ${formatRights(narrowing.before)} -> ${formatRights(narrowing.after)}`);
     }
-    if (rights.narrowings.length === 0) throw new Error('no narrowing was recorded');
+    if (changed.length === 0) throw new Error('no narrowing was recorded');
+    say(`(and ${rights.narrowings.length - changed.length} more that changed nothing, such as a lock on writes for a subject that could not write there)`);
 
     step('Each chosen custodian reads its own share; an excluded one, and a chosen one reading another\'s, are refused');
     const shares: Uint8Array[] = [];
