@@ -12,6 +12,7 @@ import { defineSystemCalls } from '../system-call-handler.ts';
 const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 const ALG = { GCM: 0x05500200, CHACHA20_POLY1305: 0x05100500, PURE_EDDSA: 0x06000800, ECDH: 0x09020000 } as const;
 const BASE = { HMAC: 0x03800000, ECDSA: 0x06000600, HKDF: 0x08000100 } as const;
+/** PSA's SHA_256, SHA_384, SHA_512 (0x02000009, 0x0200000a, 0x0200000b). */
 const HASHES: Readonly<Record<number, string>> = { 33554441: 'sha256', 33554442: 'sha384', 33554443: 'sha512' };
 
 /**
