@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ALL_RIGHTS, RIGHTS_EXECUTE, RIGHTS_READ, RIGHTS_WRITE, type FileRights, type PipelineExpr, type ProgramLimits } from '@veracruz-ts/policy';
-import { ExecutionEngine, VirtualFileSystem, type ExecutionOutcome } from '@veracruz-ts/runtime';
+import { ExecutionEngine, VirtualFileSystem, straceLines, type ExecutionOutcome, type ProgramAbi } from '@veracruz-ts/runtime';
 import { buildExamples, wasmPath } from '../build.ts';
 import type { GeneratedFiles } from '../generators/files.ts';
 
@@ -42,6 +42,8 @@ export interface ExampleRun {
   exists(path: string): boolean;
   stdout: string;
   stderr: string;
+  /** With `trace`: the system calls made, one a line (`name(args) = ERRNO`); otherwise empty. */
+  calls: string;
 }
 
 let built: Promise<void> | undefined;
@@ -85,7 +87,7 @@ export function testView(vfs: VirtualFileSystem) {
 }
 
 /** Wraps an outcome and its file system for assertions. */
-function describeRun(outcome: ExecutionOutcome, vfs: VirtualFileSystem): ExampleRun {
+function describeRun(outcome: ExecutionOutcome, vfs: VirtualFileSystem): Omit<ExampleRun, 'calls'> {
   const view = testView(vfs);
   const decoder = new TextDecoder();
   const stream = (name: string) => (view.exists(name) ? decoder.decode(view.readFile(name)) : '');
@@ -108,15 +110,25 @@ export class ExampleRunner {
   /**
    * Runs program `name` with `files` written into a fresh file system (or into `vfs` if given, keeping its
    * state), with PROGRAM_RIGHTS (plus write on /services/ with `services`) unless `rights` says otherwise,
-   * and the engine's default limits unless `limits` are given.
+   * the engine's default limits unless `limits` are given, in the computation `abi` (veracruz_v1) if
+   * given, and with its system calls traced into the run's `calls` with `trace`.
    */
-  async run(name: string, options: { files?: GeneratedFiles; vfs?: VirtualFileSystem; rights?: readonly FileRights[]; services?: boolean; limits?: ProgramLimits } = {}): Promise<ExampleRun> {
+  async run(
+    name: string,
+    options: { files?: GeneratedFiles; vfs?: VirtualFileSystem; rights?: readonly FileRights[]; services?: boolean; limits?: ProgramLimits; abi?: ProgramAbi; trace?: boolean } = {},
+  ): Promise<ExampleRun> {
     const program = await programBytes(name);
     const vfs = options.vfs ?? createFileSystem({}, options.services ? { services: true } : {});
     writeFiles(vfs, options.files ?? {});
     const rights = options.rights ?? (options.services ? [...PROGRAM_RIGHTS, SERVICE_RIGHTS] : PROGRAM_RIGHTS);
-    const outcome = await this.engine.execute(options.limits ? { vfs, program, rights, limits: options.limits } : { vfs, program, rights });
-    return describeRun(outcome, vfs);
+    const calls: string[] = [];
+    const outcome = await this.engine.execute({
+      vfs, program, rights,
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.abi ? { abi: options.abi } : {}),
+      ...(options.trace ? { strace: straceLines((line) => calls.push(line)) } : {}),
+    });
+    return { ...describeRun(outcome, vfs), calls: calls.join('\n') };
   }
 
   /** Uploads the named programs to `/program/<name>.wasm` and runs `pipeline` (a parsed pipeline expression). */
@@ -124,7 +136,7 @@ export class ExampleRunner {
     for (const name of programs) writeFiles(vfs, { [`/program/${name}.wasm`]: await programBytes(name) });
     const callerRights: FileRights[] = [{ file_name: '/program/', rights: RIGHTS_EXECUTE | RIGHTS_READ }, ...PROGRAM_RIGHTS];
     const outcome = await this.engine.runPipeline({ vfs, pipeline, callerRights, pipelineRights: PROGRAM_RIGHTS });
-    return describeRun(outcome, vfs);
+    return { ...describeRun(outcome, vfs), calls: '' };
   }
 
   close(): Promise<void> {

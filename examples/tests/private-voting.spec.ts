@@ -2,19 +2,18 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { type FileRights, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
-import { type ExecutionOutcome, straceLines } from '@veracruz-ts/runtime';
 import type { GeneratedFiles } from '../generators/files.ts';
 import { SeededRandom } from '../generators/random.ts';
-import { createFileSystem, ExampleRunner, programBytes, testView } from './harness.ts';
+import { assertExit, type ExampleRun, ExampleRunner } from './harness.ts';
 
 const ELECTION = '/input/election.dat';
+const OUTPUTS = ['/output/tally.json', '/output/bulletin.dat', '/output/election-key.pub', '/output/bulletin.sig'];
 /** The rights examples/README.md documents for the program, and stderr for its messages. */
 const RIGHTS: FileRights[] = [
   { file_name: '/input/', rights: RIGHTS_READ },
   { file_name: '/output/', rights: RIGHTS_WRITE },
   { file_name: 'stderr', rights: RIGHTS_WRITE },
 ];
-const OUTPUTS = ['/output/tally.json', '/output/bulletin.dat', '/output/election-key.pub', '/output/bulletin.sig'];
 
 interface Ballot {
   voter: string;
@@ -50,26 +49,9 @@ function ed25519PublicKey(raw: Uint8Array) {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
 }
 
-interface Run {
-  outcome: ExecutionOutcome;
-  stderr: string;
-  /** The system calls made, one a line (`name(args) = ERRNO`). */
-  calls: string;
-  files: Map<string, Uint8Array>;
-}
-
-async function vote(runner: ExampleRunner, files: GeneratedFiles): Promise<Run> {
-  const vfs = createFileSystem(files);
-  const calls: string[] = [];
-  const outcome = await runner.engine.execute({ vfs, program: await programBytes('private-voting'), rights: RIGHTS, strace: straceLines((line) => calls.push(line)) });
-  const view = testView(vfs);
-  const present = OUTPUTS.filter((path) => view.exists(path));
-  const written = new Map(present.map((path) => [path, view.readFile(path)]));
-  return { outcome, stderr: new TextDecoder().decode(view.readFile('stderr')), calls: calls.join('\n'), files: written };
-}
-
-function assertExit(run: Run, code: number): void {
-  assert.deepEqual(run.outcome, { kind: 'exited', exitCode: code }, run.stderr);
+/** A run of the program over `files`, its system calls traced. */
+function vote(runner: ExampleRunner, files: GeneratedFiles): Promise<ExampleRun> {
+  return runner.run('private-voting', { files, rights: RIGHTS, trace: true });
 }
 
 describe('private-voting', () => {
@@ -88,14 +70,14 @@ describe('private-voting', () => {
     assertExit(run, 0);
 
     const counts = Array.from({ length: options }, (_, option) => valid.filter((ballot) => ballot.choice === option).length);
-    const tally = run.files.get('/output/tally.json')!;
+    const tally = run.read('/output/tally.json');
     assert.equal(new TextDecoder().decode(tally), `${JSON.stringify({ options, counts, invalid: 2, ballots: 27 })}\n`);
-    const bulletin = run.files.get('/output/bulletin.dat')!;
+    const bulletin = run.read('/output/bulletin.dat');
     assert.deepEqual(Buffer.from(bulletin), Buffer.concat(valid.map(commitment).sort(Buffer.compare)));
 
     // Anyone checks the signature over both files with the published key.
-    const publicKey = ed25519PublicKey(run.files.get('/output/election-key.pub')!);
-    const signature = run.files.get('/output/bulletin.sig')!;
+    const publicKey = ed25519PublicKey(run.read('/output/election-key.pub'));
+    const signature = run.read('/output/bulletin.sig');
     assert.equal(signature.length, 64);
     const signed = (t: Uint8Array, b: Uint8Array) => createHash('sha256').update(t).update(b).digest();
     assert.equal(verify(null, signed(tally, bulletin), publicKey, signature), true);
@@ -114,15 +96,15 @@ describe('private-voting', () => {
     const second = await vote(runner, files);
     assertExit(first, 0);
     assertExit(second, 0);
-    assert.deepEqual(first.files.get('/output/tally.json'), second.files.get('/output/tally.json'));
-    assert.notDeepEqual(first.files.get('/output/election-key.pub'), second.files.get('/output/election-key.pub'));
+    assert.deepEqual(first.read('/output/tally.json'), second.read('/output/tally.json'));
+    assert.notDeepEqual(first.read('/output/election-key.pub'), second.read('/output/election-key.pub'));
   });
 
   it('tallies an election whose only ballot is empty: invalid, and an empty bulletin', async () => {
     const run = await vote(runner, { [ELECTION]: u32(3), '/input/ballots/7': new Uint8Array(0) });
     assertExit(run, 0);
-    assert.equal(new TextDecoder().decode(run.files.get('/output/tally.json')), '{"options":3,"counts":[0,0,0],"invalid":1,"ballots":1}\n');
-    assert.equal(run.files.get('/output/bulletin.dat')!.length, 0);
+    assert.equal(new TextDecoder().decode(run.read('/output/tally.json')), '{"options":3,"counts":[0,0,0],"invalid":1,"ballots":1}\n');
+    assert.equal(run.read('/output/bulletin.dat').length, 0);
   });
 
   it('exits 2 without election.dat or the ballots, writing nothing', async () => {
@@ -131,10 +113,10 @@ describe('private-voting', () => {
     const missing = await vote(runner, files);
     assertExit(missing, 2);
     assert.match(missing.stderr, /election\.dat/);
-    assert.equal(missing.files.size, 0);
+    assert.deepEqual(OUTPUTS.filter((path) => missing.exists(path)), []);
     const noBallots = await vote(runner, { [ELECTION]: u32(2) });
     assertExit(noBallots, 2);
-    assert.equal(noBallots.files.size, 0);
+    assert.deepEqual(OUTPUTS.filter((path) => noBallots.exists(path)), []);
   });
 
   it('exits 3 on a malformed election.dat', async () => {

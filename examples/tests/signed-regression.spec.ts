@@ -4,12 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import type { SignedResult } from '@veracruz-ts/attestation/signed-result';
 import { createCertificate, toPem } from '@veracruz-ts/core';
 import { type FileRights, parsePolicy, type Policy, RIGHTS_READ, RIGHTS_WRITE } from '@veracruz-ts/policy';
-import { type ExecutionOutcome, type ProgramAbi, straceLines } from '@veracruz-ts/runtime';
+import type { ProgramAbi } from '@veracruz-ts/runtime';
 import { createTestPki, createTestPrincipal, testPolicyText, testProgramAbi } from '@veracruz-ts/runtime/testing';
 import { decodeF64, type GeneratedFiles } from '../generators/files.ts';
 import { generateLinearRegression } from '../generators/linear-regression.ts';
 import { linearRegression } from '../reference/linear-regression.ts';
-import { assertClose, createFileSystem, ExampleRunner, programBytes, testView } from './harness.ts';
+import { assertClose, assertExit, type ExampleRun, ExampleRunner, programBytes } from './harness.ts';
 
 const INPUT = '/input/linear-regression.dat';
 const OUTPUT = '/output/linear-regression.dat';
@@ -29,30 +29,9 @@ function computation(signer?: ProgramAbi['signer']): ProgramAbi {
   return testProgramAbi(policy, PROGRAM, signer);
 }
 
-interface Run {
-  outcome: ExecutionOutcome;
-  stderr: string;
-  /** The system calls made, one a line (`name(args) = ERRNO`). */
-  calls: string;
-  read(path: string): Uint8Array | undefined;
-}
-
-async function regress(runner: ExampleRunner, files: GeneratedFiles, options: { abi?: ProgramAbi; rights?: readonly FileRights[] } = {}): Promise<Run> {
-  const vfs = createFileSystem(files);
-  const calls: string[] = [];
-  const outcome = await runner.engine.execute({
-    vfs, program: await programBytes('signed-regression'), rights: options.rights ?? RIGHTS, strace: straceLines((line) => calls.push(line)),
-    ...(options.abi === undefined ? {} : { abi: options.abi }),
-  });
-  const view = testView(vfs);
-  return {
-    outcome, stderr: new TextDecoder().decode(view.readFile('stderr')), calls: calls.join('\n'),
-    read: (path) => (view.exists(path) ? view.readFile(path) : undefined),
-  };
-}
-
-function assertExit(run: Run, code: number): void {
-  assert.deepEqual(run.outcome, { kind: 'exited', exitCode: code }, run.stderr);
+/** A run of the program over `files`, its system calls traced. */
+function regress(runner: ExampleRunner, files: GeneratedFiles, options: { abi?: ProgramAbi; rights?: readonly FileRights[] } = {}): Promise<ExampleRun> {
+  return runner.run('signed-regression', { files, rights: options.rights ?? RIGHTS, trace: true, ...(options.abi === undefined ? {} : { abi: options.abi }) });
 }
 
 describe('signed-regression', () => {
@@ -84,7 +63,7 @@ describe('signed-regression', () => {
     const started = Date.now();
     const run = await regress(runner, files, { abi: computation(signer) });
     assertExit(run, 0);
-    const output = run.read(OUTPUT)!;
+    const output = run.read(OUTPUT);
     const [gradient, intercept] = decodeF64(output);
     const expected = linearRegression(decodeF64(files[INPUT]!));
     assertClose(gradient!, expected.gradient, 'gradient');
@@ -126,7 +105,7 @@ describe('signed-regression', () => {
     assertExit(run, 4);
     assert.match(run.calls, /^result_sign\(.*\) = ENOTCAPABLE$/m);
     assert.match(run.stderr, /linear-regression\.sig: the program's rights do not allow it/);
-    assert.equal(run.read(OUTPUT)?.length, 16);
+    assert.equal(run.read(OUTPUT).length, 16);
   });
 
   it('exits 1 where the isolate has no attested key (a local run) or there is no computation', async () => {
@@ -140,9 +119,9 @@ describe('signed-regression', () => {
   it('exits 2 without its input and 3 on a malformed one, signing nothing', async () => {
     const missing = await regress(runner, {}, { abi: computation(signer) });
     assertExit(missing, 2);
-    assert.equal(missing.read(ENVELOPE), undefined);
+    assert.equal(missing.exists(ENVELOPE), false);
     const malformed = await regress(runner, { [INPUT]: new Uint8Array(24) }, { abi: computation(signer) });
     assertExit(malformed, 3);
-    assert.equal(malformed.read(ENVELOPE), undefined);
+    assert.equal(malformed.exists(ENVELOPE), false);
   });
 });
